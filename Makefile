@@ -1,0 +1,39 @@
+# Jan Samvad: every target sets up what it needs (virtual environment, packages, migrations).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint migrate worker api bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## make run: Temporal dev server (SQLite file), worker and API in the foreground; Ctrl-C stops all.
+run: $(STAMP)
+	$(PY) -m core.stack
+
+## make test: the whole suite (SQLite and PostgreSQL read models, time-skipping and dev servers).
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+migrate: $(STAMP)
+	$(PY) -m core.db upgrade
+
+worker: $(STAMP)
+	$(PY) -m workers.main
+
+api: $(STAMP)
+	$(PY) -m api.main
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""Activities that read the directory and project a case's transitions into the read model.
+
+All are idempotent: a retried `record_transition` finds its timeline row by (complaint, seq)
+and never lets an older snapshot overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.models import Complaint, Officer, TimelineEvent, utcnow
+from schemas.enums import OfficerRole
+from schemas.workflow import OfficerAssignment, RecordTransitionInput, RouteInput
+
+
+def _assignment(officer: Officer, gap: str | None = None) -> OfficerAssignment:
+    return OfficerAssignment(
+        officer_id=officer.id,
+        name=officer.name,
+        designation=officer.designation,
+        role=officer.role,
+        district=officer.district,
+        department=officer.department,
+        gap=gap,
+    )
+
+
+def find_complaint(session: Session, registration_number: str) -> Complaint:
+    complaint = session.exec(
+        select(Complaint).where(Complaint.registration_number == registration_number)
+    ).first()
+    if complaint is None:
+        # The API writes the row before starting the workflow; this is a bug, not a blip.
+        raise ApplicationError(
+            f"complaint {registration_number} is not in the read model", non_retryable=True
+        )
+    return complaint
+
+
+class CaseActivities:
+    """Directory look-ups and read-model projection, sharing one database engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _officer(
+        self, session: Session, role: OfficerRole, *, district: str | None, department: str | None
+    ) -> Officer | None:
+        query = select(Officer).where(Officer.role == role, col(Officer.active).is_(True))
+        if department is not None:
+            query = query.where(Officer.department == department)
+        if district is not None:
+            query = query.where(Officer.district == district)
+        return session.exec(query.order_by(Officer.id)).first()
+
+    @activity.defn
+    def route_complaint(self, input: RouteInput) -> OfficerAssignment:
+        """The officer a case goes to: urgent desk, department nodal, district nodal, or the
+        state-level fallback — never nobody (the gap is reported in the assignment)."""
+        with Session(self._engine) as session:
+            if input.urgent and input.department:
+                desk = self._officer(
+                    session, OfficerRole.URGENT_DESK, district=None, department=input.department
+                )
+                if desk:
+                    return _assignment(desk)
+            if input.department:
+                nodal = self._officer(
+                    session, OfficerRole.NODAL, district=None, department=input.department
+                )
+                if nodal:
+                    return _assignment(nodal)
+            nodal = self._officer(
+                session, OfficerRole.NODAL, district=input.district, department=None
+            )
+            if nodal:
+                return _assignment(nodal)
+            missing = f"department {input.department}" if input.department else ""
+            missing = f"{missing + ' / ' if missing else ''}district {input.district}"
+            gap = f"no nodal officer on record for {missing}: sent to the state fallback officer"
+            activity.logger.warning("%s: %s", input.registration_number, gap)
+            fallback = self._officer(
+                session, OfficerRole.STATE_FALLBACK, district=None, department=None
+            )
+            if fallback:
+                return _assignment(fallback, gap)
+            return OfficerAssignment(
+                officer_id="unassigned",
+                name="Unassigned (directory has no fallback officer)",
+                designation="-",
+                role=OfficerRole.STATE_FALLBACK,
+                gap=gap + " — and no fallback officer either; the deadline still runs",
+            )
+
+    @activity.defn
+    def find_officer(self, officer_id: str) -> OfficerAssignment:
+        """An officer named by a review directive."""
+        with Session(self._engine) as session:
+            officer = session.get(Officer, officer_id)
+            if officer is None:
+                raise ApplicationError(f"unknown officer {officer_id!r}", non_retryable=True)
+            return _assignment(officer)
+
+    @activity.defn
+    def record_transition(self, input: RecordTransitionInput) -> None:
+        """Append the timeline entry and apply the snapshot, once, in one transaction."""
+        with Session(self._engine) as session:
+            complaint = find_complaint(session, input.registration_number)
+            assert complaint.id is not None
+            exists = session.exec(
+                select(TimelineEvent.id).where(
+                    TimelineEvent.complaint_id == complaint.id, TimelineEvent.seq == input.seq
+                )
+            ).first()
+            if exists is None:
+                session.add(
+                    TimelineEvent(
+                        complaint_id=complaint.id,
+                        seq=input.seq,
+                        at=input.at,
+                        event=input.event,
+                        actor=input.actor,
+                        note=input.note,
+                    )
+                )
+            if input.seq > complaint.state_version:
+                snap = input.snapshot
+                complaint.status = snap.status
+                complaint.escalation_level = int(snap.escalation_level)
+                complaint.next_deadline = snap.next_deadline
+                if snap.officer:
+                    complaint.assigned_officer_id = snap.officer.officer_id
+                    complaint.assigned_officer_name = snap.officer.name
+                    complaint.assigned_officer_designation = snap.officer.designation
+                    # A transfer moves the case to another district or department.
+                    if snap.officer.department:
+                        complaint.department = snap.officer.department
+                complaint.review_kind = snap.review.kind.value if snap.review else None
+                complaint.review_session_id = snap.review.session_id if snap.review else None
+                complaint.review_date = snap.review.starts_at if snap.review else None
+                complaint.closure_reason = snap.closure_reason
+                complaint.closed_at = snap.closed_at
+                complaint.last_reply = snap.last_reply
+                complaint.citizen_remark = snap.citizen_remark
+                complaint.callback_due_at = snap.callback_due_at
+                complaint.callback_attempts = snap.callback_attempts
+                complaint.state_version = input.seq
+                complaint.updated_at = utcnow()
+                session.add(complaint)
+            try:
+                session.commit()
+            except IntegrityError:
+                # A concurrent retry of this very activity won the race: its write is ours.
+                session.rollback()

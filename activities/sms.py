@@ -1,0 +1,181 @@
+"""SMS: one gateway interface, two implementations (the local outbox, and Twilio), and the
+`send_sms` activity that renders a template and sends it at most once per message key.
+
+Twilio has no idempotency key for sending, so the key lives here: the message row is written
+(status `pending`) before the gateway is called and updated after. A retry that finds the row
+already sent does nothing; one that finds it `pending` (a crash between the two writes) asks
+the gateway whether it already sent that text to that number before sending again.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.case import find_complaint
+from activities.templates import render, segments
+from core.models import Message, Officer, utcnow
+from core.settings import Settings
+from schemas.enums import Language, MessageStatus, RecipientKind
+from schemas.reference import CATEGORY_BY_CODE
+from schemas.workflow import SendSmsInput, SendSmsResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    key: str
+    to: str
+    body: str
+    dlt_template_id: str
+
+
+@dataclass(frozen=True)
+class SentSms:
+    status: MessageStatus
+    provider_sid: str | None = None
+
+
+class PermanentSmsError(Exception):
+    """The gateway refused the message for good (invalid number, not a mobile, blocked)."""
+
+
+class SmsGateway(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def send(self, sms: OutgoingSms) -> SentSms:
+        """Hand the message over; raise PermanentSmsError when it can never be delivered."""
+
+    def find_sent(self, sms: OutgoingSms, since: datetime) -> SentSms | None:
+        """A message with this body already sent to this number since `since`, if the
+        provider can tell (used to avoid a second send after a crash)."""
+        return None
+
+
+class OutboxGateway(SmsGateway):
+    """No credentials configured: messages are stored and logged, clearly NOT sent."""
+
+    name = "outbox"
+
+    def send(self, sms: OutgoingSms) -> SentSms:
+        log.info("SMS NOT SENT (outbox, no gateway configured) to %s: %s", sms.to, sms.body)
+        return SentSms(status=MessageStatus.OUTBOX)
+
+
+class SmsActivities:
+    def __init__(self, engine: Engine, gateway: SmsGateway, settings: Settings) -> None:
+        self._engine = engine
+        self._gateway = gateway
+        self._settings = settings
+
+    def _compose(self, session: Session, input: SendSmsInput) -> tuple[Message, OutgoingSms]:
+        complaint = find_complaint(session, input.registration_number)
+        params = {
+            "reg": complaint.registration_number,
+            "helpline": self._settings.helpline_number,
+            "district": complaint.district,
+            "kind": complaint.kind.value,
+            "subject": (
+                CATEGORY_BY_CODE[complaint.category].label if complaint.category else "grievance"
+            ),
+            "officer": complaint.assigned_officer_designation or "the nodal officer",
+            **input.params,
+        }
+        if input.recipient is RecipientKind.OFFICER:
+            officer = session.get(Officer, input.officer_id) if input.officer_id else None
+            if officer is None:
+                raise ApplicationError(f"no officer {input.officer_id!r}", non_retryable=True)
+            to, language = officer.phone, Language.ENGLISH
+        else:
+            to, language = complaint.citizen_phone, complaint.language
+        body, dlt_id = render(input.template, language, params)
+        now = utcnow()
+        message = Message(
+            key=input.key,
+            complaint_id=complaint.id,
+            template=input.template.value,
+            recipient_kind=input.recipient,
+            recipient=to,
+            language=language,
+            text=body,
+            segments=segments(body),
+            status=MessageStatus.PENDING,
+            provider=self._gateway.name,
+            created_at=now,
+            updated_at=now,
+        )
+        return message, OutgoingSms(key=input.key, to=to, body=body, dlt_template_id=dlt_id)
+
+    @activity.defn
+    def send_sms(self, input: SendSmsInput) -> SendSmsResult:
+        """Render and send one SMS, at most once per `input.key`."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            message = session.exec(select(Message).where(Message.key == input.key)).first()
+            if message is not None and message.status is not MessageStatus.PENDING:
+                return SendSmsResult(key=input.key, status=message.status, duplicate=True)
+            if message is None:
+                message, sms = self._compose(session, input)
+                session.add(message)
+                try:
+                    session.commit()
+                except IntegrityError:  # a concurrent attempt recorded it first
+                    session.rollback()
+                    return SendSmsResult(
+                        key=input.key, status=MessageStatus.PENDING, duplicate=True
+                    )
+            else:
+                sms = OutgoingSms(
+                    key=message.key, to=message.recipient, body=message.text, dlt_template_id=""
+                )
+                # Left pending by a crash after the hand-over? Ask before sending again.
+                found = self._gateway.find_sent(
+                    sms, since=message.created_at - timedelta(minutes=1)
+                )
+                if found is not None:
+                    return self._finish(session, message, found, duplicate=True)
+
+            try:
+                sent = self._gateway.send(sms)
+            except PermanentSmsError as err:
+                message.status = MessageStatus.FAILED
+                message.error = str(err)
+                message.updated_at = utcnow()
+                session.add(message)
+                session.commit()
+                raise ApplicationError(
+                    f"SMS {input.key} cannot be delivered: {err}",
+                    type="PermanentSmsError",
+                    non_retryable=True,
+                ) from err
+            return self._finish(session, message, sent, duplicate=False)
+
+    def _finish(
+        self, session: Session, message: Message, sent: SentSms, *, duplicate: bool
+    ) -> SendSmsResult:
+        now = utcnow()
+        message.status = sent.status
+        message.provider_sid = sent.provider_sid
+        message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
+        message.updated_at = now
+        session.add(message)
+        session.commit()
+        return SendSmsResult(key=message.key, status=message.status, duplicate=duplicate)
+
+
+def make_gateway(settings: Settings) -> SmsGateway:
+    """Twilio when credentials are configured, else the outbox."""
+    if settings.twilio_configured:
+        from activities.twilio_gateway import TwilioGateway
+
+        return TwilioGateway(settings)
+    return OutboxGateway()

@@ -1,0 +1,57 @@
+"""Turning failures into clear HTTP answers, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.extra = extra
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def workflow_error(err: Exception) -> ApiError:
+    """The API's answer when a workflow refused an update or could not be reached."""
+    if isinstance(err, WorkflowUpdateFailedError):
+        cause: BaseException | None = err.cause
+        while cause is not None and not isinstance(cause, ApplicationError):
+            cause = cause.__cause__
+        message = cause.message if isinstance(cause, ApplicationError) else str(err)
+        return ApiError(409, message)
+    if isinstance(err, RPCError):
+        if err.status == RPCStatusCode.NOT_FOUND or "already completed" in err.message:
+            return ApiError(409, "the case's workflow has finished: it accepts no more actions")
+        return ApiError(503, f"workflow service unavailable: {err.message}")
+    return ApiError(503, f"workflow service unavailable: {err}")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": err.detail, **err.extra}, status_code=err.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]}
+            for e in err.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse(
+            {"detail": f"invalid request: {summary}", "errors": errors}, status_code=422
+        )

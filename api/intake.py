@@ -1,0 +1,107 @@
+"""Registering a complaint: registration number, idempotency, the outbox row.
+
+The row (with its registration number) is committed before the workflow is started. The
+registration counter is bumped in the same transaction as the insert, so numbers are gap-free:
+a failed insert rolls the counter back with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from core.calendar import IST
+from core.models import Complaint, RegistrationCounter
+from schemas.complaint import ComplaintCreate
+from schemas.enums import ComplaintStatus
+from schemas.workflow import workflow_id_for
+
+_MAX_ATTEMPTS = 8
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different body."""
+
+
+def fingerprint(body: ComplaintCreate) -> str:
+    """A hash of the normalised request: equal after normalisation means the same request."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _by_key(session: Session, key: str) -> Complaint | None:
+    return session.exec(select(Complaint).where(Complaint.idempotency_key == key)).first()
+
+
+def _next_sequence(session: Session, year: int) -> int:
+    bump: Any = (
+        sa.update(RegistrationCounter)
+        .where(RegistrationCounter.year == year)  # type: ignore[arg-type]
+        .values(last_sequence=RegistrationCounter.last_sequence + 1)
+        .returning(sa.column("last_sequence"))
+    )
+    sequence = session.execute(bump).scalar_one_or_none()
+    if sequence is None:  # first complaint of the year (a racing insert retries the txn)
+        session.add(RegistrationCounter(year=year, last_sequence=1))
+        session.flush()
+        sequence = 1
+    return int(sequence)
+
+
+def register_complaint(
+    engine: Engine, body: ComplaintCreate, *, idempotency_key: str | None, now: datetime
+) -> tuple[Complaint, bool]:
+    """The stored complaint and whether this call created it (False: an idempotent replay)."""
+    digest = fingerprint(body)
+    for attempt in range(_MAX_ATTEMPTS):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                if idempotency_key:
+                    existing = _by_key(session, idempotency_key)
+                    if existing is not None:
+                        if existing.request_fingerprint != digest:
+                            raise IdempotencyConflict(idempotency_key)
+                        return existing, False
+                year = now.astimezone(IST).year
+                sequence = _next_sequence(session, year)
+                registration_number = f"{sequence}/{year}"
+                citizen = body.citizen
+                complaint = Complaint(
+                    year=year,
+                    sequence=sequence,
+                    registration_number=registration_number,
+                    workflow_id=workflow_id_for(registration_number),
+                    kind=body.kind,
+                    channel=body.channel,
+                    citizen_name=citizen.name,
+                    citizen_phone=citizen.phone,
+                    citizen_address=citizen.address,
+                    district=citizen.district,
+                    pincode=citizen.pincode,
+                    language=citizen.language,
+                    category=body.category,
+                    department=body.department,
+                    description=body.description,
+                    urgent=body.is_urgent,
+                    wishes_to_meet_cm=body.wishes_to_meet_cm,
+                    status=ComplaintStatus.REGISTERED,
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=digest,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(complaint)
+                session.commit()
+                return complaint, True
+            except (IntegrityError, OperationalError):
+                # A concurrent request with the same key, or the first of a new year, won the
+                # race; or SQLite was busy. Nothing was written: try again from the top.
+                session.rollback()
+                if attempt == _MAX_ATTEMPTS - 1:
+                    raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,75 @@
+"""The FastAPI application (`create_app`) and its entry point (`python -m api.main`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from api import errors
+from api.deps import AppState
+from api.routes import complaints, health, staff
+from core.db import prepare_database
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from schemas.policy import load_policy
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    client: Client | None = None,
+) -> FastAPI:
+    """The app; tests pass their own engine and Temporal client."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = engine if engine is not None else await run_in_threadpool(prepare_database, settings)
+        # Lazy: the API starts (and registers complaints) even while Temporal is down.
+        temporal = client or await connect(settings, lazy=True)
+        app.state.jan_samvad = AppState(
+            settings=settings, engine=db, client=temporal, policy=load_policy(settings.policy_file)
+        )
+        yield
+        if engine is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Jan Samvad",
+        version="0.1.0",
+        summary="Chief Minister's public-grievance centre: every complaint a durable workflow.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(complaints.router)
+    app.include_router(staff.router)
+    app.include_router(health.router)
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

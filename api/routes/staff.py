@@ -1,0 +1,78 @@
+"""Work lists and the directory: what telecallers and reviewers look at."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from api.deps import SessionDep
+from api.views import ist, summary
+from core.models import Complaint, Officer, utcnow
+from schemas.complaint import ComplaintSummary
+from schemas.enums import ComplaintStatus, OfficerRole
+
+router = APIRouter(prefix="/v1", tags=["work lists"])
+
+
+class CallbackItem(BaseModel):
+    complaint: ComplaintSummary
+    callback_due_at: str
+    attempts_so_far: int
+    last_reply: str | None
+    due: bool
+
+
+class CallbackWorklist(BaseModel):
+    data: list[CallbackItem]
+    count: int
+
+
+@router.get("/callbacks", response_model=CallbackWorklist)
+def callback_worklist(
+    session: SessionDep,
+    due_only: bool = True,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> CallbackWorklist:
+    """Cases awaiting the verification call: urgent first, then the oldest due first."""
+    now = utcnow()
+    query = select(Complaint).where(Complaint.status == ComplaintStatus.AWAITING_CALLBACK)
+    if due_only:
+        query = query.where(col(Complaint.callback_due_at) <= now)
+    rows = session.exec(
+        query.order_by(col(Complaint.urgent).desc(), col(Complaint.callback_due_at).asc()).limit(
+            limit
+        )
+    ).all()
+    items = [
+        CallbackItem(
+            complaint=summary(r, now),
+            callback_due_at=ist(r.callback_due_at).isoformat() if r.callback_due_at else "",  # type: ignore[union-attr]
+            attempts_so_far=r.callback_attempts,
+            last_reply=r.last_reply,
+            due=bool(r.callback_due_at and r.callback_due_at <= now),
+        )
+        for r in rows
+    ]
+    return CallbackWorklist(data=items, count=len(items))
+
+
+class OfficerEntry(BaseModel):
+    id: str
+    name: str
+    designation: str
+    role: OfficerRole
+    district: str | None
+    department: str | None
+    active: bool
+
+
+@router.get("/officers", response_model=list[OfficerEntry], tags=["directory"])
+def list_officers(session: SessionDep, district: str | None = None) -> list[OfficerEntry]:
+    """The nodal-officer directory (ids are used in review directives)."""
+    query = select(Officer)
+    if district:
+        query = query.where(Officer.district == district)
+    return [OfficerEntry.model_validate(o, from_attributes=True) for o in session.exec(query)]

@@ -1,0 +1,68 @@
+"""The review calendar, in India Standard Time.
+
+Weekly review: every Tuesday. Sidhi Baat: the last Tuesday of each month (the Tuesday whose
+following Tuesday falls in the next month). A case escalated before the agenda cutoff (the day
+before, at the cutoff time) goes to that session; after it, to the following one.
+
+Pure functions of their arguments: safe inside workflow code (give them `workflow.now()`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from enum import StrEnum
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+TUESDAY = 1  # date.weekday()
+
+
+class SessionKind(StrEnum):
+    WEEKLY_REVIEW = "weekly_review"
+    SIDHI_BAAT = "sidhi_baat"
+
+
+def to_ist(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the calendar needs an aware moment")
+    return moment.astimezone(IST)
+
+
+def is_last_tuesday(day: date) -> bool:
+    return day.weekday() == TUESDAY and (day + timedelta(days=7)).month != day.month
+
+
+def last_tuesday_of_month(year: int, month: int) -> date:
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    last_day = first_of_next - timedelta(days=1)
+    return last_day - timedelta(days=(last_day.weekday() - TUESDAY) % 7)
+
+
+def _tuesdays_from(day: date) -> date:
+    return day + timedelta(days=(TUESDAY - day.weekday()) % 7)
+
+
+def session_start(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=IST)
+
+
+def next_session(
+    kind: SessionKind, after: datetime, *, at: time, cutoff_before: timedelta
+) -> datetime:
+    """The start of the first session of `kind` whose agenda cutoff is still ahead of `after`.
+
+    `at` is the session's time of day (IST); the cutoff is `cutoff_before` ahead of the start.
+    """
+    moment = to_ist(after)
+    candidate = _tuesdays_from(moment.date())
+    while True:
+        if kind is SessionKind.SIDHI_BAAT and not is_last_tuesday(candidate):
+            candidate = last_tuesday_of_month(candidate.year, candidate.month)
+        start = session_start(candidate, at)
+        if moment < start - cutoff_before:
+            return start
+        candidate = candidate + timedelta(days=7)
+
+
+def session_id(kind: SessionKind, start: datetime) -> str:
+    """Business key of a session, e.g. `weekly-review-2026-12-01`."""
+    return f"{kind.value.replace('_', '-')}-{to_ist(start).date().isoformat()}"

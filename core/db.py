@@ -1,0 +1,127 @@
+"""Database engine, migrations and the reference-data loader.
+
+SQLite (the embedded default) runs in WAL mode and takes its write lock at `BEGIN` (BEGIN
+IMMEDIATE), so that concurrent registrations queue instead of failing; PostgreSQL is selected
+by `DATABASE_URL=postgresql+psycopg://...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine, select
+
+from core.models import Department, District, Officer
+from core.settings import PROJECT_ROOT, Settings, get_settings
+from schemas.enums import OfficerRole
+from schemas.reference import DEPARTMENTS, DISTRICTS
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def load_directory(engine: Engine, directory_file: Path) -> int:
+    """Upsert districts, departments and the officer directory; returns the officers loaded.
+
+    Entries are matched by id, so an administrator's edited file replaces the placeholders on
+    the next start. Officers missing from the file are deactivated, never deleted (old cases
+    still name them).
+    """
+    entries = json.loads(directory_file.read_text(encoding="utf-8"))["officers"]
+    with session_scope(engine) as session:
+        for name in DISTRICTS:
+            session.merge(District(name=name))
+        for department in DEPARTMENTS:
+            session.merge(
+                Department(code=department.code, name=department.name, name_hi=department.name_hi)
+            )
+        seen = set()
+        for entry in entries:
+            officer = Officer(**entry)
+            officer.role = OfficerRole(officer.role)
+            session.merge(officer)
+            seen.add(officer.id)
+        for officer in session.exec(select(Officer)).all():
+            if officer.id not in seen and officer.active:
+                officer.active = False
+                session.add(officer)
+        session.commit()
+    return len(entries)
+
+
+def prepare_database(settings: Settings) -> Engine:
+    """Engine, migrations and reference data: what every process does at start."""
+    engine = make_engine(settings.effective_database_url)
+    migrate(engine)
+    count = load_directory(engine, settings.directory_file)
+    log.info("database ready (%s), %d officers in the directory", engine.url.drivername, count)
+    return engine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Jan Samvad database tasks")
+    parser.add_argument("task", choices=["upgrade"])
+    parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    prepare_database(get_settings())
+
+
+if __name__ == "__main__":
+    main()

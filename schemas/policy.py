@@ -1,0 +1,60 @@
+"""The one place where the durations of the process live.
+
+The API reads the policy when a complaint is registered and passes it to the workflow as part of
+its input, so it is recorded in history: a running case keeps the policy it started with, and
+replays stay deterministic even after an administrator changes the file.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Policy(BaseModel):
+    """Deadlines and retry rules; every field has a documented default (see README)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    report_deadline_complaint: timedelta = timedelta(days=15)
+    report_deadline_suggestion: timedelta = timedelta(days=30)
+    report_deadline_urgent: timedelta = timedelta(hours=12)
+    # Reminders to the officer, as fractions of the report window that have elapsed.
+    reminder_fractions: tuple[float, ...] = (0.5, 0.8)
+
+    # The telecaller's verification call: first due this long after the report, retried
+    # `callback_attempts` times in all, `callback_retry_after` apart.
+    callback_due_after: timedelta = timedelta(days=1)
+    callback_attempts: int = Field(default=3, ge=1)
+    callback_retry_after: timedelta = timedelta(days=1)
+    # If no outcome is recorded this long after a call fell due, the case escalates by itself.
+    callback_overdue_after: timedelta = timedelta(days=3)
+    # After the last unreachable attempt: "escalate" (default) or "close" (never silently:
+    # the citizen is told by SMS and may reopen).
+    callback_exhausted_action: str = Field(default="escalate", pattern="^(escalate|close)$")
+
+    weekly_review_time: time = time(11, 0)
+    sidhi_baat_time: time = time(11, 0)
+    # The agenda of a session is cut off this long before it starts (Monday 18:00 for 11:00).
+    agenda_cutoff_before: timedelta = timedelta(hours=17)
+    # A case still undecided this long after its session started rolls over to the next one.
+    review_rollover_after: timedelta = timedelta(days=1)
+    # A case undecided at this many weekly reviews in a row goes on to Sidhi Baat.
+    max_weekly_rollovers: int = Field(default=4, ge=1)
+    directive_default_deadline: timedelta = timedelta(days=7)
+
+    reopen_window: timedelta = timedelta(days=15)
+
+    def report_deadline(self, *, suggestion: bool, urgent: bool) -> timedelta:
+        if urgent:
+            return self.report_deadline_urgent
+        return self.report_deadline_suggestion if suggestion else self.report_deadline_complaint
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy from a JSON file (fields omitted keep their defaults), or the defaults."""
+    if path is None:
+        return Policy()
+    return Policy.model_validate_json(path.read_text(encoding="utf-8"))

@@ -1,0 +1,304 @@
+"""Inputs and results of the workflows, their messages and their activities.
+
+One model in, one model out, so that fields can be added compatibly later. Models carry no
+citizen name, phone or address: activities look those up in the read model by registration
+number, so workflow histories and search attributes stay free of personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.calendar import SessionKind
+from schemas.enums import (
+    Channel,
+    ClosureReason,
+    ComplaintKind,
+    ComplaintStatus,
+    EscalationLevel,
+    Language,
+    MessageStatus,
+    OfficerRole,
+    RecipientKind,
+)
+from schemas.policy import Policy
+
+
+def workflow_id_for(registration_number: str) -> str:
+    """`20983/2018` -> `complaint-2018-20983`."""
+    sequence, year = registration_number.split("/")
+    return f"complaint-{year}-{sequence}"
+
+
+class OfficerAssignment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    officer_id: str
+    name: str
+    designation: str
+    role: OfficerRole
+    district: str | None = None
+    department: str | None = None
+    # Set when no officer of the case's district/department was on record.
+    gap: str | None = None
+
+
+class ReviewSlot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: SessionKind
+    session_id: str
+    starts_at: datetime
+
+
+class ReportOutcome(StrEnum):
+    # complaints
+    RESOLVED = "resolved"
+    PARTIALLY_RESOLVED = "partially_resolved"
+    NOT_ACTIONABLE = "not_actionable"
+    TRANSFERRED = "transferred"
+    # suggestions
+    ACCEPTED = "accepted"
+    UNDER_CONSIDERATION = "under_consideration"
+    NOT_ACCEPTED = "not_accepted"
+
+
+COMPLAINT_OUTCOMES = frozenset(
+    {
+        ReportOutcome.RESOLVED,
+        ReportOutcome.PARTIALLY_RESOLVED,
+        ReportOutcome.NOT_ACTIONABLE,
+        ReportOutcome.TRANSFERRED,
+    }
+)
+SUGGESTION_OUTCOMES = frozenset(
+    {
+        ReportOutcome.ACCEPTED,
+        ReportOutcome.UNDER_CONSIDERATION,
+        ReportOutcome.NOT_ACCEPTED,
+        ReportOutcome.TRANSFERRED,
+    }
+)
+
+
+class DepartmentReport(BaseModel):
+    """The nodal officer's report (update). `reply` is the department's reply, verbatim."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: ReportOutcome
+    reply: str = Field(min_length=1, max_length=4000)
+    submitted_by: str = Field(min_length=1, max_length=200)
+    transfer_to_district: str | None = None
+    transfer_to_department: str | None = None
+
+
+class CallbackOutcome(StrEnum):
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+    UNREACHABLE = "unreachable"
+
+
+class CallbackResult(BaseModel):
+    """What the telecaller heard on the verification call (update)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: CallbackOutcome
+    remark: str | None = Field(default=None, max_length=2000)
+    telecaller: str = Field(min_length=1, max_length=200)
+
+
+class ReviewRequest(BaseModel):
+    """A citizen asks for their case to be reviewed (update)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000)
+    via: str = "api"
+
+
+class Withdrawal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    recorded_by: str = "citizen"
+
+
+class Reopening(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    recorded_by: str = "citizen"
+
+
+class DecisionKind(StrEnum):
+    DIRECTIVE = "directive"
+    CLOSE = "close"
+
+
+class ReviewDecision(BaseModel):
+    """A weekly review's or Sidhi Baat's decision on a case (update).
+
+    A directive sends the case back to an officer with a new deadline; a closure needs a reason
+    and is only allowed once the citizen was informed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision: DecisionKind
+    text: str = Field(min_length=1, max_length=4000)
+    decided_by: str = Field(min_length=1, max_length=200)
+    responsible_officer_id: str | None = None
+    new_deadline: datetime | None = None
+    citizen_informed: bool = False
+    session_id: str | None = None
+
+
+class ActionResult(BaseModel):
+    """What every accepted update answers: where the case stands now."""
+
+    registration_number: str
+    status: ComplaintStatus
+    escalation_level: EscalationLevel
+    next_deadline: datetime | None
+    review: ReviewSlot | None = None
+    message: str
+
+
+class ComplaintState(BaseModel):
+    """The live state of a case; carried across continue-as-new."""
+
+    status: ComplaintStatus = ComplaintStatus.REGISTERED
+    escalation_level: EscalationLevel = EscalationLevel.NODAL_OFFICER
+    next_deadline: datetime | None = None
+    acknowledged: bool = False
+    officer: OfficerAssignment | None = None
+    report_window_start: datetime | None = None
+    reminders_sent: int = 0
+    last_report: DepartmentReport | None = None
+    callback_attempts: int = 0
+    callback_due_at: datetime | None = None
+    citizen_unsatisfied: bool = False
+    citizen_remark: str | None = None
+    review: ReviewSlot | None = None
+    rollovers: int = 0
+    directives_received: int = 0
+    review_requests: int = 0
+    transfers: int = 0
+    reopenings: int = 0
+    closure_reason: ClosureReason | None = None
+    closed_at: datetime | None = None
+    event_seq: int = 0
+    continued: int = 0
+
+
+class ComplaintWorkflowInput(BaseModel):
+    """Start (or continue-as-new) a complaint's workflow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_number: str
+    kind: ComplaintKind
+    channel: Channel
+    district: str
+    department: str | None
+    category: str | None
+    urgent: bool
+    wishes_to_meet_cm: bool
+    language: Language
+    registered_at: datetime
+    policy: Policy = Policy()
+    # Task queue of the SMS activities (None: the workflow's own queue).
+    sms_task_queue: str | None = None
+    state: ComplaintState | None = None
+
+
+class ComplaintWorkflowResult(BaseModel):
+    registration_number: str
+    status: ComplaintStatus
+    closure_reason: ClosureReason | None
+
+
+# ---- activities -------------------------------------------------------------------------
+
+
+class SmsTemplate(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    FORWARDED = "forwarded"
+    OFFICER_ASSIGNED = "officer_assigned"
+    OFFICER_REMINDER = "officer_reminder"
+    REPORT_RECEIVED = "report_received"
+    SUGGESTION_ANSWERED = "suggestion_answered"
+    CLOSED = "closed"
+    ESCALATED = "escalated"
+    DIRECTIVE = "directive"
+    REVIEW_REQUEST_ANSWER = "review_request_answer"
+    WITHDRAWN = "withdrawn"
+    REOPENED = "reopened"
+
+
+class SendSmsInput(BaseModel):
+    """Send one SMS; `key` identifies it so that retries never send it twice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_number: str
+    key: str
+    template: SmsTemplate
+    recipient: RecipientKind
+    officer_id: str | None = None
+    params: dict[str, str] = {}
+
+
+class SendSmsResult(BaseModel):
+    key: str
+    status: MessageStatus
+    duplicate: bool = False
+
+
+class RouteInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registration_number: str
+    district: str
+    department: str | None
+    urgent: bool
+
+
+class CaseSnapshot(BaseModel):
+    """The fields of the read model that the workflow owns."""
+
+    status: ComplaintStatus
+    escalation_level: EscalationLevel
+    next_deadline: datetime | None
+    officer: OfficerAssignment | None
+    review: ReviewSlot | None
+    closure_reason: ClosureReason | None
+    closed_at: datetime | None
+    last_reply: str | None
+    citizen_remark: str | None
+    callback_due_at: datetime | None
+    callback_attempts: int
+
+
+class RecordTransitionInput(BaseModel):
+    """One step of a case: a timeline entry plus the state it leaves the case in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_number: str
+    seq: int
+    at: datetime
+    event: str
+    actor: str
+    note: str | None
+    snapshot: CaseSnapshot
+
+
+class ReconcileResult(BaseModel):
+    started: list[str]
+    already_running: list[str]

@@ -1,0 +1,736 @@
+"""`ComplaintWorkflow`: one durable workflow per complaint or suggestion.
+
+The promise: every open case always has a next deadline, and when it passes the case moves by
+itself — report deadline missed → weekly review → (fails again) → Sidhi Baat. Officers,
+telecallers, citizens and reviews act through updates (validated before anything is written);
+the workflow itself only decides and calls activities for every effect (SMS, read model).
+
+    registered ─ack SMS─> awaiting_report ─report─> awaiting_callback ─satisfied─> closed
+                              │   ▲  (transfer: new officer)      │ not satisfied /
+                   deadline   │   │ directive                     │ unreachable x N
+                              ▼   │                               ▼
+                        weekly_review ──fails again──> sidhi_baat (monthly, last Tuesday)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case import CaseActivities
+    from activities.sms import SmsActivities
+    from core.calendar import SessionKind, next_session, session_id, to_ist
+    from schemas import search_attributes as sa
+    from schemas.enums import (
+        ClosureReason,
+        ComplaintKind,
+        ComplaintStatus,
+        EscalationLevel,
+        RecipientKind,
+    )
+    from schemas.reference import canonical_department, canonical_district
+    from schemas.workflow import (
+        COMPLAINT_OUTCOMES,
+        SUGGESTION_OUTCOMES,
+        ActionResult,
+        CallbackOutcome,
+        CallbackResult,
+        CaseSnapshot,
+        ComplaintState,
+        ComplaintWorkflowInput,
+        ComplaintWorkflowResult,
+        DecisionKind,
+        DepartmentReport,
+        OfficerAssignment,
+        RecordTransitionInput,
+        Reopening,
+        ReportOutcome,
+        ReviewDecision,
+        ReviewRequest,
+        ReviewSlot,
+        RouteInput,
+        SendSmsInput,
+        SmsTemplate,
+        Withdrawal,
+    )
+
+# Continue-as-new well before Temporal's own limits, so histories stay small to load and replay.
+MAX_HISTORY_EVENTS = 1_000
+
+_DB_TIMEOUT = timedelta(seconds=30)
+# The read model may be briefly unreachable: keep trying, never give up on a case.
+_DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+_SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=50)
+_REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+
+
+def _fmt(moment: datetime | None) -> str:
+    return to_ist(moment).strftime("%d-%m-%Y %H:%M") if moment else "-"
+
+
+class CaseRejected(ApplicationError):
+    """An action the case is not in a state to accept (the API answers 409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="CaseRejected", non_retryable=True)
+
+
+@workflow.defn
+class ComplaintWorkflow:
+    """One complaint or suggestion, from registration to closure (and a possible reopening)."""
+
+    @workflow.init
+    def __init__(self, input: ComplaintWorkflowInput) -> None:
+        self._input = input
+        self._policy = input.policy
+        self._state = input.state.model_copy() if input.state else ComplaintState()
+        self._lock = asyncio.Lock()
+        # Bumped on every transition: waits wake when the case changed under them.
+        self._version = 0
+
+    # ---- run ------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
+        state = self._state
+        async with self._lock:
+            if not state.acknowledged:
+                await self._acknowledge()
+            if state.status is ComplaintStatus.REGISTERED:
+                await self._forward_initially()
+
+        while state.status is not ComplaintStatus.WITHDRAWN:
+            if self._history_is_long():
+                await workflow.wait_condition(lambda: not self._lock.locked())
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                state.continued += 1
+                workflow.continue_as_new(input.model_copy(update={"state": state}))
+
+            wake_at, on_wake = self._next_wake()
+            if wake_at is None:
+                break
+            version = self._version
+            if await self._changed_before(wake_at):
+                continue
+            async with self._lock:
+                if self._version != version:
+                    continue  # an update moved the case while we waited for the lock
+                if on_wake is None:
+                    break  # the reopen window of a closed case has ended
+                await on_wake()
+
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ComplaintWorkflowResult(
+            registration_number=input.registration_number,
+            status=state.status,
+            closure_reason=state.closure_reason,
+        )
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > MAX_HISTORY_EVENTS
+        )
+
+    async def _changed_before(self, moment: datetime) -> bool:
+        """Wait until `moment` or until the case changes, whichever comes first."""
+        version = self._version
+        remaining = (moment - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return False
+        try:
+            await workflow.wait_condition(lambda: self._version != version, timeout=remaining)
+        except TimeoutError:
+            return False
+        return True
+
+    def _next_wake(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
+        """The next moment this case must move by itself, and what it does then."""
+        state, policy = self._state, self._policy
+        match state.status:
+            case ComplaintStatus.AWAITING_REPORT:
+                assert state.next_deadline and state.report_window_start
+                fractions = policy.reminder_fractions[state.reminders_sent :]
+                if fractions:
+                    window = state.next_deadline - state.report_window_start
+                    remind_at = state.report_window_start + window * fractions[0]
+                    if remind_at < state.next_deadline:
+                        return remind_at, self._remind_officer
+                return state.next_deadline, self._report_deadline_missed
+            case ComplaintStatus.AWAITING_CALLBACK:
+                assert state.next_deadline
+                return state.next_deadline, self._callback_overdue
+            case ComplaintStatus.WEEKLY_REVIEW | ComplaintStatus.SIDHI_BAAT:
+                assert state.review
+                return state.review.starts_at + policy.review_rollover_after, self._roll_over
+            case ComplaintStatus.CLOSED:
+                assert state.closed_at
+                return state.closed_at + policy.reopen_window, None
+            case _:
+                return None, None
+
+    # ---- stages ---------------------------------------------------------------------------
+
+    async def _acknowledge(self) -> None:
+        inp = self._input
+        await self._record("registered", actor=f"channel:{inp.channel.value}", note=None)
+        await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
+        self._state.acknowledged = True
+
+    async def _forward_initially(self) -> None:
+        inp = self._input
+        officer = await self._route(inp.district, inp.department)
+        note = "urgent: sent directly to the department's officers" if inp.urgent else None
+        await self._assign(officer, event="forwarded", actor="system", note=note)
+
+    async def _route(self, district: str, department: str | None) -> OfficerAssignment:
+        return await workflow.execute_activity_method(
+            CaseActivities.route_complaint,
+            RouteInput(
+                registration_number=self._input.registration_number,
+                district=district,
+                department=department,
+                urgent=self._input.urgent,
+            ),
+            start_to_close_timeout=_DB_TIMEOUT,
+            retry_policy=_DB_RETRY,
+        )
+
+    async def _assign(
+        self,
+        officer: OfficerAssignment,
+        *,
+        event: str,
+        actor: str,
+        note: str | None,
+        deadline: datetime | None = None,
+        citizen_sms: SmsTemplate = SmsTemplate.FORWARDED,
+    ) -> None:
+        """Put the case with `officer`, awaiting a report by `deadline` (policy default)."""
+        state, now = self._state, workflow.now()
+        state.officer = officer
+        state.status = ComplaintStatus.AWAITING_REPORT
+        state.report_window_start = now
+        state.reminders_sent = 0
+        state.review = None
+        state.next_deadline = deadline or now + self._policy.report_deadline(
+            suggestion=self._input.kind is ComplaintKind.SUGGESTION, urgent=self._input.urgent
+        )
+        if officer.gap:
+            note = f"{note + '; ' if note else ''}{officer.gap}"
+        await self._record(event, actor=actor, note=note)
+        due = _fmt(state.next_deadline)
+        await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
+        await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
+
+    async def _remind_officer(self) -> None:
+        state = self._state
+        state.reminders_sent += 1
+        await self._record(
+            "officer_reminded",
+            actor="timer",
+            note=f"reminder {state.reminders_sent}: report due {_fmt(state.next_deadline)}",
+        )
+        await self._sms(
+            SmsTemplate.OFFICER_REMINDER,
+            RecipientKind.OFFICER,
+            {"due": _fmt(state.next_deadline)},
+        )
+
+    async def _report_deadline_missed(self) -> None:
+        await self._escalate(reason="report deadline missed", actor="timer")
+
+    async def _callback_overdue(self) -> None:
+        await self._escalate(reason="verification call not made in time", actor="timer")
+
+    async def _escalate(self, *, reason: str, actor: str) -> None:
+        """Up one level: to the next weekly review, then to Sidhi Baat (and Sidhi Baat again)."""
+        state = self._state
+        if state.escalation_level is EscalationLevel.NODAL_OFFICER:
+            level, kind = EscalationLevel.WEEKLY_REVIEW, SessionKind.WEEKLY_REVIEW
+        else:
+            level, kind = EscalationLevel.SIDHI_BAAT, SessionKind.SIDHI_BAAT
+        state.escalation_level = level
+        state.rollovers = 0
+        self._schedule_review(kind)
+        assert state.review
+        await self._record(
+            f"escalated_to_{kind.value}",
+            actor=actor,
+            note=f"{reason}; on the agenda of {_fmt(state.review.starts_at)}",
+        )
+        await self._sms(
+            SmsTemplate.ESCALATED,
+            RecipientKind.CITIZEN,
+            {"forum": kind.value, "date": _fmt(state.review.starts_at)},
+        )
+
+    def _schedule_review(self, kind: SessionKind) -> None:
+        state, policy = self._state, self._policy
+        at = (
+            policy.weekly_review_time
+            if kind is SessionKind.WEEKLY_REVIEW
+            else policy.sidhi_baat_time
+        )
+        starts_at = next_session(
+            kind, workflow.now(), at=at, cutoff_before=policy.agenda_cutoff_before
+        )
+        state.review = ReviewSlot(
+            kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at
+        )
+        state.status = (
+            ComplaintStatus.WEEKLY_REVIEW
+            if kind is SessionKind.WEEKLY_REVIEW
+            else ComplaintStatus.SIDHI_BAAT
+        )
+        state.next_deadline = starts_at
+
+    async def _roll_over(self) -> None:
+        """Undecided at its session: on to the next one, never dropped."""
+        state = self._state
+        assert state.review
+        previous = state.review
+        state.rollovers += 1
+        if (
+            previous.kind is SessionKind.WEEKLY_REVIEW
+            and state.rollovers >= self._policy.max_weekly_rollovers
+        ):
+            await self._escalate(
+                reason=f"undecided at {state.rollovers} weekly reviews", actor="timer"
+            )
+            return
+        self._schedule_review(previous.kind)
+        assert state.review
+        await self._record(
+            "review_rolled_over",
+            actor="timer",
+            note=f"undecided at {previous.session_id}; now {state.review.session_id}",
+        )
+        await self._sms(
+            SmsTemplate.ESCALATED,
+            RecipientKind.CITIZEN,
+            {"forum": previous.kind.value, "date": _fmt(state.review.starts_at)},
+        )
+
+    async def _close(self, reason: ClosureReason, *, actor: str, note: str | None) -> None:
+        state = self._state
+        state.status = ComplaintStatus.CLOSED
+        state.closure_reason = reason
+        state.closed_at = workflow.now()
+        state.next_deadline = None
+        state.review = None
+        await self._record(
+            "closed", actor=actor, note=f"{reason.value}{': ' + note if note else ''}"
+        )
+        template = (
+            SmsTemplate.SUGGESTION_ANSWERED
+            if reason is ClosureReason.SUGGESTION_ANSWERED
+            else SmsTemplate.CLOSED
+        )
+        await self._sms(
+            template,
+            RecipientKind.CITIZEN,
+            {"reopen_days": str(self._policy.reopen_window.days)},
+        )
+
+    # ---- department report (update) -------------------------------------------------------
+
+    @workflow.update
+    async def submit_report(self, report: DepartmentReport) -> ActionResult:
+        """The nodal officer's report: resolved / partial / not actionable / transferred."""
+        async with self._lock:
+            self._require(ComplaintStatus.AWAITING_REPORT)
+            state = self._state
+            if report.outcome is ReportOutcome.TRANSFERRED:
+                district = report.transfer_to_district or self._input.district
+                department = report.transfer_to_department
+                officer = await self._route(district, department)
+                state.transfers += 1
+                await self._assign(
+                    officer,
+                    event="transferred",
+                    actor=report.submitted_by,
+                    note=f"to {officer.name}: {report.reply}",
+                )
+                return self._result("transferred to a new officer with a fresh deadline")
+
+            state.last_report = report
+            if self._input.kind is ComplaintKind.SUGGESTION:
+                if report.outcome is ReportOutcome.UNDER_CONSIDERATION:
+                    assert state.officer
+                    await self._assign(
+                        state.officer,
+                        event="suggestion_under_consideration",
+                        actor=report.submitted_by,
+                        note=report.reply,
+                    )
+                    return self._result("under consideration: a final answer is due next")
+                await self._close(
+                    ClosureReason.SUGGESTION_ANSWERED,
+                    actor=report.submitted_by,
+                    note=f"{report.outcome.value}: {report.reply}",
+                )
+                return self._result("suggestion answered; the citizen is informed")
+
+            now = workflow.now()
+            state.status = ComplaintStatus.AWAITING_CALLBACK
+            state.callback_attempts = 0
+            state.callback_due_at = now + self._policy.callback_due_after
+            state.next_deadline = state.callback_due_at + self._policy.callback_overdue_after
+            await self._record(
+                "report_received",
+                actor=report.submitted_by,
+                note=f"{report.outcome.value}: {report.reply}",
+            )
+            await self._sms(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
+            return self._result("report recorded; a telecaller will verify with the citizen")
+
+    @submit_report.validator
+    def _validate_report(self, report: DepartmentReport) -> None:
+        self._require(ComplaintStatus.AWAITING_REPORT)
+        allowed = (
+            SUGGESTION_OUTCOMES
+            if self._input.kind is ComplaintKind.SUGGESTION
+            else COMPLAINT_OUTCOMES
+        )
+        if report.outcome not in allowed:
+            valid = ", ".join(sorted(o.value for o in allowed))
+            raise CaseRejected(
+                f"outcome {report.outcome.value!r} is not for a {self._input.kind.value}; "
+                f"valid: {valid}"
+            )
+        if not report.reply.strip():
+            raise CaseRejected("reply: the department's reply is required")
+        if report.outcome is ReportOutcome.TRANSFERRED:
+            if not (report.transfer_to_district or report.transfer_to_department):
+                raise CaseRejected(
+                    "a transfer names transfer_to_district or transfer_to_department"
+                )
+            if report.transfer_to_district and not canonical_district(report.transfer_to_district):
+                raise CaseRejected(
+                    f"transfer_to_district: unknown district {report.transfer_to_district!r}"
+                )
+            if report.transfer_to_department and not canonical_department(
+                report.transfer_to_department
+            ):
+                raise CaseRejected(
+                    f"transfer_to_department: unknown department {report.transfer_to_department!r}"
+                )
+
+    # ---- callback verification (update) ---------------------------------------------------
+
+    @workflow.update
+    async def record_callback(self, result: CallbackResult) -> ActionResult:
+        """The telecaller's verification call: satisfied, not satisfied, or unreachable."""
+        async with self._lock:
+            self._require(ComplaintStatus.AWAITING_CALLBACK)
+            state, policy = self._state, self._policy
+            match result.outcome:
+                case CallbackOutcome.SATISFIED:
+                    await self._close(
+                        ClosureReason.RESOLVED_VERIFIED, actor=result.telecaller, note=result.remark
+                    )
+                    return self._result("closed: resolved and verified with the citizen")
+                case CallbackOutcome.NOT_SATISFIED:
+                    state.citizen_unsatisfied = True
+                    state.citizen_remark = result.remark
+                    await self._record(
+                        "citizen_not_satisfied", actor=result.telecaller, note=result.remark
+                    )
+                    await self._escalate(reason="citizen not satisfied", actor=result.telecaller)
+                    return self._result("citizen not satisfied: escalated")
+                case CallbackOutcome.UNREACHABLE:
+                    state.callback_attempts += 1
+                    attempts = state.callback_attempts
+                    await self._record(
+                        "citizen_unreachable",
+                        actor=result.telecaller,
+                        note=f"attempt {attempts} of {policy.callback_attempts}",
+                    )
+                    if attempts < policy.callback_attempts:
+                        state.callback_due_at = workflow.now() + policy.callback_retry_after
+                        state.next_deadline = state.callback_due_at + policy.callback_overdue_after
+                        await self._record("callback_rescheduled", actor="system", note=None)
+                        return self._result("citizen unreachable: the call is rescheduled")
+                    if policy.callback_exhausted_action == "close":
+                        await self._close(
+                            ClosureReason.CITIZEN_UNREACHABLE,
+                            actor="system",
+                            note=f"unreachable on {attempts} attempts",
+                        )
+                        return self._result("closed after the last attempt; citizen informed")
+                    await self._escalate(
+                        reason=f"citizen unreachable on {attempts} attempts", actor="system"
+                    )
+                    return self._result("citizen unreachable on every attempt: escalated")
+            raise CaseRejected(f"unknown outcome {result.outcome}")  # pragma: no cover
+
+    @record_callback.validator
+    def _validate_callback(self, result: CallbackResult) -> None:
+        if self._input.kind is ComplaintKind.SUGGESTION:
+            raise CaseRejected("suggestions have no verification call")
+        self._require(ComplaintStatus.AWAITING_CALLBACK)
+        if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
+            raise CaseRejected("remark: the citizen's remark is required when not satisfied")
+
+    # ---- review decision (update) ---------------------------------------------------------
+
+    @workflow.update
+    async def record_decision(self, decision: ReviewDecision) -> ActionResult:
+        """A weekly review's or Sidhi Baat's directive (or closure) for this case."""
+        async with self._lock:
+            self._require(*_REVIEW_STATUSES)
+            state = self._state
+            state.directives_received += 1
+            if decision.decision is DecisionKind.CLOSE:
+                await self._close(
+                    ClosureReason.CLOSED_AT_REVIEW, actor=decision.decided_by, note=decision.text
+                )
+                return self._result("closed at the review")
+            officer = state.officer
+            if decision.responsible_officer_id and (
+                officer is None or officer.officer_id != decision.responsible_officer_id
+            ):
+                officer = await workflow.execute_activity_method(
+                    CaseActivities.find_officer,
+                    decision.responsible_officer_id,
+                    start_to_close_timeout=_DB_TIMEOUT,
+                    retry_policy=_DB_RETRY,
+                )
+            assert officer
+            deadline = decision.new_deadline or (
+                workflow.now() + self._policy.directive_default_deadline
+            )
+            forum = state.review.kind.value if state.review else "review"
+            await self._assign(
+                officer,
+                event="directive_given",
+                actor=decision.decided_by,
+                note=f"{forum}: {decision.text}",
+                deadline=deadline,
+                citizen_sms=SmsTemplate.DIRECTIVE,
+            )
+            return self._result("directive recorded; the officer has a new deadline")
+
+    @record_decision.validator
+    def _validate_decision(self, decision: ReviewDecision) -> None:
+        self._require(*_REVIEW_STATUSES)
+        state = self._state
+        if decision.session_id and state.review and decision.session_id != state.review.session_id:
+            raise CaseRejected(
+                f"the case is on the agenda of {state.review.session_id}, not {decision.session_id}"
+            )
+        if decision.decision is DecisionKind.CLOSE and not decision.citizen_informed:
+            raise CaseRejected(
+                "citizen_informed: a case is closed at a review only once the citizen was informed"
+            )
+        if decision.new_deadline is not None:
+            if decision.new_deadline.tzinfo is None:
+                raise CaseRejected("new_deadline: give a time zone (IST is +05:30)")
+            if decision.new_deadline <= workflow.now():
+                raise CaseRejected("new_deadline: must be in the future")
+
+    # ---- citizen actions (updates) --------------------------------------------------------
+
+    @workflow.update
+    async def request_review(self, request: ReviewRequest) -> ActionResult:
+        """The citizen asks for a review: honoured when overdue or the citizen was unsatisfied."""
+        async with self._lock:
+            self._require_open()
+            state, now = self._state, workflow.now()
+            state.review_requests += 1
+            await self._record(
+                "review_requested", actor=f"citizen ({request.via})", note=request.note
+            )
+            if state.status in _REVIEW_STATUSES:
+                assert state.review
+                message = f"already on the agenda of {_fmt(state.review.starts_at)}"
+            else:
+                promised = self._policy.report_deadline(
+                    suggestion=self._input.kind is ComplaintKind.SUGGESTION,
+                    urgent=self._input.urgent,
+                )
+                overdue = state.next_deadline is not None and now >= state.next_deadline
+                outlived = now - self._input.registered_at > promised
+                if overdue or outlived or state.citizen_unsatisfied:
+                    await self._escalate(reason="citizen asked for a review", actor="citizen")
+                    assert state.review
+                    return self._result(f"review granted: {_fmt(state.review.starts_at)}")
+                message = (
+                    f"not yet due for review; the current deadline is {_fmt(state.next_deadline)}"
+                )
+            await self._sms(
+                SmsTemplate.REVIEW_REQUEST_ANSWER,
+                RecipientKind.CITIZEN,
+                {"due": _fmt(state.next_deadline)},
+            )
+            return self._result(message)
+
+    @request_review.validator
+    def _validate_review_request(self, request: ReviewRequest) -> None:
+        self._require_open()
+
+    @workflow.update
+    async def withdraw(self, withdrawal: Withdrawal) -> ActionResult:
+        """The citizen withdraws the case."""
+        async with self._lock:
+            self._require_open()
+            state = self._state
+            state.status = ComplaintStatus.WITHDRAWN
+            state.next_deadline = None
+            state.review = None
+            await self._record("withdrawn", actor=withdrawal.recorded_by, note=withdrawal.reason)
+            await self._sms(SmsTemplate.WITHDRAWN, RecipientKind.CITIZEN, {})
+            return self._result("withdrawn")
+
+    @withdraw.validator
+    def _validate_withdrawal(self, withdrawal: Withdrawal) -> None:
+        self._require_open()
+
+    @workflow.update
+    async def reopen(self, reopening: Reopening) -> ActionResult:
+        """The citizen reopens a closed case within the reopen window: back to the officer."""
+        async with self._lock:
+            self._validate_reopen(reopening)
+            state = self._state
+            state.reopenings += 1
+            state.citizen_unsatisfied = True
+            state.citizen_remark = reopening.reason
+            state.closure_reason = None
+            state.closed_at = None
+            assert state.officer
+            await self._assign(
+                state.officer,
+                event="reopened",
+                actor=reopening.recorded_by,
+                note=reopening.reason,
+                citizen_sms=SmsTemplate.REOPENED,
+            )
+            return self._result("reopened: back with the nodal officer")
+
+    @reopen.validator
+    def _validate_reopen(self, reopening: Reopening) -> None:
+        state = self._state
+        self._require(ComplaintStatus.CLOSED)
+        assert state.closed_at
+        if workflow.now() > state.closed_at + self._policy.reopen_window:
+            raise CaseRejected(
+                f"the reopen window of {self._policy.reopen_window.days} days has passed"
+            )
+
+    # ---- queries --------------------------------------------------------------------------
+
+    @workflow.query
+    def get_state(self) -> ComplaintState:
+        """The live state of the case."""
+        return self._state
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _require(self, *statuses: ComplaintStatus) -> None:
+        if self._state.status not in statuses:
+            wanted = " or ".join(s.value for s in statuses)
+            raise CaseRejected(f"the case is {self._state.status.value}, not {wanted}")
+
+    def _require_open(self) -> None:
+        if not self._state.status.is_open or self._state.status is ComplaintStatus.REGISTERED:
+            raise CaseRejected(f"the case is {self._state.status.value}")
+
+    def _result(self, message: str) -> ActionResult:
+        state = self._state
+        return ActionResult(
+            registration_number=self._input.registration_number,
+            status=state.status,
+            escalation_level=state.escalation_level,
+            next_deadline=state.next_deadline,
+            review=state.review,
+            message=message,
+        )
+
+    async def _record(self, event: str, *, actor: str, note: str | None) -> None:
+        """Project the transition into the read model and the search attributes."""
+        state = self._state
+        state.event_seq += 1
+        self._version += 1
+        officer = state.officer
+        report = state.last_report
+        snapshot = CaseSnapshot(
+            status=state.status,
+            escalation_level=state.escalation_level,
+            next_deadline=state.next_deadline,
+            officer=officer,
+            review=state.review,
+            closure_reason=state.closure_reason,
+            closed_at=state.closed_at,
+            last_reply=report.reply if report else None,
+            citizen_remark=state.citizen_remark,
+            callback_due_at=(
+                state.callback_due_at if state.status is ComplaintStatus.AWAITING_CALLBACK else None
+            ),
+            callback_attempts=state.callback_attempts,
+        )
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.COMPLAINT_STATUS.value_set(state.status.value),
+            sa.ESCALATION_LEVEL.value_set(int(state.escalation_level)),
+            (
+                sa.NEXT_DEADLINE.value_set(state.next_deadline)
+                if state.next_deadline
+                else sa.NEXT_DEADLINE.value_unset()
+            ),
+        ]
+        if officer and officer.department:
+            updates.append(sa.DEPARTMENT.value_set(officer.department))
+        workflow.upsert_search_attributes(updates)
+        await workflow.execute_activity_method(
+            CaseActivities.record_transition,
+            RecordTransitionInput(
+                registration_number=self._input.registration_number,
+                seq=state.event_seq,
+                at=workflow.now(),
+                event=event,
+                actor=actor,
+                note=note,
+                snapshot=snapshot,
+            ),
+            start_to_close_timeout=_DB_TIMEOUT,
+            retry_policy=_DB_RETRY,
+        )
+
+    async def _sms(
+        self, template: SmsTemplate, recipient: RecipientKind, params: dict[str, str]
+    ) -> None:
+        """Send one SMS; its key (case, step, template, recipient) makes retries harmless.
+
+        An SMS that cannot be sent (invalid number) never stops the case: the failure is
+        recorded on the message and the case goes on.
+        """
+        state = self._state
+        officer_id = state.officer.officer_id if state.officer else None
+        if recipient is RecipientKind.OFFICER and officer_id is None:
+            return
+        reg = self._input.registration_number
+        try:
+            await workflow.execute_activity_method(
+                SmsActivities.send_sms,
+                SendSmsInput(
+                    registration_number=reg,
+                    key=f"{reg}:{state.event_seq}:{template.value}:{recipient.value}",
+                    template=template,
+                    recipient=recipient,
+                    officer_id=officer_id if recipient is RecipientKind.OFFICER else None,
+                    params=params,
+                ),
+                task_queue=self._input.sms_task_queue or workflow.info().task_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_SMS_RETRY,
+            )
+        except ActivityError as err:  # the message row says why
+            workflow.logger.warning("SMS %s to %s not sent: %s", template, recipient, err)
