@@ -54,7 +54,12 @@ def _next_sequence(session: Session, year: int) -> int:
 
 
 def register_complaint(
-    engine: Engine, body: ComplaintCreate, *, idempotency_key: str | None, now: datetime
+    engine: Engine,
+    body: ComplaintCreate,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+    workflow_id_prefix: str = "",
 ) -> tuple[Complaint, bool]:
     """The stored complaint and whether this call created it (False: an idempotent replay)."""
     digest = fingerprint(body)
@@ -75,7 +80,7 @@ def register_complaint(
                     year=year,
                     sequence=sequence,
                     registration_number=registration_number,
-                    workflow_id=workflow_id_for(registration_number),
+                    workflow_id=workflow_id_for(registration_number, workflow_id_prefix),
                     kind=body.kind,
                     channel=body.channel,
                     citizen_name=citizen.name,

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "jan-samvad"
+    # Prepended to workflow IDs: lets several deployments (or test runs) share a namespace.
+    workflow_id_prefix: str = ""
     sms_task_queue: str = ""  # empty: SMS activities run on temporal_task_queue
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0

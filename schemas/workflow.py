@@ -27,10 +27,10 @@ from schemas.enums import (
 from schemas.policy import Policy
 
 
-def workflow_id_for(registration_number: str) -> str:
-    """`20983/2018` -> `complaint-2018-20983`."""
+def workflow_id_for(registration_number: str, prefix: str = "") -> str:
+    """`20983/2018` -> `complaint-2018-20983` (after an optional deployment prefix)."""
     sequence, year = registration_number.split("/")
-    return f"complaint-{year}-{sequence}"
+    return f"{prefix}complaint-{year}-{sequence}"
 
 
 class OfficerAssignment(BaseModel):

@@ -77,6 +77,7 @@ async def create_complaint(
             body,
             idempotency_key=idempotency_key,
             now=utcnow(),
+            workflow_id_prefix=app.settings.workflow_id_prefix,
         )
     except IdempotencyConflict:
         raise ApiError(

@@ -1,0 +1,198 @@
+"""Shared fixtures: real Temporal servers, real databases (SQLite and PostgreSQL), real worker.
+
+- `ts_env`: the time-skipping test server (`temporal-test-server`), for timers.
+- `dev_env`: the Temporal dev server (`temporal`), with the project's search attributes.
+- `engine`: a fresh, migrated SQLite read model; `any_engine`: the same on SQLite and on
+  PostgreSQL (127.0.0.1:5432, database `test`, a fresh schema per test). Outside CI an
+  unreachable PostgreSQL skips its variants with a notice; with CI=true it fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.sms import OutboxGateway, SmsGateway
+from api.main import create_app
+from core.db import load_directory, make_engine, migrate
+from core.settings import Environment, Settings
+from schemas import search_attributes
+from schemas.policy import Policy
+from workers.main import build_worker
+
+BIN = Path(sys.executable).parent
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# ---- Temporal servers --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=search_attributes.ALL,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+# ---- databases ---------------------------------------------------------------------------
+
+
+def _sqlite_engine(tmp_path: Path) -> Engine:
+    return make_engine(f"sqlite:///{tmp_path / 'read-model.db'}")
+
+
+def _postgres_available() -> str | None:
+    try:
+        probe = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        probe.dispose()
+        return None
+    except Exception as err:  # reported as the skip reason
+        return f"{type(err).__name__}: {err}".splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    problem = _postgres_available()
+    if problem:
+        if IN_CI:
+            pytest.fail(
+                f"PostgreSQL is required in CI and unreachable at {POSTGRES_URL}: {problem}"
+            )
+        pytest.skip(f"NOTICE: PostgreSQL variant skipped (unreachable: {problem})")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(postgres_url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _prepared(engine: Engine, settings: Settings) -> Engine:
+    migrate(engine)
+    load_directory(engine, settings.directory_file)
+    return engine
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'read-model.db'}",
+        temporal_task_queue=f"tq-{uuid.uuid4().hex[:10]}",
+        workflow_id_prefix=f"t{uuid.uuid4().hex[:8]}-",
+        reconcile_interval_seconds=60,
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = _prepared(make_engine(settings.effective_database_url), settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_engine(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Engine]:
+    """The read model on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        engine = make_engine(settings.effective_database_url)
+        yield _prepared(engine, settings)
+        engine.dispose()
+    else:
+        yield _prepared(request.getfixturevalue("postgres_engine"), settings)
+
+
+# ---- worker and API ----------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    engine: Engine,
+    settings: Settings,
+    *,
+    gateway: SmsGateway | None = None,
+    policy: Policy | None = None,
+) -> AsyncIterator[Worker]:
+    """The project's real worker (all workflows and activities) on the test's task queue."""
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        worker = build_worker(
+            client,
+            settings=settings,
+            engine=engine,
+            gateway=gateway or OutboxGateway(),
+            policy=policy or Policy(),
+            executor=executor,
+        )
+        async with worker:
+            yield worker
+
+
+@asynccontextmanager
+async def api_client(
+    app: FastAPI,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan run."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+@pytest.fixture
+async def stack(
+    dev_env: WorkflowEnvironment, any_engine: Engine, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """API + real worker + dev server + read model (SQLite and PostgreSQL)."""
+    app = create_app(settings, engine=any_engine, client=dev_env.client)
+    async with running_worker(dev_env.client, any_engine, settings), api_client(app) as http:
+        http.app_engine = any_engine  # type: ignore[attr-defined]
+        yield http
