@@ -40,14 +40,14 @@ def complaint_body(**overrides: Any) -> dict[str, Any]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 20.0
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, within: float = 20.0
 ) -> T:
     """Poll `probe` until `check` holds: waiting for asynchronous work, never for timers."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await probe()
         if check(value):
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
         await asyncio.sleep(0.1)
