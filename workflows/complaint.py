@@ -626,6 +626,10 @@ class ComplaintWorkflow:
                 f"the reopen window of {self._policy.reopen_window.days} days has passed"
             )
 
+    # ---- review session hooks (issue 4) ---------------------------------------------------
+
+    # ---- signals (issue 5: delivery receipts) ---------------------------------------------
+
     # ---- queries --------------------------------------------------------------------------
 
     @workflow.query
@@ -732,5 +736,9 @@ class ComplaintWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=_SMS_RETRY,
             )
-        except ActivityError as err:  # the message row says why
+        except ActivityError as err:  # permanent refusal (invalid number...): the case goes on
             workflow.logger.warning("SMS %s to %s not sent: %s", template, recipient, err)
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+            await self._record(
+                "sms_failed", actor="sms", note=f"{template.value} to {recipient.value}: {cause}"
+            )
