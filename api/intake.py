@@ -20,6 +20,7 @@ from core.calendar import IST
 from core.models import Complaint, RegistrationCounter
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
+from schemas.reference import CATEGORY_BY_CODE
 from schemas.workflow import workflow_id_for
 
 _MAX_ATTEMPTS = 8
@@ -51,6 +52,14 @@ def _next_sequence(session: Session, year: int) -> int:
         session.flush()
         sequence = 1
     return int(sequence)
+
+
+def _department(body: ComplaintCreate) -> str | None:
+    """The department concerned: as given, or for an urgent case the one its category names
+    (urgent cases go straight to the department's officers, not via the district)."""
+    if body.department is None and body.is_urgent and body.category:
+        return CATEGORY_BY_CODE[body.category].department
+    return body.department
 
 
 def register_complaint(
@@ -90,7 +99,7 @@ def register_complaint(
                     pincode=citizen.pincode,
                     language=citizen.language,
                     category=body.category,
-                    department=body.department,
+                    department=_department(body),
                     description=body.description,
                     urgent=body.is_urgent,
                     wishes_to_meet_cm=body.wishes_to_meet_cm,

@@ -10,6 +10,7 @@ a no-op.
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -42,9 +43,14 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
 
 
 def workflow_input(
-    complaint: Complaint, policy: Policy, settings: Settings
+    complaint: Complaint,
+    policy: Policy,
+    settings: Settings,
+    max_history_events: int | None = None,
 ) -> ComplaintWorkflowInput:
+    extra: dict[str, Any] = {"max_history_events": max_history_events} if max_history_events else {}
     return ComplaintWorkflowInput(
+        **extra,
         registration_number=complaint.registration_number,
         kind=complaint.kind,
         channel=complaint.channel,
@@ -84,12 +90,13 @@ async def start_complaint_workflow(
     *,
     policy: Policy,
     settings: Settings,
+    max_history_events: int | None = None,
 ) -> WorkflowHandle[ComplaintWorkflow, ComplaintWorkflowResult]:
     """Start the case's workflow if it is not running, then mark the outbox row started."""
     try:
         handle = await client.start_workflow(
             ComplaintWorkflow.run,
-            workflow_input(complaint, policy, settings),
+            workflow_input(complaint, policy, settings, max_history_events),
             id=complaint.workflow_id,
             task_queue=settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

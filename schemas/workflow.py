@@ -212,6 +212,8 @@ class ComplaintWorkflowInput(BaseModel):
     language: Language
     registered_at: datetime
     policy: Policy = Policy()
+    # Continue-as-new once a run's history is this long (Temporal's own limit is far higher).
+    max_history_events: int = 1_000
     # Task queue of the SMS activities (None: the workflow's own queue).
     sms_task_queue: str | None = None
     state: ComplaintState | None = None

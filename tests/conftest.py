@@ -1,6 +1,7 @@
 """Shared fixtures: real Temporal servers, real databases (SQLite and PostgreSQL), real worker.
 
-- `ts_env`: the time-skipping test server (`temporal-test-server`), for timers.
+- `ts_env`: a fresh time-skipping test server (`temporal-test-server`) per test, for timers:
+  each test's clock starts at the real now.
 - `dev_env`: the Temporal dev server (`temporal`), with the project's search attributes.
 - `engine`: a fresh, migrated SQLite read model; `any_engine`: the same on SQLite and on
   PostgreSQL (127.0.0.1:5432, database `test`, a fresh schema per test). Outside CI an
@@ -22,6 +23,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -45,11 +48,21 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # ---- Temporal servers --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    # The test server validates search attributes too: register the project's.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in search_attributes.ALL
+            },
+        )
     )
     yield env
     await env.shutdown()

@@ -61,9 +61,6 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
 
-# Continue-as-new well before Temporal's own limits, so histories stay small to load and replay.
-MAX_HISTORY_EVENTS = 1_000
-
 _DB_TIMEOUT = timedelta(seconds=30)
 # The read model may be briefly unreachable: keep trying, never give up on a case.
 _DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -137,7 +134,7 @@ class ComplaintWorkflow:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > MAX_HISTORY_EVENTS
+            or info.get_current_history_length() > self._input.max_history_events
         )
 
     async def _changed_before(self, moment: datetime) -> bool:

@@ -1,0 +1,111 @@
+"""Helpers for driving complaint workflows on the time-skipping test server."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from api.intake import register_complaint
+from core.models import Complaint, Message, TimelineEvent, utcnow
+from core.settings import Settings
+from core.temporal import start_complaint_workflow
+from schemas.complaint import ComplaintCreate
+from schemas.policy import Policy
+from schemas.workflow import ComplaintState, ComplaintWorkflowResult
+from tests.factories import complaint_body
+from workflows.complaint import ComplaintWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+CaseHandle = WorkflowHandle[ComplaintWorkflow, ComplaintWorkflowResult]
+
+
+async def open_case(
+    client: Client,
+    engine: Engine,
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    max_history_events: int | None = None,
+    **overrides: Any,
+) -> CaseHandle:
+    """Register a complaint in the read model and start its workflow, as the API does."""
+    body = ComplaintCreate.model_validate(complaint_body(**overrides))
+    row, _ = register_complaint(
+        engine,
+        body,
+        idempotency_key=None,
+        now=utcnow(),
+        workflow_id_prefix=settings.workflow_id_prefix,
+    )
+    return await start_complaint_workflow(
+        client,
+        engine,
+        row,
+        policy=policy or Policy(),
+        settings=settings,
+        max_history_events=max_history_events,
+    )
+
+
+async def state_of(handle: CaseHandle) -> ComplaintState:
+    return await handle.query(ComplaintWorkflow.get_state)
+
+
+def row_of(engine: Engine, handle: CaseHandle) -> Complaint:
+    with Session(engine) as session:
+        row = session.exec(select(Complaint).where(Complaint.workflow_id == handle.id)).one()
+        return row
+
+
+def timeline(engine: Engine, handle: CaseHandle) -> list[str]:
+    with Session(engine) as session:
+        row = session.exec(select(Complaint).where(Complaint.workflow_id == handle.id)).one()
+        events = session.exec(
+            select(TimelineEvent)
+            .where(TimelineEvent.complaint_id == row.id)
+            .order_by(col(TimelineEvent.seq))
+        ).all()
+        return [e.event for e in events]
+
+
+def messages(engine: Engine, handle: CaseHandle) -> list[Message]:
+    with Session(engine) as session:
+        row = session.exec(select(Complaint).where(Complaint.workflow_id == handle.id)).one()
+        return list(
+            session.exec(
+                select(Message).where(Message.complaint_id == row.id).order_by(col(Message.id))
+            ).all()
+        )
+
+
+async def keep_history(handle: CaseHandle, name: str) -> None:
+    """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history for the replay suite."""
+    if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(
+        json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
+    )
+
+
+DAY = timedelta(days=1)
+
+
+@contextmanager
+def rejected(reason: str) -> Iterator[None]:
+    """Expect an update refused by the workflow with `reason` in its message."""
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        yield
+    assert reason in str(info.value.cause), str(info.value.cause)

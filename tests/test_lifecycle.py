@@ -1,0 +1,450 @@
+"""The whole complaint lifecycle on the time-skipping test server, with the real activities
+(read model on SQLite, SMS to the local outbox). Time is skipped, never slept."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from core.calendar import IST, is_last_tuesday
+from core.models import Officer
+from core.settings import Settings
+from schemas.enums import ClosureReason, ComplaintStatus, EscalationLevel, OfficerRole
+from schemas.workflow import (
+    CallbackOutcome,
+    CallbackResult,
+    ComplaintState,
+    ComplaintWorkflowInput,
+    DecisionKind,
+    DepartmentReport,
+    Reopening,
+    ReportOutcome,
+    ReviewDecision,
+    ReviewRequest,
+    Withdrawal,
+)
+from tests.conftest import running_worker
+from tests.factories import eventually
+from tests.lifecycle_helpers import (
+    DAY,
+    CaseHandle,
+    keep_history,
+    messages,
+    open_case,
+    rejected,
+    row_of,
+    state_of,
+    timeline,
+)
+from workflows.complaint import ComplaintWorkflow
+
+RESOLVED = DepartmentReport(
+    outcome=ReportOutcome.RESOLVED,
+    reply="शौचालय का निर्माण पूरा हुआ (toilet built on 2 Dec)",
+    submitted_by="nodal-district-ranchi",
+)
+SATISFIED = CallbackResult(outcome=CallbackOutcome.SATISFIED, telecaller="tc-07")
+UNSATISFIED = CallbackResult(
+    outcome=CallbackOutcome.NOT_SATISFIED, remark="still no toilet", telecaller="tc-07"
+)
+UNREACHABLE = CallbackResult(outcome=CallbackOutcome.UNREACHABLE, telecaller="tc-07")
+
+
+def directive(days: int = 5) -> ReviewDecision:
+    return ReviewDecision(
+        decision=DecisionKind.DIRECTIVE,
+        text="Complete the work and report",
+        decided_by="cm-secretary",
+    )
+
+
+@pytest.fixture
+async def env(
+    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> AsyncIterator[WorkflowEnvironment]:
+    async with running_worker(ts_env.client, engine, settings):
+        yield ts_env
+
+
+async def reach(handle: CaseHandle, status: ComplaintStatus) -> ComplaintState:
+    return await eventually(lambda: state_of(handle), lambda s: s.status is status)
+
+
+async def opened(
+    env: WorkflowEnvironment,
+    engine: Engine,
+    settings: Settings,
+    policy_history: int | None = None,
+    **kw: Any,
+) -> CaseHandle:
+    handle = await open_case(env.client, engine, settings, max_history_events=policy_history, **kw)
+    await reach(handle, ComplaintStatus.AWAITING_REPORT)
+    return handle
+
+
+async def test_happy_path_report_verified_closed_then_finished_after_reopen_window(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    result = await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    assert result.status is ComplaintStatus.AWAITING_CALLBACK
+    assert row_of(engine, handle).callback_due_at is not None
+
+    result = await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
+    assert result.status is ComplaintStatus.CLOSED
+    row = row_of(engine, handle)
+    assert row.closure_reason is ClosureReason.RESOLVED_VERIFIED
+    assert row.last_reply == RESOLVED.reply
+    assert row.next_deadline is None
+
+    await env.sleep(timedelta(days=16))  # past the 15-day reopen window
+    outcome = await handle.result()
+    assert outcome.status is ComplaintStatus.CLOSED
+    assert timeline(engine, handle) == [
+        "registered",
+        "forwarded",
+        "report_received",
+        "closed",
+    ]
+    templates = [(m.template, m.recipient_kind.value) for m in messages(engine, handle)]
+    assert templates == [
+        ("acknowledgement", "citizen"),
+        ("officer_assigned", "officer"),
+        ("forwarded", "citizen"),
+        ("report_received", "citizen"),
+        ("closed", "citizen"),
+    ]
+    await keep_history(handle, "happy_path")
+
+
+async def test_overdue_goes_to_weekly_review_then_directive_then_resolved(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    opened_state = await state_of(handle)
+    assert opened_state.next_deadline is not None
+
+    await env.sleep(timedelta(days=16))
+    state = await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
+    assert state.escalation_level is EscalationLevel.WEEKLY_REVIEW
+    assert state.reminders_sent == 2  # at 50% and 80% of the window
+    assert state.review is not None
+    session = state.review.starts_at.astimezone(IST)
+    assert session.weekday() == 1 and (session.hour, session.minute) == (11, 0)
+    # After the deadline, and with the agenda cutoff (17h before) still ahead at escalation.
+    assert session - timedelta(hours=17) > opened_state.next_deadline
+    assert session - opened_state.next_deadline <= timedelta(days=8)
+    row = row_of(engine, handle)
+    assert row.review_session_id == state.review.session_id
+    assert row.status is ComplaintStatus.WEEKLY_REVIEW
+
+    result = await handle.execute_update(ComplaintWorkflow.record_decision, directive())
+    assert result.status is ComplaintStatus.AWAITING_REPORT
+    assert result.escalation_level is EscalationLevel.WEEKLY_REVIEW
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
+    assert (await state_of(handle)).status is ComplaintStatus.CLOSED
+    events = timeline(engine, handle)
+    assert events[:4] == ["registered", "forwarded", "officer_reminded", "officer_reminded"]
+    assert "escalated_to_weekly_review" in events and "directive_given" in events
+    assert any(m.template == "escalated" for m in messages(engine, handle))
+    assert any(m.template == "officer_reminder" for m in messages(engine, handle))
+    await keep_history(handle, "overdue_review_directive")
+
+
+async def test_unsatisfied_twice_goes_to_sidhi_baat_on_a_last_tuesday(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings, wishes_to_meet_cm=True)
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    result = await handle.execute_update(ComplaintWorkflow.record_callback, UNSATISFIED)
+    assert result.status is ComplaintStatus.WEEKLY_REVIEW
+
+    await handle.execute_update(ComplaintWorkflow.record_decision, directive())
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    result = await handle.execute_update(ComplaintWorkflow.record_callback, UNSATISFIED)
+    assert result.status is ComplaintStatus.SIDHI_BAAT
+    assert result.escalation_level is EscalationLevel.SIDHI_BAAT
+    assert result.review is not None
+    assert is_last_tuesday(result.review.starts_at.astimezone(IST).date())
+    row = row_of(engine, handle)
+    assert row.citizen_remark == "still no toilet"
+    assert row.wishes_to_meet_cm is True
+    await keep_history(handle, "unsatisfied_twice_sidhi_baat")
+
+
+async def test_urgent_goes_straight_to_the_department_with_an_hours_deadline(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings, category="crime", description="मारपीट हुई")
+    state = await state_of(handle)
+    assert state.officer is not None
+    assert state.officer.officer_id == "urgent-desk-police"
+    assert state.officer.role is OfficerRole.URGENT_DESK
+    assert state.next_deadline and state.report_window_start
+    assert state.next_deadline - state.report_window_start == timedelta(hours=12)
+    assert row_of(engine, handle).urgent is True
+
+    await env.sleep(timedelta(hours=13))
+    state = await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
+    assert state.reminders_sent == 2
+    await keep_history(handle, "urgent_overdue")
+
+
+async def test_suggestion_is_answered_without_callback(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings, kind="suggestion", description="गाँव में पुस्तकालय खोलें")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            ComplaintWorkflow.submit_report, RESOLVED
+        )  # not for a suggestion
+    consider = DepartmentReport(
+        outcome=ReportOutcome.UNDER_CONSIDERATION, reply="Being examined", submitted_by="dept"
+    )
+    result = await handle.execute_update(ComplaintWorkflow.submit_report, consider)
+    assert result.status is ComplaintStatus.AWAITING_REPORT  # a final answer is still due
+    accepted = DepartmentReport(
+        outcome=ReportOutcome.ACCEPTED, reply="A library opens in March", submitted_by="dept"
+    )
+    result = await handle.execute_update(ComplaintWorkflow.submit_report, accepted)
+    assert result.status is ComplaintStatus.CLOSED
+    assert row_of(engine, handle).closure_reason is ClosureReason.SUGGESTION_ANSWERED
+    assert "suggestion_answered" in [m.template for m in messages(engine, handle)]
+    with rejected("no verification call"):
+        await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
+    await keep_history(handle, "suggestion_answered")
+
+
+async def test_unanswered_suggestion_escalates_to_weekly_review(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings, kind="suggestion")
+    await env.sleep(timedelta(days=31))
+    await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
+
+
+async def test_unreachable_citizen_is_retried_then_escalated(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    first = row_of(engine, handle).callback_due_at
+    result = await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
+    assert result.status is ComplaintStatus.AWAITING_CALLBACK
+    await env.sleep(DAY)
+    await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
+    row = row_of(engine, handle)
+    assert row.callback_attempts == 2
+    assert first is not None and row.callback_due_at is not None and row.callback_due_at > first
+    result = await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
+    assert result.status is ComplaintStatus.WEEKLY_REVIEW  # never silently closed
+    assert timeline(engine, handle).count("citizen_unreachable") == 3
+    await keep_history(handle, "unreachable_escalated")
+
+
+async def test_callback_never_made_escalates_by_itself(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    await env.sleep(timedelta(days=5))
+    await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
+
+
+async def test_transfer_reroutes_with_a_fresh_deadline(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    await env.sleep(timedelta(days=10))
+    transfer = DepartmentReport(
+        outcome=ReportOutcome.TRANSFERRED,
+        reply="Hospital matter: Health department",
+        submitted_by="nodal-district-ranchi",
+        transfer_to_department="health",
+    )
+    result = await handle.execute_update(ComplaintWorkflow.submit_report, transfer)
+    assert result.status is ComplaintStatus.AWAITING_REPORT
+    state = await state_of(handle)
+    assert state.officer and state.officer.officer_id == "nodal-department-health"
+    assert state.next_deadline and state.report_window_start
+    assert state.next_deadline - state.report_window_start == timedelta(days=15)
+    row = row_of(engine, handle)
+    assert row.department == "health" and row.assigned_officer_id == "nodal-department-health"
+    assert "transferred" in timeline(engine, handle)
+
+    bad = transfer.model_copy(update={"transfer_to_department": None})
+    with rejected("transfer_to_district"):
+        await handle.execute_update(ComplaintWorkflow.submit_report, bad)
+    await keep_history(handle, "transferred")
+
+
+async def test_reopen_within_window_and_refused_after(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
+    await env.sleep(timedelta(days=3))
+    result = await handle.execute_update(
+        ComplaintWorkflow.reopen, Reopening(reason="the toilet has no door")
+    )
+    assert result.status is ComplaintStatus.AWAITING_REPORT
+    assert "reopened" in [m.template for m in messages(engine, handle)]
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
+    await keep_history(handle, "reopened")
+
+    await env.sleep(timedelta(days=16))
+    assert (await handle.result()).status is ComplaintStatus.CLOSED  # the workflow finished
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+        await handle.execute_update(ComplaintWorkflow.reopen, Reopening(reason="again"))
+
+
+async def test_withdrawal_finishes_the_case(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    await handle.execute_update(ComplaintWorkflow.withdraw, Withdrawal(reason="solved locally"))
+    outcome = await handle.result()
+    assert outcome.status is ComplaintStatus.WITHDRAWN
+    assert row_of(engine, handle).status is ComplaintStatus.WITHDRAWN
+    assert "withdrawn" in [m.template for m in messages(engine, handle)]
+    await keep_history(handle, "withdrawn")
+
+
+async def test_review_request_is_answered_with_deadline_when_not_due(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    result = await handle.execute_update(
+        ComplaintWorkflow.request_review, ReviewRequest(note="please hurry", via="sms")
+    )
+    assert result.status is ComplaintStatus.AWAITING_REPORT
+    assert "not yet due" in result.message
+    assert "review_requested" in timeline(engine, handle)
+    assert "review_request_answer" in [m.template for m in messages(engine, handle)]
+
+
+async def test_review_request_is_honoured_when_the_case_outlived_its_promise(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    await env.sleep(timedelta(days=14))
+    transfer = DepartmentReport(
+        outcome=ReportOutcome.TRANSFERRED,
+        reply="Belongs to the district of Khunti",
+        submitted_by="nodal-district-ranchi",
+        transfer_to_district="Khunti",
+    )
+    await handle.execute_update(ComplaintWorkflow.submit_report, transfer)
+    await env.sleep(timedelta(days=2))  # 16 days old: older than the 15 days promised
+    result = await handle.execute_update(
+        ComplaintWorkflow.request_review, ReviewRequest(note="20983/2018 waited a year")
+    )
+    assert result.status is ComplaintStatus.WEEKLY_REVIEW
+    assert "review granted" in result.message
+    await keep_history(handle, "review_request_honoured")
+
+
+async def test_missing_nodal_officer_goes_to_the_state_fallback_visibly(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        officer = session.get(Officer, "nodal-district-godda")
+        assert officer is not None
+        officer.active = False
+        session.add(officer)
+        session.commit()
+    handle = await opened(env, engine, settings, citizen__district="Godda", citizen__pincode=None)
+    state = await state_of(handle)
+    assert state.officer and state.officer.officer_id == "state-fallback"
+    assert state.officer.gap and "Godda" in state.officer.gap
+    assert state.next_deadline is not None  # the case does not stall
+
+
+async def test_report_refused_when_not_awaiting_one_and_nothing_is_written(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    handle = await opened(env, engine, settings)
+    blank = DepartmentReport(outcome=ReportOutcome.RESOLVED, reply="   ", submitted_by="x")
+    with rejected("reply"):
+        await handle.execute_update(ComplaintWorkflow.submit_report, blank)
+    await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    before = timeline(engine, handle)
+    with rejected("awaiting_callback, not awaiting_report"):
+        await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    with rejected("remark"):
+        await handle.execute_update(
+            ComplaintWorkflow.record_callback,
+            CallbackResult(outcome=CallbackOutcome.NOT_SATISFIED, telecaller="tc"),
+        )
+    assert timeline(engine, handle) == before
+    # Rejected in the validator: nothing about them entered the history.
+    history = await handle.fetch_history()
+    accepted = [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(accepted) == 1
+
+
+async def test_a_case_open_two_years_continues_as_new_and_keeps_its_state(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """A case the officers keep failing: directives, reminders and escalations for two years."""
+    first = await opened(env, engine, settings, policy_history=300)
+    started = await open_case_input(first)
+    handle: CaseHandle = env.client.get_workflow_handle(first.id)  # always the latest run
+    directives = 0
+    for _month in range(24):
+        await env.sleep(timedelta(days=30))
+        state = await state_of(handle)
+        if state.status in (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT):
+            await handle.execute_update(ComplaintWorkflow.record_decision, directive())
+            directives += 1
+    state = await state_of(handle)
+    assert state.status.is_open
+    assert state.escalation_level is EscalationLevel.SIDHI_BAAT
+    assert state.continued >= 2, "the case never continued as new"
+    assert state.directives_received == directives >= 12
+    assert state.officer is not None and state.officer.officer_id == "nodal-district-ranchi"
+
+    # Follow the chain of runs: each one small, each handing over to the next.
+    run_id: str | None = first.first_execution_run_id
+    runs = 0
+    while run_id:
+        history = await env.client.get_workflow_handle(first.id, run_id=run_id).fetch_history()
+        assert len(history.events) < 10_000
+        runs += 1
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else None
+        )
+    assert runs == state.continued + 1
+    # Every step of every run reached the read model, in order, none lost at a continuation.
+    events = timeline(engine, first)
+    assert len(events) == state.event_seq
+    assert events.count("directive_given") == directives
+    assert started.max_history_events == 300
+
+
+async def open_case_input(handle: CaseHandle) -> ComplaintWorkflowInput:
+    history = await handle.fetch_history()
+    return ComplaintWorkflowInput.model_validate(
+        pydantic_data_converter.payload_converter.from_payloads(
+            history.events[0].workflow_execution_started_event_attributes.input.payloads
+        )[0]
+    )
