@@ -160,6 +160,7 @@ async def get_live_state(
 ) -> ComplaintState:
     """The workflow's own live state (a query), for engineers; reads use the read model."""
     row = get_row(session, year, sequence)
+    session.close()  # see _act
     handle = client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
     try:
         return await handle.query(
@@ -174,6 +175,9 @@ async def _act(
     session: Session, app: AppStateDep, year: int, sequence: int, update: Any, arg: Any
 ) -> ActionResult:
     row = get_row(session, year, sequence)
+    # End the read transaction before waiting on the workflow: on SQLite it holds the write
+    # lock, which the workflow's own projection activity needs to answer us.
+    session.close()
     if row.workflow_started_at is None:
         raise ApiError(409, "the case's workflow has not started yet; try again shortly")
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)

@@ -1,0 +1,187 @@
+"""The actions on a case and the listings, over HTTP against the real worker and dev server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlmodel import Session, select
+
+from core.models import Complaint, utcnow
+from tests.factories import complaint_body, eventually
+
+
+async def _case(http: httpx.AsyncClient, **overrides: Any) -> tuple[str, dict[str, Any]]:
+    created = await http.post("/v1/complaints", json=complaint_body(**overrides))
+    assert created.status_code == 201, created.text
+    path = created.json()["links"]["self"]
+
+    async def probe() -> dict[str, Any]:
+        return (await http.get(path)).json()
+
+    case = await eventually(probe, lambda c: c["status"] == "awaiting_report")
+    return path, case
+
+
+REPORT = {
+    "outcome": "resolved",
+    "reply": "Toilet constructed under SBM-G on 2 December",
+    "submitted_by": "nodal-district-ranchi",
+}
+
+
+async def test_report_callback_and_closure_over_http(stack: httpx.AsyncClient) -> None:
+    path, _ = await _case(stack)
+    answer = await stack.post(f"{path}/report", json=REPORT)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "awaiting_callback"
+
+    # The telecaller's work list (all pending calls, not only those already due).
+    worklist = (await stack.get("/v1/callbacks", params={"due_only": False})).json()
+    assert [i["complaint"]["links"]["self"] for i in worklist["data"]] == [path]
+    assert worklist["data"][0]["last_reply"] == REPORT["reply"]
+    assert (await stack.get("/v1/callbacks")).json()["count"] == 0  # due tomorrow
+
+    again = await stack.post(f"{path}/report", json=REPORT)
+    assert again.status_code == 409
+    assert "awaiting_callback" in again.json()["detail"]
+
+    closed = await stack.post(
+        f"{path}/callback", json={"outcome": "satisfied", "telecaller": "tc-07"}
+    )
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    case = (await stack.get(path)).json()
+    assert case["closure_reason"] == "resolved_verified"
+    assert case["last_reply"] == REPORT["reply"]
+    assert [e["event"] for e in case["timeline"]] == [
+        "registered",
+        "forwarded",
+        "report_received",
+        "closed",
+    ]
+
+    reopened = await stack.post(f"{path}/reopen", json={"reason": "the toilet has no door"})
+    assert reopened.status_code == 200 and reopened.json()["status"] == "awaiting_report"
+
+
+async def test_action_bodies_are_validated_naming_the_field(stack: httpx.AsyncClient) -> None:
+    path, _ = await _case(stack)
+    missing = await stack.post(f"{path}/report", json={"outcome": "resolved", "submitted_by": "x"})
+    assert missing.status_code == 422
+    assert "reply" in [e["field"] for e in missing.json()["errors"]]
+    wrong = await stack.post(f"{path}/report", json={**REPORT, "outcome": "done"})
+    assert wrong.status_code == 422 and "outcome" in wrong.json()["detail"]
+    not_waiting = await stack.post(
+        f"{path}/callback", json={"outcome": "satisfied", "telecaller": "tc"}
+    )
+    assert not_waiting.status_code == 409
+    unknown = await stack.post("/v1/complaints/2018/20983/report", json=REPORT)
+    assert unknown.status_code == 404
+
+
+async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
+    stack: httpx.AsyncClient,
+) -> None:
+    path, _ = await _case(stack)
+    await stack.post(f"{path}/report", json=REPORT)
+    escalated = await stack.post(
+        f"{path}/callback",
+        json={"outcome": "not_satisfied", "remark": "only half built", "telecaller": "tc-07"},
+    )
+    assert escalated.status_code == 200
+    body = escalated.json()
+    assert body["status"] == "weekly_review" and body["escalation_level"] == 1
+    session_id = body["review"]["session_id"]
+    case = (await stack.get(path)).json()
+    assert case["review_date"] is not None and case["citizen_remark"] == "only half built"
+
+    unknown_officer = await stack.post(
+        f"{path}/decision",
+        json={
+            "decision": "directive",
+            "text": "Finish it",
+            "decided_by": "cm-secretary",
+            "responsible_officer_id": "nobody",
+        },
+    )
+    assert unknown_officer.status_code == 422
+    closing_uninformed = await stack.post(
+        f"{path}/decision",
+        json={"decision": "close", "text": "Resolved", "decided_by": "cm-secretary"},
+    )
+    assert closing_uninformed.status_code == 409
+    assert "citizen_informed" in closing_uninformed.json()["detail"]
+
+    deadline = (utcnow() + timedelta(days=5)).isoformat()
+    directed = await stack.post(
+        f"{path}/decision",
+        json={
+            "decision": "directive",
+            "text": "BDO Kanke to complete the toilet",
+            "decided_by": "cm-secretary",
+            "responsible_officer_id": "nodal-department-drinking-water-sanitation",
+            "new_deadline": deadline,
+            "session_id": session_id,
+        },
+    )
+    assert directed.status_code == 200, directed.text
+    case = (await stack.get(path)).json()
+    assert case["status"] == "awaiting_report"
+    assert case["assigned_officer"]["id"] == "nodal-department-drinking-water-sanitation"
+    assert "directive" in [m["template"] for m in case["messages"]]
+
+
+async def test_citizen_review_request_and_withdrawal(stack: httpx.AsyncClient) -> None:
+    path, _ = await _case(stack)
+    answer = await stack.post(f"{path}/review-request", json={"note": "please", "via": "call"})
+    assert answer.status_code == 200
+    assert "not yet due" in answer.json()["message"]
+    withdrawn = await stack.post(f"{path}/withdraw", json={"reason": "resolved by the panchayat"})
+    assert withdrawn.json()["status"] == "withdrawn"
+
+    async def probe() -> int:
+        return (await stack.post(f"{path}/review-request", json={})).status_code
+
+    # Withdrawn: no further actions (409 while finishing, then the workflow is gone).
+    assert await eventually(probe, lambda code: code == 409) == 409
+
+
+async def test_listing_filters_and_pagination(stack: httpx.AsyncClient) -> None:
+    await _case(stack)
+    await _case(stack, citizen__district="Dhanbad", citizen__pincode=None)
+    urgent_path, _ = await _case(stack, category="natural_disaster", description="बाढ़ से घर डूबे")
+
+    everything = (await stack.get("/v1/complaints")).json()
+    assert everything["count"] == 3
+    assert everything["data"][0]["links"]["self"] == urgent_path  # urgent first
+    dhanbad = (await stack.get("/v1/complaints", params={"district": "dhanbad"})).json()
+    assert dhanbad["count"] == 1 and dhanbad["data"][0]["district"] == "Dhanbad"
+    urgent = (await stack.get("/v1/complaints", params={"urgent": True})).json()
+    assert urgent["count"] == 1 and urgent["data"][0]["department"] == "disaster_management"
+    page = (await stack.get("/v1/complaints", params={"limit": 2, "offset": 2})).json()
+    assert page["count"] == 3 and len(page["data"]) == 1
+    level0 = await stack.get(
+        "/v1/complaints", params={"status": "awaiting_report", "escalation_level": 0}
+    )
+    assert level0.json()["count"] == 3
+    bad = await stack.get("/v1/complaints", params={"district": "Patna"})
+    assert bad.status_code == 422 and "district" in bad.json()["detail"]
+
+    # Overdue is computed from the read model's deadline.
+    with Session(stack.app_engine) as session:  # type: ignore[attr-defined]
+        row = session.exec(select(Complaint).where(Complaint.district == "Dhanbad")).one()
+        row.next_deadline = utcnow() - timedelta(hours=1)
+        session.add(row)
+        session.commit()
+    overdue = (await stack.get("/v1/complaints", params={"overdue": True})).json()
+    assert [c["district"] for c in overdue["data"]] == ["Dhanbad"]
+    assert overdue["data"][0]["overdue"] is True
+
+
+async def test_live_state_comes_from_the_workflow(stack: httpx.AsyncClient) -> None:
+    path, _ = await _case(stack)
+    live = await stack.get(f"{path}/live")
+    assert live.status_code == 200
+    assert live.json()["status"] == "awaiting_report"
+    assert live.json()["officer"]["officer_id"] == "nodal-district-ranchi"
