@@ -21,12 +21,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case import find_complaint
-from activities.templates import render, segments
-from core.models import Message, Officer, utcnow
+from activities.templates import TEMPLATES, render, segments
+from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
 from schemas.enums import Language, MessageStatus, RecipientKind
 from schemas.reference import CATEGORY_BY_CODE
-from schemas.workflow import SendSmsInput, SendSmsResult
+from schemas.workflow import SendSmsInput, SendSmsResult, SmsTemplate
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +135,18 @@ class SmsActivities:
                     )
             else:
                 sms = OutgoingSms(
-                    key=message.key, to=message.recipient, body=message.text, dlt_template_id=""
+                    key=message.key,
+                    to=message.recipient,
+                    body=message.text,
+                    dlt_template_id=TEMPLATES[SmsTemplate(message.template)].dlt_id(
+                        message.language
+                    ),
                 )
                 # Left pending by a crash after the hand-over? Ask before sending again.
                 found = self._gateway.find_sent(
                     sms, since=message.created_at - timedelta(minutes=1)
                 )
-                if found is not None:
+                if found is not None and not self._claimed(session, message, found):
                     return self._finish(session, message, found, duplicate=True)
 
             try:
@@ -159,17 +164,109 @@ class SmsActivities:
                 ) from err
             return self._finish(session, message, sent, duplicate=False)
 
+    @staticmethod
+    def _claimed(session: Session, message: Message, found: SentSms) -> bool:
+        """Whether the provider's message is already another row's (an identical text sent
+        earlier, e.g. the same reminder twice): then it is not the trace of this one."""
+        if found.provider_sid is None:
+            return False
+        other = session.exec(
+            select(Message.id).where(
+                Message.provider_sid == found.provider_sid, Message.id != message.id
+            )
+        ).first()
+        return other is not None
+
     def _finish(
         self, session: Session, message: Message, sent: SentSms, *, duplicate: bool
     ) -> SendSmsResult:
         now = utcnow()
-        message.status = sent.status
+        # A delivery receipt may have overtaken this write: never move a status backwards.
+        session.refresh(message)
+        if STATUS_RANK[sent.status] > STATUS_RANK[message.status]:
+            message.status = sent.status
         message.provider_sid = sent.provider_sid
         message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
         message.updated_at = now
         session.add(message)
         session.commit()
         return SendSmsResult(key=message.key, status=message.status, duplicate=duplicate)
+
+
+# How far along a message is: a receipt only ever moves a message forward, so a duplicate or
+# a late (out-of-order) receipt changes nothing.
+STATUS_RANK: dict[MessageStatus, int] = {
+    MessageStatus.PENDING: 0,
+    MessageStatus.OUTBOX: 1,
+    MessageStatus.QUEUED: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+}
+FINAL_STATUSES = frozenset(
+    {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED}
+)
+
+
+@dataclass(frozen=True)
+class AppliedReceipt:
+    """A delivery receipt that changed a message (None is returned when it changed nothing)."""
+
+    key: str
+    registration_number: str | None
+    workflow_id: str | None
+    template: str
+    recipient_kind: RecipientKind
+    status: MessageStatus
+    error: str | None
+
+
+def apply_receipt(
+    engine: Engine,
+    *,
+    key: str | None,
+    provider_sid: str,
+    status: MessageStatus,
+    error_code: str | None = None,
+) -> AppliedReceipt | None:
+    """Record a gateway's delivery receipt on its message, once.
+
+    The message is found by its key (from the status-callback URL) or else by the gateway's
+    SID; a receipt whose SID contradicts the stored one is ignored. Duplicate, late and
+    out-of-order receipts change nothing (None).
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        query = select(Message).where(
+            Message.key == key if key else Message.provider_sid == provider_sid
+        )
+        message = session.exec(query.with_for_update()).first()
+        if message is None:
+            return None
+        if message.provider_sid and message.provider_sid != provider_sid:
+            return None
+        if STATUS_RANK[status] <= STATUS_RANK[message.status]:
+            return None
+        now = utcnow()
+        message.status = status
+        message.provider_sid = provider_sid
+        message.updated_at = now
+        if status is MessageStatus.DELIVERED:
+            message.delivered_at = now
+        if status in (MessageStatus.UNDELIVERED, MessageStatus.FAILED):
+            message.error = f"Twilio error {error_code}" if error_code else status.value
+        session.add(message)
+        complaint = session.get(Complaint, message.complaint_id) if message.complaint_id else None
+        session.commit()
+        return AppliedReceipt(
+            key=message.key,
+            registration_number=complaint.registration_number if complaint else None,
+            workflow_id=complaint.workflow_id if complaint else None,
+            template=message.template,
+            recipient_kind=message.recipient_kind,
+            status=status,
+            error=message.error,
+        )
 
 
 def make_gateway(settings: Settings) -> SmsGateway:

@@ -262,6 +262,18 @@ class SendSmsResult(BaseModel):
     duplicate: bool = False
 
 
+class DeliveryReceipt(BaseModel):
+    """The gateway's final word on one SMS (signal): delivered, undelivered or failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    template: str
+    recipient: RecipientKind
+    status: MessageStatus
+    error: str | None = None
+
+
 class RouteInput(BaseModel):
     model_config = ConfigDict(frozen=True)
 

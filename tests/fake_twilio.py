@@ -1,0 +1,299 @@
+"""A local fake of Twilio's REST API (Messages), for the real `twilio` library to talk to.
+
+It speaks the wire format of `/2010-04-01/Accounts/{AccountSid}/Messages.json`: HTTP basic auth
+with the account SID and auth token, form-encoded POST (`To`, `Body`, `From` or
+`MessagingServiceSid`, `StatusCallback`), JSON answers with `sid` and `status`, Twilio's error
+JSON (`code`, `message`, `more_info`, `status`), and the GET list filtered by `To`, newest first.
+
+Tests script what the next create requests meet (`fail_next`, `lose_next_response`) and read
+what was really created (`created`). `http_client()` is the hook through which the real Twilio
+client is pointed at this server instead of api.twilio.com.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+
+TWILIO_API = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Answer the next create with this Twilio error (nothing is created)."""
+
+    status: int
+    code: int
+    message: str
+
+
+@dataclass(frozen=True)
+class LoseResponse:
+    """Create the message, then drop the connection before answering (a lost response)."""
+
+
+@dataclass
+class CreatedMessage:
+    sid: str
+    to: str
+    body: str
+    form: dict[str, str]
+    created_at: datetime
+    monotonic: float
+    status: str = "queued"
+
+
+@dataclass
+class _State:
+    account_sid: str
+    auth_token: str
+    script: list[Failure | LoseResponse] = field(default_factory=list)
+    refused: dict[str, Failure] = field(default_factory=dict)
+    created: list[CreatedMessage] = field(default_factory=list)
+    create_requests: int = 0
+    list_requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _message_json(state: _State, m: CreatedMessage) -> dict[str, Any]:
+    uri = f"/2010-04-01/Accounts/{state.account_sid}/Messages/{m.sid}.json"
+    stamp = format_datetime(m.created_at, usegmt=True)
+    return {
+        "account_sid": state.account_sid,
+        "api_version": "2010-04-01",
+        "body": m.body,
+        "date_created": stamp,
+        "date_sent": None,
+        "date_updated": stamp,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": m.form.get("From"),
+        "messaging_service_sid": m.form.get("MessagingServiceSid"),
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "sid": m.sid,
+        "status": m.status,
+        "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+        "to": m.to,
+        "uri": uri,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+        pass
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, code: int, message: str) -> None:
+        self._send_json(
+            status,
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
+
+    def _authorised(self) -> bool:
+        state = self.server.state
+        expected = base64.b64encode(f"{state.account_sid}:{state.auth_token}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {expected}":
+            self._error(401, 20003, "Authenticate")
+            return False
+        return True
+
+    def _messages_path(self) -> bool:
+        path = urlsplit(self.path).path
+        return path == f"/2010-04-01/Accounts/{self.server.state.account_sid}/Messages.json"
+
+    def do_POST(self) -> None:
+        if not self._authorised():
+            return
+        if not self._messages_path():
+            self._error(404, 20404, "The requested resource was not found")
+            return
+        length = int(self.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        state = self.server.state
+        with state.lock:
+            state.create_requests += 1
+            action = state.script.pop(0) if state.script else None
+            if form.get("To") in state.refused:
+                action = state.refused[form["To"]]
+            if isinstance(action, Failure):
+                self._error(action.status, action.code, action.message)
+                return
+            if "To" not in form or "Body" not in form:
+                self._error(400, 21604, "A 'To' phone number and a 'Body' are required.")
+                return
+            if not (form.get("From") or form.get("MessagingServiceSid")):
+                self._error(400, 21603, "A 'From' phone number is required.")
+                return
+            message = CreatedMessage(
+                sid="SM" + uuid.uuid4().hex,
+                to=form["To"],
+                body=form["Body"],
+                form=form,
+                created_at=datetime.now(UTC).replace(microsecond=0),
+                monotonic=time.monotonic(),
+                status="accepted" if form.get("MessagingServiceSid") else "queued",
+            )
+            state.created.append(message)
+            payload = _message_json(state, message)
+        if isinstance(action, LoseResponse):
+            self.close_connection = True  # the message exists; the client never hears of it
+            return
+        self._send_json(201, payload)
+
+    def do_GET(self) -> None:
+        if not self._authorised():
+            return
+        if not self._messages_path():
+            self._error(404, 20404, "The requested resource was not found")
+            return
+        query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        state = self.server.state
+        with state.lock:
+            state.list_requests += 1
+            found = [m for m in reversed(state.created) if m.to == query.get("To", m.to)]
+            page_size = int(query.get("PageSize", "50"))
+            records = [_message_json(state, m) for m in found[:page_size]]
+        uri = urlsplit(self.path).path
+        self._send_json(
+            200,
+            {
+                "messages": records,
+                "end": max(len(records) - 1, 0),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": page_size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: _State
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """The twilio library's own HTTP client, sending api.twilio.com requests to the fake."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(timeout=5)
+        self._base_url = base_url
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        return super().request(
+            method,
+            url.replace(TWILIO_API, self._base_url, 1),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+
+
+class FakeTwilio:
+    """The fake server on 127.0.0.1 (a free port), run in a thread while in a `with` block."""
+
+    def __init__(
+        self, account_sid: str = "AC" + "1" * 32, auth_token: str = "test-auth-token"
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.state = _State(account_sid, auth_token)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def http_client(self) -> RedirectingHttpClient:
+        return RedirectingHttpClient(self.base_url)
+
+    @property
+    def created(self) -> list[CreatedMessage]:
+        with self._server.state.lock:
+            return list(self._server.state.created)
+
+    @property
+    def create_requests(self) -> int:
+        return self._server.state.create_requests
+
+    @property
+    def list_requests(self) -> int:
+        return self._server.state.list_requests
+
+    def fail_next(self, status: int, code: int, message: str) -> None:
+        with self._server.state.lock:
+            self._server.state.script.append(Failure(status, code, message))
+
+    def refuse_number(self, to: str, code: int, message: str) -> None:
+        """Refuse every message to `to` (as Twilio does an invalid or non-mobile number)."""
+        with self._server.state.lock:
+            self._server.state.refused[to] = Failure(400, code, message)
+
+    def lose_next_response(self) -> None:
+        with self._server.state.lock:
+            self._server.state.script.append(LoseResponse())
+
+    def __enter__(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
