@@ -66,3 +66,21 @@ def next_session(
 def session_id(kind: SessionKind, start: datetime) -> str:
     """Business key of a session, e.g. `weekly-review-2026-12-01`."""
     return f"{kind.value.replace('_', '-')}-{to_ist(start).date().isoformat()}"
+
+
+def upcoming_sessions(
+    kind: SessionKind, after: datetime, *, at: time, count: int, open_for: timedelta
+) -> list[datetime]:
+    """The starts of the next `count` sessions of `kind` still open at `after`.
+
+    A session is open until `open_for` after its start (the rollover moment), so the one
+    running now is included. Built on `next_session` with no cutoff, so Sidhi Baat dates are
+    last Tuesdays by the same rule as the complaints use.
+    """
+    starts: list[datetime] = []
+    moment = after - open_for
+    while len(starts) < count:
+        start = next_session(kind, moment, at=at, cutoff_before=timedelta(0))
+        starts.append(start)
+        moment = start
+    return starts

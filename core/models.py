@@ -174,3 +174,50 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_ts())
     delivered_at: datetime | None = Field(default=None, sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class ReviewSession(SQLModel, table=True):
+    """One weekly review or Sidhi Baat session (issue 4), written by its session workflow."""
+
+    __tablename__ = "review_session"
+
+    session_id: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(max_length=20, index=True)
+    starts_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    cutoff_at: datetime = Field(sa_column=_ts(nullable=False))
+    workflow_id: str = Field(max_length=80)
+    phase: str = Field(max_length=20)
+    agenda_count: int = 0
+    decided_count: int = 0
+    rolled_over_count: int = 0
+    notices_sent: int = 0
+    frozen_at: datetime | None = Field(default=None, sa_column=_ts())
+    closed_at: datetime | None = Field(default=None, sa_column=_ts())
+    closed_by: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class ReviewItem(SQLModel, table=True):
+    """A case on a session's frozen agenda, and what the session decided for it (minutes)."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "registration_number", name="uq_review_item_case"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="review_session.session_id", max_length=40, index=True)
+    registration_number: str = Field(max_length=20)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    district: str = Field(max_length=60)
+    position: int = 0
+    # The agenda item as frozen (schemas.review.AgendaItem as JSON).
+    item: str = Field(sa_column=Column(sa.Text, nullable=False))
+    outcome: str = Field(default="pending", max_length=20)
+    decision_text: str | None = Field(default=None, sa_column=Column(sa.Text))
+    decided_by: str | None = Field(default=None, max_length=200)
+    responsible_officer_id: str | None = Field(default=None, max_length=100)
+    new_deadline: datetime | None = Field(default=None, sa_column=_ts())
+    citizen_informed: bool = False
+    decided_at: datetime | None = Field(default=None, sa_column=_ts())

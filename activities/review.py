@@ -1,0 +1,504 @@
+"""Activities of the review sessions: the session's rows in the read model, the frozen agenda,
+meeting notices, and delivering decisions and rollovers to the complaints' workflows.
+
+All are idempotent. A notice's `Message` row is written under a unique key
+(`<session-id>:<officer-id>`, `<session-id>:<registration-number>`) before the gateway is
+called, so a retried activity never sends a notice twice. Decisions and rollovers are sent to
+the complaint as updates with a fixed update ID, which Temporal deduplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from activities.case import find_complaint
+from activities.sms import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
+from activities.templates import Template, segments
+from core.calendar import IST, SessionKind, to_ist
+from core.models import (
+    Complaint,
+    Message,
+    Officer,
+    ReviewItem,
+    ReviewSession,
+    TimelineEvent,
+    utcnow,
+)
+from core.settings import Settings
+from schemas.enums import ComplaintStatus, Language, MessageStatus, OfficerRole, RecipientKind
+from schemas.reference import CATEGORY_BY_CODE
+from schemas.review import (
+    Agenda,
+    AgendaItem,
+    CitizenInvitationInput,
+    DecisionRecord,
+    DeliverDecisionInput,
+    FreezeAgendaInput,
+    HistoryEntry,
+    ItemOutcome,
+    NoticeResult,
+    OfficerNoticeInput,
+    RollOverCaseInput,
+    RollOverCaseResult,
+    RollOverRequest,
+    SessionPhase,
+    SessionRecordInput,
+)
+from schemas.workflow import ActionResult, DecisionKind, ReviewDecision
+from workflows.complaint import ComplaintWorkflow
+
+REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+# Timeline events that make up a case's escalation history on the agenda.
+HISTORY_EVENTS = (
+    "escalated_to_weekly_review",
+    "escalated_to_sidhi_baat",
+    "review_rolled_over",
+    "directive_given",
+    "citizen_not_satisfied",
+    "review_requested",
+    "reopened",
+)
+
+# Officers are written to in English; citizens in their own language.
+OFFICER_NOTICE = Template(
+    "1007000000000000101",
+    "CM Jan Samvad: {count} case(s) of {districts} are on the agenda of the {forum} on {date} "
+    "(session {session}). Join by {teleconference}. Please bring the departments' reports.",
+    "",
+)
+SIDHI_BAAT_INVITATION = Template(
+    "1007000000000000102",
+    "CM Jan Samvad {reg}: you are invited to Sidhi Baat with the Chief Minister on {date} at "
+    "{venue}. Please bring this SMS and your papers.",
+    "जन संवाद {reg}: मुख्यमंत्री के साथ सीधी बात में आप {date} को {venue} में आमंत्रित हैं। "
+    "कृपया यह SMS और अपने कागज़ात साथ लाएँ।",
+    dlt_template_id_hi="1007000000000001102",
+)
+FORUM_NAMES = {
+    SessionKind.WEEKLY_REVIEW: "weekly review of the CM's Secretary",
+    SessionKind.SIDHI_BAAT: "Sidhi Baat of the Chief Minister",
+}
+
+
+def _fmt(moment: datetime) -> str:
+    return to_ist(moment).strftime("%d-%m-%Y %H:%M IST")
+
+
+def subject_of(row: Complaint) -> str:
+    """A short subject line: the category's label, else the start of the description."""
+    if row.category and row.category in CATEGORY_BY_CODE:
+        return CATEGORY_BY_CODE[row.category].label
+    text = " ".join(row.description.split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def district_nodal_officer(session: Session, district: str) -> Officer | None:
+    """The district's nodal officer, or the state fallback when none is on record."""
+    for role, where in (
+        (OfficerRole.NODAL, Officer.district == district),
+        (OfficerRole.STATE_FALLBACK, col(Officer.id).is_not(None)),
+    ):
+        officer = session.exec(
+            select(Officer)
+            .where(Officer.role == role, col(Officer.active).is_(True), where)
+            .where(col(Officer.department).is_(None) if role is OfficerRole.NODAL else True)
+            .order_by(Officer.id)
+        ).first()
+        if officer is not None:
+            return officer
+    return None
+
+
+def agenda_items(session: Session, session_id: str, now: datetime) -> list[AgendaItem]:
+    """The cases escalated to `session_id` that still await it, ordered by district and age.
+
+    Also used by the API to show the provisional agenda of a session not yet frozen.
+    """
+    rows = session.exec(
+        select(Complaint)
+        .where(
+            Complaint.review_session_id == session_id,
+            col(Complaint.status).in_(REVIEW_STATUSES),
+        )
+        .order_by(col(Complaint.district), col(Complaint.created_at))
+    ).all()
+    officers: dict[str, str | None] = {}
+    items = []
+    for row in rows:
+        assert row.id is not None
+        if row.district not in officers:
+            officer = district_nodal_officer(session, row.district)
+            officers[row.district] = officer.id if officer else None
+        events: Sequence[TimelineEvent] = session.exec(
+            select(TimelineEvent)
+            .where(
+                TimelineEvent.complaint_id == row.id,
+                col(TimelineEvent.event).in_(HISTORY_EVENTS),
+            )
+            .order_by(col(TimelineEvent.seq))
+        ).all()
+        items.append(
+            AgendaItem(
+                registration_number=row.registration_number,
+                workflow_id=row.workflow_id,
+                kind=row.kind,
+                district=row.district,
+                department=row.department,
+                category=row.category,
+                subject=subject_of(row),
+                registered_at=row.created_at,
+                age_days=max(0, (now - row.created_at).days),
+                status=row.status,
+                escalation_level=row.escalation_level,
+                escalation_history=[
+                    HistoryEntry(at=e.at, event=e.event, note=e.note) for e in events
+                ],
+                last_reply=row.last_reply,
+                citizen_remark=row.citizen_remark,
+                wishes_to_meet_cm=row.wishes_to_meet_cm,
+                assigned_officer_id=row.assigned_officer_id,
+                nodal_officer_id=officers[row.district],
+            )
+        )
+    return items
+
+
+class ReviewActivities:
+    """Read-model writes, notices and deliveries of the review sessions."""
+
+    def __init__(
+        self, engine: Engine, client: Client, gateway: SmsGateway, settings: Settings
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._gateway = gateway
+        self._settings = settings
+
+    # ---- read model -----------------------------------------------------------------------
+
+    @activity.defn
+    def record_session(self, input: SessionRecordInput) -> None:
+        """Create or update the session's row (phase, counts) in the read model."""
+        with Session(self._engine) as session:
+            row = session.get(ReviewSession, input.session_id)
+            if row is None:
+                row = ReviewSession(
+                    session_id=input.session_id,
+                    kind=input.kind.value,
+                    starts_at=input.starts_at,
+                    cutoff_at=input.cutoff_at,
+                    workflow_id=input.workflow_id,
+                    phase=input.phase.value,
+                    created_at=input.at,
+                    updated_at=input.at,
+                )
+            row.phase = input.phase.value
+            row.updated_at = input.at
+            items = session.exec(
+                select(ReviewItem).where(ReviewItem.session_id == input.session_id)
+            ).all()
+            row.agenda_count = len(items)
+            row.decided_count = sum(
+                i.outcome in (ItemOutcome.DIRECTIVE, ItemOutcome.CLOSED) for i in items
+            )
+            if input.phase is SessionPhase.AGENDA_FROZEN and row.frozen_at is None:
+                row.frozen_at = input.at
+            if input.phase is SessionPhase.CLOSED:
+                # Whatever is still pending at the close rolled over (or had moved already).
+                for item in items:
+                    if item.outcome == ItemOutcome.PENDING:
+                        item.outcome = ItemOutcome.ROLLED_OVER
+                        session.add(item)
+                row.rolled_over_count = sum(i.outcome == ItemOutcome.ROLLED_OVER for i in items)
+                row.closed_at = row.closed_at or input.at
+                row.closed_by = input.closed_by
+            session.add(row)
+            session.commit()
+
+    @activity.defn
+    def freeze_agenda(self, input: FreezeAgendaInput) -> Agenda:
+        """Freeze the agenda at the cutoff: the cases escalated to this session, as they stand.
+
+        A retry returns the agenda frozen by the first attempt.
+        """
+        with Session(self._engine) as session:
+            existing = session.exec(
+                select(ReviewItem)
+                .where(ReviewItem.session_id == input.session_id)
+                .order_by(col(ReviewItem.position))
+            ).all()
+            if existing:
+                return Agenda(items=[AgendaItem.model_validate_json(i.item) for i in existing])
+            items = agenda_items(session, input.session_id, input.frozen_at)
+            for position, item in enumerate(items):
+                complaint = find_complaint(session, item.registration_number)
+                session.add(
+                    ReviewItem(
+                        session_id=input.session_id,
+                        registration_number=item.registration_number,
+                        complaint_id=complaint.id,
+                        district=item.district,
+                        position=position,
+                        item=item.model_dump_json(),
+                    )
+                )
+            session.commit()
+            return Agenda(items=items)
+
+    # ---- notices --------------------------------------------------------------------------
+
+    @activity.defn
+    def send_officer_notice(self, input: OfficerNoticeInput) -> NoticeResult:
+        """The meeting notice to one district nodal officer, at most once per session."""
+        with Session(self._engine) as session:
+            officer = session.get(Officer, input.officer_id)
+            if officer is None:
+                raise ApplicationError(f"no officer {input.officer_id!r}", non_retryable=True)
+            body = OFFICER_NOTICE.render(
+                Language.ENGLISH,
+                {
+                    "count": str(input.case_count),
+                    "districts": ", ".join(input.districts),
+                    "forum": FORUM_NAMES[input.kind],
+                    "date": _fmt(input.starts_at),
+                    "session": input.session_id,
+                    "teleconference": input.teleconference,
+                },
+            )
+            return self._send_once(
+                session,
+                key=f"{input.session_id}:{officer.id}",
+                template="review_notice",
+                recipient_kind=RecipientKind.OFFICER,
+                to=officer.phone,
+                language=Language.ENGLISH,
+                body=body,
+                dlt_id=OFFICER_NOTICE.dlt_id(Language.ENGLISH),
+                complaint_id=None,
+            )
+
+    @activity.defn
+    def send_citizen_invitation(self, input: CitizenInvitationInput) -> NoticeResult:
+        """The Sidhi Baat invitation to a citizen who asked to meet the CM (in their language)."""
+        with Session(self._engine) as session:
+            complaint = find_complaint(session, input.registration_number)
+            language = complaint.language
+            body = SIDHI_BAAT_INVITATION.render(
+                language,
+                {
+                    "reg": complaint.registration_number,
+                    "date": _fmt(input.starts_at),
+                    "venue": input.venue,
+                },
+            )
+            return self._send_once(
+                session,
+                key=f"{input.session_id}:{complaint.registration_number}",
+                template="sidhi_baat_invitation",
+                recipient_kind=RecipientKind.CITIZEN,
+                to=complaint.citizen_phone,
+                language=language,
+                body=body,
+                dlt_id=SIDHI_BAAT_INVITATION.dlt_id(language),
+                complaint_id=complaint.id,
+            )
+
+    def _send_once(
+        self,
+        session: Session,
+        *,
+        key: str,
+        template: str,
+        recipient_kind: RecipientKind,
+        to: str,
+        language: Language,
+        body: str,
+        dlt_id: str,
+        complaint_id: int | None,
+    ) -> NoticeResult:
+        message = session.exec(select(Message).where(Message.key == key)).first()
+        if message is not None and message.status is not MessageStatus.PENDING:
+            return NoticeResult(key=key, sent=False)
+        sms = OutgoingSms(key=key, to=to, body=body, dlt_template_id=dlt_id)
+        if message is None:
+            now = utcnow()
+            message = Message(
+                key=key,
+                complaint_id=complaint_id,
+                template=template,
+                recipient_kind=recipient_kind,
+                recipient=to,
+                language=language,
+                text=body,
+                segments=segments(body),
+                status=MessageStatus.PENDING,
+                provider=self._gateway.name,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(message)
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent attempt recorded it first
+                session.rollback()
+                return NoticeResult(key=key, sent=False)
+        else:
+            # Left pending by a crash after the hand-over? Ask before sending again.
+            found = self._gateway.find_sent(sms, since=message.created_at - timedelta(minutes=1))
+            if found is not None:
+                self._finish(session, message, found)
+                return NoticeResult(key=key, sent=False)
+        try:
+            sent = self._gateway.send(sms)
+        except PermanentSmsError as err:
+            message.status = MessageStatus.FAILED
+            message.error = str(err)
+            message.updated_at = utcnow()
+            session.add(message)
+            session.commit()
+            return NoticeResult(key=key, sent=False, error=str(err))
+        self._finish(session, message, sent)
+        return NoticeResult(key=key, sent=True)
+
+    @staticmethod
+    def _finish(session: Session, message: Message, sent: SentSms) -> None:
+        now = utcnow()
+        message.status = sent.status
+        message.provider_sid = sent.provider_sid
+        message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
+        message.updated_at = now
+        session.add(message)
+        session.commit()
+
+    # ---- deliveries to the complaints -----------------------------------------------------
+
+    @activity.defn
+    async def deliver_decision(self, input: DeliverDecisionInput) -> DecisionRecord:
+        """Deliver a decision to the complaint's workflow (update, deduplicated by its ID),
+        then record it in the minutes."""
+        request = input.request
+        handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, input.item.workflow_id)
+        try:
+            result: ActionResult = await handle.execute_update(
+                ComplaintWorkflow.record_decision,
+                ReviewDecision(
+                    decision=request.decision,
+                    text=request.text,
+                    decided_by=request.decided_by,
+                    responsible_officer_id=request.responsible_officer_id,
+                    new_deadline=request.new_deadline,
+                    citizen_informed=request.citizen_informed,
+                    session_id=input.session_id,
+                ),
+                id=f"{input.session_id}:decision:{request.registration_number}",
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(err)
+            raise ApplicationError(
+                f"case {request.registration_number} refused the decision: {message}",
+                type="DecisionRefused",
+                non_retryable=True,
+            ) from err
+        except RPCError as err:
+            if "already completed" in err.message:
+                raise ApplicationError(
+                    f"case {request.registration_number} has finished",
+                    type="DecisionRefused",
+                    non_retryable=True,
+                ) from err
+            raise
+        record = DecisionRecord(
+            registration_number=request.registration_number,
+            decision=request.decision,
+            text=request.text,
+            decided_by=request.decided_by,
+            responsible_officer_id=request.responsible_officer_id,
+            new_deadline=(
+                request.new_deadline if request.decision is DecisionKind.DIRECTIVE else None
+            ),
+            citizen_informed=request.citizen_informed,
+            decided_at=input.decided_at,
+            case_status=result.status,
+            case_next_deadline=result.next_deadline,
+        )
+        await asyncio.to_thread(self._store_decision, input.session_id, record)
+        return record
+
+    def _store_decision(self, session_id: str, record: DecisionRecord) -> None:
+        with Session(self._engine) as session:
+            item = session.exec(
+                select(ReviewItem).where(
+                    ReviewItem.session_id == session_id,
+                    ReviewItem.registration_number == record.registration_number,
+                )
+            ).one()
+            item.outcome = (
+                ItemOutcome.CLOSED
+                if record.decision is DecisionKind.CLOSE
+                else ItemOutcome.DIRECTIVE
+            )
+            item.decision_text = record.text
+            item.decided_by = record.decided_by
+            item.responsible_officer_id = record.responsible_officer_id
+            # The deadline the case actually got (the policy default when none was given).
+            item.new_deadline = record.new_deadline or (
+                record.case_next_deadline if record.decision is DecisionKind.DIRECTIVE else None
+            )
+            item.citizen_informed = record.citizen_informed
+            item.decided_at = record.decided_at
+            session.add(item)
+            row = session.get(ReviewSession, session_id)
+            if row is not None:
+                row.decided_count = len(
+                    session.exec(
+                        select(ReviewItem.id).where(
+                            ReviewItem.session_id == session_id,
+                            col(ReviewItem.outcome).in_(
+                                [ItemOutcome.DIRECTIVE.value, ItemOutcome.CLOSED.value]
+                            ),
+                        )
+                    ).all()
+                )
+                row.updated_at = utcnow()
+                session.add(row)
+            session.commit()
+
+    @activity.defn
+    async def roll_over_case(self, input: RollOverCaseInput) -> RollOverCaseResult:
+        """Move an undecided case on to the next session of its kind now (an update of the
+        complaint). A case that had already moved is left as it is."""
+        reg = input.item.registration_number
+        handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, input.item.workflow_id)
+        try:
+            result: ActionResult = await handle.execute_update(
+                ComplaintWorkflow.roll_over_from_session,
+                RollOverRequest(session_id=input.session_id),
+                id=f"{input.session_id}:rollover:{reg}",
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(err)
+            return RollOverCaseResult(registration_number=reg, rolled_over=False, message=message)
+        except RPCError as err:
+            if "already completed" in err.message:
+                return RollOverCaseResult(
+                    registration_number=reg, rolled_over=False, message="case finished"
+                )
+            raise
+        return RollOverCaseResult(registration_number=reg, rolled_over=True, message=result.message)
+
+
+def ist_date(moment: datetime) -> str:
+    """The IST calendar date of a moment, as `YYYY-MM-DD`."""
+    return moment.astimezone(IST).date().isoformat()

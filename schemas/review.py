@@ -1,0 +1,251 @@
+"""Review meetings (weekly review, Sidhi Baat): inputs and results of the session workflows,
+their updates and their activities.
+
+One model in, one model out. Agenda items carry the department's reply and the citizen's
+remark (the meeting needs them) but no citizen name, phone or address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.calendar import SessionKind
+from schemas.enums import ComplaintKind, ComplaintStatus
+from schemas.policy import Policy
+from schemas.workflow import DecisionKind
+
+# Where the meetings happen; shown in the notices (the secretariat may change them per session).
+DEFAULT_TELECONFERENCE = "CM Secretariat teleconference bridge (dial-in sent by the secretariat)"
+DEFAULT_VENUE = "Jharkhand Mantralaya, Project Bhawan, Dhurwa, Ranchi"
+
+
+class SessionPhase(StrEnum):
+    SCHEDULED = "scheduled"  # open for cases; the agenda is not frozen yet
+    AGENDA_FROZEN = "agenda_frozen"  # cutoff passed: notices sent, decisions accepted
+    CLOSED = "closed"  # minutes final; undecided cases rolled over
+
+
+class ItemOutcome(StrEnum):
+    PENDING = "pending"
+    DIRECTIVE = "directive"
+    CLOSED = "closed"
+    ROLLED_OVER = "rolled_over"
+
+
+class HistoryEntry(BaseModel):
+    """One step of a case's escalation history (from its timeline)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    event: str
+    note: str | None = None
+
+
+class AgendaItem(BaseModel):
+    """One case on a session's agenda, as it stood when the agenda was frozen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_number: str
+    workflow_id: str
+    kind: ComplaintKind
+    district: str
+    department: str | None
+    category: str | None
+    subject: str
+    registered_at: datetime
+    age_days: int
+    status: ComplaintStatus
+    escalation_level: int
+    escalation_history: list[HistoryEntry] = []
+    last_reply: str | None = None
+    citizen_remark: str | None = None
+    wishes_to_meet_cm: bool = False
+    assigned_officer_id: str | None = None
+    # The district's nodal officer, who is told about the session (None: none on record).
+    nodal_officer_id: str | None = None
+
+
+class ReviewSessionInput(BaseModel):
+    """Start one session workflow (ID: prefix + `session_id`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: SessionKind
+    session_id: str
+    starts_at: datetime
+    cutoff_at: datetime
+    # Undecided at `starts_at + close_after`: the session closes by itself (the complaints'
+    # own rollover timers fire at the same moment).
+    close_after: timedelta = timedelta(days=1)
+    teleconference: str = DEFAULT_TELECONFERENCE
+    venue: str = DEFAULT_VENUE
+
+
+class DecisionRequest(BaseModel):
+    """The reviewer's decision on one case of the agenda (update of the session)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    registration_number: str = Field(min_length=3, max_length=20)
+    decision: DecisionKind
+    text: str = Field(min_length=1, max_length=4000)
+    decided_by: str = Field(min_length=1, max_length=200)
+    responsible_officer_id: str | None = None
+    new_deadline: datetime | None = None
+    citizen_informed: bool = False
+
+
+class DecisionRecord(BaseModel):
+    """A decision as delivered to the complaint and kept in the minutes."""
+
+    registration_number: str
+    decision: DecisionKind
+    text: str
+    decided_by: str
+    responsible_officer_id: str | None
+    new_deadline: datetime | None
+    citizen_informed: bool
+    decided_at: datetime
+    case_status: ComplaintStatus
+    case_next_deadline: datetime | None
+
+
+class CloseSessionRequest(BaseModel):
+    """Close the session (update): undecided cases roll over, the minutes become final."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    closed_by: str = Field(min_length=1, max_length=200)
+
+
+class SessionSummary(BaseModel):
+    """Where a session stands (query), and its result."""
+
+    session_id: str
+    kind: SessionKind
+    phase: SessionPhase
+    starts_at: datetime
+    cutoff_at: datetime
+    agenda: list[AgendaItem] = []
+    decisions: list[DecisionRecord] = []
+    rolled_over: list[str] = []
+    notices_sent: int = 0
+    closed_by: str | None = None
+
+
+class RollOverRequest(BaseModel):
+    """A session closed without deciding the case: on to the next session now (update of the
+    complaint)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    session_id: str
+    requested_by: str = "review-session"
+
+
+class PlannerInput(BaseModel):
+    """What a review Schedule passes to the planner: which kind of session to open ahead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: SessionKind
+    policy: Policy = Policy()
+    workflow_id_prefix: str = ""
+    # How many sessions of the kind to keep open ahead (the current one included).
+    sessions_ahead: int = Field(default=2, ge=1, le=8)
+    teleconference: str = DEFAULT_TELECONFERENCE
+    venue: str = DEFAULT_VENUE
+
+
+class PlannerResult(BaseModel):
+    opened: list[str]
+    already_open: list[str]
+
+
+# ---- activities -------------------------------------------------------------------------
+
+
+class SessionRecordInput(BaseModel):
+    """Create or update the session's row in the read model (idempotent)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    kind: SessionKind
+    starts_at: datetime
+    cutoff_at: datetime
+    workflow_id: str
+    phase: SessionPhase
+    at: datetime
+    closed_by: str | None = None
+
+
+class FreezeAgendaInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    frozen_at: datetime
+
+
+class Agenda(BaseModel):
+    items: list[AgendaItem]
+
+
+class OfficerNoticeInput(BaseModel):
+    """The meeting notice to one district nodal officer (once per officer per session)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    kind: SessionKind
+    starts_at: datetime
+    officer_id: str
+    districts: list[str]
+    case_count: int
+    teleconference: str
+
+
+class CitizenInvitationInput(BaseModel):
+    """The Sidhi Baat invitation to a citizen who asked to meet the Chief Minister."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    starts_at: datetime
+    registration_number: str
+    venue: str
+
+
+class NoticeResult(BaseModel):
+    key: str
+    sent: bool  # False: already sent by an earlier attempt, or refused for good
+    error: str | None = None
+
+
+class DeliverDecisionInput(BaseModel):
+    """Deliver one decision to its complaint's workflow and record it in the minutes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    item: AgendaItem
+    request: DecisionRequest
+    decided_at: datetime
+
+
+class RollOverCaseInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    item: AgendaItem
+
+
+class RollOverCaseResult(BaseModel):
+    registration_number: str
+    rolled_over: bool
+    message: str

@@ -1,0 +1,365 @@
+"""Review meetings: one `ReviewSessionWorkflow` per weekly review or Sidhi Baat session, and the
+`ReviewPlannerWorkflow` that the two Schedules start to open sessions ahead of time.
+
+A session's life:
+
+    scheduled ──cutoff──> agenda_frozen ──close (reviewer, or the rollover moment)──> closed
+       (cases join)      (notices sent;        (undecided cases roll over to the next session
+                          decisions accepted)   of the same kind; minutes final)
+
+Which cases belong to a session is decided by the complaint workflows themselves (each computes
+its session with `core.calendar.next_session`, honouring the agenda cutoff); the session reads
+them from the read model at the cutoff, so a later escalation simply belongs to a later session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.review import ReviewActivities
+    from core.calendar import SessionKind, session_id, upcoming_sessions
+    from schemas.review import (
+        AgendaItem,
+        CitizenInvitationInput,
+        CloseSessionRequest,
+        DecisionRecord,
+        DecisionRequest,
+        DeliverDecisionInput,
+        FreezeAgendaInput,
+        OfficerNoticeInput,
+        PlannerInput,
+        PlannerResult,
+        ReviewSessionInput,
+        RollOverCaseInput,
+        SessionPhase,
+        SessionRecordInput,
+        SessionSummary,
+    )
+    from schemas.workflow import DecisionKind
+
+_DB_TIMEOUT = timedelta(seconds=30)
+# The read model may be briefly unreachable: keep trying, a session never loses its agenda.
+_DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+_SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=50)
+# A decision is awaited by the reviewer at the API: a few attempts, then an answer.
+_DELIVERY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5)
+
+
+class SessionRejected(ApplicationError):
+    """An action the session is not in a state to accept (the API answers 409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="SessionRejected", non_retryable=True)
+
+
+@workflow.defn
+class ReviewSessionWorkflow:
+    """One weekly review or Sidhi Baat session: agenda at the cutoff, notices, decisions, close."""
+
+    @workflow.init
+    def __init__(self, input: ReviewSessionInput) -> None:
+        self._input = input
+        self._phase = SessionPhase.SCHEDULED
+        self._agenda: dict[str, AgendaItem] = {}
+        self._decisions: dict[str, DecisionRecord] = {}
+        self._rolled_over: list[str] = []
+        self._notices_sent = 0
+        self._closed_by: str | None = None
+        self._close_requested = False
+        self._close_requested_by: str | None = None
+        # Decisions and the close are serialised: a case is decided or rolled over, never both.
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, input: ReviewSessionInput) -> SessionSummary:
+        await self._record_phase()
+        await self._sleep_until(input.cutoff_at)
+        async with self._lock:
+            await self._freeze_agenda()
+        await self._send_notices()
+
+        # Held open for decisions until the reviewer closes it, or at the latest until the
+        # moment the complaints would roll over by themselves.
+        close_at = input.starts_at + input.close_after
+        remaining = (close_at - workflow.now()).total_seconds()
+        if remaining > 0:
+            try:
+                await workflow.wait_condition(lambda: self._close_requested, timeout=remaining)
+            except TimeoutError:
+                pass
+        await self._close(self._close_requested_by or "timer")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._summary()
+
+    async def _sleep_until(self, moment: datetime) -> None:
+        remaining = (moment - workflow.now()).total_seconds()
+        if remaining > 0:
+            await workflow.sleep(remaining)
+
+    # ---- stages ---------------------------------------------------------------------------
+
+    async def _record_phase(self) -> None:
+        inp = self._input
+        await workflow.execute_activity_method(
+            ReviewActivities.record_session,
+            SessionRecordInput(
+                session_id=inp.session_id,
+                kind=inp.kind,
+                starts_at=inp.starts_at,
+                cutoff_at=inp.cutoff_at,
+                workflow_id=workflow.info().workflow_id,
+                phase=self._phase,
+                at=workflow.now(),
+                closed_by=self._closed_by,
+            ),
+            start_to_close_timeout=_DB_TIMEOUT,
+            retry_policy=_DB_RETRY,
+        )
+
+    async def _freeze_agenda(self) -> None:
+        agenda = await workflow.execute_activity_method(
+            ReviewActivities.freeze_agenda,
+            FreezeAgendaInput(session_id=self._input.session_id, frozen_at=workflow.now()),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=_DB_RETRY,
+        )
+        self._agenda = {item.registration_number: item for item in agenda.items}
+        self._phase = SessionPhase.AGENDA_FROZEN
+        await self._record_phase()
+
+    async def _send_notices(self) -> None:
+        """Each district nodal officer with cases once; for Sidhi Baat, each citizen who asked
+        to meet the Chief Minister. Notices go out together; a refused one stops nothing."""
+        inp = self._input
+        by_officer: dict[str, list[AgendaItem]] = {}
+        for item in self._agenda.values():
+            if item.nodal_officer_id:
+                by_officer.setdefault(item.nodal_officer_id, []).append(item)
+        calls = [
+            workflow.execute_activity_method(
+                ReviewActivities.send_officer_notice,
+                OfficerNoticeInput(
+                    session_id=inp.session_id,
+                    kind=inp.kind,
+                    starts_at=inp.starts_at,
+                    officer_id=officer_id,
+                    districts=sorted({i.district for i in items}),
+                    case_count=len(items),
+                    teleconference=inp.teleconference,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_SMS_RETRY,
+            )
+            for officer_id, items in sorted(by_officer.items())
+        ]
+        if inp.kind is SessionKind.SIDHI_BAAT:
+            calls += [
+                workflow.execute_activity_method(
+                    ReviewActivities.send_citizen_invitation,
+                    CitizenInvitationInput(
+                        session_id=inp.session_id,
+                        starts_at=inp.starts_at,
+                        registration_number=reg,
+                        venue=inp.venue,
+                    ),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=_SMS_RETRY,
+                )
+                for reg, item in sorted(self._agenda.items())
+                if item.wishes_to_meet_cm
+            ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                workflow.logger.warning("session notice not sent: %s", result)
+            elif result.sent:
+                self._notices_sent += 1
+
+    async def _close(self, closed_by: str) -> None:
+        """Roll every undecided case over to the next session of its kind, then finalise."""
+        async with self._lock:
+            if self._phase is SessionPhase.CLOSED:
+                return
+            if self._phase is SessionPhase.SCHEDULED:  # started after its own close moment
+                await self._freeze_agenda()
+            undecided = [
+                item for reg, item in sorted(self._agenda.items()) if reg not in self._decisions
+            ]
+            results = await asyncio.gather(
+                *(
+                    workflow.execute_activity_method(
+                        ReviewActivities.roll_over_case,
+                        RollOverCaseInput(session_id=self._input.session_id, item=item),
+                        start_to_close_timeout=timedelta(seconds=60),
+                        retry_policy=_DB_RETRY,
+                    )
+                    for item in undecided
+                )
+            )
+            # Cases that had already moved (their own timer, a withdrawal) are not "rolled over
+            # by this session", but none is dropped: each is somewhere with a deadline.
+            self._rolled_over = [r.registration_number for r in results if r.rolled_over]
+            self._closed_by = closed_by
+            self._phase = SessionPhase.CLOSED
+            await self._record_phase()
+
+    # ---- updates --------------------------------------------------------------------------
+
+    @workflow.update
+    async def record_decision(self, request: DecisionRequest) -> DecisionRecord:
+        """The reviewer's decision on one case, delivered to the complaint's workflow at once."""
+        async with self._lock:
+            self._validate_decision(request)  # again: the session may have closed meanwhile
+            item = self._agenda[request.registration_number]
+            try:
+                record = await workflow.execute_activity_method(
+                    ReviewActivities.deliver_decision,
+                    DeliverDecisionInput(
+                        session_id=self._input.session_id,
+                        item=item,
+                        request=request,
+                        decided_at=workflow.now(),
+                    ),
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=_DELIVERY_RETRY,
+                )
+            except ActivityError as err:
+                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+                raise SessionRejected(cause) from err
+            self._decisions[request.registration_number] = record
+            return record
+
+    @record_decision.validator
+    def _validate_decision(self, request: DecisionRequest) -> None:
+        self._require_frozen()
+        reg = request.registration_number
+        if reg not in self._agenda:
+            raise SessionRejected(f"case {reg} is not on the agenda of {self._input.session_id}")
+        if reg in self._decisions:
+            raise SessionRejected(f"case {reg} was already decided at this session")
+        if request.decision is DecisionKind.CLOSE and not request.citizen_informed:
+            raise SessionRejected(
+                "citizen_informed: a case is closed at a review only once the citizen was informed"
+            )
+        if request.decision is DecisionKind.DIRECTIVE and request.new_deadline is not None:
+            if request.new_deadline.tzinfo is None:
+                raise SessionRejected("new_deadline: give a time zone (IST is +05:30)")
+            if request.new_deadline <= workflow.now():
+                raise SessionRejected("new_deadline: must be in the future")
+
+    @workflow.update
+    async def close(self, request: CloseSessionRequest) -> SessionSummary:
+        """Close the session: undecided cases roll over, the minutes become final."""
+        self._close_requested_by = request.closed_by
+        self._close_requested = True
+        await self._close(request.closed_by)
+        return self._summary()
+
+    @close.validator
+    def _validate_close(self, request: CloseSessionRequest) -> None:
+        self._require_frozen()
+
+    # ---- queries --------------------------------------------------------------------------
+
+    @workflow.query
+    def get_summary(self) -> SessionSummary:
+        """The session's phase, agenda, decisions so far and rolled-over cases."""
+        return self._summary()
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _require_frozen(self) -> None:
+        if self._phase is SessionPhase.SCHEDULED:
+            raise SessionRejected(
+                f"the agenda of {self._input.session_id} is not frozen yet "
+                f"(cutoff {self._input.cutoff_at.isoformat()})"
+            )
+        if self._phase is SessionPhase.CLOSED or self._close_requested:
+            raise SessionRejected(f"the session {self._input.session_id} is closed")
+
+    def _summary(self) -> SessionSummary:
+        inp = self._input
+        return SessionSummary(
+            session_id=inp.session_id,
+            kind=inp.kind,
+            phase=self._phase,
+            starts_at=inp.starts_at,
+            cutoff_at=inp.cutoff_at,
+            agenda=list(self._agenda.values()),
+            decisions=list(self._decisions.values()),
+            rolled_over=self._rolled_over,
+            notices_sent=self._notices_sent,
+            closed_by=self._closed_by,
+        )
+
+
+def _close_after(rollover_after: timedelta) -> timedelta:
+    """When an unclosed session closes itself: an hour before the complaints' own rollover
+    timers, so the session rolls its cases over (and says so in its minutes) while those
+    timers stay the backstop for a session that is not running."""
+    margin = min(timedelta(hours=1), rollover_after / 2)
+    return rollover_after - margin
+
+
+def session_workflow_id(prefix: str, session: str) -> str:
+    """`weekly-review-2026-12-01` after the deployment's workflow ID prefix."""
+    return f"{prefix}{session}"
+
+
+@workflow.defn
+class ReviewPlannerWorkflow:
+    """Started by a review Schedule (every Tuesday): opens the next sessions of its kind.
+
+    A calendar spec cannot say "last Tuesday of the month", so the Sidhi Baat schedule fires
+    every Tuesday and this workflow computes the session dates with the same calendar rule the
+    complaints use; opening a session that is already open (or was held) changes nothing.
+    """
+
+    @workflow.run
+    async def run(self, input: PlannerInput) -> PlannerResult:
+        policy = input.policy
+        at = (
+            policy.weekly_review_time
+            if input.kind is SessionKind.WEEKLY_REVIEW
+            else policy.sidhi_baat_time
+        )
+        starts = upcoming_sessions(
+            input.kind,
+            workflow.now(),
+            at=at,
+            count=input.sessions_ahead,
+            open_for=policy.review_rollover_after,
+        )
+        opened: list[str] = []
+        already_open: list[str] = []
+        for starts_at in starts:
+            sid = session_id(input.kind, starts_at)
+            try:
+                await workflow.start_child_workflow(
+                    ReviewSessionWorkflow.run,
+                    ReviewSessionInput(
+                        kind=input.kind,
+                        session_id=sid,
+                        starts_at=starts_at,
+                        cutoff_at=starts_at - policy.agenda_cutoff_before,
+                        close_after=_close_after(policy.review_rollover_after),
+                        teleconference=input.teleconference,
+                        venue=input.venue,
+                    ),
+                    id=session_workflow_id(input.workflow_id_prefix, sid),
+                    # A session is held once: a closed one is never started again.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    # Sessions outlive the planner run that opened them.
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    static_summary=f"{input.kind.value} {starts_at.date().isoformat()}",
+                )
+                opened.append(sid)
+            except WorkflowAlreadyStartedError:
+                already_open.append(sid)
+        return PlannerResult(opened=opened, already_open=already_open)
