@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,12 +13,14 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from api import errors
+from api import errors, metrics
 from api.deps import AppState
-from api.routes import complaints, health, staff
+from api.routes import complaints, health, reviews, staff, twilio
 from core.db import prepare_database
+from core.logging import CaseContextMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
+from core.tracing import configure_tracing, instrument_app, shutdown_tracing
 from schemas.policy import load_policy
 
 log = logging.getLogger(__name__)
@@ -54,21 +57,32 @@ def create_app(
     app.include_router(complaints.router)
     app.include_router(staff.router)
     app.include_router(health.router)
+    app.include_router(twilio.router)
+    app.include_router(reviews.router)
+    if settings.metrics_enabled:
+        metrics.install(app)
+    app.add_middleware(CaseContextMiddleware)
+    instrument_app(app, settings)
     return app
 
 
 def main() -> None:
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
+    # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal to the handler
+    # that was installed before it: a no-op one makes an orchestrator's stop a clean exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    configure_tracing(settings, service="api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
+        # Our root handler (text or JSON) formats uvicorn's lines too.
+        log_config=None,
     )
+    shutdown_tracing()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Settings(BaseSettings):
     """Process configuration shared by the API, the workers and `make run`."""
 
@@ -32,9 +37,24 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "jan-samvad"
     # Prepended to workflow IDs: lets several deployments (or test runs) share a namespace.
     workflow_id_prefix: str = ""
-    sms_task_queue: str = ""  # empty: SMS activities run on temporal_task_queue
+    # SMS activities run on their own queue so that the rate limit below applies to them
+    # alone (empty: they run on temporal_task_queue, without a limit).
+    sms_task_queue: str = "jan-samvad-sms"
+    # SMS handed to the gateway per second, across all workers (enforced by the Temporal
+    # server): keep it at or below the Twilio account's sending rate.
+    sms_rate_limit_per_second: float = Field(default=1.0, gt=0)
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0
+    # Remote cluster / Temporal Cloud. TLS: unset means "on when an API key or a client
+    # certificate is given" (Temporal Cloud always needs TLS; a local dev server never has it).
+    temporal_tls: bool | None = None
+    temporal_tls_client_cert_file: Path | None = None  # mTLS: PEM certificate ...
+    temporal_tls_client_key_file: Path | None = None  # ... and its PEM private key
+    temporal_tls_server_ca_file: Path | None = None  # private CA of a self-hosted cluster
+    temporal_tls_server_name: str = ""  # SNI / verification name when it differs from the host
+    temporal_api_key: str = ""  # Temporal Cloud API key (instead of a client certificate)
+    # Temporal SDK metrics (worker runtime) for Prometheus, e.g. "0.0.0.0:9464"; empty: off.
+    temporal_metrics_bind_address: str = ""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -49,8 +69,17 @@ class Settings(BaseSettings):
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
     twilio_messaging_service_sid: str = ""
+    # India DLT: the principal entity ID registered on the DLT portal (templates carry
+    # their own DLT template IDs, see activities/templates.py).
+    twilio_dlt_entity_id: str = ""
 
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT  # json: one JSON object per line (production)
+    metrics_enabled: bool = True  # the API's GET /metrics (Prometheus)
+    # OpenTelemetry traces (API requests, workflow starts, workflows, activities) over OTLP/HTTP.
+    otel_enabled: bool = False
+    otel_traces_endpoint: str = ""  # e.g. http://collector:4318/v1/traces; empty: OTEL_* vars
+    otel_service_name: str = "jan-samvad"  # "-api" / "-worker" is appended
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -58,6 +87,10 @@ class Settings(BaseSettings):
             not self.database_url or self.database_url.startswith("sqlite")
         ):
             raise ValueError("DATABASE_URL must name a PostgreSQL database in production")
+        if bool(self.temporal_tls_client_cert_file) != bool(self.temporal_tls_client_key_file):
+            raise ValueError(
+                "TEMPORAL_TLS_CLIENT_CERT_FILE and TEMPORAL_TLS_CLIENT_KEY_FILE go together"
+            )
         return self
 
     @property

@@ -96,6 +96,11 @@ def main() -> None:
         )
         processes.append(server)
         wait_for_port(host or "127.0.0.1", port, 60, server)
+        # The same idempotent step a production deploy runs (the dev server's own
+        # --search-attribute flags cover a fresh file; this covers one from an older version).
+        subprocess.run(
+            [sys.executable, "-m", "core.admin", "register-search-attributes"], env=env, check=True
+        )
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "workers.main"], env=env, start_new_session=True

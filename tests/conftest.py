@@ -36,7 +36,7 @@ from core.db import load_directory, make_engine, migrate
 from core.settings import Environment, Settings
 from schemas import search_attributes
 from schemas.policy import Policy
-from workers.main import build_worker
+from workers.main import build_sms_worker, build_worker
 
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get(
@@ -140,6 +140,9 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'read-model.db'}",
         temporal_task_queue=f"tq-{uuid.uuid4().hex[:10]}",
+        # Its own SMS queue per test; no rate limit worth the name unless a test sets one.
+        sms_task_queue=f"sms-{uuid.uuid4().hex[:10]}",
+        sms_rate_limit_per_second=1000.0,
         workflow_id_prefix=f"t{uuid.uuid4().hex[:8]}-",
         reconcile_interval_seconds=60,
     )
@@ -175,17 +178,22 @@ async def running_worker(
     gateway: SmsGateway | None = None,
     policy: Policy | None = None,
 ) -> AsyncIterator[Worker]:
-    """The project's real worker (all workflows and activities) on the test's task queue."""
+    """The project's real workers on the test's task queues: workflows and activities, and
+    the SMS activities on their own (rate-limited) queue."""
+    gateway = gateway or OutboxGateway()
     with ThreadPoolExecutor(max_workers=8) as executor:
         worker = build_worker(
             client,
             settings=settings,
             engine=engine,
-            gateway=gateway or OutboxGateway(),
+            gateway=gateway,
             policy=policy or Policy(),
             executor=executor,
         )
-        async with worker:
+        sms_worker = build_sms_worker(
+            client, settings=settings, engine=engine, gateway=gateway, executor=executor
+        )
+        async with worker, sms_worker:
             yield worker
 
 

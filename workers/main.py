@@ -8,6 +8,7 @@ worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -24,17 +25,23 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
 )
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.case import CaseActivities
 from activities.reconcile import GRACE, ReconcileActivities, reconcile
+from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
+from core.logging import configure_logging
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import connect, metrics_runtime
+from core.tracing import configure_tracing, shutdown_tracing
 from schemas.policy import Policy, load_policy
+from workers.review_schedules import ensure_review_schedules
 from workflows.complaint import ComplaintWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +62,54 @@ def build_worker(
     case = CaseActivities(engine)
     sms = SmsActivities(engine, gateway, settings)
     reconciler = ReconcileActivities(engine, client, settings, policy)
+    review = ReviewActivities(engine, client, gateway, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[ComplaintWorkflow, ReconcileWorkflow],
+        workflows=[
+            ComplaintWorkflow,
+            ReconcileWorkflow,
+            ReviewSessionWorkflow,
+            ReviewPlannerWorkflow,
+        ],
         activities=[
             case.route_complaint,
             case.find_officer,
             case.record_transition,
             sms.send_sms,
             reconciler.start_pending_workflows,
+            review.record_session,
+            review.freeze_agenda,
+            review.send_officer_notice,
+            review.send_citizen_invitation,
+            review.deliver_decision,
+            review.roll_over_case,
         ],
         activity_executor=executor,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+def build_sms_worker(
+    client: Client,
+    *,
+    settings: Settings,
+    engine: Engine,
+    gateway: SmsGateway,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    """The SMS activities alone on `settings.sms_task_queue`, rate-limited for the whole queue.
+
+    The limit is enforced by the Temporal server across every worker polling the queue, so a
+    burst of complaints queues its SMS instead of exceeding the gateway account's rate.
+    """
+    sms = SmsActivities(engine, gateway, settings)
+    return Worker(
+        client,
+        task_queue=settings.sms_task_queue,
+        activities=[sms.send_sms],
+        activity_executor=executor,
+        max_task_queue_activities_per_second=settings.sms_rate_limit_per_second,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -91,13 +134,15 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         log.info("created schedule %s", RECONCILE_SCHEDULE_ID)
     except ScheduleAlreadyRunningError:
         pass
+    # Issue 4: the weekly review and Sidhi Baat schedules (created or updated).
+    await ensure_review_schedules(client, settings, load_policy(settings.policy_file))
 
 
-async def connect_with_retry(settings: Settings) -> Client:
+async def connect_with_retry(settings: Settings, runtime: Runtime | None = None) -> Client:
     delay = 1.0
     while True:
         try:
-            return await connect(settings)
+            return await connect(settings, runtime=runtime)
         except RuntimeError as err:
             log.warning(
                 "Temporal at %s not reachable (%s); retrying", settings.temporal_address, err
@@ -108,7 +153,7 @@ async def connect_with_retry(settings: Settings) -> Client:
 
 async def run_worker(settings: Settings) -> None:
     engine = await asyncio.to_thread(prepare_database, settings)
-    client = await connect_with_retry(settings)
+    client = await connect_with_retry(settings, runtime=metrics_runtime(settings))
     policy = load_policy(settings.policy_file)
     gateway = make_gateway(settings)
     log.info("SMS gateway: %s", gateway.name)
@@ -130,8 +175,21 @@ async def run_worker(settings: Settings) -> None:
             policy=policy,
             executor=executor,
         )
-        async with worker:
+        sms_worker = (
+            build_sms_worker(
+                client, settings=settings, engine=engine, gateway=gateway, executor=executor
+            )
+            if settings.sms_task_queue and settings.sms_task_queue != settings.temporal_task_queue
+            else None
+        )
+        async with worker, sms_worker or contextlib.nullcontext():
             log.info("worker polling task queue %s", settings.temporal_task_queue)
+            if sms_worker is not None:
+                log.info(
+                    "SMS worker polling task queue %s (at most %s SMS/s)",
+                    settings.sms_task_queue,
+                    settings.sms_rate_limit_per_second,
+                )
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     engine.dispose()
@@ -139,10 +197,10 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
+    configure_tracing(settings, service="worker")
     asyncio.run(run_worker(settings))
+    shutdown_tracing()
 
 
 if __name__ == "__main__":

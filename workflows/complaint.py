@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RecipientKind,
     )
     from schemas.reference import canonical_department, canonical_district
+    from schemas.review import RollOverRequest
     from schemas.workflow import (
         COMPLAINT_OUTCOMES,
         SUGGESTION_OUTCOMES,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         ComplaintWorkflowInput,
         ComplaintWorkflowResult,
         DecisionKind,
+        DeliveryReceipt,
         DepartmentReport,
         OfficerAssignment,
         RecordTransitionInput,
@@ -625,7 +627,38 @@ class ComplaintWorkflow:
 
     # ---- review session hooks (issue 4) ---------------------------------------------------
 
+    @workflow.update
+    async def roll_over_from_session(self, request: RollOverRequest) -> ActionResult:
+        """The session closed without deciding this case: on to the next session of the same
+        kind now, instead of at the rollover timer (which then no longer applies)."""
+        async with self._lock:
+            # Again under the lock: the rollover timer may have moved the case meanwhile.
+            self._validate_session_rollover(request)
+            await self._roll_over()
+            assert self._state.review
+            return self._result(f"undecided at {request.session_id}; rolled over")
+
+    @roll_over_from_session.validator
+    def _validate_session_rollover(self, request: RollOverRequest) -> None:
+        self._require(*_REVIEW_STATUSES)
+        review = self._state.review
+        if review is None or review.session_id != request.session_id:
+            current = review.session_id if review else "no session"
+            raise CaseRejected(f"the case is on the agenda of {current}, not {request.session_id}")
+
     # ---- signals (issue 5: delivery receipts) ---------------------------------------------
+
+    @workflow.signal
+    async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:
+        """An SMS's final delivery status, into the timeline (the read model's message row is
+        already updated by the webhook; only receipts that changed it are signalled)."""
+        async with self._lock:
+            await self._record(
+                f"sms_{receipt.status.value}",
+                actor="sms",
+                note=f"{receipt.template} to {receipt.recipient.value}"
+                + (f": {receipt.error}" if receipt.error else ""),
+            )
 
     # ---- queries --------------------------------------------------------------------------
 

@@ -1,0 +1,249 @@
+"""Deploy-time administration of the Temporal namespace, idempotent (run it on every deploy).
+
+    python -m core.admin register-namespace          # self-hosted cluster only
+    python -m core.admin register-search-attributes  # the project's custom search attributes
+    python -m core.admin setup                       # both, in that order
+    python -m core.admin replay --history FILE.json  # replay a history against this code
+    python -m core.admin replay --workflow-id ID     # ... fetched from the cluster
+
+`make run` calls `register-search-attributes` once its dev server is up; docker-compose runs
+`setup` as a one-shot service before the workers and the API start. On Temporal Cloud the
+namespace and its search attributes are created in the Cloud console or with `tcld`: the
+operator service refuses them there, so deploy with `register-search-attributes` skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    RegisterNamespaceRequest,
+)
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Replayer
+
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from schemas import search_attributes
+from workflows.complaint import ComplaintWorkflow
+from workflows.reconcile import ReconcileWorkflow
+
+log = logging.getLogger(__name__)
+
+# How long a closed case's history stays in the cluster: long enough to replay a case that a
+# citizen reopens or appeals months later (the reopen window is far shorter).
+DEFAULT_RETENTION = timedelta(days=90)
+
+
+class SearchAttributeConflict(RuntimeError):
+    """A search attribute of ours exists in the namespace with another type."""
+
+
+def wanted_search_attributes() -> dict[str, IndexedValueType.ValueType]:
+    """Name → indexed type of every custom search attribute the workflows use."""
+    return {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in search_attributes.ALL
+    }
+
+
+async def register_search_attributes(
+    client: Client, namespace: str, *, wait: float = 30.0
+) -> list[str]:
+    """Add the project's search attributes missing from `namespace`; returns their names.
+
+    Existing ones of the right type are left alone (idempotent); one of the wrong type is an
+    error an operator must resolve, since a workflow upserting it would fail. A namespace
+    registered a moment ago is "not found" for a few seconds: that is waited out (`wait`).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        try:
+            existing = await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=namespace)
+            )
+            break
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND or loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
+    missing: dict[str, IndexedValueType.ValueType] = {}
+    for name, kind in wanted_search_attributes().items():
+        current = existing.custom_attributes.get(name)
+        if current is None:
+            missing[name] = kind
+        elif current != kind:
+            raise SearchAttributeConflict(
+                f"search attribute {name} is {IndexedValueType.Name(current)} in namespace "
+                f"{namespace}, the workflows need {IndexedValueType.Name(kind)}"
+            )
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
+
+
+async def register_namespace(
+    client: Client, namespace: str, retention: timedelta = DEFAULT_RETENTION
+) -> bool:
+    """Register `namespace` if the cluster does not know it; returns whether it was created."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
+        return False
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    duration = Duration()
+    duration.FromTimedelta(retention)
+    try:
+        await client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(
+                namespace=namespace, workflow_execution_retention_period=duration
+            )
+        )
+    except RPCError as err:
+        # Another deploy step registered it between our two calls: that is success too.
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+        return False
+    return True
+
+
+async def replay(history: WorkflowHistory) -> Exception | None:
+    """Replay `history` against the workflow code of this checkout; the failure, if any.
+
+    A non-determinism error means the code changed in a way that breaks running cases (guard
+    the change with `workflow.patched`); any other failure reproduces the workflow's bug
+    locally, under a debugger if wanted.
+    """
+    replayer = Replayer(
+        workflows=[ComplaintWorkflow, ReconcileWorkflow], data_converter=pydantic_data_converter
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    return result.replay_failure
+
+
+async def connect_within(settings: Settings, wait: float) -> Client:
+    """Connect, retrying for up to `wait` seconds (the cluster may still be starting)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        try:
+            return await connect(settings)
+        except RuntimeError as err:
+            if loop.time() >= deadline:
+                raise
+            log.info("Temporal at %s not ready (%s); retrying", settings.temporal_address, err)
+            await asyncio.sleep(1)
+
+
+async def run_replay(
+    settings: Settings, *, history_json: str | None, workflow_id: str | None, wait: float
+) -> bool:
+    """`replay`: from a JSON history file (Temporal UI "Download", `temporal workflow show
+    --output json`) or fetched by workflow ID; True when it replays cleanly."""
+    if history_json is not None:
+        history = WorkflowHistory.from_json(workflow_id or "replayed", history_json)
+    elif workflow_id:
+        client = await connect_within(settings, wait)
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+    else:
+        raise SystemExit("replay needs --history FILE or --workflow-id ID")
+    failure = await replay(history)
+    if failure is not None:
+        log.error("replay of %s failed: %r", history.workflow_id, failure)
+        return False
+    log.info("replay of %s: %d events, no failure", history.workflow_id, len(history.events))
+    return True
+
+
+async def run(task: str, settings: Settings, *, wait: float, retention: timedelta) -> None:
+    """Carry out one administrative task against the configured cluster."""
+    client = await connect_within(settings, wait)
+    namespace = settings.temporal_namespace
+    if task in ("register-namespace", "setup"):
+        created = await register_namespace(client, namespace, retention)
+        log.info("namespace %s %s", namespace, "registered" if created else "already exists")
+    if task in ("register-search-attributes", "setup"):
+        added = await register_search_attributes(client, namespace, wait=wait)
+        log.info(
+            "search attributes in %s: %s",
+            namespace,
+            f"added {', '.join(added)}" if added else "all present",
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: `python -m core.admin TASK`."""
+    parser = argparse.ArgumentParser(description="Jan Samvad: Temporal namespace administration")
+    parser.add_argument(
+        "task", choices=["register-namespace", "register-search-attributes", "setup", "replay"]
+    )
+    parser.add_argument("--history", help="replay: a workflow history exported as JSON")
+    parser.add_argument("--workflow-id", help="replay: the workflow whose history to fetch")
+    parser.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the cluster (default 60)"
+    )
+    parser.add_argument(
+        "--retention-days",
+        type=int,
+        default=DEFAULT_RETENTION.days,
+        help="history retention of a namespace this command registers",
+    )
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings)
+    if args.task == "replay":
+        history_json = Path(args.history).read_text(encoding="utf-8") if args.history else None
+        clean = asyncio.run(
+            run_replay(
+                settings, history_json=history_json, workflow_id=args.workflow_id, wait=args.wait
+            )
+        )
+        exit_now(0 if clean else 1)
+    try:
+        asyncio.run(
+            run(
+                args.task,
+                settings,
+                wait=args.wait,
+                retention=timedelta(days=args.retention_days),
+            )
+        )
+    except (SearchAttributeConflict, RPCError, RuntimeError) as err:
+        log.error("%s failed: %s", args.task, err)
+        exit_now(1)
+    exit_now(0)
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter finalization: the Temporal client's Rust threads can crash a
+    finalizing short-lived process (temporalio/sdk-python#300), turning success into 139."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
