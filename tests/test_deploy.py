@@ -262,7 +262,9 @@ def test_dockerfile_runs_the_code_as_a_non_root_user() -> None:
         for source in [word for word in arg.split() if not word.startswith("--")][:-1]
     }
     pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    packages = set(pyproject["tool"]["setuptools"]["packages"])
+    # Top-level packages, from the find patterns ("api*" -> "api").
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in include}
     assert packages | {"migrations", "alembic.ini"} <= copied
     cmd = json.loads(next(arg for op, arg in final if op == "CMD"))
     assert cmd[:2] == ["python", "-m"] and importlib.util.find_spec(cmd[2]) is not None
@@ -277,3 +279,10 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", ".data", ".env"} <= ignored
+
+
+def test_readme_settings_table_names_every_setting() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in table]
+    assert not missing, f"README's settings table lacks {missing}"
