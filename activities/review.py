@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -22,12 +21,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.case import find_complaint
-from activities.sms import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
-from activities.templates import Template, segments
+from activities.sms import (
+    OutgoingSms,
+    PermanentSmsError,
+    SmsGateway,
+    deliver_once,
+    new_message,
+)
+from activities.templates import Template
 from core.calendar import IST, SessionKind, to_ist
 from core.models import (
     Complaint,
-    Message,
     Officer,
     ReviewItem,
     ReviewSession,
@@ -35,7 +39,7 @@ from core.models import (
     utcnow,
 )
 from core.settings import Settings
-from schemas.enums import ComplaintStatus, Language, MessageStatus, OfficerRole, RecipientKind
+from schemas.enums import ComplaintStatus, Language, OfficerRole, RecipientKind
 from schemas.reference import CATEGORY_BY_CODE
 from schemas.review import (
     Agenda,
@@ -326,59 +330,22 @@ class ReviewActivities:
         dlt_id: str,
         complaint_id: int | None,
     ) -> NoticeResult:
-        message = session.exec(select(Message).where(Message.key == key)).first()
-        if message is not None and message.status is not MessageStatus.PENDING:
-            return NoticeResult(key=key, sent=False)
+        message = new_message(
+            key=key,
+            complaint_id=complaint_id,
+            template=template,
+            recipient_kind=recipient_kind,
+            to=to,
+            language=language,
+            body=body,
+            provider=self._gateway.name,
+        )
         sms = OutgoingSms(key=key, to=to, body=body, dlt_template_id=dlt_id)
-        if message is None:
-            now = utcnow()
-            message = Message(
-                key=key,
-                complaint_id=complaint_id,
-                template=template,
-                recipient_kind=recipient_kind,
-                recipient=to,
-                language=language,
-                text=body,
-                segments=segments(body),
-                status=MessageStatus.PENDING,
-                provider=self._gateway.name,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(message)
-            try:
-                session.commit()
-            except IntegrityError:  # a concurrent attempt recorded it first
-                session.rollback()
-                return NoticeResult(key=key, sent=False)
-        else:
-            # Left pending by a crash after the hand-over? Ask before sending again.
-            found = self._gateway.find_sent(sms, since=message.created_at - timedelta(minutes=1))
-            if found is not None:
-                self._finish(session, message, found)
-                return NoticeResult(key=key, sent=False)
         try:
-            sent = self._gateway.send(sms)
+            delivery = deliver_once(session, self._gateway, message, sms)
         except PermanentSmsError as err:
-            message.status = MessageStatus.FAILED
-            message.error = str(err)
-            message.updated_at = utcnow()
-            session.add(message)
-            session.commit()
             return NoticeResult(key=key, sent=False, error=str(err))
-        self._finish(session, message, sent)
-        return NoticeResult(key=key, sent=True)
-
-    @staticmethod
-    def _finish(session: Session, message: Message, sent: SentSms) -> None:
-        now = utcnow()
-        message.status = sent.status
-        message.provider_sid = sent.provider_sid
-        message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
-        message.updated_at = now
-        session.add(message)
-        session.commit()
+        return NoticeResult(key=key, sent=not delivery.duplicate)
 
     # ---- deliveries to the complaints -----------------------------------------------------
 

@@ -21,12 +21,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case import find_complaint
-from activities.templates import TEMPLATES, render, segments
+from activities.templates import render, segments
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
 from schemas.enums import Language, MessageStatus, RecipientKind
 from schemas.reference import CATEGORY_BY_CODE
-from schemas.workflow import SendSmsInput, SendSmsResult, SmsTemplate
+from schemas.workflow import SendSmsInput, SendSmsResult
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +99,15 @@ class SmsActivities:
         else:
             to, language = complaint.citizen_phone, complaint.language
         body, dlt_id = render(input.template, language, params)
-        now = utcnow()
-        message = Message(
+        message = new_message(
             key=input.key,
             complaint_id=complaint.id,
             template=input.template.value,
             recipient_kind=input.recipient,
-            recipient=to,
+            to=to,
             language=language,
-            text=body,
-            segments=segments(body),
-            status=MessageStatus.PENDING,
+            body=body,
             provider=self._gateway.name,
-            created_at=now,
-            updated_at=now,
         )
         return message, OutgoingSms(key=input.key, to=to, body=body, dlt_template_id=dlt_id)
 
@@ -120,77 +115,124 @@ class SmsActivities:
     def send_sms(self, input: SendSmsInput) -> SendSmsResult:
         """Render and send one SMS, at most once per `input.key`."""
         with Session(self._engine, expire_on_commit=False) as session:
-            message = session.exec(select(Message).where(Message.key == input.key)).first()
-            if message is not None and message.status is not MessageStatus.PENDING:
-                return SendSmsResult(key=input.key, status=message.status, duplicate=True)
-            if message is None:
-                message, sms = self._compose(session, input)
-                session.add(message)
-                try:
-                    session.commit()
-                except IntegrityError:  # a concurrent attempt recorded it first
-                    session.rollback()
-                    return SendSmsResult(
-                        key=input.key, status=MessageStatus.PENDING, duplicate=True
-                    )
-            else:
-                sms = OutgoingSms(
-                    key=message.key,
-                    to=message.recipient,
-                    body=message.text,
-                    dlt_template_id=TEMPLATES[SmsTemplate(message.template)].dlt_id(
-                        message.language
-                    ),
-                )
-                # Left pending by a crash after the hand-over? Ask before sending again.
-                found = self._gateway.find_sent(
-                    sms, since=message.created_at - timedelta(minutes=1)
-                )
-                if found is not None and not self._claimed(session, message, found):
-                    return self._finish(session, message, found, duplicate=True)
-
+            message, sms = self._compose(session, input)
             try:
-                sent = self._gateway.send(sms)
+                delivery = deliver_once(session, self._gateway, message, sms)
             except PermanentSmsError as err:
-                message.status = MessageStatus.FAILED
-                message.error = str(err)
-                message.updated_at = utcnow()
-                session.add(message)
-                session.commit()
                 raise ApplicationError(
                     f"SMS {input.key} cannot be delivered: {err}",
                     type="PermanentSmsError",
                     non_retryable=True,
                 ) from err
-            return self._finish(session, message, sent, duplicate=False)
-
-    @staticmethod
-    def _claimed(session: Session, message: Message, found: SentSms) -> bool:
-        """Whether the provider's message is already another row's (an identical text sent
-        earlier, e.g. the same reminder twice): then it is not the trace of this one."""
-        if found.provider_sid is None:
-            return False
-        other = session.exec(
-            select(Message.id).where(
-                Message.provider_sid == found.provider_sid, Message.id != message.id
+            return SendSmsResult(
+                key=input.key, status=delivery.status, duplicate=delivery.duplicate
             )
-        ).first()
-        return other is not None
 
-    def _finish(
-        self, session: Session, message: Message, sent: SentSms, *, duplicate: bool
-    ) -> SendSmsResult:
-        now = utcnow()
-        # A delivery receipt may have overtaken this write: never move a status backwards.
-        session.refresh(message)
-        if STATUS_RANK[sent.status] > STATUS_RANK[message.status]:
-            message.status = sent.status
-        message.provider_sid = sent.provider_sid
-        message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
-        message.updated_at = now
+
+def new_message(
+    *,
+    key: str,
+    complaint_id: int | None,
+    template: str,
+    recipient_kind: RecipientKind,
+    to: str,
+    language: Language,
+    body: str,
+    provider: str,
+) -> Message:
+    """A message row, not yet stored, in the `pending` state."""
+    now = utcnow()
+    return Message(
+        key=key,
+        complaint_id=complaint_id,
+        template=template,
+        recipient_kind=recipient_kind,
+        recipient=to,
+        language=language,
+        text=body,
+        segments=segments(body),
+        status=MessageStatus.PENDING,
+        provider=provider,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: MessageStatus
+    duplicate: bool  # True: this call sent nothing (already sent, or found sent)
+
+
+def deliver_once(
+    session: Session, gateway: SmsGateway, message: Message, sms: OutgoingSms
+) -> Delivery:
+    """Send `sms` at most once per `message.key`, for every SMS of the system.
+
+    The row is committed `pending` before the gateway is called. A retry that finds the row
+    past `pending` sends nothing; one that finds it `pending` (a crash after the hand-over)
+    asks the gateway before sending again. A permanent refusal is recorded on the row and
+    raised as `PermanentSmsError` for the caller to classify.
+    """
+    existing = session.exec(select(Message).where(Message.key == message.key)).first()
+    if existing is not None and existing.status is not MessageStatus.PENDING:
+        return Delivery(status=existing.status, duplicate=True)
+    if existing is None:
+        session.add(message)
+        try:
+            session.commit()
+        except IntegrityError:  # a concurrent attempt recorded it first
+            session.rollback()
+            return Delivery(status=MessageStatus.PENDING, duplicate=True)
+    else:
+        message = existing
+        # The text as first recorded, not as re-rendered now.
+        sms = OutgoingSms(
+            key=message.key,
+            to=message.recipient,
+            body=message.text,
+            dlt_template_id=sms.dlt_template_id,
+        )
+        found = gateway.find_sent(sms, since=message.created_at - timedelta(minutes=1))
+        if found is not None and not _claimed(session, message, found):
+            return _finish(session, message, found, duplicate=True)
+    try:
+        sent = gateway.send(sms)
+    except PermanentSmsError as err:
+        message.status = MessageStatus.FAILED
+        message.error = str(err)
+        message.updated_at = utcnow()
         session.add(message)
         session.commit()
-        return SendSmsResult(key=message.key, status=message.status, duplicate=duplicate)
+        raise
+    return _finish(session, message, sent, duplicate=False)
+
+
+def _claimed(session: Session, message: Message, found: SentSms) -> bool:
+    """Whether the provider's message is already another row's (an identical text sent
+    earlier, e.g. the same reminder twice): then it is not the trace of this one."""
+    if found.provider_sid is None:
+        return False
+    other = session.exec(
+        select(Message.id).where(
+            Message.provider_sid == found.provider_sid, Message.id != message.id
+        )
+    ).first()
+    return other is not None
+
+
+def _finish(session: Session, message: Message, sent: SentSms, *, duplicate: bool) -> Delivery:
+    now = utcnow()
+    # A delivery receipt may have overtaken this write: never move a status backwards.
+    session.refresh(message)
+    if STATUS_RANK[sent.status] > STATUS_RANK[message.status]:
+        message.status = sent.status
+    message.provider_sid = sent.provider_sid
+    message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
+    message.updated_at = now
+    session.add(message)
+    session.commit()
+    return Delivery(status=message.status, duplicate=duplicate)
 
 
 # How far along a message is: a receipt only ever moves a message forward, so a duplicate or
