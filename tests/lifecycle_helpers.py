@@ -89,7 +89,7 @@ def messages(engine: Engine, handle: CaseHandle) -> list[Message]:
         )
 
 
-async def keep_history(handle: CaseHandle, name: str) -> None:
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history for the replay suite."""
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
         return

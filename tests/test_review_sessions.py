@@ -53,7 +53,14 @@ from schemas.workflow import (
 )
 from tests.conftest import running_worker
 from tests.factories import eventually
-from tests.lifecycle_helpers import CaseHandle, open_case, row_of, state_of, timeline
+from tests.lifecycle_helpers import (
+    CaseHandle,
+    keep_history,
+    open_case,
+    row_of,
+    state_of,
+    timeline,
+)
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow, session_workflow_id
 
@@ -330,6 +337,8 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
     # The session's workflow has finished: the API refuses later decisions (see the API tests).
     result = await session.result()
     assert result.closed_by == "cm-secretary" and len(result.decisions) == 1
+    await keep_history(session, "review_session_closed_by_reviewer")
+    await keep_history(ranchi_2, "complaint_rolled_over_by_session")
     with Session(engine) as db:
         row = db.get(ReviewSession, slot.session_id)
         assert row is not None and row.phase == "closed"
@@ -360,6 +369,7 @@ async def test_undecided_cases_roll_over_when_nobody_closes_the_session(
     await skip_while_updates_run(env, timedelta(hours=2), until=lambda: phase(session, CLOSED))
     result = await session.result()
     assert result.phase is SessionPhase.CLOSED and result.closed_by == "timer"
+    await keep_history(session, "review_session_closed_by_timer")
     state = await eventually(
         lambda: state_of(case),
         lambda s: s.review is not None and s.review.session_id != slot.session_id,
