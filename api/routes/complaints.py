@@ -45,6 +45,9 @@ IdempotencyKey = Annotated[
 
 
 def get_row(session: Session, year: int, sequence: int) -> Complaint:
+    # Numbers beyond a database integer name no case; binding them would fail in the driver.
+    if not (0 <= year < 2**31 and 0 <= sequence < 2**31):
+        raise ApiError(404, f"no complaint {sequence}/{year}")
     row = session.exec(
         select(Complaint).where(Complaint.year == year, Complaint.sequence == sequence)
     ).first()
@@ -118,7 +121,11 @@ def list_complaints(
     if district is not None:
         canonical = canonical_district(district)
         if canonical is None:
-            raise ApiError(422, f"district: unknown district {district!r}")
+            message = f"unknown district {district!r}"
+            # The same shape as a validation error: `errors[{field, message}]` beside `detail`.
+            raise ApiError(
+                422, f"district: {message}", errors=[{"field": "district", "message": message}]
+            )
         query = query.where(Complaint.district == canonical)
     if department is not None:
         query = query.where(Complaint.department == department)
