@@ -35,5 +35,9 @@ worker: $(STAMP)
 api: $(STAMP)
 	$(PY) -m api.main
 
+## make bench: throughput and latency beside a bare-engine baseline (its own stack; not in test).
+bench: $(STAMP)
+	$(PY) -m bench.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

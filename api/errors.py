@@ -43,7 +43,12 @@ def workflow_error(err: Exception) -> ApiError:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": err.detail, **err.extra}, status_code=err.status_code)
+        extra = dict(err.extra)
+        if err.status_code == 422 and "errors" not in extra:
+            # Every 422 has the shape of a validation error; ours are written "field: message".
+            field, _sep, message = err.detail.partition(": ")
+            extra["errors"] = [{"field": field if message else "body", "message": message or field}]
+        return JSONResponse({"detail": err.detail, **extra}, status_code=err.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
