@@ -12,6 +12,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class WorkerQueues(StrEnum):
+    """Which task queues a worker process polls, so each kind of work scales on its own."""
+
+    ALL = "all"  # workflows, their database activities and the SMS activities (make run)
+    WORKFLOWS = "workflows"  # TEMPORAL_TASK_QUEUE: workflows and read-model activities
+    SMS = "sms"  # SMS_TASK_QUEUE only: the rate-limited SMS activities
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -43,6 +51,7 @@ class Settings(BaseSettings):
     # SMS handed to the gateway per second, across all workers (enforced by the Temporal
     # server): keep it at or below the Twilio account's sending rate.
     sms_rate_limit_per_second: float = Field(default=1.0, gt=0)
+    worker_queues: WorkerQueues = WorkerQueues.ALL
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0
     # Remote cluster / Temporal Cloud. TLS: unset means "on when an API key or a client
@@ -83,6 +92,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
+        if self.worker_queues is WorkerQueues.SMS and not self.sms_task_queue:
+            raise ValueError("WORKER_QUEUES=sms needs SMS_TASK_QUEUE")
         if self.environment is Environment.PRODUCTION and (
             not self.database_url or self.database_url.startswith("sqlite")
         ):

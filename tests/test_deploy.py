@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from core.admin import main as admin_main
-from core.settings import PROJECT_ROOT, Environment, Settings
+from core.settings import PROJECT_ROOT, Environment, Settings, WorkerQueues
+from workers.main import selected_queues
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 SCHEMA_FILE = PROJECT_ROOT / "deploy" / "schema" / "compose-spec.json"
@@ -31,7 +32,7 @@ DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 DOCKERIGNORE = PROJECT_ROOT / ".dockerignore"
 
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
-APP_SERVICES = {"api", "worker", "migrate", "temporal-setup"}
+APP_SERVICES = {"api", "worker", "sms-worker", "migrate", "temporal-setup"}
 # `$$`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}`, `${NAME?error}`.
 _VARIABLE = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)"
@@ -286,3 +287,19 @@ def test_readme_settings_table_names_every_setting() -> None:
     table = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
     missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in table]
     assert not missing, f"README's settings table lacks {missing}"
+
+
+def test_workers_are_split_by_task_queue() -> None:
+    services = load_compose()["services"]
+    assert services["worker"]["environment"]["WORKER_QUEUES"] == "workflows"
+    assert services["sms-worker"]["environment"]["WORKER_QUEUES"] == "sms"
+    both = Settings(worker_queues=WorkerQueues.ALL, sms_task_queue="sms")
+    assert selected_queues(both) == (True, True)
+    assert selected_queues(both.model_copy(update={"sms_task_queue": ""})) == (True, False)
+    assert selected_queues(Settings(worker_queues=WorkerQueues.WORKFLOWS)) == (True, False)
+    assert selected_queues(Settings(worker_queues=WorkerQueues.SMS, sms_task_queue="s")) == (
+        False,
+        True,
+    )
+    with pytest.raises(ValueError, match="SMS_TASK_QUEUE"):
+        Settings(worker_queues=WorkerQueues.SMS, sms_task_queue="")

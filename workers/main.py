@@ -34,7 +34,7 @@ from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
 from core.logging import configure_logging
-from core.settings import Settings, get_settings
+from core.settings import Settings, WorkerQueues, get_settings
 from core.temporal import connect, metrics_runtime
 from core.tracing import configure_tracing, shutdown_tracing
 from schemas.policy import Policy, load_policy
@@ -151,6 +151,20 @@ async def connect_with_retry(settings: Settings, runtime: Runtime | None = None)
             delay = min(delay * 2, 15)
 
 
+def selected_queues(settings: Settings) -> tuple[bool, bool]:
+    """Whether this process polls the workflow queue and the SMS queue (WORKER_QUEUES)."""
+    separate_sms = bool(settings.sms_task_queue) and (
+        settings.sms_task_queue != settings.temporal_task_queue
+    )
+    match settings.worker_queues:
+        case WorkerQueues.WORKFLOWS:
+            return True, False
+        case WorkerQueues.SMS:
+            return False, True
+        case _:
+            return True, separate_sms
+
+
 async def run_worker(settings: Settings) -> None:
     engine = await asyncio.to_thread(prepare_database, settings)
     client = await connect_with_retry(settings, runtime=metrics_runtime(settings))
@@ -166,24 +180,30 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    polls_workflows, polls_sms = selected_queues(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(
-            client,
-            settings=settings,
-            engine=engine,
-            gateway=gateway,
-            policy=policy,
-            executor=executor,
+        worker = (
+            build_worker(
+                client,
+                settings=settings,
+                engine=engine,
+                gateway=gateway,
+                policy=policy,
+                executor=executor,
+            )
+            if polls_workflows
+            else None
         )
         sms_worker = (
             build_sms_worker(
                 client, settings=settings, engine=engine, gateway=gateway, executor=executor
             )
-            if settings.sms_task_queue and settings.sms_task_queue != settings.temporal_task_queue
+            if polls_sms
             else None
         )
-        async with worker, sms_worker or contextlib.nullcontext():
-            log.info("worker polling task queue %s", settings.temporal_task_queue)
+        async with worker or contextlib.nullcontext(), sms_worker or contextlib.nullcontext():
+            if worker is not None:
+                log.info("worker polling task queue %s", settings.temporal_task_queue)
             if sms_worker is not None:
                 log.info(
                     "SMS worker polling task queue %s (at most %s SMS/s)",
