@@ -41,21 +41,23 @@ def find_complaint(session: Session, registration_number: str) -> Complaint:
     return complaint
 
 
+def active_officer(
+    session: Session, role: OfficerRole, *, district: str | None, department: str | None
+) -> Officer | None:
+    """The directory's active officer of `role` for a district and/or department."""
+    query = select(Officer).where(Officer.role == role, col(Officer.active).is_(True))
+    if department is not None:
+        query = query.where(Officer.department == department)
+    if district is not None:
+        query = query.where(Officer.district == district)
+    return session.exec(query.order_by(Officer.id)).first()
+
+
 class CaseActivities:
     """Directory look-ups and read-model projection, sharing one database engine."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-
-    def _officer(
-        self, session: Session, role: OfficerRole, *, district: str | None, department: str | None
-    ) -> Officer | None:
-        query = select(Officer).where(Officer.role == role, col(Officer.active).is_(True))
-        if department is not None:
-            query = query.where(Officer.department == department)
-        if district is not None:
-            query = query.where(Officer.district == district)
-        return session.exec(query.order_by(Officer.id)).first()
 
     @activity.defn
     def route_complaint(self, input: RouteInput) -> OfficerAssignment:
@@ -63,18 +65,18 @@ class CaseActivities:
         state-level fallback — never nobody (the gap is reported in the assignment)."""
         with Session(self._engine) as session:
             if input.urgent and input.department:
-                desk = self._officer(
+                desk = active_officer(
                     session, OfficerRole.URGENT_DESK, district=None, department=input.department
                 )
                 if desk:
                     return _assignment(desk)
             if input.department:
-                nodal = self._officer(
+                nodal = active_officer(
                     session, OfficerRole.NODAL, district=None, department=input.department
                 )
                 if nodal:
                     return _assignment(nodal)
-            nodal = self._officer(
+            nodal = active_officer(
                 session, OfficerRole.NODAL, district=input.district, department=None
             )
             if nodal:
@@ -83,7 +85,7 @@ class CaseActivities:
             missing = f"{missing + ' / ' if missing else ''}district {input.district}"
             gap = f"no nodal officer on record for {missing}: sent to the state fallback officer"
             activity.logger.warning("%s: %s", input.registration_number, gap)
-            fallback = self._officer(
+            fallback = active_officer(
                 session, OfficerRole.STATE_FALLBACK, district=None, department=None
             )
             if fallback:

@@ -7,6 +7,7 @@ the worker at start-up and by a Temporal Schedule every minute, starts them.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -19,6 +20,8 @@ from core.settings import Settings
 from core.temporal import start_complaint_workflow
 from schemas.policy import Policy
 from schemas.workflow import ReconcileResult
+
+log = logging.getLogger(__name__)
 
 # Rows younger than this are left to the API request that is still starting them.
 GRACE = timedelta(seconds=10)
@@ -56,7 +59,5 @@ async def reconcile(
         await start_complaint_workflow(client, engine, complaint, policy=policy, settings=settings)
         started.append(complaint.registration_number)
     if started:
-        activity.logger.info(
-            "reconciliation started %d workflows", len(started)
-        ) if activity.in_activity() else None
-    return ReconcileResult(started=started, already_running=[])
+        log.info("reconciliation started %d workflows: %s", len(started), ", ".join(started))
+    return ReconcileResult(started=started)

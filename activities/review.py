@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.case import find_complaint
+from activities.case import active_officer, find_complaint
 from activities.sms import (
     OutgoingSms,
     PermanentSmsError,
@@ -108,19 +108,9 @@ def subject_of(row: Complaint) -> str:
 
 def district_nodal_officer(session: Session, district: str) -> Officer | None:
     """The district's nodal officer, or the state fallback when none is on record."""
-    for role, where in (
-        (OfficerRole.NODAL, Officer.district == district),
-        (OfficerRole.STATE_FALLBACK, col(Officer.id).is_not(None)),
-    ):
-        officer = session.exec(
-            select(Officer)
-            .where(Officer.role == role, col(Officer.active).is_(True), where)
-            .where(col(Officer.department).is_(None) if role is OfficerRole.NODAL else True)
-            .order_by(Officer.id)
-        ).first()
-        if officer is not None:
-            return officer
-    return None
+    return active_officer(
+        session, OfficerRole.NODAL, district=district, department=None
+    ) or active_officer(session, OfficerRole.STATE_FALLBACK, district=None, department=None)
 
 
 def agenda_items(session: Session, session_id: str, now: datetime) -> list[AgendaItem]:

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     otel_service_name: str = "jan-samvad"  # "-api" / "-worker" is appended
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
+    def _check_consistency(self) -> Settings:
         if self.worker_queues is WorkerQueues.SMS and not self.sms_task_queue:
             raise ValueError("WORKER_QUEUES=sms needs SMS_TASK_QUEUE")
         if self.environment is Environment.PRODUCTION and (

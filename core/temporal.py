@@ -10,7 +10,6 @@ a no-op.
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -31,7 +30,11 @@ from core.settings import Settings
 from core.tracing import temporal_interceptors
 from schemas import search_attributes as sa
 from schemas.policy import Policy
-from schemas.workflow import ComplaintWorkflowInput, ComplaintWorkflowResult
+from schemas.workflow import (
+    DEFAULT_MAX_HISTORY_EVENTS,
+    ComplaintWorkflowInput,
+    ComplaintWorkflowResult,
+)
 from workflows.complaint import ComplaintWorkflow
 
 
@@ -96,11 +99,10 @@ def workflow_input(
     complaint: Complaint,
     policy: Policy,
     settings: Settings,
-    max_history_events: int | None = None,
+    max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS,
 ) -> ComplaintWorkflowInput:
-    extra: dict[str, Any] = {"max_history_events": max_history_events} if max_history_events else {}
     return ComplaintWorkflowInput(
-        **extra,
+        max_history_events=max_history_events,
         registration_number=complaint.registration_number,
         kind=complaint.kind,
         channel=complaint.channel,
@@ -140,7 +142,7 @@ async def start_complaint_workflow(
     *,
     policy: Policy,
     settings: Settings,
-    max_history_events: int | None = None,
+    max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS,
 ) -> WorkflowHandle[ComplaintWorkflow, ComplaintWorkflowResult]:
     """Start the case's workflow if it is not running, then mark the outbox row started."""
     try:

@@ -26,6 +26,8 @@ from schemas.enums import (
 )
 from schemas.policy import Policy
 
+DEFAULT_MAX_HISTORY_EVENTS = 1_000
+
 
 def workflow_id_for(registration_number: str, prefix: str = "") -> str:
     """`20983/2018` -> `complaint-2018-20983` (after an optional deployment prefix)."""
@@ -213,7 +215,7 @@ class ComplaintWorkflowInput(BaseModel):
     registered_at: datetime
     policy: Policy = Policy()
     # Continue-as-new once a run's history is this long (Temporal's own limit is far higher).
-    max_history_events: int = 1_000
+    max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
     # Task queue of the SMS activities (None: the workflow's own queue).
     sms_task_queue: str | None = None
     state: ComplaintState | None = None
@@ -315,4 +317,3 @@ class RecordTransitionInput(BaseModel):
 
 class ReconcileResult(BaseModel):
     started: list[str]
-    already_running: list[str]

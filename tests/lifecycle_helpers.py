@@ -21,7 +21,7 @@ from core.settings import Settings
 from core.temporal import start_complaint_workflow
 from schemas.complaint import ComplaintCreate
 from schemas.policy import Policy
-from schemas.workflow import ComplaintState, ComplaintWorkflowResult
+from schemas.workflow import DEFAULT_MAX_HISTORY_EVENTS, ComplaintState, ComplaintWorkflowResult
 from tests.factories import complaint_body
 from workflows.complaint import ComplaintWorkflow
 
@@ -36,7 +36,7 @@ async def open_case(
     settings: Settings,
     *,
     policy: Policy | None = None,
-    max_history_events: int | None = None,
+    max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS,
     **overrides: Any,
 ) -> CaseHandle:
     """Register a complaint in the read model and start its workflow, as the API does."""

@@ -20,6 +20,7 @@ from core.models import Officer
 from core.settings import Settings
 from schemas.enums import ClosureReason, ComplaintStatus, EscalationLevel, OfficerRole
 from schemas.workflow import (
+    DEFAULT_MAX_HISTORY_EVENTS,
     CallbackOutcome,
     CallbackResult,
     ComplaintState,
@@ -83,7 +84,7 @@ async def opened(
     env: WorkflowEnvironment,
     engine: Engine,
     settings: Settings,
-    policy_history: int | None = None,
+    policy_history: int = DEFAULT_MAX_HISTORY_EVENTS,
     **kw: Any,
 ) -> CaseHandle:
     handle = await open_case(env.client, engine, settings, max_history_events=policy_history, **kw)

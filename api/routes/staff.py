@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["work lists"])
 
 class CallbackItem(BaseModel):
     complaint: ComplaintSummary
-    callback_due_at: str
+    callback_due_at: datetime | None
     attempts_so_far: int
     last_reply: str | None
     due: bool
@@ -49,7 +50,7 @@ def callback_worklist(
     items = [
         CallbackItem(
             complaint=summary(r, now),
-            callback_due_at=ist(r.callback_due_at).isoformat() if r.callback_due_at else "",  # type: ignore[union-attr]
+            callback_due_at=ist(r.callback_due_at),
             attempts_so_far=r.callback_attempts,
             last_reply=r.last_reply,
             due=bool(r.callback_due_at and r.callback_due_at <= now),
