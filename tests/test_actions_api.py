@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
 
 from core.models import Complaint, utcnow
 from tests.factories import complaint_body, eventually
@@ -81,7 +82,7 @@ async def test_action_bodies_are_validated_naming_the_field(stack: httpx.AsyncCl
 
 
 async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
-    stack: httpx.AsyncClient,
+    stack: httpx.AsyncClient, dev_env: WorkflowEnvironment
 ) -> None:
     path, _ = await _case(stack)
     await stack.post(f"{path}/report", json=REPORT)
@@ -95,6 +96,17 @@ async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
     session_id = body["review"]["session_id"]
     case = (await stack.get(path)).json()
     assert case["review_date"] is not None and case["citizen_remark"] == "only half built"
+
+    # The Temporal UI can find it by status, level and deadline (search attributes).
+    query = (
+        f'WorkflowId="{case["workflow_id"]}" AND ComplaintStatus="weekly_review" '
+        f'AND EscalationLevel=1 AND NextDeadline > "2000-01-01T00:00:00Z"'
+    )
+
+    async def listed() -> list[str]:
+        return [wf.id async for wf in dev_env.client.list_workflows(query)]
+
+    assert await eventually(listed, lambda ids: ids == [case["workflow_id"]])
 
     unknown_officer = await stack.post(
         f"{path}/decision",
