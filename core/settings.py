@@ -18,6 +18,7 @@ class WorkerQueues(StrEnum):
     ALL = "all"  # workflows, their database activities and the SMS activities (make run)
     WORKFLOWS = "workflows"  # TEMPORAL_TASK_QUEUE: workflows and read-model activities
     SMS = "sms"  # SMS_TASK_QUEUE only: the rate-limited SMS activities
+    DB = "db"  # DB_TASK_QUEUE only: the read-model activities (routing, projection)
 
 
 class Environment(StrEnum):
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     # SMS handed to the gateway per second, across all workers (enforced by the Temporal
     # server): keep it at or below the Twilio account's sending rate.
     sms_rate_limit_per_second: float = Field(default=1.0, gt=0)
+    # Read-model activities of complaint workflows (routing, projection) on their own queue so
+    # database workers scale apart from workflow workers (empty: on temporal_task_queue).
+    db_task_queue: str = ""
     worker_queues: WorkerQueues = WorkerQueues.ALL
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0
@@ -94,6 +98,8 @@ class Settings(BaseSettings):
     def _check_consistency(self) -> Settings:
         if self.worker_queues is WorkerQueues.SMS and not self.sms_task_queue:
             raise ValueError("WORKER_QUEUES=sms needs SMS_TASK_QUEUE")
+        if self.worker_queues is WorkerQueues.DB and not self.db_task_queue:
+            raise ValueError("WORKER_QUEUES=db needs DB_TASK_QUEUE")
         if self.environment is Environment.PRODUCTION and (
             not self.database_url or self.database_url.startswith("sqlite")
         ):

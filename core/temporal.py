@@ -115,6 +115,7 @@ def workflow_input(
         registered_at=complaint.created_at.astimezone(UTC),
         policy=policy,
         sms_task_queue=settings.sms_task_queue or None,
+        db_task_queue=settings.db_task_queue or None,
     )
 
 

@@ -218,6 +218,9 @@ class ComplaintWorkflowInput(BaseModel):
     max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
     # Task queue of the SMS activities (None: the workflow's own queue).
     sms_task_queue: str | None = None
+    # Task queue of the read-model activities (routing, projection); None: the workflow's own.
+    # An input field, not a code change, so workflows already running keep their queue.
+    db_task_queue: str | None = None
     state: ComplaintState | None = None
 
 

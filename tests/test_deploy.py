@@ -23,7 +23,7 @@ import yaml
 
 from core.admin import main as admin_main
 from core.settings import PROJECT_ROOT, Environment, Settings, WorkerQueues
-from workers.main import selected_queues
+from workers.main import Queues, selected_queues
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 SCHEMA_FILE = PROJECT_ROOT / "deploy" / "schema" / "compose-spec.json"
@@ -293,13 +293,23 @@ def test_workers_are_split_by_task_queue() -> None:
     services = load_compose()["services"]
     assert services["worker"]["environment"]["WORKER_QUEUES"] == "workflows"
     assert services["sms-worker"]["environment"]["WORKER_QUEUES"] == "sms"
+    assert services["db-worker"]["environment"]["WORKER_QUEUES"] == "db"
     both = Settings(worker_queues=WorkerQueues.ALL, sms_task_queue="sms")
-    assert selected_queues(both) == (True, True)
-    assert selected_queues(both.model_copy(update={"sms_task_queue": ""})) == (True, False)
-    assert selected_queues(Settings(worker_queues=WorkerQueues.WORKFLOWS)) == (True, False)
+    assert selected_queues(both) == Queues(workflows=True, sms=True, db=False)
+    assert selected_queues(both.model_copy(update={"sms_task_queue": ""})) == (True, False, False)
+    assert selected_queues(both.model_copy(update={"db_task_queue": "db"})) == (True, True, True)
+    assert selected_queues(Settings(worker_queues=WorkerQueues.WORKFLOWS)) == (True, False, False)
     assert selected_queues(Settings(worker_queues=WorkerQueues.SMS, sms_task_queue="s")) == (
         False,
         True,
+        False,
     )
+    assert selected_queues(Settings(worker_queues=WorkerQueues.DB, db_task_queue="d")) == (
+        False,
+        False,
+        True,
+    )
+    with pytest.raises(ValueError, match="DB_TASK_QUEUE"):
+        Settings(worker_queues=WorkerQueues.DB, db_task_queue="")
     with pytest.raises(ValueError, match="SMS_TASK_QUEUE"):
         Settings(worker_queues=WorkerQueues.SMS, sms_task_queue="")

@@ -13,6 +13,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy.engine import Engine
 from temporalio.client import (
@@ -114,6 +115,26 @@ def build_sms_worker(
     )
 
 
+def build_db_worker(
+    client: Client, *, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+) -> Worker:
+    """The read-model activities of complaint workflows alone on `settings.db_task_queue`.
+
+    Workflows started with a DB_TASK_QUEUE schedule routing and projection here, so the
+    processes holding database connections scale apart from those replaying workflows. (The
+    workflow worker keeps serving the same activities on its own queue for cases started
+    before the queue was configured.)
+    """
+    case = CaseActivities(engine)
+    return Worker(
+        client,
+        task_queue=settings.db_task_queue,
+        activities=[case.route_complaint, case.find_officer, case.record_transition],
+        activity_executor=executor,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Create the reconciliation schedule once; a second worker or a restart leaves it be."""
     schedule = Schedule(
@@ -151,18 +172,32 @@ async def connect_with_retry(settings: Settings, runtime: Runtime | None = None)
             delay = min(delay * 2, 15)
 
 
-def selected_queues(settings: Settings) -> tuple[bool, bool]:
-    """Whether this process polls the workflow queue and the SMS queue (WORKER_QUEUES)."""
-    separate_sms = bool(settings.sms_task_queue) and (
-        settings.sms_task_queue != settings.temporal_task_queue
-    )
+class Queues(NamedTuple):
+    workflows: bool
+    sms: bool
+    db: bool
+
+
+def _separate(queue: str, settings: Settings) -> bool:
+    return bool(queue) and queue != settings.temporal_task_queue
+
+
+def selected_queues(settings: Settings) -> Queues:
+    """Which task queues this process polls (WORKER_QUEUES): the workflow queue, the SMS queue
+    and the read-model queue (the last two only when they are configured apart)."""
     match settings.worker_queues:
         case WorkerQueues.WORKFLOWS:
-            return True, False
+            return Queues(workflows=True, sms=False, db=False)
         case WorkerQueues.SMS:
-            return False, True
+            return Queues(workflows=False, sms=True, db=False)
+        case WorkerQueues.DB:
+            return Queues(workflows=False, sms=False, db=True)
         case _:
-            return True, separate_sms
+            return Queues(
+                workflows=True,
+                sms=_separate(settings.sms_task_queue, settings),
+                db=_separate(settings.db_task_queue, settings),
+            )
 
 
 async def run_worker(settings: Settings) -> None:
@@ -180,7 +215,7 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    polls_workflows, polls_sms = selected_queues(settings)
+    queues = selected_queues(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = (
             build_worker(
@@ -191,17 +226,26 @@ async def run_worker(settings: Settings) -> None:
                 policy=policy,
                 executor=executor,
             )
-            if polls_workflows
+            if queues.workflows
             else None
         )
         sms_worker = (
             build_sms_worker(
                 client, settings=settings, engine=engine, gateway=gateway, executor=executor
             )
-            if polls_sms
+            if queues.sms
             else None
         )
-        async with worker or contextlib.nullcontext(), sms_worker or contextlib.nullcontext():
+        db_worker = (
+            build_db_worker(client, settings=settings, engine=engine, executor=executor)
+            if queues.db
+            else None
+        )
+        async with (
+            worker or contextlib.nullcontext(),
+            sms_worker or contextlib.nullcontext(),
+            db_worker or contextlib.nullcontext(),
+        ):
             if worker is not None:
                 log.info("worker polling task queue %s", settings.temporal_task_queue)
             if sms_worker is not None:
@@ -210,6 +254,8 @@ async def run_worker(settings: Settings) -> None:
                     settings.sms_task_queue,
                     settings.sms_rate_limit_per_second,
                 )
+            if db_worker is not None:
+                log.info("read-model worker polling task queue %s", settings.db_task_queue)
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     engine.dispose()

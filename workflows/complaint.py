@@ -199,6 +199,7 @@ class ComplaintWorkflow:
                 department=department,
                 urgent=self._input.urgent,
             ),
+            task_queue=self._input.db_task_queue,
             start_to_close_timeout=_DB_TIMEOUT,
             retry_policy=_DB_RETRY,
         )
@@ -501,6 +502,7 @@ class ComplaintWorkflow:
                 officer = await workflow.execute_activity_method(
                     CaseActivities.find_officer,
                     decision.responsible_officer_id,
+                    task_queue=self._input.db_task_queue,
                     start_to_close_timeout=_DB_TIMEOUT,
                     retry_policy=_DB_RETRY,
                 )
@@ -734,6 +736,7 @@ class ComplaintWorkflow:
                 note=note,
                 snapshot=snapshot,
             ),
+            task_queue=self._input.db_task_queue,
             start_to_close_timeout=_DB_TIMEOUT,
             retry_policy=_DB_RETRY,
         )
