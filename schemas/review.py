@@ -84,6 +84,8 @@ class ReviewSessionInput(BaseModel):
     close_after: timedelta = timedelta(days=1)
     teleconference: str = DEFAULT_TELECONFERENCE
     venue: str = DEFAULT_VENUE
+    # Queue of the notices and invitations (the rate-limited SMS queue); None: the session's own.
+    sms_task_queue: str | None = None
 
 
 class DecisionRequest(BaseModel):
@@ -160,6 +162,7 @@ class PlannerInput(BaseModel):
     sessions_ahead: int = Field(default=2, ge=1, le=8)
     teleconference: str = DEFAULT_TELECONFERENCE
     venue: str = DEFAULT_VENUE
+    sms_task_queue: str | None = None  # passed on to the sessions it opens
 
 
 class PlannerResult(BaseModel):

@@ -140,7 +140,10 @@ async def plan(
     return await env.client.execute_workflow(
         ReviewPlannerWorkflow.run,
         PlannerInput(
-            kind=kind, workflow_id_prefix=settings.workflow_id_prefix, sessions_ahead=ahead
+            kind=kind,
+            workflow_id_prefix=settings.workflow_id_prefix,
+            sessions_ahead=ahead,
+            sms_task_queue=settings.sms_task_queue,
         ),
         id=f"{settings.workflow_id_prefix}planner-{uuid.uuid4().hex[:6]}",
         task_queue=settings.temporal_task_queue,
@@ -290,6 +293,14 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
     )
     assert retry.sent is False
     assert all(gateway.sent[key] == 1 for key in expected_keys)
+    # Sent through the rate-limited SMS queue, like every other SMS.
+    queues = {
+        event.activity_task_scheduled_event_attributes.task_queue.name
+        async for event in session.fetch_history_events()
+        if event.activity_task_scheduled_event_attributes.activity_type.name
+        == "send_officer_notice"
+    }
+    assert queues == {settings.sms_task_queue}
     assert len(_notices(engine, slot.session_id)) == 2
 
     # A decision reaches the complaint at once and sets its new deadline.

@@ -105,10 +105,12 @@ def build_sms_worker(
     burst of complaints queues its SMS instead of exceeding the gateway account's rate.
     """
     sms = SmsActivities(engine, gateway, settings)
+    review = ReviewActivities(engine, client, gateway, settings)
     return Worker(
         client,
         task_queue=settings.sms_task_queue,
-        activities=[sms.send_sms],
+        # Review notices and invitations too: they share the gateway's rate.
+        activities=[sms.send_sms, review.send_officer_notice, review.send_citizen_invitation],
         activity_executor=executor,
         max_task_queue_activities_per_second=settings.sms_rate_limit_per_second,
         graceful_shutdown_timeout=timedelta(seconds=10),

@@ -47,7 +47,12 @@ def review_schedule(settings: Settings, policy: Policy, kind: SessionKind) -> Sc
     return Schedule(
         action=ScheduleActionStartWorkflow(
             ReviewPlannerWorkflow.run,
-            PlannerInput(kind=kind, policy=policy, workflow_id_prefix=settings.workflow_id_prefix),
+            PlannerInput(
+                kind=kind,
+                policy=policy,
+                workflow_id_prefix=settings.workflow_id_prefix,
+                sms_task_queue=settings.sms_task_queue or None,
+            ),
             id=f"{settings.workflow_id_prefix}{kind.value.replace('_', '-')}-planner",
             task_queue=settings.temporal_task_queue,
         ),

@@ -153,6 +153,7 @@ class ReviewSessionWorkflow:
                     case_count=len(items),
                     teleconference=inp.teleconference,
                 ),
+                task_queue=inp.sms_task_queue,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=_SMS_RETRY,
             )
@@ -168,6 +169,7 @@ class ReviewSessionWorkflow:
                         registration_number=reg,
                         venue=inp.venue,
                     ),
+                    task_queue=inp.sms_task_queue,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=_SMS_RETRY,
                 )
@@ -351,6 +353,7 @@ class ReviewPlannerWorkflow:
                         close_after=_close_after(policy.review_rollover_after),
                         teleconference=input.teleconference,
                         venue=input.venue,
+                        sms_task_queue=input.sms_task_queue,
                     ),
                     id=session_workflow_id(input.workflow_id_prefix, sid),
                     # A session is held once: a closed one is never started again.
