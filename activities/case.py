@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
 from schemas.enums import OfficerRole
 from schemas.workflow import OfficerAssignment, RecordTransitionInput, RouteInput
@@ -63,7 +64,7 @@ class CaseActivities:
     def route_complaint(self, input: RouteInput) -> OfficerAssignment:
         """The officer a case goes to: urgent desk, department nodal, district nodal, or the
         state-level fallback — never nobody (the gap is reported in the assignment)."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             if input.urgent and input.department:
                 desk = active_officer(
                     session, OfficerRole.URGENT_DESK, district=None, department=input.department
@@ -101,7 +102,7 @@ class CaseActivities:
     @activity.defn
     def find_officer(self, officer_id: str) -> OfficerAssignment:
         """An officer named by a review directive."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             officer = session.get(Officer, officer_id)
             if officer is None:
                 raise ApplicationError(f"unknown officer {officer_id!r}", non_retryable=True)

@@ -11,10 +11,11 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from temporalio import activity
 from temporalio.client import Client
 
+from core.db import read_session
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from core.temporal import start_complaint_workflow
@@ -46,7 +47,7 @@ async def reconcile(
     engine: Engine, client: Client, settings: Settings, policy: Policy, *, grace: timedelta
 ) -> ReconcileResult:
     cutoff = utcnow() - grace
-    with Session(engine, expire_on_commit=False) as session:
+    with read_session(engine) as session:
         pending = session.exec(
             select(Complaint)
             .where(col(Complaint.workflow_started_at).is_(None))

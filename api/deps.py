@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from core.db import read_session
 from core.settings import Settings
 from schemas.policy import Policy
 
@@ -31,7 +32,10 @@ def get_app_state(request: Request) -> AppState:
 
 
 def get_session(app: Annotated[AppState, Depends(get_app_state)]) -> Iterator[Session]:
-    with Session(app.engine, expire_on_commit=False) as session:
+    """A read-only session (`core.db.read_session`): routes read the read model and never
+    write it (writes go through the workflow), so on SQLite a request takes no write lock and
+    never waits for one, and may keep its session open while it awaits the workflow."""
+    with read_session(app.engine) as session:
         yield session
 
 

@@ -1,15 +1,26 @@
-"""`make bench`: intake throughput and latency beside a bare-engine baseline, same run.
+"""`make bench`: throughput, latency and scale beside a bare-workflow baseline, same run.
 
 Starts its own embedded stack on random free ports (file-backed dev server with WAL pragmas,
-worker, API, SQLite read model; tests/processes.py), then measures:
+worker, API, SQLite read model; tests/processes.py), then measures (each section selectable
+with `--only`):
 
-1. baseline: a bare workflow with one no-op activity, on the same server: starts/s and
-   completions/s;
-2. intake: complaints POSTed over HTTP by concurrent clients: complaints/s, p50/p95/p99
-   latency, ratio to the baseline's start rate, and POST -> acknowledgement SMS recorded.
+1. baseline: a bare workflow with one no-op activity on the same server, with the project's
+   worker settings (sandboxed workflow, activity in the thread pool) and as the bare engine
+   (unsandboxed, async activity): starts/s and completions/s;
+2. intake: complaints POSTed over HTTP by concurrent clients, as a burst and paced at the
+   target rate: complaints/s, p50/p95/p99 latency, ratio to the baseline's start rate, and
+   POST -> acknowledgement SMS recorded (p50/p99);
+3. lifecycle: cases driven through forwarding, report, callback and closure by simulated
+   officers and telecallers over HTTP (bench/lifecycle.py): closed/s and transitions/s;
+4. scale: open complaints waiting on timers, on a fresh stack (bench/scale.py): worker RSS
+   growth per case, dev server database size per case;
+5. readmodel: list/filter, telecaller work list and review agenda reads at 100,000 and
+   1,000,000 generated complaints in PostgreSQL (bench/readmodel.py): p50/p99 and index use.
 
-Prints a table and writes bench/results/<time>.json. Absolute figures drift on a shared
-machine; the ratios are what to compare between runs.
+SMS go to the outbox; the SMS queue's rate limit is set to `--sms-rate` (default 100/s, the
+class of a Twilio short code; a long code sends about 1/s, an alphanumeric or DLT sender ID
+about 10/s per account by default). Prints a table and writes bench/results/<time>.json.
+Absolute figures drift on a shared machine; the ratios are what to compare between runs.
 """
 
 from __future__ import annotations
@@ -24,59 +35,61 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio import activity, workflow
+import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.bare import BareUnsandboxedWorkflow, BareWorkflow, noop, noop_async
+from bench.lifecycle import lifecycle
+from bench.readmodel import read_model
+from bench.scale import open_cases
+from bench.stats import cpu_model, percentile
 from tests.factories import complaint_body
 from tests.processes import EmbeddedStack
 
 RESULTS = Path(__file__).parent / "results"
+SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel")
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
-@activity.defn
-async def noop() -> None:
-    """The baseline's one activity: does nothing, so only the engine is measured."""
-
-
-@workflow.defn(sandboxed=False)
-class BareWorkflow:
-    """The baseline: one no-op activity, then done."""
-
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=30))
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The `fraction` quantile of `values` (nearest rank), in the same unit."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def baseline(address: str, count: int, concurrency: int) -> dict[str, float]:
-    """Bare workflows on the stack's server: starts/s and completions/s."""
+async def baseline(
+    address: str, count: int, concurrency: int, *, sandboxed: bool = True
+) -> dict[str, float]:
+    """Bare workflows on the stack's server: starts/s and completions/s. `sandboxed`: with
+    the project's worker settings (sandbox, sync activity in a 16-thread pool, as
+    workers/main.py); else the bare engine (no sandbox, async activity)."""
     client = await Client.connect(address)
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     gate = asyncio.Semaphore(concurrency)
-    async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]):
+    workflow = BareWorkflow if sandboxed else BareUnsandboxedWorkflow
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[workflow],
+            activities=[noop if sandboxed else noop_async],
+            activity_executor=executor,
+        ):
 
-        async def start(index: int) -> Any:
-            async with gate:
-                return await client.start_workflow(
-                    BareWorkflow.run, id=f"bare-{queue}-{index}", task_queue=queue
-                )
+            async def start(index: int) -> Any:
+                async with gate:
+                    return await client.start_workflow(
+                        workflow.run, id=f"bare-{queue}-{index}", task_queue=queue
+                    )
 
-        began = time.perf_counter()
-        handles = await asyncio.gather(*(start(i) for i in range(count)))
-        started = time.perf_counter() - began
-        await asyncio.gather(*(handle.result() for handle in handles))
-        finished = time.perf_counter() - began
+            began = time.perf_counter()
+            handles = await asyncio.gather(*(start(i) for i in range(count)))
+            started = time.perf_counter() - began
+            await asyncio.gather(*(handle.result() for handle in handles))
+            finished = time.perf_counter() - began
     return {
         "workflows": count,
         "starts_per_s": count / started,
@@ -95,7 +108,12 @@ def acknowledged(database: Path) -> set[str]:
 
 
 async def intake(
-    base_url: str, database: Path, count: int, concurrency: int, rate: float | None = None
+    base_url: str,
+    database: Path,
+    count: int,
+    concurrency: int,
+    rate: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Concurrent POSTs (as fast as possible, or paced at `rate` per second: an open loop
     like callers arriving); latency per POST; time until each acknowledgement is recorded."""
@@ -105,7 +123,7 @@ async def intake(
     gate = asyncio.Semaphore(concurrency)
     run = uuid.uuid4().hex[:8]  # fresh Idempotency-Keys per run
     posting = asyncio.Event()
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=headers) as http:
 
         async def post(index: int) -> None:
             body = complaint_body(citizen__phone=f"97{index:08d}", description=f"bench {index}")
@@ -156,71 +174,243 @@ async def intake(
     }
 
 
+def _postgres_reachable(url: str) -> str | None:
+    try:
+        probe = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        probe.dispose()
+        return None
+    except Exception as err:  # reported in the table instead of the section
+        return f"{type(err).__name__}: {err}".splitlines()[0]
+
+
+def _stack_sections(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """Baseline, intake and lifecycle on one stack (in that order)."""
+    with tempfile.TemporaryDirectory(prefix="jansamvad-bench-") as directory:
+        with EmbeddedStack(Path(directory), sms_rate_limit=args.sms_rate) as stack:
+            stack.healthy()
+            address = stack.settings.temporal_address
+            if "baseline" in args.only:
+                result["baseline"] = asyncio.run(
+                    baseline(address, args.workflows, args.concurrency)
+                )
+                result["baseline_bare_engine"] = asyncio.run(
+                    baseline(address, args.workflows, args.concurrency, sandboxed=False)
+                )
+            if "intake" in args.only:
+                result["intake"] = asyncio.run(
+                    intake(
+                        stack.base_url,
+                        stack.database_path,
+                        args.complaints,
+                        args.concurrency,
+                        headers=stack.headers,
+                    )
+                )
+                # Then the target load, paced: latency at 20/s rather than under a burst.
+                result["intake_paced"] = asyncio.run(
+                    intake(
+                        stack.base_url,
+                        stack.database_path,
+                        args.complaints,
+                        args.concurrency,
+                        rate=args.rate,
+                        headers=stack.headers,
+                    )
+                )
+            if "lifecycle" in args.only:
+                result["lifecycle"] = asyncio.run(
+                    lifecycle(
+                        stack.base_url,
+                        stack.database_path,
+                        args.lifecycle_cases,
+                        args.concurrency,
+                        headers=stack.headers,
+                    )
+                )
+
+
+def _scale_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Open cases on a fresh stack, so the worker's memory starts from nothing."""
+    with tempfile.TemporaryDirectory(prefix="jansamvad-bench-scale-") as directory:
+        with EmbeddedStack(Path(directory), sms_rate_limit=args.sms_rate) as stack:
+            stack.healthy()
+            assert stack.worker is not None
+            return asyncio.run(
+                open_cases(
+                    stack.base_url,
+                    stack.database_path,
+                    stack.settings.data_dir / "temporal.db",
+                    stack.worker.pid,
+                    args.open_cases,
+                    args.concurrency,
+                    headers=stack.headers,
+                )
+            )
+
+
+def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    base, bare = result.get("baseline"), result.get("baseline_bare_engine")
+    if base and bare:
+        rows += [
+            ("baseline starts/s", f"{base['starts_per_s']:.1f}", ""),
+            ("baseline completions/s", f"{base['completions_per_s']:.1f}", ""),
+            ("bare engine starts/s", f"{bare['starts_per_s']:.1f}", "(no sandbox)"),
+            ("bare engine completions/s", f"{bare['completions_per_s']:.1f}", "(no sandbox)"),
+        ]
+    took, paced = result.get("intake"), result.get("intake_paced")
+    if took and paced:
+        rows += [
+            ("intake complaints/s", f"{took['complaints_per_s']:.1f}", ">= 20"),
+        ]
+        if base and bare:
+            rows += [
+                ("intake / baseline starts", f"{took['ratio_to_baseline_starts']:.2f}", ">= 0.8"),
+                ("intake / bare engine starts", f"{took['ratio_to_bare_engine_starts']:.2f}", ""),
+            ]
+        rows += [
+            ("POST p50 ms", f"{took['post_p50_ms']:.0f}", ""),
+            ("POST p95 ms", f"{took['post_p95_ms']:.0f}", ""),
+            ("POST p99 ms", f"{took['post_p99_ms']:.0f}", "<= 300"),
+            ("POST -> ack SMS p50 ms", f"{took['ack_p50_ms']:.0f}", ""),
+            ("POST -> ack SMS p99 ms", f"{took['ack_p99_ms']:.0f}", "<= 2000"),
+            (f"paced {args.rate:g}/s: achieved/s", f"{paced['complaints_per_s']:.1f}", ">= 20"),
+            ("paced: POST p50 ms", f"{paced['post_p50_ms']:.0f}", ""),
+            ("paced: POST p99 ms", f"{paced['post_p99_ms']:.0f}", "<= 300"),
+            ("paced: ack SMS p50 ms", f"{paced['ack_p50_ms']:.0f}", ""),
+            ("paced: ack SMS p99 ms", f"{paced['ack_p99_ms']:.0f}", "<= 2000"),
+        ]
+    life = result.get("lifecycle")
+    if life:
+        rows += [
+            ("lifecycle closed/s", f"{life['closed_per_s']:.1f}", f"({life['closed']} closed)"),
+            ("lifecycle transitions/s", f"{life['transitions_per_s']:.1f}", ""),
+            (
+                "lifecycle update p50/p99 ms",
+                f"{life['update_p50_ms']:.0f}/{life['update_p99_ms']:.0f}",
+                "",
+            ),
+        ]
+        if base:
+            rows.append(
+                (
+                    "transitions / baseline compl.",
+                    f"{life['ratio_to_baseline_completions']:.2f}",
+                    ">= 0.7",
+                )
+            )
+    scale = result.get("scale")
+    if scale:
+        rows += [
+            (
+                f"{scale['open_cases']} open: RSS KB/case 1st half",
+                f"{scale['worker_rss_growth_kb_per_case_first_half']:.1f}",
+                "",
+            ),
+            (
+                "open: RSS KB/case 2nd half",
+                f"{scale['worker_rss_growth_kb_per_case_second_half']:.1f}",
+                "~0 (bounded)",
+            ),
+            ("open: dev server DB KB/case", f"{scale['server_db_kb_per_case']:.1f}", ""),
+            ("open: read model KB/case", f"{scale['read_model_kb_per_case']:.1f}", ""),
+        ]
+    model = result.get("readmodel")
+    if isinstance(model, dict):
+        for size, measured in model.items():
+            for name, read in measured["reads"].items():
+                index = "index" if read["uses_index"] else "SCAN"
+                rows.append(
+                    (
+                        f"{int(size):,} {name}"[:40],
+                        f"{read['p50_ms']:.0f}/{read['p99_ms']:.0f}",
+                        f"p99 <= 100 ({index})",
+                    )
+                )
+    elif model:
+        rows.append(("readmodel", "skipped", str(model)[:60]))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run"
+    )
     parser.add_argument("--workflows", type=int, default=300, help="baseline workflows")
     parser.add_argument("--complaints", type=int, default=300, help="complaints POSTed")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
     parser.add_argument(
         "--rate", type=float, default=20.0, help="paced run's complaints/s (the target)"
     )
+    parser.add_argument(
+        "--sms-rate", type=float, default=100.0, help="SMS queue rate limit per second"
+    )
+    parser.add_argument("--lifecycle-cases", type=int, default=100, help="cases to closure")
+    parser.add_argument("--open-cases", type=int, default=2000, help="open cases (scale)")
+    parser.add_argument(
+        "--readmodel-sizes",
+        default="100000,1000000",
+        help="complaint counts for the read-model section (comma-separated)",
+    )
+    parser.add_argument("--readmodel-repeats", type=int, default=20, help="reads per query")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL, help="for the readmodel section")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="jansamvad-bench-") as directory:
-        with EmbeddedStack(Path(directory)) as stack:
-            stack.healthy()
-            base = asyncio.run(
-                baseline(stack.settings.temporal_address, args.workflows, args.concurrency)
-            )
-            took = asyncio.run(
-                intake(stack.base_url, stack.database_path, args.complaints, args.concurrency)
-            )
-            # Then the target load, paced: latency at 20/s rather than under a burst.
-            paced = asyncio.run(
-                intake(
-                    stack.base_url,
-                    stack.database_path,
-                    args.complaints,
-                    args.concurrency,
-                    rate=args.rate,
-                )
-            )
-    took["ratio_to_baseline_starts"] = took["complaints_per_s"] / base["starts_per_s"]
-    result = {
+
+    result: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "baseline": base,
-        "intake": took,
-        "intake_paced": paced,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "platform": platform.platform(),
+        },
+        "sms_rate_limit_per_second": args.sms_rate,
         "targets": {
             "complaints_per_s": ">= 20",
             "post_p99_ms": "<= 300",
             "ack_p99_ms": "<= 2000",
             "ratio_to_baseline_starts": ">= 0.8",
+            "lifecycle_transitions_ratio_to_baseline_completions": ">= 0.7",
+            "worker_rss_growth_second_half": "about 0 (bounded cache)",
+            "read_model_p99_ms_at_1m": "<= 100",
         },
     }
-    rows = [
-        ("baseline starts/s", f"{base['starts_per_s']:.1f}", ""),
-        ("baseline completions/s", f"{base['completions_per_s']:.1f}", ""),
-        ("intake complaints/s", f"{took['complaints_per_s']:.1f}", ">= 20"),
-        ("intake / baseline starts", f"{took['ratio_to_baseline_starts']:.2f}", ">= 0.8"),
-        ("POST p50 ms", f"{took['post_p50_ms']:.0f}", ""),
-        ("POST p95 ms", f"{took['post_p95_ms']:.0f}", ""),
-        ("POST p99 ms", f"{took['post_p99_ms']:.0f}", "<= 300"),
-        ("POST -> ack SMS p50 ms", f"{took['ack_p50_ms']:.0f}", ""),
-        ("POST -> ack SMS p99 ms", f"{took['ack_p99_ms']:.0f}", "<= 2000"),
-        (f"paced {args.rate:g}/s: achieved/s", f"{paced['complaints_per_s']:.1f}", ">= 20"),
-        ("paced: POST p50 ms", f"{paced['post_p50_ms']:.0f}", ""),
-        ("paced: POST p99 ms", f"{paced['post_p99_ms']:.0f}", "<= 300"),
-        ("paced: ack SMS p50 ms", f"{paced['ack_p50_ms']:.0f}", ""),
-        ("paced: ack SMS p99 ms", f"{paced['ack_p99_ms']:.0f}", "<= 2000"),
-    ]
-    print(f"\nJan Samvad bench, {os.cpu_count()} CPUs, statuses {took['statuses']}")
-    print(f"{'measure':<28}{'value':>10}  target")
-    for name, value, target in rows:
-        print(f"{name:<28}{value:>10}  {target}")
+    if {"baseline", "intake", "lifecycle"} & set(args.only):
+        _stack_sections(args, result)
+    if "scale" in args.only:
+        result["scale"] = _scale_section(args)
+    if "readmodel" in args.only:
+        problem = _postgres_reachable(args.postgres_url)
+        sizes = [int(size) for size in args.readmodel_sizes.split(",") if size]
+        result["readmodel"] = (
+            f"PostgreSQL unreachable: {problem}"
+            if problem
+            else read_model(args.postgres_url, sizes, args.readmodel_repeats)
+        )
+    base, bare = result.get("baseline"), result.get("baseline_bare_engine")
+    if base and bare and "intake" in result:
+        took = result["intake"]
+        took["ratio_to_baseline_starts"] = took["complaints_per_s"] / base["starts_per_s"]
+        took["ratio_to_bare_engine_starts"] = took["complaints_per_s"] / bare["starts_per_s"]
+    if base and "lifecycle" in result:
+        life = result["lifecycle"]
+        life["ratio_to_baseline_completions"] = (
+            life["transitions_per_s"] / base["completions_per_s"]
+        )
+
+    machine = result["machine"]
+    print(
+        f"\nJan Samvad bench, {machine['cpus']} CPUs ({machine['cpu_model']}), SMS queue "
+        f"{args.sms_rate:g}/s, statuses {result.get('intake', {}).get('statuses', '-')}"
+    )
+    print(f"{'measure':<40}{'value':>12}  target")
+    for name, value, target in _rows(result, args):
+        print(f"{name:<40}{value:>12}  {target}")
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     print(f"\nwritten: {path}")
 
 

@@ -1,8 +1,12 @@
 """Database engine, migrations and the reference-data loader.
 
-SQLite (the embedded default) runs in WAL mode and takes its write lock at `BEGIN` (BEGIN
-IMMEDIATE), so that concurrent registrations queue instead of failing; PostgreSQL is selected
-by `DATABASE_URL=postgresql+psycopg://...`.
+SQLite (the embedded default) runs in WAL mode. A transaction on the engine itself may write:
+it takes the write lock at `BEGIN` (BEGIN IMMEDIATE), so that concurrent read-then-write
+transactions (a registration number, a projection, an SMS row) queue instead of failing. A
+transaction that only reads goes through `read_only(engine)` (or `read_session`): a plain
+deferred BEGIN with `query_only` on, which takes no lock, so reads never queue behind writes
+(in WAL they see the last commit) and a stray write fails loudly. On PostgreSQL
+(`DATABASE_URL=postgresql+psycopg://...`) the same view opens READ ONLY transactions.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from schemas.reference import DEPARTMENTS, DISTRICTS
 
 log = logging.getLogger(__name__)
 
+# Execution option marking connections of the read-only view (see `read_only`).
+READ_ONLY_OPTION = "jan_samvad_read_only"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
@@ -51,10 +58,43 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(READ_ONLY_OPTION):
+                connection.exec_driver_sql("PRAGMA query_only=ON")
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("PRAGMA query_only=OFF")
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def read_only(engine: Engine) -> Engine:
+    """A view of `engine` whose transactions only read: on SQLite a deferred BEGIN that takes
+    no write lock (with `query_only`, so a write through it fails), on PostgreSQL a READ ONLY
+    transaction. The view shares the engine's pool; one view per engine is kept."""
+    if engine.get_execution_options().get(READ_ONLY_OPTION):
+        return engine
+    view: Engine | None = getattr(engine, "_jan_samvad_read_only", None)
+    if view is None:
+        options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        view = engine.execution_options(**options)
+        engine._jan_samvad_read_only = view  # type: ignore[attr-defined]
+    return view
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for reading only (see `read_only`); use it as a context manager."""
+    return Session(read_only(engine), expire_on_commit=False)
+
+
+def write_session(engine: Engine) -> Session:
+    """A session whose transactions may read then write: on SQLite it takes the write lock
+    at its first statement (BEGIN IMMEDIATE), so a concurrent writer waits instead of
+    failing half-way; use it as a context manager."""
+    return Session(engine, expire_on_commit=False)
 
 
 def alembic_config() -> Config:

@@ -5,18 +5,23 @@ with the account SID and auth token, form-encoded POST (`To`, `Body`, `From` or
 `MessagingServiceSid`, `StatusCallback`), JSON answers with `sid` and `status`, Twilio's error
 JSON (`code`, `message`, `more_info`, `status`), and the GET list filtered by `To`, newest first.
 
-Tests script what the next create requests meet (`fail_next`, `lose_next_response`) and read
-what was really created (`created`). `http_client()` is the hook through which the real Twilio
-client is pointed at this server instead of api.twilio.com.
+Tests script what the next create requests meet (`fail_next`, `lose_next_response`, or an
+`outage` of a few seconds answering 500/429) and read what was really created (`created`).
+`http_client()` is the hook through which the real Twilio client is pointed at this server
+instead of api.twilio.com; `python -m tests.fake_twilio worker` runs the project's worker
+process with that hook (FAKE_TWILIO_URL), for tests that run the worker as a child process.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -63,6 +68,10 @@ class _State:
     script: list[Failure | LoseResponse] = field(default_factory=list)
     refused: dict[str, Failure] = field(default_factory=dict)
     created: list[CreatedMessage] = field(default_factory=list)
+    # Until this monotonic time every create answers the outage's failures in turn.
+    outage_until: float = 0.0
+    outage: list[Failure] = field(default_factory=list)
+    errors_answered: Counter[int] = field(default_factory=Counter)
     create_requests: int = 0
     list_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -146,7 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
             action = state.script.pop(0) if state.script else None
             if form.get("To") in state.refused:
                 action = state.refused[form["To"]]
+            if time.monotonic() < state.outage_until and state.outage:
+                action = state.outage[state.create_requests % len(state.outage)]
             if isinstance(action, Failure):
+                state.errors_answered[action.status] += 1
                 self._error(action.status, action.code, action.message)
                 return
             if "To" not in form or "Body" not in form:
@@ -284,6 +296,22 @@ class FakeTwilio:
         with self._server.state.lock:
             self._server.state.script.append(LoseResponse())
 
+    def outage(self, seconds: float, failures: list[Failure] | None = None) -> None:
+        """For the next `seconds`, answer every create with these failures in turn (default:
+        Twilio's 500 and its 429 "Too Many Requests"); nothing is created meanwhile."""
+        with self._server.state.lock:
+            self._server.state.outage = failures or [
+                Failure(500, 20500, "Internal Server Error"),
+                Failure(429, 20429, "Too Many Requests"),
+            ]
+            self._server.state.outage_until = time.monotonic() + seconds
+
+    @property
+    def errors_answered(self) -> Counter[int]:
+        """How many creates were answered with each HTTP error status (scripted or outage)."""
+        with self._server.state.lock:
+            return Counter(self._server.state.errors_answered)
+
     def __enter__(self) -> FakeTwilio:
         self._thread.start()
         return self
@@ -297,3 +325,22 @@ class FakeTwilio:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def run_worker_against(base_url: str) -> None:
+    """The project's worker process, its Twilio client talking to the fake at `base_url`.
+
+    Only the host changes: the real `twilio` library builds and sends every request (through
+    `RedirectingHttpClient`, the library's own HTTP client) and parses every answer.
+    """
+    from activities import twilio_gateway
+    from workers import main as worker_main
+
+    twilio_gateway.TwilioHttpClient = lambda timeout=None, **_: RedirectingHttpClient(base_url)
+    worker_main.main()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["worker"]:
+        raise SystemExit("usage: FAKE_TWILIO_URL=http://... python -m tests.fake_twilio worker")
+    run_worker_against(os.environ["FAKE_TWILIO_URL"])

@@ -1,0 +1,121 @@
+"""Read-only and writing sessions (core/db.py): reads never queue behind writes, and a read-only
+session cannot write, on SQLite and PostgreSQL; API reads use the read-only view."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
+
+from api.deps import AppState, get_session
+from core.db import read_only, read_session, write_session
+from core.models import District, Officer
+from core.settings import Settings
+from schemas.policy import Policy
+
+
+def test_a_read_does_not_wait_for_a_held_write_lock(engine: Engine) -> None:
+    """SQLite: a writer holds the lock (BEGIN IMMEDIATE, uncommitted); a read-only session
+    answers at once with the last committed state instead of waiting up to busy_timeout."""
+    with write_session(engine) as writer:
+        writer.add(District(name="Testpur"))
+        writer.flush()  # the write lock is held from here until the rollback below
+        began = time.monotonic()
+        with read_session(engine) as reader:
+            names = set(reader.exec(select(District.name)).all())
+        waited = time.monotonic() - began
+        writer.rollback()
+    assert "Ranchi" in names and "Testpur" not in names
+    assert waited < 1.0, f"the read waited {waited:.1f}s for the write lock"
+
+
+def test_writers_still_take_the_lock_at_begin(engine: Engine) -> None:
+    """The default (writing) session takes SQLite's write lock at its first statement, so a
+    second read-then-write transaction waits (here: until its short busy timeout)."""
+    with write_session(engine) as first:
+        first.exec(select(District.name)).first()  # a read only, yet the lock is taken
+        other = sqlite3.connect(str(engine.url.database), timeout=0.2, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+
+
+def test_a_read_only_session_cannot_write(any_engine: Engine) -> None:
+    with read_session(any_engine) as session:
+        officer = session.exec(select(Officer)).first()
+        assert officer is not None
+        officer.name = "changed through a read-only session"
+        session.add(officer)
+        with pytest.raises(DBAPIError):
+            session.commit()
+    with write_session(any_engine) as session:  # and the writing session still writes
+        session.add(District(name="Testpur"))
+        session.commit()
+        assert session.get(District, "Testpur") is not None
+
+
+def test_the_view_is_shared_and_pooled_connections_are_not_left_read_only(
+    any_engine: Engine,
+) -> None:
+    assert read_only(any_engine) is read_only(any_engine)
+    assert read_only(read_only(any_engine)) is read_only(any_engine)
+    for round in range(3):  # the same pooled connections, alternately read-only and writing
+        with read_session(any_engine) as session:
+            session.exec(select(District)).first()
+        with write_session(any_engine) as session:
+            session.execute(sa.update(Officer).values(name=f"round {round}"))
+            session.commit()
+    with read_session(any_engine) as session:
+        assert set(session.exec(select(Officer.name)).all()) == {"round 2"}
+
+
+def test_api_reads_use_the_read_only_view(engine: Engine, settings: Settings) -> None:
+    """Every `SessionDep` route reads through the view: a write through it fails."""
+    app = AppState(settings=settings, engine=engine, client=None, policy=Policy())  # type: ignore[arg-type]
+    with contextmanager(get_session)(app) as session:
+        session.add(District(name="Testpur"))
+        with pytest.raises(DBAPIError):
+            session.commit()
+
+
+def test_reads_proceed_while_another_thread_writes_in_a_loop(engine: Engine) -> None:
+    """Many short reads interleaved with a busy writer: none waits for the writer."""
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            with write_session(engine) as session:
+                session.merge(District(name="Testpur"))
+                session.flush()
+                time.sleep(0.05)  # hold the lock a while, as a slow transaction would
+                session.commit()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        slowest = 0.0
+        for _ in range(20):
+            began = time.monotonic()
+            with read_session(engine) as session:
+                session.exec(select(District)).all()
+            slowest = max(slowest, time.monotonic() - began)
+    finally:
+        stop.set()
+        writer.join()
+    assert slowest < 0.04, f"a read waited {slowest * 1000:.0f} ms"
+
+
+def test_migration_0006_adds_the_read_model_indexes(any_engine: Engine) -> None:
+    """The listing order and the open cases by deadline are indexed (bench/readmodel.py)."""
+    indexes = {i["name"]: i for i in sa.inspect(any_engine).get_indexes("complaint")}
+    assert indexes["ix_complaint_urgent_created"]["column_names"] == ["urgent", "created_at"]
+    assert indexes["ix_complaint_open_deadline"]["column_names"] == ["next_deadline"]
