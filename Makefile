@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean
+.PHONY: run test lint migrate worker api bench clean user dev-tokens
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -34,6 +34,15 @@ worker: $(STAMP)
 
 api: $(STAMP)
 	$(PY) -m api.main
+
+## make user ARGS="create asha --role telecaller": API users and tokens (printed once);
+## ARGS="list", "token NAME", "revoke NAME". One token: python -m core.admin token revoke ID.
+user: $(STAMP)
+	$(PY) -m core.admin user $(ARGS)
+
+## make dev-tokens: a development user per role, fresh tokens in DATA_DIR/dev-tokens.json.
+dev-tokens: $(STAMP)
+	$(PY) -m core.admin dev-tokens
 
 ## make bench: throughput and latency beside a bare-engine baseline (its own stack; not in test).
 bench: $(STAMP)

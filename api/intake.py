@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
+from api.ratelimit import LimitOverride, check_phone_limit
 from core.calendar import IST
+from core.db import write_session
 from core.models import Complaint, RegistrationCounter
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
@@ -69,11 +71,17 @@ def register_complaint(
     idempotency_key: str | None,
     now: datetime,
     workflow_id_prefix: str = "",
+    phone_daily_limit: int = 0,
+    limit_override: LimitOverride | None = None,
 ) -> tuple[Complaint, bool]:
-    """The stored complaint and whether this call created it (False: an idempotent replay)."""
+    """The stored complaint and whether this call created it (False: an idempotent replay).
+
+    Beyond `phone_daily_limit` complaints from the citizen's phone this IST day (0: none),
+    raises `api.ratelimit.PhoneLimitReached`, unless `limit_override` (recorded on the case).
+    An idempotent replay is never refused."""
     digest = fingerprint(body)
     for attempt in range(_MAX_ATTEMPTS):
-        with Session(engine, expire_on_commit=False) as session:
+        with write_session(engine) as session:  # BEGIN IMMEDIATE on SQLite: numbers queue
             try:
                 if idempotency_key:
                     existing = _by_key(session, idempotency_key)
@@ -83,6 +91,14 @@ def register_complaint(
                         return existing, False
                 year = now.astimezone(IST).year
                 sequence = _next_sequence(session, year)
+                # Counted after the counter bump, which serialises registrations.
+                override_event = check_phone_limit(
+                    session,
+                    body.citizen.phone,
+                    now=now,
+                    limit=phone_daily_limit,
+                    override=limit_override,
+                )
                 registration_number = f"{sequence}/{year}"
                 citizen = body.citizen
                 complaint = Complaint(
@@ -110,6 +126,11 @@ def register_complaint(
                     updated_at=now,
                 )
                 session.add(complaint)
+                if override_event is not None:
+                    session.flush()
+                    assert complaint.id is not None
+                    override_event.complaint_id = complaint.id
+                    session.add(override_event)
                 session.commit()
                 return complaint, True
             except (IntegrityError, OperationalError):

@@ -13,9 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from api import errors, metrics
+from api import errors, metrics, ratelimit
+from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
-from api.routes import complaints, health, reviews, staff, twilio
+from api.routes import audit, codec, complaints, health, reviews, staff, track, twilio
+from core.audit import AuditMiddleware
 from core.db import prepare_database
 from core.logging import CaseContextMiddleware, configure_logging
 from core.settings import Settings, get_settings
@@ -31,8 +33,10 @@ def create_app(
     *,
     engine: Engine | None = None,
     client: Client | None = None,
+    authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """The app; tests pass their own engine and Temporal client."""
+    """The app; tests pass their own engine and Temporal client (and may pass the bearer-token
+    authenticator; default: the one AUTH_PROVIDER names)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -53,14 +57,20 @@ def create_app(
         summary="Chief Minister's public-grievance centre: every complaint a durable workflow.",
         lifespan=lifespan,
     )
+    app.state.authenticator = authenticator or authenticator_from_settings(settings)
     errors.install(app)
+    ratelimit.install(app)
     app.include_router(complaints.router)
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(twilio.router)
     app.include_router(reviews.router)
+    app.include_router(audit.router)
+    app.include_router(track.router)  # public: no token (issue 6)
+    codec.install(app, settings)  # the Temporal UI's codec endpoint, with its CORS (issue 6)
     if settings.metrics_enabled:
         metrics.install(app)
+    app.add_middleware(AuditMiddleware)  # every state-changing request (issue 6)
     app.add_middleware(CaseContextMiddleware)
     instrument_app(app, settings)
     return app

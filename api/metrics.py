@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -23,12 +23,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
+from schemas.auth import Role
 from schemas.enums import ComplaintStatus
 
 PREFIX = "jansamvad"
+# The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
+# looking after the platform.
+METRICS_READERS = (Role.MONITORING, Role.ADMINISTRATOR, Role.ENGINEER)
 OPEN_STATUSES = [s.value for s in ComplaintStatus if s.is_open]
 REVIEW_STATUSES = [ComplaintStatus.WEEKLY_REVIEW.value, ComplaintStatus.SIDHI_BAAT.value]
 
@@ -193,7 +198,9 @@ def install(app: FastAPI) -> None:
     router = APIRouter(tags=["operations"])
     domain: dict[int, CollectorRegistry] = {}
 
-    @router.get("/metrics", include_in_schema=False)
+    @router.get(
+        "/metrics", include_in_schema=False, dependencies=[Depends(require(*METRICS_READERS))]
+    )
     async def metrics(state: AppStateDep) -> Response:
         """Prometheus exposition of HTTP traffic and case figures."""
         registry = domain.get(id(state.engine))

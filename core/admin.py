@@ -6,6 +6,16 @@
     python -m core.admin replay --history FILE.json  # replay a history against this code
     python -m core.admin replay --workflow-id ID     # ... fetched from the cluster
 
+Users and bearer tokens of the API (core/auth.py; `make user ARGS="..."`):
+
+    python -m core.admin user create NAME --role R [--role R2] [--district D] [--department C]
+                                      [--state-wide] [--days N]  # prints the token once
+    python -m core.admin user token NAME         # another token for NAME, printed once
+    python -m core.admin user revoke NAME        # deactivates NAME, revokes all its tokens
+    python -m core.admin user list
+    python -m core.admin token revoke ID         # one token, by the id shown in `user list`
+    python -m core.admin dev-tokens              # one development user per role (not production)
+
 `make run` calls `register-search-attributes` once its dev server is up; docker-compose runs
 `setup` as a one-shot service before the workers and the API start. On Temporal Cloud the
 namespace and its search attributes are created in the Cloud console or with `tcld`: the
@@ -37,6 +47,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from core import auth
+from core.codec import data_converter
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -129,15 +141,18 @@ async def register_namespace(
     return True
 
 
-async def replay(history: WorkflowHistory) -> Exception | None:
+async def replay(history: WorkflowHistory, settings: Settings | None = None) -> Exception | None:
     """Replay `history` against the workflow code of this checkout; the failure, if any.
 
     A non-determinism error means the code changed in a way that breaks running cases (guard
     the change with `workflow.patched`); any other failure reproduces the workflow's bug
     locally, under a debugger if wanted.
     """
+    # The deployment's converter: an encrypted history decrypts with its key ring (payloads
+    # written before encryption pass through it unchanged). No settings: no decryption.
     replayer = Replayer(
-        workflows=[ComplaintWorkflow, ReconcileWorkflow], data_converter=pydantic_data_converter
+        workflows=[ComplaintWorkflow, ReconcileWorkflow],
+        data_converter=data_converter(settings) if settings else pydantic_data_converter,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     return result.replay_failure
@@ -169,7 +184,7 @@ async def run_replay(
         history = await client.get_workflow_handle(workflow_id).fetch_history()
     else:
         raise SystemExit("replay needs --history FILE or --workflow-id ID")
-    failure = await replay(history)
+    failure = await replay(history, settings)
     if failure is not None:
         log.error("replay of %s failed: %r", history.workflow_id, failure)
         return False
@@ -195,6 +210,10 @@ async def run(task: str, settings: Settings, *, wait: float, retention: timedelt
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: `python -m core.admin TASK`."""
+    args_given = sys.argv[1:] if argv is None else argv
+    if args_given and args_given[0] in auth.COMMANDS:
+        # Users and tokens (core/auth.py): the read model only, no Temporal client.
+        raise SystemExit(auth.cli(args_given, get_settings()))
     parser = argparse.ArgumentParser(description="Jan Samvad: Temporal namespace administration")
     parser.add_argument(
         "task", choices=["register-namespace", "register-search-attributes", "setup", "replay"]

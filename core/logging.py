@@ -107,6 +107,25 @@ class CaseFilter(logging.Filter):
         return True
 
 
+# `phone=...` in a logged URL (an access-log line): citizens' numbers stay out of the logs.
+_PHONE_PARAM = re.compile(r"(phone=)[^&\s\"']*", re.IGNORECASE)
+
+
+class RedactPhoneFilter(logging.Filter):
+    """Replaces the value of any `phone=` query parameter in a message with `[redacted]`:
+    public tracking takes the phone in a header, but a client may still put it in the URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: logging reports it itself
+            return True
+        if _PHONE_PARAM.search(message):
+            record.msg = _PHONE_PARAM.sub(r"\1[redacted]", message)
+            record.args = None
+        return True
+
+
 _CONTEXT_KEYS = ("registration_number", "workflow_id", "run_id", "workflow_type", "activity_type")
 
 
@@ -145,6 +164,7 @@ def configure_logging(settings: Settings) -> None:
     """Root logging for a process (API, worker, admin command), from LOG_LEVEL and LOG_FORMAT."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(CaseFilter())
+    handler.addFilter(RedactPhoneFilter())
     as_json = settings.log_format is LogFormat.JSON
     handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
     # In JSON the IDs are fields of their own: do not also paste Temporal's dicts into messages.

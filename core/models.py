@@ -93,6 +93,8 @@ class Complaint(SQLModel, table=True):
         sa.UniqueConstraint("year", "sequence", name="uq_complaint_year_sequence"),
         sa.Index("ix_complaint_worklist", "status", "urgent", "callback_due_at"),
         sa.Index("ix_complaint_filters", "district", "status", "escalation_level"),
+        # The per-phone daily limit counts a phone's complaints of one day (api/intake.py).
+        sa.Index("ix_complaint_phone_created", "citizen_phone", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -221,3 +223,13 @@ class ReviewItem(SQLModel, table=True):
     new_deadline: datetime | None = Field(default=None, sa_column=_ts())
     citizen_informed: bool = False
     decided_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class RateCounter(SQLModel, table=True):
+    """A fixed-window request counter (api/ratelimit.py), shared by every API replica."""
+
+    __tablename__ = "rate_counter"
+
+    key: str = Field(primary_key=True, max_length=120)
+    window_start: datetime = Field(sa_column=Column(AwareDateTime(), primary_key=True, index=True))
+    count: int = 0

@@ -32,6 +32,14 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class AuthProvider(StrEnum):
+    """Who vouches for a bearer token (api/auth.py)."""
+
+    TOKENS = "tokens"  # our token store: `python -m core.admin user create ...`
+    OIDC = "oidc"  # JWTs signed by the state's identity provider (OIDC_* settings)
+    BOTH = "both"  # our tokens (js_...) for clients, the provider's JWTs for people
+
+
 class Settings(BaseSettings):
     """Process configuration shared by the API, the workers and `make run`."""
 
@@ -78,6 +86,15 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     reconcile_interval_seconds: int = Field(default=60, ge=5)
 
+    # Abuse controls for citizens (api/ratelimit.py). A phone number may file this many
+    # complaints per IST calendar day (0: no limit); a telecaller may override with a reason.
+    complaints_per_phone_per_day: int = Field(default=5, ge=0)
+    # Public tracking (GET /v1/track): fixed windows shared by all API replicas (database).
+    track_window_seconds: int = Field(default=900, ge=1)
+    track_requests_per_client: int = Field(default=60, ge=1)  # any look-up, per address
+    track_failures_per_client: int = Field(default=10, ge=1)  # wrong phone / unknown number
+    track_failures_per_number: int = Field(default=5, ge=1)  # per registration number
+
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -94,6 +111,30 @@ class Settings(BaseSettings):
     otel_traces_endpoint: str = ""  # e.g. http://collector:4318/v1/traces; empty: OTEL_* vars
     otel_service_name: str = "jan-samvad"  # "-api" / "-worker" is appended
 
+    # Authentication (issue 6): our token store, an OIDC provider's JWTs, or both.
+    auth_provider: AuthProvider = AuthProvider.TOKENS
+    auth_token_days: int = Field(default=90, ge=1)  # lifetime of a token the CLI issues
+    oidc_issuer: str = ""  # the provider's "iss", e.g. https://sso.example.gov.in/realms/js
+    oidc_audience: str = ""  # the "aud" our API's tokens carry
+    oidc_jwks_url: str = ""  # the provider's signing keys (JWKS), cached
+    oidc_subject_claim: str = "sub"  # the claim naming the caller (audit trail)
+    # Claims carrying our roles (a list or a space-separated string; a dotted path reaches a
+    # nested claim, e.g. realm_access.roles) and the officer's district / department code.
+    oidc_roles_claim: str = "roles"
+    oidc_district_claim: str = "district"
+    oidc_department_claim: str = "department"
+
+    # Citizen data inside Temporal (core/codec.py): AES-256-GCM keys as `id:base64key`, comma
+    # separated, and/or a file of them (one per line, e.g. a mounted secret). Encrypts with
+    # PAYLOAD_ENCRYPTION_KEY_ID (default: the first key); every listed key still decrypts.
+    # Development without keys: one is generated into DATA_DIR/payload-keys.
+    payload_encryption_keys: str = ""
+    payload_encryption_keys_file: Path | None = None
+    payload_encryption_key_id: str = ""
+    # Origins of the Temporal Web UI allowed to call the codec endpoint (/v1/codec), comma
+    # separated; the UI sends the engineer's credentials cross-origin.
+    codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.worker_queues is WorkerQueues.SMS and not self.sms_task_queue:
@@ -104,6 +145,20 @@ class Settings(BaseSettings):
             not self.database_url or self.database_url.startswith("sqlite")
         ):
             raise ValueError("DATABASE_URL must name a PostgreSQL database in production")
+        if self.auth_provider is not AuthProvider.TOKENS and not (
+            self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url
+        ):
+            raise ValueError(
+                f"AUTH_PROVIDER={self.auth_provider} needs OIDC_ISSUER, OIDC_AUDIENCE and"
+                " OIDC_JWKS_URL"
+            )
+        if self.environment is Environment.PRODUCTION and not (
+            self.payload_encryption_keys or self.payload_encryption_keys_file
+        ):
+            raise ValueError(
+                "production encrypts citizen data in Temporal: set PAYLOAD_ENCRYPTION_KEYS or"
+                " PAYLOAD_ENCRYPTION_KEYS_FILE (python -m core.codec generate-key)"
+            )
         if bool(self.temporal_tls_client_cert_file) != bool(self.temporal_tls_client_key_file):
             raise ValueError(
                 "TEMPORAL_TLS_CLIENT_CERT_FILE and TEMPORAL_TLS_CLIENT_KEY_FILE go together"
@@ -113,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'jansamvad.db'}"
+
+    @property
+    def codec_cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
 
     @property
     def twilio_configured(self) -> bool:

@@ -15,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from core.settings import Settings, get_settings
+from core.auth import dev_tokens_file
+from core.codec import key_ring
+from core.settings import Environment, Settings, get_settings
 from schemas.search_attributes import cli_arguments
 
 BIN = Path(sys.executable).parent
@@ -55,7 +57,16 @@ def dev_server_command(settings: Settings, *, port: int, ui_port: int | None) ->
         command.append("--headless")
     else:
         command += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+        if key_ring(settings) is not None:
+            # Payloads are encrypted: the UI decodes them through the API (an engineer signs
+            # the UI in first: README, "Citizen data in Temporal").
+            command += ["--ui-codec-endpoint", codec_endpoint(settings)]
     return command
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """The API's codec endpoint, as the Temporal Web UI and CLI are given it."""
+    return f"{settings.public_base_url.rstrip('/')}/v1/codec"
 
 
 def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
@@ -101,6 +112,12 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "-m", "core.admin", "register-search-attributes"], env=env, check=True
         )
+        # Development tokens, one per role, so that every endpoint can be tried from /docs
+        # (this also brings the read model's schema up to date before the API and worker).
+        tokens_note = "  Tokens       none: ENVIRONMENT=production (make user ARGS=...)\n"
+        if settings.environment is not Environment.PRODUCTION:
+            subprocess.run([sys.executable, "-m", "core.admin", "dev-tokens"], env=env, check=True)
+            tokens_note = f"  Tokens       {dev_tokens_file(settings)} (Authorize in /docs)\n"
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "workers.main"], env=env, start_new_session=True
@@ -113,6 +130,9 @@ def main() -> None:
             "\njan-samvad is up:\n"
             f"  API + docs   {settings.public_base_url}/docs\n"
             f"  Temporal UI  http://localhost:{settings.temporal_ui_port}\n"
+            f"  Codec        {codec_endpoint(settings)} (payloads encrypted; README:"
+            " Citizen data in Temporal)\n"
+            f"{tokens_note}"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -20,11 +20,11 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from core.codec import data_converter
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from core.tracing import temporal_interceptors
@@ -65,15 +65,16 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
 async def connect(
     settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
 ) -> Client:
-    """One client per process, always with the pydantic data converter; local dev server,
-    self-hosted cluster (mTLS) or Temporal Cloud (API key or mTLS) by settings alone."""
+    """One client per process, always with the pydantic data converter (encrypting citizen data
+    when payload keys are configured: core/codec.py); local dev server, self-hosted cluster
+    (mTLS) or Temporal Cloud (API key or mTLS) by settings alone."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key or None,
         tls=tls_config(settings),
         interceptors=temporal_interceptors(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         lazy=lazy,
         runtime=runtime,
     )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.calendar import SessionKind
 from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
-from schemas.workflow import DecisionKind
+from schemas.workflow import FROM_TOKEN, DecisionKind
 
 # Where the meetings happen; shown in the notices (the secretariat may change them per session).
 DEFAULT_TELECONFERENCE = "CM Secretariat teleconference bridge (dial-in sent by the secretariat)"
@@ -96,7 +96,7 @@ class DecisionRequest(BaseModel):
     registration_number: str = Field(min_length=3, max_length=20)
     decision: DecisionKind
     text: str = Field(min_length=1, max_length=4000)
-    decided_by: str = Field(min_length=1, max_length=200)
+    decided_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
     responsible_officer_id: str | None = None
     new_deadline: datetime | None = None
     citizen_informed: bool = False
@@ -122,7 +122,7 @@ class CloseSessionRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    closed_by: str = Field(min_length=1, max_length=200)
+    closed_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
 
 
 class SessionSummary(BaseModel):

@@ -27,6 +27,9 @@ from schemas.enums import (
 from schemas.policy import Policy
 
 DEFAULT_MAX_HISTORY_EVENTS = 1_000
+# Who acted comes from the caller's token (issue 6), never from the body; the fields stay in
+# the models (the workflow records them) and optional in requests for older clients.
+FROM_TOKEN = "Set by the API from the caller's token; a value sent is ignored."
 
 
 def workflow_id_for(registration_number: str, prefix: str = "") -> str:
@@ -93,7 +96,7 @@ class DepartmentReport(BaseModel):
 
     outcome: ReportOutcome
     reply: str = Field(min_length=1, max_length=4000)
-    submitted_by: str = Field(min_length=1, max_length=200)
+    submitted_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
     transfer_to_district: str | None = None
     transfer_to_department: str | None = None
 
@@ -111,7 +114,7 @@ class CallbackResult(BaseModel):
 
     outcome: CallbackOutcome
     remark: str | None = Field(default=None, max_length=2000)
-    telecaller: str = Field(min_length=1, max_length=200)
+    telecaller: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
 
 
 class ReviewRequest(BaseModel):
@@ -127,14 +130,14 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-    recorded_by: str = "citizen"
+    recorded_by: str = Field(default="citizen", description=FROM_TOKEN)
 
 
 class Reopening(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-    recorded_by: str = "citizen"
+    recorded_by: str = Field(default="citizen", description=FROM_TOKEN)
 
 
 class DecisionKind(StrEnum):
@@ -153,7 +156,7 @@ class ReviewDecision(BaseModel):
 
     decision: DecisionKind
     text: str = Field(min_length=1, max_length=4000)
-    decided_by: str = Field(min_length=1, max_length=200)
+    decided_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
     responsible_officer_id: str | None = None
     new_deadline: datetime | None = None
     citizen_informed: bool = False

@@ -32,9 +32,11 @@ from temporalio.worker import Worker
 
 from activities.sms import OutboxGateway, SmsGateway
 from api.main import create_app
+from core.auth import create_user
 from core.db import load_directory, make_engine, migrate
 from core.settings import Environment, Settings
 from schemas import search_attributes
+from schemas.auth import Role
 from schemas.policy import Policy
 from workers.main import build_sms_worker, build_worker
 
@@ -198,13 +200,23 @@ async def running_worker(
 
 
 @asynccontextmanager
-async def api_client(
-    app: FastAPI,
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, with its lifespan run."""
+async def api_client(app: FastAPI, *, authorized: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan run. It sends by default
+    the token of a state-wide user holding every role (no district or department scope), so
+    tests of behaviour need not care about authorisation (tests/test_auth.py and
+    tests/test_authz.py do); a request's own Authorization header replaces it."""
     async with app.router.lifespan_context(app):
+        headers: dict[str, str] = {}
+        if authorized:
+            engine: Engine = app.state.jan_samvad.engine
+            _user, token = create_user(
+                engine, name=f"test-all-roles-{uuid.uuid4().hex[:10]}", roles=list(Role)
+            )
+            headers["Authorization"] = f"Bearer {token}"
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=headers
+        ) as http:
             yield http
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from core.auth import create_user
+from schemas.auth import Role
 
 T = TypeVar("T")
 
@@ -51,3 +57,15 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
         await asyncio.sleep(0.1)
+
+
+def auth_headers(
+    engine: Engine, *roles: Role, district: str | None = None, department: str | None = None
+) -> dict[str, str]:
+    """`Authorization` for a new user (unique name) holding `roles`; officers without a
+    district or department are state-wide."""
+    name = "-".join([uuid.uuid4().hex[:8], *(r.value for r in roles)])[:100]
+    _user, token = create_user(
+        engine, name=name, roles=list(roles), district=district, department=department
+    )
+    return {"Authorization": f"Bearer {token}"}

@@ -27,6 +27,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.codec import generate_key
 from tests.factories import complaint_body
 
 pytestmark = pytest.mark.postgres
@@ -131,6 +132,8 @@ def production_env(tmp_path: Path, database_url: str, temporal_address: str) -> 
         "DATA_DIR": str(tmp_path / "data"),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",
+        # Production encrypts citizen data in Temporal (the compose file mounts a key file).
+        "PAYLOAD_ENCRYPTION_KEYS": generate_key("prod1"),
     }
 
 
@@ -182,6 +185,17 @@ def test_api_and_worker_processes_on_postgresql_handle_a_complaint_and_stop_clea
     assert second.returncode == 0, second.stderr
     assert "already exists" in second.stderr and "all present" in second.stderr
 
+    # An administrator creates the channel system's client and an operator (tokens printed once).
+    def create_user(name: str, *roles: str) -> dict[str, str]:
+        args = ["core.admin", "user", "create", name]
+        created = run_once([*args, *(f"--role={role}" for role in roles)], env, cwd)
+        assert created.returncode == 0, created.stderr
+        # stdout: "user NAME: ROLES", then the token alone on the last line.
+        return {"Authorization": f"Bearer {created.stdout.splitlines()[-1].strip()}"}
+
+    headers = create_user("web-portal", "integration")
+    operator = create_user("operator", "reviewer", "monitoring")
+
     api_port, sdk_metrics_port = free_port(), free_port()
     worker_log, api_log = tmp_path / "worker.log", tmp_path / "api.log"
     worker_env = {**env, "TEMPORAL_METRICS_BIND_ADDRESS": f"127.0.0.1:{sdk_metrics_port}"}
@@ -212,13 +226,13 @@ def test_api_and_worker_processes_on_postgresql_handle_a_complaint_and_stop_clea
                     within=90,
                     what="API healthy",
                 )
-                response = http.post("/v1/complaints", json=complaint_body())
+                response = http.post("/v1/complaints", json=complaint_body(), headers=headers)
                 assert response.status_code == 201, response.text
                 created = response.json()
                 self_link = created["links"]["self"]
 
                 def acknowledged() -> dict[str, Any] | None:
-                    case = http.get(self_link).json()
+                    case = http.get(self_link, headers=operator).json()
                     ack = [m for m in case["messages"] if m["template"] == "acknowledgement"]
                     return case if ack and ack[0]["status"] == "outbox" else None
 
@@ -226,12 +240,18 @@ def test_api_and_worker_processes_on_postgresql_handle_a_complaint_and_stop_clea
                 assert case["workflow_started"] is True
                 assert case["status"] == "awaiting_report"
 
-                metrics = http.get("/metrics")
+                metrics = http.get("/metrics", headers=operator)
                 assert metrics.status_code == 200
                 samples = parse_metrics(metrics.text)
                 assert samples[("jansamvad_http_requests_total", POST_201)] == 1.0
                 assert samples[("jansamvad_open_cases", RANCHI_LEVEL_0)] == 1.0
                 assert samples[("jansamvad_sms_messages", CITIZEN_OUTBOX)] >= 1.0
+
+                trail = http.get("/v1/audit", params={"subject": "web-portal"}, headers=operator)
+                assert [
+                    (e["route"], e["registration_number"], e["outcome"])
+                    for e in trail.json()["data"]
+                ] == [("/v1/complaints", created["registration_number"], "succeeded")]
 
             sdk = httpx.get(f"http://127.0.0.1:{sdk_metrics_port}/metrics", timeout=5)
             assert sdk.status_code == 200

@@ -5,21 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, func, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from api.auth import require
 from api.deps import AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
+from api.ratelimit import LimitOverride, PhoneLimitReached
+from api.scope import case_filter, find_case, get_case
 from api.views import OPEN_STATUSES, public, summary
+from core import audit
 from core.models import Complaint, Officer, utcnow
 from core.temporal import start_complaint_workflow
-from schemas.complaint import ComplaintCreate, ComplaintList, ComplaintPublic
+from schemas.auth import Principal, Role
+from schemas.complaint import ComplaintList, ComplaintPublic
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.reference import canonical_district
+from schemas.tracking import ComplaintSubmission
 from schemas.workflow import (
     ActionResult,
     CallbackResult,
@@ -34,6 +41,21 @@ from workflows.complaint import ComplaintWorkflow
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
+# Who may do what (README, "Roles and access"); reads and reports are scoped (api/scope.py).
+REGISTRARS = (Role.TELECALLER, Role.INTEGRATION)
+READERS = (
+    Role.NODAL_OFFICER,
+    Role.DEPARTMENT_OFFICER,
+    Role.REVIEWER,
+    Role.TELECALLER,
+    Role.ADMINISTRATOR,
+)
+LIVE_READERS = (Role.ENGINEER, Role.ADMINISTRATOR)
+REPORTERS = (Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER)
+CALLERS = (Role.TELECALLER,)  # the verification call; citizens' requests made by phone
+REVIEW_REQUESTERS = (Role.TELECALLER, Role.REVIEWER)
+DECIDERS = (Role.REVIEWER,)
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -45,15 +67,8 @@ IdempotencyKey = Annotated[
 
 
 def get_row(session: Session, year: int, sequence: int) -> Complaint:
-    # Numbers beyond a database integer name no case; binding them would fail in the driver.
-    if not (0 <= year < 2**31 and 0 <= sequence < 2**31):
-        raise ApiError(404, f"no complaint {sequence}/{year}")
-    row = session.exec(
-        select(Complaint).where(Complaint.year == year, Complaint.sequence == sequence)
-    ).first()
-    if row is None:
-        raise ApiError(404, f"no complaint {sequence}/{year}")
-    return row
+    """A case by number, unscoped: only for the case the caller has just registered."""
+    return find_case(session, year, sequence, where=sa.true())
 
 
 @router.post(
@@ -62,25 +77,42 @@ def get_row(session: Session, year: int, sequence: int) -> Complaint:
     response_model=ComplaintPublic,
     responses={
         202: {"description": "Registered; the workflow starts as soon as Temporal is back."},
+        403: {"description": "limit_override_reason sent by a caller who is not a telecaller."},
         409: {"description": "Idempotency-Key reused with a different body."},
         422: {"description": "Invalid field (named in the answer)."},
+        429: {"description": "The citizen's phone has filed its complaints for today (IST)."},
     },
 )
 async def create_complaint(
-    body: ComplaintCreate,
+    body: ComplaintSubmission,
     app: AppStateDep,
     response: Response,
+    principal: Annotated[Principal, Depends(require(*REGISTRARS))],
     idempotency_key: IdempotencyKey = None,
 ) -> ComplaintPublic:
-    """Register a complaint or suggestion; the citizen gets an SMS with its number."""
+    """Register a complaint or suggestion; the citizen gets an SMS with its number. A phone
+    number may file COMPLAINTS_PER_PHONE_PER_DAY complaints per IST day; a telecaller may
+    register one more with `limit_override_reason` (recorded on the case's timeline)."""
+    override = None
+    if body.limit_override_reason is not None:
+        if not principal.has(Role.TELECALLER):
+            message = "only a telecaller may override the daily limit of a phone number"
+            raise ApiError(
+                403,
+                f"limit_override_reason: {message}",
+                errors=[{"field": "limit_override_reason", "message": message}],
+            )
+        override = LimitOverride(by=principal.subject, reason=body.limit_override_reason)
     try:
         row, created = await run_in_threadpool(
             register_complaint,
             app.engine,
-            body,
+            body.complaint(),
             idempotency_key=idempotency_key,
             now=utcnow(),
             workflow_id_prefix=app.settings.workflow_id_prefix,
+            phone_daily_limit=app.settings.complaints_per_phone_per_day,
+            limit_override=override,
         )
     except IdempotencyConflict:
         raise ApiError(
@@ -88,6 +120,16 @@ async def create_complaint(
             "Idempotency-Key was already used for a different complaint; "
             "use a new key for a new complaint",
         ) from None
+    except PhoneLimitReached as limited:
+        raise limited.as_rate_limited() from None
+    audit.describe(
+        "register",
+        complaint=(row.year, row.sequence),
+        kind=row.kind,
+        channel=row.channel,
+        district=row.district,
+        limit_overridden=override is not None,
+    )
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     if row.workflow_started_at is None:
@@ -105,6 +147,7 @@ async def create_complaint(
 @router.get("", response_model=ComplaintList)
 def list_complaints(
     session: SessionDep,
+    principal: Annotated[Principal, Depends(require(*READERS))],
     district: str | None = None,
     department: str | None = None,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
@@ -116,8 +159,9 @@ def list_complaints(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ComplaintList:
-    """Cases, urgent first then newest, with filters and pagination."""
-    query = select(Complaint)
+    """Cases, urgent first then newest, with filters and pagination; a nodal or department
+    officer lists only the cases of their scope."""
+    query = select(Complaint).where(case_filter(principal, READERS))
     if district is not None:
         canonical = canonical_district(district)
         if canonical is None:
@@ -156,17 +200,27 @@ def list_complaints(
 
 
 @router.get("/{year}/{sequence}", response_model=ComplaintPublic)
-def get_complaint(year: int, sequence: int, session: SessionDep) -> ComplaintPublic:
+def get_complaint(
+    year: int,
+    sequence: int,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+) -> ComplaintPublic:
     """The case: fields, status, timeline and every SMS with its delivery status."""
-    return public(session, get_row(session, year, sequence))
+    return public(session, get_case(session, year, sequence, principal, READERS))
 
 
 @router.get("/{year}/{sequence}/live", response_model=ComplaintState)
 async def get_live_state(
-    year: int, sequence: int, session: SessionDep, client: TemporalDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    session: SessionDep,
+    client: TemporalDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*LIVE_READERS))],
 ) -> ComplaintState:
     """The workflow's own live state (a query), for engineers; reads use the read model."""
-    row = get_row(session, year, sequence)
+    row = get_case(session, year, sequence, principal, LIVE_READERS)
     session.close()  # see _act
     handle = client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
     try:
@@ -179,9 +233,18 @@ async def get_live_state(
 
 
 async def _act(
-    session: Session, app: AppStateDep, year: int, sequence: int, update: Any, arg: Any
+    session: Session,
+    app: AppStateDep,
+    year: int,
+    sequence: int,
+    update: Any,
+    arg: Any,
+    *,
+    principal: Principal,
+    admitted: tuple[Role, ...],
 ) -> ActionResult:
-    row = get_row(session, year, sequence)
+    audit.describe(getattr(update, "__name__", None), facts=audit.summarize(arg))
+    row = get_case(session, year, sequence, principal, admitted)
     # End the read transaction before waiting on the workflow: on SQLite it holds the write
     # lock, which the workflow's own projection activity needs to answer us.
     session.close()
@@ -205,50 +268,133 @@ _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{year}/{sequence}/report", responses=_ACTION_RESPONSES)
 async def submit_report(
-    year: int, sequence: int, report: DepartmentReport, session: SessionDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    report: DepartmentReport,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*REPORTERS))],
 ) -> ActionResult:
     """The nodal officer's report: resolved, partially resolved, not actionable, transferred
-    (suggestions: accepted, under consideration, not accepted)."""
-    return await _act(session, app, year, sequence, ComplaintWorkflow.submit_report, report)
+    (suggestions: accepted, under consideration, not accepted). Recorded as submitted by the
+    caller (`submitted_by` is taken from the token)."""
+    report = report.model_copy(update={"submitted_by": principal.subject})
+    return await _act(
+        session,
+        app,
+        year,
+        sequence,
+        ComplaintWorkflow.submit_report,
+        report,
+        principal=principal,
+        admitted=REPORTERS,
+    )
 
 
 @router.post("/{year}/{sequence}/callback", responses=_ACTION_RESPONSES)
 async def record_callback(
-    year: int, sequence: int, result: CallbackResult, session: SessionDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    result: CallbackResult,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*CALLERS))],
 ) -> ActionResult:
-    """The telecaller's verification call outcome."""
-    return await _act(session, app, year, sequence, ComplaintWorkflow.record_callback, result)
+    """The telecaller's verification call outcome (`telecaller` is taken from the token)."""
+    result = result.model_copy(update={"telecaller": principal.subject})
+    return await _act(
+        session,
+        app,
+        year,
+        sequence,
+        ComplaintWorkflow.record_callback,
+        result,
+        principal=principal,
+        admitted=CALLERS,
+    )
 
 
 @router.post("/{year}/{sequence}/review-request", responses=_ACTION_RESPONSES)
 async def request_review(
-    year: int, sequence: int, request: ReviewRequest, session: SessionDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    request: ReviewRequest,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*REVIEW_REQUESTERS))],
 ) -> ActionResult:
     """The citizen asks for a review (granted when overdue or after dissatisfaction)."""
-    return await _act(session, app, year, sequence, ComplaintWorkflow.request_review, request)
+    return await _act(
+        session,
+        app,
+        year,
+        sequence,
+        ComplaintWorkflow.request_review,
+        request,
+        principal=principal,
+        admitted=REVIEW_REQUESTERS,
+    )
 
 
 @router.post("/{year}/{sequence}/withdraw", responses=_ACTION_RESPONSES)
 async def withdraw(
-    year: int, sequence: int, withdrawal: Withdrawal, session: SessionDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    withdrawal: Withdrawal,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*CALLERS))],
 ) -> ActionResult:
-    """The citizen withdraws the case."""
-    return await _act(session, app, year, sequence, ComplaintWorkflow.withdraw, withdrawal)
+    """The citizen withdraws the case (recorded by the caller: `recorded_by` is taken from
+    the token)."""
+    withdrawal = withdrawal.model_copy(update={"recorded_by": principal.subject})
+    return await _act(
+        session,
+        app,
+        year,
+        sequence,
+        ComplaintWorkflow.withdraw,
+        withdrawal,
+        principal=principal,
+        admitted=CALLERS,
+    )
 
 
 @router.post("/{year}/{sequence}/reopen", responses=_ACTION_RESPONSES)
 async def reopen(
-    year: int, sequence: int, reopening: Reopening, session: SessionDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    reopening: Reopening,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*CALLERS))],
 ) -> ActionResult:
-    """Reopen a closed case within the reopen window."""
-    return await _act(session, app, year, sequence, ComplaintWorkflow.reopen, reopening)
+    """Reopen a closed case within the reopen window, at the citizen's request (`recorded_by`
+    is taken from the token)."""
+    reopening = reopening.model_copy(update={"recorded_by": principal.subject})
+    return await _act(
+        session,
+        app,
+        year,
+        sequence,
+        ComplaintWorkflow.reopen,
+        reopening,
+        principal=principal,
+        admitted=CALLERS,
+    )
 
 
 @router.post("/{year}/{sequence}/decision", responses=_ACTION_RESPONSES)
 async def record_decision(
-    year: int, sequence: int, decision: ReviewDecision, session: SessionDep, app: AppStateDep
+    year: int,
+    sequence: int,
+    decision: ReviewDecision,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*DECIDERS))],
 ) -> ActionResult:
-    """A review's directive (text, responsible officer, new deadline) or closure."""
+    """A review's directive (text, responsible officer, new deadline) or closure
+    (`decided_by` is taken from the token)."""
     if (
         decision.responsible_officer_id
         and session.get(Officer, decision.responsible_officer_id) is None
@@ -256,4 +402,14 @@ async def record_decision(
         raise ApiError(
             422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
         )
-    return await _act(session, app, year, sequence, ComplaintWorkflow.record_decision, decision)
+    decision = decision.model_copy(update={"decided_by": principal.subject})
+    return await _act(
+        session,
+        app,
+        year,
+        sequence,
+        ComplaintWorkflow.record_decision,
+        decision,
+        principal=principal,
+        admitted=DECIDERS,
+    )

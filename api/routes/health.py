@@ -1,4 +1,7 @@
-"""`/healthz`: the API, its database and its Temporal connection."""
+"""`/healthz`: the API, its database and its Temporal connection.
+
+Open without a token on purpose (load balancers and orchestrators probe it); it tells no case data.
+"""
 
 from __future__ import annotations
 

@@ -9,18 +9,21 @@ import io
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from activities.review import REVIEW_STATUSES, agenda_items
+from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, workflow_error
 from api.views import ist
+from core import audit
 from core.calendar import SessionKind, is_last_tuesday, session_id, session_start
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
+from schemas.auth import Principal, Role
 from schemas.review import (
     AgendaItem,
     CloseSessionRequest,
@@ -33,6 +36,10 @@ from schemas.review import (
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+# The CM secretariat runs the meetings; administrators may read agendas and minutes.
+REVIEW_READERS = (Role.REVIEWER, Role.ADMINISTRATOR)
+REVIEW_WRITERS = (Role.REVIEWER,)
 
 
 class SessionInfo(BaseModel):
@@ -173,7 +180,7 @@ def _find(session: Session, app: AppStateDep, kind_: str, day: date) -> SessionI
     return _expected(app, kind, day, _pending_counts(session).get(sid, 0))
 
 
-@router.get("", response_model=SessionList)
+@router.get("", response_model=SessionList, dependencies=[Depends(require(*REVIEW_READERS))])
 def list_sessions(
     session: SessionDep,
     app: AppStateDep,
@@ -224,7 +231,9 @@ def _items(session: Session, sid: str) -> list[ReviewItem]:
     )
 
 
-@router.get("/{kind}/{day}", response_model=SessionAgenda)
+@router.get(
+    "/{kind}/{day}", response_model=SessionAgenda, dependencies=[Depends(require(*REVIEW_READERS))]
+)
 def get_agenda(kind: str, day: date, session: SessionDep, app: AppStateDep) -> SessionAgenda:
     """The agenda grouped by district: each case with its registration number, subject, age,
     escalation history, the department's last reply and the citizen's remark. Before the
@@ -294,11 +303,16 @@ async def _session_update(
 
 @router.post("/{kind}/{day}/decisions", responses=_ACTION_RESPONSES)
 async def record_decision(
-    kind: str, day: date, decision: DecisionRequest, session: SessionDep, app: AppStateDep
+    kind: str,
+    day: date,
+    decision: DecisionRequest,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
 ) -> DecisionRecord:
     """Record a decision on a case of the agenda: a directive (text, responsible officer, new
     deadline) or a closure (with a reason, only once the citizen was informed). The decision
-    reaches the case at once."""
+    reaches the case at once; `decided_by` is taken from the token."""
     if (
         decision.responsible_officer_id
         and session.get(Officer, decision.responsible_officer_id) is None
@@ -306,6 +320,13 @@ async def record_decision(
         raise ApiError(
             422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
         )
+    decision = decision.model_copy(update={"decided_by": principal.subject})
+    audit.describe(
+        "record_decision",
+        complaint=audit.complaint_of_number(decision.registration_number),
+        session=f"{kind}/{day.isoformat()}",
+        facts=audit.summarize(decision),
+    )
     record: DecisionRecord = await _session_update(
         session, app, kind, day, ReviewSessionWorkflow.record_decision, decision
     )
@@ -314,10 +335,17 @@ async def record_decision(
 
 @router.post("/{kind}/{day}/close", responses=_ACTION_RESPONSES)
 async def close_session(
-    kind: str, day: date, request: CloseSessionRequest, session: SessionDep, app: AppStateDep
+    kind: str,
+    day: date,
+    request: CloseSessionRequest,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
 ) -> SessionSummary:
     """Close the session: undecided cases roll over to the next session of the same kind and
-    the minutes become final."""
+    the minutes become final (`closed_by` is taken from the token)."""
+    request = request.model_copy(update={"closed_by": principal.subject})
+    audit.describe("close", session=f"{kind}/{day.isoformat()}")
     summary: SessionSummary = await _session_update(
         session, app, kind, day, ReviewSessionWorkflow.close, request
     )
@@ -364,6 +392,7 @@ CSV_COLUMNS = (
 @router.get(
     "/{kind}/{day}/minutes",
     response_model=Minutes,
+    dependencies=[Depends(require(*REVIEW_READERS))],
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
 )
 def get_minutes(

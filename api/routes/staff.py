@@ -5,17 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from api.auth import require
 from api.deps import SessionDep
+from api.scope import case_filter
 from api.views import ist, summary
 from core.models import Complaint, Officer, utcnow
+from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintSummary
 from schemas.enums import ComplaintStatus, OfficerRole
 
 router = APIRouter(prefix="/v1", tags=["work lists"])
+
+CALLBACK_WORKERS = (Role.TELECALLER, Role.REVIEWER)
+# Every member of staff; not channel systems (integration) nor the metrics scraper.
+DIRECTORY_READERS = (
+    Role.TELECALLER,
+    Role.NODAL_OFFICER,
+    Role.DEPARTMENT_OFFICER,
+    Role.REVIEWER,
+    Role.ADMINISTRATOR,
+    Role.ENGINEER,
+)
 
 
 class CallbackItem(BaseModel):
@@ -34,12 +48,16 @@ class CallbackWorklist(BaseModel):
 @router.get("/callbacks", response_model=CallbackWorklist)
 def callback_worklist(
     session: SessionDep,
+    principal: Annotated[Principal, Depends(require(*CALLBACK_WORKERS))],
     due_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CallbackWorklist:
     """Cases awaiting the verification call: urgent first, then the oldest due first."""
     now = utcnow()
-    query = select(Complaint).where(Complaint.status == ComplaintStatus.AWAITING_CALLBACK)
+    query = select(Complaint).where(
+        Complaint.status == ComplaintStatus.AWAITING_CALLBACK,
+        case_filter(principal, CALLBACK_WORKERS),
+    )
     if due_only:
         query = query.where(col(Complaint.callback_due_at) <= now)
     rows = session.exec(
@@ -70,7 +88,12 @@ class OfficerEntry(BaseModel):
     active: bool
 
 
-@router.get("/officers", response_model=list[OfficerEntry], tags=["directory"])
+@router.get(
+    "/officers",
+    response_model=list[OfficerEntry],
+    tags=["directory"],
+    dependencies=[Depends(require(*DIRECTORY_READERS))],
+)
 def list_officers(session: SessionDep, district: str | None = None) -> list[OfficerEntry]:
     """The nodal-officer directory (ids are used in review directives)."""
     query = select(Officer)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
@@ -25,12 +25,15 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from activities.sms import FINAL_STATUSES, apply_receipt
 from activities.twilio_gateway import message_status
+from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, workflow_error
+from api.scope import case_filter
 from api.views import OPEN_STATUSES, ist, summary
 from core.calendar import to_ist
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
+from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintSummary, normalise_phone
 from schemas.enums import ComplaintStatus, MessageStatus, RecipientKind
 from schemas.workflow import DeliveryReceipt, ReviewRequest
@@ -254,9 +257,16 @@ class UnreachableList(BaseModel):
     count: int
 
 
+# The work list is the telecallers' (and the administrator's, who looks after the gateway);
+# the webhooks above stay tokenless: Twilio's signature authenticates them.
+UNREACHABLE_READERS = (Role.TELECALLER, Role.ADMINISTRATOR)
+
+
 @router.get("/v1/sms/unreachable", response_model=UnreachableList, tags=["work lists"])
 def citizens_unreachable_by_sms(
-    session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(*UNREACHABLE_READERS))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> UnreachableList:
     """Open cases whose citizen is not reachable by SMS (the latest SMS to them failed or was
     undelivered): telecallers call them instead."""
@@ -273,6 +283,7 @@ def citizens_unreachable_by_sms(
         .where(
             col(Message.status).in_([MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
             col(Complaint.status).in_(OPEN_STATUSES),
+            case_filter(principal, UNREACHABLE_READERS),
         )
         .order_by(col(Complaint.urgent).desc(), col(Message.updated_at).desc())
         .limit(limit)

@@ -1,0 +1,91 @@
+"""Reading the audit trail (issue 6): administrators and reviewers, per complaint and per
+user. There is no route that writes, changes or deletes an entry: only `core.audit`'s
+middleware appends, and the database refuses updates and deletes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+
+from api.auth import require
+from api.deps import AppStateDep, SessionDep
+from api.scope import get_case
+from core import audit
+from core.calendar import IST
+from schemas.audit import AuditEntryPublic, AuditPage
+from schemas.auth import Principal, Role
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+AUDIT_READERS = (Role.ADMINISTRATOR, Role.REVIEWER)
+Limit = Annotated[int, Query(ge=1, le=500, description="Entries per page (newest first).")]
+BeforeId = Annotated[int | None, Query(ge=1, description="next_before_id of the previous page.")]
+
+
+def _page(rows: list[audit.AuditEntry], limit: int) -> AuditPage:
+    data = [
+        AuditEntryPublic(
+            id=row.id or 0,
+            at=row.at.astimezone(IST),
+            subject=row.subject,
+            roles=[role for role in row.roles.split(",") if role],
+            token_id=row.token_id,
+            client_address=row.client_address,
+            method=row.method,
+            route=row.route,
+            registration_number=row.registration_number,
+            summary=row.summary,
+            status_code=row.status_code,
+            outcome=row.outcome,
+        )
+        for row in rows
+    ]
+    more = len(data) == limit and data[-1].id > 1
+    return AuditPage(data=data, count=len(data), next_before_id=data[-1].id if more else None)
+
+
+@router.get("/audit", response_model=AuditPage)
+async def audit_trail(
+    app: AppStateDep,
+    _principal: Annotated[Principal, Depends(require(*AUDIT_READERS))],
+    subject: Annotated[str | None, Query(max_length=200, description="A user or client.")] = None,
+    outcome: Annotated[list[audit.Outcome] | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    before_id: BeforeId = None,
+    limit: Limit = 100,
+) -> AuditPage:
+    """Every recorded state-changing request, newest first; filter by user or client
+    (`subject`), outcome (repeatable, e.g. `outcome=refused`) and time."""
+    rows = await run_in_threadpool(
+        audit.entries,
+        app.engine,
+        subject=subject,
+        outcomes=[o.value for o in outcome or ()],
+        since=since,
+        until=until,
+        before_id=before_id,
+        limit=limit,
+    )
+    return _page(rows, limit)
+
+
+@router.get("/complaints/{year}/{sequence}/audit", response_model=AuditPage)
+async def complaint_audit_trail(
+    year: int,
+    sequence: int,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*AUDIT_READERS))],
+    before_id: BeforeId = None,
+    limit: Limit = 100,
+) -> AuditPage:
+    """Everything done to one complaint through the API, newest first."""
+    get_case(session, year, sequence, principal, AUDIT_READERS)
+    rows = await run_in_threadpool(
+        audit.entries, app.engine, complaint=(year, sequence), before_id=before_id, limit=limit
+    )
+    return _page(rows, limit)

@@ -1,0 +1,244 @@
+"""The codec endpoint (issue 6): authorised engineers read decrypted history in the Temporal
+Web UI and the CLI, which send payloads here to encode or decode.
+
+The protocol is Temporal's remote codec protocol: `POST {endpoint}/decode` and
+`POST {endpoint}/encode` with a `Payloads` protobuf as JSON (`{"payloads": [{"metadata":
+{...base64...}, "data": "...base64..."}]}`), answered in the same shape. Clients send the
+namespace in `X-Namespace`; the `{endpoint}/{namespace}/decode` form is served too. The
+endpoint is `{PUBLIC_BASE_URL}/v1/codec`.
+
+Who may: engineers and administrators, by bearer token (`temporal ... --codec-auth "Bearer
+TOKEN"`, or the UI's own OIDC access token when it passes it) or, for a Web UI that cannot
+send a bearer token, by the HttpOnly cookie `POST /v1/codec/session` sets from one (the UI's
+codec settings must then "include cross-origin credentials"). The cookie is only sent to, and
+only accepted on, /v1/codec paths, and only on requests whose Origin is the Web UI's
+(CODEC_CORS_ORIGINS) or the API's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from google.protobuf import json_format
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.api.common.v1 import Payload, Payloads
+
+from api.auth import bearer_scheme, principal_from_token, require, unauthorized
+from api.errors import ApiError
+from core.codec import EncryptionCodec, codec
+from core.settings import Settings
+from schemas.auth import Principal, Role
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/v1/codec"
+COOKIE = "jan_samvad_codec"
+SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
+ADMITTED = (Role.ENGINEER, Role.ADMINISTRATOR)
+
+router = APIRouter(prefix=PREFIX, tags=["codec"])
+
+
+async def codec_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """An engineer or administrator, by bearer token or by the codec session cookie."""
+    token = credentials.credentials if credentials is not None else ""
+    if not token and COOKIE in request.cookies:
+        # A browser sends the cookie along with any request to the API, whichever page made
+        # it: it counts only on a request from the Web UI (browsers always send Origin with a
+        # cross-origin fetch and with every POST), never from another site's page.
+        origin = (request.headers.get("origin") or "").rstrip("/")
+        settings: Settings = request.app.state.jan_samvad.settings
+        allowed = [*settings.codec_cors_origin_list, settings.public_base_url.rstrip("/")]
+        if origin in allowed:
+            token = request.cookies[COOKIE]
+        elif origin:
+            raise ApiError(403, f"codec session: origin {origin} is not allowed")
+    if not token:
+        raise unauthorized(
+            "authorization: a bearer token (or the codec session cookie from POST "
+            "/v1/codec/session) is required",
+            invalid=False,
+        )
+    principal = await principal_from_token(request, token)
+    if principal is None:
+        raise unauthorized("authorization: the token is invalid, expired or revoked", invalid=True)
+    if not principal.has(*ADMITTED):
+        held = ", ".join(sorted(role.value for role in principal.roles)) or "none"
+        raise ApiError(
+            403,
+            "authorization: this endpoint needs one of the roles engineer, administrator; "
+            f"{principal.subject} has {held}",
+        )
+    return principal
+
+
+CodecPrincipal = Annotated[Principal, Depends(codec_principal)]
+
+
+def _codec(request: Request) -> EncryptionCodec:
+    found: EncryptionCodec | None = getattr(request.app.state, "payload_codec", None)
+    if found is None:
+        raise ApiError(404, "payload encryption is off: there is nothing to decode")
+    return found
+
+
+async def _apply(
+    request: Request,
+    principal: Principal,
+    transform: Callable[[EncryptionCodec, Sequence[Payload]], Awaitable[list[Payload]]],
+    what: str,
+    namespace: str | None,
+) -> Response:
+    payload_codec = _codec(request)
+    body = await request.body()
+    try:
+        payloads = json_format.Parse(body or b"{}", Payloads())
+    except json_format.ParseError as err:
+        raise ApiError(400, f"body: not a Payloads JSON object ({err})") from err
+    try:
+        result = await transform(payload_codec, payloads.payloads)
+    except ValueError as err:  # unknown key id, failed authentication
+        raise ApiError(400, f"payloads: {err}") from err
+    log.info(
+        "codec %s of %d payloads for %s (namespace %s)",
+        what,
+        len(result),
+        principal.subject,
+        namespace or request.headers.get("x-namespace", "-"),
+    )
+    return Response(
+        json_format.MessageToJson(Payloads(payloads=result)),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _decode(c: EncryptionCodec, p: Sequence[Payload]) -> list[Payload]:
+    return await c.decode(p)
+
+
+async def _encode(c: EncryptionCodec, p: Sequence[Payload]) -> list[Payload]:
+    return await c.encode(p)
+
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"payloads": {"type": "array", "items": {"type": "object"}}},
+                    "example": {
+                        "payloads": [
+                            {"metadata": {"encoding": "YmluYXJ5L2VuY3J5cHRlZA=="}, "data": "..."}
+                        ]
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/decode", summary="Decode (decrypt) payloads", openapi_extra=_BODY)
+async def decode(request: Request, principal: CodecPrincipal) -> Response:
+    """Temporal codec protocol: payloads in, decrypted payloads out (unencrypted ones as they
+    are)."""
+    return await _apply(request, principal, _decode, "decode", None)
+
+
+@router.post("/encode", summary="Encode (encrypt) payloads", openapi_extra=_BODY)
+async def encode(request: Request, principal: CodecPrincipal) -> Response:
+    """Temporal codec protocol: payloads in, encrypted with the active key."""
+    return await _apply(request, principal, _encode, "encode", None)
+
+
+@router.post("/{namespace}/decode", summary="Decode payloads of a namespace", openapi_extra=_BODY)
+async def decode_in(namespace: str, request: Request, principal: CodecPrincipal) -> Response:
+    """The same as /decode, for a codec endpoint configured as `.../v1/codec/{namespace}`."""
+    return await _apply(request, principal, _decode, "decode", namespace)
+
+
+@router.post("/{namespace}/encode", summary="Encode payloads of a namespace", openapi_extra=_BODY)
+async def encode_in(namespace: str, request: Request, principal: CodecPrincipal) -> Response:
+    """The same as /encode, for a codec endpoint configured as `.../v1/codec/{namespace}`."""
+    return await _apply(request, principal, _encode, "encode", namespace)
+
+
+@router.post("/session", status_code=204, summary="Sign the Web UI in to the codec endpoint")
+async def open_session(
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(require(*ADMITTED))],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
+    """Sets the HttpOnly codec cookie from this request's bearer token, for the Temporal Web UI
+    (which cannot send a bearer token of ours). Run it from /docs in the same browser."""
+    assert credentials is not None  # require() admitted a bearer token
+    https = _https(request)
+    response.set_cookie(
+        COOKIE,
+        credentials.credentials,
+        max_age=SESSION_SECONDS,
+        path=PREFIX,
+        httponly=True,
+        secure=https,
+        samesite="none" if https else "lax",
+    )
+    log.info("codec session opened for %s", principal.subject)
+
+
+@router.delete("/session", status_code=204, summary="Sign the Web UI out of the codec endpoint")
+async def close_session(request: Request, response: Response) -> None:
+    """Removes the codec cookie (open: anyone may forget their own session)."""
+    https = _https(request)
+    response.delete_cookie(
+        COOKIE, path=PREFIX, httponly=True, secure=https, samesite="none" if https else "lax"
+    )
+
+
+def _https(request: Request) -> bool:
+    """Over https the cookie is `SameSite=None; Secure`, so the UI's origin may send it
+    cross-site. Over plain http (development) browsers refuse SameSite=None without Secure:
+    Lax, which still reaches the API from the UI on the same host (localhost:8233 and
+    localhost:8000 are the same site; ports do not count)."""
+    settings: Settings = request.app.state.jan_samvad.settings
+    return urlsplit(settings.public_base_url).scheme == "https"
+
+
+class CodecCors:
+    """CORS for the codec paths only, so the rest of the API stays same-origin."""
+
+    def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_credentials=True,
+            allow_methods=["POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Authorization-Extras", "Content-Type", "X-Namespace"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The codec routes, their CORS, and the settings' codec (None: encryption off)."""
+    app.state.payload_codec = codec(settings)
+    app.include_router(router)
+    app.add_middleware(CodecCors, origins=settings.codec_cors_origin_list)

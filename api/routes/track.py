@@ -1,0 +1,153 @@
+"""`/v1/track`: public tracking of a complaint by its citizen (issue 6), without a token.
+
+The citizen proves the case is theirs with the phone number registered on it, sent in the
+`X-Citizen-Phone` header rather than in the URL: a query string lands in access logs, proxies'
+logs, traces and browser history. A wrong phone and an unknown number get the very same 404.
+Registration numbers are sequential, so look-ups are rate-limited per client address, and
+failed look-ups per client and per registration number (api/ratelimit.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from api.deps import AppStateDep
+from api.errors import ApiError
+from api.ratelimit import Counter, RateLimited, Window, hit, refuse_if_blocked
+from api.views import ist
+from core.calendar import to_ist
+from core.db import read_session
+from core.models import Complaint, utcnow
+from core.settings import Settings
+from schemas.complaint import normalise_phone
+from schemas.enums import ComplaintStatus
+from schemas.tracking import STATUS_LABELS, TrackedComplaint
+
+router = APIRouter(prefix="/v1/track", tags=["tracking"])
+
+NOT_FOUND = (
+    "no complaint with this registration number and phone number: check both (the number "
+    "is in your acknowledgement SMS), or call 181"
+)
+_REVIEWS = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+_DB_INTEGER = 2**31
+
+CitizenPhone = Annotated[
+    str,
+    Header(
+        alias="X-Citizen-Phone",
+        max_length=20,
+        description="The phone number registered on the complaint (10 digits, +91 or 0).",
+        examples=["9876543210"],
+    ),
+]
+
+
+def tracked(row: Complaint) -> TrackedComplaint:
+    """The public fields of a case, and nothing else (times in IST)."""
+    next_deadline: datetime | None = None
+    if row.status in _REVIEWS:
+        next_deadline = row.review_date or row.next_deadline  # the meeting that takes it up
+    elif row.status.is_open:
+        next_deadline = row.next_deadline
+    return TrackedComplaint(
+        registration_number=row.registration_number,
+        kind=row.kind,
+        status=row.status,
+        status_label=STATUS_LABELS[row.status],
+        registered_at=to_ist(row.created_at),
+        updated_at=to_ist(row.updated_at),
+        next_deadline=ist(next_deadline),
+        last_reply=row.last_reply,
+    )
+
+
+def _find(engine: Engine, year: int, sequence: int, phone: str) -> Complaint | None:
+    # Numbers beyond a database integer name no case (binding them would fail in the driver).
+    if not (0 <= year < _DB_INTEGER and 0 <= sequence < _DB_INTEGER):
+        return None
+    with read_session(engine) as session:
+        # One query for both refusals, so that they cost the same.
+        return session.exec(
+            select(Complaint).where(
+                Complaint.year == year,
+                Complaint.sequence == sequence,
+                Complaint.citizen_phone == phone,
+            )
+        ).first()
+
+
+def look_up(
+    engine: Engine, settings: Settings, *, year: int, sequence: int, phone: str, client: str
+) -> TrackedComplaint:
+    """The rate-limited look-up: 429 (`RateLimited`) before anything is read when the client
+    or the number is blocked; a failed look-up counts against both."""
+    now = utcnow()
+    window = Window(settings.track_window_seconds)
+    number = f"{sequence}/{year}"
+    client_failures = Counter(
+        f"track:fail:client:{client}",
+        settings.track_failures_per_client,
+        "too many failed look-ups from your address: try again later, or call 181",
+    )
+    number_failures = Counter(
+        f"track:fail:number:{number}"[:120],
+        settings.track_failures_per_number,
+        "too many failed look-ups of this registration number: try again later, or call 181",
+        field="registration_number",
+    )
+    refuse_if_blocked(engine, [client_failures, number_failures], window, now=now)
+    if hit(engine, f"track:client:{client}", window, now=now) > settings.track_requests_per_client:
+        raise RateLimited(
+            "too many look-ups from your address: try again later",
+            retry_after=window.retry_after(now),
+            field="client",
+        )
+    row = _find(engine, year, sequence, phone)
+    if row is None:
+        hit(engine, client_failures.key, window, now=now)
+        hit(engine, number_failures.key, window, now=now)
+        raise ApiError(404, NOT_FOUND)
+    return tracked(row)
+
+
+@router.get(
+    "/{year}/{sequence}",
+    response_model=TrackedComplaint,
+    responses={
+        404: {"description": "No such case with this phone (the same answer for both)."},
+        422: {"description": "The phone is not a valid Indian mobile number."},
+        429: {"description": "Too many look-ups; `Retry-After` says when to try again."},
+    },
+)
+async def track_complaint(
+    year: int,
+    sequence: int,
+    request: Request,
+    app: AppStateDep,
+    phone: CitizenPhone,
+) -> TrackedComplaint:
+    """A citizen's view of their complaint: status, dates and the department's reply. Public:
+    no token; the phone number registered on the case goes in the `X-Citizen-Phone` header."""
+    try:
+        normalised = normalise_phone(phone)
+    except ValueError as err:
+        raise ApiError(422, f"X-Citizen-Phone: {err}") from None
+    # Behind a reverse proxy, uvicorn takes the address from X-Forwarded-For when the proxy is
+    # listed in FORWARDED_ALLOW_IPS.
+    client = request.client.host if request.client else "unknown"
+    return await run_in_threadpool(
+        look_up,
+        app.engine,
+        app.settings,
+        year=year,
+        sequence=sequence,
+        phone=normalised,
+        client=client,
+    )

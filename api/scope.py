@@ -1,0 +1,100 @@
+"""Which cases a caller may see (issue 6): the scope of nodal and department officers.
+
+Roles decide which endpoints a caller may use (`api.auth.require`); scope decides which cases
+they see there. Only the caller's roles that the endpoint admits count (a nodal officer who is
+also a telecaller reads every case, but reports only on cases of their own district):
+
+- reviewer, telecaller, administrator, engineer: every case of the state. Telecallers work at
+  the state's 181 centre: they take calls about any district and call every citizen back, so
+  they read any case; engineers only reach a case's live workflow state.
+- nodal officer: cases of their district (the citizen's district, or a case transferred to an
+  officer of that district) or of their department.
+- department officer: urgent cases of their department (and of their district, when their
+  token names one).
+- An officer whose token names neither a district nor a department is a state-level officer
+  (the state's own nodal cell): not limited.
+
+A case outside the caller's scope answers 404 with the very message of a case that does not
+exist, so that a number tried outside one's scope does not confirm the case exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from api.errors import ApiError
+from core.models import Complaint, Officer
+from schemas.auth import Principal, Role
+
+# Roles that read every case wherever they are admitted.
+STATE_WIDE_ROLES = frozenset({Role.REVIEWER, Role.TELECALLER, Role.ADMINISTRATOR, Role.ENGINEER})
+
+
+def case_filter(principal: Principal, admitted: Iterable[Role]) -> ColumnElement[bool]:
+    """A WHERE clause on `Complaint`: the cases `principal` may see through an endpoint that
+    admits the roles `admitted` (the union over the principal's roles it admits)."""
+    roles = principal.roles.intersection(admitted)
+    if roles & STATE_WIDE_ROLES:
+        return sa.true()
+    clauses: list[ColumnElement[bool]] = []
+    if Role.NODAL_OFFICER in roles:
+        clauses.append(_nodal_officer(principal))
+    if Role.DEPARTMENT_OFFICER in roles:
+        clauses.append(_department_officer(principal))
+    # No admitted role (require() already refused such a caller): nothing, never everything.
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _nodal_officer(principal: Principal) -> ColumnElement[bool]:
+    if principal.district is None and principal.department is None:
+        return sa.true()
+    clauses: list[ColumnElement[bool]] = []
+    if principal.district is not None:
+        # A transfer to another district changes the officer, not the citizen's district.
+        officers_of_district = select(Officer.id).where(Officer.district == principal.district)
+        clauses.append(col(Complaint.district) == principal.district)
+        clauses.append(col(Complaint.assigned_officer_id).in_(officers_of_district))
+    if principal.department is not None:
+        clauses.append(col(Complaint.department) == principal.department)
+    return sa.or_(*clauses)
+
+
+def _department_officer(principal: Principal) -> ColumnElement[bool]:
+    clauses: list[ColumnElement[bool]] = [col(Complaint.urgent).is_(True)]
+    if principal.department is not None:
+        clauses.append(col(Complaint.department) == principal.department)
+    if principal.district is not None:
+        clauses.append(col(Complaint.district) == principal.district)
+    return sa.and_(*clauses)
+
+
+def no_such_case(year: int, sequence: int) -> ApiError:
+    """The one answer for a case that does not exist and for one outside the caller's scope."""
+    return ApiError(404, f"no complaint {sequence}/{year}")
+
+
+def find_case(
+    session: Session, year: int, sequence: int, *, where: ColumnElement[bool]
+) -> Complaint:
+    """The case `sequence/year` if it satisfies `where`; otherwise 404 (`no_such_case`)."""
+    # Numbers beyond a database integer name no case; binding them would fail in the driver.
+    if not (0 <= year < 2**31 and 0 <= sequence < 2**31):
+        raise no_such_case(year, sequence)
+    row = session.exec(
+        select(Complaint).where(Complaint.year == year, Complaint.sequence == sequence, where)
+    ).first()
+    if row is None:
+        raise no_such_case(year, sequence)
+    return row
+
+
+def get_case(
+    session: Session, year: int, sequence: int, principal: Principal, admitted: Iterable[Role]
+) -> Complaint:
+    """The case `sequence/year` as seen by `principal` through an endpoint admitting
+    `admitted`: 404, exactly as for a missing case, when it lies outside their scope."""
+    return find_case(session, year, sequence, where=case_filter(principal, admitted))

@@ -1,0 +1,529 @@
+"""The token store (issue 6): API users and clients, and their bearer tokens.
+
+A token reads `js_<id>_<secret>`. The id is public (it names the token in listings, logs and
+`token revoke ID`); only the SHA-256 hash of the secret is stored, so a copy of the database
+gives no usable token. The plaintext is returned once, by `create_user` / `issue_token`, and
+never again. Tokens expire (`expires_in`, default from AUTH_TOKEN_DAYS at the command line) and
+can be revoked one by one (`revoke_token`) or all of a user's at once (`revoke_user`, which
+also deactivates the user).
+
+Scope: a nodal officer is limited to a district and/or a department, a department officer to a
+department (see api/scope.py). An officer with neither is a state-level officer (the state's
+own nodal cell) and sees every case: this library allows it, since the state-wide users of the
+tests and of the state cell need it, but the command line refuses such an officer unless
+`--state-wide` is given, so that a forgotten `--district` never widens anyone's reach.
+
+The admin command line is `python -m core.admin user ...` / `token ...` / `dev-tokens`
+(`make user ARGS="..."`, `make dev-tokens`), implemented here by `cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel, col, select
+
+from core.audit import AuditEntry, append
+from core.db import make_engine, migrate, read_session, write_session
+from core.models import _ts, utcnow
+from core.settings import Environment, Settings
+from schemas.auth import Principal, Role
+from schemas.reference import canonical_department, canonical_district
+
+TOKEN_PREFIX = "js"
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+# last_used_at is a hint for administrators, not an audit record: written at most this often
+# per token, so that authenticating stays a read (no write lock per request on SQLite).
+LAST_USED_GRANULARITY = timedelta(minutes=5)
+# Roles that are limited to a scope unless the user is deliberately state-wide.
+OFFICER_ROLES = frozenset({Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER})
+
+
+class AuthError(ValueError):
+    """A user or token request the store refuses (unknown role, district, user...)."""
+
+
+class ApiUser(SQLModel, table=True):
+    """A person or a client system allowed to call the API."""
+
+    __tablename__ = "api_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    roles: str = Field(max_length=300)  # comma-separated Role values, sorted
+    district: str | None = Field(default=None, max_length=60)
+    department: str | None = Field(default=None, max_length=60)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    created_by: str = Field(default="cli", max_length=100)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+
+class ApiToken(SQLModel, table=True):
+    """One bearer token of a user: its public id and the hash of its secret."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="api_user.id", index=True)
+    secret_hash: str = Field(max_length=64)  # sha256 hex of the secret part
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+# ---- validation ----------------------------------------------------------------------------
+
+
+def parse_roles(roles: Iterable[Role | str]) -> frozenset[Role]:
+    """The roles named, refusing an unknown one (and an empty list)."""
+    parsed: set[Role] = set()
+    for role in roles:
+        try:
+            parsed.add(Role(role))
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise AuthError(f"role: unknown role {role!r} (known: {known})") from None
+    if not parsed:
+        raise AuthError("role: a user needs at least one role")
+    return frozenset(parsed)
+
+
+def check_scope(
+    roles: frozenset[Role], district: str | None, department: str | None, *, state_wide: bool
+) -> tuple[str | None, str | None]:
+    """The canonical (district, department); refuses unknown ones, and an officer without the
+    scope their role needs unless `state_wide` (see the module docstring)."""
+    if district is not None:
+        canonical = canonical_district(district)
+        if canonical is None:
+            raise AuthError(f"district: unknown district {district!r}")
+        district = canonical
+    if department is not None:
+        code = canonical_department(department)
+        if code is None:
+            raise AuthError(f"department: unknown department {department!r} (use its code)")
+        department = code
+    if not state_wide:
+        if Role.NODAL_OFFICER in roles and district is None and department is None:
+            raise AuthError(
+                "district: a nodal officer needs a district or a department "
+                "(or --state-wide for an officer of the state's own cell)"
+            )
+        if Role.DEPARTMENT_OFFICER in roles and department is None:
+            raise AuthError(
+                "department: a department officer needs a department "
+                "(or --state-wide for a state-level officer)"
+            )
+    return district, department
+
+
+# ---- tokens ----------------------------------------------------------------------------------
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _new_token(user_id: int, now: datetime, expires_in: timedelta) -> tuple[ApiToken, str]:
+    token_id = secrets.token_hex(6)  # hex: never contains the "_" separator
+    secret = secrets.token_urlsafe(32)
+    row = ApiToken(
+        id=token_id,
+        user_id=user_id,
+        secret_hash=_hash(secret),
+        created_at=now,
+        expires_at=now + expires_in,
+    )
+    return row, f"{TOKEN_PREFIX}_{token_id}_{secret}"
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """(id, secret) of a token of ours, None for anything else (e.g. an OIDC JWT)."""
+    prefix, _, rest = token.partition("_")
+    token_id, _, secret = rest.partition("_")
+    if prefix != TOKEN_PREFIX or not token_id or not secret or len(token_id) > 32:
+        return None
+    return token_id, secret
+
+
+def create_user(
+    engine: Engine,
+    *,
+    name: str,
+    roles: Iterable[Role | str],
+    district: str | None = None,
+    department: str | None = None,
+    expires_in: timedelta = DEFAULT_TOKEN_LIFETIME,
+    created_by: str = "cli",
+    state_wide: bool = True,
+    now: datetime | None = None,
+) -> tuple[ApiUser, str]:
+    """Create a user and its first token; returns the user and the plaintext token (shown
+    once: only its hash is kept). Officers without a scope are state-level (`state_wide`;
+    the command line passes False unless asked)."""
+    name = name.strip()
+    if not name or len(name) > 100 or any(c.isspace() for c in name):
+        raise AuthError("name: 1 to 100 characters without spaces")
+    role_set = parse_roles(roles)
+    district, department = check_scope(role_set, district, department, state_wide=state_wide)
+    now = now or utcnow()
+    with write_session(engine) as session:
+        if session.exec(select(ApiUser).where(ApiUser.name == name)).first() is not None:
+            raise AuthError(f"name: a user {name!r} exists already")
+        user = ApiUser(
+            name=name,
+            roles=",".join(sorted(r.value for r in role_set)),
+            district=district,
+            department=department,
+            created_at=now,
+            created_by=created_by,
+        )
+        session.add(user)
+        session.flush()
+        assert user.id is not None
+        token_row, token = _new_token(user.id, now, expires_in)
+        session.add(token_row)
+        session.commit()
+    return user, token
+
+
+def issue_token(
+    engine: Engine,
+    name: str,
+    *,
+    expires_in: timedelta = DEFAULT_TOKEN_LIFETIME,
+    now: datetime | None = None,
+) -> str:
+    """A new token for an active user (its other tokens stay valid); the plaintext, once."""
+    now = now or utcnow()
+    with write_session(engine) as session:
+        user = session.exec(select(ApiUser).where(ApiUser.name == name)).first()
+        if user is None:
+            raise AuthError(f"name: no user {name!r}")
+        if not user.active:
+            raise AuthError(f"name: user {name!r} is deactivated")
+        assert user.id is not None
+        token_row, token = _new_token(user.id, now, expires_in)
+        session.add(token_row)
+        session.commit()
+    return token
+
+
+def revoke_token(engine: Engine, token_id: str, *, now: datetime | None = None) -> bool:
+    """Revoke one token by its public id; False when no such unrevoked token exists."""
+    with write_session(engine) as session:
+        row = session.get(ApiToken, token_id)
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = now or utcnow()
+        session.add(row)
+        session.commit()
+    return True
+
+
+def revoke_user(engine: Engine, name: str, *, now: datetime | None = None) -> int:
+    """Deactivate a user and revoke all its tokens; returns how many tokens were revoked."""
+    now = now or utcnow()
+    with write_session(engine) as session:
+        user = session.exec(select(ApiUser).where(ApiUser.name == name)).first()
+        if user is None:
+            raise AuthError(f"name: no user {name!r}")
+        user.active = False
+        session.add(user)
+        tokens = session.exec(
+            select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+        ).all()
+        for row in tokens:
+            row.revoked_at = now
+            session.add(row)
+        session.commit()
+    return len(tokens)
+
+
+def list_users(engine: Engine) -> list[ApiUser]:
+    """Every user, active or not, by name."""
+    with read_session(engine) as session:
+        return list(session.exec(select(ApiUser).order_by(col(ApiUser.name))).all())
+
+
+def tokens_of(engine: Engine, name: str) -> list[ApiToken]:
+    """A user's tokens, newest first (revoked and expired ones included)."""
+    with read_session(engine) as session:
+        statement = (
+            select(ApiToken)
+            .join(ApiUser, col(ApiUser.id) == col(ApiToken.user_id))
+            .where(ApiUser.name == name)
+            .order_by(col(ApiToken.created_at).desc())
+        )
+        return list(session.exec(statement).all())
+
+
+_DUMMY_HASH = _hash("no such token")
+
+
+def authenticate_token(engine: Engine, token: str, now: datetime) -> Principal | None:
+    """The principal a token of ours stands for; None when it is malformed, unknown, has a
+    wrong secret, is revoked or expired, or its user is deactivated."""
+    parts = split_token(token)
+    if parts is None:
+        return None
+    token_id, secret = parts
+    with read_session(engine) as session:
+        found = session.exec(
+            select(ApiToken, ApiUser)
+            .join(ApiUser, col(ApiUser.id) == col(ApiToken.user_id))
+            .where(ApiToken.id == token_id)
+        ).first()
+    # Compare even for an unknown id, so timing does not tell which ids exist.
+    row, user = found if found is not None else (None, None)
+    matches = hmac.compare_digest(row.secret_hash if row else _DUMMY_HASH, _hash(secret))
+    if row is None or user is None or not matches:
+        return None
+    if row.revoked_at is not None or row.expires_at <= now or not user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
+        with write_session(engine) as session:
+            session.execute(
+                sa.update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
+            )
+            session.commit()
+    return Principal(
+        subject=user.name,
+        roles=user.role_set,
+        district=user.district,
+        department=user.department,
+        token_id=row.id,
+    )
+
+
+# ---- development tokens ----------------------------------------------------------------------
+
+# One development user per role, scoped like a real one (make run writes their tokens).
+DEV_USERS: tuple[tuple[str, Role, str | None, str | None], ...] = (
+    ("dev-telecaller", Role.TELECALLER, None, None),
+    ("dev-nodal-officer-ranchi", Role.NODAL_OFFICER, "Ranchi", None),
+    ("dev-department-officer-police", Role.DEPARTMENT_OFFICER, None, "police"),
+    ("dev-reviewer", Role.REVIEWER, None, None),
+    ("dev-administrator", Role.ADMINISTRATOR, None, None),
+    ("dev-integration", Role.INTEGRATION, None, None),
+    ("dev-engineer", Role.ENGINEER, None, None),
+    ("dev-monitoring", Role.MONITORING, None, None),
+)
+DEV_TOKEN_LIFETIME = timedelta(days=30)
+
+
+def dev_tokens_file(settings: Settings) -> Path:
+    return settings.data_dir / "dev-tokens.json"
+
+
+def write_dev_tokens(engine: Engine, settings: Settings) -> dict[str, dict[str, Any]]:
+    """Create (once) a development user per role, revoke their old tokens, issue fresh ones
+    and write them to DATA_DIR/dev-tokens.json (mode 0600). Refused in production."""
+    if settings.environment is Environment.PRODUCTION:
+        raise AuthError("environment: development tokens are never created in production")
+    existing = {user.name: user for user in list_users(engine)}
+    now = utcnow()
+    tokens: dict[str, dict[str, Any]] = {}
+    for name, role, district, department in DEV_USERS:
+        user = existing.get(name)
+        if user is None:
+            _user, token = create_user(
+                engine,
+                name=name,
+                roles=[role],
+                district=district,
+                department=department,
+                created_by="dev-tokens",
+                state_wide=False,
+                expires_in=DEV_TOKEN_LIFETIME,
+                now=now,
+            )
+        else:
+            if not user.active:  # deactivated by hand: a development user comes back
+                with write_session(engine) as session:
+                    session.execute(
+                        sa.update(ApiUser).where(col(ApiUser.name) == name).values(active=True)
+                    )
+                    session.commit()
+            # Fresh tokens replace the previous run's: only the file's tokens work.
+            for row in tokens_of(engine, name):
+                if row.revoked_at is None:
+                    revoke_token(engine, row.id, now=now)
+            token = issue_token(engine, name, expires_in=DEV_TOKEN_LIFETIME, now=now)
+        tokens[role.value] = {
+            "user": name,
+            "district": district,
+            "department": department,
+            "token": token,
+            "expires_at": (now + DEV_TOKEN_LIFETIME).isoformat(),
+        }
+    path = dev_tokens_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(tokens, out, indent=2)
+        out.write("\n")
+    return tokens
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+COMMANDS = ("user", "token", "dev-tokens")
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.admin", description="Jan Samvad: API users and bearer tokens"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    user = sub.add_parser("user", help="users and API clients").add_subparsers(
+        dest="action", required=True
+    )
+    create = user.add_parser("create", help="create a user and print its first token (once)")
+    create.add_argument("name")
+    create.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    create.add_argument("--district", help="nodal officer's district, e.g. Ranchi")
+    create.add_argument("--department", help="department code, e.g. police")
+    create.add_argument(
+        "--state-wide",
+        action="store_true",
+        help="an officer of the state's own cell: no district or department limit",
+    )
+    create.add_argument("--days", type=int, default=settings.auth_token_days)
+    token = user.add_parser("token", help="issue another token for a user (printed once)")
+    token.add_argument("name")
+    token.add_argument("--days", type=int, default=settings.auth_token_days)
+    revoke = user.add_parser("revoke", help="deactivate a user and revoke all its tokens")
+    revoke.add_argument("name")
+    user.add_parser("list", help="users, their roles, scope and live tokens")
+    token_commands = sub.add_parser("token", help="tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_revoke = token_commands.add_parser("revoke", help="revoke one token by its id")
+    token_revoke.add_argument("id")
+    sub.add_parser("dev-tokens", help="development tokens, one per role (not in production)")
+    return parser
+
+
+def _show_token(token: str, expires_in: timedelta) -> None:
+    parts = split_token(token)
+    print(token)
+    print(
+        f"(token id {parts[0] if parts else '?'}, valid {expires_in.days} days: shown only now, "
+        "only its hash is stored)",
+        file=sys.stderr,
+    )
+
+
+def cli(argv: Sequence[str], settings: Settings, engine: Engine | None = None) -> int:
+    """`python -m core.admin user|token|dev-tokens ...`; returns the exit status."""
+    args = _parser(settings).parse_args(list(argv))
+    if args.command == "dev-tokens" and settings.environment is Environment.PRODUCTION:
+        print("error: development tokens are never created in production", file=sys.stderr)
+        return 1  # before touching the database at all
+    own_engine = engine is None
+    if engine is None:
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+    try:
+        return _run(args, settings, engine)
+    except AuthError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    match (args.command, getattr(args, "action", None)):
+        case ("user", "create"):
+            expires_in = timedelta(days=args.days)
+            user, token = create_user(
+                engine,
+                name=args.name,
+                roles=args.role,
+                district=args.district,
+                department=args.department,
+                expires_in=expires_in,
+                created_by=os.environ.get("USER", "cli"),
+                state_wide=args.state_wide,
+            )
+            print(f"user {user.name}: {user.roles}{_scope(user)}")
+            _audit(engine, "user create", user=user.name, roles=user.roles, days=args.days)
+            _show_token(token, expires_in)
+        case ("user", "token"):
+            expires_in = timedelta(days=args.days)
+            token = issue_token(engine, args.name, expires_in=expires_in)
+            _audit(engine, "user token", user=args.name, days=args.days)
+            _show_token(token, expires_in)
+        case ("user", "revoke"):
+            count = revoke_user(engine, args.name)
+            _audit(engine, "user revoke", user=args.name, tokens_revoked=count)
+            print(f"user {args.name} deactivated, {count} token(s) revoked")
+        case ("user", "list"):
+            now = utcnow()
+            for user in list_users(engine):
+                live = [
+                    f"{t.id} (until {t.expires_at:%Y-%m-%d})"
+                    for t in tokens_of(engine, user.name)
+                    if t.revoked_at is None and t.expires_at > now
+                ]
+                state = "active" if user.active else "deactivated"
+                print(
+                    f"{user.name}\t{user.roles}{_scope(user)}\t{state}\t"
+                    f"tokens: {', '.join(live) or 'none'}"
+                )
+        case ("token", "revoke"):
+            if not revoke_token(engine, args.id):
+                raise AuthError(f"id: no live token {args.id!r}")
+            _audit(engine, "token revoke", token=args.id)
+            print(f"token {args.id} revoked")
+        case ("dev-tokens", _):
+            tokens = write_dev_tokens(engine, settings)
+            print(f"development tokens (also in {dev_tokens_file(settings)}):")
+            for role, entry in tokens.items():
+                print(f"  {role:<20} {entry['token']}")
+    return 0
+
+
+def _audit(engine: Engine, action: str, **facts: Any) -> None:
+    """The audit trail records the administrator's commands beside the API's requests (method
+    CLI, status 0); the subject is the operating-system user who ran them."""
+    summary = "; ".join([action, *(f"{key}={value}" for key, value in facts.items())])
+    append(
+        engine,
+        AuditEntry(
+            at=utcnow(),
+            subject=f"cli:{os.environ.get('USER', 'unknown')}",
+            roles=Role.ADMINISTRATOR.value,
+            method="CLI",
+            route=f"core.admin {action}",
+            summary=summary,
+            status_code=0,
+            outcome="succeeded",
+        ),
+    )
+
+
+def _scope(user: ApiUser) -> str:
+    parts = [p for p in (user.district, user.department) if p]
+    return f" [{', '.join(parts)}]" if parts else ""

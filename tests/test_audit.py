@@ -1,0 +1,179 @@
+"""The audit trail (issue 6): every state-changing request is recorded (who, roles, when, from
+where, which route and complaint, a summary without personal data, the outcome), refused ones
+included; administrators and reviewers read it per complaint and per user; nobody changes it,
+neither through the API (no such route) nor in the database (triggers)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from core.audit import AuditEntry, append
+from core.auth import create_user
+from core.models import utcnow
+from core.settings import Settings
+from schemas.auth import Role
+from tests.conftest import api_client
+from tests.factories import complaint_body, eventually
+
+CASE = "/v1/complaints/{year}/{sequence}"
+# Replaces the test client's default token with none.
+ANONYMOUS = {"Authorization": ""}
+
+
+def bearer(engine: Engine, name: str, *roles: Role, district: str | None = None) -> dict[str, str]:
+    _user, token = create_user(engine, name=name, roles=list(roles), district=district)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_every_action_on_a_case_is_recorded_without_personal_data(
+    stack: httpx.AsyncClient,
+) -> None:
+    engine: Engine = stack.app_engine  # type: ignore[attr-defined]
+    suffix = uuid.uuid4().hex[:6]
+    telecaller = bearer(engine, f"tc-{suffix}", Role.TELECALLER)
+    nodal = bearer(engine, f"nodal-ranchi-{suffix}", Role.NODAL_OFFICER, district="Ranchi")
+    dhanbad = bearer(engine, f"nodal-dhanbad-{suffix}", Role.NODAL_OFFICER, district="Dhanbad")
+    portal = bearer(engine, f"portal-{suffix}", Role.INTEGRATION)
+    reviewer = bearer(engine, f"reviewer-{suffix}", Role.REVIEWER)
+    admin = bearer(engine, f"admin-{suffix}", Role.ADMINISTRATOR)
+
+    body = complaint_body()
+    key = {"Idempotency-Key": f"audit-{suffix}"}
+    created = await stack.post("/v1/complaints", json=body, headers={**telecaller, **key})
+    assert created.status_code == 201, created.text
+    replayed = await stack.post("/v1/complaints", json=body, headers={**telecaller, **key})
+    assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
+    number = created.json()["registration_number"]
+    path = created.json()["links"]["self"]
+
+    async def case() -> dict[str, Any]:
+        result: dict[str, Any] = (await stack.get(path, headers=nodal)).json()
+        return result
+
+    await eventually(case, lambda c: c["status"] == "awaiting_report")
+    report = {"outcome": "resolved", "reply": "Handpump repaired on 12 Nov"}
+    assert (await stack.post(f"{path}/report", json=report, headers=ANONYMOUS)).status_code == 401
+    assert (await stack.post(f"{path}/report", json=report, headers=portal)).status_code == 403
+    assert (await stack.post(f"{path}/report", json=report, headers=dhanbad)).status_code == 404
+    assert (await stack.post(f"{path}/report", json=report, headers=nodal)).status_code == 200
+    called = await stack.post(
+        f"{path}/callback", json={"outcome": "satisfied", "remark": "ok"}, headers=telecaller
+    )
+    assert called.status_code == 200, called.text
+
+    trail = await stack.get(f"{path}/audit", headers=reviewer)
+    assert trail.status_code == 200, trail.text
+    entries = trail.json()["data"]
+    assert [(e["route"], e["subject"], e["status_code"], e["outcome"]) for e in entries] == [
+        (f"{CASE}/callback", f"tc-{suffix}", 200, "succeeded"),
+        (f"{CASE}/report", f"nodal-ranchi-{suffix}", 200, "succeeded"),
+        (f"{CASE}/report", f"nodal-dhanbad-{suffix}", 404, "refused"),
+        (f"{CASE}/report", f"portal-{suffix}", 403, "refused"),
+        (f"{CASE}/report", None, 401, "unauthenticated"),
+        ("/v1/complaints", f"tc-{suffix}", 201, "replayed"),
+        ("/v1/complaints", f"tc-{suffix}", 201, "succeeded"),
+    ]
+    assert all(e["registration_number"] == number for e in entries)
+    assert all(e["method"] == "POST" and e["client_address"] for e in entries)
+    callback, accepted_report = entries[0], entries[1]
+    assert callback["summary"] == "record_callback; outcome=satisfied"
+    assert callback["roles"] == ["telecaller"] and callback["token_id"]
+    assert accepted_report["summary"] == "submit_report; outcome=resolved"
+    assert entries[-1]["summary"].startswith("register; kind=complaint; channel=")
+    assert "district=Ranchi" in entries[-1]["summary"]
+    # The trail is read by more people than the case: no citizen's data, no free text.
+    text = trail.text
+    for secret in (body["citizen"]["name"], body["citizen"]["phone"], "Handpump repaired"):
+        assert secret not in text
+
+    # Per user, and paged (newest first).
+    mine = await stack.get("/v1/audit", params={"subject": f"tc-{suffix}"}, headers=admin)
+    assert [e["route"] for e in mine.json()["data"]] == [
+        f"{CASE}/callback",
+        "/v1/complaints",
+        "/v1/complaints",
+    ]
+    first = (
+        await stack.get("/v1/audit", params={"subject": f"tc-{suffix}", "limit": 2}, headers=admin)
+    ).json()
+    assert first["count"] == 2 and first["next_before_id"] is not None
+    rest = (
+        await stack.get(
+            "/v1/audit",
+            params={"subject": f"tc-{suffix}", "limit": 2, "before_id": first["next_before_id"]},
+            headers=admin,
+        )
+    ).json()
+    assert [e["id"] for e in first["data"] + rest["data"]] == [e["id"] for e in mine.json()["data"]]
+    refused = await stack.get("/v1/audit", params={"outcome": "refused"}, headers=admin)
+    assert {e["subject"] for e in refused.json()["data"]} >= {
+        f"portal-{suffix}",
+        f"nodal-dhanbad-{suffix}",
+    }
+    # Reading the trail is not itself a change: nothing was added by these GETs.
+    again = await stack.get(f"{path}/audit", headers=reviewer)
+    assert [e["id"] for e in again.json()["data"]] == [e["id"] for e in entries]
+    # Nobody else reads it.
+    assert (await stack.get(f"{path}/audit", headers=telecaller)).status_code == 403
+    assert (await stack.get("/v1/audit", headers=nodal)).status_code == 403
+
+
+@pytest.fixture
+async def http(
+    any_engine: Engine, settings: Settings, dev_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, engine=any_engine, client=dev_env.client)
+    async with api_client(app, authorized=False) as client:
+        yield client
+
+
+async def test_the_database_refuses_to_change_or_delete_an_entry(any_engine: Engine) -> None:
+    append(
+        any_engine,
+        AuditEntry(
+            at=utcnow(), method="POST", route="/v1/complaints", status_code=201, outcome="succeeded"
+        ),
+    )
+    for statement in (
+        "UPDATE audit_entry SET outcome = 'failed'",
+        "DELETE FROM audit_entry",
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), any_engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with any_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT outcome FROM audit_entry")).scalars().all() == [
+            "succeeded"
+        ]
+
+
+def test_no_route_writes_the_audit_trail(settings: Settings) -> None:
+    app = create_app(settings)
+    for route in iter_route_contexts(app.routes):
+        if route.path and "audit" in route.path:
+            assert set(route.methods or ()) <= {"GET", "HEAD"}, route.path
+
+
+async def test_a_change_that_cannot_be_recorded_is_not_reported_as_done(
+    http: httpx.AsyncClient, any_engine: Engine
+) -> None:
+    """The trail's table gone (a broken database): the client hears 500 and retries, rather
+    than a 201 that left no trace."""
+    with any_engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE audit_entry"))
+    answer = await http.post(
+        "/v1/complaints",
+        json=complaint_body(),
+        headers=bearer(any_engine, "tc-broken", Role.TELECALLER),
+    )
+    assert answer.status_code == 500
+    assert "audit trail" in answer.json()["detail"]
