@@ -210,7 +210,7 @@ class AuditMiddleware:
         principal = state.get("principal")
         complaint = pending.complaint or _complaint_of(scope.get("path_params") or {})
         client = scope.get("client")
-        subject = getattr(principal, "subject", None) or _signed_subject(route)
+        subject = getattr(principal, "subject", None) or _signed_subject(route, status)
         entry = AuditEntry(
             at=utcnow(),
             subject=subject[:200] if subject else None,
@@ -273,9 +273,10 @@ def _complaint(year: Any, sequence: Any) -> tuple[int, int] | None:
     return pair if all(0 <= n < 2**31 for n in pair) else None
 
 
-def _signed_subject(route: str) -> str | None:
-    # Twilio's webhooks carry a signature, not a token: the subject is the signer.
-    return "twilio" if route.startswith("/v1/twilio/") else None
+def _signed_subject(route: str, status: int) -> str | None:
+    # Twilio's webhooks carry a signature, not a token: the subject is the signer, once the
+    # signature was accepted (a refused one came from nobody we know).
+    return "twilio" if route.startswith("/v1/twilio/") and status < 400 else None
 
 
 # ---- storage and reading -------------------------------------------------------------------

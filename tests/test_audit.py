@@ -17,13 +17,14 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from core.audit import AuditEntry, append
+from core.audit import READ_ONLY_ROUTES, AuditEntry, append, entries
 from core.auth import create_user
 from core.models import utcnow
 from core.settings import Settings
 from schemas.auth import Role
 from tests.conftest import api_client
 from tests.factories import complaint_body, eventually
+from tests.test_authz import insert_case, routes_of
 
 CASE = "/v1/complaints/{year}/{sequence}"
 # Replaces the test client's default token with none.
@@ -177,3 +178,34 @@ async def test_a_change_that_cannot_be_recorded_is_not_reported_as_done(
     )
     assert answer.status_code == 500
     assert "audit trail" in answer.json()["detail"]
+
+
+async def test_every_state_changing_route_leaves_an_entry(
+    http: httpx.AsyncClient, any_engine: Engine, settings: Settings
+) -> None:
+    """Whatever the answer (most of these are refused or rejected: an empty body, a case
+    whose workflow never started), each POST/DELETE of the app is recorded, with its route
+    template and complaint; only the codec's decode/encode, which read, are not."""
+    case = insert_case(any_engine, district="Ranchi")
+    values = {"year": case.year, "sequence": case.sequence, "kind": "weekly_review"}
+    values |= {"day": "2026-12-01", "namespace": "default"}
+    subject = f"all-{uuid.uuid4().hex[:6]}"
+    headers = bearer(any_engine, subject, *Role)
+    writes = sorted(
+        (method, template)
+        for method, template in routes_of(create_app(settings))
+        if method not in ("GET", "HEAD", "OPTIONS")
+    )
+    assert len(writes) >= 15
+    for method, template in writes:
+        await http.request(method, template.format(**values), json={}, headers=headers)
+    recorded = {(e.method, e.route): e for e in entries(any_engine, limit=500)}
+    reading = {w for w in writes if w[1] in READ_ONLY_ROUTES}
+    assert len(reading) == 4
+    assert set(recorded) == set(writes) - reading
+    for (method, template), entry in recorded.items():
+        # Twilio's webhooks and signing out of the codec take no token: no subject.
+        tokenless = template.startswith("/v1/twilio/") or method == "DELETE"
+        assert (entry.subject is None) if tokenless else entry.subject == subject
+        if template.startswith(CASE):
+            assert (entry.complaint_year, entry.complaint_sequence) == (case.year, case.sequence)
