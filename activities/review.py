@@ -10,7 +10,7 @@ the complaint as updates with a fixed update ID, which Temporal deduplicates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -113,6 +113,10 @@ def district_nodal_officer(session: Session, district: str) -> Officer | None:
     ) or active_officer(session, OfficerRole.STATE_FALLBACK, district=None, department=None)
 
 
+# Ids per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits.
+_IN_BATCH = 500
+
+
 def agenda_items(session: Session, session_id: str, now: datetime) -> list[AgendaItem]:
     """The cases escalated to `session_id` that still await it, ordered by district and age.
 
@@ -126,6 +130,19 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
         )
         .order_by(col(Complaint.district), col(Complaint.created_at))
     ).all()
+    # The escalation histories of all the agenda's cases in one query (not one per case).
+    history: defaultdict[int, list[TimelineEvent]] = defaultdict(list)
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), _IN_BATCH):
+        for event in session.exec(
+            select(TimelineEvent)
+            .where(
+                col(TimelineEvent.complaint_id).in_(ids[start : start + _IN_BATCH]),
+                col(TimelineEvent.event).in_(HISTORY_EVENTS),
+            )
+            .order_by(col(TimelineEvent.complaint_id), col(TimelineEvent.seq))
+        ):
+            history[event.complaint_id].append(event)
     officers: dict[str, str | None] = {}
     items = []
     for row in rows:
@@ -133,14 +150,7 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
         if row.district not in officers:
             officer = district_nodal_officer(session, row.district)
             officers[row.district] = officer.id if officer else None
-        events: Sequence[TimelineEvent] = session.exec(
-            select(TimelineEvent)
-            .where(
-                TimelineEvent.complaint_id == row.id,
-                col(TimelineEvent.event).in_(HISTORY_EVENTS),
-            )
-            .order_by(col(TimelineEvent.seq))
-        ).all()
+        events = history[row.id]
         items.append(
             AgendaItem(
                 registration_number=row.registration_number,

@@ -9,10 +9,12 @@ a no-op.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, timedelta
 
+import sqlalchemy
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -25,6 +27,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from core.codec import data_converter
+from core.db import write_session
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from core.tracing import temporal_interceptors
@@ -162,11 +165,18 @@ async def start_complaint_workflow(
     except WorkflowAlreadyStartedError:
         # Closed already (REJECT_DUPLICATE): it ran; nothing to start.
         handle = client.get_workflow_handle_for(ComplaintWorkflow.run, complaint.workflow_id)
-    if complaint.workflow_started_at is None:
-        with Session(engine) as session:
-            row = session.get(Complaint, complaint.id)
-            if row is not None and row.workflow_started_at is None:
-                row.workflow_started_at = utcnow()
-                session.add(row)
-                session.commit()
+    if complaint.workflow_started_at is None and complaint.id is not None:
+        # Blocking database work off the event loop (the API serves other requests meanwhile).
+        await asyncio.to_thread(mark_started, engine, complaint.id)
     return handle
+
+
+def mark_started(engine: Engine, complaint_id: int) -> None:
+    """The outbox row's workflow has started (reconciliation skips it from now on)."""
+    with write_session(engine) as session:
+        session.execute(
+            sqlalchemy.update(Complaint)
+            .where(col(Complaint.id) == complaint_id, col(Complaint.workflow_started_at).is_(None))
+            .values(workflow_started_at=utcnow())
+        )
+        session.commit()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.models import Complaint, utcnow
@@ -189,6 +189,15 @@ async def test_listing_filters_and_pagination(stack: httpx.AsyncClient) -> None:
     overdue = (await stack.get("/v1/complaints", params={"overdue": True})).json()
     assert [c["district"] for c in overdue["data"]] == ["Dhanbad"]
     assert overdue["data"][0]["overdue"] is True
+    # Overdue cases come longest overdue first (urgency does not reorder them).
+    with Session(stack.app_engine) as session:  # type: ignore[attr-defined]
+        row = session.exec(select(Complaint).where(col(Complaint.urgent).is_(True))).one()
+        row.next_deadline = utcnow() - timedelta(minutes=5)
+        session.add(row)
+        session.commit()
+    overdue = (await stack.get("/v1/complaints", params={"overdue": True})).json()
+    assert [c["links"]["self"] for c in overdue["data"]][1] == urgent_path
+    assert overdue["data"][0]["district"] == "Dhanbad"
 
 
 async def test_live_state_comes_from_the_workflow(stack: httpx.AsyncClient) -> None:

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from workers.main import WORKFLOW_RUNNER
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
@@ -29,15 +31,45 @@ def test_there_are_histories_to_replay() -> None:
         "unsatisfied_twice_sidhi_baat",
         "review_session_closed_by_reviewer",
         "review_session_closed_by_timer",
+        # Recorded after LOCAL_READ_MODEL_PATCH: read-model work as local activities.
+        "happy_path.local_read_model",
+        "transferred.local_read_model",
+        "unsatisfied_twice_sidhi_baat.local_read_model",
     } <= names
 
 
+@pytest.mark.parametrize(
+    "path", [p for p in HISTORIES if not p.stem.startswith("review_session")], ids=lambda p: p.stem
+)
+def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
+    """Both kinds of history stay: cases started before the patch (projection scheduled on a
+    task queue) and after it (a patch marker, then local activities)."""
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    if path.stem.endswith(".local_read_model"):
+        assert markers and "record_transition" not in scheduled
+    else:
+        assert not markers and "record_transition" in scheduled
+
+
+# The workers' runner (modules passed through), and the default sandbox, which re-imports
+# every module per run and so also catches a workflow module with import-time side effects.
+RUNNERS = {"worker_runner": WORKFLOW_RUNNER, "default_sandbox": SandboxedWorkflowRunner()}
+
+
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_history_replays(path: Path) -> None:
+async def test_history_replays(path: Path, runner: WorkflowRunner) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     replayer = Replayer(
         workflows=[ComplaintWorkflow, ReviewSessionWorkflow, ReviewPlannerWorkflow],
         data_converter=pydantic_data_converter,
+        workflow_runner=runner,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -66,8 +66,16 @@ with workflow.unsafe.imports_passed_through():
 _DB_TIMEOUT = timedelta(seconds=30)
 # The read model may be briefly unreachable: keep trying, never give up on a case.
 _DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Patch: a new case's read-model activities (routing, officer look-up, timeline projection)
+# run as local activities in the workflow worker when they share its queue (DB_TASK_QUEUE
+# empty, the embedded default): no round trip through the server's task queue for each, so the
+# acknowledgement SMS goes out sooner and the server does about a sixth less work per case
+# (bench/). Cases whose history predates the patch replay their scheduled activities.
+LOCAL_READ_MODEL_PATCH = "local-read-model-activities"
 _SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=50)
 _REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+ArgT = TypeVar("ArgT")
+ResultT = TypeVar("ResultT")
 
 
 def _fmt(moment: datetime | None) -> str:
@@ -191,7 +199,7 @@ class ComplaintWorkflow:
         await self._assign(officer, event="forwarded", actor="system", note=note)
 
     async def _route(self, district: str, department: str | None) -> OfficerAssignment:
-        return await workflow.execute_activity_method(
+        return await self._read_model(
             CaseActivities.route_complaint,
             RouteInput(
                 registration_number=self._input.registration_number,
@@ -199,6 +207,20 @@ class ComplaintWorkflow:
                 department=department,
                 urgent=self._input.urgent,
             ),
+        )
+
+    async def _read_model(
+        self, activity: Callable[[CaseActivities, ArgT], ResultT], arg: ArgT
+    ) -> ResultT:
+        """A read-model activity: local when it shares the workflow's queue (see
+        LOCAL_READ_MODEL_PATCH), otherwise on DB_TASK_QUEUE's workers."""
+        if not self._input.db_task_queue and workflow.patched(LOCAL_READ_MODEL_PATCH):
+            return await workflow.execute_local_activity_method(
+                activity, arg, start_to_close_timeout=_DB_TIMEOUT, retry_policy=_DB_RETRY
+            )
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
             task_queue=self._input.db_task_queue,
             start_to_close_timeout=_DB_TIMEOUT,
             retry_policy=_DB_RETRY,
@@ -499,12 +521,8 @@ class ComplaintWorkflow:
             if decision.responsible_officer_id and (
                 officer is None or officer.officer_id != decision.responsible_officer_id
             ):
-                officer = await workflow.execute_activity_method(
-                    CaseActivities.find_officer,
-                    decision.responsible_officer_id,
-                    task_queue=self._input.db_task_queue,
-                    start_to_close_timeout=_DB_TIMEOUT,
-                    retry_policy=_DB_RETRY,
+                officer = await self._read_model(
+                    CaseActivities.find_officer, decision.responsible_officer_id
                 )
             assert officer
             deadline = decision.new_deadline or (
@@ -725,7 +743,7 @@ class ComplaintWorkflow:
         if officer and officer.department:
             updates.append(sa.DEPARTMENT.value_set(officer.department))
         workflow.upsert_search_attributes(updates)
-        await workflow.execute_activity_method(
+        await self._read_model(
             CaseActivities.record_transition,
             RecordTransitionInput(
                 registration_number=self._input.registration_number,
@@ -736,9 +754,6 @@ class ComplaintWorkflow:
                 note=note,
                 snapshot=snapshot,
             ),
-            task_queue=self._input.db_task_queue,
-            start_to_close_timeout=_DB_TIMEOUT,
-            retry_policy=_DB_RETRY,
         )
 
     async def _sms(

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col, func, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -20,6 +22,7 @@ from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, find_case, get_case
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
+from core.db import read_session
 from core.models import Complaint, Officer, utcnow
 from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
@@ -140,8 +143,12 @@ async def create_complaint(
         except (RPCError, RuntimeError):
             # Recorded and numbered; the worker's reconciliation starts the workflow later.
             response.status_code = status.HTTP_202_ACCEPTED
-    with Session(app.engine) as session:
-        return public(session, get_row(session, row.year, row.sequence))
+    return await run_in_threadpool(_render, app.engine, row.year, row.sequence)
+
+
+def _render(engine: Engine, year: int, sequence: int) -> ComplaintPublic:
+    with read_session(engine) as session:
+        return public(session, get_row(session, year, sequence))
 
 
 @router.get("", response_model=ComplaintList)
@@ -159,8 +166,9 @@ def list_complaints(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ComplaintList:
-    """Cases, urgent first then newest, with filters and pagination; a nodal or department
-    officer lists only the cases of their scope."""
+    """Cases, urgent first then newest (with `overdue=true`: the longest overdue first), with
+    filters and pagination; a nodal or department officer lists only the cases of their
+    scope."""
     query = select(Complaint).where(case_filter(principal, READERS))
     if district is not None:
         canonical = canonical_district(district)
@@ -191,11 +199,14 @@ def list_complaints(
             (col(Complaint.next_deadline).is_(None)) | (col(Complaint.next_deadline) >= now)
         )
     count = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Complaint.urgent).desc(), col(Complaint.created_at).desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    order: tuple[UnaryExpression[Any], ...]
+    if overdue is True:
+        # The longest overdue first: what a review works through, and the open-deadline
+        # index's own order (a page without sorting every overdue case).
+        order = (col(Complaint.next_deadline).asc(), col(Complaint.id).asc())
+    else:
+        order = (col(Complaint.urgent).desc(), col(Complaint.created_at).desc())
+    rows = session.exec(query.order_by(*order).offset(offset).limit(limit)).all()
     return ComplaintList(data=[summary(r, now) for r in rows], count=count)
 
 
