@@ -152,14 +152,17 @@ def _expected(app: AppStateDep, kind: SessionKind, day: date, cases: int) -> Ses
     )
 
 
-def _pending_counts(session: Session) -> dict[str, int]:
-    """Cases escalated per session id, for sessions whose agenda is not frozen yet."""
+def _pending_counts(session: Session, only: str | None = None) -> dict[str, int]:
+    """Cases escalated per session id, for sessions whose agenda is not frozen yet (`only`:
+    that session's alone, from its index rather than a count over every review case)."""
+    which = (
+        col(Complaint.review_session_id).is_not(None)
+        if only is None
+        else col(Complaint.review_session_id) == only
+    )
     rows = session.exec(
         select(Complaint.review_session_id, func.count())
-        .where(
-            col(Complaint.review_session_id).is_not(None),
-            col(Complaint.status).in_(REVIEW_STATUSES),
-        )
+        .where(which, col(Complaint.status).in_(REVIEW_STATUSES))
         .group_by(col(Complaint.review_session_id))
     ).all()
     return {sid: n for sid, n in rows if sid}
@@ -175,9 +178,9 @@ def _find(session: Session, app: AppStateDep, kind_: str, day: date) -> SessionI
     if row is not None:
         info = _info(row)
         if info.phase is SessionPhase.SCHEDULED:
-            info.agenda_count = _pending_counts(session).get(sid, 0)
+            info.agenda_count = _pending_counts(session, only=sid).get(sid, 0)
         return info
-    return _expected(app, kind, day, _pending_counts(session).get(sid, 0))
+    return _expected(app, kind, day, _pending_counts(session, only=sid).get(sid, 0))
 
 
 @router.get("", response_model=SessionList, dependencies=[Depends(require(*REVIEW_READERS))])
