@@ -83,6 +83,9 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    # A second Ctrl-C or SIGTERM while stopping must not abandon the rest as orphans.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     for process in reversed(processes):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
