@@ -105,7 +105,7 @@ class Complaint(SQLModel, table=True):
     kind: ComplaintKind = Field(sa_column=_enum(ComplaintKind))
     channel: Channel = Field(sa_column=_enum(Channel))
     citizen_name: str = Field(max_length=200)
-    citizen_phone: str = Field(max_length=16, index=True)
+    citizen_phone: str = Field(max_length=16)  # indexed with created_at (daily limit)
     citizen_address: str = Field(max_length=1000)
     district: str = Field(max_length=60)
     pincode: str | None = Field(default=None, max_length=6)
