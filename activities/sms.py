@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.case import find_complaint
 from activities.templates import render, segments
+from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
 from schemas.enums import Language, MessageStatus, RecipientKind
@@ -114,8 +115,11 @@ class SmsActivities:
     @activity.defn
     def send_sms(self, input: SendSmsInput) -> SendSmsResult:
         """Render and send one SMS, at most once per `input.key`."""
-        with Session(self._engine, expire_on_commit=False) as session:
-            message, sms = self._compose(session, input)
+        # Composing only reads: outside the write transaction, so that on SQLite the write
+        # lock is held for the message row alone, not while the text is rendered.
+        with read_session(self._engine) as reader:
+            message, sms = self._compose(reader, input)
+        with write_session(self._engine) as session:
             try:
                 delivery = deliver_once(session, self._gateway, message, sms)
             except PermanentSmsError as err:
@@ -193,6 +197,7 @@ def deliver_once(
             body=message.text,
             dlt_template_id=sms.dlt_template_id,
         )
+        session.commit()  # no transaction (nor SQLite's write lock) held while asking
         found = gateway.find_sent(sms, since=message.created_at - timedelta(minutes=1))
         if found is not None and not _claimed(session, message, found):
             return _finish(session, message, found, duplicate=True)
