@@ -243,7 +243,6 @@ def unauthorized(message: str, *, invalid: bool) -> HTTPException:
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting a valid token holding one of `roles` (any role when none)."""
-    admitted = ", ".join(role.value for role in roles)
 
     async def dependency(
         request: Request,
@@ -254,18 +253,22 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
                 "authorization: a bearer token is required (Authorization: Bearer <token>)",
                 invalid=False,
             )
-        principal = await principal_from_token(request, credentials.credentials)
-        if principal is None:
-            raise unauthorized(
-                "authorization: the token is invalid, expired or revoked", invalid=True
-            )
-        if roles and not principal.has(*roles):
-            held = ", ".join(sorted(role.value for role in principal.roles)) or "none"
-            raise ApiError(
-                403,
-                f"authorization: this endpoint needs one of the roles {admitted}; "
-                f"{principal.subject} has {held}",
-            )
-        return principal
+        return admit(await principal_from_token(request, credentials.credentials), roles)
 
     return dependency
+
+
+def admit(principal: Principal | None, roles: Sequence[Role]) -> Principal:
+    """The principal a token stood for, if it holds one of `roles` (any role when none):
+    401 for no principal (an invalid token), 403 naming the roles admitted."""
+    if principal is None:
+        raise unauthorized("authorization: the token is invalid, expired or revoked", invalid=True)
+    if roles and not principal.has(*roles):
+        admitted = ", ".join(role.value for role in roles)
+        held = ", ".join(sorted(role.value for role in principal.roles)) or "none"
+        raise ApiError(
+            403,
+            f"authorization: this endpoint needs one of the roles {admitted}; "
+            f"{principal.subject} has {held}",
+        )
+    return principal

@@ -47,8 +47,6 @@ DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
 # last_used_at is a hint for administrators, not an audit record: written at most this often
 # per token, so that authenticating stays a read (no write lock per request on SQLite).
 LAST_USED_GRANULARITY = timedelta(minutes=5)
-# Roles that are limited to a scope unless the user is deliberately state-wide.
-OFFICER_ROLES = frozenset({Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER})
 
 
 class AuthError(ValueError):

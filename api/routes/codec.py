@@ -29,7 +29,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.auth import bearer_scheme, principal_from_token, require, unauthorized
+from api.auth import admit, bearer_scheme, principal_from_token, require, unauthorized
 from api.errors import ApiError
 from core.codec import EncryptionCodec, codec
 from core.settings import Settings
@@ -68,17 +68,7 @@ async def codec_principal(
             "/v1/codec/session) is required",
             invalid=False,
         )
-    principal = await principal_from_token(request, token)
-    if principal is None:
-        raise unauthorized("authorization: the token is invalid, expired or revoked", invalid=True)
-    if not principal.has(*ADMITTED):
-        held = ", ".join(sorted(role.value for role in principal.roles)) or "none"
-        raise ApiError(
-            403,
-            "authorization: this endpoint needs one of the roles engineer, administrator; "
-            f"{principal.subject} has {held}",
-        )
-    return principal
+    return admit(await principal_from_token(request, token), ADMITTED)
 
 
 CodecPrincipal = Annotated[Principal, Depends(codec_principal)]
@@ -122,14 +112,6 @@ async def _apply(
     )
 
 
-async def _decode(c: EncryptionCodec, p: Sequence[Payload]) -> list[Payload]:
-    return await c.decode(p)
-
-
-async def _encode(c: EncryptionCodec, p: Sequence[Payload]) -> list[Payload]:
-    return await c.encode(p)
-
-
 _BODY = {
     "requestBody": {
         "required": True,
@@ -154,25 +136,25 @@ _BODY = {
 async def decode(request: Request, principal: CodecPrincipal) -> Response:
     """Temporal codec protocol: payloads in, decrypted payloads out (unencrypted ones as they
     are)."""
-    return await _apply(request, principal, _decode, "decode", None)
+    return await _apply(request, principal, EncryptionCodec.decode, "decode", None)
 
 
 @router.post("/encode", summary="Encode (encrypt) payloads", openapi_extra=_BODY)
 async def encode(request: Request, principal: CodecPrincipal) -> Response:
     """Temporal codec protocol: payloads in, encrypted with the active key."""
-    return await _apply(request, principal, _encode, "encode", None)
+    return await _apply(request, principal, EncryptionCodec.encode, "encode", None)
 
 
 @router.post("/{namespace}/decode", summary="Decode payloads of a namespace", openapi_extra=_BODY)
 async def decode_in(namespace: str, request: Request, principal: CodecPrincipal) -> Response:
     """The same as /decode, for a codec endpoint configured as `.../v1/codec/{namespace}`."""
-    return await _apply(request, principal, _decode, "decode", namespace)
+    return await _apply(request, principal, EncryptionCodec.decode, "decode", namespace)
 
 
 @router.post("/{namespace}/encode", summary="Encode payloads of a namespace", openapi_extra=_BODY)
 async def encode_in(namespace: str, request: Request, principal: CodecPrincipal) -> Response:
     """The same as /encode, for a codec endpoint configured as `.../v1/codec/{namespace}`."""
-    return await _apply(request, principal, _encode, "encode", namespace)
+    return await _apply(request, principal, EncryptionCodec.encode, "encode", namespace)
 
 
 @router.post("/session", status_code=204, summary="Sign the Web UI in to the codec endpoint")

@@ -256,8 +256,7 @@ async def _act(
 ) -> ActionResult:
     audit.describe(getattr(update, "__name__", None), facts=audit.summarize(arg))
     row = get_case(session, year, sequence, principal, admitted)
-    # End the read transaction before waiting on the workflow: on SQLite it holds the write
-    # lock, which the workflow's own projection activity needs to answer us.
+    # Give the (read-only) connection back to the pool rather than hold it through the wait.
     session.close()
     if row.workflow_started_at is None:
         raise ApiError(409, "the case's workflow has not started yet; try again shortly")

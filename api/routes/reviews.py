@@ -291,9 +291,8 @@ async def _session_update(
     if row.phase == SessionPhase.CLOSED:
         # Its workflow has finished: answer for it rather than with a raw "not found".
         raise ApiError(409, f"the session {info.session_id} is closed; its minutes are final")
-    # End the read transaction before waiting on the workflow: on SQLite it holds the write
-    # lock that the session's activities need to record the decision.
-    session.rollback()
+    # Give the (read-only) connection back to the pool rather than hold it through the wait.
+    session.close()
     handle = app.client.get_workflow_handle_for(
         ReviewSessionWorkflow.run,
         session_workflow_id(app.settings.workflow_id_prefix, info.session_id),
