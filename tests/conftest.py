@@ -221,6 +221,17 @@ async def api_client(app: FastAPI, *, authorized: bool = True) -> AsyncIterator[
 
 
 @pytest.fixture
+async def http(
+    any_engine: Engine, settings: Settings, dev_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on SQLite and on PostgreSQL, without a default token: each request brings
+    its own."""
+    app = create_app(settings, engine=any_engine, client=dev_env.client)
+    async with api_client(app, authorized=False) as client:
+        yield client
+
+
+@pytest.fixture
 async def stack(
     dev_env: WorkflowEnvironment, any_engine: Engine, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:

@@ -8,10 +8,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from core.auth import create_user
+from core.models import Complaint, utcnow
 from schemas.auth import Role
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
 
 T = TypeVar("T")
 
@@ -69,3 +74,63 @@ def auth_headers(
         engine, name=name, roles=list(roles), district=district, department=department
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+def named_headers(
+    engine: Engine, name: str, *roles: Role, district: str | None = None
+) -> dict[str, str]:
+    """`Authorization` for a new user called `name` (the actor the tests expect to see)."""
+    _user, token = create_user(engine, name=name, roles=list(roles), district=district)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def routes_of(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path template) of every route the app serves (HEAD goes with GET), included
+    routers' routes with their prefixes."""
+    found: set[tuple[str, str]] = set()
+    for route in iter_route_contexts(app.routes):
+        for method in route.methods or ():
+            if route.path is not None and method != "HEAD":
+                found.add((method, route.path))
+    return found
+
+
+def insert_case(
+    engine: Engine,
+    *,
+    district: str,
+    department: str | None = None,
+    urgent: bool = False,
+    assigned_officer_id: str | None = None,
+) -> Complaint:
+    """A case in the read model only (its workflow never started): actions on it answer 409
+    once they are past authorisation and scope."""
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        year = now.year
+        sequence = 10_000 + uuid.uuid4().int % 1_000_000_000
+        row = Complaint(
+            year=year,
+            sequence=sequence,
+            registration_number=f"{sequence}/{year}",
+            workflow_id=f"authz-complaint-{year}-{sequence}",
+            kind=ComplaintKind.COMPLAINT,
+            channel=Channel.CALL_CENTRE,
+            citizen_name="Sita Devi",
+            citizen_phone="+919876500000",
+            citizen_address="Ward 4",
+            district=district,
+            language=Language.HINDI,
+            category="police" if department == "police" else "sanitation",
+            department=department,
+            description="test case",
+            urgent=urgent,
+            status=ComplaintStatus.AWAITING_REPORT,
+            assigned_officer_id=assigned_officer_id,
+            request_fingerprint="authz",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.commit()
+        return row

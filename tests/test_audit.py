@@ -6,7 +6,6 @@ neither through the API (no such route) nor in the database (triggers)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,26 +13,17 @@ import pytest
 import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import Engine
-from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.audit import READ_ONLY_ROUTES, AuditEntry, append, entries
-from core.auth import create_user
 from core.models import utcnow
 from core.settings import Settings
 from schemas.auth import Role
-from tests.conftest import api_client
-from tests.factories import complaint_body, eventually
-from tests.test_authz import insert_case, routes_of
+from tests.factories import complaint_body, eventually, insert_case, named_headers, routes_of
 
 CASE = "/v1/complaints/{year}/{sequence}"
 # Replaces the test client's default token with none.
 ANONYMOUS = {"Authorization": ""}
-
-
-def bearer(engine: Engine, name: str, *roles: Role, district: str | None = None) -> dict[str, str]:
-    _user, token = create_user(engine, name=name, roles=list(roles), district=district)
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_every_action_on_a_case_is_recorded_without_personal_data(
@@ -41,12 +31,14 @@ async def test_every_action_on_a_case_is_recorded_without_personal_data(
 ) -> None:
     engine: Engine = stack.app_engine  # type: ignore[attr-defined]
     suffix = uuid.uuid4().hex[:6]
-    telecaller = bearer(engine, f"tc-{suffix}", Role.TELECALLER)
-    nodal = bearer(engine, f"nodal-ranchi-{suffix}", Role.NODAL_OFFICER, district="Ranchi")
-    dhanbad = bearer(engine, f"nodal-dhanbad-{suffix}", Role.NODAL_OFFICER, district="Dhanbad")
-    portal = bearer(engine, f"portal-{suffix}", Role.INTEGRATION)
-    reviewer = bearer(engine, f"reviewer-{suffix}", Role.REVIEWER)
-    admin = bearer(engine, f"admin-{suffix}", Role.ADMINISTRATOR)
+    telecaller = named_headers(engine, f"tc-{suffix}", Role.TELECALLER)
+    nodal = named_headers(engine, f"nodal-ranchi-{suffix}", Role.NODAL_OFFICER, district="Ranchi")
+    dhanbad = named_headers(
+        engine, f"nodal-dhanbad-{suffix}", Role.NODAL_OFFICER, district="Dhanbad"
+    )
+    portal = named_headers(engine, f"portal-{suffix}", Role.INTEGRATION)
+    reviewer = named_headers(engine, f"reviewer-{suffix}", Role.REVIEWER)
+    admin = named_headers(engine, f"admin-{suffix}", Role.ADMINISTRATOR)
 
     body = complaint_body()
     key = {"Idempotency-Key": f"audit-{suffix}"}
@@ -129,15 +121,6 @@ async def test_every_action_on_a_case_is_recorded_without_personal_data(
     assert (await stack.get("/v1/audit", headers=nodal)).status_code == 403
 
 
-@pytest.fixture
-async def http(
-    any_engine: Engine, settings: Settings, dev_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, engine=any_engine, client=dev_env.client)
-    async with api_client(app, authorized=False) as client:
-        yield client
-
-
 async def test_the_database_refuses_to_change_or_delete_an_entry(any_engine: Engine) -> None:
     append(
         any_engine,
@@ -174,7 +157,7 @@ async def test_a_change_that_cannot_be_recorded_is_not_reported_as_done(
     answer = await http.post(
         "/v1/complaints",
         json=complaint_body(),
-        headers=bearer(any_engine, "tc-broken", Role.TELECALLER),
+        headers=named_headers(any_engine, "tc-broken", Role.TELECALLER),
     )
     assert answer.status_code == 500
     assert "audit trail" in answer.json()["detail"]
@@ -190,7 +173,7 @@ async def test_every_state_changing_route_leaves_an_entry(
     values = {"year": case.year, "sequence": case.sequence, "kind": "weekly_review"}
     values |= {"day": "2026-12-01", "namespace": "default"}
     subject = f"all-{uuid.uuid4().hex[:6]}"
-    headers = bearer(any_engine, subject, *Role)
+    headers = named_headers(any_engine, subject, *Role)
     writes = sorted(
         (method, template)
         for method, template in routes_of(create_app(settings))

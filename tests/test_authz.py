@@ -11,26 +11,24 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
-import pytest
-from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
-from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from core.auth import create_user
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from schemas.auth import Role
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
-from tests.conftest import api_client
-from tests.factories import auth_headers, complaint_body, eventually
+from tests.factories import (
+    auth_headers,
+    complaint_body,
+    eventually,
+    insert_case,
+    named_headers,
+    routes_of,
+)
 
 Decision = frozenset[Role] | Literal["open", "signed"]
 
@@ -83,71 +81,8 @@ EXPECTED: dict[tuple[str, str], Decision] = {
 }
 
 
-def routes_of(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path template) of every route the app serves (HEAD goes with GET), included
-    routers' routes with their prefixes."""
-    found: set[tuple[str, str]] = set()
-    for route in iter_route_contexts(app.routes):
-        for method in route.methods or ():
-            if route.path is not None and method != "HEAD":
-                found.add((method, route.path))
-    return found
-
-
-def insert_case(
-    engine: Engine,
-    *,
-    district: str,
-    department: str | None = None,
-    urgent: bool = False,
-    assigned_officer_id: str | None = None,
-) -> Complaint:
-    """A case in the read model only (its workflow never started): actions on it answer 409
-    once they are past authorisation and scope."""
-    now = utcnow()
-    with Session(engine, expire_on_commit=False) as session:
-        year = now.year
-        sequence = 10_000 + uuid.uuid4().int % 1_000_000_000
-        row = Complaint(
-            year=year,
-            sequence=sequence,
-            registration_number=f"{sequence}/{year}",
-            workflow_id=f"authz-complaint-{year}-{sequence}",
-            kind=ComplaintKind.COMPLAINT,
-            channel=Channel.CALL_CENTRE,
-            citizen_name="Sita Devi",
-            citizen_phone="+919876500000",
-            citizen_address="Ward 4",
-            district=district,
-            language=Language.HINDI,
-            category="police" if department == "police" else "sanitation",
-            department=department,
-            description="test case",
-            urgent=urgent,
-            status=ComplaintStatus.AWAITING_REPORT,
-            assigned_officer_id=assigned_officer_id,
-            request_fingerprint="authz",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        session.commit()
-        return row
-
-
 def path_of(row: Complaint) -> str:
     return f"/v1/complaints/{row.year}/{row.sequence}"
-
-
-@pytest.fixture
-async def http(
-    any_engine: Engine, settings: Settings, dev_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on SQLite and on PostgreSQL, without a default token: each request brings
-    its own."""
-    app = create_app(settings, engine=any_engine, client=dev_env.client)
-    async with api_client(app, authorized=False) as client:
-        yield client
 
 
 def test_every_route_has_a_declared_decision(settings: Settings) -> None:
@@ -307,20 +242,15 @@ async def test_an_officer_token_without_district_or_department_is_state_level(
 # ---- end to end: identity from the token ---------------------------------------------------
 
 
-def _bearer(engine: Engine, name: str, *roles: Role, district: str | None = None) -> dict[str, str]:
-    _user, token = create_user(engine, name=name, roles=list(roles), district=district)
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def test_the_actor_recorded_is_the_tokens_subject(stack: httpx.AsyncClient) -> None:
     engine: Engine = stack.app_engine  # type: ignore[attr-defined]
     suffix = uuid.uuid4().hex[:6]
-    telecaller = _bearer(engine, f"tc-{suffix}", Role.TELECALLER)
-    nodal = _bearer(engine, f"nodal-ranchi-{suffix}", Role.NODAL_OFFICER, district="Ranchi")
-    nodal_dhanbad = _bearer(
+    telecaller = named_headers(engine, f"tc-{suffix}", Role.TELECALLER)
+    nodal = named_headers(engine, f"nodal-ranchi-{suffix}", Role.NODAL_OFFICER, district="Ranchi")
+    nodal_dhanbad = named_headers(
         engine, f"nodal-dhanbad-{suffix}", Role.NODAL_OFFICER, district="Dhanbad"
     )
-    reviewer = _bearer(engine, f"reviewer-{suffix}", Role.REVIEWER)
+    reviewer = named_headers(engine, f"reviewer-{suffix}", Role.REVIEWER)
 
     created = await stack.post("/v1/complaints", json=complaint_body(), headers=telecaller)
     assert created.status_code == 201, created.text
