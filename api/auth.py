@@ -223,9 +223,7 @@ async def principal_from_token(request: Request, token: str) -> Principal | None
     if cached is not None and cached[0] == token:
         principal: Principal | None = cached[1]
         return principal
-    authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
-    if authenticator is None:
-        authenticator = TokenStoreAuthenticator()
+    authenticator: Authenticator = request.app.state.authenticator  # set by create_app
     principal = await authenticator.authenticate(request, token)
     request.state._auth = (token, principal)
     if principal is not None:

@@ -16,8 +16,9 @@ more people than the cases are.
 Append-only: the API has no route that changes or deletes an entry, and the database refuses
 UPDATE and DELETE on the table (triggers of migration 0004), so not even a bug can rewrite it.
 
-A route adds what only it knows through `describe` (the complaint it registered, the summary);
-the middleware fills in the rest from the request and the response.
+A route adds what only it knows through `describe` (the complaint it registered, the summary,
+the signer of a webhook that carries no token); the middleware fills in the rest from the
+request and the response.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class AuditEntry(SQLModel, table=True):
 @dataclass
 class _Pending:
     complaint: tuple[int, int] | None = None
+    subject: str | None = None  # who, when no token says it (a signed webhook)
     summary: list[str] = field(default_factory=list)
 
 
@@ -123,17 +125,20 @@ def describe(
     summary: str | None = None,
     *,
     complaint: tuple[int, int] | None = None,
+    subject: str | None = None,
     facts: Mapping[str, Any] | None = None,
     **more: Any,
 ) -> None:
     """Adds to the audit entry of the request being served (no-op outside one): a summary
     line, `key=value` facts (`facts` and keywords: pass only non-personal values, e.g. from
-    `summarize`), the complaint as (year, sequence)."""
+    `summarize`), the complaint as (year, sequence), the subject when no token names it."""
     pending = _PENDING.get()
     if pending is None:
         return
     if complaint is not None:
         pending.complaint = complaint
+    if subject is not None:
+        pending.subject = subject
     if summary:
         pending.summary.append(summary)
     for key, value in {**(facts or {}), **more}.items():
@@ -210,7 +215,7 @@ class AuditMiddleware:
         principal = state.get("principal")
         complaint = pending.complaint or _complaint_of(scope.get("path_params") or {})
         client = scope.get("client")
-        subject = getattr(principal, "subject", None) or _signed_subject(route, status)
+        subject = getattr(principal, "subject", None) or pending.subject
         entry = AuditEntry(
             at=utcnow(),
             subject=subject[:200] if subject else None,
@@ -271,12 +276,6 @@ def _complaint(year: Any, sequence: Any) -> tuple[int, int] | None:
     except (TypeError, ValueError):
         return None
     return pair if all(0 <= n < 2**31 for n in pair) else None
-
-
-def _signed_subject(route: str, status: int) -> str | None:
-    # Twilio's webhooks carry a signature, not a token: the subject is the signer, once the
-    # signature was accepted (a refused one came from nobody we know).
-    return "twilio" if route.startswith("/v1/twilio/") and status < 400 else None
 
 
 # ---- storage and reading -------------------------------------------------------------------

@@ -231,6 +231,9 @@ async def test_delivery_receipt_updates_message_and_timeline_once(
     again = await _case(tw_stack, reg)
     assert again["timeline"] == case["timeline"]
     assert _ack_of(again) == ack
+    # In the audit trail as from the signer, Twilio: the four receipts.
+    trail = (await tw_stack.get("/v1/audit", params={"subject": "twilio"})).json()["data"]
+    assert [(e["route"], e["outcome"]) for e in trail] == [("/v1/twilio/status", "succeeded")] * 4
 
 
 async def test_undelivered_receipt_shows_in_timeline_and_work_list(
@@ -274,6 +277,9 @@ async def test_receipt_with_bad_signature_is_refused_and_changes_nothing(
         headers = _signed(path + "x", params, fake.auth_token)
     response = await tw_stack.post(path, content=urlencode(params), headers=headers)
     assert response.status_code == 403
+    # Recorded as refused, and not as from Twilio: nobody vouched for it.
+    trail = (await tw_stack.get("/v1/audit", params={"outcome": "refused"})).json()["data"]
+    assert [(e["route"], e["subject"]) for e in trail] == [("/v1/twilio/status", None)]
     after = await _case(tw_stack, case["registration_number"])
     assert _ack_of(after) == ack
     assert after["timeline"] == case["timeline"]

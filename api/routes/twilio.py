@@ -30,6 +30,7 @@ from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, workflow_error
 from api.scope import case_filter
 from api.views import OPEN_STATUSES, ist, summary
+from core import audit
 from core.calendar import to_ist
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
@@ -61,6 +62,7 @@ async def verified_params(request: Request, settings: Settings) -> dict[str, str
     ):
         log.warning("Twilio webhook %s refused: invalid or missing signature", request.url.path)
         raise ApiError(403, "invalid or missing X-Twilio-Signature")
+    audit.describe(subject="twilio")  # the signer: a webhook carries no token
     return params
 
 
