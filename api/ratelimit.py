@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.calendar import IST, to_ist
+from core.db import read_session, write_session
 from core.models import Complaint, RateCounter, TimelineEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,7 +84,7 @@ def _upsert(dialect: str) -> Any:
 def hit(engine: Engine, key: str, window: Window, *, now: datetime) -> int:
     """Count one event for `key` in the current window; the window's count including it."""
     start = window.start(now)
-    with Session(engine) as session:
+    with write_session(engine) as session:
         count = int(
             session.execute(_upsert(engine.dialect.name), {"key": key, "start": start}).scalar_one()
         )
@@ -102,7 +103,7 @@ def _span(window: Window) -> timedelta:
 def counts(engine: Engine, keys: Iterable[str], window: Window, *, now: datetime) -> dict[str, int]:
     """The current window's count of each key (0 when none)."""
     wanted = list(keys)
-    with Session(engine) as session:
+    with read_session(engine) as session:  # a read: no write lock on SQLite
         rows = session.execute(
             sa.select(_TABLE.c.key, _TABLE.c.count).where(
                 _TABLE.c.key.in_(wanted), _TABLE.c.window_start == window.start(now)

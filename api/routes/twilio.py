@@ -32,6 +32,7 @@ from api.scope import case_filter
 from api.views import OPEN_STATUSES, ist, summary
 from core import audit
 from core.calendar import to_ist
+from core.db import read_session
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
@@ -222,7 +223,7 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
         word = match["word"]
         hindi = word in _HINDI_WORDS
         reg = f"{int(match['sequence'])}/{match['year']}"
-        with Session(app.engine) as session:
+        with read_session(app.engine) as session:
             row = _citizen_case(session, reg, params.get("From", ""))
         if row is None:
             reply = _nothing_found(reg, hindi, helpline)
