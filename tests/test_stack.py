@@ -1,6 +1,6 @@
 """`make run` (`python -m core.stack`): the whole system comes up on embedded defaults, with a
-development token per role, and stops with every process it started, even when the stop
-signal comes twice (a second Ctrl-C while stopping)."""
+development token per role and the Web UI wired to the codec endpoint, and stops with every
+process it started, even when the stop signal comes twice (a second Ctrl-C while stopping)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,11 @@ def test_make_run_comes_up_and_a_double_stop_leaves_no_process_behind(tmp_path: 
             assert http.get("/v1/complaints").status_code == 401
         started = children_of(stack.pid)
         assert len(started) == 3  # dev server, worker, API
+        # The Web UI decodes payloads through the API's codec endpoint (issue 6).
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in started]
+        server = next(c for c in commands if b"start-dev" in c)
+        codec = f"http://127.0.0.1:{api_port}/v1/codec".encode()
+        assert server[server.index(b"--ui-codec-endpoint") + 1] == codec
 
         stack.send_signal(signal.SIGTERM)
         time.sleep(0.5)
