@@ -13,9 +13,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.db import read_session
-from core.models import Complaint, Officer, TimelineEvent, utcnow
-from schemas.enums import OfficerRole
-from schemas.workflow import OfficerAssignment, RecordTransitionInput, RouteInput
+from core.models import Complaint, Message, Officer, TimelineEvent, utcnow
+from schemas.enums import MessageStatus, OfficerRole
+from schemas.workflow import MarkUnsentInput, OfficerAssignment, RecordTransitionInput, RouteInput
+
+# The error of a message whose round of attempts ended without the gateway accepting it (a
+# gateway outage, not a refusal): the one kind of failed message a redelivery round may send.
+UNSENT = "not handed to the gateway"
 
 
 def _assignment(officer: Officer, gap: str | None = None) -> OfficerAssignment:
@@ -107,6 +111,23 @@ class CaseActivities:
             if officer is None:
                 raise ApplicationError(f"unknown officer {officer_id!r}", non_retryable=True)
             return _assignment(officer)
+
+    @activity.defn
+    def mark_unsent(self, input: MarkUnsentInput) -> None:
+        """Mark a message that a round of attempts could not hand to the gateway as failed
+        (so its citizen shows on the "not reachable by SMS" list); a later redelivery round
+        may still send it (`deliver_once(..., redelivery=True)`). A message already past
+        `pending` is left as it is; a message never written (the read model was down while
+        composing) has no row to mark."""
+        with Session(self._engine) as session:
+            message = session.exec(select(Message).where(Message.key == input.key)).first()
+            if message is None or message.status is not MessageStatus.PENDING:
+                return
+            message.status = MessageStatus.FAILED
+            message.error = f"{UNSENT}: {input.reason}"
+            message.updated_at = utcnow()
+            session.add(message)
+            session.commit()
 
     @activity.defn
     def record_transition(self, input: RecordTransitionInput) -> None:

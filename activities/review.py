@@ -356,19 +356,23 @@ class ReviewActivities:
         request = input.request
         handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, input.item.workflow_id)
         try:
-            result: ActionResult = await handle.execute_update(
-                ComplaintWorkflow.record_decision,
-                ReviewDecision(
-                    decision=request.decision,
-                    text=request.text,
-                    decided_by=request.decided_by,
-                    responsible_officer_id=request.responsible_officer_id,
-                    new_deadline=request.new_deadline,
-                    citizen_informed=request.citizen_informed,
-                    session_id=input.session_id,
-                ),
-                id=f"{input.session_id}:decision:{request.registration_number}",
-            )
+            # The case answers once its transition is recorded (its SMS follow). Bounded
+            # within the activity's own timeout: a retry carries the same update ID, so a
+            # decision the case already took answers with its result, never twice.
+            async with asyncio.timeout(_UPDATE_BUDGET):
+                result: ActionResult = await handle.execute_update(
+                    ComplaintWorkflow.record_decision,
+                    ReviewDecision(
+                        decision=request.decision,
+                        text=request.text,
+                        decided_by=request.decided_by,
+                        responsible_officer_id=request.responsible_officer_id,
+                        new_deadline=request.new_deadline,
+                        citizen_informed=request.citizen_informed,
+                        session_id=input.session_id,
+                    ),
+                    id=f"{input.session_id}:decision:{request.registration_number}",
+                )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(err)
@@ -464,6 +468,10 @@ class ReviewActivities:
                 )
             raise
         return RollOverCaseResult(registration_number=reg, rolled_over=True, message=result.message)
+
+
+# Within deliver_decision's 60 s: an attempt that gets no answer ends and is retried.
+_UPDATE_BUDGET = 45.0
 
 
 def ist_date(moment: datetime) -> str:

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.case import find_complaint
+from activities.case import UNSENT, find_complaint
 from activities.templates import render, segments
 from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
@@ -90,6 +90,7 @@ class SmsActivities:
                 CATEGORY_BY_CODE[complaint.category].label if complaint.category else "grievance"
             ),
             "officer": complaint.assigned_officer_designation or "the nodal officer",
+            "place": place(complaint.citizen_address, complaint.pincode),
             **input.params,
         }
         if input.recipient is RecipientKind.OFFICER:
@@ -121,7 +122,9 @@ class SmsActivities:
             message, sms = self._compose(reader, input)
         with write_session(self._engine) as session:
             try:
-                delivery = deliver_once(session, self._gateway, message, sms)
+                delivery = deliver_once(
+                    session, self._gateway, message, sms, redelivery=input.redelivery
+                )
             except PermanentSmsError as err:
                 raise ApplicationError(
                     f"SMS {input.key} cannot be delivered: {err}",
@@ -131,6 +134,15 @@ class SmsActivities:
             return SendSmsResult(
                 key=input.key, status=delivery.status, duplicate=delivery.duplicate
             )
+
+
+def place(address: str, pincode: str | None) -> str:
+    """Where the matter is, for an officer's SMS: the address's first line, PIN code kept,
+    within the 30 characters a DLT variable may hold."""
+    first = " ".join(address.replace("\n", ", ").split())
+    if pincode and pincode not in first:
+        first = f"{first[: 30 - len(pincode) - 6].rstrip(' ,')}, PIN {pincode}"
+    return first[:30].rstrip(" ,")
 
 
 def new_message(
@@ -169,16 +181,33 @@ class Delivery:
 
 
 def deliver_once(
-    session: Session, gateway: SmsGateway, message: Message, sms: OutgoingSms
+    session: Session,
+    gateway: SmsGateway,
+    message: Message,
+    sms: OutgoingSms,
+    *,
+    redelivery: bool = False,
 ) -> Delivery:
     """Send `sms` at most once per `message.key`, for every SMS of the system.
 
     The row is committed `pending` before the gateway is called. A retry that finds the row
     past `pending` sends nothing; one that finds it `pending` (a crash after the hand-over)
     asks the gateway before sending again. A permanent refusal is recorded on the row and
-    raised as `PermanentSmsError` for the caller to classify.
+    raised as `PermanentSmsError` for the caller to classify. With `redelivery`, a row that an
+    earlier round gave up on (failed as UNSENT, never handed over) counts as `pending` again,
+    so it too is asked about before it is sent.
     """
     existing = session.exec(select(Message).where(Message.key == message.key)).first()
+    if (
+        redelivery
+        and existing is not None
+        and existing.status is MessageStatus.FAILED
+        and existing.provider_sid is None
+        and (existing.error or "").startswith(UNSENT)
+    ):
+        existing.status = MessageStatus.PENDING
+        existing.updated_at = utcnow()
+        session.add(existing)
     if existing is not None and existing.status is not MessageStatus.PENDING:
         return Delivery(status=existing.status, duplicate=True)
     if existing is None:

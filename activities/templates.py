@@ -62,7 +62,8 @@ class Template:
 
 
 # Placeholders every template may use: {reg} registration number, {helpline}, {district},
-# {subject}; others are named per template.
+# {subject}, {place} (the first 30 characters of the citizen's address: a DLT variable may not
+# be longer); others are named per template.
 TEMPLATES: dict[SmsTemplate, Template] = {
     SmsTemplate.ACKNOWLEDGEMENT: Template(
         "1007000000000000001",
@@ -83,6 +84,13 @@ TEMPLATES: dict[SmsTemplate, Template] = {
         "CM Jan Samvad case {reg} ({district}, {subject}) is with you. Report due by {due} IST.",
         "जन संवाद मामला {reg} ({district}, {subject}) आपको सौंपा गया। रिपोर्ट {due} तक दें।",
         dlt_template_id_hi="1007000000000001003",
+    ),
+    SmsTemplate.OFFICER_URGENT: Template(
+        "1007000000000000013",
+        "URGENT: CM Jan Samvad case {reg}, {subject} at {place}, {district}. Act now; report "
+        "due by {due} IST.",
+        "अति आवश्यक: मामला {reg} - {place}, {district}। तुरंत कार्रवाई; रिपोर्ट {due} तक।",
+        dlt_template_id_hi="1007000000000001013",
     ),
     SmsTemplate.OFFICER_REMINDER: Template(
         "1007000000000000004",

@@ -36,19 +36,46 @@ def workflow_error(err: Exception) -> ApiError:
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.NOT_FOUND or "already completed" in err.message:
             return ApiError(409, "the case's workflow has finished: it accepts no more actions")
-        return ApiError(503, f"workflow service unavailable: {err.message}")
-    return ApiError(503, f"workflow service unavailable: {err}")
+        if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            return unanswered()
+        return ApiError(
+            503,
+            f"workflow service unavailable ({err.message}): the action was not applied; "
+            "retry shortly",
+            headers=RETRY_AFTER,
+        )
+    return ApiError(
+        503,
+        f"workflow service unavailable ({err}): the action was not applied; retry shortly",
+        headers=RETRY_AFTER,
+    )
+
+
+RETRY_AFTER = {"Retry-After": "5"}
+
+
+def unanswered() -> ApiError:
+    """The workflow service took the action but did not answer within the API's budget."""
+    return ApiError(
+        503,
+        "the workflow service did not answer in time: the action may have been applied; "
+        "retry with the same Idempotency-Key to apply it once and get its answer",
+        headers=RETRY_AFTER,
+    )
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
         extra = dict(err.extra)
+        headers = extra.pop("headers", None)
         if err.status_code == 422 and "errors" not in extra:
             # Every 422 has the shape of a validation error; ours are written "field: message".
             field, _sep, message = err.detail.partition(": ")
             extra["errors"] = [{"field": field if message else "body", "message": message or field}]
-        return JSONResponse({"detail": err.detail, **extra}, status_code=err.status_code)
+        return JSONResponse(
+            {"detail": err.detail, **extra}, status_code=err.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:

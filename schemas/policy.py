@@ -47,6 +47,17 @@ class Policy(BaseModel):
 
     reopen_window: timedelta = timedelta(days=15)
 
+    # SMS never hold up a case: each is queued by its transition and sent after it. One round
+    # of attempts retries a failing gateway `sms_attempts` times (backing off to
+    # `sms_retry_max_interval`, about 50 minutes in all by default); a message still not handed
+    # over is then marked failed (the citizen shows on the "not reachable by SMS" list) and
+    # tried again every `sms_redelivery_after` until `sms_redelivery_window` after it was
+    # queued, so a day's outage loses no registration number.
+    sms_attempts: int = Field(default=15, ge=1)
+    sms_retry_max_interval: timedelta = timedelta(minutes=5)
+    sms_redelivery_after: timedelta = timedelta(hours=1)
+    sms_redelivery_window: timedelta = timedelta(days=7)
+
     def report_deadline(self, *, suggestion: bool, urgent: bool) -> timedelta:
         if urgent:
             return self.report_deadline_urgent

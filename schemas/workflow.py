@@ -174,6 +174,51 @@ class ActionResult(BaseModel):
     message: str
 
 
+class SmsTemplate(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    FORWARDED = "forwarded"
+    OFFICER_ASSIGNED = "officer_assigned"
+    OFFICER_REMINDER = "officer_reminder"
+    REPORT_RECEIVED = "report_received"
+    SUGGESTION_ANSWERED = "suggestion_answered"
+    CLOSED = "closed"
+    ESCALATED = "escalated"
+    DIRECTIVE = "directive"
+    REVIEW_REQUEST_ANSWER = "review_request_answer"
+    WITHDRAWN = "withdrawn"
+    REOPENED = "reopened"
+    OFFICER_URGENT = "officer_urgent"
+
+
+class QueuedSms(BaseModel):
+    """One SMS a transition owes, waiting in the case's own queue (`ComplaintState.outbox`).
+
+    Queued as part of the transition and sent after it by the case's outbox coroutine, in
+    order. `key` is the message's identity (`reg:event_seq:template:recipient`): every attempt,
+    retry and redelivery round uses it, so the message is sent at most once.
+
+    Staleness: a message bound to an assignment (`assignment`, the case's assignment counter
+    when queued) is dropped once the case has moved to another assignment; one bound to a moment
+    (`valid_until`, e.g. a reminder's deadline) is dropped once that moment has passed. Other
+    messages (acknowledgement, escalation, directive, closure...) are sent late rather than never.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    template: SmsTemplate
+    recipient: RecipientKind
+    officer_id: str | None = None
+    params: dict[str, str] = {}
+    urgent: bool = False
+    queued_at: datetime
+    assignment: int | None = None
+    valid_until: datetime | None = None
+    # Redelivery rounds after the retry budget of a round was spent (gateway down).
+    rounds: int = 0
+    not_before: datetime | None = None
+
+
 class ComplaintState(BaseModel):
     """The live state of a case; carried across continue-as-new."""
 
@@ -199,6 +244,11 @@ class ComplaintState(BaseModel):
     closed_at: datetime | None = None
     event_seq: int = 0
     continued: int = 0
+    # Bumped whenever the case is put with an officer (forwarding, transfer, directive,
+    # reopening): messages about an earlier assignment are stale.
+    assignments: int = 0
+    # SMS owed by transitions already recorded, oldest first (see QueuedSms).
+    outbox: list[QueuedSms] = []
 
 
 class ComplaintWorkflowInput(BaseModel):
@@ -236,21 +286,6 @@ class ComplaintWorkflowResult(BaseModel):
 # ---- activities -------------------------------------------------------------------------
 
 
-class SmsTemplate(StrEnum):
-    ACKNOWLEDGEMENT = "acknowledgement"
-    FORWARDED = "forwarded"
-    OFFICER_ASSIGNED = "officer_assigned"
-    OFFICER_REMINDER = "officer_reminder"
-    REPORT_RECEIVED = "report_received"
-    SUGGESTION_ANSWERED = "suggestion_answered"
-    CLOSED = "closed"
-    ESCALATED = "escalated"
-    DIRECTIVE = "directive"
-    REVIEW_REQUEST_ANSWER = "review_request_answer"
-    WITHDRAWN = "withdrawn"
-    REOPENED = "reopened"
-
-
 class SendSmsInput(BaseModel):
     """Send one SMS; `key` identifies it so that retries never send it twice."""
 
@@ -262,6 +297,17 @@ class SendSmsInput(BaseModel):
     recipient: RecipientKind
     officer_id: str | None = None
     params: dict[str, str] = {}
+    # A redelivery round: a message given up earlier (gateway down) may be sent again.
+    redelivery: bool = False
+
+
+class MarkUnsentInput(BaseModel):
+    """A message whose retry budget is spent: marked failed, with why, until a later round."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    reason: str
 
 
 class SendSmsResult(BaseModel):

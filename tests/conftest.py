@@ -35,6 +35,7 @@ from api.main import create_app
 from core.auth import create_user
 from core.db import load_directory, make_engine, migrate
 from core.settings import Environment, Settings
+from core.stack import PRIORITY_DYNAMIC_CONFIG
 from schemas import search_attributes
 from schemas.auth import Role
 from schemas.policy import Policy
@@ -78,6 +79,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=search_attributes.ALL,
         ui=False,
         dev_server_log_level="error",
+        dev_server_extra_args=PRIORITY_DYNAMIC_CONFIG,
     )
     yield env
     await env.shutdown()

@@ -22,7 +22,7 @@ from core.temporal import start_complaint_workflow
 from schemas.complaint import ComplaintCreate
 from schemas.policy import Policy
 from schemas.workflow import DEFAULT_MAX_HISTORY_EVENTS, ComplaintState, ComplaintWorkflowResult
-from tests.factories import complaint_body
+from tests.factories import complaint_body, eventually
 from workflows.complaint import ComplaintWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -60,6 +60,12 @@ async def open_case(
 
 async def state_of(handle: CaseHandle) -> ComplaintState:
     return await handle.query(ComplaintWorkflow.get_state)
+
+
+async def settled(handle: CaseHandle) -> ComplaintState:
+    """Wait until the case has sent (or dropped) every SMS it owes: transitions no longer wait
+    for their messages, so a test reading the outbox waits for the case's queue first."""
+    return await eventually(lambda: state_of(handle), lambda s: not s.outbox)
 
 
 def row_of(engine: Engine, handle: CaseHandle) -> Complaint:

@@ -43,6 +43,7 @@ from tests.lifecycle_helpers import (
     open_case,
     rejected,
     row_of,
+    settled,
     state_of,
     timeline,
 )
@@ -117,9 +118,10 @@ async def test_happy_path_report_verified_closed_then_finished_after_reopen_wind
         "closed",
     ]
     templates = [(m.template, m.recipient_kind.value) for m in messages(engine, handle)]
+    # The officer is told first; then the citizen gets the number, then where it went.
     assert templates == [
-        ("acknowledgement", "citizen"),
         ("officer_assigned", "officer"),
+        ("acknowledgement", "citizen"),
         ("forwarded", "citizen"),
         ("report_received", "citizen"),
         ("closed", "citizen"),
@@ -220,6 +222,7 @@ async def test_suggestion_is_answered_without_callback(
     result = await handle.execute_update(ComplaintWorkflow.submit_report, accepted)
     assert result.status is ComplaintStatus.CLOSED
     assert row_of(engine, handle).closure_reason is ClosureReason.SUGGESTION_ANSWERED
+    await settled(handle)
     assert "suggestion_answered" in [m.template for m in messages(engine, handle)]
     with rejected("no verification call"):
         await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
@@ -247,6 +250,10 @@ async def test_unreachable_citizen_is_retried_then_escalated(
     row = row_of(engine, handle)
     assert row.callback_attempts == 2
     assert first is not None and row.callback_due_at is not None and row.callback_due_at > first
+    # A second tap right after is not a third attempt: the next one is due a day later.
+    with rejected("next attempt due at"):
+        await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
+    await env.sleep(DAY)
     result = await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
     assert result.status is ComplaintStatus.WEEKLY_REVIEW  # never silently closed
     assert timeline(engine, handle).count("citizen_unreachable") == 3
@@ -300,6 +307,7 @@ async def test_reopen_within_window_and_refused_after(
         ComplaintWorkflow.reopen, Reopening(reason="the toilet has no door")
     )
     assert result.status is ComplaintStatus.AWAITING_REPORT
+    await settled(handle)
     assert "reopened" in [m.template for m in messages(engine, handle)]
     await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
     await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
@@ -333,6 +341,7 @@ async def test_review_request_is_answered_with_deadline_when_not_due(
     assert result.status is ComplaintStatus.AWAITING_REPORT
     assert "not yet due" in result.message
     assert "review_requested" in timeline(engine, handle)
+    await settled(handle)
     assert "review_request_answer" in [m.template for m in messages(engine, handle)]
 
 

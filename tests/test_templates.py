@@ -63,6 +63,7 @@ def _worst_case_params(**overrides: str) -> dict[str, str]:
         "date": "29-12-2026 11:00",
         "forum": "weekly_review",
         "reopen_days": "30",
+        "place": "Ward 12 Kanke Road, PIN 834008",
     }
     params.update(overrides)
     return params

@@ -87,6 +87,7 @@ def build_worker(
             case.route_complaint,
             case.find_officer,
             case.record_transition,
+            case.mark_unsent,
             sms.send_sms,
             reconciler.start_pending_workflows,
             review.record_session,
@@ -142,7 +143,12 @@ def build_db_worker(
     return Worker(
         client,
         task_queue=settings.db_task_queue,
-        activities=[case.route_complaint, case.find_officer, case.record_transition],
+        activities=[
+            case.route_complaint,
+            case.find_officer,
+            case.record_transition,
+            case.mark_unsent,
+        ],
         activity_executor=executor,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

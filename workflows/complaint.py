@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import Priority, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,7 +50,9 @@ with workflow.unsafe.imports_passed_through():
         DecisionKind,
         DeliveryReceipt,
         DepartmentReport,
+        MarkUnsentInput,
         OfficerAssignment,
+        QueuedSms,
         RecordTransitionInput,
         Reopening,
         ReportOutcome,
@@ -73,6 +75,17 @@ _DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 # (bench/). Cases whose history predates the patch replay their scheduled activities.
 LOCAL_READ_MODEL_PATCH = "local-read-model-activities"
 _SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=50)
+# Patch: a transition never waits for its SMS. Messages are queued in the case's state as part
+# of the transition and sent after it, in order, by the case's outbox coroutine (outside the
+# lock); an urgent case is forwarded before it is acknowledged and its SMS carry a higher task
+# priority. Cases whose history predates the patch keep awaiting each SMS in place.
+SMS_QUEUE_PATCH = "sms-queue-off-critical-path"
+# Temporal task priorities (1 is first; unset is the server's default, 3).
+_URGENT_PRIORITY = Priority(priority_key=1)
+# Officer messages about an assignment are pointless once the officer no longer holds the case.
+_OFFICER_TEMPLATES = frozenset(
+    {SmsTemplate.OFFICER_ASSIGNED, SmsTemplate.OFFICER_URGENT, SmsTemplate.OFFICER_REMINDER}
+)
 _REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
@@ -101,22 +114,43 @@ class ComplaintWorkflow:
         self._lock = asyncio.Lock()
         # Bumped on every transition: waits wake when the case changed under them.
         self._version = 0
+        # Whether SMS_QUEUE_PATCH applies to this run (decided once, see _queued).
+        self._queue_sms: bool | None = None
+        # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
+        self._sending = False
+        self._pausing_outbox = False
 
     # ---- run ------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
         state = self._state
-        async with self._lock:
-            if not state.acknowledged:
-                await self._acknowledge()
+        drainer: asyncio.Task[None] | None = None
+        if self._queued():
+            drainer = asyncio.create_task(self._drain_outbox())
             if state.status is ComplaintStatus.REGISTERED:
-                await self._forward_initially()
+                async with self._lock:
+                    await self._register_and_forward()
+        else:
+            async with self._lock:
+                if not state.acknowledged:
+                    await self._acknowledge()
+                if state.status is ComplaintStatus.REGISTERED:
+                    await self._forward_initially()
 
         while state.status is not ComplaintStatus.WITHDRAWN:
             if self._history_is_long():
                 await workflow.wait_condition(lambda: not self._lock.locked())
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                if drainer is not None:
+                    # Let a send in flight finish (its message leaves the outbox) rather than
+                    # abandon it, but never hold the case up for long: an unfinished one is
+                    # sent again by the next run under the same key.
+                    self._pausing_outbox = True
+                    try:
+                        await workflow.wait_condition(lambda: not self._sending, timeout=60)
+                    except TimeoutError:
+                        pass
                 state.continued += 1
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
 
@@ -134,6 +168,10 @@ class ComplaintWorkflow:
                 await on_wake()
 
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if drainer is not None:
+            # Owed messages still go out (closed, withdrawn...): within the redelivery window.
+            await workflow.wait_condition(lambda: not state.outbox)
+            drainer.cancel()
         return ComplaintWorkflowResult(
             registration_number=input.registration_number,
             status=state.status,
@@ -166,7 +204,10 @@ class ComplaintWorkflow:
             case ComplaintStatus.AWAITING_REPORT:
                 assert state.next_deadline and state.report_window_start
                 fractions = policy.reminder_fractions[state.reminders_sent :]
-                if fractions:
+                # Under the patch, no reminder once the deadline has passed (the stack was down
+                # through it): the case escalates at once instead.
+                late = self._queued() and workflow.now() >= state.next_deadline
+                if fractions and not late:
                     window = state.next_deadline - state.report_window_start
                     remind_at = state.report_window_start + window * fractions[0]
                     if remind_at < state.next_deadline:
@@ -191,6 +232,17 @@ class ComplaintWorkflow:
         await self._record("registered", actor=f"channel:{inp.channel.value}", note=None)
         await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
         self._state.acknowledged = True
+
+    async def _register_and_forward(self) -> None:
+        """Record the registration and forward the case at once; the officer's SMS is queued
+        first, then the citizen's acknowledgement (with the registration number), then the
+        citizen's "forwarded" — none of them is waited for."""
+        inp, state = self._input, self._state
+        await self._record("registered", actor=f"channel:{inp.channel.value}", note=None)
+        officer = await self._route(inp.district, inp.department)
+        note = "urgent: sent directly to the department's officers" if inp.urgent else None
+        await self._assign(officer, event="forwarded", actor="system", note=note, acknowledge=True)
+        state.acknowledged = True
 
     async def _forward_initially(self) -> None:
         inp = self._input
@@ -235,9 +287,12 @@ class ComplaintWorkflow:
         note: str | None,
         deadline: datetime | None = None,
         citizen_sms: SmsTemplate = SmsTemplate.FORWARDED,
+        acknowledge: bool = False,
     ) -> None:
-        """Put the case with `officer`, awaiting a report by `deadline` (policy default)."""
+        """Put the case with `officer`, awaiting a report by `deadline` (policy default).
+        With `acknowledge`, the citizen's acknowledgement is queued after the officer's SMS."""
         state, now = self._state, workflow.now()
+        state.assignments += 1
         state.officer = officer
         state.status = ComplaintStatus.AWAITING_REPORT
         state.report_window_start = now
@@ -250,8 +305,24 @@ class ComplaintWorkflow:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note)
         due = _fmt(state.next_deadline)
-        await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
-        await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
+        if not self._queued():
+            await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
+            await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
+            return
+        officer_sms = (
+            SmsTemplate.OFFICER_URGENT if self._input.urgent else SmsTemplate.OFFICER_ASSIGNED
+        )
+        await self._sms(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
+        if acknowledge:
+            await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
+        # "Forwarded to X" means nothing once the case has moved on; a directive or a
+        # reopening is news the citizen gets even late.
+        await self._sms(
+            citizen_sms,
+            RecipientKind.CITIZEN,
+            {"due": due},
+            assignment_bound=citizen_sms is SmsTemplate.FORWARDED,
+        )
 
     async def _remind_officer(self) -> None:
         state = self._state
@@ -265,6 +336,8 @@ class ComplaintWorkflow:
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
             {"due": _fmt(state.next_deadline)},
+            assignment_bound=True,
+            valid_until=state.next_deadline,
         )
 
     async def _report_deadline_missed(self) -> None:
@@ -500,8 +573,21 @@ class ComplaintWorkflow:
         if self._input.kind is ComplaintKind.SUGGESTION:
             raise CaseRejected("suggestions have no verification call")
         self._require(ComplaintStatus.AWAITING_CALLBACK)
+        state = self._state
         if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
             raise CaseRejected("remark: the citizen's remark is required when not satisfied")
+        if (
+            result.outcome is CallbackOutcome.UNREACHABLE
+            and state.callback_attempts > 0
+            and state.callback_due_at is not None
+            and workflow.now() < state.callback_due_at
+        ):
+            # A second tap is not a second attempt (the same Idempotency-Key answers the first
+            # tap's result; another key lands here).
+            raise CaseRejected(
+                f"attempt {state.callback_attempts} was just recorded; "
+                f"next attempt due at {_fmt(state.callback_due_at)}"
+            )
 
     # ---- review decision (update) ---------------------------------------------------------
 
@@ -756,28 +842,60 @@ class ComplaintWorkflow:
             ),
         )
 
-    async def _sms(
-        self, template: SmsTemplate, recipient: RecipientKind, params: dict[str, str]
-    ) -> None:
-        """Send one SMS; its key (case, step, template, recipient) makes retries harmless.
+    def _queued(self) -> bool:
+        """Whether this run queues its SMS (SMS_QUEUE_PATCH). Decided once per run, at its
+        first use (the top of `run`), so a run replaying an older history keeps the old way."""
+        if self._queue_sms is None:
+            self._queue_sms = workflow.patched(SMS_QUEUE_PATCH)
+        return self._queue_sms
 
-        An SMS that cannot be sent (invalid number) never stops the case: the failure is
-        recorded on the message and the case goes on.
+    async def _sms(
+        self,
+        template: SmsTemplate,
+        recipient: RecipientKind,
+        params: dict[str, str],
+        *,
+        assignment_bound: bool = False,
+        valid_until: datetime | None = None,
+    ) -> None:
+        """Owe one SMS; its key (case, step, template, recipient) makes retries harmless.
+
+        Queued (SMS_QUEUE_PATCH): appended to the case's outbox, sent after the transition by
+        `_drain_outbox`. `assignment_bound` drops it if the case has moved to another
+        assignment by its turn, `valid_until` if that moment has passed by then. Before the
+        patch the SMS was sent in place. An SMS that cannot be sent never stops the case.
         """
         state = self._state
         officer_id = state.officer.officer_id if state.officer else None
         if recipient is RecipientKind.OFFICER and officer_id is None:
             return
         reg = self._input.registration_number
+        key = f"{reg}:{state.event_seq}:{template.value}:{recipient.value}"
+        officer_id = officer_id if recipient is RecipientKind.OFFICER else None
+        if self._queued():
+            state.outbox.append(
+                QueuedSms(
+                    key=key,
+                    template=template,
+                    recipient=recipient,
+                    officer_id=officer_id,
+                    params=params,
+                    urgent=self._input.urgent,
+                    queued_at=workflow.now(),
+                    assignment=state.assignments if assignment_bound else None,
+                    valid_until=valid_until,
+                )
+            )
+            return
         try:
             await workflow.execute_activity_method(
                 SmsActivities.send_sms,
                 SendSmsInput(
                     registration_number=reg,
-                    key=f"{reg}:{state.event_seq}:{template.value}:{recipient.value}",
+                    key=key,
                     template=template,
                     recipient=recipient,
-                    officer_id=officer_id if recipient is RecipientKind.OFFICER else None,
+                    officer_id=officer_id,
                     params=params,
                 ),
                 task_queue=self._input.sms_task_queue or workflow.info().task_queue,
@@ -789,4 +907,101 @@ class ComplaintWorkflow:
             cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
             await self._record(
                 "sms_failed", actor="sms", note=f"{template.value} to {recipient.value}: {cause}"
+            )
+
+    # ---- the case's outbox (SMS_QUEUE_PATCH) ----------------------------------------------
+
+    def _stale(self, sms: QueuedSms) -> str | None:
+        """Why a queued message no longer means anything, or None if it is still owed."""
+        state = self._state
+        if sms.assignment is not None and sms.assignment != state.assignments:
+            return "the case has moved to another officer since"
+        if sms.valid_until is not None and workflow.now() >= sms.valid_until:
+            return f"its deadline {_fmt(sms.valid_until)} has passed"
+        if sms.template in _OFFICER_TEMPLATES and not state.status.is_open:
+            return f"the case is {state.status.value}"
+        return None
+
+    async def _drain_outbox(self) -> None:
+        """Send the case's owed SMS, oldest first, one at a time, outside the lock.
+
+        The head is removed only once sent (or dropped), so continue-as-new carries it and the
+        next run sends it again under the same key (sent at most once: `deliver_once`). A
+        round of attempts that the gateway never accepts marks the message failed and tries
+        it again every `sms_redelivery_after` until `sms_redelivery_window` after it was
+        queued; a permanent refusal (invalid number) ends it at once.
+        """
+        state, policy = self._state, self._policy
+        while True:
+            await workflow.wait_condition(lambda: bool(state.outbox) and not self._pausing_outbox)
+            head = state.outbox[0]
+            now = workflow.now()
+            if head.not_before is not None and head.not_before > now:
+                await workflow.sleep(head.not_before - now)
+                continue
+            stale = self._stale(head)
+            if stale is not None:
+                state.outbox.pop(0)
+                await self._note_sms("sms_dropped", head, f"not sent: {stale}")
+                continue
+            self._sending = True
+            try:
+                await workflow.execute_activity_method(
+                    SmsActivities.send_sms,
+                    SendSmsInput(
+                        registration_number=self._input.registration_number,
+                        key=head.key,
+                        template=head.template,
+                        recipient=head.recipient,
+                        officer_id=head.officer_id,
+                        params=head.params,
+                        redelivery=head.rounds > 0,
+                    ),
+                    task_queue=self._input.sms_task_queue or workflow.info().task_queue,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(
+                        maximum_interval=policy.sms_retry_max_interval,
+                        maximum_attempts=policy.sms_attempts,
+                    ),
+                    priority=_URGENT_PRIORITY if head.urgent else Priority.default,
+                )
+            except ActivityError as err:
+                self._sending = False
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
+                    state.outbox.pop(0)  # refused for good; the row says why
+                    await self._note_sms("sms_failed", head, cause.message)
+                    continue
+                await self._gave_up_round(head)
+                continue
+            self._sending = False
+            state.outbox.pop(0)
+
+    async def _gave_up_round(self, head: QueuedSms) -> None:
+        """A round of attempts ended without the gateway accepting `head`."""
+        state, policy = self._state, self._policy
+        now = workflow.now()
+        retry_at = now + policy.sms_redelivery_after
+        last = retry_at > head.queued_at + policy.sms_redelivery_window
+        attempts = (head.rounds + 1) * policy.sms_attempts
+        reason = f"the gateway did not accept it in {attempts} attempts"
+        await self._read_model(
+            CaseActivities.mark_unsent, MarkUnsentInput(key=head.key, reason=reason)
+        )
+        if last:
+            state.outbox.pop(0)
+            await self._note_sms("sms_failed", head, f"{reason}; given up")
+            return
+        state.outbox[0] = head.model_copy(
+            update={"rounds": head.rounds + 1, "not_before": retry_at}
+        )
+        if head.rounds == 0:  # the timeline says it once, not every round
+            await self._note_sms(
+                "sms_failed", head, f"{reason}; tried again from {_fmt(retry_at)} until sent"
+            )
+
+    async def _note_sms(self, event: str, sms: QueuedSms, note: str) -> None:
+        async with self._lock:
+            await self._record(
+                event, actor="sms", note=f"{sms.template.value} to {sms.recipient.value}: {note}"
             )

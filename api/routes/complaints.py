@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col, func, select
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from api.auth import require
@@ -20,6 +19,7 @@ from api.errors import ApiError, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, find_case, get_case
+from api.updates import execute_within
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
 from core.db import read_session
@@ -65,6 +65,19 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         max_length=200,
         description="Makes a retried POST safe: same key and body, same complaint.",
+    ),
+]
+
+
+ActionKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="Makes a retried action safe: the same key (per caller and action) is "
+        "applied once and answers the first answer. 1-100 of A-Z a-z 0-9 . _ : -",
     ),
 ]
 
@@ -253,26 +266,38 @@ async def _act(
     *,
     principal: Principal,
     admitted: tuple[Role, ...],
+    idempotency_key: str | None = None,
 ) -> ActionResult:
-    audit.describe(getattr(update, "__name__", None), facts=audit.summarize(arg))
+    """Execute a case action (a typed update) within the API's budget.
+
+    The update answers as soon as the case's transition is recorded (its SMS are sent after).
+    With an Idempotency-Key the update's ID is the caller's and the action's own, so the
+    Temporal server applies a retried action once and answers it with the first result.
+    Unreachable or too slow: 503 with Retry-After, saying whether it may have been applied.
+    """
+    name = getattr(update, "__name__", None)
+    audit.describe(name, facts=audit.summarize(arg))
     row = get_case(session, year, sequence, principal, admitted)
     # Give the (read-only) connection back to the pool rather than hold it through the wait.
     session.close()
     if row.workflow_started_at is None:
         raise ApiError(409, "the case's workflow has not started yet; try again shortly")
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    try:
-        result: ActionResult = await handle.execute_update(
-            update, arg, rpc_timeout=timedelta(seconds=30)
-        )
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise workflow_error(err) from err
+    update_id = f"{name}:{principal.subject}:{idempotency_key}" if idempotency_key else None
+    result: ActionResult = await execute_within(
+        handle, update, arg, budget=app.settings.action_timeout_seconds, update_id=update_id
+    )
     return result
 
 
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such complaint."},
     409: {"description": "The case is not in a state that accepts this action."},
+    422: {"description": "Invalid field or Idempotency-Key (named in the answer)."},
+    503: {
+        "description": "Temporal unreachable or too slow (Retry-After): the body says whether "
+        "the action may have been applied; retry with the same Idempotency-Key."
+    },
 }
 
 
@@ -284,6 +309,7 @@ async def submit_report(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REPORTERS))],
+    idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """The nodal officer's report: resolved, partially resolved, not actionable, transferred
     (suggestions: accepted, under consideration, not accepted). Recorded as submitted by the
@@ -298,6 +324,7 @@ async def submit_report(
         report,
         principal=principal,
         admitted=REPORTERS,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -309,6 +336,7 @@ async def record_callback(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*CALLERS))],
+    idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """The telecaller's verification call outcome (`telecaller` is taken from the token)."""
     result = result.model_copy(update={"telecaller": principal.subject})
@@ -321,6 +349,7 @@ async def record_callback(
         result,
         principal=principal,
         admitted=CALLERS,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -332,6 +361,7 @@ async def request_review(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_REQUESTERS))],
+    idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """The citizen asks for a review (granted when overdue or after dissatisfaction)."""
     return await _act(
@@ -343,6 +373,7 @@ async def request_review(
         request,
         principal=principal,
         admitted=REVIEW_REQUESTERS,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -354,6 +385,7 @@ async def withdraw(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*CALLERS))],
+    idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """The citizen withdraws the case (recorded by the caller: `recorded_by` is taken from
     the token)."""
@@ -367,6 +399,7 @@ async def withdraw(
         withdrawal,
         principal=principal,
         admitted=CALLERS,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -378,6 +411,7 @@ async def reopen(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*CALLERS))],
+    idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """Reopen a closed case within the reopen window, at the citizen's request (`recorded_by`
     is taken from the token)."""
@@ -391,6 +425,7 @@ async def reopen(
         reopening,
         principal=principal,
         admitted=CALLERS,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -402,6 +437,7 @@ async def record_decision(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*DECIDERS))],
+    idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """A review's directive (text, responsible officer, new deadline) or closure
     (`decided_by` is taken from the token)."""
@@ -422,4 +458,5 @@ async def record_decision(
         decision,
         principal=principal,
         admitted=DECIDERS,
+        idempotency_key=idempotency_key,
     )

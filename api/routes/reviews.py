@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from activities.review import REVIEW_STATUSES, agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
-from api.errors import ApiError, workflow_error
+from api.errors import ApiError
+from api.updates import execute_within
 from api.views import ist
 from core import audit
 from core.calendar import SessionKind, is_last_tuesday, session_id, session_start
@@ -282,7 +281,14 @@ _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def _session_update(
-    session: Session, app: AppStateDep, kind: str, day: date, update: Any, arg: Any
+    session: Session,
+    app: AppStateDep,
+    kind: str,
+    day: date,
+    update: Any,
+    arg: Any,
+    *,
+    budget: float | None = None,
 ) -> Any:
     info = _find(session, app, kind, day)
     row = session.get(ReviewSession, info.session_id)
@@ -297,10 +303,11 @@ async def _session_update(
         ReviewSessionWorkflow.run,
         session_workflow_id(app.settings.workflow_id_prefix, info.session_id),
     )
-    try:
-        return await handle.execute_update(update, arg, rpc_timeout=timedelta(seconds=60))
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise workflow_error(err) from err
+    # A decision is delivered to its case before the session answers: the case's transition
+    # is recorded at once (its SMS follow), so the API's budget holds here too.
+    return await execute_within(
+        handle, update, arg, budget=budget or app.settings.action_timeout_seconds
+    )
 
 
 @router.post("/{kind}/{day}/decisions", responses=_ACTION_RESPONSES)
@@ -335,6 +342,9 @@ async def record_decision(
     return record
 
 
+_CLOSE_BUDGET = 60.0
+
+
 @router.post("/{kind}/{day}/close", responses=_ACTION_RESPONSES)
 async def close_session(
     kind: str,
@@ -348,8 +358,9 @@ async def close_session(
     the minutes become final (`closed_by` is taken from the token)."""
     request = request.model_copy(update={"closed_by": principal.subject})
     audit.describe("close", session=f"{kind}/{day.isoformat()}")
+    # Closing rolls every undecided case over (one update each): a budget of its own.
     summary: SessionSummary = await _session_update(
-        session, app, kind, day, ReviewSessionWorkflow.close, request
+        session, app, kind, day, ReviewSessionWorkflow.close, request, budget=_CLOSE_BUDGET
     )
     return summary
 

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -27,8 +26,9 @@ from activities.sms import FINAL_STATUSES, apply_receipt
 from activities.twilio_gateway import message_status
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
-from api.errors import ApiError, workflow_error
+from api.errors import ApiError
 from api.scope import case_filter
+from api.updates import execute_within
 from api.views import OPEN_STATUSES, ist, summary
 from core import audit
 from core.calendar import to_ist
@@ -178,19 +178,21 @@ def _citizen_case(session: Session, reg: str, sender: str) -> Complaint | None:
     return row if row is not None and row.citizen_phone == phone else None
 
 
-async def _review(app: AppStateDep, row: Complaint, hindi: bool) -> str:
+async def _review(app: AppStateDep, row: Complaint, hindi: bool, sid: str | None) -> str:
     reg = row.registration_number
     if row.workflow_started_at is None:
         return _status_text(row, hindi)
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
     try:
-        result = await handle.execute_update(
+        # Twilio redelivers an SMS it timed out on: its SID makes the request one update.
+        result = await execute_within(
+            handle,
             ComplaintWorkflow.request_review,
             ReviewRequest(note="requested by SMS", via="sms"),
-            rpc_timeout=timedelta(seconds=10),
+            budget=app.settings.action_timeout_seconds,
+            update_id=f"request_review:sms:{sid}" if sid else None,
         )
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        problem = workflow_error(err)
+    except ApiError as problem:
         if problem.status_code == 409:
             if hindi:
                 return f"जन संवाद {reg}: समीक्षा अनुरोध स्वीकार नहीं ({problem.detail})।"
@@ -231,8 +233,10 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
             reply = _status_text(row, hindi)
         else:
             try:
-                reply = await _review(app, row, hindi)
-            except (WorkflowUpdateFailedError, RPCError) as err:
+                reply = await _review(
+                    app, row, hindi, params.get("MessageSid") or params.get("SmsSid")
+                )
+            except ApiError as err:
                 log.warning("review request by SMS for %s failed: %s", reg, err)
                 reply = (
                     f"जन संवाद: अभी संभव नहीं, कृपया {helpline} पर कॉल करें।"
