@@ -452,11 +452,12 @@ class ReviewActivities:
         reg = input.item.registration_number
         handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, input.item.workflow_id)
         try:
-            result: ActionResult = await handle.execute_update(
-                ComplaintWorkflow.roll_over_from_session,
-                RollOverRequest(session_id=input.session_id),
-                id=f"{input.session_id}:rollover:{reg}",
-            )
+            async with asyncio.timeout(_UPDATE_BUDGET):  # see deliver_decision
+                result: ActionResult = await handle.execute_update(
+                    ComplaintWorkflow.roll_over_from_session,
+                    RollOverRequest(session_id=input.session_id),
+                    id=f"{input.session_id}:rollover:{reg}",
+                )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(err)

@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from fastapi import Header
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from api.errors import unanswered, workflow_error
+from schemas.auth import Principal
+
+ActionKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="Makes a retried action safe: the same key (per caller and action) is "
+        "applied once and answers the first answer. 1-100 of A-Z a-z 0-9 . _ : -",
+    ),
+]
+
+
+def update_id_for(action: str | None, principal: Principal, key: str | None) -> str | None:
+    """The update ID of an action sent with an Idempotency-Key: the caller's and the
+    action's own, so one client's key never answers for another's action."""
+    return f"{action}:{principal.subject}:{key}" if key else None
 
 
 async def execute_within(
@@ -35,7 +59,8 @@ async def execute_within(
             return await handle.execute_update(
                 update, arg, id=update_id, rpc_timeout=timedelta(seconds=budget)
             )
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # (The SDK turns the budget's cancellation into its own timeout error.)
         raise unanswered() from None
     except (WorkflowUpdateFailedError, RPCError, RuntimeError) as err:
         # RuntimeError: a lazy client that cannot connect at all.

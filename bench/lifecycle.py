@@ -4,9 +4,9 @@ Simulated staff work concurrently, each taking one case at a time: the call cent
 (POST), the nodal officer reports it resolved as soon as it is forwarded (POST .../report; a
 409 means "not forwarded yet": try again shortly), and the telecaller records a satisfied
 verification call (POST .../callback), which closes it. Every update returns once the workflow
-has applied it (its projection and SMS included), so the closed count is read back from the
-read model. Transitions are the timeline entries the cases gained (registered, forwarded,
-report received, closed).
+has recorded it (its projection included; its SMS are sent after), so the closed count is read
+back from the read model. Transitions are the timeline entries the cases gained (registered,
+forwarded, report received, closed).
 """
 
 from __future__ import annotations

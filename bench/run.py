@@ -15,7 +15,12 @@ with `--only`):
 4. scale: open complaints waiting on timers, on a fresh stack (bench/scale.py): worker RSS
    growth per case, dev server database size per case;
 5. readmodel: list/filter, telecaller work list and review agenda reads at 100,000 and
-   1,000,000 generated complaints in PostgreSQL (bench/readmodel.py): p50/p99 and index use.
+   1,000,000 generated complaints in PostgreSQL (bench/readmodel.py): p50/p99 and index use;
+6. priority: priority under load, on a fresh stack whose SMS queue sends 1/s (a long code):
+   a burst of routine complaints with urgent ones and officers' reports spread over it
+   (bench/priority.py): urgent registered -> forwarded and -> officer SMS handed over (p50/p99,
+   and its position among the SMS handed over after its registration), report latency during
+   the burst over report latency on the idle stack.
 
 SMS go to the outbox; the SMS queue's rate limit is set to `--sms-rate` (default 100/s, the
 class of a Twilio short code; a long code sends about 1/s, an alphanumeric or DLT sender ID
@@ -47,6 +52,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BareUnsandboxedWorkflow, BareWorkflow, noop, noop_async
 from bench.lifecycle import lifecycle
+from bench.priority import priority_under_load
 from bench.readmodel import read_model
 from bench.scale import open_cases
 from bench.stats import cpu_model, percentile
@@ -54,7 +60,7 @@ from tests.factories import complaint_body
 from tests.processes import EmbeddedStack
 
 RESULTS = Path(__file__).parent / "results"
-SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel")
+SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel", "priority")
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -269,6 +275,25 @@ def _scale_section(args: argparse.Namespace) -> dict[str, Any]:
             )
 
 
+def _priority_section(args: argparse.Namespace) -> dict[str, Any]:
+    """A fresh stack whose SMS queue sends `--priority-sms-rate` a second (a long code)."""
+    with tempfile.TemporaryDirectory(prefix="jansamvad-bench-priority-") as directory:
+        with EmbeddedStack(Path(directory), sms_rate_limit=args.priority_sms_rate) as stack:
+            stack.healthy()
+            return asyncio.run(
+                priority_under_load(
+                    stack.base_url,
+                    stack.database_path,
+                    routine=args.priority_routine,
+                    headers=stack.headers,
+                )
+            )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     base, bare = result.get("baseline"), result.get("baseline_bare_engine")
@@ -350,6 +375,38 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
                 )
     elif model:
         rows.append(("readmodel", "skipped", str(model)[:60]))
+    prio = result.get("priority")
+    if prio:
+        ratio = prio["action_burst_over_idle"]
+        rows += [
+            (
+                f"priority: {prio['routine']} routine + {prio['urgent']} urgent, SMS 1/s",
+                f"{prio['burst_s']:.1f} s",
+                f"({prio['urgent_measured']} urgent measured)",
+            ),
+            (
+                "urgent -> forwarded p50/p99 ms",
+                f"{_ms(prio['urgent_forwarded_p50_ms'])}/{_ms(prio['urgent_forwarded_p99_ms'])}",
+                "",
+            ),
+            (
+                "urgent -> officer SMS p50/p99 ms",
+                f"{_ms(prio['urgent_officer_sms_p50_ms'])}/"
+                f"{_ms(prio['urgent_officer_sms_p99_ms'])}",
+                "",
+            ),
+            (
+                "urgent officer SMS worst position",
+                str(prio["urgent_officer_sms_worst_position"]),
+                "<= 3",
+            ),
+            (
+                "report p50 ms idle / burst",
+                f"{prio['action_idle_p50_ms']:.0f}/{prio['action_burst_p50_ms']:.0f}",
+                "",
+            ),
+            ("report burst / idle", "-" if ratio is None else f"{ratio:.2f}", "<= 2"),
+        ]
     return rows
 
 
@@ -376,6 +433,12 @@ def main() -> None:
     )
     parser.add_argument("--readmodel-repeats", type=int, default=20, help="reads per query")
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="for the readmodel section")
+    parser.add_argument(
+        "--priority-routine", type=int, default=200, help="routine complaints in the burst"
+    )
+    parser.add_argument(
+        "--priority-sms-rate", type=float, default=1.0, help="SMS/s in the priority section"
+    )
     args = parser.parse_args()
 
     result: dict[str, Any] = {
@@ -394,12 +457,16 @@ def main() -> None:
             "lifecycle_transitions_ratio_to_baseline_completions": ">= 0.7",
             "worker_rss_growth_second_half": "about 0 (bounded cache)",
             "read_model_p99_ms_at_1m": "<= 100",
+            "urgent_officer_sms_worst_position": "<= 3",
+            "action_burst_over_idle": "<= 2",
         },
     }
     if {"baseline", "intake", "lifecycle"} & set(args.only):
         _stack_sections(args, result)
     if "scale" in args.only:
         result["scale"] = _scale_section(args)
+    if "priority" in args.only:
+        result["priority"] = _priority_section(args)
     if "readmodel" in args.only:
         problem = _postgres_reachable(args.postgres_url)
         sizes = [int(size) for size in args.readmodel_sizes.split(",") if size]

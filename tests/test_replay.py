@@ -35,6 +35,11 @@ def test_there_are_histories_to_replay() -> None:
         "happy_path.local_read_model",
         "transferred.local_read_model",
         "unsatisfied_twice_sidhi_baat.local_read_model",
+        # Recorded after SMS_QUEUE_PATCH: SMS queued in the case, sent by its own coroutine.
+        "happy_path.sms_queue",
+        "transferred.sms_queue",
+        "urgent_during_sms_outage.sms_queue",
+        "escalated_during_sms_outage.sms_queue",
     } <= names
 
 
@@ -51,10 +56,32 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    if path.stem.endswith(".local_read_model"):
+    if path.stem.endswith((".local_read_model", ".sms_queue")):
         assert markers and "record_transition" not in scheduled
     else:
         assert not markers and "record_transition" in scheduled
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in HISTORIES if p.stem.endswith(".sms_queue") and "session" not in p.stem],
+    ids=lambda p: p.stem,
+)
+def test_under_the_sms_patch_the_officer_is_told_before_the_citizen(path: Path) -> None:
+    """New histories: the first SMS scheduled is the officer's (an urgent case's says so);
+    older ones began with the citizen's acknowledgement, awaited before forwarding."""
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    started = history.events[0].workflow_execution_started_event_attributes
+    if started.continued_execution_run_id:
+        return  # a continued run begins with whatever the previous run still owed
+    converter = pydantic_data_converter.payload_converter
+    sent = [
+        converter.from_payloads(e.activity_task_scheduled_event_attributes.input.payloads)[0]
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_sms"
+    ]
+    assert sent[0]["template"] in ("officer_assigned", "officer_urgent"), sent[0]
 
 
 # The workers' runner (modules passed through), and the default sandbox, which re-imports

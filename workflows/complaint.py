@@ -922,27 +922,57 @@ class ComplaintWorkflow:
             return f"the case is {state.status.value}"
         return None
 
+    def _next_sendable(self) -> tuple[int | None, datetime | None]:
+        """The outbox index of the next message to send, or None and when one will be due.
+
+        Oldest first, except that a message deferred by a failed round (gateway down) holds
+        back only the later messages to the same recipient: the citizen's acknowledgement is
+        not kept waiting behind an officer's message, and each recipient reads in order."""
+        now = workflow.now()
+        held: set[tuple[RecipientKind, str | None]] = set()
+        wake: datetime | None = None
+        for index, sms in enumerate(self._state.outbox):
+            recipient = (sms.recipient, sms.officer_id)
+            if recipient in held:
+                continue
+            if sms.not_before is not None and sms.not_before > now:
+                held.add(recipient)
+                wake = sms.not_before if wake is None else min(wake, sms.not_before)
+                continue
+            return index, None
+        return None, wake
+
+    def _outbox_grew(self, size: int) -> Callable[[], bool]:
+        return lambda: len(self._state.outbox) != size
+
     async def _drain_outbox(self) -> None:
         """Send the case's owed SMS, oldest first, one at a time, outside the lock.
 
-        The head is removed only once sent (or dropped), so continue-as-new carries it and the
-        next run sends it again under the same key (sent at most once: `deliver_once`). A
-        round of attempts that the gateway never accepts marks the message failed and tries
-        it again every `sms_redelivery_after` until `sms_redelivery_window` after it was
-        queued; a permanent refusal (invalid number) ends it at once.
+        A message leaves the outbox only once sent (or dropped), so continue-as-new carries it
+        and the next run sends it again under the same key (sent at most once:
+        `deliver_once`). A round of attempts that the gateway never accepts marks the message
+        failed and defers it by `sms_redelivery_after`, until `sms_redelivery_window` after it
+        was queued; a permanent refusal (invalid number) ends it at once.
         """
         state, policy = self._state, self._policy
         while True:
             await workflow.wait_condition(lambda: bool(state.outbox) and not self._pausing_outbox)
-            head = state.outbox[0]
-            now = workflow.now()
-            if head.not_before is not None and head.not_before > now:
-                await workflow.sleep(head.not_before - now)
+            index, wake = self._next_sendable()
+            if index is None:
+                assert wake is not None
+                try:
+                    await workflow.wait_condition(
+                        self._outbox_grew(len(state.outbox)),
+                        timeout=(wake - workflow.now()).total_seconds(),
+                    )
+                except TimeoutError:
+                    pass
                 continue
-            stale = self._stale(head)
+            sms = state.outbox[index]
+            stale = self._stale(sms)
             if stale is not None:
-                state.outbox.pop(0)
-                await self._note_sms("sms_dropped", head, f"not sent: {stale}")
+                state.outbox.pop(index)
+                await self._note_sms("sms_dropped", sms, f"not sent: {stale}")
                 continue
             self._sending = True
             try:
@@ -950,12 +980,12 @@ class ComplaintWorkflow:
                     SmsActivities.send_sms,
                     SendSmsInput(
                         registration_number=self._input.registration_number,
-                        key=head.key,
-                        template=head.template,
-                        recipient=head.recipient,
-                        officer_id=head.officer_id,
-                        params=head.params,
-                        redelivery=head.rounds > 0,
+                        key=sms.key,
+                        template=sms.template,
+                        recipient=sms.recipient,
+                        officer_id=sms.officer_id,
+                        params=sms.params,
+                        redelivery=sms.rounds > 0,
                     ),
                     task_queue=self._input.sms_task_queue or workflow.info().task_queue,
                     start_to_close_timeout=timedelta(seconds=30),
@@ -963,41 +993,40 @@ class ComplaintWorkflow:
                         maximum_interval=policy.sms_retry_max_interval,
                         maximum_attempts=policy.sms_attempts,
                     ),
-                    priority=_URGENT_PRIORITY if head.urgent else Priority.default,
+                    priority=_URGENT_PRIORITY if sms.urgent else Priority.default,
                 )
             except ActivityError as err:
                 self._sending = False
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    state.outbox.pop(0)  # refused for good; the row says why
-                    await self._note_sms("sms_failed", head, cause.message)
+                    state.outbox.pop(index)  # refused for good; the row says why
+                    await self._note_sms("sms_failed", sms, cause.message)
                     continue
-                await self._gave_up_round(head)
+                await self._gave_up_round(index, sms)
                 continue
             self._sending = False
-            state.outbox.pop(0)
+            state.outbox.pop(index)
 
-    async def _gave_up_round(self, head: QueuedSms) -> None:
-        """A round of attempts ended without the gateway accepting `head`."""
+    async def _gave_up_round(self, index: int, sms: QueuedSms) -> None:
+        """A round of attempts ended without the gateway accepting `sms` (at `index`)."""
         state, policy = self._state, self._policy
-        now = workflow.now()
-        retry_at = now + policy.sms_redelivery_after
-        last = retry_at > head.queued_at + policy.sms_redelivery_window
-        attempts = (head.rounds + 1) * policy.sms_attempts
+        retry_at = workflow.now() + policy.sms_redelivery_after
+        last = retry_at > sms.queued_at + policy.sms_redelivery_window
+        attempts = (sms.rounds + 1) * policy.sms_attempts
         reason = f"the gateway did not accept it in {attempts} attempts"
         await self._read_model(
-            CaseActivities.mark_unsent, MarkUnsentInput(key=head.key, reason=reason)
+            CaseActivities.mark_unsent, MarkUnsentInput(key=sms.key, reason=reason)
         )
         if last:
-            state.outbox.pop(0)
-            await self._note_sms("sms_failed", head, f"{reason}; given up")
+            state.outbox.pop(index)
+            await self._note_sms("sms_failed", sms, f"{reason}; given up")
             return
-        state.outbox[0] = head.model_copy(
-            update={"rounds": head.rounds + 1, "not_before": retry_at}
+        state.outbox[index] = sms.model_copy(
+            update={"rounds": sms.rounds + 1, "not_before": retry_at}
         )
-        if head.rounds == 0:  # the timeline says it once, not every round
+        if sms.rounds == 0:  # the timeline says it once, not every round
             await self._note_sms(
-                "sms_failed", head, f"{reason}; tried again from {_fmt(retry_at)} until sent"
+                "sms_failed", sms, f"{reason}; tried again from {_fmt(retry_at)} until sent"
             )
 
     async def _note_sms(self, event: str, sms: QueuedSms, note: str) -> None:

@@ -19,7 +19,7 @@ from api.errors import ApiError, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, find_case, get_case
-from api.updates import execute_within
+from api.updates import ActionKey, execute_within, update_id_for
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
 from core.db import read_session
@@ -65,19 +65,6 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         max_length=200,
         description="Makes a retried POST safe: same key and body, same complaint.",
-    ),
-]
-
-
-ActionKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9._:\-]+$",
-        description="Makes a retried action safe: the same key (per caller and action) is "
-        "applied once and answers the first answer. 1-100 of A-Z a-z 0-9 . _ : -",
     ),
 ]
 
@@ -283,9 +270,12 @@ async def _act(
     if row.workflow_started_at is None:
         raise ApiError(409, "the case's workflow has not started yet; try again shortly")
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    update_id = f"{name}:{principal.subject}:{idempotency_key}" if idempotency_key else None
     result: ActionResult = await execute_within(
-        handle, update, arg, budget=app.settings.action_timeout_seconds, update_id=update_id
+        handle,
+        update,
+        arg,
+        budget=app.settings.action_timeout_seconds,
+        update_id=update_id_for(name, principal, idempotency_key),
     )
     return result
 

@@ -17,7 +17,7 @@ from activities.review import REVIEW_STATUSES, agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
-from api.updates import execute_within
+from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
 from core.calendar import SessionKind, is_last_tuesday, session_id, session_start
@@ -289,6 +289,7 @@ async def _session_update(
     arg: Any,
     *,
     budget: float | None = None,
+    update_id: str | None = None,
 ) -> Any:
     info = _find(session, app, kind, day)
     row = session.get(ReviewSession, info.session_id)
@@ -306,7 +307,11 @@ async def _session_update(
     # A decision is delivered to its case before the session answers: the case's transition
     # is recorded at once (its SMS follow), so the API's budget holds here too.
     return await execute_within(
-        handle, update, arg, budget=budget or app.settings.action_timeout_seconds
+        handle,
+        update,
+        arg,
+        budget=budget or app.settings.action_timeout_seconds,
+        update_id=update_id,
     )
 
 
@@ -318,6 +323,7 @@ async def record_decision(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
+    idempotency_key: ActionKey = None,
 ) -> DecisionRecord:
     """Record a decision on a case of the agenda: a directive (text, responsible officer, new
     deadline) or a closure (with a reason, only once the citizen was informed). The decision
@@ -337,7 +343,13 @@ async def record_decision(
         facts=audit.summarize(decision),
     )
     record: DecisionRecord = await _session_update(
-        session, app, kind, day, ReviewSessionWorkflow.record_decision, decision
+        session,
+        app,
+        kind,
+        day,
+        ReviewSessionWorkflow.record_decision,
+        decision,
+        update_id=update_id_for("record_decision", principal, idempotency_key),
     )
     return record
 
@@ -353,6 +365,7 @@ async def close_session(
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
+    idempotency_key: ActionKey = None,
 ) -> SessionSummary:
     """Close the session: undecided cases roll over to the next session of the same kind and
     the minutes become final (`closed_by` is taken from the token)."""
@@ -360,7 +373,14 @@ async def close_session(
     audit.describe("close", session=f"{kind}/{day.isoformat()}")
     # Closing rolls every undecided case over (one update each): a budget of its own.
     summary: SessionSummary = await _session_update(
-        session, app, kind, day, ReviewSessionWorkflow.close, request, budget=_CLOSE_BUDGET
+        session,
+        app,
+        kind,
+        day,
+        ReviewSessionWorkflow.close,
+        request,
+        budget=_CLOSE_BUDGET,
+        update_id=update_id_for("close", principal, idempotency_key),
     )
     return summary
 
