@@ -196,9 +196,7 @@ async def test_rate_limit_spreads_a_burst(
     # Unlimited, the twelve go out within a fraction of a second; at 2/s with a burst of at
     # most 4, the last is handed over at least (12 - 1 - 4) / 2 s after the first.
     burst = 4
-    assert stamps[-1] - stamps[0] >= (12 - 1 - burst) / 2.0, [
-        round(s - started, 2) for s in stamps
-    ]
+    assert stamps[-1] - stamps[0] >= (12 - 1 - burst) / 2.0, [round(s - started, 2) for s in stamps]
 
 
 async def _count(fake: FakeTwilio) -> int:
