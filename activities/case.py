@@ -160,9 +160,12 @@ class CaseActivities:
                     complaint.assigned_officer_id = snap.officer.officer_id
                     complaint.assigned_officer_name = snap.officer.name
                     complaint.assigned_officer_designation = snap.officer.designation
-                    # A transfer moves the case to another district or department.
+                    # A transfer moves the case to another district or department; the
+                    # citizen's own district stays in `citizen_district`.
                     if snap.officer.department:
                         complaint.department = snap.officer.department
+                    if snap.officer.district and input.follow_district:
+                        complaint.district = snap.officer.district
                 complaint.review_kind = snap.review.kind.value if snap.review else None
                 complaint.review_session_id = snap.review.session_id if snap.review else None
                 complaint.review_date = snap.review.starts_at if snap.review else None

@@ -84,7 +84,8 @@ class SmsActivities:
         params = {
             "reg": complaint.registration_number,
             "helpline": self._settings.helpline_number,
-            "district": complaint.district,
+            # Where the matter is: the citizen's district, wherever the case now sits.
+            "district": complaint.citizen_district or complaint.district,
             "kind": complaint.kind.value,
             "subject": (
                 CATEGORY_BY_CODE[complaint.category].label if complaint.category else "grievance"

@@ -112,6 +112,7 @@ def register_complaint(
                     citizen_phone=citizen.phone,
                     citizen_address=citizen.address,
                     district=citizen.district,
+                    citizen_district=citizen.district,
                     pincode=citizen.pincode,
                     language=citizen.language,
                     category=body.category,

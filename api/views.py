@@ -73,7 +73,7 @@ def public(session: Session, row: Complaint) -> ComplaintPublic:
             name=row.citizen_name,
             phone=row.citizen_phone,
             address=row.citizen_address,
-            district=row.district,
+            district=row.citizen_district or row.district,
             pincode=row.pincode,
             language=row.language,
         ),

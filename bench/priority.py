@@ -121,27 +121,26 @@ async def priority_under_load(
             await report(path, f"{run}-idle-{i}") for i, (_, path) in enumerate(older[:reports])
         ]
 
-        # The burst, with urgent cases and officers' reports spread over it.
+        # The burst, with urgent cases and officers' reports spread over it (one urgent case
+        # after every `routine // urgent` routine ones, in the order the clients take them).
         urgent_numbers: list[str] = []
         busy: list[float] = []
-
-        async def spread() -> None:
-            for i in range(urgent):
-                await asyncio.sleep(0.3)
-                number, _ = await register(5000 + i, urgent=True, category="police")
-                urgent_numbers.append(number)
-                if i < reports:
-                    _, path = older[reports + i]
-                    busy.append(await report(path, f"{run}-busy-{i}"))
-
+        every = max(1, routine // urgent)
         gate = asyncio.Semaphore(20)
 
-        async def routine_one(index: int) -> None:
+        async def one(index: int) -> None:
             async with gate:
                 await register(1000 + index)
+                turn = index // every
+                if index % every == every - 1 and turn < urgent:
+                    number, _ = await register(5000 + turn, urgent=True, category="police")
+                    urgent_numbers.append(number)
+                    if turn < reports:
+                        _, path = older[reports + turn]
+                        busy.append(await report(path, f"{run}-busy-{turn}"))
 
         began = time.perf_counter()
-        await asyncio.gather(spread(), *(routine_one(i) for i in range(routine)))
+        await asyncio.gather(*(one(i) for i in range(routine)))
         burst_s = time.perf_counter() - began
 
         # Each urgent case's figures once its officer SMS has been handed over.

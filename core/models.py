@@ -107,7 +107,10 @@ class Complaint(SQLModel, table=True):
     citizen_name: str = Field(max_length=200)
     citizen_phone: str = Field(max_length=16)  # indexed with created_at (daily limit)
     citizen_address: str = Field(max_length=1000)
+    # The district the case is with now (a transfer to another district moves it): listings,
+    # filters, scope and agendas go by it. The citizen's own district is `citizen_district`.
     district: str = Field(max_length=60)
+    citizen_district: str | None = Field(default=None, max_length=60)
     pincode: str | None = Field(default=None, max_length=6)
     language: Language = Field(sa_column=_enum(Language))
     category: str | None = Field(default=None, max_length=40, index=True)

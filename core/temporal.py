@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
+    Priority,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -39,6 +40,9 @@ from schemas.workflow import (
     ComplaintWorkflowResult,
 )
 from workflows.complaint import ComplaintWorkflow
+
+# Temporal task priority of an urgent case's workflow (1 is first; the default is 3).
+URGENT_PRIORITY = Priority(priority_key=1)
 
 
 def tls_config(settings: Settings) -> bool | TLSConfig:
@@ -160,6 +164,8 @@ async def start_complaint_workflow(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=initial_search_attributes(complaint),
             static_summary=f"{complaint.kind.value} {complaint.registration_number}",
+            # An urgent case's workflow tasks go ahead of routine ones on a busy queue.
+            priority=URGENT_PRIORITY if complaint.urgent else Priority.default,
             rpc_timeout=timedelta(seconds=settings.temporal_rpc_timeout_seconds),
         )
     except WorkflowAlreadyStartedError:

@@ -47,6 +47,13 @@ class Policy(BaseModel):
 
     reopen_window: timedelta = timedelta(days=15)
 
+    # The case's clock is the citizen's: a transfer gives the new officer a deadline no later
+    # than the case's promise (registration + its report window, or a directive's deadline)
+    # plus `transfer_grace`; a case transferred more than `max_transfers` times goes to the
+    # next weekly review whatever its deadline.
+    transfer_grace: timedelta = timedelta(days=2)
+    max_transfers: int = Field(default=2, ge=0)
+
     # SMS never hold up a case: each is queued by its transition and sent after it. One round
     # of attempts retries a failing gateway `sms_attempts` times (backing off to
     # `sms_retry_max_interval`, about 50 minutes in all by default); a message still not handed

@@ -244,6 +244,10 @@ class ComplaintState(BaseModel):
     closed_at: datetime | None = None
     event_seq: int = 0
     continued: int = 0
+    # The moment the case was promised to be dealt with: registration + its report window,
+    # then a directive's deadline, a reopening's new window (CITIZEN_CLOCK_PATCH). Transfers
+    # never move it.
+    promise_at: datetime | None = None
     # Bumped whenever the case is put with an officer (forwarding, transfer, directive,
     # reopening): messages about an earlier assignment are stale.
     assignments: int = 0
@@ -365,6 +369,9 @@ class RecordTransitionInput(BaseModel):
     actor: str
     note: str | None
     snapshot: CaseSnapshot
+    # The case's district follows its officer's (CITIZEN_CLOCK_PATCH): False for runs from
+    # before the patch, whose read model kept the registered district.
+    follow_district: bool = False
 
 
 class ReconcileResult(BaseModel):

@@ -121,9 +121,14 @@ def test_migration_0006_adds_the_read_model_indexes(any_engine: Engine) -> None:
 
 
 def test_one_head_and_no_redundant_phone_index(any_engine: Engine) -> None:
-    """Migration 0007 joins the parallel revisions; the phone is indexed once (with the date)."""
+    """Migration 0007 joined the parallel revisions (one head since, the newest); the phone is
+    indexed once (with the date)."""
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    assert heads == ["0007"]
+    assert heads == ["0008"]
     indexes = {i["name"]: i for i in sa.inspect(any_engine).get_indexes("complaint")}
     assert "ix_complaint_citizen_phone" not in indexes
     assert indexes["ix_complaint_phone_created"]["column_names"] == ["citizen_phone", "created_at"]
+    # 0008: the citizen's own district beside the case's current one.
+    assert "citizen_district" in {
+        c["name"] for c in sa.inspect(any_engine).get_columns("complaint")
+    }

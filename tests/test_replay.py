@@ -40,6 +40,11 @@ def test_there_are_histories_to_replay() -> None:
         "transferred.sms_queue",
         "urgent_during_sms_outage.sms_queue",
         "escalated_during_sms_outage.sms_queue",
+        # Recorded after CITIZEN_CLOCK_PATCH: transfers and directives keep the citizen's clock.
+        "transferred.citizen_clock",
+        "transferred_three_times.citizen_clock",
+        "directive_then_review_request.citizen_clock",
+        "happy_path.citizen_clock",
     } <= names
 
 
@@ -56,7 +61,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    if path.stem.endswith((".local_read_model", ".sms_queue")):
+    if path.stem.endswith((".local_read_model", ".sms_queue", ".citizen_clock")):
         assert markers and "record_transition" not in scheduled
     else:
         assert not markers and "record_transition" in scheduled
@@ -64,7 +69,11 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in HISTORIES if p.stem.endswith(".sms_queue") and "session" not in p.stem],
+    [
+        p
+        for p in HISTORIES
+        if p.stem.endswith((".sms_queue", ".citizen_clock")) and "session" not in p.stem
+    ],
     ids=lambda p: p.stem,
 )
 def test_under_the_sms_patch_the_officer_is_told_before_the_citizen(path: Path) -> None:

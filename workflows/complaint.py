@@ -80,8 +80,18 @@ _SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts
 # lock); an urgent case is forwarded before it is acknowledged and its SMS carry a higher task
 # priority. Cases whose history predates the patch keep awaiting each SMS in place.
 SMS_QUEUE_PATCH = "sms-queue-off-critical-path"
-# Temporal task priorities (1 is first; unset is the server's default, 3).
-_URGENT_PRIORITY = Priority(priority_key=1)
+# Patch: the case's clock is the citizen's. A transfer caps the new officer's deadline at the
+# case's promise plus a grace and, past `max_transfers`, sends the case to review; a directive
+# clears the citizen's earlier "not satisfied" and sets a new promise; a review request is
+# granted on the promise, not the registration; the published deadline of a case on an agenda
+# is the moment it rolls over, not the meeting; the read model follows the case's district.
+CITIZEN_CLOCK_PATCH = "citizen-clock"
+# Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
+# case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
+# workflow itself runs at 1, which its activities would otherwise inherit.)
+_OFFICER_URGENT_PRIORITY = Priority(priority_key=1)
+_CITIZEN_URGENT_PRIORITY = Priority(priority_key=2)
+_ROUTINE_PRIORITY = Priority(priority_key=3)
 # Officer messages about an assignment are pointless once the officer no longer holds the case.
 _OFFICER_TEMPLATES = frozenset(
     {SmsTemplate.OFFICER_ASSIGNED, SmsTemplate.OFFICER_URGENT, SmsTemplate.OFFICER_REMINDER}
@@ -93,6 +103,14 @@ ResultT = TypeVar("ResultT")
 
 def _fmt(moment: datetime | None) -> str:
     return to_ist(moment).strftime("%d-%m-%Y %H:%M") if moment else "-"
+
+
+def _sms_priority(sms: QueuedSms) -> Priority:
+    if not sms.urgent:
+        return _ROUTINE_PRIORITY
+    if sms.recipient is RecipientKind.OFFICER:
+        return _OFFICER_URGENT_PRIORITY
+    return _CITIZEN_URGENT_PRIORITY
 
 
 class CaseRejected(ApplicationError):
@@ -114,8 +132,10 @@ class ComplaintWorkflow:
         self._lock = asyncio.Lock()
         # Bumped on every transition: waits wake when the case changed under them.
         self._version = 0
-        # Whether SMS_QUEUE_PATCH applies to this run (decided once, see _queued).
+        # Whether SMS_QUEUE_PATCH / CITIZEN_CLOCK_PATCH apply to this run (decided once, at
+        # the top of `run`: see _queued, _citizen_clock).
         self._queue_sms: bool | None = None
+        self._clock: bool | None = None
         # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
         self._sending = False
         self._pausing_outbox = False
@@ -126,6 +146,7 @@ class ComplaintWorkflow:
     async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
         state = self._state
         drainer: asyncio.Task[None] | None = None
+        self._citizen_clock()
         if self._queued():
             drainer = asyncio.create_task(self._drain_outbox())
             if state.status is ComplaintStatus.REGISTERED:
@@ -241,6 +262,8 @@ class ComplaintWorkflow:
         await self._record("registered", actor=f"channel:{inp.channel.value}", note=None)
         officer = await self._route(inp.district, inp.department)
         note = "urgent: sent directly to the department's officers" if inp.urgent else None
+        if self._citizen_clock():
+            state.promise_at = inp.registered_at + self._window()
         await self._assign(officer, event="forwarded", actor="system", note=note, acknowledge=True)
         state.acknowledged = True
 
@@ -386,7 +409,11 @@ class ComplaintWorkflow:
             if kind is SessionKind.WEEKLY_REVIEW
             else ComplaintStatus.SIDHI_BAAT
         )
-        state.next_deadline = starts_at
+        # The published deadline is the moment the case moves by itself (rolls over if still
+        # undecided), so "overdue" means stuck, not "on today's agenda".
+        state.next_deadline = (
+            starts_at + policy.review_rollover_after if self._citizen_clock() else starts_at
+        )
 
     async def _roll_over(self) -> None:
         """Undecided at its session: on to the next one, never dropped."""
@@ -449,6 +476,8 @@ class ComplaintWorkflow:
                 department = report.transfer_to_department
                 officer = await self._route(district, department)
                 state.transfers += 1
+                if self._citizen_clock():
+                    return await self._transfer(officer, report)
                 await self._assign(
                     officer,
                     event="transferred",
@@ -487,6 +516,30 @@ class ComplaintWorkflow:
             )
             await self._sms(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
             return self._result("report recorded; a telecaller will verify with the citizen")
+
+    async def _transfer(self, officer: OfficerAssignment, report: DepartmentReport) -> ActionResult:
+        """A transfer never resets the citizen's clock: the new officer's deadline is at most
+        the promise plus the grace, and a case bounced too often, or past its promise, goes
+        to the next review (the escalation level is never lowered)."""
+        state, policy, now = self._state, self._policy, workflow.now()
+        cap = self._promise() + policy.transfer_grace
+        deadline = min(now + self._window(), cap)
+        await self._assign(
+            officer,
+            event="transferred",
+            actor=report.submitted_by,
+            note=f"to {officer.name} (transfer {state.transfers}): {report.reply}",
+            deadline=max(deadline, now),
+        )
+        if state.transfers > policy.max_transfers:
+            reason = f"transferred {state.transfers} times"
+        elif deadline <= now:
+            reason = f"transferred after the promised time {_fmt(self._promise())}"
+        else:
+            return self._result(f"transferred; the new officer's report is due {_fmt(deadline)}")
+        await self._escalate(reason=reason, actor="system")
+        assert state.review
+        return self._result(f"{reason}: on the agenda of {_fmt(state.review.starts_at)}")
 
     @submit_report.validator
     def _validate_report(self, report: DepartmentReport) -> None:
@@ -614,6 +667,11 @@ class ComplaintWorkflow:
             deadline = decision.new_deadline or (
                 workflow.now() + self._policy.directive_default_deadline
             )
+            if self._citizen_clock():
+                # A new round: the citizen's verdict on the earlier report is answered, and
+                # the directive's deadline is the new promise.
+                state.citizen_unsatisfied = False
+                state.promise_at = deadline
             forum = state.review.kind.value if state.review else "review"
             await self._assign(
                 officer,
@@ -664,7 +722,11 @@ class ComplaintWorkflow:
                     urgent=self._input.urgent,
                 )
                 overdue = state.next_deadline is not None and now >= state.next_deadline
-                outlived = now - self._input.registered_at > promised
+                outlived = (
+                    now > self._promise()
+                    if self._citizen_clock()
+                    else now - self._input.registered_at > promised
+                )
                 if overdue or outlived or state.citizen_unsatisfied:
                     await self._escalate(reason="citizen asked for a review", actor="citizen")
                     assert state.review
@@ -711,6 +773,8 @@ class ComplaintWorkflow:
             state.citizen_remark = reopening.reason
             state.closure_reason = None
             state.closed_at = None
+            if self._citizen_clock():
+                state.promise_at = workflow.now() + self._window()
             assert state.officer
             await self._assign(
                 state.officer,
@@ -828,6 +892,9 @@ class ComplaintWorkflow:
         ]
         if officer and officer.department:
             updates.append(sa.DEPARTMENT.value_set(officer.department))
+        if officer and officer.district and self._citizen_clock():
+            # The case belongs where it was sent (a transfer to another district moves it).
+            updates.append(sa.DISTRICT.value_set(officer.district))
         workflow.upsert_search_attributes(updates)
         await self._read_model(
             CaseActivities.record_transition,
@@ -839,8 +906,25 @@ class ComplaintWorkflow:
                 actor=actor,
                 note=note,
                 snapshot=snapshot,
+                follow_district=self._citizen_clock(),
             ),
         )
+
+    def _citizen_clock(self) -> bool:
+        """Whether this run keeps the citizen's clock (CITIZEN_CLOCK_PATCH); decided once."""
+        if self._clock is None:
+            self._clock = workflow.patched(CITIZEN_CLOCK_PATCH)
+        return self._clock
+
+    def _window(self) -> timedelta:
+        return self._policy.report_deadline(
+            suggestion=self._input.kind is ComplaintKind.SUGGESTION, urgent=self._input.urgent
+        )
+
+    def _promise(self) -> datetime:
+        """When the case was promised to be dealt with (cases from before the patch: their
+        registration plus the report window)."""
+        return self._state.promise_at or self._input.registered_at + self._window()
 
     def _queued(self) -> bool:
         """Whether this run queues its SMS (SMS_QUEUE_PATCH). Decided once per run, at its
@@ -993,7 +1077,7 @@ class ComplaintWorkflow:
                         maximum_interval=policy.sms_retry_max_interval,
                         maximum_attempts=policy.sms_attempts,
                     ),
-                    priority=_URGENT_PRIORITY if sms.urgent else Priority.default,
+                    priority=_sms_priority(sms),
                 )
             except ActivityError as err:
                 self._sending = False
