@@ -175,6 +175,8 @@ class CaseActivities:
                 complaint.citizen_remark = snap.citizen_remark
                 complaint.callback_due_at = snap.callback_due_at
                 complaint.callback_attempts = snap.callback_attempts
+                if snap.undecided_times is not None:
+                    complaint.undecided_times = snap.undecided_times
                 complaint.state_version = input.seq
                 complaint.updated_at = utcnow()
                 session.add(complaint)

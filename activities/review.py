@@ -44,6 +44,7 @@ from schemas.reference import CATEGORY_BY_CODE
 from schemas.review import (
     Agenda,
     AgendaItem,
+    AgendaSection,
     CitizenInvitationInput,
     DecisionRecord,
     DeliverDecisionInput,
@@ -117,22 +118,50 @@ def district_nodal_officer(session: Session, district: str) -> Officer | None:
 _IN_BATCH = 500
 
 
+# A case's round at the reviews starts again at these events; rollovers after it are counted.
+_ROUND_STARTS = ("escalated_to_weekly_review", "escalated_to_sidhi_baat", "directive_given")
+
+
+def _undecided_times(events: list[TimelineEvent]) -> int:
+    count = 0
+    for event in events:
+        if event.event in _ROUND_STARTS:
+            count = 0
+        elif event.event == "review_rolled_over":
+            count += 1
+    return count
+
+
 def agenda_items(session: Session, session_id: str, now: datetime) -> list[AgendaItem]:
-    """The cases escalated to `session_id` that still await it, ordered by district and age.
+    """The cases of `session_id`'s agenda: those escalated to it that still await it, the
+    longest-undecided first within each district; for a weekly review, then every case bound
+    for a later Sidhi Baat ("awaiting Sidhi Baat", prepared here).
 
     Also used by the API to show the provisional agenda of a session not yet frozen.
     """
-    rows = session.exec(
-        select(Complaint)
-        .where(
-            Complaint.review_session_id == session_id,
-            col(Complaint.status).in_(REVIEW_STATUSES),
-        )
-        .order_by(col(Complaint.district), col(Complaint.created_at))
-    ).all()
+    rows: list[tuple[Complaint, AgendaSection]] = [
+        (row, AgendaSection.FOR_DECISION)
+        for row in session.exec(
+            select(Complaint).where(
+                Complaint.review_session_id == session_id,
+                col(Complaint.status).in_(REVIEW_STATUSES),
+            )
+        ).all()
+    ]
+    meeting = session.get(ReviewSession, session_id)
+    if meeting is not None and meeting.kind == SessionKind.WEEKLY_REVIEW.value:
+        rows += [
+            (row, AgendaSection.AWAITING_SIDHI_BAAT)
+            for row in session.exec(
+                select(Complaint).where(
+                    Complaint.status == ComplaintStatus.SIDHI_BAAT,
+                    col(Complaint.review_date) > meeting.starts_at,
+                )
+            ).all()
+        ]
     # The escalation histories of all the agenda's cases in one query (not one per case).
     history: defaultdict[int, list[TimelineEvent]] = defaultdict(list)
-    ids = [row.id for row in rows]
+    ids = [row.id for row, _ in rows]
     for start in range(0, len(ids), _IN_BATCH):
         for event in session.exec(
             select(TimelineEvent)
@@ -145,7 +174,7 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
             history[event.complaint_id].append(event)
     officers: dict[str, str | None] = {}
     items = []
-    for row in rows:
+    for row, section in rows:
         assert row.id is not None
         if row.district not in officers:
             officer = district_nodal_officer(session, row.district)
@@ -172,8 +201,22 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
                 wishes_to_meet_cm=row.wishes_to_meet_cm,
                 assigned_officer_id=row.assigned_officer_id,
                 nodal_officer_id=officers[row.district],
+                section=section,
+                undecided_times=_undecided_times(events),
+                sidhi_baat_at=row.review_date
+                if section is AgendaSection.AWAITING_SIDHI_BAAT
+                else None,
             )
         )
+    # Decisions first; within a section by district, the longest-undecided, then the oldest.
+    items.sort(
+        key=lambda i: (
+            i.section is AgendaSection.AWAITING_SIDHI_BAAT,
+            i.district,
+            -i.undecided_times,
+            i.registered_at,
+        )
+    )
     return items
 
 
@@ -218,10 +261,15 @@ class ReviewActivities:
             if input.phase is SessionPhase.AGENDA_FROZEN and row.frozen_at is None:
                 row.frozen_at = input.at
             if input.phase is SessionPhase.CLOSED:
-                # Whatever is still pending at the close rolled over (or had moved already).
+                # Whatever is still pending at the close rolled over (or had moved already);
+                # an "awaiting Sidhi Baat" case was prepared here, for Sidhi Baat to decide.
                 for item in items:
                     if item.outcome == ItemOutcome.PENDING:
-                        item.outcome = ItemOutcome.ROLLED_OVER
+                        awaiting = (
+                            AgendaItem.model_validate_json(item.item).section
+                            is AgendaSection.AWAITING_SIDHI_BAAT
+                        )
+                        item.outcome = ItemOutcome.PREPARED if awaiting else ItemOutcome.ROLLED_OVER
                         session.add(item)
                 row.rolled_over_count = sum(i.outcome == ItemOutcome.ROLLED_OVER for i in items)
                 row.closed_at = row.closed_at or input.at

@@ -126,6 +126,14 @@ TEMPLATES: dict[SmsTemplate, Template] = {
         "जन संवाद {reg}: आपका मामला {date} की {forum_hi} में रखा गया है।",
         dlt_template_id_hi="1007000000000001008",
     ),
+    SmsTemplate.ESCALATED_SIDHI_BAAT: Template(
+        "1007000000000000014",
+        "CM Jan Samvad {reg}: your case goes to the CM's Sidhi Baat on {date}; the CM "
+        "secretary's weekly review prepares it on {prep}. Help: {helpline}.",
+        "जन संवाद {reg}: आपका मामला {date} को सीधी बात में; तैयारी {prep} की साप्ताहिक समीक्षा "
+        "में। सहायता: {helpline}",
+        dlt_template_id_hi="1007000000000001014",
+    ),
     SmsTemplate.DIRECTIVE: Template(
         "1007000000000000009",
         "CM Jan Samvad {reg}: the review directed the officer to act by {due}.",

@@ -56,12 +56,21 @@ def _next_sequence(session: Session, year: int) -> int:
     return int(sequence)
 
 
-def _department(body: ComplaintCreate) -> str | None:
-    """The department concerned: as given, or for an urgent case the one its category names
-    (urgent cases go straight to the department's officers, not via the district)."""
+def _routed_department(body: ComplaintCreate) -> str | None:
+    """The department the case is routed to: as given, or for an urgent case the one its
+    category names (urgent cases go straight to the department's officers, not via the
+    district). None: the district's nodal officer."""
     if body.department is None and body.is_urgent and body.category:
         return CATEGORY_BY_CODE[body.category].department
     return body.department
+
+
+def _department(body: ComplaintCreate) -> str | None:
+    """The department concerned: the routed one, else the one the category names."""
+    routed = _routed_department(body)
+    if routed is None and body.category:
+        return CATEGORY_BY_CODE[body.category].department
+    return routed
 
 
 def register_complaint(
@@ -117,6 +126,7 @@ def register_complaint(
                     language=citizen.language,
                     category=body.category,
                     department=_department(body),
+                    department_requested=_routed_department(body),
                     description=body.description,
                     urgent=body.is_urgent,
                     wishes_to_meet_cm=body.wishes_to_meet_cm,

@@ -125,6 +125,14 @@ class ReadModelCollector(Collector):
                 .where(is_open, col(Complaint.next_deadline) < now)
                 .group_by(Complaint.district)
             ).all()
+            times = sa.case(
+                (col(Complaint.undecided_times) >= 3, 3), else_=col(Complaint.undecided_times)
+            )
+            undecided_rows = connection.execute(
+                sa.select(col(Complaint.status), times, sa.func.count())
+                .where(col(Complaint.status).in_(REVIEW_STATUSES))
+                .group_by(col(Complaint.status), times)
+            ).all()
             agenda_rows = connection.execute(
                 sa.select(col(Complaint.status), sa.func.count())
                 .where(col(Complaint.status).in_(REVIEW_STATUSES))
@@ -149,6 +157,17 @@ class ReadModelCollector(Collector):
         for status, district, level, count in open_rows:
             open_cases.add_metric([_value(status), district, str(level)], count)
         yield open_cases
+
+        undecided = GaugeMetricFamily(
+            f"{PREFIX}_undecided_cases",
+            "Cases on a review's agenda by how many sessions in a row left them undecided "
+            "(times: 0, 1, 2, 3 = 3 or more); a Sidhi Baat case is also prepared at every "
+            "weekly review before its session.",
+            labels=["status", "times"],
+        )
+        for status, times, count in undecided_rows:
+            undecided.add_metric([_value(status), str(times)], count)
+        yield undecided
 
         overdue = GaugeMetricFamily(
             f"{PREFIX}_overdue_cases",

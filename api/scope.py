@@ -72,6 +72,34 @@ def _department_officer(principal: Principal) -> ColumnElement[bool]:
     return sa.and_(*clauses)
 
 
+def current_officer_filter(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause on `Complaint`: the cases whose *current* officer is the caller's (of
+    their district or department), for the report — an officer who transferred a case away, or
+    who merely sees it through the category's department, does not report on it. Roles that
+    are state-wide and state-level officers (no district, no department) are not limited."""
+    if principal.roles & STATE_WIDE_ROLES or (
+        principal.district is None and principal.department is None
+    ):
+        return sa.true()
+    officers = select(Officer.id)
+    if Role.NODAL_OFFICER in principal.roles:
+        mine: list[ColumnElement[bool]] = []
+        if principal.district is not None:
+            mine.append(col(Officer.district) == principal.district)
+        if principal.department is not None:
+            mine.append(col(Officer.department) == principal.department)
+        officers = officers.where(sa.or_(*mine))
+    elif principal.department is not None:  # a department officer: their department's desk
+        officers = officers.where(col(Officer.department) == principal.department)
+    else:
+        return sa.true()
+    # A case with no officer yet (not forwarded) is refused by its workflow, not hidden.
+    return sa.or_(
+        col(Complaint.assigned_officer_id).is_(None),
+        col(Complaint.assigned_officer_id).in_(officers),
+    )
+
+
 def no_such_case(year: int, sequence: int) -> ApiError:
     """The one answer for a case that does not exist and for one outside the caller's scope."""
     return ApiError(404, f"no complaint {sequence}/{year}")
@@ -93,8 +121,16 @@ def find_case(
 
 
 def get_case(
-    session: Session, year: int, sequence: int, principal: Principal, admitted: Iterable[Role]
+    session: Session,
+    year: int,
+    sequence: int,
+    principal: Principal,
+    admitted: Iterable[Role],
+    *,
+    also: ColumnElement[bool] | None = None,
 ) -> Complaint:
     """The case `sequence/year` as seen by `principal` through an endpoint admitting
-    `admitted`: 404, exactly as for a missing case, when it lies outside their scope."""
-    return find_case(session, year, sequence, where=case_filter(principal, admitted))
+    `admitted` (and matching `also`, when given): 404, exactly as for a missing case, when it
+    lies outside their scope."""
+    where = case_filter(principal, admitted)
+    return find_case(session, year, sequence, where=where if also is None else sa.and_(where, also))

@@ -42,6 +42,7 @@ def summary(row: Complaint, now: datetime | None = None) -> ComplaintSummary:
         escalation_level=EscalationLevel(row.escalation_level),
         next_deadline=ist(row.next_deadline),
         overdue=_is_overdue(row, now),
+        undecided_times=row.undecided_times,
         created_at=ist(row.created_at),
         links=ComplaintLinks(self=f"/v1/complaints/{row.year}/{row.sequence}"),
     )

@@ -114,7 +114,13 @@ class Complaint(SQLModel, table=True):
     pincode: str | None = Field(default=None, max_length=6)
     language: Language = Field(sa_column=_enum(Language))
     category: str | None = Field(default=None, max_length=40, index=True)
+    # The department concerned (named, else the category's): filters, scope, search
+    # attributes. The case is routed by `department_requested` (named at registration, or an
+    # urgent category's): without one, a routine case goes to its district's nodal officer.
     department: str | None = Field(default=None, max_length=60, index=True)
+    department_requested: str | None = Field(default=None, max_length=60)
+    # Sessions in a row that left it undecided on a review's agenda (the workflow's count).
+    undecided_times: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     description: str = Field(sa_column=Column(sa.Text, nullable=False))
     urgent: bool = False
     wishes_to_meet_cm: bool = False

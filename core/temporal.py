@@ -114,8 +114,10 @@ def workflow_input(
         registration_number=complaint.registration_number,
         kind=complaint.kind,
         channel=complaint.channel,
-        district=complaint.district,
-        department=complaint.department,
+        district=complaint.citizen_district or complaint.district,
+        # Routed by the department named (or an urgent category's), not the one derived from
+        # the category: a routine case goes to its district's nodal officer.
+        department=complaint.department_requested,
         category=complaint.category,
         urgent=complaint.urgent,
         wishes_to_meet_cm=complaint.wishes_to_meet_cm,

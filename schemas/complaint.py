@@ -218,6 +218,8 @@ class ComplaintSummary(BaseModel):
     escalation_level: EscalationLevel
     next_deadline: datetime | None
     overdue: bool
+    # Sessions in a row that left it undecided on a review's agenda.
+    undecided_times: int = 0
     created_at: datetime
     links: ComplaintLinks
 

@@ -33,6 +33,19 @@ class ItemOutcome(StrEnum):
     DIRECTIVE = "directive"
     CLOSED = "closed"
     ROLLED_OVER = "rolled_over"
+    # An "awaiting Sidhi Baat" case, prepared at a weekly review and decided at Sidhi Baat.
+    PREPARED = "prepared"
+
+
+class AgendaSection(StrEnum):
+    """Where a case stands on an agenda."""
+
+    # Escalated to this session: decided here, or rolled over at the close.
+    FOR_DECISION = "for_decision"
+    # Bound for a later Sidhi Baat: on every weekly review until then, so the CM secretary
+    # prepares it with the district (never more than a week without a review); decided at
+    # Sidhi Baat, neither decided nor rolled over here.
+    AWAITING_SIDHI_BAAT = "awaiting_sidhi_baat"
 
 
 class HistoryEntry(BaseModel):
@@ -68,6 +81,12 @@ class AgendaItem(BaseModel):
     assigned_officer_id: str | None = None
     # The district's nodal officer, who is told about the session (None: none on record).
     nodal_officer_id: str | None = None
+    section: AgendaSection = AgendaSection.FOR_DECISION
+    # Sessions that left it undecided since it was escalated or last directed (it leads the
+    # agenda: the longest-undecided first).
+    undecided_times: int = 0
+    # For an "awaiting Sidhi Baat" case: the Sidhi Baat session it is bound for.
+    sidhi_baat_at: datetime | None = None
 
 
 class ReviewSessionInput(BaseModel):

@@ -188,6 +188,7 @@ class SmsTemplate(StrEnum):
     WITHDRAWN = "withdrawn"
     REOPENED = "reopened"
     OFFICER_URGENT = "officer_urgent"
+    ESCALATED_SIDHI_BAAT = "escalated_sidhi_baat"
 
 
 class QueuedSms(BaseModel):
@@ -355,6 +356,8 @@ class CaseSnapshot(BaseModel):
     citizen_remark: str | None
     callback_due_at: datetime | None
     callback_attempts: int
+    # Sessions in a row that left it undecided (None: a run from before it was projected).
+    undecided_times: int | None = None
 
 
 class RecordTransitionInput(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -213,3 +214,30 @@ async def test_a_case_transferred_to_another_district_is_listed_and_scoped_there
     assert (await stack.post(f"{path}/report", json=report, headers=ranchi)).status_code == 404
     answer = await stack.post(f"{path}/report", json=report, headers=dhanbad)
     assert answer.status_code == 200, answer.text
+
+
+async def test_a_routine_case_gets_its_categorys_department_but_its_districts_officer(
+    stack: httpx.AsyncClient,
+) -> None:
+    engine: Engine = stack.app_engine  # type: ignore[attr-defined]
+    created = await stack.post("/v1/complaints", json=complaint_body(category="sanitation"))
+    path = created.json()["links"]["self"]
+
+    async def probe() -> dict[str, Any]:
+        return (await stack.get(path)).json()
+
+    case = await eventually(probe, lambda c: c["status"] == "awaiting_report")
+    assert case["department"] == "drinking_water_sanitation"
+    assert case["assigned_officer"]["id"] == "nodal-district-ranchi"  # routed by district
+    listed = (
+        await stack.get("/v1/complaints", params={"department": "drinking_water_sanitation"})
+    ).json()
+    assert path in [c["links"]["self"] for c in listed["data"]]
+    # The department's nodal officer sees it (the department concerned) but does not report
+    # on it: the district's officer holds it.
+    department = auth_headers(engine, Role.NODAL_OFFICER, department="drinking_water_sanitation")
+    assert (await stack.get(path, headers=department)).status_code == 200
+    report = {"outcome": "resolved", "reply": "Done"}
+    assert (await stack.post(f"{path}/report", json=report, headers=department)).status_code == 404
+    ranchi = auth_headers(engine, Role.NODAL_OFFICER, district="Ranchi")
+    assert (await stack.post(f"{path}/report", json=report, headers=ranchi)).status_code == 200

@@ -61,6 +61,7 @@ def _worst_case_params(**overrides: str) -> dict[str, str]:
         "officer": _longest_designation(),
         "due": "31-12-2026 23:59",
         "date": "29-12-2026 11:00",
+        "prep": "22-12-2026 11:00",
         "forum": "weekly_review",
         "reopen_days": "30",
         "place": "Ward 12 Kanke Road, PIN 834008",

@@ -380,16 +380,39 @@ class ComplaintWorkflow:
         state.rollovers = 0
         self._schedule_review(kind)
         assert state.review
-        await self._record(
-            f"escalated_to_{kind.value}",
-            actor=actor,
-            note=f"{reason}; on the agenda of {_fmt(state.review.starts_at)}",
-        )
+        prepared_at = self._weekly_review_before(state.review.starts_at)
+        note = f"{reason}; on the agenda of {_fmt(state.review.starts_at)}"
+        if prepared_at is not None:
+            note += f", prepared at the weekly review of {_fmt(prepared_at)}"
+        await self._record(f"escalated_to_{kind.value}", actor=actor, note=note)
+        if prepared_at is not None:
+            # The citizen is told both dates: never a month without a review in sight.
+            await self._sms(
+                SmsTemplate.ESCALATED_SIDHI_BAAT,
+                RecipientKind.CITIZEN,
+                {"date": _fmt(state.review.starts_at), "prep": _fmt(prepared_at)},
+            )
+            return
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
             {"forum": kind.value, "date": _fmt(state.review.starts_at)},
         )
+
+    def _weekly_review_before(self, sidhi_baat_at: datetime) -> datetime | None:
+        """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at` (it
+        is on that review's agenda, "awaiting Sidhi Baat"), if one falls before it
+        (CITIZEN_CLOCK_PATCH; None for a weekly review's own case)."""
+        state, policy = self._state, self._policy
+        if state.status is not ComplaintStatus.SIDHI_BAAT or not self._citizen_clock():
+            return None
+        prepared_at = next_session(
+            SessionKind.WEEKLY_REVIEW,
+            workflow.now(),
+            at=policy.weekly_review_time,
+            cutoff_before=policy.agenda_cutoff_before,
+        )
+        return prepared_at if prepared_at < sidhi_baat_at else None
 
     def _schedule_review(self, kind: SessionKind) -> None:
         state, policy = self._state, self._policy
@@ -880,6 +903,7 @@ class ComplaintWorkflow:
                 state.callback_due_at if state.status is ComplaintStatus.AWAITING_CALLBACK else None
             ),
             callback_attempts=state.callback_attempts,
+            undecided_times=state.rollovers if state.status in _REVIEW_STATUSES else 0,
         )
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.COMPLAINT_STATUS.value_set(state.status.value),

@@ -23,9 +23,10 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
-    from core.calendar import SessionKind, session_id, upcoming_sessions
+    from core.calendar import SessionKind, session_id, to_ist, upcoming_sessions
     from schemas.review import (
         AgendaItem,
+        AgendaSection,
         CitizenInvitationInput,
         CloseSessionRequest,
         DecisionRecord,
@@ -190,8 +191,11 @@ class ReviewSessionWorkflow:
                 return
             if self._phase is SessionPhase.SCHEDULED:  # started after its own close moment
                 await self._freeze_agenda()
+            # "Awaiting Sidhi Baat" cases were prepared here; Sidhi Baat decides them.
             undecided = [
-                item for reg, item in sorted(self._agenda.items()) if reg not in self._decisions
+                item
+                for reg, item in sorted(self._agenda.items())
+                if reg not in self._decisions and item.section is AgendaSection.FOR_DECISION
             ]
             results = await asyncio.gather(
                 *(
@@ -245,6 +249,13 @@ class ReviewSessionWorkflow:
             raise SessionRejected(f"case {reg} is not on the agenda of {self._input.session_id}")
         if reg in self._decisions:
             raise SessionRejected(f"case {reg} was already decided at this session")
+        item = self._agenda[reg]
+        if item.section is AgendaSection.AWAITING_SIDHI_BAAT and item.sidhi_baat_at:
+            day = to_ist(item.sidhi_baat_at).date().isoformat()
+            raise SessionRejected(
+                f"case {reg} awaits Sidhi Baat on {day}: it is prepared at this review and "
+                "decided there"
+            )
         if request.decision is DecisionKind.CLOSE and not request.citizen_informed:
             raise SessionRejected(
                 "citizen_informed: a case is closed at a review only once the citizen was informed"

@@ -9,16 +9,18 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlmodel import Session, col, func, select
-from temporalio.service import RPCError
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
+from activities.review import REVIEW_STATUSES
 from api.auth import require
 from api.deps import AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
-from api.scope import case_filter, find_case, get_case
+from api.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
@@ -29,6 +31,7 @@ from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintList, ComplaintPublic
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.reference import canonical_district
+from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.tracking import ComplaintSubmission
 from schemas.workflow import (
     ActionResult,
@@ -41,6 +44,7 @@ from schemas.workflow import (
     Withdrawal,
 )
 from workflows.complaint import ComplaintWorkflow
+from workflows.review import ReviewSessionWorkflow, session_workflow_id
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
@@ -162,12 +166,14 @@ def list_complaints(
     kind: ComplaintKind | None = None,
     urgent: bool | None = None,
     overdue: bool | None = None,
+    undecided_min: Annotated[int | None, Query(ge=1, le=1000)] = None,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ComplaintList:
     """Cases, urgent first then newest (with `overdue=true`: the longest overdue first), with
-    filters and pagination; a nodal or department officer lists only the cases of their
+    filters (`undecided_min`: on an agenda, left undecided by at least that many sessions in a
+    row) and pagination; a nodal or department officer lists only the cases of their
     scope."""
     query = select(Complaint).where(case_filter(principal, READERS))
     if district is not None:
@@ -189,6 +195,12 @@ def list_complaints(
         query = query.where(Complaint.kind == kind)
     if urgent is not None:
         query = query.where(Complaint.urgent == urgent)
+    if undecided_min is not None:
+        # Cases the reviews keep leaving undecided (on an agenda now): the bound's watch list.
+        query = query.where(
+            col(Complaint.undecided_times) >= undecided_min,
+            col(Complaint.status).in_(REVIEW_STATUSES),
+        )
     if open_only or overdue:
         query = query.where(col(Complaint.status).in_(OPEN_STATUSES))
     now = utcnow()
@@ -254,6 +266,7 @@ async def _act(
     principal: Principal,
     admitted: tuple[Role, ...],
     idempotency_key: str | None = None,
+    also: ColumnElement[bool] | None = None,
 ) -> ActionResult:
     """Execute a case action (a typed update) within the API's budget.
 
@@ -264,7 +277,7 @@ async def _act(
     """
     name = getattr(update, "__name__", None)
     audit.describe(name, facts=audit.summarize(arg))
-    row = get_case(session, year, sequence, principal, admitted)
+    row = get_case(session, year, sequence, principal, admitted, also=also)
     # Give the (read-only) connection back to the pool rather than hold it through the wait.
     session.close()
     if row.workflow_started_at is None:
@@ -315,6 +328,8 @@ async def submit_report(
         principal=principal,
         admitted=REPORTERS,
         idempotency_key=idempotency_key,
+        # Only the officer the case is with now reports on it.
+        also=current_officer_filter(principal),
     )
 
 
@@ -419,6 +434,27 @@ async def reopen(
     )
 
 
+async def _open_session(
+    app: AppStateDep, row: Complaint
+) -> WorkflowHandle[ReviewSessionWorkflow, SessionSummary] | None:
+    """The session workflow whose agenda holds the case, if that session has been opened."""
+    if row.status not in REVIEW_STATUSES or not row.review_session_id:
+        return None
+    handle = app.client.get_workflow_handle_for(
+        ReviewSessionWorkflow.run,
+        session_workflow_id(app.settings.workflow_id_prefix, row.review_session_id),
+    )
+    try:
+        await handle.describe(
+            rpc_timeout=timedelta(seconds=app.settings.temporal_rpc_timeout_seconds)
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None  # never opened (its schedule was not running): the case decides
+        raise workflow_error(err) from err
+    return handle
+
+
 @router.post("/{year}/{sequence}/decision", responses=_ACTION_RESPONSES)
 async def record_decision(
     year: int,
@@ -430,7 +466,10 @@ async def record_decision(
     idempotency_key: ActionKey = None,
 ) -> ActionResult:
     """A review's directive (text, responsible officer, new deadline) or closure
-    (`decided_by` is taken from the token)."""
+    (`decided_by` is taken from the token). A case on the agenda of an opened session is
+    decided through that session (recorded in its minutes; refused before its agenda cutoff,
+    as on the session's own route); only a case whose session was never opened is decided by
+    the case alone."""
     if (
         decision.responsible_officer_id
         and session.get(Officer, decision.responsible_officer_id) is None
@@ -439,6 +478,41 @@ async def record_decision(
             422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
         )
     decision = decision.model_copy(update={"decided_by": principal.subject})
+    row = get_case(session, year, sequence, principal, DECIDERS)
+    meeting = await _open_session(app, row)
+    if meeting is not None:
+        # One path for a review decision: a case on a session's agenda is decided in that
+        # session, so its minutes are the truth (the session refuses before its cutoff).
+        if decision.session_id and decision.session_id != row.review_session_id:
+            raise ApiError(
+                409,
+                f"the case is on the agenda of {row.review_session_id}, not {decision.session_id}",
+            )
+        audit.describe("record_decision", facts=audit.summarize(decision))
+        session.close()
+        record: DecisionRecord = await execute_within(
+            meeting,
+            ReviewSessionWorkflow.record_decision,
+            DecisionRequest(
+                registration_number=row.registration_number,
+                decision=decision.decision,
+                text=decision.text,
+                decided_by=decision.decided_by,
+                responsible_officer_id=decision.responsible_officer_id,
+                new_deadline=decision.new_deadline,
+                citizen_informed=decision.citizen_informed,
+            ),
+            budget=app.settings.action_timeout_seconds,
+            update_id=update_id_for("record_decision", principal, idempotency_key),
+        )
+        return ActionResult(
+            registration_number=record.registration_number,
+            status=record.case_status,
+            escalation_level=EscalationLevel(row.escalation_level),
+            next_deadline=record.case_next_deadline,
+            message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
+        )
+    # No session holds the case (its session was never opened): the case records it alone.
     return await _act(
         session,
         app,
