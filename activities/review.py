@@ -503,7 +503,7 @@ class ReviewActivities:
             async with asyncio.timeout(_UPDATE_BUDGET):  # see deliver_decision
                 result: ActionResult = await handle.execute_update(
                     ComplaintWorkflow.roll_over_from_session,
-                    RollOverRequest(session_id=input.session_id),
+                    RollOverRequest(session_id=input.session_id, closed_by=input.closed_by),
                     id=f"{input.session_id}:rollover:{reg}",
                 )
         except WorkflowUpdateFailedError as err:

@@ -166,6 +166,8 @@ class RollOverRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     session_id: str
+    # Who closed the session (a reviewer), recorded as the rollover's actor; None: its timer.
+    closed_by: str | None = None
     requested_by: str = "review-session"
 
 
@@ -265,6 +267,7 @@ class RollOverCaseInput(BaseModel):
 
     session_id: str
     item: AgendaItem
+    closed_by: str | None = None
 
 
 class RollOverCaseResult(BaseModel):

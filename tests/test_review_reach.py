@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.review import agenda_items
 from api.main import create_app
 from core.calendar import IST, SessionKind, last_tuesday_of_month, next_session, session_id
-from core.models import Message, ReviewItem, TimelineEvent
+from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
 from core.settings import Settings
 from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
@@ -230,3 +230,47 @@ async def test_cases_left_undecided_are_counted_listed_and_measured(
         assert none["count"] == 0
         metrics = (await http.get("/metrics")).text
     assert 'jansamvad_undecided_cases{status="weekly_review",times="2"} 1.0' in metrics
+
+
+async def test_an_undecided_sidhi_baat_case_is_prepared_every_week_for_four_months(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """Nobody decides it: it rolls over month after month, counted, and every weekly review in
+    between has it on its agenda ("awaiting Sidhi Baat"), the longest-undecided first."""
+    await _after_a_sidhi_baat(env)
+    case = await escalated(env, engine, settings)
+    await case.execute_update(
+        ComplaintWorkflow.record_decision,
+        ReviewDecision(decision=DecisionKind.DIRECTIVE, text="Act", decided_by="cm-secretary"),
+    )
+    await case.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    await case.execute_update(ComplaintWorkflow.record_callback, UNSATISFIED)
+    started = await env.get_current_time()
+    for month in range(1, 5):
+        await sleep_until(env, started + timedelta(days=30 * month))
+        state = await state_of(case)
+        assert state.status is ComplaintStatus.SIDHI_BAAT and state.review is not None
+        row = row_of(engine, case)
+        assert row.undecided_times == state.rollovers
+        # The weekly review of the coming Tuesday lists it, awaiting Sidhi Baat.
+        weekly = await _next_weekly(env)
+        if weekly.starts_at < state.review.starts_at:
+            with Session(engine) as db:
+                db.add(
+                    ReviewSession(
+                        session_id=weekly.session_id,
+                        kind=SessionKind.WEEKLY_REVIEW.value,
+                        starts_at=weekly.starts_at,
+                        cutoff_at=weekly.cutoff_at,
+                        workflow_id="-",
+                        phase="scheduled",
+                        created_at=started,
+                        updated_at=started,
+                    )
+                )
+                db.commit()
+                items = agenda_items(db, weekly.session_id, await env.get_current_time())
+            mine = [i for i in items if i.registration_number == row.registration_number]
+            assert [i.section for i in mine] == [AgendaSection.AWAITING_SIDHI_BAAT]
+            assert mine[0].undecided_times == state.rollovers
+    assert (await state_of(case)).rollovers >= 3

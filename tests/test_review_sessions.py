@@ -28,7 +28,7 @@ from core.calendar import (
     session_id,
     upcoming_sessions,
 )
-from core.models import Message, ReviewItem, ReviewSession
+from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
 from core.settings import Settings
 from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
@@ -345,6 +345,15 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
         assert moved.review.starts_at == slot.starts_at + timedelta(days=7)
         assert moved.rollovers == 1
         assert "review_rolled_over" in timeline(engine, handle)
+        # Rolled over by the reviewer's close, and recorded so (not as the timer).
+        with Session(engine) as db:
+            actor = db.exec(
+                select(TimelineEvent.actor).where(
+                    TimelineEvent.complaint_id == row_of(engine, handle).id,
+                    TimelineEvent.event == "review_rolled_over",
+                )
+            ).one()
+        assert actor == "cm-secretary"
     # The session's workflow has finished: the API refuses later decisions (see the API tests).
     result = await session.result()
     assert result.closed_by == "cm-secretary" and len(result.decisions) == 1

@@ -438,8 +438,9 @@ class ComplaintWorkflow:
             starts_at + policy.review_rollover_after if self._citizen_clock() else starts_at
         )
 
-    async def _roll_over(self) -> None:
-        """Undecided at its session: on to the next one, never dropped."""
+    async def _roll_over(self, actor: str = "timer") -> None:
+        """Undecided at its session: on to the next one, never dropped. `actor`: the reviewer
+        who closed the session, or the timer."""
         state = self._state
         assert state.review
         previous = state.review
@@ -449,14 +450,14 @@ class ComplaintWorkflow:
             and state.rollovers >= self._policy.max_weekly_rollovers
         ):
             await self._escalate(
-                reason=f"undecided at {state.rollovers} weekly reviews", actor="timer"
+                reason=f"undecided at {state.rollovers} weekly reviews", actor=actor
             )
             return
         self._schedule_review(previous.kind)
         assert state.review
         await self._record(
             "review_rolled_over",
-            actor="timer",
+            actor=actor,
             note=f"undecided at {previous.session_id}; now {state.review.session_id}",
         )
         await self._sms(
@@ -827,7 +828,7 @@ class ComplaintWorkflow:
         async with self._lock:
             # Again under the lock: the rollover timer may have moved the case meanwhile.
             self._validate_session_rollover(request)
-            await self._roll_over()
+            await self._roll_over(actor=request.closed_by or "timer")
             assert self._state.review
             return self._result(f"undecided at {request.session_id}; rolled over")
 

@@ -201,7 +201,11 @@ class ReviewSessionWorkflow:
                 *(
                     workflow.execute_activity_method(
                         ReviewActivities.roll_over_case,
-                        RollOverCaseInput(session_id=self._input.session_id, item=item),
+                        RollOverCaseInput(
+                            session_id=self._input.session_id,
+                            item=item,
+                            closed_by=None if closed_by == "timer" else closed_by,
+                        ),
                         start_to_close_timeout=timedelta(seconds=60),
                         retry_policy=_DB_RETRY,
                     )
