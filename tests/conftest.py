@@ -201,6 +201,16 @@ async def running_worker(
             yield worker
 
 
+@pytest.fixture
+async def env(
+    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping server with the project's real workers on the test's queues (modules
+    that need another gateway or policy define their own `env`)."""
+    async with running_worker(ts_env.client, engine, settings):
+        yield ts_env
+
+
 @asynccontextmanager
 async def api_client(app: FastAPI, *, authorized: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process, with its lifespan run. It sends by default

@@ -7,12 +7,10 @@ through the API on the dev server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,7 +27,6 @@ from schemas.workflow import (
     ReviewDecision,
     ReviewRequest,
 )
-from tests.conftest import running_worker
 from tests.factories import auth_headers, complaint_body, eventually
 from tests.lifecycle_helpers import (
     DAY,
@@ -53,14 +50,6 @@ def transfer_to(district: str) -> DepartmentReport:
         submitted_by="nodal",
         transfer_to_district=district,
     )
-
-
-@pytest.fixture
-async def env(
-    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
-) -> AsyncIterator[WorkflowEnvironment]:
-    async with running_worker(ts_env.client, engine, settings):
-        yield ts_env
 
 
 async def opened(

@@ -7,7 +7,6 @@ tests/test_review_sessions.py's).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -26,9 +25,9 @@ from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
 from schemas.review import AgendaSection, CloseSessionRequest, ItemOutcome, SessionPhase
 from schemas.workflow import DecisionKind, ReviewDecision
-from tests.conftest import api_client, running_worker
+from tests.conftest import api_client
 from tests.factories import insert_case
-from tests.lifecycle_helpers import row_of, state_of
+from tests.lifecycle_helpers import CaseHandle, row_of, state_of
 from tests.test_review_sessions import (
     RESOLVED,
     UNSATISFIED,
@@ -41,14 +40,6 @@ from tests.test_review_sessions import (
 )
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewSessionWorkflow
-
-
-@pytest.fixture
-async def env(
-    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
-) -> AsyncIterator[WorkflowEnvironment]:
-    async with running_worker(ts_env.client, engine, settings):
-        yield ts_env
 
 
 @dataclass(frozen=True)
@@ -85,9 +76,11 @@ async def _after_a_sidhi_baat(env: WorkflowEnvironment) -> None:
     await sleep_until(env, datetime.combine(sidhi_baat + timedelta(days=1), time(12), IST))
 
 
-async def test_a_case_bound_for_sidhi_baat_is_prepared_at_every_weekly_review_before_it(
+async def _bound_for_sidhi_baat(
     env: WorkflowEnvironment, engine: Engine, settings: Settings
-) -> None:
+) -> CaseHandle:
+    """A case unsatisfied again after a weekly review's directive: bound for the next Sidhi
+    Baat, four or five weeks away."""
     await _after_a_sidhi_baat(env)
     case = await escalated(env, engine, settings)
     await case.execute_update(
@@ -97,6 +90,13 @@ async def test_a_case_bound_for_sidhi_baat_is_prepared_at_every_weekly_review_be
     await case.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
     result = await case.execute_update(ComplaintWorkflow.record_callback, UNSATISFIED)
     assert result.status is ComplaintStatus.SIDHI_BAAT
+    return case
+
+
+async def test_a_case_bound_for_sidhi_baat_is_prepared_at_every_weekly_review_before_it(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    case = await _bound_for_sidhi_baat(env, engine, settings)
     state = await state_of(case)
     assert state.review is not None
     sidhi_baat = state.review.starts_at
@@ -237,14 +237,7 @@ async def test_an_undecided_sidhi_baat_case_is_prepared_every_week_for_four_mont
 ) -> None:
     """Nobody decides it: it rolls over month after month, counted, and every weekly review in
     between has it on its agenda ("awaiting Sidhi Baat"), the longest-undecided first."""
-    await _after_a_sidhi_baat(env)
-    case = await escalated(env, engine, settings)
-    await case.execute_update(
-        ComplaintWorkflow.record_decision,
-        ReviewDecision(decision=DecisionKind.DIRECTIVE, text="Act", decided_by="cm-secretary"),
-    )
-    await case.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
-    await case.execute_update(ComplaintWorkflow.record_callback, UNSATISFIED)
+    case = await _bound_for_sidhi_baat(env, engine, settings)
     started = await env.get_current_time()
     for month in range(1, 5):
         await sleep_until(env, started + timedelta(days=30 * month))

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.case import UNSENT
@@ -106,13 +106,7 @@ async def _opened(
 
 
 def _event_time(engine: Engine, handle: CaseHandle, event: str) -> Any:
-    with Session(engine) as session:
-        row = session.exec(select(Complaint).where(Complaint.workflow_id == handle.id)).one()
-        return session.exec(
-            select(TimelineEvent.at).where(
-                TimelineEvent.complaint_id == row.id, TimelineEvent.event == event
-            )
-        ).first()
+    return next(iter(_events(engine, handle, event)), (None, None))[0]
 
 
 async def test_two_days_without_sms_gateway_nothing_waits_and_nothing_is_lost(
@@ -247,16 +241,22 @@ async def test_messages_about_an_assignment_the_case_has_left_are_dropped(
     assert len(dropped) == 2 and all("another officer" in (n or "") for n in dropped), dropped
 
 
-def _notes(engine: Engine, handle: CaseHandle, event: str) -> list[str | None]:
+def _events(engine: Engine, handle: CaseHandle, event: str) -> list[tuple[Any, str | None]]:
+    """(time, note) of each `event` on the case's timeline, in order."""
     with Session(engine) as session:
         row = session.exec(select(Complaint).where(Complaint.workflow_id == handle.id)).one()
-        return list(
-            session.exec(
-                select(TimelineEvent.note).where(
-                    TimelineEvent.complaint_id == row.id, TimelineEvent.event == event
-                )
-            ).all()
-        )
+        return [
+            (e.at, e.note)
+            for e in session.exec(
+                select(TimelineEvent)
+                .where(TimelineEvent.complaint_id == row.id, TimelineEvent.event == event)
+                .order_by(col(TimelineEvent.seq))
+            )
+        ]
+
+
+def _notes(engine: Engine, handle: CaseHandle, event: str) -> list[str | None]:
+    return [note for _at, note in _events(engine, handle, event)]
 
 
 # ---- urgent first (dev server: task priority) ----------------------------------------------

@@ -495,12 +495,7 @@ async def record_decision(
             ReviewSessionWorkflow.record_decision,
             DecisionRequest(
                 registration_number=row.registration_number,
-                decision=decision.decision,
-                text=decision.text,
-                decided_by=decision.decided_by,
-                responsible_officer_id=decision.responsible_officer_id,
-                new_deadline=decision.new_deadline,
-                citizen_informed=decision.citizen_informed,
+                **decision.model_dump(exclude={"session_id"}),
             ),
             budget=app.settings.action_timeout_seconds,
             update_id=update_id_for("record_decision", principal, idempotency_key),
