@@ -12,7 +12,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import unanswered, workflow_error
 from schemas.auth import Principal
@@ -28,6 +28,26 @@ ActionKey = Annotated[
         "applied once and answers the first answer. 1-100 of A-Z a-z 0-9 . _ : -",
     ),
 ]
+
+
+async def earlier_result(
+    handle: WorkflowHandle[Any, Any], update: Any, update_id: str, *, budget: float
+) -> Any | None:
+    """The result of an update this caller already sent under `update_id` (an Idempotency-Key
+    retry), or None if there is none. Used where the first action moved the case out of the
+    caller's scope (a transfer): the retry still gets the first answer, and only its own."""
+    earlier = handle.get_update_handle_for(update, update_id)
+    try:
+        async with asyncio.timeout(budget):
+            return await earlier.result(rpc_timeout=timedelta(seconds=budget))
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise workflow_error(err) from err
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise unanswered() from None
+    except WorkflowUpdateFailedError:
+        return None  # the first attempt was refused: nothing to replay
 
 
 def update_id_for(action: str | None, principal: Principal, key: str | None) -> str | None:

@@ -186,12 +186,16 @@ async def test_a_case_transferred_to_another_district_is_listed_and_scoped_there
     await eventually(probe, lambda c: c["status"] == "awaiting_report")
     ranchi = auth_headers(engine, Role.NODAL_OFFICER, district="Ranchi")
     dhanbad = auth_headers(engine, Role.NODAL_OFFICER, district="Dhanbad")
-    moved = await stack.post(
-        f"{path}/report",
-        json={"outcome": "transferred", "reply": "Dhanbad's", "transfer_to_district": "Dhanbad"},
-        headers=ranchi,
-    )
+    transfer = {"outcome": "transferred", "reply": "Dhanbad's", "transfer_to_district": "Dhanbad"}
+    keyed = {**ranchi, "Idempotency-Key": "transfer-1"}
+    moved = await stack.post(f"{path}/report", json=transfer, headers=keyed)
     assert moved.status_code == 200, moved.text
+    # The transfer took the case out of the officer's scope; their retry still gets its
+    # first answer (and only theirs: another key is "no such complaint").
+    again = await stack.post(f"{path}/report", json=transfer, headers=keyed)
+    assert again.status_code == 200 and again.json() == moved.json()
+    other = {**ranchi, "Idempotency-Key": "transfer-2"}
+    assert (await stack.post(f"{path}/report", json=transfer, headers=other)).status_code == 404
     case = (await stack.get(path)).json()
     assert case["district"] == "Dhanbad"
     assert case["citizen"]["district"] == "Ranchi"  # the citizen's own, kept

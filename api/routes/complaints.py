@@ -21,11 +21,11 @@ from api.errors import ApiError, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
-from api.updates import ActionKey, execute_within, update_id_for
+from api.updates import ActionKey, earlier_result, execute_within, update_id_for
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
 from core.db import read_session
-from core.models import Complaint, Officer, utcnow
+from core.models import Complaint, Officer, TimelineEvent, utcnow
 from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintList, ComplaintPublic
@@ -277,18 +277,58 @@ async def _act(
     """
     name = getattr(update, "__name__", None)
     audit.describe(name, facts=audit.summarize(arg))
-    row = get_case(session, year, sequence, principal, admitted, also=also)
+    update_id = update_id_for(name, principal, idempotency_key)
+    try:
+        row = get_case(session, year, sequence, principal, admitted, also=also)
+    except ApiError:
+        # A retry of an action that moved the case out of the caller's scope (a transfer)
+        # answers with its first answer; anything else stays "no such complaint".
+        replay = await _replay(session, app, year, sequence, update, update_id, principal)
+        if replay is None:
+            raise
+        return replay
     # Give the (read-only) connection back to the pool rather than hold it through the wait.
     session.close()
     if row.workflow_started_at is None:
         raise ApiError(409, "the case's workflow has not started yet; try again shortly")
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
     result: ActionResult = await execute_within(
-        handle,
-        update,
-        arg,
-        budget=app.settings.action_timeout_seconds,
-        update_id=update_id_for(name, principal, idempotency_key),
+        handle, update, arg, budget=app.settings.action_timeout_seconds, update_id=update_id
+    )
+    return result
+
+
+async def _replay(
+    session: Session,
+    app: AppStateDep,
+    year: int,
+    sequence: int,
+    update: Any,
+    update_id: str | None,
+    principal: Principal,
+) -> ActionResult | None:
+    """The first answer to this caller's own earlier action under the same key, if any. Only
+    a caller who acted on the case (its timeline says so) is looked up in Temporal: for anyone
+    else an out-of-scope case stays exactly "no such complaint"."""
+    if update_id is None:
+        return None
+    try:
+        row = get_row(session, year, sequence)
+    except ApiError:
+        return None
+    acted = session.exec(
+        select(TimelineEvent.id).where(
+            TimelineEvent.complaint_id == row.id, TimelineEvent.actor == principal.subject
+        )
+    ).first()
+    session.close()
+    if acted is None:
+        return None
+    if row.workflow_started_at is None:
+        return None
+    handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
+    result: ActionResult | None = await earlier_result(
+        handle, update, update_id, budget=app.settings.action_timeout_seconds
     )
     return result
 
