@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.enums import (
@@ -28,25 +30,41 @@ from schemas.reference import (
     canonical_district,
 )
 
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_MOBILE = re.compile(r"[6-9]\d{9}")
+_MOBILE = re.compile(r"[6-9][0-9]{9}")
+
+
+def ascii_digits(value: str) -> str:
+    """`value` with every decimal digit of any script (Devanagari ८, Bengali ৮, fullwidth ８...)
+    written as its ASCII digit; other characters unchanged. Numbers typed by people are read by
+    their value, so that one number has one spelling (identifiers in URLs stay ASCII-only)."""
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in value
+    )
 
 
 def normalise_phone(value: str) -> str:
-    """An Indian mobile number as +91XXXXXXXXXX; accepts +91 / 91 / 0 prefixes and separators."""
-    digits = _PHONE_SEPARATORS.sub("", value)
-    if digits.startswith("+91"):
-        digits = digits[3:]
-    elif digits.startswith("0") and len(digits) == 11:
-        digits = digits[1:]
-    elif digits.startswith("91") and len(digits) == 12:
-        digits = digits[2:]
-    if not _MOBILE.fullmatch(digits):
-        raise ValueError(
-            "must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9, "
-            "optionally prefixed by +91 or 0"
-        )
-    return "+91" + digits
+    """An Indian mobile number in its one canonical form, E.164 `+91XXXXXXXXXX`.
+
+    Parsed by libphonenumber (`phonenumbers`): +91 / 91 / 0 prefixes, separators and digits of
+    any script are accepted. Raises ValueError for anything that is not a valid Indian mobile
+    number (10 digits starting with 6, 7, 8 or 9).
+    """
+    problem = (
+        "must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9, "
+        "optionally prefixed by +91 or 0"
+    )
+    try:
+        number = phonenumbers.parse(value, "IN")
+    except phonenumbers.NumberParseException:
+        raise ValueError(problem) from None
+    national = str(number.national_number)
+    if (
+        number.country_code != 91
+        or not phonenumbers.is_valid_number(number)
+        or not _MOBILE.fullmatch(national)
+    ):
+        raise ValueError(problem)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 Phone = Annotated[str, Field(examples=["+91 98765 43210"])]
@@ -89,8 +107,8 @@ class Citizen(BaseModel):
     def _pincode(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value.strip()
-        if not re.fullmatch(r"\d{6}", value):
+        value = ascii_digits(value.strip())
+        if not re.fullmatch(r"[0-9]{6}", value):
             raise ValueError("must be 6 digits")
         if value[:2] not in ("81", "82", "83"):
             raise ValueError("is not a Jharkhand PIN code (they begin with 81, 82 or 83)")

@@ -947,9 +947,15 @@ class ComplaintWorkflow:
         )
 
     def _promise(self) -> datetime:
-        """When the case was promised to be dealt with (cases from before the patch: their
-        registration plus the report window)."""
-        return self._state.promise_at or self._input.registered_at + self._window()
+        """When the case was promised to be dealt with. Cases from before the patch carry no
+        promise: their registration plus the report window, or, once a directive or a
+        reopening gave the officer a new deadline, that deadline."""
+        state = self._state
+        if state.promise_at is not None:
+            return state.promise_at
+        if (state.directives_received or state.reopenings) and state.next_deadline:
+            return state.next_deadline
+        return self._input.registered_at + self._window()
 
     def _queued(self) -> bool:
         """Whether this run queues its SMS (SMS_QUEUE_PATCH). Decided once per run, at its

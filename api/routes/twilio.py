@@ -36,7 +36,7 @@ from core.db import read_session
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
-from schemas.complaint import ComplaintSummary, normalise_phone
+from schemas.complaint import ComplaintSummary, ascii_digits, normalise_phone
 from schemas.enums import ComplaintStatus, MessageStatus, RecipientKind
 from schemas.workflow import DeliveryReceipt, ReviewRequest
 from workflows.complaint import ComplaintWorkflow
@@ -118,10 +118,9 @@ async def twilio_status(
 
 # ---- citizens' SMS commands --------------------------------------------------------------
 
-_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _COMMAND = re.compile(
     r"^\s*(?P<word>STATUS|स्थिति|REVIEW|समीक्षा)\s*[:\-]?\s*"
-    r"(?P<sequence>\d{1,9})\s*/\s*(?P<year>\d{4})\s*[.।]?\s*$",
+    r"(?P<sequence>[0-9]{1,9})\s*/\s*(?P<year>[0-9]{4})\s*[.।]?\s*$",
     re.IGNORECASE,
 )
 _HINDI_WORDS = {"स्थिति", "समीक्षा"}
@@ -217,7 +216,7 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     registered on the case."""
     params = await verified_params(request, app.settings)
     helpline = app.settings.helpline_number
-    text = params.get("Body", "").translate(_DEVANAGARI_DIGITS)
+    text = ascii_digits(params.get("Body", ""))
     match = _COMMAND.match(text)
     if match is None:
         reply = help_text(helpline)
