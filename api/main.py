@@ -16,6 +16,7 @@ from temporalio.client import Client
 from api import errors, metrics, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
+from api.guard import RequestGuard
 from api.routes import audit, codec, complaints, health, reviews, staff, track, twilio
 from core.audit import AuditMiddleware
 from core.db import prepare_database
@@ -70,6 +71,8 @@ def create_app(
     codec.install(app, settings)  # the Temporal UI's codec endpoint, with its CORS (issue 6)
     if settings.metrics_enabled:
         metrics.install(app)
+    # Unstorable characters (422) and oversized bodies (413), refused before any route.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware)  # every state-changing request (issue 6)
     app.add_middleware(CaseContextMiddleware)
     instrument_app(app, settings)

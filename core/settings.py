@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # The whole of an officer's, telecaller's or reviewer's action (an update, its outcome
     # included): past it the API answers 503 with Retry-After rather than hold the caller.
     action_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The largest request body the API reads (JSON, forms, webhooks); larger: 413 unread.
+    max_body_bytes: int = Field(default=262_144, ge=1024)
     # Remote cluster / Temporal Cloud. TLS: unset means "on when an API key or a client
     # certificate is given" (Temporal Cloud always needs TLS; a local dev server never has it).
     temporal_tls: bool | None = None
