@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,13 @@ class ApiError(Exception):
         self.status_code = status_code
         self.detail = detail
         self.extra = extra
+
+
+def require_future(field: str, value: datetime | None) -> None:
+    """422 naming `field` when a time that must lie ahead (a new deadline) does not."""
+    if value is not None and value <= datetime.now(UTC):
+        message = f"must be in the future (given {value.isoformat()})"
+        raise ApiError(422, f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -11,8 +11,22 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def assume_ist(value: datetime) -> datetime:
+    """A date/time given without an offset (or a date alone, read as its midnight) is read as
+    India Standard Time; one with an offset is kept. The one rule for every time the API
+    takes in."""
+    return value.replace(tzinfo=IST) if value.tzinfo is None else value
+
+
+# A time in a request: zone-less or date-only values are IST (`assume_ist`).
+IstDateTime = Annotated[datetime, AfterValidator(assume_ist)]
 TUESDAY = 1  # date.weekday()
 
 

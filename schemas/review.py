@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.calendar import SessionKind
+from core.calendar import IstDateTime, SessionKind
 from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
 from schemas.workflow import FROM_TOKEN, DecisionKind
@@ -117,7 +117,8 @@ class DecisionRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     decided_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
     responsible_officer_id: str | None = None
-    new_deadline: datetime | None = None
+    # Without an offset: IST (core.calendar.assume_ist).
+    new_deadline: IstDateTime | None = None
     citizen_informed: bool = False
 
 

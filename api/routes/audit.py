@@ -4,7 +4,6 @@ middleware appends, and the database refuses updates and deletes."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,7 +13,7 @@ from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.scope import get_case
 from core import audit
-from core.calendar import IST
+from core.calendar import IST, IstDateTime
 from schemas.audit import AuditEntryPublic, AuditPage
 from schemas.auth import Principal, Role
 
@@ -53,8 +52,14 @@ async def audit_trail(
     _principal: Annotated[Principal, Depends(require(*AUDIT_READERS))],
     subject: Annotated[str | None, Query(max_length=200, description="A user or client.")] = None,
     outcome: Annotated[list[audit.Outcome] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[
+        IstDateTime | None,
+        Query(description="From this time (inclusive); without an offset, or a date alone: IST."),
+    ] = None,
+    until: Annotated[
+        IstDateTime | None,
+        Query(description="Before this time; without an offset, or a date alone: IST."),
+    ] = None,
     before_id: BeforeId = None,
     limit: Limit = 100,
 ) -> AuditPage:

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.review import REVIEW_STATUSES
 from api.auth import require
 from api.deps import AppStateDep, SessionDep, TemporalDep
-from api.errors import ApiError, workflow_error
+from api.errors import ApiError, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
@@ -517,6 +517,7 @@ async def record_decision(
         raise ApiError(
             422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
         )
+    require_future("new_deadline", decision.new_deadline)
     decision = decision.model_copy(update={"decided_by": principal.subject})
     row = get_case(session, year, sequence, principal, DECIDERS)
     meeting = await _open_session(app, row)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from activities.review import REVIEW_STATUSES, agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
-from api.errors import ApiError
+from api.errors import ApiError, require_future
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
@@ -335,6 +335,7 @@ async def record_decision(
         raise ApiError(
             422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
         )
+    require_future("new_deadline", decision.new_deadline)
     decision = decision.model_copy(update={"decided_by": principal.subject})
     audit.describe(
         "record_decision",
