@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -48,6 +49,15 @@ async def earlier_result(
         raise unanswered() from None
     except WorkflowUpdateFailedError:
         return None  # the first attempt was refused: nothing to replay
+
+
+def scoped_key(principal: Principal, key: str | None) -> str | None:
+    """An Idempotency-Key as stored: the caller's own (a digest of their subject, then the
+    key), so that one client's key neither finds nor blocks another client's request."""
+    if key is None:
+        return None
+    owner = hashlib.sha256(principal.subject.encode("utf-8")).hexdigest()[:16]
+    return f"{owner}:{key}"
 
 
 def update_id_for(action: str | None, principal: Principal, key: str | None) -> str | None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
@@ -21,7 +21,13 @@ from api.errors import ApiError, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
-from api.updates import ActionKey, earlier_result, execute_within, update_id_for
+from api.updates import (
+    ActionKey,
+    earlier_result,
+    execute_within,
+    scoped_key,
+    update_id_for,
+)
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
 from core.db import read_session
@@ -63,15 +69,6 @@ CALLERS = (Role.TELECALLER,)  # the verification call; citizens' requests made b
 REVIEW_REQUESTERS = (Role.TELECALLER, Role.REVIEWER)
 DECIDERS = (Role.REVIEWER,)
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Makes a retried POST safe: same key and body, same complaint.",
-    ),
-]
-
 
 def get_row(session: Session, year: int, sequence: int) -> Complaint:
     """A case by number, unscoped: only for the case the caller has just registered."""
@@ -85,7 +82,7 @@ def get_row(session: Session, year: int, sequence: int) -> Complaint:
     responses={
         202: {"description": "Registered; the workflow starts as soon as Temporal is back."},
         403: {"description": "limit_override_reason sent by a caller who is not a telecaller."},
-        409: {"description": "Idempotency-Key reused with a different body."},
+        409: {"description": "Idempotency-Key reused by this caller with a different body."},
         422: {"description": "Invalid field (named in the answer)."},
         429: {"description": "The citizen's phone has filed its complaints for today (IST)."},
     },
@@ -95,7 +92,7 @@ async def create_complaint(
     app: AppStateDep,
     response: Response,
     principal: Annotated[Principal, Depends(require(*REGISTRARS))],
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: ActionKey = None,
 ) -> ComplaintPublic:
     """Register a complaint or suggestion; the citizen gets an SMS with its number. A phone
     number may file COMPLAINTS_PER_PHONE_PER_DAY complaints per IST day; a telecaller may
@@ -115,7 +112,8 @@ async def create_complaint(
             register_complaint,
             app.engine,
             body.complaint(),
-            idempotency_key=idempotency_key,
+            # Keys are the caller's own: another client's key never finds this complaint.
+            idempotency_key=scoped_key(principal, idempotency_key),
             now=utcnow(),
             workflow_id_prefix=app.settings.workflow_id_prefix,
             phone_daily_limit=app.settings.complaints_per_phone_per_day,
@@ -147,7 +145,34 @@ async def create_complaint(
         except (RPCError, RuntimeError):
             # Recorded and numbered; the worker's reconciliation starts the workflow later.
             response.status_code = status.HTTP_202_ACCEPTED
-    return await run_in_threadpool(_render, app.engine, row.year, row.sequence)
+    answer = await run_in_threadpool(_render, app.engine, row.year, row.sequence)
+    if not created and not principal.roles & set(READERS):
+        # A replay answers what the first answer said, not what the case has become since:
+        # a caller who may only register (an integration) never reads a case through it.
+        return as_registered(answer)
+    return answer
+
+
+def as_registered(case: ComplaintPublic) -> ComplaintPublic:
+    """`case` as it stood when it was registered: what a registration answers."""
+    return case.model_copy(
+        update={
+            "status": ComplaintStatus.REGISTERED,
+            "escalation_level": EscalationLevel.NODAL_OFFICER,
+            "next_deadline": None,
+            "overdue": False,
+            "undecided_times": 0,
+            "assigned_officer": None,
+            "review_date": None,
+            "closure_reason": None,
+            "closed_at": None,
+            "last_reply": None,
+            "citizen_remark": None,
+            "updated_at": case.created_at,
+            "timeline": [],
+            "messages": [],
+        }
+    )
 
 
 def _render(engine: Engine, year: int, sequence: int) -> ComplaintPublic:
