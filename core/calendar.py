@@ -18,15 +18,30 @@ from pydantic import AfterValidator
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 
+# The years the centre's calendar reasons about: a date outside is a mistake, not a plan
+# (and 9999-12-28 plus a rollover day would overflow).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def within_calendar(value: date) -> date:
+    """`value` if it lies in FIRST_YEAR..LAST_YEAR, else ValueError (an API 422)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must lie between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31")
+    return value
+
+
 def assume_ist(value: datetime) -> datetime:
     """A date/time given without an offset (or a date alone, read as its midnight) is read as
     India Standard Time; one with an offset is kept. The one rule for every time the API
-    takes in."""
+    takes in; it must lie within the calendar's years (`within_calendar`)."""
+    within_calendar(value.date())
     return value.replace(tzinfo=IST) if value.tzinfo is None else value
 
 
 # A time in a request: zone-less or date-only values are IST (`assume_ist`).
 IstDateTime = Annotated[datetime, AfterValidator(assume_ist)]
+# A session's day in a URL.
+CalendarDay = Annotated[date, AfterValidator(within_calendar)]
 TUESDAY = 1  # date.weekday()
 
 

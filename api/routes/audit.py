@@ -21,7 +21,9 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 
 AUDIT_READERS = (Role.ADMINISTRATOR, Role.REVIEWER)
 Limit = Annotated[int, Query(ge=1, le=500, description="Entries per page (newest first).")]
-BeforeId = Annotated[int | None, Query(ge=1, description="next_before_id of the previous page.")]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=2**31 - 1, description="next_before_id of the previous page.")
+]
 
 
 def _page(rows: list[audit.AuditEntry], limit: int) -> AuditPage:

@@ -194,7 +194,7 @@ def list_complaints(
     undecided_min: Annotated[int | None, Query(ge=1, le=1000)] = None,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ComplaintList:
     """Cases, urgent first then newest (with `overdue=true`: the longest overdue first), with
     filters (`undecided_min`: on an agenda, left undecided by at least that many sessions in a

@@ -20,7 +20,7 @@ from api.errors import ApiError, require_future
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
-from core.calendar import SessionKind, is_last_tuesday, session_id, session_start
+from core.calendar import CalendarDay, SessionKind, is_last_tuesday, session_id, session_start
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
 from schemas.auth import Principal, Role
 from schemas.review import (
@@ -236,7 +236,7 @@ def _items(session: Session, sid: str) -> list[ReviewItem]:
 @router.get(
     "/{kind}/{day}", response_model=SessionAgenda, dependencies=[Depends(require(*REVIEW_READERS))]
 )
-def get_agenda(kind: str, day: date, session: SessionDep, app: AppStateDep) -> SessionAgenda:
+def get_agenda(kind: str, day: CalendarDay, session: SessionDep, app: AppStateDep) -> SessionAgenda:
     """The agenda grouped by district: each case with its registration number, subject, age,
     escalation history, the department's last reply and the citizen's remark. Before the
     cutoff it is provisional (`frozen: false`)."""
@@ -284,7 +284,7 @@ async def _session_update(
     session: Session,
     app: AppStateDep,
     kind: str,
-    day: date,
+    day: CalendarDay,
     update: Any,
     arg: Any,
     *,
@@ -318,7 +318,7 @@ async def _session_update(
 @router.post("/{kind}/{day}/decisions", responses=_ACTION_RESPONSES)
 async def record_decision(
     kind: str,
-    day: date,
+    day: CalendarDay,
     decision: DecisionRequest,
     session: SessionDep,
     app: AppStateDep,
@@ -361,7 +361,7 @@ _CLOSE_BUDGET = 60.0
 @router.post("/{kind}/{day}/close", responses=_ACTION_RESPONSES)
 async def close_session(
     kind: str,
-    day: date,
+    day: CalendarDay,
     request: CloseSessionRequest,
     session: SessionDep,
     app: AppStateDep,
@@ -431,7 +431,7 @@ CSV_COLUMNS = (
 )
 def get_minutes(
     kind: str,
-    day: date,
+    day: CalendarDay,
     session: SessionDep,
     app: AppStateDep,
     format: Literal["json", "csv"] = "json",
