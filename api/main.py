@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors, metrics, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
@@ -75,8 +76,15 @@ def create_app(
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware)  # every state-changing request (issue 6)
     app.add_middleware(CaseContextMiddleware)
+    # Outermost: the client's address as rate limits and the audit trail see it. Forwarded
+    # headers are believed only from the configured proxies (none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies(settings))
     instrument_app(app, settings)
     return app
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    return [p.strip() for p in settings.forwarded_allow_ips.split(",") if p.strip()]
 
 
 def main() -> None:
@@ -92,6 +100,9 @@ def main() -> None:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
+        # Forwarded headers are the app's business (ProxyHeadersMiddleware, FORWARDED_ALLOW_IPS):
+        # uvicorn's own default would believe them from 127.0.0.1.
+        proxy_headers=False,
         # Our root handler (text or JSON) formats uvicorn's lines too.
         log_config=None,
     )

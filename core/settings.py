@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # The whole of an officer's, telecaller's or reviewer's action (an update, its outcome
     # included): past it the API answers 503 with Retry-After rather than hold the caller.
     action_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto the API believes (comma-separated
+    # addresses or networks, e.g. "10.0.0.5,10.1.0.0/16"); empty: none, the peer is the client.
+    forwarded_allow_ips: str = ""
     # The largest request body the API reads (JSON, forms, webhooks); larger: 413 unread.
     max_body_bytes: int = Field(default=262_144, ge=1024)
     # Remote cluster / Temporal Cloud. TLS: unset means "on when an API key or a client
