@@ -310,8 +310,9 @@ def apply_receipt(
     """Record a gateway's delivery receipt on its message, once.
 
     The message is found by its key (from the status-callback URL) or else by the gateway's
-    SID; a receipt whose SID contradicts the stored one is ignored. Duplicate, late and
-    out-of-order receipts change nothing (None).
+    SID, and only a message handed to the gateway under that SID takes it (a receipt for a
+    message never sent, or with another SID, is ignored). Duplicate, late and out-of-order
+    receipts change nothing (None).
     """
     with Session(engine, expire_on_commit=False) as session:
         query = select(Message).where(
@@ -320,7 +321,9 @@ def apply_receipt(
         message = session.exec(query.with_for_update()).first()
         if message is None:
             return None
-        if message.provider_sid and message.provider_sid != provider_sid:
+        # Only for a message this provider took under that very SID: a receipt for a message
+        # never handed over (the outbox, a pending one) or for another SID changes nothing.
+        if message.provider_sid != provider_sid:
             return None
         if STATUS_RANK[status] <= STATUS_RANK[message.status]:
             return None

@@ -4,6 +4,7 @@ local fake of Twilio's REST API; webhooks signed with `RequestValidator`'s algor
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -11,12 +12,15 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
 from activities.twilio_gateway import TwilioGateway
 from api.main import create_app
+from core.models import Message
 from core.settings import Settings
+from schemas.enums import MessageStatus
 from tests.conftest import api_client, running_worker
 from tests.factories import complaint_body, eventually
 from tests.fake_twilio import FakeTwilio
@@ -292,9 +296,11 @@ async def test_receipt_with_bad_signature_is_refused_and_changes_nothing(
 # ---- citizens' SMS commands --------------------------------------------------------------
 
 
-async def _inbound(http: httpx.AsyncClient, body: str, sender: str, token: str) -> tuple[int, str]:
+async def _inbound(
+    http: httpx.AsyncClient, body: str, sender: str, token: str, sid: str | None = None
+) -> tuple[int, str]:
     params = {
-        "MessageSid": "SM" + "9" * 32,
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
         "AccountSid": "AC" + "1" * 32,
         "From": sender,
         "To": "+15005550006",
@@ -361,11 +367,19 @@ async def test_review_command_requests_a_review(
         lambda c: any(m["template"] == "review_request_answer" for m in c["messages"]),
     )
 
+    # Twilio redelivers the same message (same MessageSid): acted on and answered once.
+    sid = "SM" + uuid.uuid4().hex
+    first = await _inbound(tw_stack, f"REVIEW {reg}", CITIZEN, fake.auth_token, sid=sid)
+    again = await _inbound(tw_stack, f"REVIEW {reg}", CITIZEN, fake.auth_token, sid=sid)
+    assert "<Message>" in first[1] and "<Message>" not in again[1]
+    timeline = [e["event"] for e in (await _case(tw_stack, reg))["timeline"]]
+    assert timeline.count("review_requested") == 2  # the first message's, and this one's
+
     # From another phone: refused without a word about the case.
     _, twiml = await _inbound(tw_stack, f"समीक्षा {reg}", "+919123456789", fake.auth_token)
     assert "नहीं मिला" in _reply(twiml)
     after = await _case(tw_stack, reg)
-    assert [e["event"] for e in after["timeline"]].count("review_requested") == 1
+    assert [e["event"] for e in after["timeline"]].count("review_requested") == 2
 
 
 async def test_anything_else_gets_help_in_both_languages(
@@ -385,3 +399,29 @@ async def test_unsigned_inbound_is_refused(tw_stack: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 403
     assert urlsplit(PUBLIC_URL).scheme == "https"
+
+
+async def test_a_receipt_moves_only_a_message_sent_under_its_sid(
+    tw_stack: httpx.AsyncClient, fake: FakeTwilio, any_engine: Engine
+) -> None:
+    """A signed receipt addressed by `?key=` cannot mark a message that was never handed over
+    (or handed over under another SID) as delivered."""
+    case = await _registered_and_acknowledged(tw_stack, fake)
+    ack = _ack_of(case)
+    assert ack is not None and ack["status"] == "queued"
+    forged = {**ack, "provider_sid": "SM" + uuid.uuid4().hex}
+    path, params = _receipt(forged, "delivered")
+    assert (await _post_signed(tw_stack, path, params, fake.auth_token)).status_code == 204
+    engine = any_engine
+    with Session(engine) as session:
+        row = session.exec(select(Message).where(Message.key == ack["key"])).one()
+        assert row.status is MessageStatus.QUEUED  # unchanged
+        # A message never handed to the gateway (no SID) takes no receipt either.
+        row.provider_sid = None
+        session.add(row)
+        session.commit()
+    path, params = _receipt(ack, "delivered")
+    assert (await _post_signed(tw_stack, path, params, fake.auth_token)).status_code == 204
+    with Session(engine) as session:
+        row = session.exec(select(Message).where(Message.key == ack["key"])).one()
+        assert row.status is MessageStatus.QUEUED

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio.service import RPCError
 from twilio.request_validator import RequestValidator
@@ -27,6 +28,7 @@ from activities.twilio_gateway import message_status
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
+from api.ratelimit import Window, counts, hit
 from api.scope import case_filter
 from api.updates import execute_within
 from api.views import OPEN_STATUSES, ist, summary
@@ -216,6 +218,12 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     registered on the case."""
     params = await verified_params(request, app.settings)
     helpline = app.settings.helpline_number
+    twiml = MessagingResponse()
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    if sid:
+        seen: bool = await run_in_threadpool(_delivered_before, app.engine, sid)
+        if seen:  # Twilio redelivers what it timed out on: act and reply once (empty answer)
+            return Response(content=str(twiml), media_type="application/xml")
     text = ascii_digits(params.get("Body", ""))
     match = _COMMAND.match(text)
     if match is None:
@@ -232,9 +240,7 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
             reply = _status_text(row, hindi)
         else:
             try:
-                reply = await _review(
-                    app, row, hindi, params.get("MessageSid") or params.get("SmsSid")
-                )
+                reply = await _review(app, row, hindi, sid)
             except ApiError as err:
                 log.warning("review request by SMS for %s failed: %s", reg, err)
                 reply = (
@@ -242,9 +248,24 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
                     if hindi
                     else f"Jan Samvad: please try again later or call {helpline}."
                 )
-    twiml = MessagingResponse()
     twiml.message(reply)
     return Response(content=str(twiml), media_type="application/xml")
+
+
+# An inbound SMS's SID is remembered this long (Twilio redelivers within seconds to minutes).
+_INBOUND_MEMORY = Window(seconds=86_400)
+
+
+def _delivered_before(engine: Engine, sid: str) -> bool:
+    """Whether this inbound SMS was delivered to us before (counted once per SID, in the
+    current or the previous day's window, so a redelivery across the boundary is caught)."""
+    key = f"twilio-inbound:{sid}"[:120]
+    now = utcnow()
+    earlier = counts(engine, [key], _INBOUND_MEMORY, now=now - _INBOUND_MEMORY_SPAN)[key]
+    return hit(engine, key, _INBOUND_MEMORY, now=now) > 1 or earlier > 0
+
+
+_INBOUND_MEMORY_SPAN = timedelta(seconds=_INBOUND_MEMORY.seconds)
 
 
 # ---- work list ---------------------------------------------------------------------------
