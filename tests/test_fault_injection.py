@@ -116,7 +116,11 @@ def read_model(engine: sa.Engine) -> list[Row]:
     """(key, registration number, workflow id, status, acknowledgement SMS rows, its text,
     citizen phone) of every complaint."""
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(READ_MODEL)]
+        # Keys are stored as the caller's own (`<owner digest>:<key>`): the client's key back.
+        return [
+            (row[0].split(":", 1)[1] if row[0] else row[0], *row[1:])
+            for row in connection.execute(READ_MODEL)
+        ]
 
 
 async def workflow_runs(address: str, workflow_ids: set[str]) -> Counter[str]:
