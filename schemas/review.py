@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.calendar import IstDateTime, SessionKind
 from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
-from schemas.workflow import FROM_TOKEN, DecisionKind
+from schemas.workflow import Actor, DecisionKind
 
 # Where the meetings happen; shown in the notices (the secretariat may change them per session).
 DEFAULT_TELECONFERENCE = "CM Secretariat teleconference bridge (dial-in sent by the secretariat)"
@@ -115,7 +115,7 @@ class DecisionRequest(BaseModel):
     registration_number: str = Field(min_length=3, max_length=20)
     decision: DecisionKind
     text: str = Field(min_length=1, max_length=4000)
-    decided_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
+    decided_by: Actor = ""
     responsible_officer_id: str | None = None
     # Without an offset: IST (core.calendar.assume_ist).
     new_deadline: IstDateTime | None = None
@@ -142,7 +142,7 @@ class CloseSessionRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    closed_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
+    closed_by: Actor = ""
 
 
 class SessionSummary(BaseModel):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from core.calendar import IstDateTime, SessionKind
 from schemas.enums import (
@@ -30,6 +32,8 @@ DEFAULT_MAX_HISTORY_EVENTS = 1_000
 # Who acted comes from the caller's token (issue 6), never from the body; the fields stay in
 # the models (the workflow records them) and optional in requests for older clients.
 FROM_TOKEN = "Set by the API from the caller's token; a value sent is ignored."
+# Who acted: taken from the token, left out of the published schema (nothing to send there).
+Actor = Annotated[SkipJsonSchema[str], Field(min_length=1, max_length=200, description=FROM_TOKEN)]
 
 
 def workflow_id_for(registration_number: str, prefix: str = "") -> str:
@@ -96,7 +100,7 @@ class DepartmentReport(BaseModel):
 
     outcome: ReportOutcome
     reply: str = Field(min_length=1, max_length=4000)
-    submitted_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
+    submitted_by: Actor = ""
     transfer_to_district: str | None = None
     transfer_to_department: str | None = None
 
@@ -114,7 +118,7 @@ class CallbackResult(BaseModel):
 
     outcome: CallbackOutcome
     remark: str | None = Field(default=None, max_length=2000)
-    telecaller: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
+    telecaller: Actor = ""
 
 
 class ReviewRequest(BaseModel):
@@ -130,14 +134,14 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-    recorded_by: str = Field(default="citizen", description=FROM_TOKEN)
+    recorded_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
 
 
 class Reopening(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-    recorded_by: str = Field(default="citizen", description=FROM_TOKEN)
+    recorded_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
 
 
 class DecisionKind(StrEnum):
@@ -156,7 +160,7 @@ class ReviewDecision(BaseModel):
 
     decision: DecisionKind
     text: str = Field(min_length=1, max_length=4000)
-    decided_by: str = Field(default="", min_length=1, max_length=200, description=FROM_TOKEN)
+    decided_by: Actor = ""
     responsible_officer_id: str | None = None
     # Without an offset: IST (core.calendar.assume_ist).
     new_deadline: IstDateTime | None = None

@@ -30,7 +30,7 @@ def test_the_rule() -> None:
 async def test_audit_filters_take_dates_and_zone_less_times_as_ist(
     stack: httpx.AsyncClient, since: str
 ) -> None:
-    answer = await stack.get("/v1/audit", params={"since": since, "until": "2999-01-01"})
+    answer = await stack.get("/v1/audit", params={"since": since, "until": "2099-01-01"})
     assert answer.status_code == 200, answer.text
 
 

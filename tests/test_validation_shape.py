@@ -1,0 +1,57 @@
+"""The 422 the API answers is the one it publishes, in words a person can read (a kind of bad
+input: the OpenAPI document described FastAPI's default 422, `/docs` offered example bodies
+with `"submitted_by": ""` that the API refuses, messages began "Value error, ", and invalid
+JSON was reported as field "1")."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.factories import complaint_body
+
+ACTORS = {"submitted_by", "telecaller", "decided_by", "closed_by", "recorded_by"}
+
+
+async def test_the_published_422_is_the_answered_422(stack: httpx.AsyncClient) -> None:
+    schema = (await stack.get("/openapi.json")).json()
+    published = schema["components"]["schemas"]["HTTPValidationError"]
+    assert set(published["properties"]) == {"detail", "errors"}
+    assert set(published["properties"]["errors"]["items"]["properties"]) >= {"field", "message"}
+    answer = await stack.post("/v1/complaints", json=complaint_body(citizen__phone="12"))
+    assert answer.status_code == 422
+    assert set(answer.json()) == {"detail", "errors"}
+    assert set(answer.json()["errors"][0]) >= {"field", "message"}
+
+
+async def test_request_bodies_publish_no_field_the_api_takes_from_the_token(
+    stack: httpx.AsyncClient,
+) -> None:
+    schemas = (await stack.get("/openapi.json")).json()["components"]["schemas"]
+    for name in (
+        "DepartmentReport",
+        "CallbackResult",
+        "ReviewDecision",
+        "Withdrawal",
+        "Reopening",
+        "DecisionRequest",
+        "CloseSessionRequest",
+    ):
+        properties = set(schemas[name]["properties"])
+        assert not properties & ACTORS, (name, properties & ACTORS)
+
+
+async def test_messages_read_as_sentences_and_invalid_json_names_the_body(
+    stack: httpx.AsyncClient,
+) -> None:
+    bad_phone = await stack.post("/v1/complaints", json=complaint_body(citizen__phone="12"))
+    message = bad_phone.json()["errors"][0]["message"]
+    assert not message.startswith("Value error") and "Indian mobile number" in message
+    assert "Value error" not in bad_phone.json()["detail"]
+    broken = await stack.post(
+        "/v1/complaints",
+        content=b'{"kind": "complaint",',
+        headers={"Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422
+    assert [e["field"] for e in broken.json()["errors"]] == ["body"]
+    assert "JSON" in broken.json()["errors"][0]["message"]
