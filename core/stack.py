@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.auth import dev_tokens_file
@@ -109,21 +110,79 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
                 process.kill()
 
 
+# A child that stays up this long has recovered: its next crash starts the back-off anew.
+_HEALTHY_AFTER = 60.0
+_MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Child:
+    """One supervised process of the embedded stack."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str] | None = None
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    crashes: int = 0
+    restart_at: float | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        return self.process
+
+    def tend(self, now: float) -> None:
+        """Restart the child, with back-off (1, 2, 4 ... 30 s), if it has exited."""
+        if self.process is None:
+            return
+        if self.restart_at is None and self.process.poll() is not None:
+            if now - self.started_at > _HEALTHY_AFTER:
+                self.crashes = 0
+            delay = min(_MAX_BACKOFF, 2.0**self.crashes)
+            self.crashes += 1
+            self.restart_at = now + delay
+            print(
+                f"jan-samvad: {self.name} exited with {self.process.returncode}; "
+                f"restarting it in {delay:.0f}s (the rest keeps running)",
+                file=sys.stderr,
+                flush=True,
+            )
+        if self.restart_at is not None and now >= self.restart_at:
+            print(f"jan-samvad: restarting {self.name}", file=sys.stderr, flush=True)
+            self.start()
+
+
+def supervise(children: list[Child]) -> None:
+    """Keep every child running until interrupted: a crashed worker or dev server is
+    restarted with back-off while the API goes on answering (202 for a registration while
+    Temporal is down, started later by the reconciliation)."""
+    while True:
+        now = time.monotonic()
+        for child in children:
+            child.tend(now)
+        time.sleep(0.5)
+
+
 def main() -> None:
     settings = get_settings()
     host, _, port_text = settings.temporal_address.partition(":")
     port = int(port_text or 7233)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    processes: list[subprocess.Popen[bytes]] = []
+    children = [
+        Child(
+            "Temporal dev server",
+            dev_server_command(settings, port=port, ui_port=settings.temporal_ui_port),
+        ),
+        Child("worker", [sys.executable, "-m", "workers.main"], env),
+        Child("API", [sys.executable, "-m", "api.main"], env),
+    ]
+    server, worker, api = children
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         print(f"jan-samvad: Temporal dev server, state in {settings.data_dir / 'temporal.db'}")
-        server = subprocess.Popen(
-            dev_server_command(settings, port=port, ui_port=settings.temporal_ui_port),
-            start_new_session=True,
-        )
-        processes.append(server)
-        wait_for_port(host or "127.0.0.1", port, 60, server)
+        wait_for_port(host or "127.0.0.1", port, 60, server.start())
         # The same idempotent step a production deploy runs (the dev server's own
         # --search-attribute flags cover a fresh file; this covers one from an older version).
         subprocess.run(
@@ -135,14 +194,8 @@ def main() -> None:
         if settings.environment is not Environment.PRODUCTION:
             subprocess.run([sys.executable, "-m", "core.admin", "dev-tokens"], env=env, check=True)
             tokens_note = f"  Tokens       {dev_tokens_file(settings)} (Authorize in /docs)\n"
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "workers.main"], env=env, start_new_session=True
-            )
-        )
-        api = subprocess.Popen([sys.executable, "-m", "api.main"], env=env, start_new_session=True)
-        processes.append(api)
-        wait_for_port(settings.api_host, settings.api_port, 60, api)
+        worker.start()
+        wait_for_port(settings.api_host, settings.api_port, 60, api.start())
         print(
             "\njan-samvad is up:\n"
             f"  API + docs   {settings.public_base_url}/docs\n"
@@ -150,17 +203,14 @@ def main() -> None:
             f"  Codec        {codec_endpoint(settings)} (payloads encrypted; README:"
             " Citizen data in Temporal)\n"
             f"{tokens_note}"
-            "  Ctrl-C stops everything.\n",
+            "  A process that crashes is restarted; Ctrl-C stops everything.\n",
             flush=True,
         )
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-        failed = [p.args for p in processes if p.poll() is not None]
-        print(f"jan-samvad: a process stopped ({failed}); stopping the rest", file=sys.stderr)
+        supervise(children)
     except KeyboardInterrupt:
         print("\njan-samvad: stopping…", flush=True)
     finally:
-        stop(processes)
+        stop([child.process for child in children if child.process is not None])
 
 
 if __name__ == "__main__":
