@@ -74,7 +74,8 @@ def create_app(
         metrics.install(app)
     # Unstorable characters (422) and oversized bodies (413), refused before any route.
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(AuditMiddleware)  # every state-changing request (issue 6)
+    # Every state-changing request; refused anonymous ones counted per address and route.
+    app.add_middleware(AuditMiddleware, count_refused=ratelimit.count_refused)
     app.add_middleware(CaseContextMiddleware)
     # Outermost: the client's address as rate limits and the audit trail see it. Forwarded
     # headers are believed only from the configured proxies (none by default).

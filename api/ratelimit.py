@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from core.calendar import IST, to_ist
 from core.db import read_session, write_session
-from core.models import Complaint, RateCounter, TimelineEvent
+from core.models import Complaint, RateCounter, TimelineEvent, utcnow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Counter rows are kept this long after their window started (longer than any window).
@@ -94,6 +94,15 @@ def hit(engine: Engine, key: str, window: Window, *, now: datetime) -> int:
             )
         session.commit()
     return count
+
+
+REFUSED_WINDOW = Window(seconds=60)
+
+
+def count_refused(engine: Engine, key: str) -> int:
+    """Refused anonymous requests of `key` (address and route) in the current minute, this
+    one included (the audit trail's flood guard)."""
+    return hit(engine, f"refused:{key}"[:120], REFUSED_WINDOW, now=utcnow())
 
 
 def _span(window: Window) -> timedelta:

@@ -24,7 +24,7 @@ request and the response.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -173,8 +173,11 @@ class AuditMiddleware:
     like a recorded one, and the middleware cannot undo what the route has done, so the
     client's retry (Idempotency-Key) is what repairs it."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, count_refused: Callable[[Any, str], int] | None = None) -> None:
         self.app = app
+        # (engine, "address route") -> refusals of that key in the current minute, the call
+        # included; None: every refusal is a row.
+        self.count_refused = count_refused or (lambda _engine, _key: 1)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
@@ -216,6 +219,19 @@ class AuditMiddleware:
         complaint = pending.complaint or _complaint_of(scope.get("path_params") or {})
         client = scope.get("client")
         subject = getattr(principal, "subject", None) or pending.subject
+        app_state = getattr(scope.get("app"), "state", None)
+        jan_samvad = getattr(app_state, "jan_samvad", None)
+        if subject is None and status >= 400 and client and jan_samvad is not None:
+            # Refused and anonymous: counted per address and route, and recorded at the 1st,
+            # 10th, 100th... of a minute, so a flood cannot grow the (undeletable) trail by a
+            # row a request, yet the trail says it happened and how often.
+            count = await run_in_threadpool(
+                self.count_refused, jan_samvad.engine, f"{client[0]} {route}"
+            )
+            if not _worth_a_row(count):
+                return True
+            if count > 1:
+                pending.summary.append(f"refused anonymous requests this minute: {count}")
         entry = AuditEntry(
             at=utcnow(),
             subject=subject[:200] if subject else None,
@@ -230,8 +246,6 @@ class AuditMiddleware:
             status_code=status,
             outcome=outcome_of(status, replayed=replayed).value,
         )
-        app_state = getattr(scope.get("app"), "state", None)
-        jan_samvad = getattr(app_state, "jan_samvad", None)
         if jan_samvad is None:  # the app has not started (lifespan): nothing to write with
             log.error("audit: no database to record %s %s", scope["method"], route)
             return False
@@ -241,6 +255,13 @@ class AuditMiddleware:
             log.exception("audit: could not record %s %s (%s)", scope["method"], route, status)
             return False
         return True
+
+
+def _worth_a_row(count: int) -> bool:
+    """The 1st, 10th, 100th... refusal of a minute gets a row."""
+    while count % 10 == 0 and count > 1:
+        count //= 10
+    return count == 1
 
 
 async def _answer_unrecorded(send: Any) -> None:

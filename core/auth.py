@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import pwd
 import secrets
 import sys
 from collections.abc import Iterable, Sequence
@@ -418,7 +419,25 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     token_revoke = token_commands.add_parser("revoke", help="revoke one token by its id")
     token_revoke.add_argument("id")
     sub.add_parser("dev-tokens", help="development tokens, one per role (not in production)")
+    parser.add_argument(
+        "--actor",
+        help="who is running this command (recorded in the audit trail with the OS account)",
+    )
     return parser
+
+
+def operator(actor: str | None = None) -> str:
+    """Who runs an administrator's command, for the audit trail: the name given with
+    `--actor` (the person, when the operating-system account is shared), else the account of
+    the process's user id — never `$USER`, which anyone can set."""
+    return f"cli:{actor}" if actor else f"cli:{os_user()}"
+
+
+def os_user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (containers)
+        return f"uid {os.getuid()}"
 
 
 def _show_token(token: str, expires_in: timedelta) -> None:
@@ -462,20 +481,22 @@ def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
                 district=args.district,
                 department=args.department,
                 expires_in=expires_in,
-                created_by=os.environ.get("USER", "cli"),
+                created_by=operator(args.actor),
                 state_wide=args.state_wide,
             )
             print(f"user {user.name}: {user.roles}{_scope(user)}")
-            _audit(engine, "user create", user=user.name, roles=user.roles, days=args.days)
+            _audit(
+                engine, args.actor, "user create", user=user.name, roles=user.roles, days=args.days
+            )
             _show_token(token, expires_in)
         case ("user", "token"):
             expires_in = timedelta(days=args.days)
             token = issue_token(engine, args.name, expires_in=expires_in)
-            _audit(engine, "user token", user=args.name, days=args.days)
+            _audit(engine, args.actor, "user token", user=args.name, days=args.days)
             _show_token(token, expires_in)
         case ("user", "revoke"):
             count = revoke_user(engine, args.name)
-            _audit(engine, "user revoke", user=args.name, tokens_revoked=count)
+            _audit(engine, args.actor, "user revoke", user=args.name, tokens_revoked=count)
             print(f"user {args.name} deactivated, {count} token(s) revoked")
         case ("user", "list"):
             now = utcnow()
@@ -493,25 +514,28 @@ def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
         case ("token", "revoke"):
             if not revoke_token(engine, args.id):
                 raise AuthError(f"id: no live token {args.id!r}")
-            _audit(engine, "token revoke", token=args.id)
+            _audit(engine, args.actor, "token revoke", token=args.id)
             print(f"token {args.id} revoked")
         case ("dev-tokens", _):
             tokens = write_dev_tokens(engine, settings)
+            _audit(engine, args.actor, "dev-tokens", users=len(tokens))
             print(f"development tokens (also in {dev_tokens_file(settings)}):")
             for role, entry in tokens.items():
                 print(f"  {role:<20} {entry['token']}")
     return 0
 
 
-def _audit(engine: Engine, action: str, **facts: Any) -> None:
+def _audit(engine: Engine, actor: str | None, action: str, **facts: Any) -> None:
     """The audit trail records the administrator's commands beside the API's requests (method
-    CLI, status 0); the subject is the operating-system user who ran them."""
+    CLI, status 0); the subject is `operator(actor)`, and with `--actor` the OS account too."""
+    if actor:
+        facts["os_user"] = os_user()
     summary = "; ".join([action, *(f"{key}={value}" for key, value in facts.items())])
     append(
         engine,
         AuditEntry(
             at=utcnow(),
-            subject=f"cli:{os.environ.get('USER', 'unknown')}",
+            subject=operator(actor),
             roles=Role.ADMINISTRATOR.value,
             method="CLI",
             route=f"core.admin {action}",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import stat
 import threading
 import time
@@ -40,6 +39,7 @@ from core.auth import (
     create_user,
     issue_token,
     list_users,
+    operator,
     revoke_token,
     revoke_user,
     split_token,
@@ -355,9 +355,7 @@ def test_the_cli_creates_lists_reissues_and_revokes(
     assert authenticate_token(engine, second, utcnow()) is None
 
     # Each change is in the audit trail (the refused revocation and the listing are not).
-    trail = list(
-        reversed(audit.entries(engine, subject=f"cli:{os.environ.get('USER', 'unknown')}"))
-    )
+    trail = list(reversed(audit.entries(engine, subject=operator())))
     assert [(e.method, e.route, e.status_code) for e in trail] == [
         ("CLI", "core.admin user create", 0),
         ("CLI", "core.admin user token", 0),

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from activities.twilio_gateway import TwilioGateway
 from api.main import create_app
+from core import audit
 from core.models import Message
 from core.settings import Settings
 from schemas.enums import MessageStatus
@@ -345,7 +346,7 @@ async def test_status_command_answers_only_the_registered_phone(
 
 
 async def test_review_command_requests_a_review(
-    tw_stack: httpx.AsyncClient, fake: FakeTwilio
+    tw_stack: httpx.AsyncClient, fake: FakeTwilio, any_engine: Engine
 ) -> None:
     case = await _registered_and_acknowledged(tw_stack, fake)
     reg = case["registration_number"]
@@ -362,6 +363,10 @@ async def test_review_command_requests_a_review(
     )
     # Not yet due: the case stays with the officer; the workflow answers by SMS.
     assert case["status"] == "awaiting_report"
+    # The audit trail links the SMS command to its case.
+    sequence, year = reg.split("/")
+    linked = audit.entries(any_engine, complaint=(int(year), int(sequence)))
+    assert any(e.route == "/v1/twilio/inbound" and e.subject == "twilio" for e in linked)
     await eventually(
         lambda: _case(tw_stack, reg),
         lambda c: any(m["template"] == "review_request_answer" for m in c["messages"]),

@@ -234,6 +234,8 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
         reg = f"{int(match['sequence'])}/{match['year']}"
         with read_session(app.engine) as session:
             row = _citizen_case(session, reg, params.get("From", ""))
+        if row is not None:  # the audit trail links the command to its case
+            audit.describe(complaint=(row.year, row.sequence))
         if row is None:
             reply = _nothing_found(reg, hindi, helpline)
         elif word.upper() == "STATUS" or word == "स्थिति":
