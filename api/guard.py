@@ -124,7 +124,7 @@ class RequestGuard:
         for name, value in parse_qsl(query, keep_blank_values=True):
             code = forbidden_character(name) or forbidden_character(value)
             if code is not None:
-                return _refusal(name, code)
+                return _refusal(name or "query", code)
         return None
 
     @staticmethod

@@ -92,7 +92,7 @@ async def _apply(
     body = await request.body()
     try:
         payloads = json_format.Parse(body or b"{}", Payloads())
-    except json_format.ParseError as err:
+    except (json_format.ParseError, ValueError) as err:  # ValueError: bytes not UTF-8
         raise ApiError(400, f"body: not a Payloads JSON object ({err})") from err
     try:
         result = await transform(payload_codec, payloads.payloads)
