@@ -37,7 +37,8 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_make_run_comes_up_and_a_double_stop_leaves_no_process_behind(tmp_path: Path) -> None:
+def _start_stack(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m core.stack` on free ports with its state under `tmp_path`."""
     api_port = free_port()
     env = {
         **os.environ,
@@ -48,6 +49,7 @@ def test_make_run_comes_up_and_a_double_stop_leaves_no_process_behind(tmp_path: 
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "TEMPORAL_UI_PORT": str(free_port()),
+        **extra,
     }
     stack = subprocess.Popen(
         [sys.executable, "-m", "core.stack"],
@@ -57,6 +59,11 @@ def test_make_run_comes_up_and_a_double_stop_leaves_no_process_behind(tmp_path: 
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    return stack, api_port
+
+
+def test_make_run_comes_up_and_a_double_stop_leaves_no_process_behind(tmp_path: Path) -> None:
+    stack, api_port = _start_stack(tmp_path)
     started: set[int] = set()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as http:
@@ -120,26 +127,7 @@ def test_the_api_outlives_a_crashed_worker_and_dev_server_which_are_restarted(
     """Under `make run`, killing the worker or the Temporal dev server leaves the API
     answering (a registration meanwhile: 202, started later) and the supervisor restarts
     them with back-off."""
-    api_port = free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": "",
-        "API_HOST": "127.0.0.1",
-        "API_PORT": str(api_port),
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-        "TEMPORAL_UI_PORT": str(free_port()),
-        "TEMPORAL_RPC_TIMEOUT_SECONDS": "2",
-    }
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "core.stack"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    stack, api_port = _start_stack(tmp_path, TEMPORAL_RPC_TIMEOUT_SECONDS="2")
     seen: set[int] = set()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=10) as http:
