@@ -411,12 +411,7 @@ class ReviewActivities:
                 result: ActionResult = await handle.execute_update(
                     ComplaintWorkflow.record_decision,
                     ReviewDecision(
-                        decision=request.decision,
-                        text=request.text,
-                        decided_by=request.decided_by,
-                        responsible_officer_id=request.responsible_officer_id,
-                        new_deadline=request.new_deadline,
-                        citizen_informed=request.citizen_informed,
+                        **request.model_dump(exclude={"registration_number"}),
                         session_id=input.session_id,
                     ),
                     id=f"{input.session_id}:decision:{request.registration_number}",

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
 
@@ -116,7 +116,9 @@ class RequestGuard:
 
     @staticmethod
     def _check_url(scope: Any) -> JSONResponse | None:
-        path = unquote(scope.get("path", ""))
+        # Already percent-decoded by the server: decoding again would read a literal "%00"
+        # (sent as %2500) as a NUL.
+        path = scope.get("path", "")
         code = forbidden_character(path)
         if code is not None:
             return _refusal("path", code)

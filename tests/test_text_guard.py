@@ -108,6 +108,12 @@ async def test_query_parameters_and_forms_are_checked_too(
     listed = await api.get("/v1/complaints", params={"district": "Ran\x00chi"})
     assert listed.status_code == 422
     assert listed.json()["errors"][0]["field"] == "district"
+    # A path: the server has decoded %00 into a NUL; a literal "%00" (%2500) is just text.
+    in_path = await api.get("/v1/complaints/2026/1%00")
+    assert in_path.status_code == 422
+    assert in_path.json()["errors"][0]["field"] == "path"
+    literal = await api.get("/v1/reviews/weekly_review/2026-12-01%2500")
+    assert literal.status_code != 422 or literal.json()["errors"][0]["field"] == "day"
     # A Twilio webhook's form (refused before its signature is even looked at).
     inbound = await api.post("/v1/twilio/inbound", data={"Body": "STATUS 1/2026\x00"})
     assert inbound.status_code == 422
