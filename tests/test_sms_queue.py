@@ -24,10 +24,12 @@ from temporalio.testing import WorkflowEnvironment
 from activities.case import UNSENT
 from activities.sms import OutgoingSms, SentSms, SmsGateway
 from api.main import create_app
-from core.models import Complaint, Officer, TimelineEvent
+from core.calendar import SessionKind
+from core.models import Complaint, Officer, ReviewItem, TimelineEvent
 from core.settings import Settings
 from schemas.enums import ComplaintStatus, MessageStatus
 from schemas.policy import Policy
+from schemas.review import SessionPhase
 from schemas.workflow import DepartmentReport, ReportOutcome
 from tests.conftest import api_client, running_worker
 from tests.factories import complaint_body, eventually
@@ -397,3 +399,43 @@ async def test_no_worker_answers_503_within_the_budget_instead_of_hanging(
     assert "may have been applied" in answer.json()["detail"]
     assert "Idempotency-Key" in answer.json()["detail"]
     assert case["status"] == "awaiting_report"
+
+
+async def test_a_review_decision_during_an_sms_outage_is_taken_by_case_and_minutes_at_once(
+    ts: WorkflowEnvironment, engine: Engine, settings: Settings, gateway: SwitchableGateway
+) -> None:
+    """The session delivers its decision to the case (an update): with Twilio down it still
+    completes at once, and the minutes and the case agree — never "failed here, applied
+    there"."""
+    from schemas.review import ItemOutcome
+    from tests.test_review_reach import _next_weekly
+    from tests.test_review_sessions import (
+        directive,
+        escalated,
+        phase,
+        plan,
+        session_handle,
+        sleep_until,
+    )
+    from workflows.review import ReviewSessionWorkflow
+
+    case = await escalated(ts, engine, settings)
+    weekly = await _next_weekly(ts)
+    await plan(ts, settings, SessionKind.WEEKLY_REVIEW)
+    session = session_handle(ts, settings, weekly.session_id)
+    await sleep_until(ts, weekly.cutoff_at + timedelta(minutes=1))
+    await phase(session, SessionPhase.AGENDA_FROZEN)
+    gateway.down = True
+    reg = row_of(engine, case).registration_number
+    record = await session.execute_update(ReviewSessionWorkflow.record_decision, directive(reg))
+    assert record.case_status is ComplaintStatus.AWAITING_REPORT
+    state = await state_of(case)
+    assert state.status is ComplaintStatus.AWAITING_REPORT
+    assert "directive" in [q.template.value for q in state.outbox]  # owed, not yet sent
+    with Session(engine) as db:
+        outcome = db.exec(
+            select(ReviewItem.outcome).where(
+                ReviewItem.session_id == weekly.session_id, ReviewItem.registration_number == reg
+            )
+        ).one()
+    assert outcome == ItemOutcome.DIRECTIVE
