@@ -28,7 +28,7 @@ from activities.sms import (
     deliver_once,
     new_message,
 )
-from activities.templates import Template
+from activities.templates import name, template_for
 from core.calendar import IST, SessionKind, to_ist
 from core.models import (
     Complaint,
@@ -40,8 +40,10 @@ from core.models import (
 )
 from core.settings import Settings
 from schemas.enums import ComplaintStatus, Language, OfficerRole, RecipientKind
-from schemas.reference import CATEGORY_BY_CODE
+from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
 from schemas.review import (
+    DEFAULT_TELECONFERENCE,
+    DEFAULT_VENUE,
     Agenda,
     AgendaItem,
     AgendaSection,
@@ -75,28 +77,18 @@ HISTORY_EVENTS = (
 )
 
 # Officers are written to in English; citizens in their own language.
-OFFICER_NOTICE = Template(
-    "1007000000000000101",
-    "CM Jan Samvad: {count} case(s) of {districts} are on the agenda of the {forum} on {date} "
-    "(session {session}). Join by {teleconference}. Please bring the departments' reports.",
-    "",
-)
-SIDHI_BAAT_INVITATION = Template(
-    "1007000000000000102",
-    "CM Jan Samvad {reg}: you are invited to Sidhi Baat with the Chief Minister on {date} at "
-    "{venue}. Please bring this SMS and your papers.",
-    "जन संवाद {reg}: मुख्यमंत्री के साथ सीधी बात में आप {date} को {venue} में आमंत्रित हैं। "
-    "कृपया यह SMS और अपने कागज़ात साथ लाएँ।",
-    dlt_template_id_hi="1007000000000001102",
-)
-FORUM_NAMES = {
-    SessionKind.WEEKLY_REVIEW: "weekly review of the CM's Secretary",
-    SessionKind.SIDHI_BAAT: "Sidhi Baat of the Chief Minister",
-}
+OFFICER_NOTICE = template_for("review_notice")
+SIDHI_BAAT_INVITATION = template_for("sidhi_baat_invitation")
+
+
+def _short(value: str, default: str) -> str:
+    """A venue or bridge for an SMS variable (at most 30 characters): sessions opened before
+    the limit carry longer texts, which give way to the current default."""
+    return value if len(value) <= DLT_VARIABLE_MAX else default
 
 
 def _fmt(moment: datetime) -> str:
-    return to_ist(moment).strftime("%d-%m-%Y %H:%M IST")
+    return to_ist(moment).strftime("%d-%m-%Y %H:%M")
 
 
 def subject_of(row: Complaint) -> str:
@@ -320,11 +312,12 @@ class ReviewActivities:
                 Language.ENGLISH,
                 {
                     "count": str(input.case_count),
-                    "districts": ", ".join(input.districts),
-                    "forum": FORUM_NAMES[input.kind],
+                    "district": _short(
+                        ", ".join(input.districts), f"{len(input.districts)} districts"
+                    ),
+                    "forum": name(f"forum|{input.kind.value}", Language.ENGLISH),
                     "date": _fmt(input.starts_at),
-                    "session": input.session_id,
-                    "teleconference": input.teleconference,
+                    "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
                 },
             )
             return self._send_once(
@@ -350,7 +343,8 @@ class ReviewActivities:
                 {
                     "reg": complaint.registration_number,
                     "date": _fmt(input.starts_at),
-                    "venue": input.venue,
+                    "venue": _short(input.venue, DEFAULT_VENUE),
+                    "helpline": self._settings.helpline_number,
                 },
             )
             return self._send_once(

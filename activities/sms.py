@@ -21,12 +21,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case import UNSENT, find_complaint
-from activities.templates import render, segments
+from activities.templates import name, render, segments
 from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
 from schemas.enums import Language, MessageStatus, RecipientKind
-from schemas.reference import CATEGORY_BY_CODE
+from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX, district_hi
 from schemas.workflow import SendSmsInput, SendSmsResult
 
 log = logging.getLogger(__name__)
@@ -81,27 +81,24 @@ class SmsActivities:
 
     def _compose(self, session: Session, input: SendSmsInput) -> tuple[Message, OutgoingSms]:
         complaint = find_complaint(session, input.registration_number)
-        params = {
-            "reg": complaint.registration_number,
-            "helpline": self._settings.helpline_number,
-            # Where the matter is: the citizen's district, wherever the case now sits.
-            "district": complaint.citizen_district or complaint.district,
-            "kind": complaint.kind.value,
-            "subject": (
-                CATEGORY_BY_CODE[complaint.category].label if complaint.category else "grievance"
-            ),
-            "officer": complaint.assigned_officer_designation or "the nodal officer",
-            "place": place(complaint.citizen_address, complaint.pincode),
-            **input.params,
-        }
         if input.recipient is RecipientKind.OFFICER:
             officer = session.get(Officer, input.officer_id) if input.officer_id else None
             if officer is None:
                 raise ApplicationError(f"no officer {input.officer_id!r}", non_retryable=True)
-            to, language = officer.phone, Language.ENGLISH
+            # Officers are written to in English, with the hour of their deadline.
+            to, language, with_time = officer.phone, Language.ENGLISH, True
         else:
-            to, language = complaint.citizen_phone, complaint.language
-        body, dlt_id = render(input.template, language, params)
+            to, language, with_time = complaint.citizen_phone, complaint.language, False
+        assigned = (
+            session.get(Officer, complaint.assigned_officer_id)
+            if complaint.assigned_officer_id
+            else None
+        )
+        params = {
+            **case_params(complaint, assigned, language.value, self._settings.helpline_number),
+            **sms_params(input.params, language.value, with_time=with_time),
+        }
+        body, dlt_id = render(input.template, language.value, params)
         message = new_message(
             key=input.key,
             complaint_id=complaint.id,
@@ -137,13 +134,53 @@ class SmsActivities:
             )
 
 
+def case_params(
+    complaint: Complaint, officer: Officer | None, language: str, helpline: str
+) -> dict[str, str]:
+    """The variables every SMS about `complaint` may use, in `language`: each at most the 30
+    characters a DLT variable holds (the directory and the reference data guarantee it)."""
+    hindi = language == "hi"
+    category = CATEGORY_BY_CODE.get(complaint.category or "")
+    district = complaint.citizen_district or complaint.district
+    office = (officer.office_hi if hindi else officer.office) if officer else ""
+    return {
+        "reg": complaint.registration_number,
+        "helpline": helpline,
+        # Where the matter is: the citizen's district, wherever the case now sits.
+        "district": district_hi(district) if hindi else district,
+        "kind": complaint.kind.value,
+        "subject": (
+            (category.short_hi if hindi else category.short)
+            if category
+            else name("subject|none", language)
+        ),
+        "office": office or name("office|none", language),
+        "place": place(complaint.citizen_address, complaint.pincode),
+    }
+
+
+def sms_params(params: dict[str, str], language: str, *, with_time: bool) -> dict[str, str]:
+    """The workflow's own variables made readable: a forum's code as its name in `language`,
+    moments (`15-12-2026 17:00`, IST) as the date alone unless `with_time`."""
+    out = dict(params)
+    for key in ("due", "date", "prep"):
+        if key in out and not with_time:
+            out[key] = out[key].split(" ")[0]
+    if out.get("forum") in ("weekly_review", "sidhi_baat"):
+        out["forum"] = name(f"forum|{out['forum']}", language)
+    return out
+
+
 def place(address: str, pincode: str | None) -> str:
-    """Where the matter is, for an officer's SMS: the address's first line, PIN code kept,
-    within the 30 characters a DLT variable may hold."""
+    """Where the matter is, for an officer's SMS: the address's first words, PIN code kept,
+    within the 30 characters a DLT variable may hold (cut between words)."""
     first = " ".join(address.replace("\n", ", ").split())
-    if pincode and pincode not in first:
-        first = f"{first[: 30 - len(pincode) - 6].rstrip(' ,')}, PIN {pincode}"
-    return first[:30].rstrip(" ,")
+    suffix = f", PIN {pincode}" if pincode and pincode not in first else ""
+    budget = DLT_VARIABLE_MAX - len(suffix)
+    if len(first) > budget:
+        cut = first[: budget + 1]
+        first = cut[: cut.rfind(" ")] if " " in cut else first[:budget]
+    return (first.rstrip(" ,") + suffix)[:DLT_VARIABLE_MAX]
 
 
 def new_message(

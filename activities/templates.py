@@ -16,7 +16,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from schemas.enums import Language
+from core.i18n import catalogue, translations
 from schemas.workflow import SmsTemplate
 
 _GSM7_BASIC = set(
@@ -38,145 +38,166 @@ def segments(text: str) -> int:
 
 @dataclass(frozen=True)
 class Template:
-    """One event's SMS in English and Hindi; DLT registers each language's text separately,
-    so the Hindi text has its own DLT template ID."""
+    """One SMS text: its English source (the gettext message ID) and its catalogue context.
 
-    dlt_template_id: str
-    en: str
-    hi: str
-    dlt_template_id_hi: str = ""
+    The context is the event (`acknowledgement`), with `|complaint` or `|suggestion` where
+    Hindi grammar needs the kind (शिकायत is feminine, सुझाव masculine: "आपकी शिकायत दर्ज हुई",
+    "आपका सुझाव दर्ज हुआ"). Each context and language is one DLT template; its ID is a
+    translator comment (`# DLT: 1007...`) on the entry in that language's catalogue.
+    """
 
-    def text(self, language: Language) -> str:
-        """The raw text (with placeholders) in `language`."""
-        return self.hi if language is Language.HINDI else self.en
+    context: str
+    source: str
 
-    def dlt_id(self, language: Language) -> str:
-        """The DLT template ID of the text in `language`."""
-        if language is Language.HINDI:
-            return self.dlt_template_id_hi or self.dlt_template_id
-        return self.dlt_template_id
+    @property
+    def name(self) -> str:
+        """The DLT sheet's template name stem: `acknowledgement_suggestion`."""
+        return self.context.replace("|", "_")
 
-    def render(self, language: Language, params: dict[str, str]) -> str:
+    def text(self, language: str) -> str:
+        """The raw text (with placeholders) in `language`: the catalogue's translation, else
+        the English source."""
+        return str(translations(DOMAIN, language).pgettext(self.context, self.source))
+
+    def dlt_id(self, language: str) -> str:
+        """The DLT template ID of the text in `language` ("" until it is registered)."""
+        return dlt_template_ids(language).get(self.context, "")
+
+    def render(self, language: str, params: dict[str, str]) -> str:
         """The text in `language` with its placeholders filled in."""
         return self.text(language).format(**params)
 
 
-# Placeholders every template may use: {reg} registration number, {helpline}, {district},
-# {subject}, {place} (the first 30 characters of the citizen's address: a DLT variable may not
-# be longer); others are named per template.
-TEMPLATES: dict[SmsTemplate, Template] = {
-    SmsTemplate.ACKNOWLEDGEMENT: Template(
-        "1007000000000000001",
-        "CM Jan Samvad: your {kind} is registered, no. {reg}. Track it: SMS STATUS {reg} or "
-        "call {helpline}.",
-        "जन संवाद: आपकी {kind_hi} दर्ज, संख्या {reg}। स्थिति: STATUS {reg} SMS करें या "
-        "{helpline} पर कॉल करें।",
-        dlt_template_id_hi="1007000000000001001",
-    ),
-    SmsTemplate.FORWARDED: Template(
-        "1007000000000000002",
-        "CM Jan Samvad {reg}: sent to {officer}. Report due by {due}.",
-        "जन संवाद {reg}: {officer} को भेजी गई। रिपोर्ट {due} तक।",
-        dlt_template_id_hi="1007000000000001002",
-    ),
-    SmsTemplate.OFFICER_ASSIGNED: Template(
-        "1007000000000000003",
-        "CM Jan Samvad case {reg} ({district}, {subject}) is with you. Report due by {due} IST.",
-        "जन संवाद मामला {reg} ({district}, {subject}) आपको सौंपा गया। रिपोर्ट {due} तक दें।",
-        dlt_template_id_hi="1007000000000001003",
-    ),
-    SmsTemplate.OFFICER_URGENT: Template(
-        "1007000000000000013",
+DOMAIN = "sms"
+
+
+# Placeholders (each a DLT variable of at most 30 characters): {reg} registration number,
+# {helpline}, {district} (Devanagari in Hindi), {subject} (the category's short label),
+# {office} (the directory's office of the officer, in the reader's language), {place} (the
+# first 30 characters of the address), {due} and {date}/{prep} (dates; for officers with the
+# time), {forum} (the review's name), {reopen_days}, {count}, {venue}, {teleconference}.
+def _t(context: str, source: str) -> Template:
+    """One text; `pybabel extract -k _t:1c,2` finds its context and English source."""
+    return Template(context, source)
+
+
+TEXTS: tuple[Template, ...] = (
+    # ---- to citizens: brand, number, helpline and what to do next, in two segments ----
+    _t("acknowledgement|complaint",
+        "CM Jan Samvad: your complaint is registered, no. {reg}. To track it, SMS STATUS {reg} "
+        "to this number or call {helpline}."),
+    _t("acknowledgement|suggestion",
+        "CM Jan Samvad: your suggestion is registered, no. {reg}. To track it, SMS STATUS {reg} "
+        "to this number or call {helpline}."),
+    _t("forwarded|complaint",
+        "CM Jan Samvad {reg}: your complaint is sent to {office} for action by {due}. Status: "
+        "SMS STATUS {reg}. Help: {helpline}"),
+    _t("forwarded|suggestion",
+        "CM Jan Samvad {reg}: your suggestion is sent to {office} for an answer by {due}. "
+        "Status: SMS STATUS {reg}. Help: {helpline}"),
+    _t("report_received",
+        "CM Jan Samvad {reg}: the department has reported action on your complaint. Our samvad "
+        "expert will call you to confirm it. Help: {helpline}"),
+    _t("suggestion_answered",
+        "CM Jan Samvad {reg}: the department has answered your suggestion. To read the answer, "
+        "SMS STATUS {reg} or call {helpline}."),
+    _t("closed|complaint",
+        "CM Jan Samvad {reg}: your complaint is closed. Not resolved? Call {helpline} within "
+        "{reopen_days} days to reopen it."),
+    _t("closed|suggestion",
+        "CM Jan Samvad {reg}: your suggestion is closed. Thank you. For anything new, call "
+        "{helpline}."),
+    _t("escalated|complaint",
+        "CM Jan Samvad {reg}: your complaint was not resolved in time; it goes to the {forum} on "
+        "{date}. Help: {helpline}"),
+    _t("escalated|suggestion",
+        "CM Jan Samvad {reg}: your suggestion was not answered in time; it goes to the {forum} "
+        "on {date}. Help: {helpline}"),
+    _t("escalated_sidhi_baat|complaint",
+        "CM Jan Samvad {reg}: your complaint goes to the CM's Sidhi Baat on {date}, prepared at "
+        "the weekly review on {prep}. Help: {helpline}"),
+    _t("escalated_sidhi_baat|suggestion",
+        "CM Jan Samvad {reg}: your suggestion goes to the CM's Sidhi Baat on {date}, prepared "
+        "at the weekly review on {prep}. Help: {helpline}"),
+    _t("directive|complaint",
+        "CM Jan Samvad {reg}: the review has directed the officer to act on your complaint by "
+        "{due}. Help: {helpline}"),
+    _t("directive|suggestion",
+        "CM Jan Samvad {reg}: the review has directed the officer to answer your suggestion by "
+        "{due}. Help: {helpline}"),
+    _t("review_request_answer",
+        "CM Jan Samvad {reg}: your request for review is noted. The officer's deadline is {due}; "
+        "if missed, the case goes to review by itself. Help: {helpline}"),
+    _t("withdrawn|complaint",
+        "CM Jan Samvad {reg}: your complaint is withdrawn as you asked. For anything new, call "
+        "{helpline}."),
+    _t("withdrawn|suggestion",
+        "CM Jan Samvad {reg}: your suggestion is withdrawn as you asked. For anything new, call "
+        "{helpline}."),
+    _t("reopened|complaint",
+        "CM Jan Samvad {reg}: your complaint is reopened and sent back to {office}, action due "
+        "by {due}. Help: {helpline}"),
+    _t("reopened|suggestion",
+        "CM Jan Samvad {reg}: your suggestion is reopened and sent back to {office}, answer due "
+        "by {due}. Help: {helpline}"),
+    _t("sidhi_baat_invitation",
+        "CM Jan Samvad {reg}: you are invited to Sidhi Baat with the Chief Minister on {date} "
+        "at {venue}. Please bring this SMS and your papers. Help: {helpline}"),
+    # ---- to officers: what, where, by when ----
+    _t("officer_assigned",
+        "CM Jan Samvad case {reg} ({subject}, {district}) is assigned to you. Report due by "
+        "{due} IST."),
+    _t("officer_urgent",
         "URGENT: CM Jan Samvad case {reg}, {subject} at {place}, {district}. Act now; report "
-        "due by {due} IST.",
-        "अति आवश्यक: मामला {reg} - {place}, {district}। तुरंत कार्रवाई; रिपोर्ट {due} तक।",
-        dlt_template_id_hi="1007000000000001013",
-    ),
-    SmsTemplate.OFFICER_REMINDER: Template(
-        "1007000000000000004",
-        "Reminder: CM Jan Samvad case {reg} ({district}) report due by {due} IST. It goes to "
-        "the CM secretary's review if late.",
-        "अनुस्मारक: जन संवाद मामला {reg} ({district}) की रिपोर्ट {due} तक दें, अन्यथा समीक्षा में जाएगा।",
-        dlt_template_id_hi="1007000000000001004",
-    ),
-    SmsTemplate.REPORT_RECEIVED: Template(
-        "1007000000000000005",
-        "CM Jan Samvad {reg}: the department has reported. Our telecaller will call you to "
-        "confirm.",
-        "जन संवाद {reg}: विभाग की रिपोर्ट आई है। पुष्टि हेतु हमारा संवाद एक्सपर्ट आपको कॉल करेगा।",
-        dlt_template_id_hi="1007000000000001005",
-    ),
-    SmsTemplate.SUGGESTION_ANSWERED: Template(
-        "1007000000000000006",
-        "CM Jan Samvad {reg}: the department has answered your suggestion. SMS STATUS {reg} to "
-        "read it.",
-        "जन संवाद {reg}: आपके सुझाव पर विभाग का उत्तर आया है। जानने हेतु STATUS {reg} SMS करें।",
-        dlt_template_id_hi="1007000000000001006",
-    ),
-    SmsTemplate.CLOSED: Template(
-        "1007000000000000007",
-        "CM Jan Samvad {reg} is closed. Not solved? Reopen within {reopen_days} days: call "
-        "{helpline}.",
-        "जन संवाद {reg} बंद किया गया। समाधान नहीं? {reopen_days} दिन में {helpline} पर कॉल कर पुनः खोलें।",
-        dlt_template_id_hi="1007000000000001007",
-    ),
-    SmsTemplate.ESCALATED: Template(
-        "1007000000000000008",
-        "CM Jan Samvad {reg}: your case is on the agenda of the {forum_en} on {date}.",
-        "जन संवाद {reg}: आपका मामला {date} की {forum_hi} में रखा गया है।",
-        dlt_template_id_hi="1007000000000001008",
-    ),
-    SmsTemplate.ESCALATED_SIDHI_BAAT: Template(
-        "1007000000000000014",
-        "CM Jan Samvad {reg}: your case goes to the CM's Sidhi Baat on {date}; the CM "
-        "secretary's weekly review prepares it on {prep}. Help: {helpline}.",
-        "जन संवाद {reg}: आपका मामला {date} को सीधी बात में; तैयारी {prep} की साप्ताहिक समीक्षा "
-        "में। सहायता: {helpline}",
-        dlt_template_id_hi="1007000000000001014",
-    ),
-    SmsTemplate.DIRECTIVE: Template(
-        "1007000000000000009",
-        "CM Jan Samvad {reg}: the review directed the officer to act by {due}.",
-        "जन संवाद {reg}: समीक्षा में अधिकारी को {due} तक कार्रवाई का निर्देश दिया गया।",
-        dlt_template_id_hi="1007000000000001009",
-    ),
-    SmsTemplate.REVIEW_REQUEST_ANSWER: Template(
-        "1007000000000000010",
-        "CM Jan Samvad {reg}: request noted. Current deadline {due}; if missed, the case goes "
-        "to review by itself.",
-        "जन संवाद {reg}: अनुरोध दर्ज। वर्तमान समय-सीमा {due}; चूकने पर मामला स्वतः समीक्षा में जाएगा।",
-        dlt_template_id_hi="1007000000000001010",
-    ),
-    SmsTemplate.WITHDRAWN: Template(
-        "1007000000000000011",
-        "CM Jan Samvad {reg}: withdrawn as you asked. Call {helpline} for anything new.",
-        "जन संवाद {reg}: आपके अनुरोध पर वापस लिया गया। नई शिकायत हेतु {helpline} पर कॉल करें।",
-        dlt_template_id_hi="1007000000000001011",
-    ),
-    SmsTemplate.REOPENED: Template(
-        "1007000000000000012",
-        "CM Jan Samvad {reg} is reopened and sent back to the officer.",
-        "जन संवाद {reg} पुनः खोला गया और अधिकारी को वापस भेजा गया।",
-        dlt_template_id_hi="1007000000000001012",
-    ),
-}
+        "due by {due} IST."),
+    _t("officer_reminder",
+        "Reminder: CM Jan Samvad case {reg} ({district}) report due by {due} IST. If late, it "
+        "goes to the CM secretary's weekly review."),
+    _t("officer_directive",
+        "CM Jan Samvad case {reg} ({subject}, {district}): the review directs you to act by "
+        "{due} IST. The directive is in your Jan Samvad inbox."),
+    _t("review_notice",
+        "CM Jan Samvad: {count} case(s) of {district} are on the agenda of the {forum} on "
+        "{date}. Join: {teleconference}. Please bring the departments' reports."),
+)  # fmt: skip
 
-FORUMS = {
-    "weekly_review": ("CM secretary's weekly review", "साप्ताहिक समीक्षा बैठक"),
-    "sidhi_baat": ("CM's Sidhi Baat", "मुख्यमंत्री की सीधी बात"),
-}
-KINDS = {"complaint": "शिकायत", "suggestion": "सुझाव"}
+TEMPLATE_BY_CONTEXT = {t.context: t for t in TEXTS}
+
+# Names that fill a variable (at most 30 characters in every language), translated with the
+# texts: the review forums, and what stands in when a case has no category or officer yet.
+NAMES: tuple[Template, ...] = (
+    _t("forum|weekly_review", "CM secretary's weekly review"),
+    _t("forum|sidhi_baat", "CM's Sidhi Baat"),
+    _t("subject|none", "General"),
+    _t("office|none", "the nodal officer"),
+)
+NAME_BY_CONTEXT = {t.context: t for t in NAMES}
 
 
-def render(template: SmsTemplate, language: Language, params: dict[str, str]) -> tuple[str, str]:
-    """The text and the DLT template ID of `template` in `language`."""
-    params = dict(params)
-    forum = params.get("forum")
-    if forum in FORUMS:
-        params["forum_en"], params["forum_hi"] = FORUMS[forum]
-    if "kind" in params:
-        params["kind_hi"] = KINDS.get(params["kind"], params["kind"])
-    entry = TEMPLATES[template]
+def name(context: str, language: str) -> str:
+    """A translated name (`forum|weekly_review`, `subject|none`, ...) in `language`."""
+    return NAME_BY_CONTEXT[context].text(language)
+
+
+def template_for(event: str, kind: str | None = None) -> Template:
+    """The text of `event` (an `SmsTemplate` value, or `review_notice`/`sidhi_baat_invitation`)
+    for a case of `kind`: the kind's own wording where grammar needs it."""
+    return TEMPLATE_BY_CONTEXT.get(f"{event}|{kind}") or TEMPLATE_BY_CONTEXT[event]
+
+
+def dlt_template_ids(language: str) -> dict[str, str]:
+    """Context → DLT template ID, from the `# DLT: <id>` comments of `language`'s catalogue."""
+    ids = {}
+    for message in catalogue(DOMAIN, language):
+        for comment in message.user_comments:
+            if comment.startswith("DLT:") and isinstance(message.context, str):
+                ids[message.context] = comment.removeprefix("DLT:").strip()
+    return ids
+
+
+def render(template: SmsTemplate | str, language: str, params: dict[str, str]) -> tuple[str, str]:
+    """The text and the DLT template ID of `template` in `language`, for `params["kind"]`."""
+    entry = template_for(str(template), params.get("kind"))
     return entry.render(language, params), entry.dlt_id(language)
 
 
@@ -188,19 +209,19 @@ def dlt_text(text: str) -> str:
     return _PLACEHOLDER.sub("{#var#}", text)
 
 
-def dlt_sheet(entity_id: str) -> list[dict[str, str]]:
+def dlt_sheet(entity_id: str, languages: tuple[str, ...] = ("en", "hi")) -> list[dict[str, str]]:
     """One row per template and language, as Twilio's India sender registration asks."""
     return [
         {
             "entity_id": entity_id,
             "template_id": entry.dlt_id(language),
-            "template_name": f"{template.value}_{language.value}",
-            "language": language.value,
+            "template_name": f"{entry.name}_{language}",
+            "language": language,
             "content_type": "transactional",
             "template": dlt_text(entry.text(language)),
         }
-        for template, entry in TEMPLATES.items()
-        for language in (Language.ENGLISH, Language.HINDI)
+        for entry in TEXTS
+        for language in languages
     ]
 
 

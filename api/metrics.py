@@ -165,8 +165,8 @@ class ReadModelCollector(Collector):
             "weekly review before its session.",
             labels=["status", "times"],
         )
-        for status, times, count in undecided_rows:
-            undecided.add_metric([_value(status), str(times)], count)
+        for row in undecided_rows:
+            undecided.add_metric([_value(row[0]), str(row[1])], float(str(row[2])))
         yield undecided
 
         overdue = GaugeMetricFamily(

@@ -118,7 +118,7 @@ def counts(engine: Engine, keys: Iterable[str], window: Window, *, now: datetime
                 _TABLE.c.key.in_(wanted), _TABLE.c.window_start == window.start(now)
             )
         ).all()
-    found = {key: int(count) for key, count in rows}
+    found: dict[str, int] = {str(key): int(str(count)) for key, count in rows}
     return {key: found.get(key, 0) for key in wanted}
 
 
@@ -199,7 +199,7 @@ def check_phone_limit(
     if limit <= 0:
         return None
     start, end = ist_day(now)
-    filed = session.execute(
+    filed: int = session.execute(
         sa.select(sa.func.count())
         .select_from(Complaint)
         .where(

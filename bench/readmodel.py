@@ -126,7 +126,7 @@ async def _measure(
         year, sequence = connection.execute(
             sa.text("SELECT year, sequence FROM complaint ORDER BY id DESC LIMIT 1")
         ).one()
-        agenda_day = connection.execute(  # the fullest agenda (about 200 cases at 1M)
+        agenda_day: date = connection.execute(  # the fullest agenda (about 200 cases at 1M)
             sa.text(
                 "SELECT review_date::date FROM complaint WHERE status = 'weekly_review'"
                 " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"

@@ -28,7 +28,7 @@ from sqlmodel import Session, create_engine, select
 from core.models import Department, District, Officer
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from schemas.enums import OfficerRole
-from schemas.reference import DEPARTMENTS, DISTRICTS
+from schemas.reference import DEPARTMENTS, DISTRICTS, DLT_VARIABLE_MAX
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,13 @@ def load_directory(engine: Engine, directory_file: Path) -> int:
             )
         seen = set()
         for entry in entries:
+            for field in ("office", "office_hi"):
+                if len(entry.get(field) or "") > DLT_VARIABLE_MAX:
+                    raise ValueError(
+                        f"{directory_file}: officer {entry.get('id')!r}: {field} "
+                        f"{entry[field]!r} is longer than {DLT_VARIABLE_MAX} characters (an "
+                        "SMS variable registered on DLT holds no more)"
+                    )
             officer = Officer(**entry)
             officer.role = OfficerRole(officer.role)
             session.merge(officer)

@@ -14,6 +14,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -27,24 +28,30 @@ def catalogue_path(domain: str, language: str) -> Path:
 
 
 @cache
-def translations(domain: str, language: str) -> NullTranslations:
-    """The catalogue of `domain` in `language` (an ISO 639-1 code such as `hi`).
+def catalogue(domain: str, language: str) -> Catalog:
+    """The parsed `.po` catalogue of `domain` in `language` (an ISO 639-1 code such as `hi`),
+    with its comments; empty when there is none.
 
-    Raises `babel.messages.pofile.PoFileError` when the file is malformed; a missing file gives
-    the identity translation."""
+    Raises `babel.messages.pofile.PoFileError` when the file is malformed."""
     path = catalogue_path(domain, language)
     if not path.exists():
-        return NullTranslations()
+        return Catalog(locale=language, domain=domain)
     with path.open("rb") as po:
-        catalog = read_po(po, locale=language, domain=domain, abort_invalid=True)
+        return read_po(po, locale=language, domain=domain, abort_invalid=True)
+
+
+@cache
+def translations(domain: str, language: str) -> NullTranslations:
+    """The translations of `domain` in `language`: gettext/pgettext over its catalogue; a
+    missing catalogue or entry gives the message ID (English). Fuzzy entries are not used."""
+    if not catalogue_path(domain, language).exists():
+        return NullTranslations()
     mo = BytesIO()
-    write_mo(mo, catalog, use_fuzzy=False)
+    write_mo(mo, catalogue(domain, language), use_fuzzy=False)
     mo.seek(0)
     return Translations(mo, domain=domain)
 
 
 def available_languages(domain: str) -> list[str]:
     """The languages that have a catalogue for `domain`, sorted."""
-    return sorted(
-        p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po")
-    )
+    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po"))

@@ -73,6 +73,11 @@ class Officer(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=100)
     name: str = Field(max_length=200)
     designation: str = Field(max_length=200)
+    # The designation in Hindi; `office`/`office_hi` name the office in an SMS (a DLT variable
+    # holds at most 30 characters, checked when the directory is loaded).
+    designation_hi: str = Field(default="", max_length=200)
+    office: str = Field(default="", max_length=30)
+    office_hi: str = Field(default="", max_length=30)
     phone: str = Field(max_length=20)
     role: OfficerRole = Field(sa_column=_enum(OfficerRole, index=True))
     district: str | None = Field(default=None, max_length=60, index=True)

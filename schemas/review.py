@@ -17,9 +17,10 @@ from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
 from schemas.workflow import Actor, DecisionKind
 
-# Where the meetings happen; shown in the notices (the secretariat may change them per session).
-DEFAULT_TELECONFERENCE = "CM Secretariat teleconference bridge (dial-in sent by the secretariat)"
-DEFAULT_VENUE = "Jharkhand Mantralaya, Project Bhawan, Dhurwa, Ranchi"
+# Where the meetings happen; named in the notices and invitations, each an SMS variable of at
+# most 30 characters (the secretariat may change them per session).
+DEFAULT_TELECONFERENCE = "CMO teleconference bridge"
+DEFAULT_VENUE = "Project Bhawan, Dhurwa, Ranchi"
 
 
 class SessionPhase(StrEnum):

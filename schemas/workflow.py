@@ -194,6 +194,7 @@ class SmsTemplate(StrEnum):
     REOPENED = "reopened"
     OFFICER_URGENT = "officer_urgent"
     ESCALATED_SIDHI_BAAT = "escalated_sidhi_baat"
+    OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
 
 
 class QueuedSms(BaseModel):

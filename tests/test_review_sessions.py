@@ -279,7 +279,9 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
     assert {m.key for m in notices} == expected_keys
     ranchi_notice = next(m for m in notices if m.key.endswith("ranchi"))
     assert ranchi_notice.text.startswith("CM Jan Samvad: 2 case(s) of Ranchi")
-    assert "teleconference" in ranchi_notice.text and ranchi_notice.language.value == "en"
+    assert (
+        "CMO teleconference bridge" in ranchi_notice.text and ranchi_notice.language.value == "en"
+    )
     retry = ReviewActivities(engine, env.client, gateway, settings).send_officer_notice(
         OfficerNoticeInput(
             session_id=slot.session_id,

@@ -1,17 +1,36 @@
-"""SMS templates: segment counting, every template within two segments in both languages with
-the longest real values, DLT template IDs and the DLT registration sheet."""
+"""SMS texts: segment counting; every text within two segments with the longest real values;
+every DLT variable within 30 characters over the whole directory and reference data; the
+catalogues (placeholders, DLT IDs, Hindi grammar); the golden examples in the README."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
+from datetime import UTC, datetime
+from pathlib import Path
+from string import Formatter
 
 import pytest
 
-from activities.templates import FORUMS, TEMPLATES, dlt_sheet, dlt_text, render, segments
-from core.settings import Settings
-from schemas.enums import Language
-from schemas.reference import CATEGORY_BY_CODE
+from activities.sms import case_params, sms_params
+from activities.templates import (
+    NAMES,
+    TEXTS,
+    Template,
+    dlt_sheet,
+    dlt_text,
+    render,
+    segments,
+    template_for,
+)
+from core.i18n import available_languages, catalogue
+from core.models import Complaint, Officer
+from core.settings import PROJECT_ROOT, Settings
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
+from schemas.reference import CATEGORIES, DISTRICTS, DLT_VARIABLE_MAX
+from schemas.review import DEFAULT_TELECONFERENCE, DEFAULT_VENUE
 from schemas.workflow import SmsTemplate
 
 # ---- segments() --------------------------------------------------------------------------
@@ -42,101 +61,265 @@ def test_segments(text: str, expected: int) -> None:
     assert segments(text) == expected
 
 
-# ---- every template ----------------------------------------------------------------------
+# ---- the data every variable is drawn from ---------------------------------------------
+
+LANGUAGES = ["en", "hi"]
+OFFICER_TEXTS = {"officer_assigned", "officer_urgent", "officer_reminder", "officer_directive",
+                 "review_notice"}  # fmt: skip
 
 
-def _longest_designation() -> str:
-    directory = json.loads(Settings(_env_file=None).directory_file.read_text())
-    return max((o["designation"] for o in directory["officers"]), key=len)
+def _officers() -> list[Officer]:
+    directory = json.loads(Settings(_env_file=None).directory_file.read_text(encoding="utf-8"))
+    return [Officer(**entry) for entry in directory["officers"]]
 
 
-def _worst_case_params(**overrides: str) -> dict[str, str]:
-    """The longest values each placeholder takes in practice."""
-    params = {
-        "reg": "99999/2026",
-        "helpline": "181",
-        "district": "Seraikela Kharsawan",
-        "kind": "suggestion",
-        "subject": max((c.label for c in CATEGORY_BY_CODE.values()), key=len),
-        "officer": _longest_designation(),
-        "due": "31-12-2026 23:59",
-        "date": "29-12-2026 11:00",
-        "prep": "22-12-2026 11:00",
-        "forum": "weekly_review",
-        "reopen_days": "30",
-        "place": "Ward 12 Kanke Road, PIN 834008",
-    }
-    params.update(overrides)
-    return params
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
-CASES = [
-    pytest.param(template, language, id=f"{template.value}-{language.value}")
-    for template in SmsTemplate
-    for language in Language
-]
+def _complaint(
+    *,
+    kind: str = "complaint",
+    category: str | None = "drinking_water",
+    district: str = "Ranchi",
+    language: str = "hi",
+    address: str = "Ward 12, Kanke Road",
+    pincode: str | None = "834008",
+) -> Complaint:
+    return Complaint(
+        year=2026, sequence=20983, registration_number="20983/2026", workflow_id="w",
+        kind=ComplaintKind(kind), channel=Channel.CALL_CENTRE, citizen_name="Sunita Devi",
+        citizen_phone="+919876543210", citizen_address=address, district=district,
+        citizen_district=district, pincode=pincode, language=Language(language),
+        category=category, description="d", status=ComplaintStatus.AWAITING_REPORT,
+        request_fingerprint="f", created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
 
 
-@pytest.mark.parametrize(("template", "language"), CASES)
-def test_every_template_renders_within_two_segments(
-    template: SmsTemplate, language: Language
-) -> None:
-    for forum in FORUMS:
-        for kind in ("complaint", "suggestion"):
-            text, _ = render(template, language, _worst_case_params(forum=forum, kind=kind))
-            assert "{" not in text and "}" not in text, text
-            assert segments(text) <= 2, (segments(text), len(text), text)
+def _workflow_params(officer: bool) -> dict[str, str]:
+    """What the workflow passes (moments as `dd-mm-YYYY HH:MM` IST, forum codes)."""
+    return sms_params(
+        {"due": "31-12-2026 17:00", "date": "29-12-2026 11:00", "prep": "22-12-2026 11:00",
+         "forum": "weekly_review", "reopen_days": "15", "count": "99",
+         "venue": DEFAULT_VENUE, "teleconference": DEFAULT_TELECONFERENCE},
+        "en", with_time=officer,
+    )  # fmt: skip
 
 
-@pytest.mark.parametrize(("template", "language"), CASES)
-def test_english_stays_gsm7_and_hindi_is_devanagari(
-    template: SmsTemplate, language: Language
-) -> None:
-    text, _ = render(template, language, _worst_case_params())
-    if language is Language.ENGLISH:
-        # A stray curly quote or dash would silently make it UCS-2 (and 2-3 times dearer).
-        assert segments(text) == segments("x" * len(text)), text
-    else:
-        assert re.search("[\u0900-\u097f]", text), text
+def _placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in Formatter().parse(text) if field}
 
 
-@pytest.mark.parametrize("language", list(Language))
-def test_acknowledgement_fits_two_segments(language: Language) -> None:
-    """The first SMS a citizen gets must stay cheap and arrive whole."""
-    for kind in ("complaint", "suggestion"):
-        text, _ = render(
-            SmsTemplate.ACKNOWLEDGEMENT,
-            language,
-            _worst_case_params(kind=kind, reg="1234567/2026", helpline="1800-345-6570"),
+def _language_of(entry: Template) -> list[str]:
+    return ["en"] if entry.context in OFFICER_TEXTS else LANGUAGES
+
+
+# ---- DLT: every variable of every text within 30 characters ------------------------------
+
+
+def test_every_variable_fits_dlt_over_the_directory_and_reference_data() -> None:
+    """Every text × every directory entry × every category × every district × language:
+    each value a text puts in a variable is at most 30 characters."""
+    used = set().union(*(_placeholders(t.source) for t in TEXTS))
+    checked = 0
+    for officer, category, district, language in itertools.product(
+        _officers(), [*CATEGORIES, None], DISTRICTS, LANGUAGES
+    ):
+        params = case_params(
+            _complaint(category=category.code if category else None, district=district),
+            officer, language, "1800-345-6570",
+        )  # fmt: skip
+        for key in used & params.keys():
+            assert len(params[key]) <= DLT_VARIABLE_MAX, (key, params[key], officer.id)
+            checked += 1
+    for name in NAMES:
+        for language in LANGUAGES:
+            assert len(name.text(language)) <= DLT_VARIABLE_MAX, (name.context, language)
+    for officer_text in (True, False):
+        for key, value in _workflow_params(officer_text).items():
+            assert len(value) <= DLT_VARIABLE_MAX, (key, value)
+    assert checked > 100_000
+
+
+def test_a_long_address_is_cut_to_the_variable_and_keeps_its_pin() -> None:
+    params = case_params(
+        _complaint(address="House 4, Lane 7, Behind the Block Office, Kanke", pincode="834008"),
+        None, "en", "181",
+    )  # fmt: skip
+    assert len(params["place"]) <= DLT_VARIABLE_MAX
+    assert params["place"].endswith("PIN 834008")
+
+
+def test_the_directory_refuses_an_office_too_long_for_an_sms(tmp_path: Path) -> None:
+    from core.db import load_directory, make_engine, migrate
+
+    directory = json.loads(Settings(_env_file=None).directory_file.read_text(encoding="utf-8"))
+    directory["officers"][1]["office_hi"] = "उपायुक्त कार्यालय, सरायकेला खरसावां"  # 35
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(directory, ensure_ascii=False), encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    with pytest.raises(ValueError, match=r"office_hi .* longer than 30"):
+        load_directory(engine, path)
+
+
+# ---- segments: the longest real values ---------------------------------------------------
+
+
+# The centre's own helpline (HELPLINE_NUMBER): a state with a longer number sees here which
+# texts its number pushes past two segments.
+HELPLINE = Settings().helpline_number
+
+
+def _longest(language: str, officer_text: bool) -> dict[str, str]:
+    def longest(values: list[str]) -> str:
+        return max(values, key=len)
+
+    worst = {
+        key: longest(
+            [case_params(_complaint(category=c.code, district=d, address="x" * 80), o, language,
+                         "1800-345-6570")[key]
+             for o in _officers() for c in CATEGORIES for d in DISTRICTS[:1]]
         )
-        assert segments(text) <= 2, (len(text), text)
-        assert "1234567/2026" in text
+        for key in ("office", "subject", "place")
+    }  # fmt: skip
+    districts = [
+        case_params(_complaint(district=d), None, language, "")["district"] for d in DISTRICTS
+    ]
+    forums = [n.text(language) for n in NAMES if n.context.startswith("forum|")]
+    return {
+        **_workflow_params(officer_text),
+        "reg": "99999/2026", "helpline": HELPLINE, "kind": "complaint",
+        "district": longest(districts), "forum": longest(forums), **worst,
+    }  # fmt: skip
 
 
-# ---- DLT ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("entry", "language"),
+    [pytest.param(t, lang, id=f"{t.name}-{lang}") for t in TEXTS for lang in _language_of(t)],
+)
+def test_every_text_fits_two_segments_with_the_longest_values(
+    entry: Template, language: str
+) -> None:
+    text = entry.render(language, _longest(language, entry.context in OFFICER_TEXTS))
+    assert segments(text) <= 2, (segments(text), len(text), text)
 
 
-def test_every_template_and_language_has_its_own_dlt_id() -> None:
-    ids = [TEMPLATES[t].dlt_id(language) for t in SmsTemplate for language in Language]
+# ---- the catalogues ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_translation_has_the_sources_placeholders(language: str) -> None:
+    """A translator may reorder the variables, never drop, add or misspell one."""
+    for entry in (*TEXTS, *NAMES):
+        assert _placeholders(entry.text(language)) == _placeholders(entry.source), entry.context
+
+
+def test_every_citizen_text_is_translated_into_hindi() -> None:
+    for entry in (*TEXTS, *NAMES):
+        if entry.context in OFFICER_TEXTS:
+            continue
+        assert re.search("[\u0900-\u097f]", entry.text("hi")), entry.context
+        assert "Jan Samvad" not in entry.text("hi"), entry.context
+
+
+def test_every_citizen_text_names_the_centre_the_number_and_the_helpline() -> None:
+    for entry in TEXTS:
+        if entry.context in OFFICER_TEXTS:
+            continue
+        for language, brand in (("en", "CM Jan Samvad"), ("hi", "मुख्यमंत्री जन संवाद")):
+            text = entry.text(language)
+            assert text.startswith(brand), (entry.context, language, text)
+            assert {"reg", "helpline"} <= _placeholders(text), (entry.context, language)
+
+
+def test_hindi_agrees_with_the_kind() -> None:
+    """शिकायत is feminine, सुझाव masculine: "आपकी शिकायत दर्ज हुई", "आपका सुझाव दर्ज हुआ"."""
+    for entry in TEXTS:
+        text = entry.text("hi")
+        assert "आपकी सुझाव" not in text and "आपका शिकायत" not in text, entry.context
+        if entry.context.endswith("|suggestion"):
+            assert "सुझाव" in text and "शिकायत" not in text, entry.context
+            assert not re.search("सुझाव [^।]*(गई|दर्ज हुई|ली गई|रखी)", text), text
+        if entry.context.endswith("|complaint"):
+            assert not re.search("शिकायत [^।,]*(भेजा गया|दर्ज हुआ|लिया गया|रखा जाएगा)", text), text
+    assert "आपका सुझाव दर्ज हुआ" in template_for("acknowledgement", "suggestion").text("hi")
+    assert "आपकी शिकायत दर्ज हुई" in template_for("acknowledgement", "complaint").text("hi")
+
+
+def test_every_sms_event_has_a_text_for_each_kind() -> None:
+    for event, kind in itertools.product(SmsTemplate, ComplaintKind):
+        assert template_for(event.value, kind.value).source
+
+
+def test_every_text_and_language_has_its_own_dlt_id() -> None:
+    ids = [t.dlt_id(lang) for t in TEXTS for lang in LANGUAGES]
     assert all(re.fullmatch(r"\d{19}", i) for i in ids), ids
     assert len(set(ids)) == len(ids)
-    assert set(TEMPLATES) == set(SmsTemplate)
 
 
 def test_render_returns_the_language_specific_dlt_id() -> None:
-    params = _worst_case_params()
-    _, en = render(SmsTemplate.ACKNOWLEDGEMENT, Language.ENGLISH, params)
-    _, hi = render(SmsTemplate.ACKNOWLEDGEMENT, Language.HINDI, params)
-    assert en == TEMPLATES[SmsTemplate.ACKNOWLEDGEMENT].dlt_template_id
-    assert hi == TEMPLATES[SmsTemplate.ACKNOWLEDGEMENT].dlt_template_id_hi
-    assert en != hi
+    params = _longest("en", False)
+    _, en = render(SmsTemplate.ACKNOWLEDGEMENT, "en", params)
+    _, hi = render(SmsTemplate.ACKNOWLEDGEMENT, "hi", params)
+    assert en == template_for("acknowledgement", "complaint").dlt_id("en") != hi
+
+
+def test_the_shipped_catalogues_are_english_and_hindi_and_parse() -> None:
+    assert available_languages("sms") == ["en", "hi"]
+    for language in LANGUAGES:
+        contexts = {m.context for m in catalogue("sms", language) if m.id}
+        assert contexts == {t.context for t in (*TEXTS, *NAMES)}, language
 
 
 def test_dlt_sheet_has_variables_in_dlt_form_and_the_entity_id() -> None:
     rows = dlt_sheet("1001234567890123456")
-    assert len(rows) == 2 * len(SmsTemplate)
+    assert len(rows) == 2 * len(TEXTS)
     for row in rows:
         assert row["entity_id"] == "1001234567890123456"
         assert "{#var#}" in row["template"]
         assert not re.search(r"\{(?!#var#\})", row["template"]), row["template"]
     assert dlt_text("no. {reg}, call {helpline}.") == "no. {#var#}, call {#var#}."
+
+
+# ---- golden examples (the README's SMS section) ------------------------------------------
+
+README = PROJECT_ROOT / "README.md"
+_START, _END = "<!-- sms-examples:start -->", "<!-- sms-examples:end -->"
+
+
+def _examples() -> str:
+    """Every text in English and Hindi for one representative case, as the README shows them."""
+    officer = next(o for o in _officers() if o.district == "Ranchi")
+    lines = ["| message | English | हिन्दी |", "|---|---|---|"]
+    for entry in TEXTS:
+        row = [f"`{entry.name}`"]
+        officer_text = entry.context in OFFICER_TEXTS
+        kind = entry.context.split("|")[1] if "|" in entry.context else "complaint"
+        for language in LANGUAGES:
+            if officer_text and language != "en":
+                row.append("(officers are written to in English)")
+                continue
+            params = {
+                **case_params(_complaint(kind=kind, language=language), officer, language, "181"),
+                **sms_params(
+                    {"due": "15-12-2026 17:00", "date": "08-12-2026 11:00",
+                     "prep": "01-12-2026 11:00", "forum": "weekly_review", "reopen_days": "15",
+                     "count": "3", "venue": DEFAULT_VENUE,
+                     "teleconference": DEFAULT_TELECONFERENCE},
+                    language, with_time=officer_text or entry.context == "sidhi_baat_invitation",
+                ),
+            }  # fmt: skip
+            row.append(entry.render(language, params))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def test_the_readme_shows_every_text_as_rendered() -> None:
+    """Golden file: the README's table is the texts as sent. JANSAMVAD_UPDATE_GOLDEN=1 rewrites
+    it (then read it as a citizen would before committing)."""
+    readme = README.read_text(encoding="utf-8")
+    start, end = readme.index(_START) + len(_START), readme.index(_END)
+    expected = "\n" + _examples() + "\n"
+    if os.environ.get("JANSAMVAD_UPDATE_GOLDEN"):
+        README.write_text(readme[:start] + expected + readme[end:], encoding="utf-8")
+    assert readme[start:end] == expected

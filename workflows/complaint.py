@@ -94,7 +94,12 @@ _CITIZEN_URGENT_PRIORITY = Priority(priority_key=2)
 _ROUTINE_PRIORITY = Priority(priority_key=3)
 # Officer messages about an assignment are pointless once the officer no longer holds the case.
 _OFFICER_TEMPLATES = frozenset(
-    {SmsTemplate.OFFICER_ASSIGNED, SmsTemplate.OFFICER_URGENT, SmsTemplate.OFFICER_REMINDER}
+    {
+        SmsTemplate.OFFICER_ASSIGNED,
+        SmsTemplate.OFFICER_URGENT,
+        SmsTemplate.OFFICER_REMINDER,
+        SmsTemplate.OFFICER_DIRECTIVE,
+    }
 )
 _REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
 ArgT = TypeVar("ArgT")
@@ -332,8 +337,13 @@ class ComplaintWorkflow:
             await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
             await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
             return
+        # Same one message either way (only its text differs), so replay is unaffected.
         officer_sms = (
-            SmsTemplate.OFFICER_URGENT if self._input.urgent else SmsTemplate.OFFICER_ASSIGNED
+            SmsTemplate.OFFICER_DIRECTIVE
+            if citizen_sms is SmsTemplate.DIRECTIVE
+            else SmsTemplate.OFFICER_URGENT
+            if self._input.urgent
+            else SmsTemplate.OFFICER_ASSIGNED
         )
         await self._sms(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
         if acknowledge:
