@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean user dev-tokens
+.PHONY: run test lint migrate worker api bench clean user dev-tokens messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -47,6 +47,15 @@ dev-tokens: $(STAMP)
 ## make bench: throughput and latency beside a bare-engine baseline (its own stack; not in test).
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+## make messages: the SMS texts' English sources into core/locale/sms.pot, merged into every
+## language's catalogue (core/locale/<lang>/LC_MESSAGES/sms.po) for translators.
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract --no-default-keywords -k _t:1c,2 --no-location --width 100 \
+		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
+		-o core/locale/sms.pot activities/templates.py
+	$(VENV)/bin/pybabel update -D sms -i core/locale/sms.pot -d core/locale --width 100 \
+		--ignore-pot-creation-date
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

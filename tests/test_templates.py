@@ -9,6 +9,7 @@ import json
 import os
 import re
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from string import Formatter
 
@@ -68,12 +69,16 @@ OFFICER_TEXTS = {"officer_assigned", "officer_urgent", "officer_reminder", "offi
                  "review_notice"}  # fmt: skip
 
 
+@cache
 def _officers() -> list[Officer]:
     directory = json.loads(Settings(_env_file=None).directory_file.read_text(encoding="utf-8"))
     return [Officer(**entry) for entry in directory["officers"]]
 
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
+# The centre's own helpline (HELPLINE_NUMBER): a state with a longer number sees here which
+# texts its number pushes past two segments.
+HELPLINE = Settings().helpline_number
 
 
 def _complaint(
@@ -117,27 +122,32 @@ def _language_of(entry: Template) -> list[str]:
 
 
 def test_every_variable_fits_dlt_over_the_directory_and_reference_data() -> None:
-    """Every text × every directory entry × every category × every district × language:
-    each value a text puts in a variable is at most 30 characters."""
-    used = set().union(*(_placeholders(t.source) for t in TEXTS))
+    """Every text × every directory entry, category and district × language: each value the
+    text puts in a variable is at most 30 characters. (Each variable comes from one of these
+    sources, so the sources are walked one at a time, not as a product.)"""
+    cases = [
+        *[(o, "drinking_water", "Ranchi") for o in _officers()],
+        *[(None, c.code, "Ranchi") for c in CATEGORIES],
+        *[(None, None, d) for d in DISTRICTS],
+    ]
     checked = 0
-    for officer, category, district, language in itertools.product(
-        _officers(), [*CATEGORIES, None], DISTRICTS, LANGUAGES
-    ):
-        params = case_params(
-            _complaint(category=category.code if category else None, district=district),
-            officer, language, "1800-345-6570",
-        )  # fmt: skip
-        for key in used & params.keys():
-            assert len(params[key]) <= DLT_VARIABLE_MAX, (key, params[key], officer.id)
-            checked += 1
+    for (officer, category, district), language in itertools.product(cases, LANGUAGES):
+        params = {
+            **case_params(
+                _complaint(category=category, district=district), officer, language, HELPLINE
+            ),
+            **_workflow_params(officer=False),
+        }
+        for entry in TEXTS:
+            for key in _placeholders(entry.text(language)):
+                assert len(params[key]) <= DLT_VARIABLE_MAX, (entry.context, key, params[key])
+                checked += 1
     for name in NAMES:
         for language in LANGUAGES:
             assert len(name.text(language)) <= DLT_VARIABLE_MAX, (name.context, language)
-    for officer_text in (True, False):
-        for key, value in _workflow_params(officer_text).items():
-            assert len(value) <= DLT_VARIABLE_MAX, (key, value)
-    assert checked > 100_000
+    for key, value in _workflow_params(officer=True).items():
+        assert len(value) <= DLT_VARIABLE_MAX, (key, value)
+    assert checked > 10_000
 
 
 def test_a_long_address_is_cut_to_the_variable_and_keeps_its_pin() -> None:
@@ -165,11 +175,7 @@ def test_the_directory_refuses_an_office_too_long_for_an_sms(tmp_path: Path) -> 
 # ---- segments: the longest real values ---------------------------------------------------
 
 
-# The centre's own helpline (HELPLINE_NUMBER): a state with a longer number sees here which
-# texts its number pushes past two segments.
-HELPLINE = Settings().helpline_number
-
-
+@cache
 def _longest(language: str, officer_text: bool) -> dict[str, str]:
     def longest(values: list[str]) -> str:
         return max(values, key=len)
