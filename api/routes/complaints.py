@@ -36,7 +36,7 @@ from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintList, ComplaintPublic
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
-from schemas.reference import canonical_district
+from schemas.reference import canonical_department, canonical_district
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.tracking import ComplaintSubmission
 from schemas.workflow import (
@@ -211,7 +211,13 @@ def list_complaints(
             )
         query = query.where(Complaint.district == canonical)
     if department is not None:
-        query = query.where(Complaint.department == department)
+        code = canonical_department(department)
+        if code is None:
+            message = f"unknown department {department!r}"
+            raise ApiError(
+                422, f"department: {message}", errors=[{"field": "department", "message": message}]
+            )
+        query = query.where(Complaint.department == code)
     if status_ is not None:
         query = query.where(Complaint.status == status_)
     if escalation_level is not None:
