@@ -48,14 +48,19 @@ dev-tokens: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
-## make messages: the SMS texts' English sources into core/locale/sms.pot, merged into every
-## language's catalogue (core/locale/<lang>/LC_MESSAGES/sms.po) for translators.
+## make messages: the English sources of the SMS texts and of the refusals into
+## core/locale/{sms,refusals}.pot, merged into every language's catalogue for translators.
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _t:1c,2 --no-location --width 100 \
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
 		-o core/locale/sms.pot activities/templates.py
 	$(VENV)/bin/pybabel update -D sms -i core/locale/sms.pot -d core/locale --width 100 \
 		--ignore-pot-creation-date
+	$(VENV)/bin/pybabel extract --no-default-keywords -k _r:1c,2 --no-location --width 100 \
+		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
+		-o core/locale/refusals.pot schemas/refusals.py
+	$(VENV)/bin/pybabel update -D refusals -i core/locale/refusals.pot -d core/locale \
+		--width 100 --ignore-pot-creation-date
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -173,6 +173,31 @@ NAMES: tuple[Template, ...] = (
 )
 NAME_BY_CONTEXT = {t.context: t for t in NAMES}
 
+# Replies to a citizen's SMS command (sent as the answer to their message), in pieces that
+# `api.routes.twilio` joins: the department's answer is shortened to keep two segments.
+REPLIES: tuple[Template, ...] = (
+    _t("reply|help",
+       "CM Jan Samvad: for your case's status SMS STATUS and its number (STATUS 20983/2018); "
+       "to ask for a review, REVIEW 20983/2018. Help: {helpline}"),
+    _t("reply|not_found",
+       "CM Jan Samvad: no case {reg} registered from this phone. Help: {helpline}"),
+    _t("reply|status", "CM Jan Samvad {reg}: {status}."),
+    _t("reply|next_date", "Next date: {date}."),
+    _t("reply|answer", "Department's answer: {answer}"),
+    _t("reply|help_short", "Help: {helpline}"),
+    _t("reply|review_recorded",
+       "CM Jan Samvad {reg}: your review request is recorded; the details follow by SMS."),
+    _t("reply|review_refused",
+       "CM Jan Samvad {reg}: review request not accepted: {reason}. Help: {helpline}"),
+    _t("reply|try_later", "CM Jan Samvad: please try again later or call {helpline}."),
+)  # fmt: skip
+REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}
+
+
+def reply(context: str, language: str, **params: str) -> str:
+    """A reply piece (`reply|status`, ...) in `language` with `params` filled in."""
+    return REPLY_BY_CONTEXT[context].render(language, params)
+
 
 def name(context: str, language: str) -> str:
     """A translated name (`forum|weekly_review`, `subject|none`, ...) in `language`."""

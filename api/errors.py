@@ -12,6 +12,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas.refusals import REFUSALS, english, translated
+
 
 class ApiError(Exception):
     def __init__(self, status_code: int, detail: str, **extra: Any) -> None:
@@ -94,11 +96,15 @@ def workflow_error(err: Exception) -> ApiError:
         cause: BaseException | None = err.cause
         while cause is not None and not isinstance(cause, ApplicationError):
             cause = cause.__cause__
-        message = cause.message if isinstance(cause, ApplicationError) else str(err)
-        return ApiError(409, message)
+        if isinstance(cause, ApplicationError):
+            details = cause.details[0] if cause.details else None
+            if isinstance(details, dict) and details.get("key") in REFUSALS:
+                return refusal(details["key"], **details.get("params", {}))
+            return ApiError(409, cause.message)
+        return ApiError(409, str(err))
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.NOT_FOUND or "already completed" in err.message:
-            return ApiError(409, "the case's workflow has finished: it accepts no more actions")
+            return refusal("finished")
         if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             return unanswered()
         return ApiError(
@@ -111,6 +117,17 @@ def workflow_error(err: Exception) -> ApiError:
         503,
         f"workflow service unavailable ({err}): the action was not applied; retry shortly",
         headers=RETRY_AFTER,
+    )
+
+
+def refusal(key: str, **params: Any) -> ApiError:
+    """409 for the refusal `key` of `schemas.refusals`: `detail` in English, `detail_hi` in
+    Hindi, `reason` the key (for programs)."""
+    return ApiError(
+        409,
+        english(key, params),
+        detail_hi=translated(key, "hi", params),
+        reason=key,
     )
 
 

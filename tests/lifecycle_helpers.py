@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from api.intake import register_complaint
 from core.models import Complaint, Message, TimelineEvent, utcnow
@@ -117,7 +118,11 @@ DAY = timedelta(days=1)
 
 @contextmanager
 def rejected(reason: str) -> Iterator[None]:
-    """Expect an update refused by the workflow with `reason` in its message."""
+    """Expect an update refused by the workflow: `reason` is the refusal's key
+    (`schemas.refusals`) or a part of its message."""
     with pytest.raises(WorkflowUpdateFailedError) as info:
         yield
-    assert reason in str(info.value.cause), str(info.value.cause)
+    cause = info.value.cause
+    details = cause.details if isinstance(cause, ApplicationError) else ()
+    key = details[0].get("key") if details and isinstance(details[0], dict) else None
+    assert reason == key or reason in str(cause), (key, str(cause))

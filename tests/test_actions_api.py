@@ -50,7 +50,11 @@ async def test_report_callback_and_closure_over_http(stack: httpx.AsyncClient) -
 
     again = await stack.post(f"{path}/report", json=REPORT)
     assert again.status_code == 409
-    assert "awaiting_callback" in again.json()["detail"]
+    # Why, in words a telecaller can read out, in English and in Hindi.
+    refused = again.json()
+    assert refused["reason"] == "wrong_status"
+    assert "'The department has replied; we will call you to confirm'" in refused["detail"]
+    assert "'विभाग ने उत्तर दिया है; पुष्टि के लिए आपको कॉल किया जाएगा'" in refused["detail_hi"]
 
     closed = await stack.post(
         f"{path}/callback", json={"outcome": "satisfied", "telecaller": "tc-07"}
@@ -66,8 +70,15 @@ async def test_report_callback_and_closure_over_http(stack: httpx.AsyncClient) -
         "closed",
     ]
 
+    phone = {"X-Citizen-Phone": complaint_body()["citizen"]["phone"]}
+    tracked = (await stack.get(path.replace("/complaints/", "/track/"), headers=phone)).json()
+    assert tracked["last_reply"] == REPORT["reply"]
+
     reopened = await stack.post(f"{path}/reopen", json={"reason": "the toilet has no door"})
     assert reopened.status_code == 200 and reopened.json()["status"] == "awaiting_report"
+    # The answer the citizen just rejected is no longer shown as the current one.
+    tracked = (await stack.get(path.replace("/complaints/", "/track/"), headers=phone)).json()
+    assert tracked["status"] == "awaiting_report" and tracked["last_reply"] is None
 
 
 async def test_action_bodies_are_validated_naming_the_field(stack: httpx.AsyncClient) -> None:

@@ -77,7 +77,7 @@ async def test_transfers_in_a_row_take_the_case_to_review_not_round_in_circles(
     assert result.status is ComplaintStatus.WEEKLY_REVIEW
     assert "transferred 3 times" in result.message
     assert result.escalation_level is EscalationLevel.WEEKLY_REVIEW
-    with rejected("weekly_review, not awaiting_report"):
+    with rejected("wrong_status"):
         await handle.execute_update(ComplaintWorkflow.submit_report, transfer_to("Dumka"))
     await keep_history(handle, "transferred_three_times")
 

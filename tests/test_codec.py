@@ -294,7 +294,11 @@ async def test_a_complaints_history_holds_no_citizen_data_in_clear_text(
         # reaches the caller through the encrypting client.
         refused = await http.post(f"{path}/callback", json={"outcome": "satisfied", "remark": note})
         assert refused.status_code == 409, refused.text
-        assert refused.json()["detail"] == "the case is awaiting_report, not awaiting_callback"
+        assert refused.json()["reason"] == "wrong_status"
+        assert refused.json()["detail"] == (
+            "this case is 'With the department for action'; this action needs it to be "
+            "'The department has replied; we will call you to confirm'"
+        )
         # The encrypting client reads it all back (the API's live view is a query).
         live = await http.get(f"{path}/live")
         assert live.status_code == 200 and live.json()["status"] == "awaiting_report"

@@ -224,7 +224,7 @@ async def test_suggestion_is_answered_without_callback(
     assert row_of(engine, handle).closure_reason is ClosureReason.SUGGESTION_ANSWERED
     await settled(handle)
     assert "suggestion_answered" in [m.template for m in messages(engine, handle)]
-    with rejected("no verification call"):
+    with rejected("no_callback_for_suggestion"):
         await handle.execute_update(ComplaintWorkflow.record_callback, SATISFIED)
     await keep_history(handle, "suggestion_answered")
 
@@ -251,7 +251,7 @@ async def test_unreachable_citizen_is_retried_then_escalated(
     assert row.callback_attempts == 2
     assert first is not None and row.callback_due_at is not None and row.callback_due_at > first
     # A second tap right after is not a third attempt: the next one is due a day later.
-    with rejected("next attempt due at"):
+    with rejected("attempt_just_recorded"):
         await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
     await env.sleep(DAY)
     result = await handle.execute_update(ComplaintWorkflow.record_callback, UNREACHABLE)
@@ -394,7 +394,7 @@ async def test_report_refused_when_not_awaiting_one_and_nothing_is_written(
         await handle.execute_update(ComplaintWorkflow.submit_report, blank)
     await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
     before = timeline(engine, handle)
-    with rejected("awaiting_callback, not awaiting_report"):
+    with rejected("wrong_status"):
         await handle.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
     with rejected("remark"):
         await handle.execute_update(

@@ -18,6 +18,7 @@ import pytest
 from activities.sms import case_params, sms_params
 from activities.templates import (
     NAMES,
+    REPLIES,
     TEXTS,
     Template,
     dlt_sheet,
@@ -26,11 +27,12 @@ from activities.templates import (
     segments,
     template_for,
 )
-from core.i18n import available_languages, catalogue
+from core.i18n import available_languages, catalogue, translations
 from core.models import Complaint, Officer
 from core.settings import PROJECT_ROOT, Settings
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
 from schemas.reference import CATEGORIES, DISTRICTS, DLT_VARIABLE_MAX
+from schemas.refusals import REFUSALS
 from schemas.review import DEFAULT_TELECONFERENCE, DEFAULT_VENUE
 from schemas.workflow import SmsTemplate
 
@@ -216,12 +218,18 @@ def test_every_text_fits_two_segments_with_the_longest_values(
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_translation_has_the_sources_placeholders(language: str) -> None:
     """A translator may reorder the variables, never drop, add or misspell one."""
-    for entry in (*TEXTS, *NAMES):
+    for entry in (*TEXTS, *NAMES, *REPLIES):
         assert _placeholders(entry.text(language)) == _placeholders(entry.source), entry.context
+    for key, source in REFUSALS.items():
+        translation = str(translations("refusals", language).pgettext(key, source))
+        assert _placeholders(translation) == _placeholders(source), key
 
 
 def test_every_citizen_text_is_translated_into_hindi() -> None:
-    for entry in (*TEXTS, *NAMES):
+    for key, source in REFUSALS.items():
+        hindi = str(translations("refusals", "hi").pgettext(key, source))
+        assert hindi != source and re.search("[\u0900-\u097f]", hindi), key
+    for entry in (*TEXTS, *NAMES, *REPLIES):
         if entry.context in OFFICER_TEXTS:
             continue
         assert re.search("[\u0900-\u097f]", entry.text("hi")), entry.context
@@ -274,7 +282,7 @@ def test_the_shipped_catalogues_are_english_and_hindi_and_parse() -> None:
     assert available_languages("sms") == ["en", "hi"]
     for language in LANGUAGES:
         contexts = {m.context for m in catalogue("sms", language) if m.id}
-        assert contexts == {t.context for t in (*TEXTS, *NAMES)}, language
+        assert contexts == {t.context for t in (*TEXTS, *NAMES, *REPLIES)}, language
 
 
 def test_dlt_sheet_has_variables_in_dlt_form_and_the_entity_id() -> None:

@@ -327,10 +327,10 @@ async def test_status_command_answers_only_the_registered_phone(
     code, twiml = await _inbound(tw_stack, f"status {reg}", CITIZEN, token)
     assert code == 200
     reply = _reply(twiml)
-    assert reg in reply and "report awaited" in reply and "Next date" in reply
+    assert reg in reply and "With the department for action" in reply and "Next date" in reply
 
     code, twiml = await _inbound(tw_stack, f"स्थिति {reg}", "09876543210", token)  # same phone
-    assert "रिपोर्ट प्रतीक्षित" in _reply(twiml) and "अगली तिथि" in _reply(twiml)
+    assert "कार्रवाई हेतु विभाग के पास" in _reply(twiml) and "अगली तिथि" in _reply(twiml)
 
     # Devanagari digits are understood too.
     digits = reg.translate(str.maketrans("0123456789", "०१२३४५६७८९"))
@@ -341,7 +341,7 @@ async def test_status_command_answers_only_the_registered_phone(
     _, stranger = await _inbound(tw_stack, f"STATUS {reg}", "+919123456789", token)
     _, missing = await _inbound(tw_stack, "STATUS 99999/2001", "+919123456789", token)
     assert "no case" in _reply(stranger)
-    assert "report awaited" not in stranger and "Next date" not in stranger
+    assert "With the department" not in stranger and "Next date" not in stranger
     assert _reply(stranger).replace(reg, "#") == _reply(missing).replace("99999/2001", "#")
 
 
@@ -353,7 +353,7 @@ async def test_review_command_requests_a_review(
 
     code, twiml = await _inbound(tw_stack, f"REVIEW {reg}", CITIZEN, fake.auth_token)
     assert code == 200
-    assert "review request recorded" in _reply(twiml)
+    assert "your review request is recorded" in _reply(twiml)
     case = await eventually(
         lambda: _case(tw_stack, reg),
         lambda c: any(

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RecipientKind,
     )
     from schemas.reference import canonical_department, canonical_district
+    from schemas.refusals import english
     from schemas.review import RollOverRequest
     from schemas.workflow import (
         COMPLAINT_OUTCOMES,
@@ -119,10 +120,18 @@ def _sms_priority(sms: QueuedSms) -> Priority:
 
 
 class CaseRejected(ApplicationError):
-    """An action the case is not in a state to accept (the API answers 409)."""
+    """An action the case is not in a state to accept (the API answers 409): a refusal of
+    `schemas.refusals` by key, its English text as the message, key and values as details
+    (the API words it in Hindi too)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, type="CaseRejected", non_retryable=True)
+    def __init__(self, key: str, **params: Any) -> None:
+        values = {name: str(value) for name, value in params.items()}
+        super().__init__(
+            english(key, values),
+            {"key": key, "params": values},
+            type="CaseRejected",
+            non_retryable=True,
+        )
 
 
 @workflow.defn
@@ -586,26 +595,22 @@ class ComplaintWorkflow:
         if report.outcome not in allowed:
             valid = ", ".join(sorted(o.value for o in allowed))
             raise CaseRejected(
-                f"outcome {report.outcome.value!r} is not for a {self._input.kind.value}; "
-                f"valid: {valid}"
+                "outcome_not_for_kind",
+                outcome=report.outcome.value,
+                kind=self._input.kind.value,
+                valid=valid,
             )
         if not report.reply.strip():
-            raise CaseRejected("reply: the department's reply is required")
+            raise CaseRejected("reply_required")
         if report.outcome is ReportOutcome.TRANSFERRED:
             if not (report.transfer_to_district or report.transfer_to_department):
-                raise CaseRejected(
-                    "a transfer names transfer_to_district or transfer_to_department"
-                )
+                raise CaseRejected("transfer_target")
             if report.transfer_to_district and not canonical_district(report.transfer_to_district):
-                raise CaseRejected(
-                    f"transfer_to_district: unknown district {report.transfer_to_district!r}"
-                )
+                raise CaseRejected("unknown_district", value=report.transfer_to_district)
             if report.transfer_to_department and not canonical_department(
                 report.transfer_to_department
             ):
-                raise CaseRejected(
-                    f"transfer_to_department: unknown department {report.transfer_to_department!r}"
-                )
+                raise CaseRejected("unknown_department", value=report.transfer_to_department)
 
     # ---- callback verification (update) ---------------------------------------------------
 
@@ -653,16 +658,16 @@ class ComplaintWorkflow:
                         reason=f"citizen unreachable on {attempts} attempts", actor="system"
                     )
                     return self._result("citizen unreachable on every attempt: escalated")
-            raise CaseRejected(f"unknown outcome {result.outcome}")  # pragma: no cover
+            raise CaseRejected("wrong_status", status=result.outcome, wanted="")  # pragma: no cover
 
     @record_callback.validator
     def _validate_callback(self, result: CallbackResult) -> None:
         if self._input.kind is ComplaintKind.SUGGESTION:
-            raise CaseRejected("suggestions have no verification call")
+            raise CaseRejected("no_callback_for_suggestion")
         self._require(ComplaintStatus.AWAITING_CALLBACK)
         state = self._state
         if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
-            raise CaseRejected("remark: the citizen's remark is required when not satisfied")
+            raise CaseRejected("remark_required")
         if (
             result.outcome is CallbackOutcome.UNREACHABLE
             and state.callback_attempts > 0
@@ -672,8 +677,9 @@ class ComplaintWorkflow:
             # A second tap is not a second attempt (the same Idempotency-Key answers the first
             # tap's result; another key lands here).
             raise CaseRejected(
-                f"attempt {state.callback_attempts} was just recorded; "
-                f"next attempt due at {_fmt(state.callback_due_at)}"
+                "attempt_just_recorded",
+                attempt=state.callback_attempts,
+                due=_fmt(state.callback_due_at),
             )
 
     # ---- review decision (update) ---------------------------------------------------------
@@ -723,17 +729,15 @@ class ComplaintWorkflow:
         state = self._state
         if decision.session_id and state.review and decision.session_id != state.review.session_id:
             raise CaseRejected(
-                f"the case is on the agenda of {state.review.session_id}, not {decision.session_id}"
+                "other_session", current=state.review.session_id, requested=decision.session_id
             )
         if decision.decision is DecisionKind.CLOSE and not decision.citizen_informed:
-            raise CaseRejected(
-                "citizen_informed: a case is closed at a review only once the citizen was informed"
-            )
+            raise CaseRejected("citizen_not_informed")
         if decision.new_deadline is not None:
             if decision.new_deadline.tzinfo is None:
-                raise CaseRejected("new_deadline: give a time zone (IST is +05:30)")
+                raise CaseRejected("deadline_zone")
             if decision.new_deadline <= workflow.now():
-                raise CaseRejected("new_deadline: must be in the future")
+                raise CaseRejected("deadline_past")
 
     # ---- citizen actions (updates) --------------------------------------------------------
 
@@ -826,7 +830,9 @@ class ComplaintWorkflow:
         assert state.closed_at
         if workflow.now() > state.closed_at + self._policy.reopen_window:
             raise CaseRejected(
-                f"the reopen window of {self._policy.reopen_window.days} days has passed"
+                "reopen_window_ended",
+                days=self._policy.reopen_window.days,
+                date=_fmt(state.closed_at + self._policy.reopen_window).split(" ")[0],
             )
 
     # ---- review session hooks (issue 4) ---------------------------------------------------
@@ -848,7 +854,7 @@ class ComplaintWorkflow:
         review = self._state.review
         if review is None or review.session_id != request.session_id:
             current = review.session_id if review else "no session"
-            raise CaseRejected(f"the case is on the agenda of {current}, not {request.session_id}")
+            raise CaseRejected("other_session", current=current, requested=request.session_id)
 
     # ---- signals (issue 5: delivery receipts) ---------------------------------------------
 
@@ -876,11 +882,11 @@ class ComplaintWorkflow:
     def _require(self, *statuses: ComplaintStatus) -> None:
         if self._state.status not in statuses:
             wanted = " or ".join(s.value for s in statuses)
-            raise CaseRejected(f"the case is {self._state.status.value}, not {wanted}")
+            raise CaseRejected("wrong_status", status=self._state.status.value, wanted=wanted)
 
     def _require_open(self) -> None:
         if not self._state.status.is_open or self._state.status is ComplaintStatus.REGISTERED:
-            raise CaseRejected(f"the case is {self._state.status.value}")
+            raise CaseRejected("not_open", status=self._state.status.value)
 
     def _result(self, message: str) -> ActionResult:
         state = self._state

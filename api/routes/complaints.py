@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.review import REVIEW_STATUSES
 from api.auth import require
 from api.deps import AppStateDep, SessionDep, TemporalDep
-from api.errors import ApiError, require_future, workflow_error
+from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
@@ -30,6 +30,7 @@ from api.updates import (
 )
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
+from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
 from core.temporal import start_complaint_workflow
@@ -321,11 +322,19 @@ async def _act(
     # Give the (read-only) connection back to the pool rather than hold it through the wait.
     session.close()
     if row.workflow_started_at is None:
-        raise ApiError(409, "the case's workflow has not started yet; try again shortly")
+        raise refusal("not_started")
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    result: ActionResult = await execute_within(
-        handle, update, arg, budget=app.settings.action_timeout_seconds, update_id=update_id
-    )
+    try:
+        result: ActionResult = await execute_within(
+            handle, update, arg, budget=app.settings.action_timeout_seconds, update_id=update_id
+        )
+    except ApiError as err:
+        if err.extra.get("reason") == "finished" and name == "reopen" and row.closed_at:
+            # A closed case's workflow ends with its reopen window: say when that was.
+            window = app.policy.reopen_window
+            ended = to_ist(row.closed_at + window).strftime("%d-%m-%Y")
+            raise refusal("reopen_window_ended", days=window.days, date=ended) from err
+        raise
     return result
 
 

@@ -49,6 +49,12 @@ CitizenPhone = Annotated[
 ]
 
 
+# Where the department's latest reply is the case's current answer: awaiting the citizen's
+# confirmation, or closed. Back with an officer (reopened, transferred, directed) or on a
+# review's agenda, the last reply was rejected or overtaken: it is not shown as current.
+_ANSWERED = frozenset({ComplaintStatus.AWAITING_CALLBACK, ComplaintStatus.CLOSED})
+
+
 def tracked(row: Complaint) -> TrackedComplaint:
     """The public fields of a case, and nothing else (times in IST)."""
     next_deadline: datetime | None = None
@@ -64,7 +70,7 @@ def tracked(row: Complaint) -> TrackedComplaint:
         registered_at=to_ist(row.created_at),
         updated_at=to_ist(row.updated_at),
         next_deadline=ist(next_deadline),
-        last_reply=row.last_reply,
+        last_reply=row.last_reply if row.status in _ANSWERED else None,
     )
 
 

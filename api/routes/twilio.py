@@ -24,22 +24,23 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from activities.sms import FINAL_STATUSES, apply_receipt
+from activities.templates import reply, segments
 from activities.twilio_gateway import message_status
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
 from api.ratelimit import Window, counts, hit
+from api.routes.track import tracked
 from api.scope import case_filter
 from api.updates import execute_within
 from api.views import OPEN_STATUSES, ist, summary
 from core import audit
-from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintSummary, ascii_digits, normalise_phone
-from schemas.enums import ComplaintStatus, MessageStatus, RecipientKind
+from schemas.enums import MessageStatus, RecipientKind
 from schemas.workflow import DeliveryReceipt, ReviewRequest
 from workflows.complaint import ComplaintWorkflow
 
@@ -127,46 +128,41 @@ _COMMAND = re.compile(
 )
 _HINDI_WORDS = {"स्थिति", "समीक्षा"}
 
-STATUS_LABELS = {
-    ComplaintStatus.REGISTERED: ("registered", "दर्ज"),
-    ComplaintStatus.AWAITING_REPORT: (
-        "with the officer, report awaited",
-        "अधिकारी के पास, रिपोर्ट प्रतीक्षित",
-    ),
-    ComplaintStatus.AWAITING_CALLBACK: (
-        "report received, verification call due",
-        "रिपोर्ट प्राप्त, पुष्टि कॉल होगी",
-    ),
-    ComplaintStatus.WEEKLY_REVIEW: ("on the weekly review agenda", "साप्ताहिक समीक्षा में"),
-    ComplaintStatus.SIDHI_BAAT: ("on the Sidhi Baat agenda", "सीधी बात में"),
-    ComplaintStatus.CLOSED: ("closed", "बंद"),
-    ComplaintStatus.WITHDRAWN: ("withdrawn", "वापस लिया गया"),
-}
+
+# A STATUS reply with the department's answer may take three segments (a Hindi reply has 201
+# characters then): the citizen asked for it, and two would leave the answer a dozen words.
+STATUS_REPLY_SEGMENTS = 3
 
 
 def help_text(helpline: str) -> str:
     """The reply to anything that is not a command, in both languages."""
-    return (
-        "Jan Samvad: SMS STATUS 20983/2018 for your case's status, REVIEW 20983/2018 to ask "
-        f"for a review. Help: {helpline}.\n"
-        "जन संवाद: स्थिति जानने हेतु स्थिति 20983/2018, समीक्षा हेतु समीक्षा 20983/2018 SMS करें। "
-        f"सहायता: {helpline}"
-    )
+    return "\n".join(reply("reply|help", language, helpline=helpline) for language in ("en", "hi"))
 
 
-def _nothing_found(reg: str, hindi: bool, helpline: str) -> str:
+def _nothing_found(reg: str, language: str, helpline: str) -> str:
     # Same answer for "no such case" and "not this phone's case": reveals nothing.
-    if hindi:
-        return f"जन संवाद: इस फ़ोन से दर्ज मामला {reg} नहीं मिला। सहायता: {helpline}"
-    return f"Jan Samvad: no case {reg} registered from this phone. Help: {helpline}."
+    return reply("reply|not_found", language, reg=reg, helpline=helpline)
 
 
-def _status_text(row: Complaint, hindi: bool) -> str:
-    en, hi = STATUS_LABELS[row.status]
-    when = to_ist(row.next_deadline).strftime("%d-%m-%Y") if row.next_deadline else None
-    if hindi:
-        return f"जन संवाद {row.registration_number}: {hi}।" + (f" अगली तिथि {when}।" if when else "")
-    return f"Jan Samvad {row.registration_number}: {en}." + (f" Next date {when}." if when else "")
+def _status_text(row: Complaint, language: str, helpline: str) -> str:
+    """Status, next date and the department's current answer (shortened so that the reply
+    keeps `STATUS_REPLY_SEGMENTS`); a reopened or rejected answer is not shown as current."""
+    case = tracked(row)
+    label = case.status_label.hi if language == "hi" else case.status_label.en
+    parts = [reply("reply|status", language, reg=row.registration_number, status=label)]
+    if case.next_deadline:
+        parts.append(
+            reply("reply|next_date", language, date=case.next_deadline.strftime("%d-%m-%Y"))
+        )
+    tail = reply("reply|help_short", language, helpline=helpline)
+    if case.last_reply:
+        answer = " ".join(case.last_reply.split())
+        while answer:
+            text = " ".join([*parts, reply("reply|answer", language, answer=answer), tail])
+            if segments(text) <= STATUS_REPLY_SEGMENTS:
+                return text
+            answer = answer[: max(0, len(answer) - 12)].rstrip() + "..." if len(answer) > 15 else ""
+    return " ".join([*parts, tail])
 
 
 def _citizen_case(session: Session, reg: str, sender: str) -> Complaint | None:
@@ -179,10 +175,10 @@ def _citizen_case(session: Session, reg: str, sender: str) -> Complaint | None:
     return row if row is not None and row.citizen_phone == phone else None
 
 
-async def _review(app: AppStateDep, row: Complaint, hindi: bool, sid: str | None) -> str:
-    reg = row.registration_number
+async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | None) -> str:
+    reg, helpline = row.registration_number, app.settings.helpline_number
     if row.workflow_started_at is None:
-        return _status_text(row, hindi)
+        return _status_text(row, language, helpline)
     handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
     try:
         # Twilio redelivers an SMS it timed out on: its SID makes the request one update.
@@ -195,14 +191,18 @@ async def _review(app: AppStateDep, row: Complaint, hindi: bool, sid: str | None
         )
     except ApiError as problem:
         if problem.status_code == 409:
-            if hindi:
-                return f"जन संवाद {reg}: समीक्षा अनुरोध स्वीकार नहीं ({problem.detail})।"
-            return f"Jan Samvad {reg}: review request not accepted: {problem.detail}."
+            reason = problem.extra.get("detail_hi") if language == "hi" else None
+            return reply(
+                "reply|review_refused",
+                language,
+                reg=reg,
+                reason=str(reason or problem.detail),
+                helpline=helpline,
+            )
         raise
-    if hindi:
-        # The workflow's own SMS (review date, or the current deadline) follows.
-        return f"जन संवाद {reg}: समीक्षा अनुरोध दर्ज। विवरण SMS से भेजा जाएगा।"
-    return f"Jan Samvad {reg}: review request recorded: {result.message}."
+    log.debug("review requested by SMS for %s: %s", reg, result.message)
+    # The workflow's own SMS (review date, or the current deadline) follows.
+    return reply("reply|review_recorded", language, reg=reg)
 
 
 @router.post(
@@ -227,30 +227,26 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     text = ascii_digits(params.get("Body", ""))
     match = _COMMAND.match(text)
     if match is None:
-        reply = help_text(helpline)
+        answer = help_text(helpline)
     else:
         word = match["word"]
-        hindi = word in _HINDI_WORDS
+        language = "hi" if word in _HINDI_WORDS else "en"
         reg = f"{int(match['sequence'])}/{match['year']}"
         with read_session(app.engine) as session:
             row = _citizen_case(session, reg, params.get("From", ""))
         if row is not None:  # the audit trail links the command to its case
             audit.describe(complaint=(row.year, row.sequence))
         if row is None:
-            reply = _nothing_found(reg, hindi, helpline)
+            answer = _nothing_found(reg, language, helpline)
         elif word.upper() == "STATUS" or word == "स्थिति":
-            reply = _status_text(row, hindi)
+            answer = _status_text(row, language, helpline)
         else:
             try:
-                reply = await _review(app, row, hindi, sid)
+                answer = await _review(app, row, language, sid)
             except ApiError as err:
                 log.warning("review request by SMS for %s failed: %s", reg, err)
-                reply = (
-                    f"जन संवाद: अभी संभव नहीं, कृपया {helpline} पर कॉल करें।"
-                    if hindi
-                    else f"Jan Samvad: please try again later or call {helpline}."
-                )
-    twiml.message(reply)
+                answer = reply("reply|try_later", language, helpline=helpline)
+    twiml.message(answer)
     return Response(content=str(twiml), media_type="application/xml")
 
 

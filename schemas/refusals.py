@@ -1,0 +1,90 @@
+"""Why an action on a case is refused, in words a telecaller can read to the citizen.
+
+Each refusal has a stable key and an English source text with `{placeholders}`; translations
+live in the gettext catalogue `core/locale/<language>/LC_MESSAGES/refusals.po` (context = key),
+edited like the SMS texts (`make messages`). The workflow raises a refusal with its key and
+values (`CaseRejected`); the API answers 409 with `detail` in English and `detail_hi` in
+Hindi (`translated()`), and SMS commands reply in the citizen's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.i18n import translations
+from schemas.enums import ComplaintStatus
+from schemas.tracking import STATUS_LABELS
+
+DOMAIN = "refusals"
+
+
+def _r(key: str, source: str) -> tuple[str, str]:
+    """One refusal; `pybabel extract -k _r:1c,2` finds its key and English source."""
+    return key, source
+
+
+REFUSALS: dict[str, str] = dict(
+    [
+        _r("wrong_status", "this case is {status}; this action needs it to be {wanted}"),
+        _r("not_open", "this case is {status}: it accepts no more actions"),
+        _r("finished", "this case is finished: it accepts no more actions"),
+        _r("not_started", "this case is still being registered; try again in a minute"),
+        _r("outcome_not_for_kind", "outcome '{outcome}' is not for a {kind}; valid: {valid}"),
+        _r("reply_required", "reply: the department's reply is required"),
+        _r(
+            "transfer_target",
+            "a transfer names the district (transfer_to_district) or the department "
+            "(transfer_to_department) to send the case to",
+        ),
+        _r("unknown_district", "transfer_to_district: unknown district '{value}'"),
+        _r("unknown_department", "transfer_to_department: unknown department '{value}'"),
+        _r("no_callback_for_suggestion", "a suggestion has no verification call"),
+        _r("remark_required", "remark: the citizen's remark is required when not satisfied"),
+        _r(
+            "attempt_just_recorded", "attempt {attempt} was just recorded; the next is due at {due}"
+        ),
+        _r("other_session", "this case is on the agenda of {current}, not {requested}"),
+        _r(
+            "citizen_not_informed",
+            "citizen_informed: a review closes a case only once the citizen has been informed",
+        ),
+        _r("deadline_zone", "new_deadline: give a time zone (IST is +05:30)"),
+        _r("deadline_past", "new_deadline: must be in the future"),
+        _r("reopen_window_ended", "the reopen window of {days} days ended on {date}"),
+    ]
+)
+
+# Values that are themselves words to translate: a status named in a refusal.
+_STATUS_KEYS = ("status", "wanted")
+
+
+def english(key: str, params: dict[str, Any]) -> str:
+    """The refusal `key` in English with `params` filled in (pure: the workflow uses it)."""
+    return _fill(REFUSALS[key], "en", params)
+
+
+def translated(key: str, language: str, params: dict[str, Any]) -> str:
+    """The refusal `key` in `language` (English where the catalogue has no translation), its
+    statuses named in that language too (`"awaiting_report or closed"` → their labels)."""
+    return _fill(str(translations(DOMAIN, language).pgettext(key, REFUSALS[key])), language, params)
+
+
+def _fill(text: str, language: str, params: dict[str, Any]) -> str:
+    values = dict(params)
+    for name in _STATUS_KEYS:
+        if name in values:
+            values[name] = _statuses(str(values[name]), language)
+    return text.format(**values)
+
+
+def _statuses(value: str, language: str) -> str:
+    words = []
+    for code in value.split(" or "):
+        try:
+            label = STATUS_LABELS[ComplaintStatus(code)]
+        except ValueError:
+            words.append(code)
+            continue
+        words.append(label.hi if language == "hi" else label.en)
+    joiner = " या " if language == "hi" else " or "
+    return joiner.join(f"'{w}'" for w in words)
