@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from core.calendar import IstModel
 
-class AuditEntryPublic(BaseModel):
+
+class AuditEntryPublic(IstModel):
     id: int
     at: datetime = Field(description="When the request was answered (IST).")
     subject: str | None = Field(

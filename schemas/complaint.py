@@ -10,6 +10,7 @@ from typing import Annotated
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.calendar import IstModel
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -187,14 +188,14 @@ class ComplaintCreate(BaseModel):
         return self.urgent or (self.category in URGENT_CATEGORIES)
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(IstModel):
     at: datetime
     event: str
     actor: str
     note: str | None = None
 
 
-class MessagePublic(BaseModel):
+class MessagePublic(IstModel):
     key: str
     template: str
     recipient_kind: RecipientKind
@@ -222,7 +223,7 @@ class ComplaintLinks(BaseModel):
     self: str
 
 
-class ComplaintSummary(BaseModel):
+class ComplaintSummary(IstModel):
     """One row of a listing."""
 
     registration_number: str

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.calendar import IstDateTime, SessionKind
+from core.calendar import IstDateTime, IstModel, SessionKind
 from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
 from schemas.workflow import Actor, DecisionKind
@@ -49,7 +49,7 @@ class AgendaSection(StrEnum):
     AWAITING_SIDHI_BAAT = "awaiting_sidhi_baat"
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(IstModel):
     """One step of a case's escalation history (from its timeline)."""
 
     model_config = ConfigDict(frozen=True)
@@ -59,7 +59,7 @@ class HistoryEntry(BaseModel):
     note: str | None = None
 
 
-class AgendaItem(BaseModel):
+class AgendaItem(IstModel):
     """One case on a session's agenda, as it stood when the agenda was frozen."""
 
     model_config = ConfigDict(frozen=True)
@@ -75,7 +75,7 @@ class AgendaItem(BaseModel):
     age_days: int
     status: ComplaintStatus
     escalation_level: int
-    escalation_history: list[HistoryEntry] = []
+    escalation_history: list[HistoryEntry] = Field(default_factory=list)
     last_reply: str | None = None
     citizen_remark: str | None = None
     wishes_to_meet_cm: bool = False
@@ -108,7 +108,7 @@ class ReviewSessionInput(BaseModel):
     sms_task_queue: str | None = None
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(IstModel):
     """The reviewer's decision on one case of the agenda (update of the session)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -123,7 +123,7 @@ class DecisionRequest(BaseModel):
     citizen_informed: bool = False
 
 
-class DecisionRecord(BaseModel):
+class DecisionRecord(IstModel):
     """A decision as delivered to the complaint and kept in the minutes."""
 
     registration_number: str
@@ -146,7 +146,7 @@ class CloseSessionRequest(BaseModel):
     closed_by: Actor = ""
 
 
-class SessionSummary(BaseModel):
+class SessionSummary(IstModel):
     """Where a session stands (query), and its result."""
 
     session_id: str
@@ -154,9 +154,9 @@ class SessionSummary(BaseModel):
     phase: SessionPhase
     starts_at: datetime
     cutoff_at: datetime
-    agenda: list[AgendaItem] = []
-    decisions: list[DecisionRecord] = []
-    rolled_over: list[str] = []
+    agenda: list[AgendaItem] = Field(default_factory=list)
+    decisions: list[DecisionRecord] = Field(default_factory=list)
+    rolled_over: list[str] = Field(default_factory=list)
     notices_sent: int = 0
     closed_by: str | None = None
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from core.calendar import IstModel
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintKind, ComplaintStatus
 
@@ -41,7 +42,7 @@ STATUS_LABELS: dict[ComplaintStatus, StatusLabel] = {
 }
 
 
-class TrackedComplaint(BaseModel):
+class TrackedComplaint(IstModel):
     """A case as its citizen sees it: no personal data, no officers, no internal ids."""
 
     registration_number: str = Field(examples=["1/2026"])

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from core.calendar import IstDateTime, SessionKind
+from core.calendar import IstDateTime, IstModel, SessionKind
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -56,7 +56,7 @@ class OfficerAssignment(BaseModel):
     gap: str | None = None
 
 
-class ReviewSlot(BaseModel):
+class ReviewSlot(IstModel):
     model_config = ConfigDict(frozen=True)
 
     kind: SessionKind
@@ -174,7 +174,7 @@ class DecisionKind(StrEnum):
     CLOSE = "close"
 
 
-class ReviewDecision(BaseModel):
+class ReviewDecision(IstModel):
     """A weekly review's or Sidhi Baat's decision on a case (update).
 
     A directive sends the case back to an officer with a new deadline; a closure needs a reason
@@ -193,7 +193,7 @@ class ReviewDecision(BaseModel):
     session_id: str | None = None
 
 
-class ActionResult(BaseModel):
+class ActionResult(IstModel):
     """What every accepted update answers: where the case stands now."""
 
     registration_number: str
@@ -222,7 +222,7 @@ class SmsTemplate(StrEnum):
     OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
 
 
-class QueuedSms(BaseModel):
+class QueuedSms(IstModel):
     """One SMS a transition owes, waiting in the case's own queue (`ComplaintState.outbox`).
 
     Queued as part of the transition and sent after it by the case's outbox coroutine, in
@@ -241,7 +241,7 @@ class QueuedSms(BaseModel):
     template: SmsTemplate
     recipient: RecipientKind
     officer_id: str | None = None
-    params: dict[str, str] = {}
+    params: dict[str, str] = Field(default_factory=dict)
     urgent: bool = False
     queued_at: datetime
     assignment: int | None = None
@@ -251,7 +251,7 @@ class QueuedSms(BaseModel):
     not_before: datetime | None = None
 
 
-class ComplaintState(BaseModel):
+class ComplaintState(IstModel):
     """The live state of a case; carried across continue-as-new."""
 
     status: ComplaintStatus = ComplaintStatus.REGISTERED
@@ -284,7 +284,7 @@ class ComplaintState(BaseModel):
     # reopening): messages about an earlier assignment are stale.
     assignments: int = 0
     # SMS owed by transitions already recorded, oldest first (see QueuedSms).
-    outbox: list[QueuedSms] = []
+    outbox: list[QueuedSms] = Field(default_factory=list)
 
 
 class ComplaintWorkflowInput(BaseModel):
@@ -332,7 +332,7 @@ class SendSmsInput(BaseModel):
     template: SmsTemplate
     recipient: RecipientKind
     officer_id: str | None = None
-    params: dict[str, str] = {}
+    params: dict[str, str] = Field(default_factory=dict)
     # A redelivery round: a message given up earlier (gateway down) may be sent again.
     redelivery: bool = False
 

@@ -20,7 +20,14 @@ from api.errors import ApiError, require_future
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
-from core.calendar import CalendarDay, SessionKind, is_last_tuesday, session_id, session_start
+from core.calendar import (
+    CalendarDay,
+    IstModel,
+    SessionKind,
+    is_last_tuesday,
+    session_id,
+    session_start,
+)
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
 from schemas.auth import Principal, Role
 from schemas.review import (
@@ -41,7 +48,7 @@ REVIEW_READERS = (Role.REVIEWER, Role.ADMINISTRATOR)
 REVIEW_WRITERS = (Role.REVIEWER,)
 
 
-class SessionInfo(BaseModel):
+class SessionInfo(IstModel):
     session_id: str
     kind: SessionKind
     date: date
@@ -79,7 +86,7 @@ class SessionAgenda(BaseModel):
     districts: list[DistrictAgenda]
 
 
-class MinutesEntry(BaseModel):
+class MinutesEntry(IstModel):
     registration_number: str
     district: str
     subject: str

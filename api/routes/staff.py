@@ -13,6 +13,7 @@ from api.auth import require
 from api.deps import SessionDep
 from api.scope import case_filter
 from api.views import ist, summary
+from core.calendar import IstModel
 from core.models import Complaint, Officer, utcnow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintSummary
@@ -32,7 +33,7 @@ DIRECTORY_READERS = (
 )
 
 
-class CallbackItem(BaseModel):
+class CallbackItem(IstModel):
     complaint: ComplaintSummary
     callback_due_at: datetime | None
     attempts_so_far: int
