@@ -148,6 +148,8 @@ class CaseActivities:
                         at=input.at,
                         event=input.event,
                         actor=input.actor,
+                        channel=input.channel,
+                        for_citizen=input.for_citizen,
                         note=input.note,
                     )
                 )

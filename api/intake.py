@@ -82,6 +82,7 @@ def register_complaint(
     workflow_id_prefix: str = "",
     phone_daily_limit: int = 0,
     limit_override: LimitOverride | None = None,
+    registered_by: str | None = None,
 ) -> tuple[Complaint, bool]:
     """The stored complaint and whether this call created it (False: an idempotent replay).
 
@@ -132,6 +133,7 @@ def register_complaint(
                     wishes_to_meet_cm=body.wishes_to_meet_cm,
                     status=ComplaintStatus.REGISTERED,
                     idempotency_key=idempotency_key,
+                    registered_by=registered_by,
                     request_fingerprint=digest,
                     created_at=now,
                     updated_at=now,

@@ -90,7 +90,15 @@ def public(session: Session, row: Complaint) -> ComplaintPublic:
         workflow_started=row.workflow_started_at is not None,
         updated_at=ist(row.updated_at),
         timeline=[
-            TimelineEntry(at=ist(e.at), event=e.event, actor=e.actor, note=e.note) for e in timeline
+            TimelineEntry(
+                at=ist(e.at),
+                event=e.event,
+                actor=e.actor,
+                channel=e.channel,
+                on_behalf_of_citizen=e.for_citizen,
+                note=e.note,
+            )
+            for e in timeline
         ],
         messages=[
             MessagePublic(

@@ -150,6 +150,7 @@ class Complaint(SQLModel, table=True):
     # The workflow's event sequence last projected here: older projections never overwrite.
     state_version: int = 0
 
+    registered_by: str | None = Field(default=None, max_length=200)
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
     request_fingerprint: str = Field(max_length=64)
     # Outbox pointer: NULL until Temporal has accepted the workflow start.
@@ -166,7 +167,11 @@ class TimelineEvent(SQLModel, table=True):
     seq: int
     at: datetime = Field(sa_column=_ts(nullable=False))
     event: str = Field(max_length=60)
+    # Who acted (a staff member's or integration's token subject, `citizen`, `timer`...);
+    # how the action came in is `channel`; `for_citizen` when the actor acted for the citizen.
     actor: str = Field(max_length=200)
+    channel: str | None = Field(default=None, max_length=30)
+    for_citizen: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
 
 

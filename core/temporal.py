@@ -123,6 +123,7 @@ def workflow_input(
         wishes_to_meet_cm=complaint.wishes_to_meet_cm,
         language=complaint.language,
         registered_at=complaint.created_at.astimezone(UTC),
+        registered_by=complaint.registered_by,
         policy=policy,
         sms_task_queue=settings.sms_task_queue or None,
         db_task_queue=settings.db_task_queue or None,

@@ -191,7 +191,18 @@ class ComplaintCreate(BaseModel):
 class TimelineEntry(IstModel):
     at: datetime
     event: str
-    actor: str
+    actor: str = Field(
+        description="Who acted: a staff member's or integration's name, `citizen`, `timer`, "
+        "`reviewer`..."
+    )
+    channel: str | None = Field(
+        default=None,
+        description="How the action came in: the registration's channel, `api`, `sms`; "
+        "null for the case's own timers.",
+    )
+    on_behalf_of_citizen: bool = Field(
+        default=False, description="The actor acted for the citizen (a telecaller, a portal)."
+    )
     note: str | None = None
 
 

@@ -152,7 +152,10 @@ class ReviewRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     note: str | None = Field(default=None, max_length=2000)
-    via: str = "api"
+    # How the request came in (`api`, `sms`) and who made it: the staff member's token
+    # subject when one acts for the citizen, `citizen` when the citizen did (SMS).
+    via: SkipJsonSchema[str] = "api"
+    requested_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
 
 
 class Withdrawal(BaseModel):
@@ -302,6 +305,9 @@ class ComplaintWorkflowInput(BaseModel):
     wishes_to_meet_cm: bool
     language: Language
     registered_at: datetime
+    # Who registered it (the telecaller's or integration's token subject); None before it
+    # was recorded, when the timeline credited the channel.
+    registered_by: str | None = None
     policy: Policy = Policy()
     # Continue-as-new once a run's history is this long (Temporal's own limit is far higher).
     max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
@@ -403,6 +409,10 @@ class RecordTransitionInput(BaseModel):
     actor: str
     note: str | None
     snapshot: CaseSnapshot
+    # How the action came in (a registration's channel, `api`, `sms`; None: the case's own
+    # timers and workers), and whether `actor` acted for the citizen.
+    channel: str | None = None
+    for_citizen: bool = False
     # The case's district follows its officer's (CITIZEN_CLOCK_PATCH): False for runs from
     # before the patch, whose read model kept the registered district.
     follow_district: bool = False

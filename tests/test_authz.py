@@ -290,6 +290,12 @@ async def test_the_actor_recorded_is_the_tokens_subject(stack: httpx.AsyncClient
         headers=reviewer,
     )
     assert directed.status_code == 200, directed.text
+    requested = await stack.post(
+        f"{path}/review-request",
+        json={"note": "the citizen called again", "via": "forged", "requested_by": "cm"},
+        headers=telecaller,
+    )
+    assert requested.status_code == 200, requested.text
     withdrawn = await stack.post(
         f"{path}/withdraw",
         json={"reason": "solved locally", "recorded_by": "citizen-forged"},
@@ -303,3 +309,13 @@ async def test_the_actor_recorded_is_the_tokens_subject(stack: httpx.AsyncClient
     assert actors["citizen_not_satisfied"] == f"tc-{suffix}"
     assert actors["directive_given"] == f"reviewer-{suffix}"
     assert actors["withdrawn"] == f"tc-{suffix}"
+    # Who acted, how it came in, and whether for the citizen: three fields, not one string.
+    entries = {e["event"]: e for e in final["timeline"]}
+    assert actors["registered"] == f"tc-{suffix}"
+    assert entries["registered"]["channel"] == "call_centre"
+    assert actors["review_requested"] == f"tc-{suffix}"
+    assert entries["review_requested"]["channel"] == "api"
+    for event in ("registered", "review_requested", "withdrawn"):
+        assert entries[event]["on_behalf_of_citizen"] is True, event
+    for event in ("report_received", "directive_given"):
+        assert entries[event]["on_behalf_of_citizen"] is False, event

@@ -263,17 +263,29 @@ class ComplaintWorkflow:
     # ---- stages ---------------------------------------------------------------------------
 
     async def _acknowledge(self) -> None:
-        inp = self._input
-        await self._record("registered", actor=f"channel:{inp.channel.value}", note=None)
+        await self._record_registration()
         await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
         self._state.acknowledged = True
+
+    async def _record_registration(self) -> None:
+        """ "registered", credited to whoever took it in (a telecaller, a portal) for the
+        citizen, through the case's channel; runs from before that was recorded credit the
+        channel."""
+        inp = self._input
+        await self._record(
+            "registered",
+            actor=inp.registered_by or f"channel:{inp.channel.value}",
+            note=None,
+            channel=inp.channel.value,
+            for_citizen=inp.registered_by is not None,
+        )
 
     async def _register_and_forward(self) -> None:
         """Record the registration and forward the case at once; the officer's SMS is queued
         first, then the citizen's acknowledgement (with the registration number), then the
         citizen's "forwarded" — none of them is waited for."""
         inp, state = self._input, self._state
-        await self._record("registered", actor=f"channel:{inp.channel.value}", note=None)
+        await self._record_registration()
         officer = await self._route(inp.district, inp.department)
         note = "urgent: sent directly to the department's officers" if inp.urgent else None
         if self._citizen_clock():
@@ -325,6 +337,8 @@ class ComplaintWorkflow:
         deadline: datetime | None = None,
         citizen_sms: SmsTemplate = SmsTemplate.FORWARDED,
         acknowledge: bool = False,
+        channel: str | None = None,
+        for_citizen: bool = False,
     ) -> None:
         """Put the case with `officer`, awaiting a report by `deadline` (policy default).
         With `acknowledge`, the citizen's acknowledgement is queued after the officer's SMS."""
@@ -340,7 +354,7 @@ class ComplaintWorkflow:
         )
         if officer.gap:
             note = f"{note + '; ' if note else ''}{officer.gap}"
-        await self._record(event, actor=actor, note=note)
+        await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
         due = _fmt(state.next_deadline)
         if not self._queued():
             await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
@@ -748,8 +762,13 @@ class ComplaintWorkflow:
             self._require_open()
             state, now = self._state, workflow.now()
             state.review_requests += 1
+            staff = request.requested_by != "citizen"
             await self._record(
-                "review_requested", actor=f"citizen ({request.via})", note=request.note
+                "review_requested",
+                actor=request.requested_by if staff else f"citizen ({request.via})",
+                note=request.note,
+                channel=request.via,
+                for_citizen=staff,
             )
             if state.status in _REVIEW_STATUSES:
                 assert state.review
@@ -792,7 +811,13 @@ class ComplaintWorkflow:
             state.status = ComplaintStatus.WITHDRAWN
             state.next_deadline = None
             state.review = None
-            await self._record("withdrawn", actor=withdrawal.recorded_by, note=withdrawal.reason)
+            await self._record(
+                "withdrawn",
+                actor=withdrawal.recorded_by,
+                note=withdrawal.reason,
+                channel="api",
+                for_citizen=withdrawal.recorded_by != "citizen",
+            )
             await self._sms(SmsTemplate.WITHDRAWN, RecipientKind.CITIZEN, {})
             return self._result("withdrawn")
 
@@ -820,6 +845,8 @@ class ComplaintWorkflow:
                 actor=reopening.recorded_by,
                 note=reopening.reason,
                 citizen_sms=SmsTemplate.REOPENED,
+                channel="api",
+                for_citizen=reopening.recorded_by != "citizen",
             )
             return self._result("reopened: back with the nodal officer")
 
@@ -899,8 +926,18 @@ class ComplaintWorkflow:
             message=message,
         )
 
-    async def _record(self, event: str, *, actor: str, note: str | None) -> None:
-        """Project the transition into the read model and the search attributes."""
+    async def _record(
+        self,
+        event: str,
+        *,
+        actor: str,
+        note: str | None,
+        channel: str | None = None,
+        for_citizen: bool = False,
+    ) -> None:
+        """Project the transition into the read model and the search attributes. `actor` is
+        who acted, `channel` how it came in, `for_citizen` whether the actor acted for the
+        citizen (the timeline shows all three)."""
         state = self._state
         state.event_seq += 1
         self._version += 1
@@ -947,6 +984,8 @@ class ComplaintWorkflow:
                 actor=actor,
                 note=note,
                 snapshot=snapshot,
+                channel=channel,
+                for_citizen=for_citizen,
                 follow_district=self._citizen_clock(),
             ),
         )

@@ -119,6 +119,7 @@ async def create_complaint(
             workflow_id_prefix=app.settings.workflow_id_prefix,
             phone_daily_limit=app.settings.complaints_per_phone_per_day,
             limit_override=override,
+            registered_by=principal.subject,
         )
     except IdempotencyConflict:
         raise ApiError(
@@ -448,7 +449,9 @@ async def request_review(
     principal: Annotated[Principal, Depends(require(*REVIEW_REQUESTERS))],
     idempotency_key: ActionKey = None,
 ) -> ActionResult:
-    """The citizen asks for a review (granted when overdue or after dissatisfaction)."""
+    """The citizen asks for a review (granted when overdue or after dissatisfaction); the
+    caller is recorded as acting for the citizen."""
+    request = request.model_copy(update={"via": "api", "requested_by": principal.subject})
     return await _act(
         session,
         app,
