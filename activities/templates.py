@@ -101,6 +101,9 @@ TEXTS: tuple[Template, ...] = (
     _t("suggestion_answered",
         "CM Jan Samvad {reg}: the department has answered your suggestion. To read the answer, "
         "SMS STATUS {reg} or call {helpline}."),
+    _t("suggestion_under_consideration",
+       "CM Jan Samvad {reg}: the department is considering your suggestion; its final answer is "
+       "due by {due}. Help: {helpline}"),
     _t("closed|complaint",
         "CM Jan Samvad {reg}: your complaint is closed. Not resolved? Call {helpline} within "
         "{reopen_days} days to reopen it."),

@@ -223,6 +223,8 @@ class SmsTemplate(StrEnum):
     OFFICER_URGENT = "officer_urgent"
     ESCALATED_SIDHI_BAAT = "escalated_sidhi_baat"
     OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
+    # A suggestion the department is still considering (its final answer is due next).
+    SUGGESTION_UNDER_CONSIDERATION = "suggestion_under_consideration"
 
 
 class QueuedSms(IstModel):

@@ -216,6 +216,13 @@ async def test_suggestion_is_answered_without_callback(
     )
     result = await handle.execute_update(ComplaintWorkflow.submit_report, consider)
     assert result.status is ComplaintStatus.AWAITING_REPORT  # a final answer is still due
+    await settled(handle)
+    sent = [m.template for m in messages(engine, handle)]
+    # The citizen hears it is being considered (not "forwarded" again: the first one is sent
+    # or, if its turn came after this, dropped as stale); the officer, who has the case, gets
+    # no second assignment SMS.
+    assert sent.count("suggestion_under_consideration") == 1
+    assert sent.count("forwarded") <= 1 and sent.count("officer_assigned") == 1
     accepted = DepartmentReport(
         outcome=ReportOutcome.ACCEPTED, reply="A library opens in March", submitted_by="dept"
     )

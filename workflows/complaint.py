@@ -87,6 +87,9 @@ SMS_QUEUE_PATCH = "sms-queue-off-critical-path"
 # granted on the promise, not the registration; the published deadline of a case on an agenda
 # is the moment it rolls over, not the meeting; the read model follows the case's district.
 CITIZEN_CLOCK_PATCH = "citizen-clock"
+# Patch: a suggestion put "under consideration" tells the citizen so (its own SMS, not a second
+# "forwarded") and does not re-send its officer the assignment they are working on.
+SUGGESTION_NOTICE_PATCH = "suggestion-under-consideration-notice"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -339,9 +342,11 @@ class ComplaintWorkflow:
         acknowledge: bool = False,
         channel: str | None = None,
         for_citizen: bool = False,
+        notify_officer: bool = True,
     ) -> None:
         """Put the case with `officer`, awaiting a report by `deadline` (policy default).
-        With `acknowledge`, the citizen's acknowledgement is queued after the officer's SMS."""
+        With `acknowledge`, the citizen's acknowledgement is queued after the officer's SMS;
+        without `notify_officer` the officer (who already has the case) gets none."""
         state, now = self._state, workflow.now()
         state.assignments += 1
         state.officer = officer
@@ -357,7 +362,8 @@ class ComplaintWorkflow:
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
         due = _fmt(state.next_deadline)
         if not self._queued():
-            await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
+            if notify_officer:
+                await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
             await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
             return
         # Same one message either way (only its text differs), so replay is unaffected.
@@ -368,7 +374,8 @@ class ComplaintWorkflow:
             if self._input.urgent
             else SmsTemplate.OFFICER_ASSIGNED
         )
-        await self._sms(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
+        if notify_officer:
+            await self._sms(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
         if acknowledge:
             await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
         # "Forwarded to X" means nothing once the case has moved on; a directive or a
@@ -377,7 +384,8 @@ class ComplaintWorkflow:
             citizen_sms,
             RecipientKind.CITIZEN,
             {"due": due},
-            assignment_bound=citizen_sms is SmsTemplate.FORWARDED,
+            assignment_bound=citizen_sms
+            in (SmsTemplate.FORWARDED, SmsTemplate.SUGGESTION_UNDER_CONSIDERATION),
         )
 
     async def _remind_officer(self) -> None:
@@ -547,11 +555,18 @@ class ComplaintWorkflow:
             if self._input.kind is ComplaintKind.SUGGESTION:
                 if report.outcome is ReportOutcome.UNDER_CONSIDERATION:
                     assert state.officer
+                    notice = workflow.patched(SUGGESTION_NOTICE_PATCH)
                     await self._assign(
                         state.officer,
                         event="suggestion_under_consideration",
                         actor=report.submitted_by,
                         note=report.reply,
+                        citizen_sms=(
+                            SmsTemplate.SUGGESTION_UNDER_CONSIDERATION
+                            if notice
+                            else SmsTemplate.FORWARDED
+                        ),
+                        notify_officer=not notice,
                     )
                     return self._result("under consideration: a final answer is due next")
                 await self._close(
