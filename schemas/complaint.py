@@ -21,15 +21,7 @@ from schemas.enums import (
     MessageStatus,
     RecipientKind,
 )
-from schemas.reference import (
-    CATEGORIES,
-    DEPARTMENTS,
-    DISTRICTS,
-    URGENT_CATEGORIES,
-    canonical_category,
-    canonical_department,
-    canonical_district,
-)
+from schemas.reference import URGENT_CATEGORIES, CategoryName, DepartmentName, DistrictName
 
 _MOBILE = re.compile(r"[6-9][0-9]{9}")
 
@@ -79,7 +71,10 @@ class Citizen(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     phone: Phone
     address: str = Field(min_length=1, max_length=1000)
-    district: str = Field(description="One of the 24 districts of Jharkhand (any case).")
+    district: DistrictName = Field(
+        description="One of the 24 districts of Jharkhand, in English or Hindi, any case or a "
+        "common other spelling (Palamau, रांची)."
+    )
     pincode: str | None = Field(default=None, description="6 digits; Jharkhand's begin 81-83.")
     language: Language = Language.HINDI
 
@@ -94,14 +89,6 @@ class Citizen(BaseModel):
     @classmethod
     def _phone(cls, value: str) -> str:
         return normalise_phone(value)
-
-    @field_validator("district")
-    @classmethod
-    def _district(cls, value: str) -> str:
-        district = canonical_district(value)
-        if district is None:
-            raise ValueError(f"unknown district {value!r}; valid: {', '.join(DISTRICTS)}")
-        return district
 
     @field_validator("pincode")
     @classmethod
@@ -147,8 +134,12 @@ class ComplaintCreate(BaseModel):
     kind: ComplaintKind = ComplaintKind.COMPLAINT
     channel: Channel
     citizen: Citizen
-    category: str | None = Field(default=None, description="A category code (see README).")
-    department: str | None = Field(default=None, description="A department code or name.")
+    category: CategoryName | None = Field(
+        default=None, description="A category code, or its label in English or Hindi."
+    )
+    department: DepartmentName | None = Field(
+        default=None, description="A department code, or its name in English or Hindi."
+    )
     description: str = Field(min_length=1, max_length=4000)
     urgent: bool = False
     wishes_to_meet_cm: bool = False
@@ -159,28 +150,6 @@ class ComplaintCreate(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value  # stored exactly as written (Hindi, English or Hinglish)
-
-    @field_validator("category")
-    @classmethod
-    def _category(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = canonical_category(value)
-        if code is None:
-            valid = ", ".join(c.code for c in CATEGORIES)
-            raise ValueError(f"unknown category {value!r}; valid: {valid}")
-        return code
-
-    @field_validator("department")
-    @classmethod
-    def _department(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = canonical_department(value)
-        if code is None:
-            valid = ", ".join(d.code for d in DEPARTMENTS)
-            raise ValueError(f"unknown department {value!r}; valid: {valid}")
-        return code
 
     @property
     def is_urgent(self) -> bool:

@@ -7,7 +7,11 @@ administrator replaces (`core/seed/directory.json`).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 # India's DLT rules: a variable of a registered SMS template holds at most 30 characters, so
 # every name an SMS carries has a form that fits (district names, `short` labels, the
@@ -209,3 +213,25 @@ def canonical_category(value: str) -> str | None:
     """The category code for its code or its label (English or Hindi, full or short), in any
     case and spacing; None if unknown."""
     return _CATEGORY_BY_KEY.get(fold(value))
+
+
+def _known(kind: str, canonical: Callable[[str], str | None], valid: Iterable[str]) -> Any:
+    """A validator: the canonical form of a `kind` name, or a ValueError listing the valid."""
+    listed = ", ".join(valid)
+
+    def check(value: str) -> str:
+        found = canonical(value)
+        if found is None:
+            raise ValueError(f"unknown {kind} {value!r}; valid: {listed}")
+        return found
+
+    return AfterValidator(check)
+
+
+# Names as people give them, validated to their canonical form (every field and query
+# parameter that takes one uses these).
+DistrictName = Annotated[str, _known("district", canonical_district, DISTRICTS)]
+DepartmentName = Annotated[
+    str, _known("department", canonical_department, (d.code for d in DEPARTMENTS))
+]
+CategoryName = Annotated[str, _known("category", canonical_category, (c.code for c in CATEGORIES))]

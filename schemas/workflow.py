@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from core.calendar import IstDateTime, IstModel, SessionKind
@@ -27,7 +27,7 @@ from schemas.enums import (
     RecipientKind,
 )
 from schemas.policy import Policy
-from schemas.reference import canonical_department, canonical_district
+from schemas.reference import DepartmentName, DistrictName
 
 DEFAULT_MAX_HISTORY_EVENTS = 1_000
 # Who acted comes from the caller's token (issue 6), never from the body; the fields stay in
@@ -102,32 +102,12 @@ class DepartmentReport(BaseModel):
     outcome: ReportOutcome
     reply: str = Field(min_length=1, max_length=4000)
     submitted_by: Actor = ""
-    transfer_to_district: str | None = Field(
+    transfer_to_district: DistrictName | None = Field(
         default=None, description="A district, in English or Hindi, any case or common spelling."
     )
-    transfer_to_department: str | None = Field(
+    transfer_to_department: DepartmentName | None = Field(
         default=None, description="A department code, or its name in English or Hindi."
     )
-
-    @field_validator("transfer_to_district")
-    @classmethod
-    def _district(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        district = canonical_district(value)
-        if district is None:
-            raise ValueError(f"unknown district {value!r}")
-        return district
-
-    @field_validator("transfer_to_department")
-    @classmethod
-    def _department(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        department = canonical_department(value)
-        if department is None:
-            raise ValueError(f"unknown department {value!r}")
-        return department
 
 
 class CallbackOutcome(StrEnum):

@@ -28,7 +28,11 @@ async def _acknowledged(http: httpx.AsyncClient, reg: str) -> dict[str, Any]:
     return await eventually(
         lambda: _get(http, reg),
         lambda c: (
-            any(m["template"] == "acknowledgement" for m in c["messages"])
+            # Handed to the gateway (the row is written `pending` just before).
+            any(
+                m["template"] == "acknowledgement" and m["status"] != "pending"
+                for m in c["messages"]
+            )
             and c["status"] == "awaiting_report"
         ),
     )
