@@ -103,3 +103,27 @@ URGENT_CATEGORIES = frozenset(c.code for c in CATEGORIES if c.urgent)
 def canonical_category(value: str) -> str | None:
     key = "_".join(value.split()).casefold().replace("-", "_")
     return key if key in CATEGORY_BY_CODE else None
+
+
+# The categories' names in Hindi, as citizens and the 181 centre say them (Open311 services
+# carry both names).
+CATEGORY_NAMES_HI: dict[str, str] = {
+    "sanitation": "स्वच्छता / शौचालय (स्वच्छ भारत)",
+    "drinking_water": "पेयजल",
+    "lpg_connection": "एलपीजी गैस कनेक्शन (उज्ज्वला)",
+    "ration": "राशन कार्ड / जन वितरण प्रणाली",
+    "health_facility": "स्वास्थ्य सुविधा / अस्पताल",
+    "pension": "पेंशन एवं सामाजिक सुरक्षा",
+    "housing": "आवास योजना",
+    "employment": "मजदूरी एवं रोजगार (मनरेगा)",
+    "electricity": "बिजली आपूर्ति",
+    "road": "सड़क",
+    "education": "विद्यालय एवं छात्रवृत्ति",
+    "land": "भूमि एवं राजस्व अभिलेख",
+    "police": "पुलिस (गैर-आपातकालीन)",
+    "other": "अन्य कोई योजना या सेवा",
+    "natural_disaster": "प्राकृतिक आपदा",
+    "riot": "दंगा",
+    "crime": "अपराध",
+    "speedy_justice": "त्वरित न्याय का मामला",
+}
