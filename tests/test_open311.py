@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -476,6 +477,26 @@ def test_an_identical_post_resent_within_the_window_answers_the_first(o311: Open
     assert other.json()[0]["service_request_id"] != rid
     theirs = o311.http.post("/requests.json", data={**body, "api_key": o311.app_key})
     assert theirs.json()[0]["service_request_id"] != rid
+
+
+def test_identical_posts_racing_each_other_are_one_complaint(o311: Open311Stack) -> None:
+    """A client that times out and re-sends at once: the posts overlap on the server."""
+    body = form(o311.fms_key, service_code="land")
+
+    def post(_: int) -> str:
+        with httpx.Client(base_url=o311.root, timeout=60) as http:
+            answer = http.post("/requests.json", data=body)
+            assert answer.status_code == 201, answer.text
+            rid: str = answer.json()[0]["service_request_id"]
+            return rid
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = set(pool.map(post, range(6)))
+    assert len(ids) == 1
+    with Session(o311.engine) as session:
+        phone = f"+91{body['phone']}"
+        rows = session.exec(select(Complaint).where(col(Complaint.citizen_phone) == phone)).all()
+    assert [f"{r.year}-{r.sequence}" for r in rows] == list(ids)
 
 
 def test_an_idempotency_key_decides_when_sent(o311: Open311Stack) -> None:
