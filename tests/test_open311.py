@@ -203,6 +203,13 @@ def test_civicbot_posts_a_request_that_becomes_a_complaint_with_workflow_and_sms
     assert case["wishes_to_meet_cm"] is True
     assert case["workflow_started"] is True
 
+    # The audit trail names the client, and the request as a registration.
+    trail = o311.staff.get(f"/v1/complaints/{year}/{sequence}/audit").json()["data"]
+    [entry] = [e for e in trail if e["method"] == "POST"]
+    assert entry["subject"] == FMS_CLIENT and entry["roles"] == ["integration"]
+    assert entry["route"] == "/open311/v2/requests.{fmt}" and entry["status_code"] == 201
+    assert entry["summary"].startswith("register")
+
     # Its workflow forwards it and the citizen is acknowledged by SMS with the number.
     case = wait_for(
         lambda: o311.case(rid),
