@@ -370,6 +370,12 @@ def test_each_kind_of_error_is_in_the_spec_format_and_writes_nothing(
         400,
         "body",
     )
+    # Refused by the request guard before any route, still in Open311's format.
+    assert_refused(
+        http.post(f"/requests.{fmt}", data=form(key, description="a\x00b")), 400, "description"
+    )
+    huge = http.post(f"/requests.{fmt}", data=form(key, description="x" * 300_000))
+    assert huge.status_code == 413 and errors_of(huge)[0]["code"] == 413
     assert_refused(http.get(f"/requests.{fmt}", params={"status": "pending"}), 400, "status")
     assert_refused(http.get(f"/requests.{fmt}", params={"page_size": "5000"}), 400, "page_size")
     assert_refused(

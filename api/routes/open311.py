@@ -378,11 +378,12 @@ def _moment(field: str, value: str | None) -> datetime | None:
         raise Open311Error.bad(field, f"{message} (e.g. 2026-11-30T00:00:00+05:30)") from None
 
 
-def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """The spec's range: at most 90 days, the last 90 days when neither end is given."""
+def _range(start: str | None, end: str | None) -> tuple[datetime, datetime | None]:
+    """The spec's range: at most 90 days; the last 90 days when neither end is given, and
+    then open at the end (None): a change committed while the query runs is not left out."""
     since, until = _moment("start_date", start), _moment("end_date", end)
     if since is None and until is None:
-        until = utcnow()
+        return utcnow() - MAX_RANGE, None
     if since is None:
         assert until is not None
         since = until - MAX_RANGE
@@ -446,7 +447,9 @@ def _list(
         elif wanted == {"closed"}:
             query = query.where(col(Complaint.status).in_(_CLOSED))
         since, until = _range(start, end)
-        query = query.where(col(Complaint.created_at) >= since, col(Complaint.created_at) <= until)
+        query = query.where(col(Complaint.created_at) >= since)
+        if until is not None:
+            query = query.where(col(Complaint.created_at) <= until)
     query = (
         query.order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
         .offset((page - 1) * page_size)
@@ -528,12 +531,12 @@ async def get_token(
     return _answer("service_requests", [RequestToken(service_request_id=rid, token=rid)], out)
 
 
-def _updates(engine: Engine, since: datetime, until: datetime) -> list[RequestUpdate]:
-    query = (
-        select(Complaint)
-        .where(col(Complaint.updated_at) >= since, col(Complaint.updated_at) <= until)
-        .order_by(col(Complaint.updated_at).asc(), col(Complaint.id).asc())
-        .limit(MAX_PAGE_SIZE)
+def _updates(engine: Engine, since: datetime, until: datetime | None) -> list[RequestUpdate]:
+    query = select(Complaint).where(col(Complaint.updated_at) >= since)
+    if until is not None:
+        query = query.where(col(Complaint.updated_at) <= until)
+    query = query.order_by(col(Complaint.updated_at).asc(), col(Complaint.id).asc()).limit(
+        MAX_PAGE_SIZE
     )
     with read_session(engine) as session:
         rows = session.exec(query).all()
