@@ -11,6 +11,7 @@ the tests do not depend on each other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import xmltodict
 from civicbot.http import HttpError, HttpTransport, RateLimiter
 from civicbot.open311 import Open311Client
@@ -93,15 +95,40 @@ class Open311Stack:
             return list(session.exec(select(Message).where(col(Message.recipient) == phone)).all())
 
 
-@pytest.fixture(scope="module")
-def o311(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Open311Stack]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def o311(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Open311Stack]:
+    """The embedded stack with a SQLite read model, then with a PostgreSQL one (a schema of
+    its own), where concurrent registrations are serialised by the counter's row lock."""
     directory: Path = tmp_path_factory.mktemp("open311")
     settings = {
         "OPEN311_JURISDICTION_ID": JURISDICTION,
         "OPEN311_DUPLICATE_WINDOW_SECONDS": "3600",
         "OPEN311_CLIENT_CHANNELS": f"{FMS_CLIENT}:web",
     }
-    with EmbeddedStack(directory, env=settings) as stack:
+    with contextlib.ExitStack() as cleanup:
+        database_url = None
+        if request.param == "postgres":
+            url = sa.make_url(request.getfixturevalue("postgres_url"))
+            schema = f"open311_{uuid.uuid4().hex[:10]}"
+            admin = sa.create_engine(url)
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+
+            def drop() -> None:
+                with admin.begin() as connection:
+                    connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+            cleanup.callback(drop)
+            scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+            database_url = scoped.render_as_string(hide_password=False)
+        stack = cleanup.enter_context(
+            EmbeddedStack(directory, database_url=database_url, env=settings)
+        )
         stack.healthy()
         o = Open311Stack(stack)
         try:
