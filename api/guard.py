@@ -7,7 +7,8 @@ One ASGI middleware for every route, so that no field anywhere is forgotten:
   characters other than tab, line feed and carriage return (U+0000 is refused by PostgreSQL
   outright), DEL and the C1 controls, lone UTF-16 surrogates (a JSON `\\ud800` escape, which no
   UTF-8 database accepts) and the non-characters U+FFFE/U+FFFF. Answer: 422 in the API's
-  validation shape, naming the field (`citizen.name`, `note`, `Body`).
+  validation shape, naming the field (`citizen.name`, `note`, `Body`); under a prefix with its
+  own error format (Open311) that format's answer (`answers`).
 - **Size.** A body larger than `MAX_BODY_BYTES` is answered 413 before it is read whole: by its
   `Content-Length` when it declares one, else as soon as the bytes received pass the limit.
 
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
@@ -47,43 +48,64 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}.{index}" if path else str(index))
 
 
-def _refusal(field: str, code: str) -> JSONResponse:
-    message = (
+def _message(code: str) -> str:
+    return (
         f"contains a character that cannot be stored or sent by SMS ({code}); "
         "remove control characters"
     )
+
+
+# How a refusal is answered: (path, kind, field, message) -> response, kind being
+# "forbidden_character" (field named) or "too_large" (no field).
+Answer = Callable[[str, str, str | None, str], Response]
+
+
+def json_answer(path: str, kind: str, field: str | None, message: str) -> Response:
+    """The API's own shapes: 422 naming the field, 413 for a body too large."""
+    if kind == "too_large":
+        return JSONResponse({"detail": message}, status_code=413)
     return JSONResponse(
         {
             "detail": f"invalid request: {field}: {message}",
-            "errors": [{"field": field, "message": message, "type": "forbidden_character"}],
+            "errors": [{"field": field, "message": message, "type": kind}],
         },
         status_code=422,
     )
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
-
-
 class RequestGuard:
-    """ASGI middleware: see the module docstring. `max_body_bytes`: the largest body read."""
+    """ASGI middleware: see the module docstring. `max_body_bytes`: the largest body read;
+    `answers`: how refusals are answered under a path prefix that has its own error format
+    (Open311), by prefix (default: `json_answer`)."""
 
-    def __init__(self, app: Any, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: Any, *, max_body_bytes: int, answers: Mapping[str, Answer] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.answers = dict(answers or {})
+
+    def _answer(self, scope: Any) -> Callable[[str, str | None, str], Response]:
+        path = scope.get("path", "")
+        answer = next(
+            (a for prefix, a in self.answers.items() if path.startswith(prefix)), json_answer
+        )
+        return lambda kind, field, message: answer(path, kind, field, message)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        answer = self._answer(scope)
+        too_large = f"request body larger than {self.max_body_bytes} bytes"
         refused = self._check_url(scope)
         if refused is not None:
-            await refused(scope, receive, send)
+            await answer("forbidden_character", *refused)(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _too_large(self.max_body_bytes)(scope, receive, send)
+            await answer("too_large", None, too_large)(scope, receive, send)
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
@@ -96,12 +118,12 @@ class RequestGuard:
                 return
             body += message.get("body", b"")
             if len(body) > self.max_body_bytes:
-                await _too_large(self.max_body_bytes)(scope, receive, send)
+                await answer("too_large", None, too_large)(scope, receive, send)
                 return
             more = message.get("more_body", False)
         refused = self._check_body(bytes(body), headers.get(b"content-type", b""))
         if refused is not None:
-            await refused(scope, receive, send)
+            await answer("forbidden_character", *refused)(scope, receive, send)
             return
         delivered = False
 
@@ -115,22 +137,24 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     @staticmethod
-    def _check_url(scope: Any) -> JSONResponse | None:
+    def _check_url(scope: Any) -> tuple[str, str] | None:
+        """(field, message) of the first forbidden character in the path or query."""
         # Already percent-decoded by the server: decoding again would read a literal "%00"
         # (sent as %2500) as a NUL.
         path = scope.get("path", "")
         code = forbidden_character(path)
         if code is not None:
-            return _refusal("path", code)
+            return "path", _message(code)
         query = scope.get("query_string", b"").decode("latin-1")
         for name, value in parse_qsl(query, keep_blank_values=True):
             code = forbidden_character(name) or forbidden_character(value)
             if code is not None:
-                return _refusal(name or "query", code)
+                return name or "query", _message(code)
         return None
 
     @staticmethod
-    def _check_body(body: bytes, content_type: bytes) -> JSONResponse | None:
+    def _check_body(body: bytes, content_type: bytes) -> tuple[str, str] | None:
+        """(field, message) of the first forbidden character in a JSON or form body."""
         if not body:
             return None
         kind = content_type.split(b";")[0].strip().lower()
@@ -147,5 +171,5 @@ class RequestGuard:
         for field, text in fields:
             code = forbidden_character(text)
             if code is not None:
-                return _refusal(field or "body", code)
+                return field or "body", _message(code)
         return None

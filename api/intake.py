@@ -8,13 +8,14 @@ a failed insert rolls the counter back with it.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.ratelimit import LimitOverride, check_phone_limit
 from core.calendar import IST
@@ -39,6 +40,28 @@ def fingerprint(body: ComplaintCreate) -> str:
 
 def _by_key(session: Session, key: str) -> Complaint | None:
     return session.exec(select(Complaint).where(Complaint.idempotency_key == key)).first()
+
+
+@dataclass(frozen=True)
+class RecentDuplicates:
+    """Answer an identical request from the same client registered since `since` instead of
+    registering a second complaint: for clients that re-send a post without a key (Open311).
+    The client's complaints are those whose stored idempotency key begins with `key_prefix`."""
+
+    key_prefix: str
+    since: datetime
+
+
+def _recent_duplicate(session: Session, recent: RecentDuplicates, digest: str) -> Complaint | None:
+    return session.exec(
+        select(Complaint)
+        .where(
+            col(Complaint.idempotency_key).startswith(recent.key_prefix, autoescape=True),
+            Complaint.request_fingerprint == digest,
+            col(Complaint.created_at) >= recent.since,
+        )
+        .order_by(col(Complaint.created_at).asc(), col(Complaint.id).asc())
+    ).first()
 
 
 def _next_sequence(session: Session, year: int) -> int:
@@ -83,12 +106,14 @@ def register_complaint(
     phone_daily_limit: int = 0,
     limit_override: LimitOverride | None = None,
     registered_by: str | None = None,
+    recent_duplicates: RecentDuplicates | None = None,
 ) -> tuple[Complaint, bool]:
     """The stored complaint and whether this call created it (False: an idempotent replay).
 
     Beyond `phone_daily_limit` complaints from the citizen's phone this IST day (0: none),
     raises `api.ratelimit.PhoneLimitReached`, unless `limit_override` (recorded on the case).
-    An idempotent replay is never refused."""
+    An idempotent replay is never refused; with `recent_duplicates`, neither is a re-sent
+    identical request, which answers the first one."""
     digest = fingerprint(body)
     for attempt in range(_MAX_ATTEMPTS):
         with write_session(engine) as session:  # BEGIN IMMEDIATE on SQLite: numbers queue
@@ -101,6 +126,13 @@ def register_complaint(
                         return existing, False
                 year = now.astimezone(IST).year
                 sequence = _next_sequence(session, year)
+                if recent_duplicates is not None:
+                    # Looked for after the counter bump, which serialises registrations: two
+                    # identical posts racing each other cannot both miss the other. Returning
+                    # without a commit rolls the bump back (numbers stay gap-free).
+                    earlier = _recent_duplicate(session, recent_duplicates, digest)
+                    if earlier is not None:
+                        return earlier, False
                 # Counted after the counter bump, which serialises registrations.
                 override_event = check_phone_limit(
                     session,

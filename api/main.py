@@ -18,7 +18,7 @@ from api import errors, metrics, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
-from api.routes import audit, codec, complaints, health, reviews, staff, track, twilio
+from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
 from core.audit import AuditMiddleware
 from core.db import prepare_database
 from core.logging import CaseContextMiddleware, configure_logging
@@ -69,11 +69,16 @@ def create_app(
     app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(track.router)  # public: no token (issue 6)
+    app.include_router(open311.router)  # Open311 GeoReport v2 for civic apps (issue 20)
     codec.install(app, settings)  # the Temporal UI's codec endpoint, with its CORS (issue 6)
     if settings.metrics_enabled:
         metrics.install(app)
     # Unstorable characters (422) and oversized bodies (413), refused before any route.
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        answers={f"{open311.PREFIX}/": open311.guard_answer},  # in Open311's error format
+    )
     # Every state-changing request; refused anonymous ones counted per address and route.
     app.add_middleware(AuditMiddleware, count_refused=ratelimit.count_refused)
     app.add_middleware(CaseContextMiddleware)

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.enums import Channel
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -103,6 +105,17 @@ class Settings(BaseSettings):
     track_failures_per_client: int = Field(default=10, ge=1)  # wrong phone / unknown number
     track_failures_per_number: int = Field(default=5, ge=1)  # per registration number
 
+    # Open311 GeoReport v2 (/open311/v2/, api/routes/open311.py). The jurisdiction_id this
+    # endpoint serves (a request naming another is 404; naming none is served).
+    open311_jurisdiction_id: str = Field(default="jharkhand.gov.in", min_length=1)
+    # Identical POSTs from one client within this many seconds answer the first request
+    # instead of registering a second complaint (clients re-send failed posts); 0: off.
+    open311_duplicate_window_seconds: int = Field(default=3600, ge=0, le=30 * 86400)
+    # The channel recorded for requests posted through Open311, and per-client overrides as
+    # `client:channel` pairs, comma separated (client: the integration user's name).
+    open311_channel: Channel = Channel.MOBILE_APP
+    open311_client_channels: str = ""
+
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -167,11 +180,28 @@ class Settings(BaseSettings):
                 "production encrypts citizen data in Temporal: set PAYLOAD_ENCRYPTION_KEYS or"
                 " PAYLOAD_ENCRYPTION_KEYS_FILE (python -m core.codec generate-key)"
             )
+        try:
+            self.open311_channel_by_client  # noqa: B018 (validated by building it)
+        except ValueError:
+            valid = ", ".join(c.value for c in Channel)
+            raise ValueError(
+                f"OPEN311_CLIENT_CHANNELS must be client:channel pairs, comma separated, with "
+                f"a channel among {valid}"
+            ) from None
         if bool(self.temporal_tls_client_cert_file) != bool(self.temporal_tls_client_key_file):
             raise ValueError(
                 "TEMPORAL_TLS_CLIENT_CERT_FILE and TEMPORAL_TLS_CLIENT_KEY_FILE go together"
             )
         return self
+
+    @property
+    def open311_channel_by_client(self) -> dict[str, Channel]:
+        """OPEN311_CLIENT_CHANNELS as a mapping (validated at start-up)."""
+        pairs = (p.strip() for p in self.open311_client_channels.split(",") if p.strip())
+        return {
+            client.strip(): Channel(channel.strip())
+            for client, channel in (p.rsplit(":", 1) for p in pairs)
+        }
 
     @property
     def effective_database_url(self) -> str:

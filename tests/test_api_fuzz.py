@@ -3,7 +3,8 @@
 The real API process runs over HTTP against a real worker and dev server (tests/processes.py),
 so every generated request meets the same code a citizen's or an officer's request would.
 Asserted for every operation: no 5xx, and every 4xx body says what was wrong (`detail`; for
-422 also `errors[{field, message}]`). The number of examples per operation is bounded.
+422 also `errors[{field, message}]`; under /open311/ the spec's `{code, description}` list).
+The number of examples per operation is bounded.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import hypothesis
 import hypothesis.errors
 import pytest
 import schemathesis
+import xmltodict
 from hypothesis import HealthCheck
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
@@ -53,7 +56,21 @@ def check(case: schemathesis.Case) -> None:
         f" (query {case.query!r}, body {str(case.body)[:300]!r})"
     )
     assert response.status_code < 500, where
-    if 400 <= response.status_code < 500:
+    if 400 <= response.status_code < 500 and case.path.startswith("/open311/"):
+        # Open311's own error format: a list of {code, description}, in XML or JSON.
+        if response.text.lstrip().startswith("<"):
+            try:
+                parsed = xmltodict.parse(response.content, force_list=("error",))
+            except ExpatError as err:
+                raise AssertionError(f"not well-formed XML ({err}): {where}") from None
+            errors = parsed["errors"]["error"]
+        else:
+            errors = response.json()
+        assert isinstance(errors, list) and errors, where
+        for error in errors:
+            assert int(error["code"]) == response.status_code, where
+            assert error["description"].strip(), where
+    elif 400 <= response.status_code < 500:
         body = response.json()
         assert isinstance(body, dict) and isinstance(body.get("detail"), str), where
         assert body["detail"].strip(), where

@@ -30,7 +30,7 @@ from tests.factories import (
     routes_of,
 )
 
-Decision = frozenset[Role] | Literal["open", "signed"]
+Decision = frozenset[Role] | Literal["open", "signed", "api_key"]
 
 R = Role
 CASE_READERS = frozenset(
@@ -38,9 +38,11 @@ CASE_READERS = frozenset(
 )
 CASE = "/v1/complaints/{year}/{sequence}"
 SESSION = "/v1/reviews/{kind}/{day}"
+OPEN311 = "/open311/v2"
 
 # The decision for every route of the app: the roles admitted, or open without a token
-# ("signed": Twilio's signature instead). A route missing here fails the test.
+# ("signed": Twilio's signature instead; "api_key": an integration token in the form, as
+# Open311 sends it). A route missing here fails the test.
 EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/healthz"): "open",
     ("GET", "/docs"): "open",
@@ -78,6 +80,18 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/v1/codec/{namespace}/encode"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", "/v1/codec/session"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("DELETE", "/v1/codec/session"): "open",  # forgets the caller's own cookie
+    # Open311 GeoReport v2 (tests/test_open311.py): reads are public in the spec and answer
+    # no personal field; a POST brings an integration token as its api_key.
+    ("GET", f"{OPEN311}/discovery.{{fmt}}"): "open",
+    ("GET", f"{OPEN311}/services.{{fmt}}"): "open",
+    ("GET", f"{OPEN311}/services/{{service_code}}.{{fmt}}"): "open",
+    ("GET", f"{OPEN311}/requests.{{fmt}}"): "open",
+    ("GET", f"{OPEN311}/requests/{{request_id}}.{{fmt}}"): "open",
+    ("GET", f"{OPEN311}/tokens/{{token}}.{{fmt}}"): "open",
+    ("GET", f"{OPEN311}/servicerequestupdates.{{fmt}}"): "open",
+    ("POST", f"{OPEN311}/requests.{{fmt}}"): "api_key",
+    ("GET", f"{OPEN311}/{{unknown:path}}"): "open",  # 404 in Open311's format
+    ("POST", f"{OPEN311}/{{unknown:path}}"): "open",
 }
 
 
@@ -98,6 +112,7 @@ async def test_authorisation_matrix(http: httpx.AsyncClient, any_engine: Engine)
         lambda: "x", year=case.year, sequence=case.sequence, kind="weekly_review"
     )
     values["day"] = "2026-12-01"
+    values["fmt"] = "json"
     tokens = {role: auth_headers(any_engine, role) for role in Role}
     every_role = auth_headers(any_engine, *Role)
     wrong: list[str] = []
@@ -107,7 +122,7 @@ async def test_authorisation_matrix(http: httpx.AsyncClient, any_engine: Engine)
         return await http.request(method, url, json=body, headers=headers)
 
     for (method, template), decision in sorted(EXPECTED.items()):
-        url = template.format_map(values)
+        url = template.replace(":path}", "}").format_map(values)  # a catch-all's converter
         anonymous = await call(method, url, {})
         if decision == "open":
             if anonymous.status_code in (401, 403):
@@ -119,6 +134,20 @@ async def test_authorisation_matrix(http: httpx.AsyncClient, any_engine: Engine)
                 answer = await call(method, url, headers)
                 if answer.status_code != 403 or "Signature" not in answer.text:
                     wrong.append(f"{method} {template}: {answer.status_code} {answer.text}")
+            continue
+        if decision == "api_key":
+            # A bearer token does not stand for the form's api_key; only an integration's
+            # token as the api_key is admitted.
+            for headers in ({}, every_role):
+                answer = await http.request(method, url, data={"x": "1"}, headers=headers)
+                if answer.status_code != 403 or "api_key" not in answer.text:
+                    wrong.append(f"{method} {template}: {answer.status_code} {answer.text}")
+            for role in Role:
+                key = tokens[role]["Authorization"].removeprefix("Bearer ")
+                answer = await http.request(method, url, data={"api_key": key})
+                refused = answer.status_code in (401, 403) or answer.status_code >= 500
+                if refused is (role is R.INTEGRATION):
+                    wrong.append(f"{method} {template} as {role}: {answer.status_code}")
             continue
         if anonymous.status_code != 401:
             wrong.append(f"{method} {template}: {anonymous.status_code} without a token")
