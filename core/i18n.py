@@ -45,6 +45,4 @@ def translations(domain: str, language: str) -> NullTranslations:
 
 def available_languages(domain: str) -> list[str]:
     """The languages that have a catalogue for `domain`, sorted."""
-    return sorted(
-        p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po")
-    )
+    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po"))
