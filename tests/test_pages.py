@@ -75,6 +75,7 @@ async def pages(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(settings, engine=engine, client=dev_env.client)
     async with api_client(app, authorized=False) as http:
+        http.headers["accept-language"] = "en"  # the tests read English messages
         yield http
 
 
@@ -203,6 +204,12 @@ async def test_the_citizen_page_tracks_with_the_apis_limits(
     case = insert_case(engine, district="Ranchi")  # phone +919876500000 (tests/factories.py)
     page = await pages.get("/track", headers={"accept-language": "hi-IN,hi;q=0.9"})
     assert page.status_code == 200 and 'lang="hi"' in page.text
+    # The reader's choice (a cookie) outranks the browser's language.
+    switched = await pages.get("/language?to=hi&next=/track")
+    assert switched.status_code == 303 and switched.headers["location"] == "/track"
+    assert 'lang="hi"' in (await pages.get("/track")).text
+    away = await pages.get("/language?to=hi&next=https://evil.example/")
+    assert away.headers["location"] == "/"
     token = csrf(page)
     found = await pages.post(
         "/track",
@@ -281,3 +288,45 @@ async def test_the_desk_validates_beside_the_fields_and_registers_once(
     listed = await stack.get("/v1/complaints", headers=auth_headers(engine, Role.REVIEWER))
     assert [c["registration_number"] for c in listed.json()["data"]] == [number.group(1)]
     assert listed.json()["data"][0]["district"] == "Ranchi"
+
+
+async def test_every_page_admits_exactly_the_roles_declared(
+    pages: httpx.AsyncClient, engine: Engine
+) -> None:
+    """tests/test_authz.py's EXPECTED for the pages, with a signed-in browser per role."""
+    from tests.test_authz import EXPECTED
+
+    case = insert_case(engine, district="Ranchi")
+    values = {"year": case.year, "sequence": case.sequence, "kind": "weekly_review"}
+    values["day"] = "2026-12-01"
+    wrong: list[str] = []
+    transport = pages._transport
+    for role in Role:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            await sign_in(http, token_of(auth_headers(engine, role)))
+            token = csrf(await http.get("/sign-in"))
+            for (method, template), decision in sorted(EXPECTED.items(), key=lambda i: i[0]):
+                if not isinstance(decision, tuple):
+                    continue
+                url = template.format_map(values)
+                data = {"csrf_token": token} if method == "POST" else None
+                answer = await http.request(method, url, data=data)
+                refused = answer.status_code == 403
+                to_sign_in = answer.headers.get("location", "").startswith("/sign-in")
+                if role in decision[1]:
+                    if refused or to_sign_in or answer.status_code >= 500:
+                        wrong.append(f"{method} {template} as {role}: {answer.status_code}")
+                elif not refused:
+                    wrong.append(f"{method} {template} as {role}: {answer.status_code}, not 403")
+    # Without a session every page sends the browser to sign in; open pages answer.
+    for (method, template), decision in sorted(EXPECTED.items(), key=lambda i: i[0]):
+        if isinstance(decision, tuple):
+            url = template.format_map(values)
+            answer = await pages.request(method, url, data={} if method == "POST" else None)
+            if answer.status_code != 303 or not answer.headers["location"].startswith("/sign-in"):
+                wrong.append(f"{method} {template} anonymous: {answer.status_code}")
+        elif decision == "page-open" and method == "GET":
+            answer = await pages.get(template)
+            if answer.status_code not in (200, 303):
+                wrong.append(f"{method} {template} anonymous: {answer.status_code}")
+    assert wrong == []

@@ -117,6 +117,7 @@ _OUTCOMES: dict[str, Callable[[Callable[[str], str]], str]] = {
     "directive": lambda _: _("Directive"),
     "close": lambda _: _("Close the case"),
     "pending": lambda _: _("Pending"),
+    "closed": lambda _: _("Closed"),
     "decided": lambda _: _("Decided"),
     "rolled_over": lambda _: _("Rolled over"),
     "prepared": lambda _: _("Prepared"),

@@ -74,3 +74,47 @@ def department_label(code: str | None, language: str) -> str:
 def category_label(code: str | None, gettext: Callable[[str], str]) -> str:
     category = CATEGORY_BY_CODE.get(code or "")
     return gettext(category.label) if category is not None else (code or "—")
+
+
+# Message IDs the templates translate from data (`_(value)`), which extraction cannot see:
+# the catalogues must have them too (tests/test_pages_catalogue.py checks both languages).
+TIMELINE_EVENTS = (
+    "registered",
+    "forwarded",
+    "transferred",
+    "suggestion_under_consideration",
+    "report_received",
+    "officer_reminded",
+    "callback_rescheduled",
+    "citizen_not_satisfied",
+    "citizen_unreachable",
+    "escalated_to_weekly_review",
+    "escalated_to_sidhi_baat",
+    "review_requested",
+    "review_rolled_over",
+    "directive_given",
+    "closed",
+    "withdrawn",
+    "reopened",
+    "daily_limit_overridden",
+    "sms_delivered",
+    "sms_undelivered",
+    "sms_failed",
+    "sms_dropped",
+)
+
+
+def data_msgids() -> list[str]:
+    """Every message ID the pages build from data."""
+    from schemas.enums import Channel, MessageStatus, RecipientKind
+    from schemas.reference import CATEGORIES
+    from schemas.review import SessionPhase
+
+    return [
+        *(c.value for c in Channel),
+        *(c.label for c in CATEGORIES),
+        *TIMELINE_EVENTS,
+        *(s.value for s in MessageStatus),
+        *(r.value for r in RecipientKind),
+        *(p.value for p in SessionPhase),
+    ]

@@ -47,6 +47,11 @@ DOMAIN = "pages"
 
 # Autoescaped HTML; `{% trans %}` and `_()` take the reader's catalogue from each render's
 # context (`render`), so one environment serves both languages at once.
+PAGE_POLICY = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
@@ -240,6 +245,8 @@ def render(
     # Pages show personal data: never kept by a shared browser's or a proxy's cache.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
+    # Nothing but this site's own files, and no script at all: the pages are plain forms.
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
     response.headers["Referrer-Policy"] = "same-origin"
     return response
 
