@@ -96,6 +96,12 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/desk/register"): ("page", frozenset({R.TELECALLER})),
     ("GET", "/cases/{year}/{sequence}"): ("page", CASE_READERS),
     ("POST", "/cases/{year}/{sequence}/callback"): ("page", frozenset({R.TELECALLER})),
+    ("POST", "/cases/{year}/{sequence}/review-request"): (
+        "page",
+        frozenset({R.TELECALLER, R.REVIEWER}),
+    ),
+    ("POST", "/cases/{year}/{sequence}/withdraw"): ("page", frozenset({R.TELECALLER})),
+    ("POST", "/cases/{year}/{sequence}/reopen"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/cases/{year}/{sequence}/report"): (
         "page",
         frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),

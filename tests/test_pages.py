@@ -21,7 +21,7 @@ from api.main import create_app
 from core.settings import Settings
 from schemas.auth import Role
 from tests.conftest import api_client
-from tests.factories import auth_headers, insert_case
+from tests.factories import auth_headers, eventually, insert_case
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -288,6 +288,42 @@ async def test_the_desk_validates_beside_the_fields_and_registers_once(
     listed = await stack.get("/v1/complaints", headers=auth_headers(engine, Role.REVIEWER))
     assert [c["registration_number"] for c in listed.json()["data"]] == [number.group(1)]
     assert listed.json()["data"][0]["district"] == "Ranchi"
+
+    # The citizen's requests by phone, from the case's page: a reason is required (in Hindi
+    # beside its field), then the withdrawal is recorded; a reopening of a withdrawn case is
+    # the workflow's refusal, shown on the page.
+    case_path = location.split("?")[0]
+    await eventually(
+        lambda: stack.get(case_path, headers={"accept-language": "en"}),
+        lambda p: 'action="' + case_path + '/withdraw"' in p.text,
+    )
+    stack.cookies.set("jan_samvad_lang", "hi")
+    empty = await stack.post(
+        f"{case_path}/withdraw", data={"csrf_token": form["csrf_token"], "reason": ""}
+    )
+    assert empty.status_code == 422
+    assert 'id="withdraw_reason-error">यह प्रविष्टि आवश्यक है।' in empty.text
+    done = await stack.post(
+        f"{case_path}/withdraw",
+        data={
+            "csrf_token": form["csrf_token"],
+            "reason": "solved locally",
+            "idempotency_key": "w1",
+        },
+    )
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=withdraw")
+    year, sequence = case_path.split("/")[-2:]
+    state = await stack.get(
+        f"/v1/complaints/{year}/{sequence}", headers=auth_headers(engine, Role.REVIEWER)
+    )
+    assert state.json()["status"] == "withdrawn"
+    page = await stack.get(done.headers["location"])
+    assert "वापस लिया गया" in page.text
+    assert f'action="{case_path}/reopen"' not in page.text  # only a closed case reopens
+    refused = await stack.post(
+        f"{case_path}/reopen", data={"csrf_token": form["csrf_token"], "reason": "no door yet"}
+    )
+    assert refused.status_code == 409 and 'class="problem"' in refused.text
 
 
 async def test_every_page_admits_exactly_the_roles_declared(

@@ -6,7 +6,7 @@ idempotency and audit trail as `POST /v1/complaints`, `GET /v1/callbacks`,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -49,7 +49,10 @@ from schemas.workflow import (
     CallbackOutcome,
     CallbackResult,
     DepartmentReport,
+    Reopening,
     ReportOutcome,
+    ReviewRequest,
+    Withdrawal,
 )
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -57,6 +60,7 @@ router = APIRouter(include_in_schema=False, tags=["pages"])
 Telecaller = Annotated[Principal, Depends(signed_in(*complaints.CALLERS))]
 Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
 Officer = Annotated[Principal, Depends(signed_in(*complaints.REPORTERS))]
+ReviewRequester = Annotated[Principal, Depends(signed_in(*complaints.REVIEW_REQUESTERS))]
 
 
 def _app(request: Request) -> AppState:
@@ -69,12 +73,50 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-def validation_errors(err: ValidationError) -> dict[str, str]:
-    """Pydantic's errors by dotted field name (`citizen.phone`), as the API names them."""
+# The models' own messages (schemas/complaint.py), said again in the reader's language.
+_KNOWN_MESSAGES: dict[str, Callable[[Callable[[str], str]], str]] = {
+    "must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9, optionally "
+    "prefixed by +91 or 0": lambda _: _(
+        "Write a 10-digit mobile number starting with 6, 7, 8 or 9 (+91 or 0 before it is fine)."
+    ),
+    "must not be blank": lambda _: _("Required."),
+    "must be 6 digits": lambda _: _("A PIN code has 6 digits."),
+    "is not a Jharkhand PIN code (they begin with 81, 82 or 83)": lambda _: _(
+        "Not a Jharkhand PIN code: they begin with 81, 82 or 83."
+    ),
+}
+
+
+def validation_errors(
+    err: ValidationError, gettext: Callable[[str], str] | None = None
+) -> dict[str, str]:
+    """Pydantic's errors by dotted field name (`citizen.phone`), as the API names them, each
+    said in the reader's language when `gettext` is given."""
+    _ = gettext or (lambda text: text)
     found: dict[str, str] = {}
     for error in err.errors():
         name = ".".join(str(p) for p in error["loc"]) or "body"
-        message = str(error["msg"]).removeprefix("Value error, ")
+        raw = str(error["msg"]).removeprefix("Value error, ")
+        kind = error["type"]
+        limit = (error.get("ctx") or {}).get("min_length") or 0
+        if raw in _KNOWN_MESSAGES:
+            message = _KNOWN_MESSAGES[raw](_)
+        elif name.endswith("district") and raw.startswith("unknown district"):
+            message = _("Not a district of Jharkhand: choose one from the list.")
+        elif kind == "missing" or (kind == "string_too_short" and limit <= 1):
+            message = _("Required.")
+        elif kind == "string_too_short":
+            message = _("Too short: at least %(n)d characters.") % {"n": limit}
+        elif kind == "string_too_long":
+            message = _("Too long: at most %(n)d characters.") % {
+                "n": (error.get("ctx") or {}).get("max_length", 0)
+            }
+        elif kind in ("enum", "literal_error") or raw.startswith("unknown "):
+            message = _("Choose one of the options.")
+        elif kind.startswith(("datetime", "date")):
+            message = _("Not a date and time.")
+        else:
+            message = raw
         found.setdefault(name, message)
     return found
 
@@ -230,7 +272,7 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
     try:
         submission = ComplaintSubmission.model_validate(body)
     except ValidationError as err:
-        errors = validation_errors(err)
+        errors = validation_errors(err, _)
         return await _desk(
             request,
             principal,
@@ -322,6 +364,12 @@ async def case_page(
             and case.status is ComplaintStatus.AWAITING_CALLBACK,
             "can_report": principal.has(*complaints.REPORTERS)
             and case.status is ComplaintStatus.AWAITING_REPORT,
+            # The citizen's own requests, taken by phone (the workflow decides what it grants).
+            "can_request_review": principal.has(*complaints.REVIEW_REQUESTERS)
+            and case.status.is_open,
+            "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
+            "can_reopen": principal.has(*complaints.CALLERS)
+            and case.status is ComplaintStatus.CLOSED,
         },
         principal=principal,
         status=status,
@@ -334,90 +382,54 @@ async def case(request: Request, year: int, sequence: int, principal: Reader) ->
     return await case_page(request, principal, year, sequence)
 
 
-@router.post("/cases/{year}/{sequence}/callback")
-async def callback(
-    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+async def _act(
+    request: Request,
+    principal: Principal,
+    year: int,
+    sequence: int,
+    form: FormData,
+    *,
+    build: Callable[[], Any],
+    action: Callable[..., Awaitable[Any]],
+    values: dict[str, Any] | None = None,
+    rename: dict[str, str] | None = None,
+    success: str,
 ) -> Response:
-    """`POST .../callback`: one click per outcome (the remark is optional)."""
+    """One case action from a form: the body validated (messages beside the fields), then the
+    API's own route function with the form's Idempotency-Key; its refusal (409: not in a state
+    to accept it, 503: Temporal slow) shown on the case's page, out of scope a 404 page."""
     _ = gettext_for(request)
     try:
-        result = CallbackResult(
-            outcome=CallbackOutcome(field(form, "outcome")), remark=field(form, "remark") or None
-        )
-    except (ValidationError, ValueError):
-        return await case_page(
-            request, principal, year, sequence, problem=_("Choose an outcome."), status=422
-        )
-    with read_session(_app(request).engine) as session:
-        try:
-            await complaints.record_callback(
-                year,
-                sequence,
-                result,
-                session,
-                _app(request),
-                principal,
-                idempotency_key=field(form, "idempotency_key") or None,
-            )
-        except ApiError as err:
-            if err.status_code == 404:
-                raise PageError(
-                    404, _("No complaint %(number)s.") % {"number": f"{sequence}/{year}"}
-                ) from None
-            return await case_page(
-                request, principal, year, sequence, problem=err.detail, status=err.status_code
-            )
-    return redirect(safe_next(field(form, "next"), f"/cases/{year}/{sequence}") + "?done=callback")
-
-
-@router.post("/cases/{year}/{sequence}/report")
-async def report(
-    request: Request, year: int, sequence: int, principal: Officer, form: CheckedForm
-) -> Response:
-    """`POST .../report`: outcome, the department's reply, and a transfer's target."""
-    _ = gettext_for(request)
-    values = {
-        name: field(form, name)
-        for name in ("outcome", "reply", "transfer_to_district", "transfer_to_department")
-    }
-    try:
-        body = DepartmentReport.model_validate(
-            {
-                "outcome": values["outcome"],
-                "reply": values["reply"],
-                "transfer_to_district": district_from_input(values["transfer_to_district"])
-                or values["transfer_to_district"]
-                or None,
-                "transfer_to_department": values["transfer_to_department"] or None,
-            }
-        )
-    except ValidationError as err:
+        body = build()
+    except (ValidationError, ValueError) as err:
+        errors = validation_errors(err, _) if isinstance(err, ValidationError) else {}
+        errors = {(rename or {}).get(k, k): v for k, v in errors.items()}
         return await case_page(
             request,
             principal,
             year,
             sequence,
             problem=_("Please correct the fields marked below."),
-            errors=validation_errors(err),
+            errors=errors,
             values=values,
             status=422,
         )
-    with read_session(_app(request).engine) as session:
+    app = _app(request)
+    with read_session(app.engine) as session:
         try:
-            await complaints.submit_report(
+            await action(
                 year,
                 sequence,
                 body,
                 session,
-                _app(request),
+                app,
                 principal,
                 idempotency_key=field(form, "idempotency_key") or None,
             )
         except ApiError as err:
             if err.status_code == 404:
-                raise PageError(
-                    404, _("No complaint %(number)s.") % {"number": f"{sequence}/{year}"}
-                ) from None
+                number = f"{sequence}/{year}"
+                raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
             return await case_page(
                 request,
                 principal,
@@ -427,7 +439,117 @@ async def report(
                 values=values,
                 status=err.status_code,
             )
-    return redirect(f"/inbox?done={sequence}/{year}")
+    return redirect(success)
+
+
+@router.post("/cases/{year}/{sequence}/callback")
+async def callback(
+    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+) -> Response:
+    """`POST .../callback`: one click per outcome (the remark is optional)."""
+    back = safe_next(field(form, "next"), f"/cases/{year}/{sequence}")
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: CallbackResult(
+            outcome=CallbackOutcome(field(form, "outcome")), remark=field(form, "remark") or None
+        ),
+        action=complaints.record_callback,
+        success=f"{back}?done=callback",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/report")
+async def report(
+    request: Request, year: int, sequence: int, principal: Officer, form: CheckedForm
+) -> Response:
+    """`POST .../report`: outcome, the department's reply, and a transfer's target."""
+    values = {
+        name: field(form, name)
+        for name in ("outcome", "reply", "transfer_to_district", "transfer_to_department")
+    }
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: DepartmentReport.model_validate(
+            {
+                "outcome": values["outcome"],
+                "reply": values["reply"],
+                "transfer_to_district": district_from_input(values["transfer_to_district"])
+                or values["transfer_to_district"]
+                or None,
+                "transfer_to_department": values["transfer_to_department"] or None,
+            }
+        ),
+        action=complaints.submit_report,
+        values=values,
+        success=f"/inbox?done={sequence}/{year}",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/review-request")
+async def review_request(
+    request: Request, year: int, sequence: int, principal: ReviewRequester, form: CheckedForm
+) -> Response:
+    """`POST .../review-request`: the citizen asks, by phone, for a review."""
+    values = {"note": field(form, "note")}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: ReviewRequest(note=values["note"] or None, via="call"),
+        action=complaints.request_review,
+        values=values,
+        success=f"/cases/{year}/{sequence}?done=review-request",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/withdraw")
+async def withdraw(
+    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+) -> Response:
+    """`POST .../withdraw`: the citizen withdraws the case (with a reason)."""
+    values = {"withdraw_reason": field(form, "reason")}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: Withdrawal(reason=values["withdraw_reason"]),
+        action=complaints.withdraw,
+        values=values,
+        rename={"reason": "withdraw_reason"},
+        success=f"/cases/{year}/{sequence}?done=withdraw",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/reopen")
+async def reopen(
+    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+) -> Response:
+    """`POST .../reopen`: the citizen reopens a closed case (with a reason)."""
+    values = {"reopen_reason": field(form, "reason")}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: Reopening(reason=values["reopen_reason"]),
+        action=complaints.reopen,
+        values=values,
+        rename={"reason": "reopen_reason"},
+        success=f"/cases/{year}/{sequence}?done=reopen",
+    )
 
 
 # ---- officer inbox -----------------------------------------------------------------------------

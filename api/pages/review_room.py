@@ -136,7 +136,7 @@ async def decide(
             }
         )
     except ValidationError as err:
-        errors = {f"{number}:{k}": v for k, v in validation_errors(err).items()}
+        errors = {f"{number}:{k}": v for k, v in validation_errors(err, _).items()}
         return await agenda_page(
             request,
             principal,
