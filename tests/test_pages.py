@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from core.audit import entries
 from core.settings import Settings
 from schemas.auth import Role
 from tests.conftest import api_client
@@ -324,6 +325,20 @@ async def test_the_desk_validates_beside_the_fields_and_registers_once(
         f"{case_path}/reopen", data={"csrf_token": form["csrf_token"], "reason": "no door yet"}
     )
     assert refused.status_code == 409 and 'class="problem"' in refused.text
+
+    # The audit trail records the pages' actions as the API's: the signed-in user, the route
+    # template, the complaint and the same summary (never the citizen's data).
+    trail = [e for e in entries(engine, limit=50) if not e.route.startswith("/v1/")]
+    by_route = {(e.route, e.outcome): e for e in trail}
+    registered_entry = by_route[("/desk/register", "succeeded")]
+    assert registered_entry.subject is not None
+    assert registered_entry.subject.endswith("-telecaller")
+    assert registered_entry.summary.startswith("register; kind=complaint")
+    assert registered_entry.complaint_year == int(year)
+    assert registered_entry.complaint_sequence == int(sequence)
+    withdrawn_entry = by_route[("/cases/{year}/{sequence}/withdraw", "succeeded")]
+    assert withdrawn_entry.subject == registered_entry.subject
+    assert "Ramesh" not in " ".join(e.summary for e in trail)
 
 
 async def test_every_page_admits_exactly_the_roles_declared(

@@ -16,7 +16,7 @@ _FONT = 'font-family="system-ui, Noto Sans, Noto Sans Devanagari, sans-serif"'
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}" {_FONT} font-size="12">'
+        f'role="img" aria-label="{escape(title)}" {_FONT} font-size="13">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
 
@@ -26,8 +26,8 @@ def stacked_bars(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[int]]],
     *,
-    label_width: int = 150,
-    width: int = 640,
+    label_width: int = 120,
+    width: int = 480,
 ) -> str:
     """Horizontal bars, one per label, stacked by series (name, values per label)."""
     row = 20
@@ -64,7 +64,7 @@ def stacked_bars(
     return _svg(width, height, body, title)
 
 
-def columns(title: str, labels: Sequence[str], values: Sequence[int], *, width: int = 640) -> str:
+def columns(title: str, labels: Sequence[str], values: Sequence[int], *, width: int = 480) -> str:
     """Vertical columns with their values on top."""
     height = 220
     bottom = height - 30
@@ -91,7 +91,7 @@ def columns(title: str, labels: Sequence[str], values: Sequence[int], *, width: 
     return _svg(width, height, body, title)
 
 
-def line(title: str, labels: Sequence[str], values: Sequence[int], *, width: int = 640) -> str:
+def line(title: str, labels: Sequence[str], values: Sequence[int], *, width: int = 480) -> str:
     """A line over time with a dot and its value per point."""
     height = 220
     bottom, top, left = height - 30, 24, 30
