@@ -15,12 +15,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.audit import entries
+from core.models import Message, utcnow
 from core.settings import Settings
 from schemas.auth import Role
+from schemas.enums import Language, MessageStatus, RecipientKind
 from tests.conftest import api_client
 from tests.factories import auth_headers, eventually, insert_case
 
@@ -381,3 +384,66 @@ async def test_every_page_admits_exactly_the_roles_declared(
             if answer.status_code not in (200, 303):
                 wrong.append(f"{method} {template} anonymous: {answer.status_code}")
     assert wrong == []
+
+
+async def test_the_engineer_opens_the_temporal_ui_decoded_on_the_apis_host(
+    pages: httpx.AsyncClient, engine: Engine, settings: Settings
+) -> None:
+    from core.stack import temporal_ui_url
+
+    secret = token_of(auth_headers(engine, Role.ENGINEER))
+    await sign_in(pages, secret)
+    page = await pages.get("/engineer")
+    assert page.status_code == 200
+    ui = temporal_ui_url(settings)
+    # One site: the UI on the host of PUBLIC_BASE_URL (the codec cookie is SameSite=Lax).
+    assert ui == f"http://localhost:{settings.temporal_ui_port}"
+    assert temporal_ui_url(
+        settings.model_copy(update={"public_base_url": "http://127.0.0.1:8000"})
+    ) == (f"http://127.0.0.1:{settings.temporal_ui_port}")
+    opened = await pages.post(
+        "/engineer/temporal-ui",
+        data={"csrf_token": csrf(page), "workflow_id": "complaint-2026-1"},
+    )
+    assert opened.status_code == 303
+    assert opened.headers["location"] == f"{ui}/namespaces/default/workflows/complaint-2026-1"
+    cookie = opened.headers["set-cookie"]
+    assert cookie.startswith(f"jan_samvad_codec={secret};") and "Path=/v1/codec" in cookie
+    assert "HttpOnly" in cookie
+    # The browser's cookie now admits the UI's requests (tests/test_codec.py: the decoding).
+    answer = await pages.post("/v1/codec/decode", json={"payloads": []}, headers={"origin": ui})
+    assert answer.status_code in (200, 404), answer.text  # 404: encryption is off in tests
+    pages.cookies.delete("jan_samvad_codec")
+    refused = await pages.post("/v1/codec/decode", json={"payloads": []}, headers={"origin": ui})
+    assert refused.status_code == 401
+
+
+async def test_the_desk_lists_the_citizens_the_sms_did_not_reach(
+    pages: httpx.AsyncClient, engine: Engine
+) -> None:
+    reached = insert_case(engine, district="Ranchi")
+    failed = insert_case(engine, district="Dhanbad", urgent=True)
+    now = utcnow()
+    with Session(engine) as session:
+        for case, status in ((reached, MessageStatus.DELIVERED), (failed, MessageStatus.FAILED)):
+            session.add(
+                Message(
+                    key=f"test:{case.id}",
+                    complaint_id=case.id,
+                    template="acknowledgement",
+                    recipient_kind=RecipientKind.CITIZEN,
+                    recipient=case.citizen_phone,
+                    language=Language.HINDI,
+                    text="...",
+                    status=status,
+                    provider="twilio",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        session.commit()
+    await sign_in(pages, token_of(auth_headers(engine, Role.TELECALLER)))
+    desk = await pages.get("/desk")
+    listed = desk.text.split('id="unreachable"', 1)[1].split("</ul>", 1)[0]
+    assert failed.registration_number in listed and "urgent" in listed
+    assert reached.registration_number not in listed

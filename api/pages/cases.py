@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -35,7 +36,7 @@ from api.pages.web import (
     signed_in,
 )
 from api.ratelimit import RateLimited
-from api.routes import complaints, staff
+from api.routes import complaints, staff, twilio
 from core.db import read_session
 from core.models import utcnow
 from schemas.auth import Principal
@@ -169,9 +170,15 @@ _OUTCOMES: dict[str, Callable[[Callable[[str], str]], str]] = {
 # ---- telecaller desk -------------------------------------------------------------------------
 
 
-def _worklist(app: AppState, principal: Principal) -> staff.CallbackWorklist:
+def _worklists(
+    app: AppState, principal: Principal
+) -> tuple[staff.CallbackWorklist, twilio.UnreachableList]:
+    """The verification calls (urgent first, the oldest due first) and the citizens the SMS
+    did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
     with read_session(app.engine) as session:
-        return staff.callback_worklist(session, principal, due_only=False, limit=100)
+        calls = staff.callback_worklist(session, principal, due_only=False, limit=100)
+        unreachable = twilio.citizens_unreachable_by_sms(session, principal, limit=100)
+        return calls, unreachable
 
 
 async def _desk(
@@ -183,7 +190,7 @@ async def _desk(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
-    worklist = await run_in_threadpool(_worklist, _app(request), principal)
+    worklist, unreachable = await run_in_threadpool(_worklists, _app(request), principal)
     return render(
         request,
         "desk.html",
@@ -193,6 +200,8 @@ async def _desk(
             "errors": errors or {},
             "problem": problem,
             "worklist": worklist.data,
+            "unreachable": unreachable.data,
+            "parse_time": datetime.fromisoformat,
             "now": utcnow(),
             "channels": list(Channel),
             "categories": CATEGORIES,
