@@ -89,6 +89,8 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/language"): "page-open",
     ("GET", "/sign-in"): "page-open",
     ("POST", "/sign-in"): "page-open",
+    ("GET", "/sign-in/oidc"): "page-open",  # tests/test_pages_oidc.py
+    ("GET", "/sign-in/oidc/callback"): "page-open",
     ("POST", "/sign-out"): "page-open",
     ("GET", "/track"): "page-open",
     ("POST", "/track"): "page-open",

@@ -8,6 +8,7 @@ trail are the API's. Hindi and English through the `pages` gettext catalogues
 API itself).
 
     /sign-in, /sign-out, /language        account and language (web.py, account.py)
+    /sign-in/oidc                         the state's identity provider (oidc.py)
     /track                                the citizen's page (citizen.py)
     /desk, /cases/{year}/{sequence}       telecaller desk and a case's page (cases.py)
     /inbox                                the officer's inbox (cases.py)
@@ -26,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.pages import account, cases, citizen, dashboard, engineer, review_room
+from api.pages import account, cases, citizen, dashboard, engineer, oidc, review_room
 from api.pages.web import PACKAGE, PageError, SignInNeeded, redirect, render
 
 # What the API documentation pages may load: their own files only. ReDoc's bundle shows a
@@ -62,7 +63,7 @@ def install(app: FastAPI) -> None:
     """The pages' routes (not in the OpenAPI document), their static files and error pages."""
     app.mount("/assets", StaticFiles(directory=PACKAGE / "static"), name="page-assets")
     app.add_middleware(DocsPolicy)
-    for module in (account, citizen, cases, review_room, dashboard, engineer):
+    for module in (account, oidc, citizen, cases, review_room, dashboard, engineer):
         app.include_router(module.router)
 
     @app.exception_handler(PageError)

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from api.auth import principal_from_token
 from api.errors import ApiError
+from api.pages.oidc import enabled
 from api.pages.web import (
     LANGUAGE_COOKIE,
     LANGUAGES,
@@ -16,6 +17,7 @@ from api.pages.web import (
     current_principal,
     field,
     gettext_for,
+    home_of,
     https,
     redirect,
     render,
@@ -23,24 +25,8 @@ from api.pages.web import (
     set_cookie,
     settings_of,
 )
-from schemas.auth import Principal, Role
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
-
-
-def home_of(principal: Principal) -> str:
-    """Where a role starts its day."""
-    if principal.has(Role.TELECALLER):
-        return "/desk"
-    if principal.has(Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER):
-        return "/inbox"
-    if principal.has(Role.REVIEWER):
-        return "/review-room"
-    if principal.has(Role.ADMINISTRATOR):
-        return "/dashboard"
-    if principal.has(Role.ENGINEER):
-        return "/engineer"
-    return "/sign-in"
 
 
 @router.get("/")
@@ -51,7 +37,11 @@ async def home(request: Request) -> Response:
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, next: str = "") -> Response:
-    return render(request, "sign_in.html", {"next": safe_next(next, "")})
+    return render(
+        request,
+        "sign_in.html",
+        {"next": safe_next(next, ""), "oidc": enabled(settings_of(request))},
+    )
 
 
 @router.post("/sign-in")
