@@ -192,12 +192,39 @@ async def test_a_telecaller_registers_an_officer_reports_and_the_callback_is_rec
     sequence, year = registration.split("/")
     await shot(desk, "03-registered")
 
-    # The Ranchi nodal officer, on a phone, in Hindi.
+    # Another district's case, registered through the API.
+    async with httpx.AsyncClient(base_url=live.base_url) as api:
+        other = await api.post(
+            "/v1/complaints",
+            headers={"Authorization": f"Bearer {token(live, Role.TELECALLER)}"},
+            json={
+                "kind": "complaint",
+                "channel": "web",
+                "citizen": {
+                    "name": "Sita Devi",
+                    "phone": "9123456789",
+                    "address": "Jharia",
+                    "district": "Dhanbad",
+                },
+                "category": "lpg_connection",
+                "description": "Ujjwala gas connection not given",
+            },
+        )
+    assert other.status_code in (201, 202), other.text
+    elsewhere = other.json()["registration_number"]
+
+    # The Ranchi nodal officer, on a phone, in Hindi: their district's case, not Dhanbad's.
     officer_context = await context(browser, offline, phone=True, hindi=True)
     inbox = await officer_context.new_page()
     await sign_in(inbox, live, token(live, Role.NODAL_OFFICER, district="Ranchi"), "/inbox")
     assert await inbox.locator("html").get_attribute("lang") == "hi"
     await inbox.get_by_role("link", name=registration).wait_for()
+    assert elsewhere not in await inbox.inner_text("main")
+    other_sequence, other_year = elsewhere.split("/")
+    hidden = await inbox.goto(f"{live.base_url}/cases/{other_year}/{other_sequence}")
+    assert hidden is not None and hidden.status == 404
+    assert "Sita" not in await inbox.inner_text("main")
+    await inbox.goto(f"{live.base_url}/inbox")
     await shot(inbox, "04-inbox-phone-hi")
     await inbox.get_by_role("link", name=registration).click()
     report = inbox.locator("form[action$='/report']")

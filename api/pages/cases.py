@@ -30,6 +30,7 @@ from api.pages.web import (
     PageError,
     field,
     gettext_for,
+    language,
     redirect,
     render,
     safe_next,
@@ -125,20 +126,15 @@ def validation_errors(
 def common(request: Request) -> dict[str, Any]:
     """What the forms and lists need to show names in the reader's language."""
     _ = gettext_for(request)
+    code = language(request)
     return {
-        "status_label": lambda s: getattr(STATUS_LABELS[ComplaintStatus(s)], _lang(request)),
-        "category_label": lambda code: category_label(code, _),
-        "department_label": lambda code: department_label(code, _lang(request)),
-        "district_label": lambda name: district_label(name, _lang(request)),
+        "status_label": lambda s: getattr(STATUS_LABELS[ComplaintStatus(s)], code),
+        "category_label": lambda value: category_label(value, _),
+        "department_label": lambda value: department_label(value, code),
+        "district_label": lambda name: district_label(name, code),
         "level_label": lambda level: _LEVELS[int(level)](_),
         "outcome_label": lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
     }
-
-
-def _lang(request: Request) -> str:
-    from api.pages.web import language
-
-    return language(request)
 
 
 _LEVELS: dict[int, Callable[[Callable[[str], str]], str]] = {
