@@ -132,6 +132,11 @@ async def context(
 async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    # DOCS_SCREENSHOTS=docs/screenshots: the README's pictures (the first screenful, JPEG).
+    docs = os.environ.get("DOCS_SCREENSHOTS")
+    if docs:
+        Path(docs).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(docs) / f"{name}.jpg"), type="jpeg", quality=70)
 
 
 def token(live: EmbeddedStack, *roles: Role, district: str | None = None) -> str:
