@@ -397,6 +397,8 @@ async def test_the_engineer_opens_the_temporal_ui_decoded_on_the_apis_host(
     page = await pages.get("/engineer")
     assert page.status_code == 200
     ui = temporal_ui_url(settings)
+    # Its form's answer redirects to the UI, which the page's policy must allow.
+    assert f"form-action 'self' {ui};" in page.headers["content-security-policy"]
     # One site: the UI on the host of PUBLIC_BASE_URL (the codec cookie is SameSite=Lax).
     assert ui == f"http://localhost:{settings.temporal_ui_port}"
     assert temporal_ui_url(

@@ -386,3 +386,28 @@ async def test_docs_and_redoc_render_without_internet(
     await page.locator("text=Jan Samvad").first.wait_for()
     await page.locator("[data-section-id]").first.wait_for()
     await shot(page, "16-redoc")
+
+
+async def test_the_engineer_opens_the_temporal_ui_decoded(
+    live: EmbeddedStack, browser: Browser, offline: Offline
+) -> None:
+    made = await context(browser, offline)
+    # The UI on the API's host (the API process's PUBLIC_BASE_URL is 127.0.0.1:port): the dev
+    # server's UI is not started here, so the browser is answered for it.
+    ui = f"http://127.0.0.1:{live.settings.temporal_ui_port}"
+    reached: list[str] = []
+
+    async def temporal_ui(route: Route) -> None:
+        reached.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/html", body="<p>Temporal UI</p>")
+
+    await made.route(f"{ui}/**", temporal_ui)
+    page = await made.new_page()
+    await sign_in(page, live, token(live, Role.ENGINEER), "/engineer")
+    await shot(page, "17-engineer")
+    await page.fill("#workflow-id", "complaint-2026-1")
+    await page.click("form[action='/engineer/temporal-ui'] button[type=submit]")
+    await page.wait_for_url(f"{ui}/namespaces/default/workflows/complaint-2026-1")
+    assert reached == [f"{ui}/namespaces/default/workflows/complaint-2026-1"]
+    codec = [c for c in await made.cookies() if c["name"] == "jan_samvad_codec"]
+    assert codec and codec[0]["path"] == "/v1/codec" and codec[0]["httpOnly"]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from api.pages.web import (
+    PAGE_POLICY,
     SESSION_COOKIE,
     CheckedForm,
     https,
@@ -32,16 +33,18 @@ Engineer = Annotated[Principal, Depends(signed_in(*ADMITTED))]
 @router.get("/engineer")
 async def engineer(request: Request, principal: Engineer) -> Response:
     settings = settings_of(request)
-    return render(
+    ui = temporal_ui_url(settings)
+    response = render(
         request,
         "engineer.html",
-        {
-            "ui_url": temporal_ui_url(settings),
-            "codec_url": codec_endpoint(settings),
-            "namespace": settings.temporal_namespace,
-        },
+        {"ui_url": ui, "codec_url": codec_endpoint(settings)},
         principal=principal,
     )
+    # The form's answer redirects to the UI: browsers hold a form's redirect to form-action.
+    response.headers["Content-Security-Policy"] = PAGE_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {ui}"
+    )
+    return response
 
 
 @router.post("/engineer/temporal-ui")
