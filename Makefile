@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean user dev-tokens messages
+.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -18,8 +18,16 @@ run: $(STAMP)
 	$(PY) -m core.stack
 
 ## make test: the whole suite (SQLite and PostgreSQL read models, time-skipping and dev servers).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+## make browser: Debian's chromium and a Devanagari font for the pages' browser tests
+## (tests/test_pages_browser.py), installed with apt-get when missing and apt-get can.
+browser:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi devanagari || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
+	  else echo "NOTICE: chromium (and fonts-noto-core) not installed: browser tests skip"; fi; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import errors, metrics, ratelimit
+from api import errors, metrics, pages, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
@@ -53,11 +54,14 @@ def create_app(
         if engine is None:
             db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI's and ReDoc's files shipped in the fastapi-offline
+    # package: they work without internet (no CDN, no online validator).
+    app = FastAPIOffline(
         title="Jan Samvad",
         version="0.1.0",
         summary="Chief Minister's public-grievance centre: every complaint a durable workflow.",
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.authenticator = authenticator or authenticator_from_settings(settings)
     errors.install(app)
@@ -71,6 +75,7 @@ def create_app(
     app.include_router(track.router)  # public: no token (issue 6)
     app.include_router(open311.router)  # Open311 GeoReport v2 for civic apps (issue 20)
     codec.install(app, settings)  # the Temporal UI's codec endpoint, with its CORS (issue 6)
+    pages.install(app)  # the staff and citizen pages (issue 19)
     if settings.metrics_enabled:
         metrics.install(app)
     # Unstorable characters (422) and oversized bodies (413), refused before any route.

@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = "roles"
     oidc_district_claim: str = "district"
     oidc_department_claim: str = "department"
+    # The pages' "Sign in with the state's sign-in service" (authorization code flow with
+    # PKCE; endpoints from the issuer's discovery document): our client at the provider, and
+    # its secret for a confidential client (empty: a public client). Empty ID: no button.
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
 
     # Citizen data inside Temporal (core/codec.py): AES-256-GCM keys as `id:base64key`, comma
     # separated, and/or a file of them (one per line, e.g. a mounted secret). Encrypts with

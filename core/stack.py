@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.auth import dev_tokens_file
 from core.codec import key_ring
@@ -82,6 +83,13 @@ def dev_server_command(settings: Settings, *, port: int, ui_port: int | None) ->
 def codec_endpoint(settings: Settings) -> str:
     """The API's codec endpoint, as the Temporal Web UI and CLI are given it."""
     return f"{settings.public_base_url.rstrip('/')}/v1/codec"
+
+
+def temporal_ui_url(settings: Settings) -> str:
+    """The dev server's Web UI on the host the API is published under (`PUBLIC_BASE_URL`), so
+    that the UI, the API and the codec cookie are one site: never a localhost/127.0.0.1 mix."""
+    host = urlsplit(settings.public_base_url).hostname or "localhost"
+    return f"http://{host}:{settings.temporal_ui_port}"
 
 
 def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
@@ -198,8 +206,10 @@ def main() -> None:
         wait_for_port(settings.api_host, settings.api_port, 60, api.start())
         print(
             "\njan-samvad is up:\n"
+            f"  Pages        {settings.public_base_url}/ (sign in with a token below)\n"
             f"  API + docs   {settings.public_base_url}/docs\n"
-            f"  Temporal UI  http://localhost:{settings.temporal_ui_port}\n"
+            f"  Temporal UI  {temporal_ui_url(settings)} (decoded: {settings.public_base_url}"
+            "/engineer)\n"
             f"  Codec        {codec_endpoint(settings)} (payloads encrypted; README:"
             " Citizen data in Temporal)\n"
             f"{tokens_note}"

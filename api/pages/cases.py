@@ -1,0 +1,587 @@
+"""The telecaller desk, the officer inbox and a case's page, over the API's own functions
+(`api.routes.complaints`, `api.routes.staff`): the same roles, scope, validation,
+idempotency and audit trail as `POST /v1/complaints`, `GET /v1/callbacks`,
+`GET /v1/complaints/...`, `POST .../callback` and `POST .../report`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from api.deps import AppState
+from api.errors import ApiError
+from api.pages.reference import (
+    DISTRICT_NAMES_HI,
+    category_label,
+    department_label,
+    district_from_input,
+    district_label,
+)
+from api.pages.web import (
+    CheckedForm,
+    PageError,
+    field,
+    gettext_for,
+    language,
+    redirect,
+    render,
+    safe_next,
+    signed_in,
+)
+from api.ratelimit import RateLimited
+from api.routes import complaints, staff, twilio
+from core.db import read_session
+from core.models import utcnow
+from schemas.auth import Principal
+from schemas.complaint import ComplaintPublic, ComplaintSummary
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
+from schemas.tracking import STATUS_LABELS, ComplaintSubmission
+from schemas.workflow import (
+    COMPLAINT_OUTCOMES,
+    SUGGESTION_OUTCOMES,
+    CallbackOutcome,
+    CallbackResult,
+    DepartmentReport,
+    Reopening,
+    ReportOutcome,
+    ReviewRequest,
+    Withdrawal,
+)
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+
+Telecaller = Annotated[Principal, Depends(signed_in(*complaints.CALLERS))]
+Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
+Officer = Annotated[Principal, Depends(signed_in(*complaints.REPORTERS))]
+ReviewRequester = Annotated[Principal, Depends(signed_in(*complaints.REVIEW_REQUESTERS))]
+
+
+def _app(request: Request) -> AppState:
+    state: AppState = request.app.state.jan_samvad
+    return state
+
+
+def new_key() -> str:
+    """An Idempotency-Key for one rendering of a form: a double submit is applied once."""
+    return uuid.uuid4().hex
+
+
+# The models' own messages (schemas/complaint.py), said again in the reader's language.
+_KNOWN_MESSAGES: dict[str, Callable[[Callable[[str], str]], str]] = {
+    "must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9, optionally "
+    "prefixed by +91 or 0": lambda _: _(
+        "Write a 10-digit mobile number starting with 6, 7, 8 or 9 (+91 or 0 before it is fine)."
+    ),
+    "must not be blank": lambda _: _("Required."),
+    "must be 6 digits": lambda _: _("A PIN code has 6 digits."),
+    "is not a Jharkhand PIN code (they begin with 81, 82 or 83)": lambda _: _(
+        "Not a Jharkhand PIN code: they begin with 81, 82 or 83."
+    ),
+}
+
+
+def validation_errors(
+    err: ValidationError, gettext: Callable[[str], str] | None = None
+) -> dict[str, str]:
+    """Pydantic's errors by dotted field name (`citizen.phone`), as the API names them, each
+    said in the reader's language when `gettext` is given."""
+    _ = gettext or (lambda text: text)
+    found: dict[str, str] = {}
+    for error in err.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "body"
+        raw = str(error["msg"]).removeprefix("Value error, ")
+        kind = error["type"]
+        limit = (error.get("ctx") or {}).get("min_length") or 0
+        if raw in _KNOWN_MESSAGES:
+            message = _KNOWN_MESSAGES[raw](_)
+        elif name.endswith("district") and raw.startswith("unknown district"):
+            message = _("Not a district of Jharkhand: choose one from the list.")
+        elif kind == "missing" or (kind == "string_too_short" and limit <= 1):
+            message = _("Required.")
+        elif kind == "string_too_short":
+            message = _("Too short: at least %(n)d characters.") % {"n": limit}
+        elif kind == "string_too_long":
+            message = _("Too long: at most %(n)d characters.") % {
+                "n": (error.get("ctx") or {}).get("max_length", 0)
+            }
+        elif kind in ("enum", "literal_error") or raw.startswith("unknown "):
+            message = _("Choose one of the options.")
+        elif kind.startswith(("datetime", "date")):
+            message = _("Not a date and time.")
+        else:
+            message = raw
+        found.setdefault(name, message)
+    return found
+
+
+def common(request: Request) -> dict[str, Any]:
+    """What the forms and lists need to show names in the reader's language."""
+    _ = gettext_for(request)
+    code = language(request)
+    return {
+        "status_label": lambda s: getattr(STATUS_LABELS[ComplaintStatus(s)], code),
+        "category_label": lambda value: category_label(value, _),
+        "department_label": lambda value: department_label(value, code),
+        "district_label": lambda name: district_label(name, code),
+        "level_label": lambda level: _LEVELS[int(level)](_),
+        "outcome_label": lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
+    }
+
+
+_LEVELS: dict[int, Callable[[Callable[[str], str]], str]] = {
+    0: lambda _: _("Nodal officer"),
+    1: lambda _: _("Weekly review"),
+    2: lambda _: _("Sidhi Baat"),
+}
+_OUTCOMES: dict[str, Callable[[Callable[[str], str]], str]] = {
+    "resolved": lambda _: _("Resolved"),
+    "partially_resolved": lambda _: _("Partially resolved"),
+    "not_actionable": lambda _: _("Not actionable"),
+    "transferred": lambda _: _("Transferred"),
+    "accepted": lambda _: _("Accepted"),
+    "under_consideration": lambda _: _("Under consideration"),
+    "not_accepted": lambda _: _("Not accepted"),
+    "satisfied": lambda _: _("Satisfied"),
+    "not_satisfied": lambda _: _("Not satisfied"),
+    "unreachable": lambda _: _("Not reachable"),
+    "directive": lambda _: _("Directive"),
+    "close": lambda _: _("Close the case"),
+    "pending": lambda _: _("Pending"),
+    "closed": lambda _: _("Closed"),
+    "decided": lambda _: _("Decided"),
+    "rolled_over": lambda _: _("Rolled over"),
+    "prepared": lambda _: _("Prepared"),
+}
+
+
+# ---- telecaller desk -------------------------------------------------------------------------
+
+
+def _worklists(
+    app: AppState, principal: Principal
+) -> tuple[staff.CallbackWorklist, twilio.UnreachableList]:
+    """The verification calls (urgent first, the oldest due first) and the citizens the SMS
+    did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
+    with read_session(app.engine) as session:
+        calls = staff.callback_worklist(session, principal, due_only=False, limit=100)
+        unreachable = twilio.citizens_unreachable_by_sms(session, principal, limit=100)
+        return calls, unreachable
+
+
+async def _desk(
+    request: Request,
+    principal: Principal,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    worklist, unreachable = await run_in_threadpool(_worklists, _app(request), principal)
+    return render(
+        request,
+        "desk.html",
+        {
+            **common(request),
+            "values": values or {"channel": "call_centre", "citizen.language": "hi"},
+            "errors": errors or {},
+            "problem": problem,
+            "worklist": worklist.data,
+            "unreachable": unreachable.data,
+            "parse_time": datetime.fromisoformat,
+            "now": utcnow(),
+            "channels": list(Channel),
+            "categories": CATEGORIES,
+            "departments": DEPARTMENTS,
+            "districts": DISTRICTS,
+            "district_names_hi": DISTRICT_NAMES_HI,
+            "idempotency_key": (values or {}).get("idempotency_key") or new_key(),
+            "callback_key": new_key(),
+        },
+        principal=principal,
+        status=status,
+    )
+
+
+@router.get("/desk")
+async def desk(request: Request, principal: Telecaller) -> Response:
+    """Register a complaint or suggestion; the callback work list (urgent first, oldest due
+    first) with one-click outcomes."""
+    return await _desk(request, principal)
+
+
+_REGISTER_FIELDS = (
+    "kind",
+    "channel",
+    "citizen.name",
+    "citizen.phone",
+    "citizen.address",
+    "citizen.district",
+    "citizen.pincode",
+    "citizen.language",
+    "category",
+    "department",
+    "description",
+    "limit_override_reason",
+    "idempotency_key",
+)
+
+
+def _submission(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's values as typed, and the API's request body built from them."""
+    values: dict[str, Any] = {name: field(form, name) for name in _REGISTER_FIELDS}
+    values["urgent"] = form.get("urgent") == "on"
+    values["wishes_to_meet_cm"] = form.get("wishes_to_meet_cm") == "on"
+    district = values["citizen.district"]
+    body: dict[str, Any] = {
+        "kind": values["kind"] or "complaint",
+        "channel": values["channel"] or "call_centre",
+        "citizen": {
+            "name": values["citizen.name"],
+            "phone": values["citizen.phone"],
+            "address": values["citizen.address"],
+            # The picker accepts Hindi names (राँची) as well as the API's spelling.
+            "district": district_from_input(district) or district,
+            "pincode": values["citizen.pincode"] or None,
+            "language": values["citizen.language"] or "hi",
+        },
+        "category": values["category"] or None,
+        "department": values["department"] or None,
+        "description": values["description"],
+        "urgent": values["urgent"],
+        "wishes_to_meet_cm": values["wishes_to_meet_cm"],
+        "limit_override_reason": values["limit_override_reason"] or None,
+    }
+    return values, body
+
+
+@router.post("/desk/register")
+async def register(request: Request, principal: Telecaller, form: CheckedForm) -> Response:
+    """`POST /v1/complaints` from the desk's form: validation messages beside the fields; the
+    form's Idempotency-Key makes a double submit register once."""
+    _ = gettext_for(request)
+    values, body = _submission(form)
+    key = values["idempotency_key"] or new_key()
+    values["idempotency_key"] = key
+    if not principal.has(*complaints.REGISTRARS):
+        raise PageError(403, _("This page is not for your role."))
+    try:
+        submission = ComplaintSubmission.model_validate(body)
+    except ValidationError as err:
+        errors = validation_errors(err, _)
+        return await _desk(
+            request,
+            principal,
+            values=values,
+            errors=errors,
+            problem=_("Please correct the fields marked below."),
+            status=422,
+        )
+    answer = Response()
+    try:
+        case = await complaints.create_complaint(
+            body=submission,
+            app=_app(request),
+            response=answer,
+            principal=principal,
+            idempotency_key=key,
+        )
+    except RateLimited as limited:
+        return await _desk(
+            request,
+            principal,
+            values=values,
+            errors={
+                "citizen.phone": _(
+                    "This phone number has filed the most complaints allowed today. "
+                    "If it cannot wait, give a reason for registering one more."
+                ),
+                "limit_override_reason": limited.detail if values["limit_override_reason"] else "",
+            },
+            problem=_("Not registered."),
+            status=429,
+        )
+    except ApiError as err:
+        return await _desk(
+            request, principal, values=values, problem=err.detail, status=err.status_code
+        )
+    started = "1" if answer.status_code != 202 else "0"
+    return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
+
+
+# ---- a case's page -----------------------------------------------------------------------------
+
+
+def _case(app: AppState, principal: Principal, year: int, sequence: int) -> ComplaintPublic:
+    with read_session(app.engine) as session:
+        return complaints.get_complaint(year, sequence, session, principal)
+
+
+async def case_page(
+    request: Request,
+    principal: Principal,
+    year: int,
+    sequence: int,
+    *,
+    problem: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    _ = gettext_for(request)
+    try:
+        case = await run_in_threadpool(_case, _app(request), principal, year, sequence)
+    except ApiError as err:
+        # Out of scope and missing alike: the API's one answer (no complaint N/Y).
+        raise PageError(
+            err.status_code, _("No complaint %(number)s.") % {"number": f"{sequence}/{year}"}
+        ) from None
+    outcomes = sorted(
+        SUGGESTION_OUTCOMES if case.kind is ComplaintKind.SUGGESTION else COMPLAINT_OUTCOMES,
+        key=list(ReportOutcome).index,
+    )
+    return render(
+        request,
+        "case.html",
+        {
+            **common(request),
+            "case": case,
+            "problem": problem,
+            "errors": errors or {},
+            "values": values or {},
+            "registered": request.query_params.get("registered"),
+            "done": request.query_params.get("done"),
+            "report_outcomes": outcomes,
+            "callback_outcomes": list(CallbackOutcome),
+            "districts": DISTRICTS,
+            "departments": DEPARTMENTS,
+            "key": new_key(),
+            "can_call": principal.has(*complaints.CALLERS)
+            and case.status is ComplaintStatus.AWAITING_CALLBACK,
+            "can_report": principal.has(*complaints.REPORTERS)
+            and case.status is ComplaintStatus.AWAITING_REPORT,
+            # The citizen's own requests, taken by phone (the workflow decides what it grants).
+            "can_request_review": principal.has(*complaints.REVIEW_REQUESTERS)
+            and case.status.is_open,
+            "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
+            "can_reopen": principal.has(*complaints.CALLERS)
+            and case.status is ComplaintStatus.CLOSED,
+        },
+        principal=principal,
+        status=status,
+    )
+
+
+@router.get("/cases/{year}/{sequence}")
+async def case(request: Request, year: int, sequence: int, principal: Reader) -> Response:
+    """The case: facts, its timeline and every SMS; the action the reader's role may take."""
+    return await case_page(request, principal, year, sequence)
+
+
+async def _act(
+    request: Request,
+    principal: Principal,
+    year: int,
+    sequence: int,
+    form: FormData,
+    *,
+    build: Callable[[], Any],
+    action: Callable[..., Awaitable[Any]],
+    values: dict[str, Any] | None = None,
+    rename: dict[str, str] | None = None,
+    success: str,
+) -> Response:
+    """One case action from a form: the body validated (messages beside the fields), then the
+    API's own route function with the form's Idempotency-Key; its refusal (409: not in a state
+    to accept it, 503: Temporal slow) shown on the case's page, out of scope a 404 page."""
+    _ = gettext_for(request)
+    try:
+        body = build()
+    except (ValidationError, ValueError) as err:
+        errors = validation_errors(err, _) if isinstance(err, ValidationError) else {}
+        errors = {(rename or {}).get(k, k): v for k, v in errors.items()}
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=_("Please correct the fields marked below."),
+            errors=errors,
+            values=values,
+            status=422,
+        )
+    app = _app(request)
+    with read_session(app.engine) as session:
+        try:
+            await action(
+                year,
+                sequence,
+                body,
+                session,
+                app,
+                principal,
+                idempotency_key=field(form, "idempotency_key") or None,
+            )
+        except ApiError as err:
+            if err.status_code == 404:
+                number = f"{sequence}/{year}"
+                raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+            return await case_page(
+                request,
+                principal,
+                year,
+                sequence,
+                problem=err.detail,
+                values=values,
+                status=err.status_code,
+            )
+    return redirect(success)
+
+
+@router.post("/cases/{year}/{sequence}/callback")
+async def callback(
+    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+) -> Response:
+    """`POST .../callback`: one click per outcome (the remark is optional)."""
+    back = safe_next(field(form, "next"), f"/cases/{year}/{sequence}")
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: CallbackResult(
+            outcome=CallbackOutcome(field(form, "outcome")), remark=field(form, "remark") or None
+        ),
+        action=complaints.record_callback,
+        success=f"{back}?done=callback",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/report")
+async def report(
+    request: Request, year: int, sequence: int, principal: Officer, form: CheckedForm
+) -> Response:
+    """`POST .../report`: outcome, the department's reply, and a transfer's target."""
+    values = {
+        name: field(form, name)
+        for name in ("outcome", "reply", "transfer_to_district", "transfer_to_department")
+    }
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: DepartmentReport.model_validate(
+            {
+                "outcome": values["outcome"],
+                "reply": values["reply"],
+                "transfer_to_district": district_from_input(values["transfer_to_district"])
+                or values["transfer_to_district"]
+                or None,
+                "transfer_to_department": values["transfer_to_department"] or None,
+            }
+        ),
+        action=complaints.submit_report,
+        values=values,
+        success=f"/inbox?done={sequence}/{year}",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/review-request")
+async def review_request(
+    request: Request, year: int, sequence: int, principal: ReviewRequester, form: CheckedForm
+) -> Response:
+    """`POST .../review-request`: the citizen asks, by phone, for a review."""
+    values = {"note": field(form, "note")}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: ReviewRequest(note=values["note"] or None, via="call"),
+        action=complaints.request_review,
+        values=values,
+        success=f"/cases/{year}/{sequence}?done=review-request",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/withdraw")
+async def withdraw(
+    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+) -> Response:
+    """`POST .../withdraw`: the citizen withdraws the case (with a reason)."""
+    values = {"withdraw_reason": field(form, "reason")}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: Withdrawal(reason=values["withdraw_reason"]),
+        action=complaints.withdraw,
+        values=values,
+        rename={"reason": "withdraw_reason"},
+        success=f"/cases/{year}/{sequence}?done=withdraw",
+    )
+
+
+@router.post("/cases/{year}/{sequence}/reopen")
+async def reopen(
+    request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
+) -> Response:
+    """`POST .../reopen`: the citizen reopens a closed case (with a reason)."""
+    values = {"reopen_reason": field(form, "reason")}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: Reopening(reason=values["reopen_reason"]),
+        action=complaints.reopen,
+        values=values,
+        rename={"reason": "reopen_reason"},
+        success=f"/cases/{year}/{sequence}?done=reopen",
+    )
+
+
+# ---- officer inbox -----------------------------------------------------------------------------
+
+
+def _inbox(app: AppState, principal: Principal) -> list[ComplaintSummary]:
+    with read_session(app.engine) as session:
+        listed = complaints.list_complaints(session, principal, open_only=True, limit=500)
+    far = utcnow().replace(year=9999)
+    # Urgent on top, then by deadline: the first overdue first.
+    return sorted(
+        listed.data, key=lambda c: (not c.urgent, c.next_deadline or far, c.registration_number)
+    )
+
+
+@router.get("/inbox")
+async def inbox(request: Request, principal: Officer) -> Response:
+    """My open cases by deadline: urgent on top, overdue in red."""
+    rows = await run_in_threadpool(_inbox, _app(request), principal)
+    return render(
+        request,
+        "inbox.html",
+        {
+            **common(request),
+            "rows": rows,
+            "overdue_count": sum(1 for r in rows if r.overdue),
+            "done": request.query_params.get("done"),
+        },
+        principal=principal,
+    )

@@ -1,0 +1,271 @@
+"""The pages' plumbing (issue 19): the session cookie, CSRF, the language, rendering.
+
+Signing in turns the user's token (ours, or the state identity provider's access token) into
+an HttpOnly session cookie holding that token, so every page request is authenticated by the
+very authenticator the JSON API uses (`api.auth.principal_from_token`): expiry, revocation and
+roles apply to the pages exactly as to the API, and scope is the API's (`api.scope`) because
+the pages call the API's own functions.
+
+CSRF: every form carries a token that is an HMAC of a secret the browser holds only as an
+HttpOnly cookie — the session token once signed in, a random nonce before (sign-in, citizen
+tracking). Another site can make the browser send the cookie but can neither read it nor
+compute the token, so its forged POST is refused (403) before anything is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from api.auth import principal_from_token
+from api.errors import ApiError
+from core.calendar import IST
+from core.i18n import translations
+from core.settings import Settings
+from schemas.auth import Principal, Role
+
+PACKAGE = Path(__file__).parent
+SESSION_COOKIE = "jan_samvad_session"
+NONCE_COOKIE = "jan_samvad_nonce"
+LANGUAGE_COOKIE = "jan_samvad_lang"
+SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
+LANGUAGES = ("hi", "en")
+DOMAIN = "pages"
+
+# Autoescaped HTML; `{% trans %}` and `_()` take the reader's catalogue from each render's
+# context (`render`), so one environment serves both languages at once.
+PAGE_POLICY = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+)
+
+
+class PageError(Exception):
+    """An error page: `status` with a message already in the reader's language."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class SignInNeeded(Exception):
+    """No valid session: the browser is sent to the sign-in page (and back afterwards)."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def language(request: Request) -> str:
+    """The reader's language: their choice (cookie), else their browser's, else Hindi."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "hi"
+
+
+def gettext_for(request: Request) -> Callable[[str], str]:
+    """`_` of the reader's language (for messages built in Python)."""
+    return translations(DOMAIN, language(request)).gettext
+
+
+def csrf_for(secret: str) -> str:
+    """The CSRF token of the forms of a browser holding `secret` (its session or nonce)."""
+    return hmac.new(secret.encode(), b"jan-samvad-pages-csrf", hashlib.sha256).hexdigest()
+
+
+def https(settings: Settings) -> bool:
+    return urlsplit(settings.public_base_url).scheme == "https"
+
+
+def settings_of(request: Request) -> Settings:
+    found: Settings = request.app.state.jan_samvad.settings
+    return found
+
+
+def set_cookie(request: Request, response: Any, name: str, value: str, max_age: int) -> None:
+    """An HttpOnly, SameSite=Lax cookie for the whole site (Secure over https)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=https(settings_of(request)),
+        samesite="lax",
+    )
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to go back to (never another site: no scheme, no `//host`)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+# ---- who is signed in ----------------------------------------------------------------------
+
+
+def home_of(principal: Principal) -> str:
+    """Where a role starts its day."""
+    if principal.has(Role.TELECALLER):
+        return "/desk"
+    if principal.has(Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER):
+        return "/inbox"
+    if principal.has(Role.REVIEWER):
+        return "/review-room"
+    if principal.has(Role.ADMINISTRATOR):
+        return "/dashboard"
+    if principal.has(Role.ENGINEER):
+        return "/engineer"
+    return "/sign-in"
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """The principal of the session cookie's token; None without a valid one."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return await principal_from_token(request, token)
+    except ApiError:  # the identity provider unreachable: treated as signed out
+        return None
+
+
+def signed_in(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the signed-in principal holding one of `roles`. Without a session the
+    browser goes to the sign-in page; with a session lacking the roles, a 403 page."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if principal is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise SignInNeeded(target)
+        if roles and not principal.has(*roles):
+            _ = gettext_for(request)
+            raise PageError(403, _("This page is not for your role."))
+        return principal
+
+    return dependency
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token matches this browser's secret (403 otherwise)."""
+    form = await request.form()
+    secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(NONCE_COOKIE)
+    given = form.get("csrf_token")
+    if not secret or not isinstance(given, str) or not hmac.compare_digest(given, csrf_for(secret)):
+        _ = gettext_for(request)
+        raise PageError(
+            403, _("This form has expired or did not come from this site. Open the page again.")
+        )
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def field(form: FormData, name: str) -> str:
+    """A text field of the form, stripped ('' when absent)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+
+def _format_time(language_code: str) -> Callable[[datetime | None], str]:
+    def format_time(moment: datetime | None) -> str:
+        if moment is None:
+            return "—"
+        return format_datetime(moment, "d MMM y, HH:mm", tzinfo=IST, locale=language_code)
+
+    return format_time
+
+
+def _format_day(language_code: str) -> Callable[[Any], str]:
+    def format_day(day: Any) -> str:
+        if day is None:
+            return "—"
+        return format_date(day, "EEE d MMM y", locale=language_code)
+
+    return format_day
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    principal: Principal | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The template `name` in the reader's language, with the shell's context: the signed-in
+    principal, the CSRF token of this browser's forms, the language switch."""
+    code = language(request)
+    catalogue = translations(DOMAIN, code)
+    # The same secret `checked_form` checks against: the session's, else the nonce's.
+    secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(NONCE_COOKIE)
+    new_nonce = None
+    if not secret:
+        secret = new_nonce = secrets.token_urlsafe(32)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": code,
+            "other_lang": "en" if code == "hi" else "hi",
+            "gettext": catalogue.gettext,
+            "ngettext": catalogue.ngettext,
+            "_": catalogue.gettext,
+            "principal": principal,
+            "csrf_token": csrf_for(secret),
+            "here": here,
+            "when": _format_time(code),
+            "day": _format_day(code),
+            "Role": Role,
+            **(context or {}),
+        },
+        status_code=status,
+    )
+    if new_nonce is not None:
+        set_cookie(request, response, NONCE_COOKIE, new_nonce, SESSION_SECONDS)
+    # Pages show personal data: never kept by a shared browser's or a proxy's cache.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    # Nothing but this site's own files, and no script at all: the pages are plain forms.
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def redirect(url: str) -> RedirectResponse:
+    """303: after a form post, the browser GETs the next page (a reload does not re-post)."""
+    return RedirectResponse(url, status_code=303)
