@@ -687,7 +687,11 @@ class ComplaintWorkflow:
                         reason=f"citizen unreachable on {attempts} attempts", actor="system"
                     )
                     return self._result("citizen unreachable on every attempt: escalated")
-            raise CaseRejected("wrong_status", status=result.outcome, wanted="")  # pragma: no cover
+            raise CaseRejected(  # pragma: no cover (every outcome is handled above)
+                "wrong_status",
+                status=self._state.status.value,
+                wanted=ComplaintStatus.AWAITING_CALLBACK.value,
+            )
 
     @record_callback.validator
     def _validate_callback(self, result: CallbackResult) -> None:
