@@ -12,7 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from schemas.refusals import REFUSALS, english, translated
+from schemas.refusals import Refused, english, translated
 
 
 class ApiError(Exception):
@@ -97,9 +97,9 @@ def workflow_error(err: Exception) -> ApiError:
         while cause is not None and not isinstance(cause, ApplicationError):
             cause = cause.__cause__
         if isinstance(cause, ApplicationError):
-            details = cause.details[0] if cause.details else None
-            if isinstance(details, dict) and details.get("key") in REFUSALS:
-                return refusal(details["key"], **details.get("params", {}))
+            refused = Refused.of(cause)
+            if refused is not None:
+                return refusal(refused[0], **refused[1])
             return ApiError(409, cause.message)
         return ApiError(409, str(err))
     if isinstance(err, RPCError):

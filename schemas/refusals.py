@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.exceptions import ApplicationError
+
 from core.i18n import translations
 from schemas.enums import ComplaintStatus
 from schemas.tracking import STATUS_LABELS
@@ -51,8 +53,42 @@ REFUSALS: dict[str, str] = dict(
         _r("deadline_zone", "new_deadline: give a time zone (IST is +05:30)"),
         _r("deadline_past", "new_deadline: must be in the future"),
         _r("reopen_window_ended", "the reopen window of {days} days ended on {date}"),
+        _r("not_on_agenda", "case {reg} is not on the agenda of {session}"),
+        _r("already_decided", "case {reg} was already decided at this session"),
+        _r(
+            "awaits_sidhi_baat",
+            "case {reg} awaits Sidhi Baat on {date}: it is prepared at this review and decided "
+            "there",
+        ),
+        _r(
+            "agenda_not_frozen",
+            "decisions are taken once the agenda of {session} is frozen, at its cutoff on {cutoff}",
+        ),
+        _r("session_closed", "the session {session} is closed; its minutes are final"),
+        _r("other", "the action was refused: {reason}"),
     ]
 )
+
+
+class Refused(ApplicationError):
+    """A refusal by key, raised in workflow code (the API answers 409): the English text is
+    the message, key and values are the details, so the API can word it in Hindi too."""
+
+    def __init__(self, key: str, *, kind: str, **params: Any) -> None:
+        values = {name: str(value) for name, value in params.items()}
+        super().__init__(
+            english(key, values), {"key": key, "params": values}, type=kind, non_retryable=True
+        )
+
+    @staticmethod
+    def of(error: BaseException) -> tuple[str, dict[str, str]] | None:
+        """The key and values of a refusal carried by `error` (as a failure's details)."""
+        details = error.details if isinstance(error, ApplicationError) else ()
+        first = details[0] if details else None
+        if isinstance(first, dict) and first.get("key") in REFUSALS:
+            return str(first["key"]), dict(first.get("params", {}))
+        return None
+
 
 # Values that are themselves words to translate: a status named in a refusal.
 _STATUS_KEYS = ("status", "wanted")

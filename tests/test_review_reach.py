@@ -184,7 +184,9 @@ async def test_a_decision_by_the_case_route_is_recorded_in_the_session_and_its_m
         # Before the cutoff both routes agree: the agenda is not frozen yet.
         early = await http.post(path, json=body)
         assert early.status_code == 409, early.text
-        assert "not frozen yet" in early.json()["detail"]
+        assert early.json()["reason"] == "agenda_not_frozen"
+        assert "once the agenda of" in early.json()["detail"]
+        assert "एजेंडा" in early.json()["detail_hi"]
         await sleep_until(env, weekly.cutoff_at + timedelta(minutes=1))
         await phase(session, SessionPhase.AGENDA_FROZEN)
         decided = await http.post(path, json=body)

@@ -247,7 +247,7 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
         await session.execute_update(
             ReviewSessionWorkflow.record_decision, directive(regs[ranchi_1])
         )
-    assert "not frozen yet" in str(refused.value.cause)
+    assert "once the agenda of" in str(refused.value.cause)
 
     # Just after the cutoff: the agenda is frozen; a case escalated now goes a week later.
     await sleep_until(env, early.cutoff_at + timedelta(minutes=5))

@@ -66,7 +66,8 @@ def test_every_refusal_reads_in_english_and_hindi_with_statuses_in_words() -> No
         "status": "closed", "wanted": "awaiting_report or awaiting_callback", "outcome": "x",
         "kind": "suggestion", "valid": "accepted", "value": "Gotham", "attempt": "2",
         "due": "01-12-2026 10:00", "current": "s1", "requested": "s2", "days": "15",
-        "date": "15-12-2026",
+        "date": "15-12-2026", "reg": "1/2026", "session": "weekly-review-2026-12-01",
+        "cutoff": "30-11-2026 18:00", "reason": "x",
     }  # fmt: skip
     for key in REFUSALS:
         en, hi = english(key, params), translated(key, "hi", params)

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RecipientKind,
     )
     from schemas.reference import canonical_department, canonical_district
-    from schemas.refusals import english
+    from schemas.refusals import Refused
     from schemas.review import RollOverRequest
     from schemas.workflow import (
         COMPLAINT_OUTCOMES,
@@ -122,19 +122,12 @@ def _sms_priority(sms: QueuedSms) -> Priority:
     return _CITIZEN_URGENT_PRIORITY
 
 
-class CaseRejected(ApplicationError):
+class CaseRejected(Refused):
     """An action the case is not in a state to accept (the API answers 409): a refusal of
-    `schemas.refusals` by key, its English text as the message, key and values as details
-    (the API words it in Hindi too)."""
+    `schemas.refusals` by key (the API words it in Hindi too)."""
 
     def __init__(self, key: str, **params: Any) -> None:
-        values = {name: str(value) for name, value in params.items()}
-        super().__init__(
-            english(key, values),
-            {"key": key, "params": values},
-            type="CaseRejected",
-            non_retryable=True,
-        )
+        super().__init__(key, kind="CaseRejected", **params)
 
 
 @workflow.defn

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
@@ -24,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
     from core.calendar import SessionKind, session_id, to_ist, upcoming_sessions
+    from schemas.refusals import Refused
     from schemas.review import (
         AgendaItem,
         AgendaSection,
@@ -52,11 +54,12 @@ _SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts
 _DELIVERY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5)
 
 
-class SessionRejected(ApplicationError):
-    """An action the session is not in a state to accept (the API answers 409)."""
+class SessionRejected(Refused):
+    """An action the session is not in a state to accept (the API answers 409): a refusal
+    of `schemas.refusals` by key (the API words it in Hindi too)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, type="SessionRejected", non_retryable=True)
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key, kind="SessionRejected", **params)
 
 
 @workflow.defn
@@ -240,8 +243,12 @@ class ReviewSessionWorkflow:
                     retry_policy=_DELIVERY_RETRY,
                 )
             except ActivityError as err:
+                # The case's own refusal, passed on as it is (key and values).
+                refused = Refused.of(err.cause) if err.cause else None
+                if refused is not None:
+                    raise SessionRejected(refused[0], **refused[1]) from err
                 cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-                raise SessionRejected(cause) from err
+                raise SessionRejected("other", reason=cause) from err
             self._decisions[request.registration_number] = record
             return record
 
@@ -250,25 +257,20 @@ class ReviewSessionWorkflow:
         self._require_frozen()
         reg = request.registration_number
         if reg not in self._agenda:
-            raise SessionRejected(f"case {reg} is not on the agenda of {self._input.session_id}")
+            raise SessionRejected("not_on_agenda", reg=reg, session=self._input.session_id)
         if reg in self._decisions:
-            raise SessionRejected(f"case {reg} was already decided at this session")
+            raise SessionRejected("already_decided", reg=reg)
         item = self._agenda[reg]
         if item.section is AgendaSection.AWAITING_SIDHI_BAAT and item.sidhi_baat_at:
             day = to_ist(item.sidhi_baat_at).date().isoformat()
-            raise SessionRejected(
-                f"case {reg} awaits Sidhi Baat on {day}: it is prepared at this review and "
-                "decided there"
-            )
+            raise SessionRejected("awaits_sidhi_baat", reg=reg, date=day)
         if request.decision is DecisionKind.CLOSE and not request.citizen_informed:
-            raise SessionRejected(
-                "citizen_informed: a case is closed at a review only once the citizen was informed"
-            )
+            raise SessionRejected("citizen_not_informed")
         if request.decision is DecisionKind.DIRECTIVE and request.new_deadline is not None:
             if request.new_deadline.tzinfo is None:
-                raise SessionRejected("new_deadline: give a time zone (IST is +05:30)")
+                raise SessionRejected("deadline_zone")
             if request.new_deadline <= workflow.now():
-                raise SessionRejected("new_deadline: must be in the future")
+                raise SessionRejected("deadline_past")
 
     @workflow.update
     async def close(self, request: CloseSessionRequest) -> SessionSummary:
@@ -294,11 +296,12 @@ class ReviewSessionWorkflow:
     def _require_frozen(self) -> None:
         if self._phase is SessionPhase.SCHEDULED:
             raise SessionRejected(
-                f"the agenda of {self._input.session_id} is not frozen yet "
-                f"(cutoff {self._input.cutoff_at.isoformat()})"
+                "agenda_not_frozen",
+                session=self._input.session_id,
+                cutoff=to_ist(self._input.cutoff_at).strftime("%d-%m-%Y %H:%M"),
             )
         if self._phase is SessionPhase.CLOSED or self._close_requested:
-            raise SessionRejected(f"the session {self._input.session_id} is closed")
+            raise SessionRejected("session_closed", session=self._input.session_id)
 
     def _summary(self) -> SessionSummary:
         inp = self._input

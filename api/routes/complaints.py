@@ -555,9 +555,8 @@ async def record_decision(
         # One path for a review decision: a case on a session's agenda is decided in that
         # session, so its minutes are the truth (the session refuses before its cutoff).
         if decision.session_id and decision.session_id != row.review_session_id:
-            raise ApiError(
-                409,
-                f"the case is on the agenda of {row.review_session_id}, not {decision.session_id}",
+            raise refusal(
+                "other_session", current=row.review_session_id, requested=decision.session_id
             )
         audit.describe("record_decision", facts=audit.summarize(decision))
         session.close()

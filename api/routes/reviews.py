@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from activities.review import REVIEW_STATUSES, agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
-from api.errors import ApiError, require_future
+from api.errors import ApiError, refusal, require_future
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
@@ -304,7 +304,7 @@ async def _session_update(
         raise ApiError(404, f"the session {info.session_id} is not open yet")
     if row.phase == SessionPhase.CLOSED:
         # Its workflow has finished: answer for it rather than with a raw "not found".
-        raise ApiError(409, f"the session {info.session_id} is closed; its minutes are final")
+        raise refusal("session_closed", session=info.session_id)
     # Give the (read-only) connection back to the pool rather than hold it through the wait.
     session.close()
     handle = app.client.get_workflow_handle_for(
