@@ -63,12 +63,12 @@ messages: $(STAMP)
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
 		-o core/locale/sms.pot activities/templates.py
 	$(VENV)/bin/pybabel update -D sms -i core/locale/sms.pot -d core/locale --width 100 \
-		--ignore-pot-creation-date
+		--ignore-pot-creation-date --ignore-obsolete
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _r:1c,2 --no-location --width 100 \
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
 		-o core/locale/refusals.pot schemas/refusals.py
 	$(VENV)/bin/pybabel update -D refusals -i core/locale/refusals.pot -d core/locale \
-		--width 100 --ignore-pot-creation-date
+		--width 100 --ignore-pot-creation-date --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -111,11 +111,9 @@ TEXTS: tuple[Template, ...] = (
         "CM Jan Samvad {reg}: your suggestion is closed. Thank you. For anything new, call "
         "{helpline}."),
     _t("escalated|complaint",
-        "CM Jan Samvad {reg}: your complaint was not resolved in time; it goes to the {forum} on "
-        "{date}. Help: {helpline}"),
+        "CM Jan Samvad {reg}: your complaint goes to the {forum} on {date}. Help: {helpline}"),
     _t("escalated|suggestion",
-        "CM Jan Samvad {reg}: your suggestion was not answered in time; it goes to the {forum} "
-        "on {date}. Help: {helpline}"),
+        "CM Jan Samvad {reg}: your suggestion goes to the {forum} on {date}. Help: {helpline}"),
     _t("escalated_sidhi_baat|complaint",
         "CM Jan Samvad {reg}: your complaint goes to the CM's Sidhi Baat on {date}, prepared at "
         "the weekly review on {prep}. Help: {helpline}"),
@@ -191,7 +189,7 @@ REPLIES: tuple[Template, ...] = (
     _t("reply|review_recorded",
        "CM Jan Samvad {reg}: your review request is recorded; the details follow by SMS."),
     _t("reply|review_refused",
-       "CM Jan Samvad {reg}: review request not accepted: {reason}. Help: {helpline}"),
+       "CM Jan Samvad {reg}: review request not accepted ({reason}). Help: {helpline}"),
     _t("reply|try_later", "CM Jan Samvad: please try again later or call {helpline}."),
 )  # fmt: skip
 REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}

@@ -33,11 +33,11 @@ STATUS_LABELS: dict[ComplaintStatus, StatusLabel] = {
     ),
     ComplaintStatus.SIDHI_BAAT: StatusLabel(
         en="Escalated to the Chief Minister's Sidhi Baat",
-        hi="मुख्यमंत्री के 'सीधी बात' कार्यक्रम में",
+        hi="मुख्यमंत्री की सीधी बात में",
     ),
     ComplaintStatus.CLOSED: StatusLabel(en="Closed", hi="निस्तारित (बंद)"),
     ComplaintStatus.WITHDRAWN: StatusLabel(
-        en="Withdrawn at your request", hi="आपके अनुरोध पर वापस लिया गया"
+        en="Withdrawn at the citizen's request", hi="नागरिक के अनुरोध पर वापसी"
     ),
 }
 

@@ -248,6 +248,10 @@ def test_civicbot_posts_a_request_that_becomes_a_complaint_with_workflow_and_sms
     [ack] = [m for m in case["messages"] if m["template"] == "acknowledgement"]
     assert f"{sequence}/{year}" in ack["text"] and ack["recipient"] == f"+91{phone}"
     assert case["assigned_officer"] is not None
+    # The timeline credits the client that took it in, for the citizen, through its channel.
+    [registered] = [e for e in case["timeline"] if e["event"] == "registered"]
+    assert registered["actor"] == FMS_CLIENT and registered["channel"] == "web"
+    assert registered["on_behalf_of_citizen"] is True
 
     # civicbot lists it back (JSON) and reads it by id, open, with its next deadline.
     listed = client.list_requests(service_request_ids=[rid])
@@ -342,7 +346,7 @@ def test_get_answers_no_personal_field(o311: Open311Stack) -> None:
     labels = {f"{label.en} / {label.hi}" for label in STATUS_LABELS.values()}
     assert shown["status_notes"] in labels
     assert shown["requested_datetime"].endswith("+05:30")
-    assert "Ranchi" in shown["agency_responsible"]
+    assert "Ranchi" in shown["agency_responsible"] and "जिला रांची" in shown["agency_responsible"]
 
 
 # ---- errors --------------------------------------------------------------------------------

@@ -17,10 +17,16 @@ from core.models import Complaint
 from core.settings import Settings
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
 from schemas.refusals import REFUSALS, english, translated
-from schemas.workflow import CallbackOutcome, CallbackResult, DepartmentReport, ReportOutcome
+from schemas.workflow import (
+    CallbackOutcome,
+    CallbackResult,
+    DepartmentReport,
+    ReportOutcome,
+    ReviewRequest,
+)
 from tests.conftest import api_client
 from tests.factories import eventually
-from tests.lifecycle_helpers import open_case, row_of, state_of
+from tests.lifecycle_helpers import messages, open_case, row_of, settled, state_of
 from workflows.complaint import ComplaintWorkflow
 
 NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -113,3 +119,28 @@ async def test_a_late_reopen_says_when_the_window_ended(
     assert body["reason"] == "reopen_window_ended"
     assert body["detail"] == f"the reopen window of 15 days ended on {ended:%d-%m-%Y}"
     assert body["detail_hi"] == f"पुनः खोलने की 15 दिन की अवधि {ended:%d-%m-%Y} को समाप्त हो गई"
+
+
+async def test_a_review_request_on_an_agenda_is_answered_with_the_review_not_a_deadline(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """The citizen asks for a review of a case already on a review's agenda: the SMS names
+    that review and its date, not an officer's deadline."""
+    handle = await open_case(env.client, engine, settings)
+    await eventually(
+        lambda: state_of(handle), lambda s: s.status is ComplaintStatus.AWAITING_REPORT
+    )
+    await env.sleep(timedelta(days=40))  # past the report deadline: on the weekly review
+    await eventually(lambda: state_of(handle), lambda s: s.status is ComplaintStatus.WEEKLY_REVIEW)
+    result = await handle.execute_update(
+        ComplaintWorkflow.request_review, ReviewRequest(note="any news?", via="sms")
+    )
+    assert result.message.startswith("already on the agenda of")
+    await settled(handle)
+    sent = [(m.template, m.text) for m in messages(engine, handle)]
+    assert not any(t == "review_request_answer" for t, _ in sent), sent
+    state = await state_of(handle)
+    assert state.review is not None
+    on = state.review.starts_at.astimezone(IST).strftime("%d-%m-%Y")
+    last = [body for t, body in sent if t == "escalated"][-1]
+    assert f"{on} की साप्ताहिक समीक्षा बैठक" in last, last

@@ -785,6 +785,14 @@ class ComplaintWorkflow:
             if state.status in _REVIEW_STATUSES:
                 assert state.review
                 message = f"already on the agenda of {_fmt(state.review.starts_at)}"
+                # The one SMS the request owes says where the case is, not an officer's
+                # deadline (only its text differs from before: replay is unaffected).
+                await self._sms(
+                    SmsTemplate.ESCALATED,
+                    RecipientKind.CITIZEN,
+                    {"forum": state.review.kind.value, "date": _fmt(state.review.starts_at)},
+                )
+                return self._result(message)
             else:
                 promised = self._policy.report_deadline(
                     suggestion=self._input.kind is ComplaintKind.SUGGESTION,

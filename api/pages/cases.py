@@ -19,7 +19,6 @@ from starlette.datastructures import FormData
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages.reference import (
-    DISTRICT_NAMES_HI,
     category_label,
     department_label,
     district_from_input,
@@ -31,6 +30,7 @@ from api.pages.web import (
     field,
     gettext_for,
     language,
+    problem,
     redirect,
     render,
     safe_next,
@@ -43,7 +43,7 @@ from core.models import utcnow
 from schemas.auth import Principal
 from schemas.complaint import ComplaintPublic, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
-from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
+from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICT_HI, DISTRICTS
 from schemas.tracking import STATUS_LABELS, ComplaintSubmission
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
@@ -203,7 +203,7 @@ async def _desk(
             "categories": CATEGORIES,
             "departments": DEPARTMENTS,
             "districts": DISTRICTS,
-            "district_names_hi": DISTRICT_NAMES_HI,
+            "district_names_hi": DISTRICT_HI,
             "idempotency_key": (values or {}).get("idempotency_key") or new_key(),
             "callback_key": new_key(),
         },
@@ -312,7 +312,7 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
         )
     except ApiError as err:
         return await _desk(
-            request, principal, values=values, problem=err.detail, status=err.status_code
+            request, principal, values=values, problem=problem(request, err), status=err.status_code
         )
     started = "1" if answer.status_code != 202 else "0"
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
@@ -440,7 +440,7 @@ async def _act(
                 principal,
                 year,
                 sequence,
-                problem=err.detail,
+                problem=problem(request, err),
                 values=values,
                 status=err.status_code,
             )

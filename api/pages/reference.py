@@ -2,57 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 
-from schemas.reference import CATEGORY_BY_CODE, DEPARTMENT_BY_CODE, canonical_district
-
-# The districts of Jharkhand as written in Hindi (Devanagari), for the picker and the pages.
-DISTRICT_NAMES_HI: dict[str, str] = {
-    "Bokaro": "बोकारो",
-    "Chatra": "चतरा",
-    "Deoghar": "देवघर",
-    "Dhanbad": "धनबाद",
-    "Dumka": "दुमका",
-    "East Singhbhum": "पूर्वी सिंहभूम",
-    "Garhwa": "गढ़वा",
-    "Giridih": "गिरिडीह",
-    "Godda": "गोड्डा",
-    "Gumla": "गुमला",
-    "Hazaribagh": "हजारीबाग",
-    "Jamtara": "जामताड़ा",
-    "Khunti": "खूंटी",
-    "Koderma": "कोडरमा",
-    "Latehar": "लातेहार",
-    "Lohardaga": "लोहरदगा",
-    "Pakur": "पाकुड़",
-    "Palamu": "पलामू",
-    "Ramgarh": "रामगढ़",
-    "Ranchi": "रांची",
-    "Sahebganj": "साहिबगंज",
-    "Seraikela Kharsawan": "सरायकेला खरसावां",
-    "Simdega": "सिमडेगा",
-    "West Singhbhum": "पश्चिमी सिंहभूम",
-}
-
-
-def _key(value: str) -> str:
-    """A Hindi spelling's key: NFC, single spaces, and chandrabindu written as anusvara, so
-    that राँची and रांची, खूँटी and खूंटी are one name."""
-    text = unicodedata.normalize("NFC", " ".join(value.split()))
-    return text.replace("\u0901", "\u0902")
-
-
-_BY_HINDI = {_key(hi): en for en, hi in DISTRICT_NAMES_HI.items()}
+from schemas.reference import CATEGORY_BY_CODE, DEPARTMENT_BY_CODE, canonical_district, district_hi
 
 
 def district_from_input(value: str) -> str | None:
-    """The district a person typed: its English name (any case) or its Hindi name, or "Ranchi
-    — रांची" as the picker offers it; None when it names no district."""
+    """The district a person typed: its English or Hindi name in any spelling the reference
+    data knows, or "Ranchi — रांची" as the picker offers it; None when it names no district."""
     if not value.strip():
         return None
     for part in (value, *value.split("—")):
-        found = canonical_district(part) or _BY_HINDI.get(_key(part))
+        found = canonical_district(part)
         if found is not None:
             return found
     return None
@@ -61,7 +22,7 @@ def district_from_input(value: str) -> str | None:
 def district_label(name: str | None, language: str) -> str:
     if not name:
         return "—"
-    return DISTRICT_NAMES_HI.get(name, name) if language == "hi" else name
+    return district_hi(name) if language == "hi" else name
 
 
 def department_label(code: str | None, language: str) -> str:

@@ -16,7 +16,16 @@ from pydantic import ValidationError
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages.cases import common, new_key, validation_errors
-from api.pages.web import CheckedForm, PageError, field, gettext_for, redirect, render, signed_in
+from api.pages.web import (
+    CheckedForm,
+    PageError,
+    field,
+    gettext_for,
+    redirect,
+    render,
+    signed_in,
+)
+from api.pages.web import problem as refusal_text
 from api.routes import reviews, staff
 from core.calendar import within_calendar
 from core.db import read_session
@@ -80,7 +89,7 @@ async def agenda_page(
     try:
         agenda, officers = await run_in_threadpool(load)
     except ApiError as err:
-        raise PageError(err.status_code, err.detail) from None
+        raise PageError(err.status_code, refusal_text(request, err)) from None
     return render(
         request,
         "review_agenda.html",
@@ -169,7 +178,7 @@ async def decide(
                 principal,
                 kind,
                 day,
-                problem=f"{number}: {err.detail}",
+                problem=f"{number}: {refusal_text(request, err)}",
                 errors=errors,
                 values={number: values},
                 status=err.status_code,
@@ -197,7 +206,12 @@ async def close(
             )
         except ApiError as err:
             return await agenda_page(
-                request, principal, kind, day, problem=err.detail, status=err.status_code
+                request,
+                principal,
+                kind,
+                day,
+                problem=refusal_text(request, err),
+                status=err.status_code,
             )
     return redirect(f"/review-room/{kind}/{day}/minutes")
 
@@ -215,7 +229,7 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
     try:
         found = await run_in_threadpool(load)
     except ApiError as err:
-        raise PageError(err.status_code, err.detail) from None
+        raise PageError(err.status_code, refusal_text(request, err)) from None
     return render(
         request,
         "review_minutes.html",
@@ -242,5 +256,5 @@ async def minutes_csv(request: Request, kind: str, day: str, principal: ReviewRe
     try:
         answer: Response = await run_in_threadpool(load)
     except ApiError as err:
-        raise PageError(err.status_code, err.detail) from None
+        raise PageError(err.status_code, refusal_text(request, err)) from None
     return answer

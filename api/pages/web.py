@@ -90,6 +90,13 @@ def language(request: Request) -> str:
     return "hi"
 
 
+def problem(request: Request, err: ApiError) -> str:
+    """Why the API refused, in the reader's language where the refusal has it (`detail_hi`)."""
+    if language(request) == "hi" and err.extra.get("detail_hi"):
+        return str(err.extra["detail_hi"])
+    return err.detail
+
+
 def gettext_for(request: Request) -> Callable[[str], str]:
     """`_` of the reader's language (for messages built in Python)."""
     return translations(DOMAIN, language(request)).gettext

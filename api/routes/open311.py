@@ -81,6 +81,7 @@ from schemas.reference import (
     CATEGORY_BY_CODE,
     DEPARTMENT_BY_CODE,
     DISTRICTS,
+    district_hi,
 )
 
 PREFIX = "/open311/v2"
@@ -334,7 +335,7 @@ async def service_definition(
 
 def _agency(row: Complaint) -> str:
     department = DEPARTMENT_BY_CODE.get(row.department or "")
-    district = f"{row.district} district / जिला {row.district}"
+    district = f"{row.district} district / जिला {district_hi(row.district)}"
     return f"{department.name} / {department.name_hi}, {district}" if department else district
 
 
@@ -794,6 +795,7 @@ async def create_request(
             workflow_id_prefix=settings.workflow_id_prefix,
             phone_daily_limit=settings.complaints_per_phone_per_day,
             recent_duplicates=recent,
+            registered_by=principal.subject,
         )
     except IdempotencyConflict:
         raise Open311Error.bad(

@@ -157,6 +157,8 @@ def _status_text(row: Complaint, language: str, helpline: str) -> str:
     tail = reply("reply|help_short", language, helpline=helpline)
     if case.last_reply:
         answer = " ".join(case.last_reply.split())
+        if answer and answer[-1] not in ".!?।":
+            answer += "।" if language == "hi" else "."
         while answer:
             text = " ".join([*parts, reply("reply|answer", language, answer=answer), tail])
             if segments(text) <= STATUS_REPLY_SEGMENTS:
