@@ -26,7 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.sms import SmsActivities
-    from core.calendar import SessionKind, next_session, session_id, to_ist
+    from core.calendar import SessionKind, WorkingCalendar, next_session, session_id, to_ist
     from schemas import search_attributes as sa
     from schemas.enums import (
         ClosureReason,
@@ -90,6 +90,12 @@ CITIZEN_CLOCK_PATCH = "citizen-clock"
 # Patch: a suggestion put "under consideration" tells the citizen so (its own SMS, not a second
 # "forwarded") and does not re-send its officer the assignment they are working on.
 SUGGESTION_NOTICE_PATCH = "suggestion-under-consideration-notice"
+# Patch: the working-day calendar. A deadline of whole days falls at the end of the working day
+# (policy `working_day_ends`, IST) on a working day, or counts working days when the policy
+# says so; a review session due on a gazetted holiday (the case's `policy.holidays`) is held on
+# the next working day or skipped. Cases whose history predates the patch keep exact-time
+# deadlines and Tuesday sessions until their next continue-as-new.
+WORKING_CALENDAR_PATCH = "working-calendar"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -153,6 +159,9 @@ class ComplaintWorkflow:
         # the top of `run`: see _queued, _citizen_clock).
         self._queue_sms: bool | None = None
         self._clock: bool | None = None
+        # Whether WORKING_CALENDAR_PATCH applies to this run (decided once: _work_calendar).
+        self._calendar_decided = False
+        self._calendar: WorkingCalendar | None = None
         # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
         self._sending = False
         self._pausing_outbox = False
@@ -164,6 +173,7 @@ class ComplaintWorkflow:
         state = self._state
         drainer: asyncio.Task[None] | None = None
         self._citizen_clock()
+        self._work_calendar()
         if self._queued():
             drainer = asyncio.create_task(self._drain_outbox())
             if state.status is ComplaintStatus.REGISTERED:
@@ -292,7 +302,7 @@ class ComplaintWorkflow:
         officer = await self._route(inp.district, inp.department)
         note = "urgent: sent directly to the department's officers" if inp.urgent else None
         if self._citizen_clock():
-            state.promise_at = inp.registered_at + self._window()
+            state.promise_at = self._report_due(inp.registered_at)
         await self._assign(officer, event="forwarded", actor="system", note=note, acknowledge=True)
         state.acknowledged = True
 
@@ -354,9 +364,7 @@ class ComplaintWorkflow:
         state.report_window_start = now
         state.reminders_sent = 0
         state.review = None
-        state.next_deadline = deadline or now + self._policy.report_deadline(
-            suggestion=self._input.kind is ComplaintKind.SUGGESTION, urgent=self._input.urgent
-        )
+        state.next_deadline = deadline or self._report_due(now)
         if officer.gap:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
@@ -452,6 +460,7 @@ class ComplaintWorkflow:
             workflow.now(),
             at=policy.weekly_review_time,
             cutoff_before=policy.agenda_cutoff_before,
+            calendar=self._work_calendar(),
         )
         return prepared_at if prepared_at < sidhi_baat_at else None
 
@@ -463,7 +472,11 @@ class ComplaintWorkflow:
             else policy.sidhi_baat_time
         )
         starts_at = next_session(
-            kind, workflow.now(), at=at, cutoff_before=policy.agenda_cutoff_before
+            kind,
+            workflow.now(),
+            at=at,
+            cutoff_before=policy.agenda_cutoff_before,
+            calendar=self._work_calendar(),
         )
         state.review = ReviewSlot(
             kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at
@@ -595,7 +608,7 @@ class ComplaintWorkflow:
         to the next review (the escalation level is never lowered)."""
         state, policy, now = self._state, self._policy, workflow.now()
         cap = self._promise() + policy.transfer_grace
-        deadline = min(now + self._window(), cap)
+        deadline = min(self._report_due(now), cap)
         await self._assign(
             officer,
             event="transferred",
@@ -737,9 +750,7 @@ class ComplaintWorkflow:
                     CaseActivities.find_officer, decision.responsible_officer_id
                 )
             assert officer
-            deadline = decision.new_deadline or (
-                workflow.now() + self._policy.directive_default_deadline
-            )
+            deadline = decision.new_deadline or self._directive_due(workflow.now())
             if self._citizen_clock():
                 # A new round: the citizen's verdict on the earlier report is answered, and
                 # the directive's deadline is the new promise.
@@ -856,7 +867,7 @@ class ComplaintWorkflow:
             state.closure_reason = None
             state.closed_at = None
             if self._citizen_clock():
-                state.promise_at = workflow.now() + self._window()
+                state.promise_at = self._report_due(workflow.now())
             assert state.officer
             await self._assign(
                 state.officer,
@@ -1014,6 +1025,35 @@ class ComplaintWorkflow:
         if self._clock is None:
             self._clock = workflow.patched(CITIZEN_CLOCK_PATCH)
         return self._clock
+
+    def _work_calendar(self) -> WorkingCalendar | None:
+        """The working-day calendar of this run (WORKING_CALENDAR_PATCH), or None for a run
+        replaying a history from before it; decided once, at the top of `run`."""
+        if not self._calendar_decided:
+            self._calendar_decided = True
+            if workflow.patched(WORKING_CALENDAR_PATCH):
+                self._calendar = self._policy.working_calendar()
+        return self._calendar
+
+    def _report_due(self, start: datetime) -> datetime:
+        """When the report on work arriving at `start` is due (the policy's window; under
+        WORKING_CALENDAR_PATCH at the end of a working day, or in working days)."""
+        if self._work_calendar() is None:
+            return start + self._window()
+        return self._policy.report_due(
+            start,
+            suggestion=self._input.kind is ComplaintKind.SUGGESTION,
+            urgent=self._input.urgent,
+        )
+
+    def _directive_due(self, start: datetime) -> datetime:
+        """A directive's deadline when the review gave none."""
+        policy = self._policy
+        if self._work_calendar() is None:
+            return start + policy.directive_default_deadline
+        return policy.due(
+            start, policy.directive_default_deadline, policy.directive_default_working_days
+        )
 
     def _window(self) -> timedelta:
         return self._policy.report_deadline(
