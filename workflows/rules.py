@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from core.calendar import SessionKind, WorkingCalendar, next_session, session_id, to_ist
 from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
 from schemas.workflow import ComplaintState, ReviewSlot
 
@@ -70,12 +71,14 @@ def next_wake(
             return None
 
 
-def escalation_target(level: EscalationLevel) -> tuple[EscalationLevel, SessionKind]:
-    """One level up: from the nodal officer to the weekly review, from there (and from Sidhi
-    Baat itself, again) to Sidhi Baat."""
-    if level is EscalationLevel.NODAL_OFFICER:
-        return EscalationLevel.WEEKLY_REVIEW, SessionKind.WEEKLY_REVIEW
-    return EscalationLevel.SIDHI_BAAT, SessionKind.SIDHI_BAAT
+def escalation_target(
+    level: EscalationLevel, ladder: Ladder = JHARKHAND
+) -> tuple[EscalationLevel, SessionKind]:
+    """The next rung of `ladder` from the rung at `level`: from the nodal officer to the
+    weekly review, from there (and from Sidhi Baat itself, again) to Sidhi Baat."""
+    rung = ladder.next_rung(ladder.for_level(int(level)).code)
+    assert rung.forum is not None  # a validated ladder: every rung above the first has one
+    return EscalationLevel(rung.level), SessionKind(rung.forum.session_kind)
 
 
 def status_for(kind: SessionKind) -> ComplaintStatus:
