@@ -8,7 +8,9 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -22,7 +24,7 @@ from schemas.policy import Policy
 from schemas.review import PlannerInput, ReviewSessionInput
 from schemas.workflow import ComplaintState
 from tests.conftest import running_worker
-from tests.factories import eventually
+from tests.factories import complaint_body, eventually
 from tests.lifecycle_helpers import (
     CaseHandle,
     keep_history,
@@ -134,3 +136,21 @@ async def test_the_planner_opens_januarys_sidhi_baat_on_the_27th(
         started.input.payloads, [ReviewSessionInput]
     )
     assert inp.starts_at == datetime(2027, 1, 27, 11, 0, tzinfo=IST)
+
+
+async def test_a_complaint_registered_through_the_api_is_due_at_the_end_of_a_working_day(
+    stack: httpx.AsyncClient,
+) -> None:
+    """The API loads the holidays (HOLIDAYS_FILE, the `holidays` package) into the policy it
+    gives each case: the deadline the citizen and officer see is 17:00 IST on a working day."""
+    created = await stack.post("/v1/complaints", json=complaint_body())
+    assert created.status_code == 201, created.text
+    path = created.json()["links"]["self"]
+
+    async def probe() -> dict[str, Any]:
+        return (await stack.get(path)).json()
+
+    case = await eventually(probe, lambda c: c["status"] == "awaiting_report")
+    due = datetime.fromisoformat(case["next_deadline"])
+    assert case["next_deadline"].endswith("T17:00:00+05:30")
+    assert due.weekday() != 6 and due.date() not in {h.day for h in HOLIDAYS}
