@@ -6,6 +6,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import uvicorn
 from fastapi import FastAPI
@@ -22,11 +23,11 @@ from api.guard import RequestGuard
 from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
 from core.audit import AuditMiddleware
 from core.db import prepare_database
+from core.holidays import configured_policy
 from core.logging import CaseContextMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from core.tracing import configure_tracing, instrument_app, shutdown_tracing
-from schemas.policy import load_policy
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ def create_app(
         # Lazy: the API starts (and registers complaints) even while Temporal is down.
         temporal = client or await connect(settings, lazy=True)
         app.state.jan_samvad = AppState(
-            settings=settings, engine=db, client=temporal, policy=load_policy(settings.policy_file)
+            settings=settings,
+            engine=db,
+            client=temporal,
+            policy=configured_policy(settings, datetime.now(UTC)),
         )
         yield
         if engine is None:

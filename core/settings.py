@@ -94,6 +94,10 @@ class Settings(BaseSettings):
 
     directory_file: Path = PROJECT_ROOT / "core" / "seed" / "directory.json"
     policy_file: Path | None = None
+    # Gazetted holidays (core/holidays.py): the state's own list, added to India's national
+    # ones from the `holidays` package for this subdivision (empty: national only).
+    holidays_file: Path | None = PROJECT_ROOT / "core" / "seed" / "holidays_jharkhand.json"
+    holiday_subdivision: str = "JH"
     reconcile_interval_seconds: int = Field(default=60, ge=5)
 
     # Abuse controls for citizens (api/ratelimit.py). A phone number may file this many

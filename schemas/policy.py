@@ -7,10 +7,19 @@ replays stay deterministic even after an administrator changes the file.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from core.calendar import (
+    Holiday,
+    SessionOnHoliday,
+    WorkingCalendar,
+    add_working_days,
+    end_of_working_day,
+)
 
 
 class Policy(BaseModel):
@@ -21,6 +30,10 @@ class Policy(BaseModel):
     report_deadline_complaint: timedelta = timedelta(days=15)
     report_deadline_suggestion: timedelta = timedelta(days=30)
     report_deadline_urgent: timedelta = timedelta(hours=12)
+    # The same windows in working days (no Sundays, second Saturdays if `second_saturday_off`,
+    # no `holidays`); when set, they replace the calendar-day windows above (not for urgent).
+    report_working_days_complaint: int | None = Field(default=None, ge=1)
+    report_working_days_suggestion: int | None = Field(default=None, ge=1)
     # Reminders to the officer, as fractions of the report window that have elapsed.
     reminder_fractions: tuple[float, ...] = (0.5, 0.8)
 
@@ -44,6 +57,18 @@ class Policy(BaseModel):
     # A case undecided at this many weekly reviews in a row goes on to Sidhi Baat.
     max_weekly_rollovers: int = Field(default=4, ge=1)
     directive_default_deadline: timedelta = timedelta(days=7)
+    directive_default_working_days: int | None = Field(default=None, ge=1)
+
+    # The working-day calendar. A deadline of whole days falls at `working_day_ends` (IST) on
+    # its last day, moved to the next working day if that is a day off (never at the time of
+    # day the call was taken); a session due on a day off is held on the next working day or
+    # skipped (`session_on_holiday`). `holidays` is filled when the policy is loaded (the
+    # `holidays` package for India plus the state's HOLIDAYS_FILE) and travels with each case.
+    # None: deadlines keep the time of day the work arrived (calendar-day windows exactly).
+    working_day_ends: time | None = time(17, 0)
+    second_saturday_off: bool = False
+    session_on_holiday: SessionOnHoliday = SessionOnHoliday.NEXT_WORKING_DAY
+    holidays: tuple[Holiday, ...] = ()
 
     reopen_window: timedelta = timedelta(days=15)
 
@@ -70,9 +95,50 @@ class Policy(BaseModel):
             return self.report_deadline_urgent
         return self.report_deadline_suggestion if suggestion else self.report_deadline_complaint
 
+    def working_calendar(self) -> WorkingCalendar:
+        """The days offices work, for `core.calendar`'s pure functions."""
+        return WorkingCalendar(
+            holidays=frozenset(h.day for h in self.holidays),
+            second_saturday_off=self.second_saturday_off,
+            day_ends=self.working_day_ends,
+            session_on_holiday=self.session_on_holiday,
+        )
 
-def load_policy(path: Path | None) -> Policy:
-    """The policy from a JSON file (fields omitted keep their defaults), or the defaults."""
-    if path is None:
-        return Policy()
-    return Policy.model_validate_json(path.read_text(encoding="utf-8"))
+    def report_due(self, start: datetime, *, suggestion: bool, urgent: bool) -> datetime:
+        """When a report for work arriving at `start` is due: an urgent case's window exactly;
+        otherwise the working-day window (if set) or the calendar-day window, at the end of
+        the working day (`working_day_ends`, IST) on a working day."""
+        if urgent:
+            return start + self.report_deadline_urgent
+        working_days = (
+            self.report_working_days_suggestion
+            if suggestion
+            else self.report_working_days_complaint
+        )
+        return self.due(
+            start, self.report_deadline(suggestion=suggestion, urgent=False), working_days
+        )
+
+    def due(self, start: datetime, window: timedelta, working_days: int | None) -> datetime:
+        """`start` plus `working_days` working days if set, else plus `window`; a window of
+        whole days ends at the end of the working day, a shorter one is kept exact."""
+        calendar = self.working_calendar()
+        if working_days is not None:
+            return add_working_days(start, working_days, calendar)
+        if window < timedelta(days=1) or self.working_day_ends is None:
+            return start + window
+        return end_of_working_day(start + window, calendar)
+
+
+def load_policy(path: Path | None, *, holidays: Sequence[Holiday] = ()) -> Policy:
+    """The policy from a JSON file (fields omitted keep their defaults), or the defaults;
+    `holidays` (see `core.holidays.load_holidays`) are added to any the file lists."""
+    policy = Policy() if path is None else Policy.model_validate_json(path.read_text("utf-8"))
+    if not holidays:
+        return policy
+    merged = {(h.day, h.name): h for h in (*policy.holidays, *holidays)}
+    return policy.model_copy(update={"holidays": tuple(sorted(merged.values(), key=_by_day))})
+
+
+def _by_day(holiday: Holiday) -> tuple[object, str]:
+    return holiday.day, holiday.name

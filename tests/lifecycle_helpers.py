@@ -31,6 +31,13 @@ HISTORIES = Path(__file__).parent / "histories"
 CaseHandle = WorkflowHandle[ComplaintWorkflow, ComplaintWorkflowResult]
 
 
+# Tests that count days from registration (reminders at 50%, escalation a day after the
+# deadline) keep exact deadlines unless they give their own policy: a deadline at the end of a
+# working day would move with the weekday the suite runs on. The working-day calendar has its
+# own tests (tests/test_calendar.py, tests/test_working_calendar.py).
+EXACT_DEADLINES = Policy(working_day_ends=None)
+
+
 async def open_case(
     client: Client,
     engine: Engine,
@@ -53,7 +60,7 @@ async def open_case(
         client,
         engine,
         row,
-        policy=policy or Policy(),
+        policy=policy or EXACT_DEADLINES,
         settings=settings,
         max_history_events=max_history_events,
     )
@@ -98,7 +105,7 @@ def messages(engine: Engine, handle: CaseHandle) -> list[Message]:
 
 # The code generation new recordings belong to (the latest patch): histories of earlier
 # generations stay beside them, since cases started under them are still running.
-HISTORY_GENERATION = "suggestion_notice"
+HISTORY_GENERATION = "working_calendar"
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:

@@ -93,7 +93,8 @@ async def test_a_transfer_every_13_days_still_escalates_at_the_promise_plus_grac
     await env.sleep(timedelta(days=13))
     result = await handle.execute_update(ComplaintWorkflow.submit_report, transfer_to("Dhanbad"))
     assert result.next_deadline == promise + timedelta(days=2)
-    await env.sleep(timedelta(days=4, hours=1))
+    # An hour past it (the promise falls at the end of a working day, 17:00 IST).
+    await env.sleep(promise + timedelta(days=2, hours=1) - await env.get_current_time())
     state = await state_of(handle)
     assert state.status is ComplaintStatus.WEEKLY_REVIEW
     assert state.escalation_level is EscalationLevel.WEEKLY_REVIEW
@@ -106,8 +107,10 @@ async def test_a_transfer_near_the_promise_leaves_only_the_grace(
     await env.sleep(timedelta(days=14))
     await handle.execute_update(ComplaintWorkflow.submit_report, transfer_to("Bokaro"))
     await env.sleep(timedelta(days=2))  # within the grace: still with the new officer
-    assert (await state_of(handle)).status is ComplaintStatus.AWAITING_REPORT
-    await env.sleep(timedelta(days=1, hours=1))
+    state = await state_of(handle)
+    assert state.status is ComplaintStatus.AWAITING_REPORT and state.next_deadline
+    # An hour past the grace's end (the promise falls at 17:00 IST on a working day).
+    await env.sleep(state.next_deadline + timedelta(hours=1) - await env.get_current_time())
     assert (await state_of(handle)).status is ComplaintStatus.WEEKLY_REVIEW
 
 
@@ -137,7 +140,8 @@ async def test_a_directive_answers_the_old_verdict_and_sets_a_new_promise(
     assert answer.status is ComplaintStatus.AWAITING_REPORT
     assert "not yet due" in answer.message
     # Once the directive's deadline passes, the same request is granted at once.
-    await env.sleep(timedelta(days=7, hours=1))
+    assert result.next_deadline is not None
+    await env.sleep(result.next_deadline + timedelta(hours=1) - await env.get_current_time())
     state = await state_of(handle)
     assert state.status is ComplaintStatus.SIDHI_BAAT  # escalated by itself meanwhile
     await keep_history(handle, "directive_then_review_request")
@@ -148,7 +152,9 @@ async def test_the_published_deadline_of_an_agenda_case_is_when_it_rolls_over(
 ) -> None:
     policy = Policy()
     handle = await opened(env, engine, settings)
-    await env.sleep(timedelta(days=15, hours=1))
+    due = (await state_of(handle)).next_deadline
+    assert due is not None
+    await env.sleep(due + timedelta(hours=1) - await env.get_current_time())
     state = await state_of(handle)
     assert state.status is ComplaintStatus.WEEKLY_REVIEW and state.review
     moves_at = state.review.starts_at + policy.review_rollover_after

@@ -47,6 +47,9 @@ def test_there_are_histories_to_replay() -> None:
         "happy_path.citizen_clock",
         # Recorded after SUGGESTION_NOTICE_PATCH: "under consideration" has its own SMS.
         "suggestion_answered.suggestion_notice",
+        # Recorded after WORKING_CALENDAR_PATCH: deadlines at the end of a working day, a
+        # Sidhi Baat due on Republic Day held the next working day.
+        "sidhi_baat_after_republic_day.working_calendar",
     } <= names
 
 
@@ -64,7 +67,13 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
     ]
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     if path.stem.endswith(
-        (".local_read_model", ".sms_queue", ".citizen_clock", ".suggestion_notice")
+        (
+            ".local_read_model",
+            ".sms_queue",
+            ".citizen_clock",
+            ".suggestion_notice",
+            ".working_calendar",
+        )
     ):
         assert markers and "record_transition" not in scheduled
     else:
@@ -76,7 +85,9 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
     [
         p
         for p in HISTORIES
-        if p.stem.endswith((".sms_queue", ".citizen_clock", ".suggestion_notice"))
+        if p.stem.endswith(
+            (".sms_queue", ".citizen_clock", ".suggestion_notice", ".working_calendar")
+        )
         and "session" not in p.stem
     ],
     ids=lambda p: p.stem,

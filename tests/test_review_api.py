@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 from temporalio.client import ScheduleRange
 from temporalio.testing import WorkflowEnvironment
 
-from core.calendar import IST, SessionKind, is_last_tuesday
+from core.calendar import IST, SessionKind, is_last_tuesday, next_working_day
+from core.holidays import configured_policy
 from core.models import ReviewSession, utcnow
 from core.settings import Settings
 from schemas.review import ReviewSessionInput
@@ -165,6 +166,13 @@ async def test_sessions_exist_only_on_their_days(stack: httpx.AsyncClient) -> No
     agenda = await _get(stack, "/v1/reviews/sidhi-baat/2026-12-29")
     assert agenda["frozen"] is False and agenda["districts"] == []
     assert agenda["session"]["session_id"] == "sidhi-baat-2026-12-29"
+    # January 2027's last Tuesday is Republic Day: the session is on the working day after.
+    assert (await stack.get("/v1/reviews/sidhi_baat/2027-01-26")).status_code == 404
+    moved = await _get(stack, "/v1/reviews/sidhi_baat/2027-01-27")
+    assert moved["session"]["session_id"] == "sidhi-baat-2027-01-27"
+    assert moved["session"]["starts_at"] == "2027-01-27T11:00:00+05:30"
+    assert (await stack.get("/v1/reviews/weekly_review/2027-01-26")).status_code == 404
+    assert (await stack.get("/v1/reviews/weekly_review/2027-01-27")).status_code == 200
 
 
 async def test_review_schedules_are_created_once_across_two_worker_starts(
@@ -193,7 +201,8 @@ async def test_review_schedules_are_created_once_across_two_worker_starts(
             assert list(calendar.hour) == [ScheduleRange(11, 11)]
 
         # The planners ran (triggered at start-up): the next sessions of each kind are open,
-        # each once, Sidhi Baat only on last Tuesdays.
+        # each once, Sidhi Baat only on last Tuesdays (or the working day after, when the last
+        # Tuesday is a holiday: 26 January 2027, Republic Day, moves to the 27th).
         def sessions() -> list[ReviewSession]:
             with Session(engine) as db:
                 return list(db.exec(select(ReviewSession)).all())
@@ -202,11 +211,15 @@ async def test_review_schedules_are_created_once_across_two_worker_starts(
             return sessions()
 
         rows = await eventually(asessions, lambda rs: len(rs) == 4)
+        working = configured_policy(settings, datetime.now(UTC)).working_calendar()
         kinds = sorted(r.kind for r in rows)
         assert kinds == ["sidhi_baat", "sidhi_baat", "weekly_review", "weekly_review"]
         for row in rows:
             if row.kind == "sidhi_baat":
-                assert is_last_tuesday(row.starts_at.astimezone(IST).date())
+                day = row.starts_at.astimezone(IST).date()
+                last_tuesday = day - timedelta(days=(day.weekday() - 1) % 7)
+                assert is_last_tuesday(last_tuesday)
+                assert day == next_working_day(last_tuesday, working)
         for kind in SessionKind:
             await client.get_schedule_handle(review_schedule_id(settings, kind)).delete()
         for row in rows:

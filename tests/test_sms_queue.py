@@ -78,6 +78,7 @@ def _template(key: str) -> str:
 # Short report window so the deadline falls inside the outage; few attempts per round so the
 # time-skipped outage stays quick (the rounds, not the attempts, are under test).
 OUTAGE_POLICY = Policy(
+    working_day_ends=None,  # exact: the outage is counted in hours from registration
     report_deadline_complaint=DAY,
     reminder_fractions=(0.5,),
     sms_attempts=3,

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy.engine import Engine
@@ -35,11 +35,12 @@ from activities.reconcile import GRACE, ReconcileActivities, reconcile
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
+from core.holidays import configured_policy
 from core.logging import configure_logging
 from core.settings import Settings, WorkerQueues, get_settings
 from core.temporal import connect, metrics_runtime
 from core.tracing import configure_tracing, shutdown_tracing
-from schemas.policy import Policy, load_policy
+from schemas.policy import Policy
 from workers.review_schedules import ensure_review_schedules
 from workflows.complaint import ComplaintWorkflow
 from workflows.reconcile import ReconcileWorkflow
@@ -175,7 +176,7 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
     except ScheduleAlreadyRunningError:
         pass
     # Issue 4: the weekly review and Sidhi Baat schedules (created or updated).
-    await ensure_review_schedules(client, settings, load_policy(settings.policy_file))
+    await ensure_review_schedules(client, settings, configured_policy(settings, datetime.now(UTC)))
 
 
 async def connect_with_retry(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -222,7 +223,7 @@ def selected_queues(settings: Settings) -> Queues:
 async def run_worker(settings: Settings) -> None:
     engine = await asyncio.to_thread(prepare_database, settings)
     client = await connect_with_retry(settings, runtime=metrics_runtime(settings))
-    policy = load_policy(settings.policy_file)
+    policy = configured_policy(settings, datetime.now(UTC))
     gateway = make_gateway(settings)
     log.info("SMS gateway: %s", gateway.name)
     result = await reconcile(engine, client, settings, policy, grace=GRACE)

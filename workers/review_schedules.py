@@ -3,7 +3,10 @@
 Both fire every Tuesday at their session's time (IST) and start `ReviewPlannerWorkflow`, which
 opens the next sessions of its kind. A calendar spec cannot say "last Tuesday of the month", so
 the Sidhi Baat planner runs every Tuesday and computes the last Tuesday itself (February,
-five-Tuesday months and December alike); re-opening an open session is a no-op.
+five-Tuesday months and December alike); re-opening an open session is a no-op. The schedules
+are only the trigger: the planner moves a session due on a gazetted holiday to the next working
+day (or skips it) with the same calendar function and holidays the cases use (the policy), and
+since it opens two sessions ahead, a Wednesday session after a holiday Tuesday is open in time.
 """
 
 from __future__ import annotations

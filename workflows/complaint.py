@@ -26,13 +26,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.sms import SmsActivities
-    from core.calendar import SessionKind, next_session, session_id, to_ist
+    from core.calendar import SessionKind, WorkingCalendar
     from schemas import search_attributes as sa
     from schemas.enums import (
         ClosureReason,
         ComplaintKind,
         ComplaintStatus,
-        EscalationLevel,
         RecipientKind,
     )
     from schemas.reference import canonical_department, canonical_district
@@ -59,12 +58,13 @@ with workflow.unsafe.imports_passed_through():
         ReportOutcome,
         ReviewDecision,
         ReviewRequest,
-        ReviewSlot,
         RouteInput,
         SendSmsInput,
         SmsTemplate,
         Withdrawal,
     )
+    from workflows import rules
+    from workflows.rules import Wake
 
 _DB_TIMEOUT = timedelta(seconds=30)
 # The read model may be briefly unreachable: keep trying, never give up on a case.
@@ -90,6 +90,12 @@ CITIZEN_CLOCK_PATCH = "citizen-clock"
 # Patch: a suggestion put "under consideration" tells the citizen so (its own SMS, not a second
 # "forwarded") and does not re-send its officer the assignment they are working on.
 SUGGESTION_NOTICE_PATCH = "suggestion-under-consideration-notice"
+# Patch: the working-day calendar. A deadline of whole days falls at the end of the working day
+# (policy `working_day_ends`, IST) on a working day, or counts working days when the policy
+# says so; a review session due on a gazetted holiday (the case's `policy.holidays`) is held on
+# the next working day or skipped. Cases whose history predates the patch keep exact-time
+# deadlines and Tuesday sessions until their next continue-as-new.
+WORKING_CALENDAR_PATCH = "working-calendar"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -110,8 +116,7 @@ ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
 
-def _fmt(moment: datetime | None) -> str:
-    return to_ist(moment).strftime("%d-%m-%Y %H:%M") if moment else "-"
+_fmt = rules.fmt_ist
 
 
 def _sms_priority(sms: QueuedSms) -> Priority:
@@ -146,6 +151,9 @@ class ComplaintWorkflow:
         # the top of `run`: see _queued, _citizen_clock).
         self._queue_sms: bool | None = None
         self._clock: bool | None = None
+        # Whether WORKING_CALENDAR_PATCH applies to this run (decided once: _work_calendar).
+        self._calendar_decided = False
+        self._calendar: WorkingCalendar | None = None
         # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
         self._sending = False
         self._pausing_outbox = False
@@ -157,6 +165,7 @@ class ComplaintWorkflow:
         state = self._state
         drainer: asyncio.Task[None] | None = None
         self._citizen_clock()
+        self._work_calendar()
         if self._queued():
             drainer = asyncio.create_task(self._drain_outbox())
             if state.status is ComplaintStatus.REGISTERED:
@@ -229,32 +238,22 @@ class ComplaintWorkflow:
         return True
 
     def _next_wake(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
-        """The next moment this case must move by itself, and what it does then."""
-        state, policy = self._state, self._policy
-        match state.status:
-            case ComplaintStatus.AWAITING_REPORT:
-                assert state.next_deadline and state.report_window_start
-                fractions = policy.reminder_fractions[state.reminders_sent :]
-                # Under the patch, no reminder once the deadline has passed (the stack was down
-                # through it): the case escalates at once instead.
-                late = self._queued() and workflow.now() >= state.next_deadline
-                if fractions and not late:
-                    window = state.next_deadline - state.report_window_start
-                    remind_at = state.report_window_start + window * fractions[0]
-                    if remind_at < state.next_deadline:
-                        return remind_at, self._remind_officer
-                return state.next_deadline, self._report_deadline_missed
-            case ComplaintStatus.AWAITING_CALLBACK:
-                assert state.next_deadline
-                return state.next_deadline, self._callback_overdue
-            case ComplaintStatus.WEEKLY_REVIEW | ComplaintStatus.SIDHI_BAAT:
-                assert state.review
-                return state.review.starts_at + policy.review_rollover_after, self._roll_over
-            case ComplaintStatus.CLOSED:
-                assert state.closed_at
-                return state.closed_at + policy.reopen_window, None
-            case _:
-                return None, None
+        """The next moment this case must move by itself, and what it does then (the rule:
+        `rules.next_wake`; here, the handler for it)."""
+        wake = rules.next_wake(
+            self._state, self._policy, workflow.now(), drop_late_reminders=self._queued()
+        )
+        if wake is None:
+            return None, None
+        moment, kind = wake
+        handlers: dict[Wake, Callable[[], Awaitable[None]] | None] = {
+            Wake.REMIND_OFFICER: self._remind_officer,
+            Wake.REPORT_DEADLINE_MISSED: self._report_deadline_missed,
+            Wake.CALLBACK_OVERDUE: self._callback_overdue,
+            Wake.ROLL_OVER: self._roll_over,
+            Wake.REOPEN_WINDOW_ENDS: None,
+        }
+        return moment, handlers[kind]
 
     # ---- stages ---------------------------------------------------------------------------
 
@@ -285,7 +284,7 @@ class ComplaintWorkflow:
         officer = await self._route(inp.district, inp.department)
         note = "urgent: sent directly to the department's officers" if inp.urgent else None
         if self._citizen_clock():
-            state.promise_at = inp.registered_at + self._window()
+            state.promise_at = self._report_due(inp.registered_at)
         await self._assign(officer, event="forwarded", actor="system", note=note, acknowledge=True)
         state.acknowledged = True
 
@@ -347,9 +346,7 @@ class ComplaintWorkflow:
         state.report_window_start = now
         state.reminders_sent = 0
         state.review = None
-        state.next_deadline = deadline or now + self._policy.report_deadline(
-            suggestion=self._input.kind is ComplaintKind.SUGGESTION, urgent=self._input.urgent
-        )
+        state.next_deadline = deadline or self._report_due(now)
         if officer.gap:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
@@ -406,10 +403,7 @@ class ComplaintWorkflow:
     async def _escalate(self, *, reason: str, actor: str) -> None:
         """Up one level: to the next weekly review, then to Sidhi Baat (and Sidhi Baat again)."""
         state = self._state
-        if state.escalation_level is EscalationLevel.NODAL_OFFICER:
-            level, kind = EscalationLevel.WEEKLY_REVIEW, SessionKind.WEEKLY_REVIEW
-        else:
-            level, kind = EscalationLevel.SIDHI_BAAT, SessionKind.SIDHI_BAAT
+        level, kind = rules.escalation_target(state.escalation_level)
         state.escalation_level = level
         state.rollovers = 0
         self._schedule_review(kind)
@@ -440,36 +434,16 @@ class ComplaintWorkflow:
         state, policy = self._state, self._policy
         if state.status is not ComplaintStatus.SIDHI_BAAT or not self._citizen_clock():
             return None
-        prepared_at = next_session(
-            SessionKind.WEEKLY_REVIEW,
-            workflow.now(),
-            at=policy.weekly_review_time,
-            cutoff_before=policy.agenda_cutoff_before,
+        return rules.weekly_review_before(
+            sidhi_baat_at, workflow.now(), policy, self._work_calendar()
         )
-        return prepared_at if prepared_at < sidhi_baat_at else None
 
     def _schedule_review(self, kind: SessionKind) -> None:
         state, policy = self._state, self._policy
-        at = (
-            policy.weekly_review_time
-            if kind is SessionKind.WEEKLY_REVIEW
-            else policy.sidhi_baat_time
-        )
-        starts_at = next_session(
-            kind, workflow.now(), at=at, cutoff_before=policy.agenda_cutoff_before
-        )
-        state.review = ReviewSlot(
-            kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at
-        )
-        state.status = (
-            ComplaintStatus.WEEKLY_REVIEW
-            if kind is SessionKind.WEEKLY_REVIEW
-            else ComplaintStatus.SIDHI_BAAT
-        )
-        # The published deadline is the moment the case moves by itself (rolls over if still
-        # undecided), so "overdue" means stuck, not "on today's agenda".
-        state.next_deadline = (
-            starts_at + policy.review_rollover_after if self._citizen_clock() else starts_at
+        state.review = rules.review_slot(kind, workflow.now(), policy, self._work_calendar())
+        state.status = rules.status_for(kind)
+        state.next_deadline = rules.review_deadline(
+            state.review, policy, citizen_clock=self._citizen_clock()
         )
 
     async def _roll_over(self, actor: str = "timer") -> None:
@@ -479,10 +453,7 @@ class ComplaintWorkflow:
         assert state.review
         previous = state.review
         state.rollovers += 1
-        if (
-            previous.kind is SessionKind.WEEKLY_REVIEW
-            and state.rollovers >= self._policy.max_weekly_rollovers
-        ):
+        if rules.goes_on_to_sidhi_baat(previous.kind, state.rollovers, self._policy):
             await self._escalate(
                 reason=f"undecided at {state.rollovers} weekly reviews", actor=actor
             )
@@ -572,8 +543,7 @@ class ComplaintWorkflow:
             now = workflow.now()
             state.status = ComplaintStatus.AWAITING_CALLBACK
             state.callback_attempts = 0
-            state.callback_due_at = now + self._policy.callback_due_after
-            state.next_deadline = state.callback_due_at + self._policy.callback_overdue_after
+            state.callback_due_at, state.next_deadline = rules.callback_schedule(now, self._policy)
             await self._record(
                 "report_received",
                 actor=report.submitted_by,
@@ -586,22 +556,26 @@ class ComplaintWorkflow:
         """A transfer never resets the citizen's clock: the new officer's deadline is at most
         the promise plus the grace, and a case bounced too often, or past its promise, goes
         to the next review (the escalation level is never lowered)."""
-        state, policy, now = self._state, self._policy, workflow.now()
-        cap = self._promise() + policy.transfer_grace
-        deadline = min(now + self._window(), cap)
+        state, now = self._state, workflow.now()
+        terms = rules.transfer_terms(
+            now=now,
+            usual_due=self._report_due(now),
+            promise=self._promise(),
+            transfers=state.transfers,
+            policy=self._policy,
+        )
         await self._assign(
             officer,
             event="transferred",
             actor=report.submitted_by,
             note=f"to {officer.name} (transfer {state.transfers}): {report.reply}",
-            deadline=max(deadline, now),
+            deadline=terms.deadline,
         )
-        if state.transfers > policy.max_transfers:
-            reason = f"transferred {state.transfers} times"
-        elif deadline <= now:
-            reason = f"transferred after the promised time {_fmt(self._promise())}"
-        else:
-            return self._result(f"transferred; the new officer's report is due {_fmt(deadline)}")
+        reason = terms.escalate_because
+        if reason is None:
+            return self._result(
+                f"transferred; the new officer's report is due {_fmt(terms.deadline)}"
+            )
         await self._escalate(reason=reason, actor="system")
         assert state.review
         return self._result(f"{reason}: on the agenda of {_fmt(state.review.starts_at)}")
@@ -664,12 +638,12 @@ class ComplaintWorkflow:
                         actor=result.telecaller,
                         note=f"attempt {attempts} of {policy.callback_attempts}",
                     )
-                    if attempts < policy.callback_attempts:
-                        state.callback_due_at = workflow.now() + policy.callback_retry_after
-                        state.next_deadline = state.callback_due_at + policy.callback_overdue_after
+                    step = rules.after_unreachable(attempts, workflow.now(), policy)
+                    if step.next is rules.CallbackNext.RETRY:
+                        state.callback_due_at, state.next_deadline = step.due_at, step.overdue_at
                         await self._record("callback_rescheduled", actor="system", note=None)
                         return self._result("citizen unreachable: the call is rescheduled")
-                    if policy.callback_exhausted_action == "close":
+                    if step.next is rules.CallbackNext.CLOSE:
                         await self._close(
                             ClosureReason.CITIZEN_UNREACHABLE,
                             actor="system",
@@ -730,9 +704,7 @@ class ComplaintWorkflow:
                     CaseActivities.find_officer, decision.responsible_officer_id
                 )
             assert officer
-            deadline = decision.new_deadline or (
-                workflow.now() + self._policy.directive_default_deadline
-            )
+            deadline = decision.new_deadline or self._directive_due(workflow.now())
             if self._citizen_clock():
                 # A new round: the citizen's verdict on the earlier report is answered, and
                 # the directive's deadline is the new promise.
@@ -794,17 +766,16 @@ class ComplaintWorkflow:
                 )
                 return self._result(message)
             else:
-                promised = self._policy.report_deadline(
-                    suggestion=self._input.kind is ComplaintKind.SUGGESTION,
-                    urgent=self._input.urgent,
+                granted = rules.review_request_granted(
+                    now=now,
+                    next_deadline=state.next_deadline,
+                    promise=self._promise(),
+                    registered_at=self._input.registered_at,
+                    window=self._window(),
+                    citizen_unsatisfied=state.citizen_unsatisfied,
+                    citizen_clock=self._citizen_clock(),
                 )
-                overdue = state.next_deadline is not None and now >= state.next_deadline
-                outlived = (
-                    now > self._promise()
-                    if self._citizen_clock()
-                    else now - self._input.registered_at > promised
-                )
-                if overdue or outlived or state.citizen_unsatisfied:
+                if granted:
                     await self._escalate(reason="citizen asked for a review", actor="citizen")
                     assert state.review
                     return self._result(f"review granted: {_fmt(state.review.starts_at)}")
@@ -857,7 +828,7 @@ class ComplaintWorkflow:
             state.closure_reason = None
             state.closed_at = None
             if self._citizen_clock():
-                state.promise_at = workflow.now() + self._window()
+                state.promise_at = self._report_due(workflow.now())
             assert state.officer
             await self._assign(
                 state.officer,
@@ -1015,6 +986,29 @@ class ComplaintWorkflow:
         if self._clock is None:
             self._clock = workflow.patched(CITIZEN_CLOCK_PATCH)
         return self._clock
+
+    def _work_calendar(self) -> WorkingCalendar | None:
+        """The working-day calendar of this run (WORKING_CALENDAR_PATCH), or None for a run
+        replaying a history from before it; decided once, at the top of `run`."""
+        if not self._calendar_decided:
+            self._calendar_decided = True
+            if workflow.patched(WORKING_CALENDAR_PATCH):
+                self._calendar = self._policy.working_calendar()
+        return self._calendar
+
+    def _report_due(self, start: datetime) -> datetime:
+        """When the report on work arriving at `start` is due (`rules.report_due`)."""
+        return rules.report_due(
+            start,
+            self._policy,
+            self._work_calendar(),
+            suggestion=self._input.kind is ComplaintKind.SUGGESTION,
+            urgent=self._input.urgent,
+        )
+
+    def _directive_due(self, start: datetime) -> datetime:
+        """A directive's deadline when the review gave none (`rules.directive_due`)."""
+        return rules.directive_due(start, self._policy, self._work_calendar())
 
     def _window(self) -> timedelta:
         return self._policy.report_deadline(

@@ -355,6 +355,9 @@ class ReviewPlannerWorkflow:
             at=at,
             count=input.sessions_ahead,
             open_for=policy.review_rollover_after,
+            # The case's own rule: a session due on a holiday moves (or is skipped) alike.
+            # Inputs from before holidays were known carry none, and plan Tuesdays as before.
+            calendar=policy.working_calendar(),
         )
         opened: list[str] = []
         already_open: list[str] = []

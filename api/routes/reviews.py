@@ -24,7 +24,7 @@ from core.calendar import (
     CalendarDay,
     IstModel,
     SessionKind,
-    is_last_tuesday,
+    is_session_day,
     session_id,
     session_start,
 )
@@ -176,11 +176,17 @@ def _pending_counts(session: Session, only: str | None = None) -> dict[str, int]
 
 def _find(session: Session, app: AppStateDep, kind_: str, day: date) -> SessionInfo:
     kind = _parse_kind(kind_)
-    if day.weekday() != 1 or (kind is SessionKind.SIDHI_BAAT and not is_last_tuesday(day)):
-        rule = "a Tuesday" if kind is SessionKind.WEEKLY_REVIEW else "the last Tuesday of a month"
-        raise ApiError(404, f"no {kind.value} on {day.isoformat()}: sessions are on {rule}")
     sid = f"{_slug(kind)}-{day.isoformat()}"
     row = session.get(ReviewSession, sid)
+    # A session already held or opened is found by its day; otherwise the day must be one the
+    # calendar gives (a Tuesday, or the working day a session due on a holiday moved to).
+    if row is None and not is_session_day(kind, day, app.policy.working_calendar()):
+        rule = "a Tuesday" if kind is SessionKind.WEEKLY_REVIEW else "the last Tuesday of a month"
+        raise ApiError(
+            404,
+            f"no {kind.value} on {day.isoformat()}: sessions are on {rule}, "
+            "or the next working day when that is a holiday",
+        )
     if row is not None:
         info = _info(row)
         if info.phase is SessionPhase.SCHEDULED:

@@ -1,0 +1,223 @@
+"""The complaint lifecycle's rules, apart from its effects: when a case moves by itself and to
+what, where an escalation goes, whether a review request is granted, what an unreachable
+citizen's next attempt is, and when work is due.
+
+Pure, deterministic functions of their arguments (the case's state, its policy, its working
+calendar, "now"): no Temporal, no I/O, no clock. `workflows.complaint.ComplaintWorkflow` asks
+them "when, and what next" and does the effects (state, read model, SMS) under its lock; the
+unit tests (`tests/test_rules.py`) run them in milliseconds without a server. Which patch
+generation a run belongs to is the workflow's business: it passes the answers in as flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.calendar import SessionKind, WorkingCalendar, next_session, session_id, to_ist
+from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.escalation import JHARKHAND, Ladder
+from schemas.policy import Policy
+from schemas.workflow import ComplaintState, ReviewSlot
+
+
+def fmt_ist(moment: datetime | None) -> str:
+    """A moment as people read it in SMS and timelines: `15-12-2026 17:00` (IST); `-` for
+    none."""
+    return to_ist(moment).strftime("%d-%m-%Y %H:%M") if moment else "-"
+
+
+class Wake(StrEnum):
+    """What the case does by itself at its next wake."""
+
+    REMIND_OFFICER = "remind_officer"  # a reminder at a fraction of the report window
+    REPORT_DEADLINE_MISSED = "report_deadline_missed"  # escalates
+    CALLBACK_OVERDUE = "callback_overdue"  # the verification call was not made: escalates
+    ROLL_OVER = "roll_over"  # undecided at its session: on to the next one
+    REOPEN_WINDOW_ENDS = "reopen_window_ends"  # a closed case's workflow finishes
+
+
+def next_wake(
+    state: ComplaintState, policy: Policy, now: datetime, *, drop_late_reminders: bool
+) -> tuple[datetime, Wake] | None:
+    """The next moment the case must move by itself and what it does then; None for a case
+    with nothing ahead (withdrawn, or not yet forwarded). Every open status has exactly one.
+
+    `drop_late_reminders` (SMS_QUEUE_PATCH): no reminder once the deadline has passed (the
+    stack was down through it): the case escalates at once instead.
+    Raises AssertionError if the state lacks what its status promises (a bug, not input)."""
+    match state.status:
+        case ComplaintStatus.AWAITING_REPORT:
+            assert state.next_deadline and state.report_window_start
+            fractions = policy.reminder_fractions[state.reminders_sent :]
+            late = drop_late_reminders and now >= state.next_deadline
+            if fractions and not late:
+                window = state.next_deadline - state.report_window_start
+                remind_at = state.report_window_start + window * fractions[0]
+                if remind_at < state.next_deadline:
+                    return remind_at, Wake.REMIND_OFFICER
+            return state.next_deadline, Wake.REPORT_DEADLINE_MISSED
+        case ComplaintStatus.AWAITING_CALLBACK:
+            assert state.next_deadline
+            return state.next_deadline, Wake.CALLBACK_OVERDUE
+        case ComplaintStatus.WEEKLY_REVIEW | ComplaintStatus.SIDHI_BAAT:
+            assert state.review
+            return state.review.starts_at + policy.review_rollover_after, Wake.ROLL_OVER
+        case ComplaintStatus.CLOSED:
+            assert state.closed_at
+            return state.closed_at + policy.reopen_window, Wake.REOPEN_WINDOW_ENDS
+        case _:
+            return None
+
+
+def escalation_target(
+    level: EscalationLevel, ladder: Ladder = JHARKHAND
+) -> tuple[EscalationLevel, SessionKind]:
+    """The next rung of `ladder` from the rung at `level`: from the nodal officer to the
+    weekly review, from there (and from Sidhi Baat itself, again) to Sidhi Baat."""
+    rung = ladder.next_rung(ladder.for_level(int(level)).code)
+    assert rung.forum is not None  # a validated ladder: every rung above the first has one
+    return EscalationLevel(rung.level), SessionKind(rung.forum.session_kind)
+
+
+def status_for(kind: SessionKind) -> ComplaintStatus:
+    """The status of a case on the agenda of a session of `kind`."""
+    if kind is SessionKind.WEEKLY_REVIEW:
+        return ComplaintStatus.WEEKLY_REVIEW
+    return ComplaintStatus.SIDHI_BAAT
+
+
+def review_slot(
+    kind: SessionKind, now: datetime, policy: Policy, calendar: WorkingCalendar | None
+) -> ReviewSlot:
+    """The session of `kind` a case escalated at `now` goes to: the first whose agenda cutoff
+    is still ahead (moved off holidays by `calendar`)."""
+    at = policy.weekly_review_time if kind is SessionKind.WEEKLY_REVIEW else policy.sidhi_baat_time
+    starts_at = next_session(
+        kind, now, at=at, cutoff_before=policy.agenda_cutoff_before, calendar=calendar
+    )
+    return ReviewSlot(kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at)
+
+
+def review_deadline(slot: ReviewSlot, policy: Policy, *, citizen_clock: bool) -> datetime:
+    """The published deadline of a case on an agenda: the moment it rolls over if still
+    undecided (CITIZEN_CLOCK_PATCH), so "overdue" means stuck; before it, the meeting."""
+    return slot.starts_at + policy.review_rollover_after if citizen_clock else slot.starts_at
+
+
+def weekly_review_before(
+    sidhi_baat_at: datetime, now: datetime, policy: Policy, calendar: WorkingCalendar | None
+) -> datetime | None:
+    """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at`, if one
+    falls before it."""
+    prepared_at = review_slot(SessionKind.WEEKLY_REVIEW, now, policy, calendar).starts_at
+    return prepared_at if prepared_at < sidhi_baat_at else None
+
+
+def goes_on_to_sidhi_baat(kind: SessionKind, rollovers: int, policy: Policy) -> bool:
+    """Whether a case undecided `rollovers` times in a row at sessions of `kind` escalates
+    instead of rolling over (weekly reviews only: Sidhi Baat rolls over, counted)."""
+    return kind is SessionKind.WEEKLY_REVIEW and rollovers >= policy.max_weekly_rollovers
+
+
+def review_request_granted(
+    *,
+    now: datetime,
+    next_deadline: datetime | None,
+    promise: datetime,
+    registered_at: datetime,
+    window: timedelta,
+    citizen_unsatisfied: bool,
+    citizen_clock: bool,
+) -> bool:
+    """A citizen's request for review is granted at once when the case is overdue, has
+    outlived its promise (CITIZEN_CLOCK_PATCH; before it: older than its report window since
+    registration), or the citizen is unsatisfied with the latest report."""
+    overdue = next_deadline is not None and now >= next_deadline
+    outlived = now > promise if citizen_clock else now - registered_at > window
+    return overdue or outlived or citizen_unsatisfied
+
+
+class CallbackNext(StrEnum):
+    RETRY = "retry"  # another attempt, `retry_at`
+    CLOSE = "close"  # the last attempt failed; policy closes (citizen told)
+    ESCALATE = "escalate"  # the last attempt failed; to review
+
+
+@dataclass(frozen=True)
+class CallbackStep:
+    """What follows an unreachable attempt: the next attempt's due time and the moment the
+    case escalates if it is not made (RETRY), or the end of the attempts."""
+
+    next: CallbackNext
+    due_at: datetime | None = None
+    overdue_at: datetime | None = None
+
+
+def after_unreachable(attempts: int, now: datetime, policy: Policy) -> CallbackStep:
+    """After the `attempts`-th unreachable attempt at `now` (attempts >= 1)."""
+    if attempts < policy.callback_attempts:
+        due_at = now + policy.callback_retry_after
+        return CallbackStep(CallbackNext.RETRY, due_at, due_at + policy.callback_overdue_after)
+    if policy.callback_exhausted_action == "close":
+        return CallbackStep(CallbackNext.CLOSE)
+    return CallbackStep(CallbackNext.ESCALATE)
+
+
+def callback_schedule(now: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    """A report received at `now`: when the verification call falls due, and when the case
+    escalates if no outcome is recorded."""
+    due_at = now + policy.callback_due_after
+    return due_at, due_at + policy.callback_overdue_after
+
+
+def report_due(
+    start: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar | None,
+    *,
+    suggestion: bool,
+    urgent: bool,
+) -> datetime:
+    """When the report on work arriving at `start` is due: with a working calendar
+    (WORKING_CALENDAR_PATCH), at the end of a working day or in working days
+    (`Policy.report_due`); without, the window exactly."""
+    if calendar is None:
+        return start + policy.report_deadline(suggestion=suggestion, urgent=urgent)
+    return policy.report_due(start, suggestion=suggestion, urgent=urgent)
+
+
+def directive_due(start: datetime, policy: Policy, calendar: WorkingCalendar | None) -> datetime:
+    """A directive's deadline when the review gave none."""
+    if calendar is None:
+        return start + policy.directive_default_deadline
+    return policy.due(
+        start, policy.directive_default_deadline, policy.directive_default_working_days
+    )
+
+
+@dataclass(frozen=True)
+class TransferTerms:
+    """The new officer's deadline after a transfer, and why the case goes to review instead
+    of waiting for it (None: it waits)."""
+
+    deadline: datetime
+    escalate_because: str | None
+
+
+def transfer_terms(
+    *, now: datetime, usual_due: datetime, promise: datetime, transfers: int, policy: Policy
+) -> TransferTerms:
+    """A transfer never resets the citizen's clock: the new officer gets the usual window
+    (`usual_due`) but never past the promise plus `transfer_grace`; a case transferred more
+    than `max_transfers` times, or past its promise plus grace, goes to review."""
+    cap = promise + policy.transfer_grace
+    deadline = min(usual_due, cap)
+    if transfers > policy.max_transfers:
+        reason: str | None = f"transferred {transfers} times"
+    elif deadline <= now:
+        reason = f"transferred after the promised time {fmt_ist(promise)}"
+    else:
+        reason = None
+    return TransferTerms(deadline=max(deadline, now), escalate_because=reason)
