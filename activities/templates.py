@@ -15,6 +15,7 @@ import csv
 import re
 import sys
 from dataclasses import dataclass
+from functools import cache
 
 from core.i18n import catalogue, translations
 from schemas.workflow import SmsTemplate
@@ -211,6 +212,7 @@ def template_for(event: str, kind: str | None = None) -> Template:
     return TEMPLATE_BY_CONTEXT.get(f"{event}|{kind}") or TEMPLATE_BY_CONTEXT[event]
 
 
+@cache
 def dlt_template_ids(language: str) -> dict[str, str]:
     """Context → DLT template ID, from the `# DLT: <id>` comments of `language`'s catalogue."""
     ids = {}

@@ -21,6 +21,7 @@ from core.models import Complaint, Message, TimelineEvent, utcnow
 from core.settings import Settings
 from core.temporal import start_complaint_workflow
 from schemas.complaint import ComplaintCreate
+from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
 from schemas.workflow import DEFAULT_MAX_HISTORY_EVENTS, ComplaintState, ComplaintWorkflowResult
 from tests.factories import complaint_body, eventually
@@ -68,6 +69,11 @@ async def open_case(
 
 async def state_of(handle: CaseHandle) -> ComplaintState:
     return await handle.query(ComplaintWorkflow.get_state)
+
+
+async def reach(handle: CaseHandle, status: ComplaintStatus) -> ComplaintState:
+    """Wait until the case's workflow stands at `status` (asynchronous work, not timers)."""
+    return await eventually(lambda: state_of(handle), lambda s: s.status is status)
 
 
 async def settled(handle: CaseHandle) -> ComplaintState:

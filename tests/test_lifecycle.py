@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +22,6 @@ from schemas.workflow import (
     DEFAULT_MAX_HISTORY_EVENTS,
     CallbackOutcome,
     CallbackResult,
-    ComplaintState,
     ComplaintWorkflowInput,
     DecisionKind,
     DepartmentReport,
@@ -33,14 +31,13 @@ from schemas.workflow import (
     ReviewRequest,
     Withdrawal,
 )
-from tests.conftest import running_worker
-from tests.factories import eventually
 from tests.lifecycle_helpers import (
     DAY,
     CaseHandle,
     keep_history,
     messages,
     open_case,
+    reach,
     rejected,
     row_of,
     settled,
@@ -67,18 +64,6 @@ def directive(days: int = 5) -> ReviewDecision:
         text="Complete the work and report",
         decided_by="cm-secretary",
     )
-
-
-@pytest.fixture
-async def env(
-    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
-) -> AsyncIterator[WorkflowEnvironment]:
-    async with running_worker(ts_env.client, engine, settings):
-        yield ts_env
-
-
-async def reach(handle: CaseHandle, status: ComplaintStatus) -> ComplaintState:
-    return await eventually(lambda: state_of(handle), lambda s: s.status is status)
 
 
 async def opened(

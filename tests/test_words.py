@@ -25,8 +25,7 @@ from schemas.workflow import (
     ReviewRequest,
 )
 from tests.conftest import api_client
-from tests.factories import eventually
-from tests.lifecycle_helpers import messages, open_case, row_of, settled, state_of
+from tests.lifecycle_helpers import messages, open_case, reach, row_of, settled, state_of
 from workflows.complaint import ComplaintWorkflow
 
 NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -89,9 +88,7 @@ async def test_a_late_reopen_says_when_the_window_ended(
     env: WorkflowEnvironment, engine: Engine, settings: Settings
 ) -> None:
     handle = await open_case(env.client, engine, settings)
-    await eventually(
-        lambda: state_of(handle), lambda s: s.status is ComplaintStatus.AWAITING_REPORT
-    )
+    await reach(handle, ComplaintStatus.AWAITING_REPORT)
     await handle.execute_update(
         ComplaintWorkflow.submit_report,
         DepartmentReport(
@@ -127,11 +124,9 @@ async def test_a_review_request_on_an_agenda_is_answered_with_the_review_not_a_d
     """The citizen asks for a review of a case already on a review's agenda: the SMS names
     that review and its date, not an officer's deadline."""
     handle = await open_case(env.client, engine, settings)
-    await eventually(
-        lambda: state_of(handle), lambda s: s.status is ComplaintStatus.AWAITING_REPORT
-    )
+    await reach(handle, ComplaintStatus.AWAITING_REPORT)
     await env.sleep(timedelta(days=40))  # past the report deadline: on the weekly review
-    await eventually(lambda: state_of(handle), lambda s: s.status is ComplaintStatus.WEEKLY_REVIEW)
+    await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
     result = await handle.execute_update(
         ComplaintWorkflow.request_review, ReviewRequest(note="any news?", via="sms")
     )

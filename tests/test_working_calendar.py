@@ -5,13 +5,11 @@ of January) is held, planned and announced on the next working day."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.engine import Engine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -22,34 +20,19 @@ from core.settings import Settings
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.policy import Policy
 from schemas.review import PlannerInput, ReviewSessionInput
-from schemas.workflow import ComplaintState
-from tests.conftest import running_worker
 from tests.factories import complaint_body, eventually
 from tests.lifecycle_helpers import (
-    CaseHandle,
     keep_history,
     messages,
     open_case,
+    reach,
     settled,
-    state_of,
     timeline,
 )
 from workflows.review import ReviewPlannerWorkflow, session_workflow_id
 
 JHARKHAND = Path(__file__).resolve().parent.parent / "core" / "seed" / "holidays_jharkhand.json"
 HOLIDAYS = load_holidays(JHARKHAND, subdivision="JH", years=[2026, 2027])
-
-
-@pytest.fixture
-async def env(
-    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
-) -> AsyncIterator[WorkflowEnvironment]:
-    async with running_worker(ts_env.client, engine, settings):
-        yield ts_env
-
-
-async def reach(handle: CaseHandle, status: ComplaintStatus) -> ComplaintState:
-    return await eventually(lambda: state_of(handle), lambda s: s.status is status)
 
 
 def end_of_day(moment: datetime) -> datetime:
