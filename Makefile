@@ -56,8 +56,9 @@ dev-tokens: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
-## make messages: the English sources of the SMS texts and of the refusals into
-## core/locale/{sms,refusals}.pot, merged into every language's catalogue for translators.
+## make messages: the English sources of the SMS texts, the refusals and the names (reference
+## data, statuses, the directory's offices) into core/locale/{sms,refusals,names}.pot, merged
+## into every language's catalogue for translators.
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _t:1c,2 --no-location --width 100 \
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
@@ -68,6 +69,9 @@ messages: $(STAMP)
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
 		-o core/locale/refusals.pot schemas/refusals.py
 	$(VENV)/bin/pybabel update -D refusals -i core/locale/refusals.pot -d core/locale \
+		--width 100 --ignore-pot-creation-date --ignore-obsolete
+	$(PY) -m schemas.names core/locale/names.pot
+	$(VENV)/bin/pybabel update -D names -i core/locale/names.pot -d core/locale \
 		--width 100 --ignore-pot-creation-date --ignore-obsolete
 
 clean:

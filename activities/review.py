@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 
 from activities.case import active_officer, find_complaint
 from activities.sms import (
+    OFFICER_LANGUAGE,
     OutgoingSms,
     PermanentSmsError,
     SmsGateway,
@@ -309,13 +310,13 @@ class ReviewActivities:
             if officer is None:
                 raise ApplicationError(f"no officer {input.officer_id!r}", non_retryable=True)
             body = OFFICER_NOTICE.render(
-                Language.ENGLISH,
+                OFFICER_LANGUAGE,
                 {
                     "count": str(input.case_count),
                     "district": _short(
                         ", ".join(input.districts), f"{len(input.districts)} districts"
                     ),
-                    "forum": name(f"forum|{input.kind.value}", Language.ENGLISH),
+                    "forum": name(f"forum|{input.kind.value}", OFFICER_LANGUAGE),
                     "date": _fmt(input.starts_at),
                     "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
                 },
@@ -326,9 +327,9 @@ class ReviewActivities:
                 template="review_notice",
                 recipient_kind=RecipientKind.OFFICER,
                 to=officer.phone,
-                language=Language.ENGLISH,
+                language=OFFICER_LANGUAGE,
                 body=body,
-                dlt_id=OFFICER_NOTICE.dlt_id(Language.ENGLISH),
+                dlt_id=OFFICER_NOTICE.dlt_id(OFFICER_LANGUAGE),
                 complaint_id=None,
             )
 

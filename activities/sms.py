@@ -23,11 +23,15 @@ from temporalio.exceptions import ApplicationError
 from activities.case import UNSENT, find_complaint
 from activities.templates import name, render, segments
 from core.db import read_session, write_session
+from core.i18n import local_name
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
 from schemas.enums import Language, MessageStatus, RecipientKind
-from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX, district_hi
+from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
 from schemas.workflow import SendSmsInput, SendSmsResult
+
+# Officers are written to in English (the directory records no language of theirs).
+OFFICER_LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ class SmsActivities:
             if officer is None:
                 raise ApplicationError(f"no officer {input.officer_id!r}", non_retryable=True)
             # Officers are written to in English, with the hour of their deadline.
-            to, language, with_time = officer.phone, Language.ENGLISH, True
+            to, language, with_time = officer.phone, OFFICER_LANGUAGE, True
         else:
             to, language, with_time = complaint.citizen_phone, complaint.language, False
         assigned = (
@@ -95,10 +99,10 @@ class SmsActivities:
             else None
         )
         params = {
-            **case_params(complaint, assigned, language.value, self._settings.helpline_number),
-            **sms_params(input.params, language.value, with_time=with_time),
+            **case_params(complaint, assigned, language, self._settings.helpline_number),
+            **sms_params(input.params, language, with_time=with_time),
         }
-        body, dlt_id = render(input.template, language.value, params)
+        body, dlt_id = render(input.template, language, params)
         message = new_message(
             key=input.key,
             complaint_id=complaint.id,
@@ -139,18 +143,17 @@ def case_params(
 ) -> dict[str, str]:
     """The variables every SMS about `complaint` may use, in `language`: each at most the 30
     characters a DLT variable holds (the directory and the reference data guarantee it)."""
-    hindi = language == "hi"
     category = CATEGORY_BY_CODE.get(complaint.category or "")
     district = complaint.citizen_district or complaint.district
-    office = (officer.office_hi if hindi else officer.office) if officer else ""
+    office = local_name("office", officer.office, language) if officer and officer.office else ""
     return {
         "reg": complaint.registration_number,
         "helpline": helpline,
         # Where the matter is: the citizen's district, wherever the case now sits.
-        "district": district_hi(district) if hindi else district,
+        "district": local_name("district", district, language),
         "kind": complaint.kind.value,
         "subject": (
-            (category.short_hi if hindi else category.short)
+            local_name("subject|short", category.short, language)
             if category
             else name("subject|none", language)
         ),

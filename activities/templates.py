@@ -192,8 +192,22 @@ REPLIES: tuple[Template, ...] = (
     _t("reply|review_refused",
        "CM Jan Samvad {reg}: review request not accepted ({reason}). Help: {helpline}"),
     _t("reply|try_later", "CM Jan Samvad: please try again later or call {helpline}."),
+    _t("reply|full_stop", "."),
 )  # fmt: skip
 REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}
+
+# The words a citizen sends to ask for a case's status or a review, in each language (the
+# replies above name them too): one word each, matched in any case.
+COMMANDS: tuple[Template, ...] = (
+    _t("command|status", "STATUS"),
+    _t("command|review", "REVIEW"),
+)
+COMMAND_BY_CONTEXT = {t.context: t for t in COMMANDS}
+
+
+def command_word(command: str, language: str) -> str:
+    """The word for `command` (`status`, `review`) in `language`."""
+    return COMMAND_BY_CONTEXT[f"command|{command}"].text(language)
 
 
 def reply(context: str, language: str, **params: str) -> str:

@@ -12,6 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.refusals import Refused, english, translated
 
 
@@ -121,14 +122,18 @@ def workflow_error(err: Exception) -> ApiError:
 
 
 def refusal(key: str, **params: Any) -> ApiError:
-    """409 for the refusal `key` of `schemas.refusals`: `detail` in English, `detail_hi` in
-    Hindi, `reason` the key (for programs)."""
-    return ApiError(
-        409,
-        english(key, params),
-        detail_hi=translated(key, "hi", params),
-        reason=key,
-    )
+    """409 for the refusal `key` of `schemas.refusals`: `detail` in English, `detail_<code>`
+    in each other language the centre offers (`detail_hi`), `reason` the key (for programs)."""
+    return ApiError(409, english(key, params), **localised_details(key, params), reason=key)
+
+
+def localised_details(key: str, params: dict[str, Any]) -> dict[str, str]:
+    """`detail_<code>`: the refusal `key` in each language offered (LANGUAGES) but English."""
+    return {
+        f"detail_{code}": translated(key, code, params)
+        for code in offered_languages()
+        if code != SOURCE_LANGUAGE
+    }
 
 
 RETRY_AFTER = {"Retry-After": "5"}

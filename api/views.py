@@ -70,7 +70,9 @@ def public(session: Session, row: Complaint) -> ComplaintPublic:
         **summary(row).model_dump(),
         year=row.year,
         sequence=row.sequence,
-        citizen=Citizen(
+        # Built from the stored case: the language it was filed in stands even if it is no
+        # longer offered, so no intake validation here.
+        citizen=Citizen.model_construct(
             name=row.citizen_name,
             phone=row.citizen_phone,
             address=row.citizen_address,

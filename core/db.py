@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine, select
 
+from core.i18n import SOURCE_LANGUAGE, available_languages, local_name
 from core.models import Department, District, Officer
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from schemas.enums import OfficerRole
@@ -117,6 +118,32 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+_MOVED_TO_CATALOGUE = ("designation_hi", "office_hi")
+
+
+def check_directory_entry(directory_file: Path, entry: dict[str, Any]) -> None:
+    """Refuses (ValueError naming the file, the officer and the field) an entry with a field
+    the directory no longer holds, or whose `office` would not fit a DLT variable (at most 30
+    characters) in English or in a language of the `names` catalogues."""
+    where = f"{directory_file}: officer {entry.get('id')!r}"
+    for field in _MOVED_TO_CATALOGUE:
+        if field in entry:
+            raise ValueError(
+                f"{where}: {field} is no longer read from the directory: translations of "
+                "office and designation go in core/locale/<language>/LC_MESSAGES/names.po "
+                "(contexts office, designation; `make messages` lists them)"
+            )
+    office = entry.get("office") or ""
+    for language in (SOURCE_LANGUAGE, *available_languages("names")):
+        written = local_name("office", office, language) if office else ""
+        if len(written) > DLT_VARIABLE_MAX:
+            raise ValueError(
+                f"{where}: office in {language!r} {written!r} is longer than "
+                f"{DLT_VARIABLE_MAX} characters (an SMS variable registered on DLT holds no "
+                "more)"
+            )
+
+
 def load_directory(engine: Engine, directory_file: Path) -> int:
     """Upsert districts, departments and the officer directory; returns the officers loaded.
 
@@ -129,18 +156,10 @@ def load_directory(engine: Engine, directory_file: Path) -> int:
         for name in DISTRICTS:
             session.merge(District(name=name))
         for department in DEPARTMENTS:
-            session.merge(
-                Department(code=department.code, name=department.name, name_hi=department.name_hi)
-            )
+            session.merge(Department(code=department.code, name=department.name))
         seen = set()
         for entry in entries:
-            for field in ("office", "office_hi"):
-                if len(entry.get(field) or "") > DLT_VARIABLE_MAX:
-                    raise ValueError(
-                        f"{directory_file}: officer {entry.get('id')!r}: {field} "
-                        f"{entry[field]!r} is longer than {DLT_VARIABLE_MAX} characters (an "
-                        "SMS variable registered on DLT holds no more)"
-                    )
+            check_directory_entry(directory_file, entry)
             officer = Officer(**entry)
             officer.role = OfficerRole(officer.role)
             session.merge(officer)

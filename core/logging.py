@@ -15,11 +15,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity, workflow
 
+from core.calendar import IST
 from core.settings import LogFormat, Settings
 
 _CASE: ContextVar[dict[str, str] | None] = ContextVar("jan_samvad_case", default=None)
@@ -130,11 +131,12 @@ _CONTEXT_KEYS = ("registration_number", "workflow_id", "run_id", "workflow_type"
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC), level, logger, message, case fields, error."""
+    """One JSON object per line: time (IST, `+05:30`), level, logger, message, case fields,
+    error."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, IST).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -149,10 +151,15 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """The terminal format, with the registration number in brackets when known."""
+    """The terminal format (time in IST), with the registration number in brackets when
+    known."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, IST)
+        return f"{moment:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d} IST"
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

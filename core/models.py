@@ -13,7 +13,6 @@ from schemas.enums import (
     ClosureReason,
     ComplaintKind,
     ComplaintStatus,
-    Language,
     MessageStatus,
     OfficerRole,
     RecipientKind,
@@ -64,7 +63,6 @@ class District(SQLModel, table=True):
 class Department(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=60)
     name: str = Field(max_length=200)
-    name_hi: str = Field(max_length=200)
 
 
 class Officer(SQLModel, table=True):
@@ -73,11 +71,10 @@ class Officer(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=100)
     name: str = Field(max_length=200)
     designation: str = Field(max_length=200)
-    # The designation in Hindi; `office`/`office_hi` name the office in an SMS (a DLT variable
-    # holds at most 30 characters, checked when the directory is loaded).
-    designation_hi: str = Field(default="", max_length=200)
+    # `office` names the office in an SMS (a DLT variable holds at most 30 characters, in
+    # every language: checked when the directory is loaded). Translations of `office` and
+    # `designation` are in the `names` catalogue.
     office: str = Field(default="", max_length=30)
-    office_hi: str = Field(default="", max_length=30)
     phone: str = Field(max_length=20)
     role: OfficerRole = Field(sa_column=_enum(OfficerRole, index=True))
     district: str | None = Field(default=None, max_length=60, index=True)
@@ -117,7 +114,7 @@ class Complaint(SQLModel, table=True):
     district: str = Field(max_length=60)
     citizen_district: str | None = Field(default=None, max_length=60)
     pincode: str | None = Field(default=None, max_length=6)
-    language: Language = Field(sa_column=_enum(Language))
+    language: str = Field(sa_column=Column(sa.String(40), nullable=False))  # ISO 639 code
     category: str | None = Field(default=None, max_length=40, index=True)
     # The department concerned (named, else the category's): filters, scope, search
     # attributes. The case is routed by `department_requested` (named at registration, or an
@@ -184,7 +181,7 @@ class Message(SQLModel, table=True):
     template: str = Field(max_length=40)
     recipient_kind: RecipientKind = Field(sa_column=_enum(RecipientKind))
     recipient: str = Field(max_length=16)
-    language: Language = Field(sa_column=_enum(Language))
+    language: str = Field(sa_column=Column(sa.String(40), nullable=False))  # ISO 639 code
     text: str = Field(sa_column=Column(sa.Text, nullable=False))
     segments: int = 1
     status: MessageStatus = Field(sa_column=_enum(MessageStatus, index=True))

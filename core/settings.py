@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.i18n import missing_catalogues
 from schemas.enums import Channel
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = "http://localhost:8000"
     helpline_number: str = "181"
+    # The languages citizens may choose, comma-separated ISO 639-1 codes; the first is the
+    # default. Each one other than English (the catalogues' source) needs its catalogues in
+    # core/locale/<code>/LC_MESSAGES/ (sms, refusals, pages, names).
+    languages: str = "hi,en"
 
     directory_file: Path = PROJECT_ROOT / "core" / "seed" / "directory.json"
     policy_file: Path | None = None
@@ -167,6 +172,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
+        if problem := missing_catalogues(self.language_list):
+            raise ValueError(f"LANGUAGES: {problem}")
         if self.worker_queues is WorkerQueues.SMS and not self.sms_task_queue:
             raise ValueError("WORKER_QUEUES=sms needs SMS_TASK_QUEUE")
         if self.worker_queues is WorkerQueues.DB and not self.db_task_queue:
@@ -211,6 +218,11 @@ class Settings(BaseSettings):
             client.strip(): Channel(channel.strip())
             for client, channel in (p.rsplit(":", 1) for p in pairs)
         }
+
+    @property
+    def language_list(self) -> tuple[str, ...]:
+        """LANGUAGES as a tuple of codes, the default first."""
+        return tuple(code.strip() for code in self.languages.split(",") if code.strip())
 
     @property
     def effective_database_url(self) -> str:

@@ -11,6 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.calendar import IstModel
+from core.i18n import default_language, offered_languages
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -76,7 +77,10 @@ class Citizen(BaseModel):
         "common other spelling (Palamau, रांची)."
     )
     pincode: str | None = Field(default=None, description="6 digits; Jharkhand's begin 81-83.")
-    language: Language = Language.HINDI
+    language: Language = Field(
+        default_factory=default_language,
+        description="The language of the citizen's SMS: one of LANGUAGES (default: its first).",
+    )
 
     @field_validator("name", "address")
     @classmethod
@@ -84,6 +88,14 @@ class Citizen(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
+
+    @field_validator("language")
+    @classmethod
+    def _offered(cls, value: str) -> str:
+        offered = offered_languages()
+        if value not in offered:
+            raise ValueError(f"{value!r} is not offered; choose one of {', '.join(offered)}")
+        return value
 
     @field_validator("phone")
     @classmethod

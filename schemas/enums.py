@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
 
 
 class ComplaintKind(StrEnum):
@@ -23,9 +26,10 @@ class Channel(StrEnum):
     SMS = "sms"
 
 
-class Language(StrEnum):
-    HINDI = "hi"
-    ENGLISH = "en"
+# A language as an ISO 639 code ("hi", "en"). Which ones citizens may choose is the LANGUAGES
+# setting, checked where a choice comes in (`schemas.complaint.ComplaintCreate`); stored and
+# running cases keep theirs even if it is later withdrawn.
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 
 class ComplaintStatus(StrEnum):

@@ -9,9 +9,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
+
+from core.i18n import all_names
 
 # India's DLT rules: a variable of a registered SMS template holds at most 30 characters, so
 # every name an SMS carries has a form that fits (district names, `short` labels, the
@@ -24,17 +27,6 @@ DISTRICTS: tuple[str, ...] = (
     "Pakur", "Palamu", "Ramgarh", "Ranchi", "Sahebganj", "Seraikela Kharsawan", "Simdega",
     "West Singhbhum",
 )  # fmt: skip
-
-# Each district's name in Devanagari, as the state government writes it (jharkhand.gov.in).
-DISTRICT_HI: dict[str, str] = {
-    "Bokaro": "बोकारो", "Chatra": "चतरा", "Deoghar": "देवघर", "Dhanbad": "धनबाद",
-    "Dumka": "दुमका", "East Singhbhum": "पूर्वी सिंहभूम", "Garhwa": "गढ़वा",
-    "Giridih": "गिरिडीह", "Godda": "गोड्डा", "Gumla": "गुमला", "Hazaribagh": "हजारीबाग",
-    "Jamtara": "जामताड़ा", "Khunti": "खूंटी", "Koderma": "कोडरमा", "Latehar": "लातेहार",
-    "Lohardaga": "लोहरदगा", "Pakur": "पाकुड़", "Palamu": "पलामू", "Ramgarh": "रामगढ़",
-    "Ranchi": "रांची", "Sahebganj": "साहिबगंज", "Seraikela Kharsawan": "सरायकेला खरसावां",
-    "Simdega": "सिमडेगा", "West Singhbhum": "पश्चिमी सिंहभूम",
-}  # fmt: skip
 
 # Other spellings in common use (old gazette names, transliterations, headquarters towns that
 # callers give for the district). Hindi variants of nukta, chandrabindu and hyphen need no
@@ -68,151 +60,142 @@ def fold(value: str) -> str:
     return text
 
 
-_DISTRICT_BY_KEY = {
-    **{fold(d): d for d in DISTRICTS},
-    **{fold(hi): d for d, hi in DISTRICT_HI.items()},
-    **{fold(alias): d for alias, d in DISTRICT_ALIASES.items()},
-}
+@cache
+def _district_by_key() -> dict[str, str]:
+    # Built on first use, from the `names` catalogues present then (read at start-up).
+    return {
+        **{fold(name): d for d in DISTRICTS for name in all_names("district", d)},
+        **{fold(alias): d for alias, d in DISTRICT_ALIASES.items()},
+    }
 
 
 def canonical_district(value: str) -> str | None:
-    """The district's canonical (English) name for its name in English or Hindi, in any case,
-    with extra spaces, or in a common other spelling (Palamau, Sahibganj, रांची); None if
-    unknown."""
-    return _DISTRICT_BY_KEY.get(fold(value))
-
-
-def district_hi(name: str) -> str:
-    """The Devanagari name of the district `name` (canonical English), else `name` itself."""
-    return DISTRICT_HI.get(name, name)
+    """The district's canonical (English) name for its name in English or in any language of
+    the `names` catalogues (रांची), in any case, with extra spaces, or in a common other
+    spelling (Palamau, Sahibganj); None if unknown."""
+    return _district_by_key().get(fold(value))
 
 
 @dataclass(frozen=True)
 class Department:
-    """A department of the state government. `short`/`name_hi` are what SMS texts name (a DLT
-    variable holds at most 30 characters); `name` is the full title."""
+    """A department of the state government: `name` is the full title (translated in the
+    `names` catalogue, context `department`), `short` a form that fits a DLT variable (at most
+    30 characters) and that callers also use."""
 
     code: str
     name: str
-    name_hi: str
     short: str
 
 
 DEPARTMENTS: tuple[Department, ...] = (
-    Department("rural_development", "Rural Development", "ग्रामीण विकास", "Rural Development"),
-    Department(
-        "drinking_water_sanitation", "Drinking Water and Sanitation", "पेयजल एवं स्वच्छता",
-        "Drinking Water & Sanitation",
-    ),
-    Department(
-        "food_supply", "Food, Public Distribution and Consumer Affairs", "खाद्य आपूर्ति",
-        "Food Supply",
-    ),
-    Department("health", "Health, Medical Education and Family Welfare", "स्वास्थ्य", "Health"),
-    Department("disaster_management", "Disaster Management", "आपदा प्रबंधन", "Disaster Management"),
-    Department("police", "Home and Police", "गृह एवं पुलिस", "Home & Police"),
-    Department("law", "Law", "विधि", "Law"),
-    Department("energy", "Energy", "ऊर्जा", "Energy"),
-    Department("road_construction", "Road Construction", "पथ निर्माण", "Road Construction"),
-    Department(
-        "school_education", "School Education and Literacy", "स्कूली शिक्षा एवं साक्षरता",
-        "School Education",
-    ),
-    Department(
-        "revenue_land", "Revenue, Registration and Land Reforms", "राजस्व एवं भूमि सुधार",
-        "Revenue & Land Reforms",
-    ),
-    Department(
-        "women_child_welfare", "Women, Child Development and Social Security",
-        "महिला, बाल विकास एवं सामाजिक सुरक्षा", "Women & Child Development",
-    ),
-    Department("agriculture", "Agriculture", "कृषि", "Agriculture"),
-    Department("urban_development", "Urban Development and Housing", "नगर विकास एवं आवास",
-               "Urban Development"),
-    Department("labour", "Labour and Employment", "श्रम एवं रोजगार", "Labour & Employment"),
-    Department("forest_environment", "Forest and Environment", "वन एवं पर्यावरण",
-               "Forest & Environment"),
-    Department("welfare", "Welfare", "कल्याण", "Welfare"),
-    Department("panchayati_raj", "Panchayati Raj", "पंचायती राज", "Panchayati Raj"),
+    Department("rural_development", "Rural Development", "Rural Development"),
+    Department("drinking_water_sanitation", "Drinking Water and Sanitation",
+               "Drinking Water & Sanitation"),
+    Department("food_supply", "Food, Public Distribution and Consumer Affairs", "Food Supply"),
+    Department("health", "Health, Medical Education and Family Welfare", "Health"),
+    Department("disaster_management", "Disaster Management", "Disaster Management"),
+    Department("police", "Home and Police", "Home & Police"),
+    Department("law", "Law", "Law"),
+    Department("energy", "Energy", "Energy"),
+    Department("road_construction", "Road Construction", "Road Construction"),
+    Department("school_education", "School Education and Literacy", "School Education"),
+    Department("revenue_land", "Revenue, Registration and Land Reforms",
+               "Revenue & Land Reforms"),
+    Department("women_child_welfare", "Women, Child Development and Social Security",
+               "Women & Child Development"),
+    Department("agriculture", "Agriculture", "Agriculture"),
+    Department("urban_development", "Urban Development and Housing", "Urban Development"),
+    Department("labour", "Labour and Employment", "Labour & Employment"),
+    Department("forest_environment", "Forest and Environment", "Forest & Environment"),
+    Department("welfare", "Welfare", "Welfare"),
+    Department("panchayati_raj", "Panchayati Raj", "Panchayati Raj"),
 )  # fmt: skip
 
 DEPARTMENT_BY_CODE = {d.code: d for d in DEPARTMENTS}
-_DEPARTMENT_BY_KEY = {
-    fold(name): d.code
-    for d in DEPARTMENTS
-    for name in (d.code, d.name, d.name_hi, d.short, d.short.replace("&", "and"))
-}
+
+
+@cache
+def _department_by_key() -> dict[str, str]:
+    return {
+        fold(name): d.code
+        for d in DEPARTMENTS
+        for name in (d.code, *all_names("department", d.name), d.short, d.short.replace("&", "and"))
+    }
 
 
 def canonical_department(value: str) -> str | None:
-    """The department code for its code, English name (full or short) or Hindi name, in any
-    case, with extra spaces or a trailing "department"/"विभाग"; None if unknown."""
-    return _DEPARTMENT_BY_KEY.get(fold(value))
+    """The department code for its code, English name (full or short) or its name in any
+    language of the `names` catalogues, in any case, with extra spaces or a trailing
+    "department"/"विभाग"; None if unknown."""
+    return _department_by_key().get(fold(value))
 
 
 @dataclass(frozen=True)
 class Category:
-    """A subject of complaints. `label`/`label_hi` are shown in lists and pages; `short` and
-    `short_hi` are what an SMS names (a DLT variable holds at most 30 characters)."""
+    """A subject of complaints. `label` is shown in lists and pages; `short` is what an SMS
+    names (a DLT variable holds at most 30 characters). Both are translated in the `names`
+    catalogue (contexts `subject` and `subject|short`)."""
 
     code: str
     label: str
     department: str
-    label_hi: str
     short: str
-    short_hi: str
     urgent: bool = False
 
 
 CATEGORIES: tuple[Category, ...] = (
     Category("sanitation", "Sanitation / toilets (Swachh Bharat)", "drinking_water_sanitation",
-             "स्वच्छता / शौचालय (स्वच्छ भारत)", "Sanitation / toilets", "स्वच्छता / शौचालय"),
-    Category("drinking_water", "Drinking water", "drinking_water_sanitation", "पेयजल",
-             "Drinking water", "पेयजल"),
+             "Sanitation / toilets"),
+    Category("drinking_water", "Drinking water", "drinking_water_sanitation", "Drinking water"),
     Category("lpg_connection", "LPG gas connection (Ujjwala)", "food_supply",
-             "एलपीजी गैस कनेक्शन (उज्ज्वला)", "LPG connection (Ujjwala)", "गैस कनेक्शन (उज्ज्वला)"),
-    Category("ration", "Ration card / public distribution", "food_supply",
-             "राशन कार्ड / जन वितरण प्रणाली", "Ration card / PDS", "राशन कार्ड / जन वितरण"),
+             "LPG connection (Ujjwala)"),
+    Category("ration", "Ration card / public distribution", "food_supply", "Ration card / PDS"),
     Category("health_facility", "Health facility / hospital", "health",
-             "स्वास्थ्य सुविधा / अस्पताल", "Health facility / hospital", "स्वास्थ्य सुविधा / अस्पताल"),
-    Category("pension", "Pension and social security", "women_child_welfare",
-             "पेंशन एवं सामाजिक सुरक्षा", "Pension", "पेंशन"),
-    Category("housing", "Housing scheme", "rural_development", "आवास योजना", "Housing scheme",
-             "आवास योजना"),
+             "Health facility / hospital"),
+    Category("pension", "Pension and social security", "women_child_welfare", "Pension"),
+    Category("housing", "Housing scheme", "rural_development", "Housing scheme"),
     Category("employment", "Wages and employment (MGNREGA)", "rural_development",
-             "मजदूरी एवं रोजगार (मनरेगा)", "Wages / MGNREGA", "मजदूरी / मनरेगा"),
-    Category("electricity", "Electricity supply", "energy", "बिजली आपूर्ति", "Electricity supply",
-             "बिजली आपूर्ति"),
-    Category("road", "Roads", "road_construction", "सड़क", "Roads", "सड़क"),
+             "Wages / MGNREGA"),
+    Category("electricity", "Electricity supply", "energy", "Electricity supply"),
+    Category("road", "Roads", "road_construction", "Roads"),
     Category("education", "Schools and scholarships", "school_education",
-             "विद्यालय एवं छात्रवृत्ति", "Schools / scholarships", "विद्यालय / छात्रवृत्ति"),
-    Category("land", "Land and revenue records", "revenue_land", "भूमि एवं राजस्व अभिलेख",
-             "Land records", "भूमि अभिलेख"),
-    Category("police", "Police (non-urgent)", "police", "पुलिस (सामान्य)", "Police", "पुलिस"),
+             "Schools / scholarships"),
+    Category("land", "Land and revenue records", "revenue_land", "Land records"),
+    Category("police", "Police (non-urgent)", "police", "Police"),
     Category("other", "Any other scheme or service", "rural_development",
-             "अन्य योजना या सेवा", "Other scheme / service", "अन्य योजना / सेवा"),
+             "Other scheme / service"),
     # Urgent subjects named by the source: they go at once to the department's officers.
-    Category("natural_disaster", "Natural disaster", "disaster_management", "प्राकृतिक आपदा",
-             "Natural disaster", "प्राकृतिक आपदा", urgent=True),
-    Category("riot", "Riot", "police", "दंगा", "Riot", "दंगा", urgent=True),
-    Category("crime", "Crime", "police", "अपराध", "Crime", "अपराध", urgent=True),
-    Category("speedy_justice", "Matter needing speedy justice", "law",
-             "त्वरित न्याय का मामला", "Speedy justice", "त्वरित न्याय", urgent=True),
+    Category("natural_disaster", "Natural disaster", "disaster_management", "Natural disaster",
+             urgent=True),
+    Category("riot", "Riot", "police", "Riot", urgent=True),
+    Category("crime", "Crime", "police", "Crime", urgent=True),
+    Category("speedy_justice", "Matter needing speedy justice", "law", "Speedy justice",
+             urgent=True),
 )  # fmt: skip
 
 CATEGORY_BY_CODE = {c.code: c for c in CATEGORIES}
 URGENT_CATEGORIES = frozenset(c.code for c in CATEGORIES if c.urgent)
-_CATEGORY_BY_KEY = {
-    fold(name): c.code
-    for c in CATEGORIES
-    for name in (c.code, c.label, c.label_hi, c.short, c.short_hi)
-}
+
+
+@cache
+def _category_by_key() -> dict[str, str]:
+    return {
+        fold(name): c.code
+        for c in CATEGORIES
+        for name in (c.code, *all_names("subject", c.label), *all_names("subject|short", c.short))
+    }
+
+
+def forget_names() -> None:
+    """Reads the `names` catalogues again on next use (after a catalogue changed)."""
+    for keys in (_district_by_key, _department_by_key, _category_by_key):
+        keys.cache_clear()
 
 
 def canonical_category(value: str) -> str | None:
-    """The category code for its code or its label (English or Hindi, full or short), in any
-    case and spacing; None if unknown."""
-    return _CATEGORY_BY_KEY.get(fold(value))
+    """The category code for its code or its label (full or short, in English or in any
+    language of the `names` catalogues), in any case and spacing; None if unknown."""
+    return _category_by_key().get(fold(value))
 
 
 def _known(kind: str, canonical: Callable[[str], str | None], valid: Iterable[str]) -> Any:

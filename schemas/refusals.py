@@ -3,8 +3,9 @@
 Each refusal has a stable key and an English source text with `{placeholders}`; translations
 live in the gettext catalogue `core/locale/<language>/LC_MESSAGES/refusals.po` (context = key),
 edited like the SMS texts (`make messages`). The workflow raises a refusal with its key and
-values (`CaseRejected`); the API answers 409 with `detail` in English and `detail_hi` in
-Hindi (`translated()`), and SMS commands reply in the citizen's language.
+values (`CaseRejected`); the API answers 409 with `detail` in English and `detail_<code>` in
+each other language the centre offers (`translated()`), and SMS commands reply in the
+citizen's language.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from typing import Any
 from temporalio.exceptions import ApplicationError
 
 from core.i18n import translations
-from schemas.enums import ComplaintStatus
-from schemas.tracking import STATUS_LABELS
+from schemas.tracking import status_label
 
 DOMAIN = "refusals"
 
@@ -66,6 +66,8 @@ REFUSALS: dict[str, str] = dict(
         ),
         _r("session_closed", "the session {session} is closed; its minutes are final"),
         _r("other", "the action was refused: {reason}"),
+        # Joins the statuses a refusal names ("'Registered' or 'Closed'").
+        _r("word|or", " or "),
     ]
 )
 
@@ -117,10 +119,8 @@ def _statuses(value: str, language: str) -> str:
     words = []
     for code in value.split(" or "):
         try:
-            label = STATUS_LABELS[ComplaintStatus(code)]
-        except ValueError:
+            words.append(status_label(code, language))
+        except (ValueError, KeyError):
             words.append(code)
-            continue
-        words.append(label.hi if language == "hi" else label.en)
-    joiner = " या " if language == "hi" else " or "
+    joiner = translated("word|or", language, {})
     return joiner.join(f"'{w}'" for w in words)

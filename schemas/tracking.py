@@ -5,41 +5,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.calendar import IstModel
+from core.i18n import local_name, offered_languages
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintKind, ComplaintStatus
 
-
-class StatusLabel(BaseModel):
-    en: str
-    hi: str
-
-
-# Citizen-friendly words for each status (the API's own values stay the machine's).
-STATUS_LABELS: dict[ComplaintStatus, StatusLabel] = {
-    ComplaintStatus.REGISTERED: StatusLabel(en="Registered", hi="पंजीकृत"),
-    ComplaintStatus.AWAITING_REPORT: StatusLabel(
-        en="With the department for action", hi="कार्रवाई हेतु विभाग के पास"
-    ),
-    ComplaintStatus.AWAITING_CALLBACK: StatusLabel(
-        en="The department has replied; we will call you to confirm",
-        hi="विभाग ने उत्तर दिया है; पुष्टि के लिए आपको कॉल किया जाएगा",
-    ),
-    ComplaintStatus.WEEKLY_REVIEW: StatusLabel(
-        en="Escalated to the CM Secretary's weekly review",
-        hi="मुख्यमंत्री सचिव की साप्ताहिक समीक्षा में",
-    ),
-    ComplaintStatus.SIDHI_BAAT: StatusLabel(
-        en="Escalated to the Chief Minister's Sidhi Baat",
-        hi="मुख्यमंत्री की सीधी बात में",
-    ),
-    ComplaintStatus.CLOSED: StatusLabel(en="Closed", hi="निस्तारित (बंद)"),
-    ComplaintStatus.WITHDRAWN: StatusLabel(
-        en="Withdrawn at the citizen's request", hi="नागरिक के अनुरोध पर वापसी"
-    ),
+# Citizen-friendly words for each status (the API's own values stay the machine's), in
+# English; their translations are in the `names` catalogue (context `status`).
+STATUS_LABELS: dict[ComplaintStatus, str] = {
+    ComplaintStatus.REGISTERED: "Registered",
+    ComplaintStatus.AWAITING_REPORT: "With the department for action",
+    ComplaintStatus.AWAITING_CALLBACK: "The department has replied; we will call you to confirm",
+    ComplaintStatus.WEEKLY_REVIEW: "Escalated to the CM Secretary's weekly review",
+    ComplaintStatus.SIDHI_BAAT: "Escalated to the Chief Minister's Sidhi Baat",
+    ComplaintStatus.CLOSED: "Closed",
+    ComplaintStatus.WITHDRAWN: "Withdrawn at the citizen's request",
 }
+
+
+def status_label(status: ComplaintStatus | str, language: str) -> str:
+    """The citizen's words for `status` in `language`."""
+    return local_name("status", STATUS_LABELS[ComplaintStatus(status)], language)
+
+
+def status_labels(status: ComplaintStatus | str) -> dict[str, str]:
+    """The citizen's words for `status` in each language the centre offers (`LANGUAGES`)."""
+    return {code: status_label(status, code) for code in offered_languages()}
 
 
 class TrackedComplaint(IstModel):
@@ -48,7 +41,11 @@ class TrackedComplaint(IstModel):
     registration_number: str = Field(examples=["1/2026"])
     kind: ComplaintKind
     status: ComplaintStatus
-    status_label: StatusLabel
+    status_label: dict[str, str] = Field(
+        description="The status in the citizen's words, in each language the centre offers "
+        "(keyed by ISO 639 code)",
+        examples=[{"hi": "कार्रवाई हेतु विभाग के पास", "en": "With the department for action"}],
+    )
     registered_at: datetime
     updated_at: datetime
     next_deadline: datetime | None = Field(

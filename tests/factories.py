@@ -16,7 +16,7 @@ from sqlmodel import Session
 from core.auth import create_user
 from core.models import Complaint, utcnow
 from schemas.auth import Role
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 
 T = TypeVar("T")
 
@@ -120,7 +120,7 @@ def insert_case(
             citizen_phone="+919876500000",
             citizen_address="Ward 4",
             district=district,
-            language=Language.HINDI,
+            language="hi",
             category="police" if department == "police" else "sanitation",
             department=department,
             description="test case",

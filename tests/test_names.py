@@ -7,11 +7,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from core.i18n import local_name
 from schemas.reference import (
     CATEGORIES,
     DEPARTMENTS,
     DISTRICT_ALIASES,
-    DISTRICT_HI,
     DISTRICTS,
     canonical_category,
     canonical_department,
@@ -44,12 +44,13 @@ def test_an_unknown_district_is_none(typed: str) -> None:
 
 
 def test_every_district_has_a_devanagari_name_and_no_name_means_two_districts() -> None:
-    assert set(DISTRICT_HI) == set(DISTRICTS)
+    hindi = {d: local_name("district", d, "hi") for d in DISTRICTS}
+    assert all(any("\u0900" <= ch <= "\u097f" for ch in name) for name in hindi.values()), hindi
     assert set(DISTRICT_ALIASES.values()) <= set(DISTRICTS)
     for district in DISTRICTS:
         assert canonical_district(district) == district
-        assert canonical_district(DISTRICT_HI[district]) == district
-    names = [*DISTRICTS, *DISTRICT_HI.values(), *DISTRICT_ALIASES]
+        assert canonical_district(hindi[district]) == district
+    names = [*DISTRICTS, *hindi.values(), *DISTRICT_ALIASES]
     owners: dict[str, set[str]] = {}
     for name in names:
         owners.setdefault(fold(name), set()).add(canonical_district(name) or "")
@@ -58,11 +59,16 @@ def test_every_district_has_a_devanagari_name_and_no_name_means_two_districts() 
 
 def test_departments_and_categories_by_code_english_or_hindi_name() -> None:
     for d in DEPARTMENTS:
-        for name in (d.code, d.name, d.name.upper(), d.name_hi, f"{d.name_hi} विभाग", d.short):
+        name_hi = local_name("department", d.name, "hi")
+        assert name_hi != d.name
+        for name in (d.code, d.name, d.name.upper(), name_hi, f"{name_hi} विभाग", d.short):
             assert canonical_department(name) == d.code, name
     assert canonical_department("home and police department") == "police"
     for c in CATEGORIES:
-        for name in (c.code, c.code.replace("_", "-"), c.label, c.label_hi, c.short, c.short_hi):
+        label_hi = local_name("subject", c.label, "hi")
+        short_hi = local_name("subject|short", c.short, "hi")
+        assert label_hi != c.label and short_hi != c.short
+        for name in (c.code, c.code.replace("_", "-"), c.label, label_hi, c.short, short_hi):
             assert canonical_category(name) == c.code, name
     assert canonical_category("पेयजल") == "drinking_water"
     assert canonical_department("Ministry of Magic") is None

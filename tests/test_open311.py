@@ -36,6 +36,7 @@ from sqlmodel import Session, col, func, select
 from api.intake import RecentDuplicates, register_complaint
 from core.auth import create_user
 from core.db import make_engine
+from core.i18n import local_name
 from core.models import Complaint, Message, utcnow
 from schemas.auth import Role
 from schemas.complaint import ComplaintCreate
@@ -343,10 +344,10 @@ def test_get_answers_no_personal_field(o311: Open311Stack) -> None:
     for field in ("description", "address", "address_id", "zipcode", "lat", "long", "media_url"):
         assert shown[field] is None, field
     # What /v1/track shows: the status in both languages, the next deadline, the number.
-    labels = {f"{label.en} / {label.hi}" for label in STATUS_LABELS.values()}
+    labels = {f"{label} / {local_name('status', label, 'hi')}" for label in STATUS_LABELS.values()}
     assert shown["status_notes"] in labels
     assert shown["requested_datetime"].endswith("+05:30")
-    assert "Ranchi" in shown["agency_responsible"] and "जिला रांची" in shown["agency_responsible"]
+    assert "Ranchi / रांची (district)" in shown["agency_responsible"]
 
 
 # ---- errors --------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from core.audit import entries
 from core.models import Message, utcnow
 from core.settings import Settings
 from schemas.auth import Role
-from schemas.enums import Language, MessageStatus, RecipientKind
+from schemas.enums import MessageStatus, RecipientKind
 from tests.conftest import api_client
 from tests.factories import auth_headers, eventually, insert_case
 
@@ -436,7 +436,7 @@ async def test_the_desk_lists_the_citizens_the_sms_did_not_reach(
                     template="acknowledgement",
                     recipient_kind=RecipientKind.CITIZEN,
                     recipient=case.citizen_phone,
-                    language=Language.HINDI,
+                    language="hi",
                     text="...",
                     status=status,
                     provider="twilio",

@@ -279,9 +279,7 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
     assert {m.key for m in notices} == expected_keys
     ranchi_notice = next(m for m in notices if m.key.endswith("ranchi"))
     assert ranchi_notice.text.startswith("CM Jan Samvad: 2 case(s) of Ranchi")
-    assert (
-        "CMO teleconference bridge" in ranchi_notice.text and ranchi_notice.language.value == "en"
-    )
+    assert "CMO teleconference bridge" in ranchi_notice.text and ranchi_notice.language == "en"
     retry = ReviewActivities(engine, env.client, gateway, settings).send_officer_notice(
         OfficerNoticeInput(
             session_id=slot.session_id,
@@ -489,7 +487,7 @@ async def test_sidhi_baat_session_invites_citizens_who_wish_to_meet_the_cm(
     notices = await eventually(lambda: _anotices(engine, slot.session_id), lambda ms: len(ms) == 2)
     invitation = next(m for m in notices if m.key == f"{slot.session_id}:{reg}")
     assert invitation.template == "sidhi_baat_invitation"
-    assert "सीधी बात" in invitation.text and invitation.language.value == "hi"
+    assert "सीधी बात" in invitation.text and invitation.language == "hi"
     assert slot.starts_at.astimezone(IST).strftime("%d-%m-%Y") in invitation.text
     assert any(m.key == f"{slot.session_id}:nodal-district-ranchi" for m in notices)
     assert gateway.sent[invitation.key] == 1

@@ -17,6 +17,7 @@ import pytest
 
 from activities.sms import case_params, sms_params
 from activities.templates import (
+    COMMANDS,
     NAMES,
     REPLIES,
     TEXTS,
@@ -27,10 +28,10 @@ from activities.templates import (
     segments,
     template_for,
 )
-from core.i18n import available_languages, catalogue, translations
+from core.i18n import available_languages, catalogue, local_name, translations
 from core.models import Complaint, Officer
 from core.settings import PROJECT_ROOT, Settings
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.reference import CATEGORIES, DISTRICTS, DLT_VARIABLE_MAX
 from schemas.refusals import REFUSALS
 from schemas.review import DEFAULT_TELECONFERENCE, DEFAULT_VENUE
@@ -96,7 +97,7 @@ def _complaint(
         year=2026, sequence=20983, registration_number="20983/2026", workflow_id="w",
         kind=ComplaintKind(kind), channel=Channel.CALL_CENTRE, citizen_name="Sunita Devi",
         citizen_phone="+919876543210", citizen_address=address, district=district,
-        citizen_district=district, pincode=pincode, language=Language(language),
+        citizen_district=district, pincode=pincode, language=language,
         category=category, description="d", status=ComplaintStatus.AWAITING_REPORT,
         request_fingerprint="f", created_at=NOW, updated_at=NOW,
     )  # fmt: skip
@@ -161,17 +162,35 @@ def test_a_long_address_is_cut_to_the_variable_and_keeps_its_pin() -> None:
     assert params["place"].endswith("PIN 834008")
 
 
-def test_the_directory_refuses_an_office_too_long_for_an_sms(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "refusal"),
+    [
+        ("office", "Office of the DC, Seraikela Kharsawan", r"office in 'en' .* longer than 30"),
+        # An older directory's Hindi columns: their translations now go in names.po.
+        ("office_hi", "उपायुक्त कार्यालय, बोकारो", r"office_hi is no longer read .*names\.po"),
+    ],
+)
+def test_the_directory_refuses_an_office_too_long_for_an_sms(
+    tmp_path: Path, field: str, value: str, refusal: str
+) -> None:
     from core.db import load_directory, make_engine, migrate
 
     directory = json.loads(Settings(_env_file=None).directory_file.read_text(encoding="utf-8"))
-    directory["officers"][1]["office_hi"] = "उपायुक्त कार्यालय, सरायकेला खरसावां"  # 35
+    directory["officers"][1][field] = value
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(directory, ensure_ascii=False), encoding="utf-8")
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(engine)
-    with pytest.raises(ValueError, match=r"office_hi .* longer than 30"):
+    with pytest.raises(ValueError, match=refusal):
         load_directory(engine, path)
+
+
+def test_every_office_of_the_directory_has_its_hindi_name_within_a_dlt_variable() -> None:
+    directory = json.loads(Settings(_env_file=None).directory_file.read_text(encoding="utf-8"))
+    for entry in directory["officers"]:
+        hindi = local_name("office", entry["office"], "hi")
+        assert hindi != entry["office"] and len(hindi) <= DLT_VARIABLE_MAX, entry["id"]
+        assert local_name("designation", entry["designation"], "hi") != entry["designation"]
 
 
 # ---- segments: the longest real values ---------------------------------------------------
@@ -218,7 +237,7 @@ def test_every_text_fits_two_segments_with_the_longest_values(
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_translation_has_the_sources_placeholders(language: str) -> None:
     """A translator may reorder the variables, never drop, add or misspell one."""
-    for entry in (*TEXTS, *NAMES, *REPLIES):
+    for entry in (*TEXTS, *NAMES, *REPLIES, *COMMANDS):
         assert _placeholders(entry.text(language)) == _placeholders(entry.source), entry.context
     for key, source in REFUSALS.items():
         translation = str(translations("refusals", language).pgettext(key, source))
@@ -229,7 +248,7 @@ def test_every_citizen_text_is_translated_into_hindi() -> None:
     for key, source in REFUSALS.items():
         hindi = str(translations("refusals", "hi").pgettext(key, source))
         assert hindi != source and re.search("[\u0900-\u097f]", hindi), key
-    for entry in (*TEXTS, *NAMES, *REPLIES):
+    for entry in (*TEXTS, *NAMES, *REPLIES, *COMMANDS):
         if entry.context in OFFICER_TEXTS:
             continue
         assert re.search("[\u0900-\u097f]", entry.text("hi")), entry.context
@@ -282,7 +301,7 @@ def test_the_shipped_catalogues_are_english_and_hindi_and_parse() -> None:
     assert available_languages("sms") == ["en", "hi"]
     for language in LANGUAGES:
         contexts = {m.context for m in catalogue("sms", language) if m.id}
-        assert contexts == {t.context for t in (*TEXTS, *NAMES, *REPLIES)}, language
+        assert contexts == {t.context for t in (*TEXTS, *NAMES, *REPLIES, *COMMANDS)}, language
 
 
 def test_dlt_sheet_has_variables_in_dlt_form_and_the_entity_id() -> None:

@@ -15,7 +15,7 @@ from api.routes.twilio import STATUS_REPLY_SEGMENTS, _status_text
 from core.calendar import IST
 from core.models import Complaint
 from core.settings import Settings
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.refusals import REFUSALS, english, translated
 from schemas.workflow import (
     CallbackOutcome,
@@ -40,7 +40,7 @@ def _row(status: ComplaintStatus, language: str, reply: str | None = LONG_REPLY)
         year=2026, sequence=20983, registration_number="20983/2026", workflow_id="w",
         kind=ComplaintKind.COMPLAINT, channel=Channel.CALL_CENTRE, citizen_name="n",
         citizen_phone="+919876543210", citizen_address="a", district="Ranchi",
-        language=Language(language), description="d", status=status, request_fingerprint="f",
+        language=language, description="d", status=status, request_fingerprint="f",
         last_reply=reply, next_deadline=NOW + timedelta(days=1), created_at=NOW, updated_at=NOW,
     )  # fmt: skip
 

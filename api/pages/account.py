@@ -10,7 +10,6 @@ from api.errors import ApiError
 from api.pages.oidc import enabled
 from api.pages.web import (
     LANGUAGE_COOKIE,
-    LANGUAGES,
     SESSION_COOKIE,
     SESSION_SECONDS,
     CheckedForm,
@@ -19,6 +18,7 @@ from api.pages.web import (
     gettext_for,
     home_of,
     https,
+    page_languages,
     redirect,
     render,
     safe_next,
@@ -85,6 +85,6 @@ async def sign_out(request: Request, form: CheckedForm) -> Response:
 async def switch_language(request: Request, to: str = "hi", next: str = "/") -> Response:
     """Remembers the reader's language (a preference, not a change of any record)."""
     response = redirect(safe_next(next))
-    if to in LANGUAGES:
+    if to in page_languages():
         set_cookie(request, response, LANGUAGE_COOKIE, to, 365 * 24 * 3600)
     return response

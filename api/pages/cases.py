@@ -39,12 +39,13 @@ from api.pages.web import (
 from api.ratelimit import RateLimited
 from api.routes import complaints, staff, twilio
 from core.db import read_session
+from core.i18n import all_names
 from core.models import utcnow
 from schemas.auth import Principal
 from schemas.complaint import ComplaintPublic, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
-from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICT_HI, DISTRICTS
-from schemas.tracking import STATUS_LABELS, ComplaintSubmission
+from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
+from schemas.tracking import ComplaintSubmission, status_label
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
@@ -128,8 +129,8 @@ def common(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     code = language(request)
     return {
-        "status_label": lambda s: getattr(STATUS_LABELS[ComplaintStatus(s)], code),
-        "category_label": lambda value: category_label(value, _),
+        "status_label": lambda s: status_label(s, code),
+        "category_label": lambda value: category_label(value, code),
         "department_label": lambda value: department_label(value, code),
         "district_label": lambda name: district_label(name, code),
         "level_label": lambda level: _LEVELS[int(level)](_),
@@ -203,7 +204,8 @@ async def _desk(
             "categories": CATEGORIES,
             "departments": DEPARTMENTS,
             "districts": DISTRICTS,
-            "district_names_hi": DISTRICT_HI,
+            # Every name of each district, in every language, for the picker to match.
+            "district_names": {d: sorted(all_names("district", d) - {d}) for d in DISTRICTS},
             "idempotency_key": (values or {}).get("idempotency_key") or new_key(),
             "callback_key": new_key(),
         },

@@ -1,10 +1,9 @@
-"""Names shown on the pages in the reader's language, and the district picker's Hindi names."""
+"""Names shown on the pages in the reader's language (the `names` catalogue)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from schemas.reference import CATEGORY_BY_CODE, DEPARTMENT_BY_CODE, canonical_district, district_hi
+from core.i18n import local_name
+from schemas.reference import CATEGORY_BY_CODE, DEPARTMENT_BY_CODE, canonical_district
 
 
 def district_from_input(value: str) -> str | None:
@@ -22,19 +21,19 @@ def district_from_input(value: str) -> str | None:
 def district_label(name: str | None, language: str) -> str:
     if not name:
         return "—"
-    return district_hi(name) if language == "hi" else name
+    return local_name("district", name, language)
 
 
 def department_label(code: str | None, language: str) -> str:
     department = DEPARTMENT_BY_CODE.get(code or "")
     if department is None:
         return code or "—"
-    return department.name_hi if language == "hi" else department.name
+    return local_name("department", department.name, language)
 
 
-def category_label(code: str | None, gettext: Callable[[str], str]) -> str:
+def category_label(code: str | None, language: str) -> str:
     category = CATEGORY_BY_CODE.get(code or "")
-    return gettext(category.label) if category is not None else (code or "—")
+    return local_name("subject", category.label, language) if category else (code or "—")
 
 
 # Message IDs the templates translate from data (`_(value)`), which extraction cannot see:
@@ -68,12 +67,10 @@ TIMELINE_EVENTS = (
 def data_msgids() -> list[str]:
     """Every message ID the pages build from data."""
     from schemas.enums import Channel, MessageStatus, RecipientKind
-    from schemas.reference import CATEGORIES
     from schemas.review import SessionPhase
 
     return [
         *(c.value for c in Channel),
-        *(c.label for c in CATEGORIES),
         *TIMELINE_EVENTS,
         *(s.value for s in MessageStatus),
         *(r.value for r in RecipientKind),

@@ -33,7 +33,7 @@ from starlette.datastructures import FormData
 from api.auth import principal_from_token
 from api.errors import ApiError
 from core.calendar import IST
-from core.i18n import translations
+from core.i18n import SOURCE_LANGUAGE, language_name, local_name, offered_languages, translations
 from core.settings import Settings
 from schemas.auth import Principal, Role
 
@@ -42,7 +42,6 @@ SESSION_COOKIE = "jan_samvad_session"
 NONCE_COOKIE = "jan_samvad_nonce"
 LANGUAGE_COOKIE = "jan_samvad_lang"
 SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
-LANGUAGES = ("hi", "en")
 DOMAIN = "pages"
 
 # Autoescaped HTML; `{% trans %}` and `_()` take the reader's catalogue from each render's
@@ -78,23 +77,32 @@ class SignInNeeded(Exception):
         self.next_url = next_url
 
 
+def page_languages() -> tuple[str, ...]:
+    """The languages the pages offer: those citizens may choose (LANGUAGES, the default
+    first), and English, the catalogues' source, for staff."""
+    offered = offered_languages()
+    return offered if SOURCE_LANGUAGE in offered else (*offered, SOURCE_LANGUAGE)
+
+
 def language(request: Request) -> str:
-    """The reader's language: their choice (cookie), else their browser's, else Hindi."""
+    """The reader's language: their choice (cookie), else their browser's, else the first of
+    LANGUAGES."""
+    languages = page_languages()
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in LANGUAGES:
+    if chosen in languages:
         return chosen
     for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in languages:
             return code
-    return "hi"
+    return languages[0]
 
 
 def problem(request: Request, err: ApiError) -> str:
-    """Why the API refused, in the reader's language where the refusal has it (`detail_hi`)."""
-    if language(request) == "hi" and err.extra.get("detail_hi"):
-        return str(err.extra["detail_hi"])
-    return err.detail
+    """Why the API refused, in the reader's language where the refusal has it
+    (`detail_<code>`), else in English."""
+    localised = err.extra.get(f"detail_{language(request)}")
+    return str(localised) if localised else err.detail
 
 
 def gettext_for(request: Request) -> Callable[[str], str]:
@@ -248,7 +256,9 @@ def render(
         name,
         {
             "lang": code,
-            "other_lang": "en" if code == "hi" else "hi",
+            "other_languages": [(c, language_name(c)) for c in page_languages() if c != code],
+            # A name from the data (designation, office...) in the reader's language.
+            "local": lambda kind, english: local_name(kind, english, code) if english else "",
             "gettext": catalogue.gettext,
             "ngettext": catalogue.ngettext,
             "_": catalogue.gettext,

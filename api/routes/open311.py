@@ -53,12 +53,13 @@ from api.updates import ActionKey, scoped_key
 from core import audit
 from core.calendar import IST, assume_ist
 from core.db import read_session
+from core.i18n import default_language, language_name, local_name, offered_languages
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintCreate
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.open311 import (
     Attribute,
     AttributeValue,
@@ -81,8 +82,8 @@ from schemas.reference import (
     CATEGORY_BY_CODE,
     DEPARTMENT_BY_CODE,
     DISTRICTS,
-    district_hi,
 )
+from schemas.tracking import STATUS_LABELS
 
 PREFIX = "/open311/v2"
 # The spec's bounds on GET requests: a date range of at most 90 days, at most 1,000 requests.
@@ -237,9 +238,9 @@ def _service(code: str) -> Service:
     urgent = " Urgent: sent at once to the department's officers." if category.urgent else ""
     return Service(
         service_code=code,
-        service_name=f"{category.label} / {category.label_hi}",
-        description=f"{category.label} ({category.label_hi}): {department.name} "
-        f"({department.name_hi}).{urgent}",
+        service_name=in_every_language("subject", category.label),
+        description=f"{in_every_language('subject', category.label)}: "
+        f"{in_every_language('department', department.name)}.{urgent}",
         metadata=True,
         type="realtime",
         keywords=", ".join([code, *code.split("_")]) if "_" in code else code,
@@ -251,7 +252,8 @@ def _service(code: str) -> Service:
 async def services(
     fmt: Format, app: AppStateDep, jurisdiction_id: JurisdictionId = None
 ) -> Response:
-    """Every category as a service, named in English and Hindi; each has a definition."""
+    """Every category as a service, named in English and each language offered; each has a
+    definition."""
     out = fmt
     check_jurisdiction(app.settings, jurisdiction_id)
     return _answer("services", [_service(c.code) for c in CATEGORIES], out)
@@ -278,12 +280,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         datatype="singlevaluelist",
         required=False,
         order=2,
-        datatype_description="The language of the citizen's SMS (default: Hindi).",
+        datatype_description="The language of the citizen's SMS (default: the first listed).",
         description="Language for SMS / एसएमएस की भाषा",
-        values=[
-            AttributeValue(key=Language.HINDI.value, name="हिन्दी (Hindi)"),
-            AttributeValue(key=Language.ENGLISH.value, name="English"),
-        ],
+        values=[],  # the languages offered (LANGUAGES), filled in by `service_attributes()`
     ),
     Attribute(
         code="wishes_to_meet_cm",
@@ -317,6 +316,26 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 ATTRIBUTE_CODES = frozenset(a.code for a in ATTRIBUTES)
 
 
+def service_attributes() -> list[Attribute]:
+    """The service attributes, the language choice listing the languages offered (LANGUAGES,
+    each named in itself)."""
+    languages = [
+        AttributeValue(key=code, name=f"{language_name(code)} ({code})")
+        for code in offered_languages()
+    ]
+    return [
+        a.model_copy(update={"values": languages}) if a.code == "language" else a
+        for a in ATTRIBUTES
+    ]
+
+
+def in_every_language(kind: str, english: str) -> str:
+    """A name in English and in each other language offered, joined by " / " (Open311 has
+    one text field where our pages have a language switch)."""
+    names = [english, *(local_name(kind, english, code) for code in offered_languages())]
+    return " / ".join(dict.fromkeys(names))
+
+
 @router.get("/services/{service_code}.{fmt}", summary="Open311 service definition")
 async def service_definition(
     service_code: str, fmt: Format, app: AppStateDep, jurisdiction_id: JurisdictionId = None
@@ -326,7 +345,7 @@ async def service_definition(
     check_jurisdiction(app.settings, jurisdiction_id)
     if service_code not in CATEGORY_BY_CODE:
         raise Open311Error(404, [("service_code", f"unknown service {service_code!r}")])
-    document = ServiceDefinition(service_code=service_code, attributes=list(ATTRIBUTES))
+    document = ServiceDefinition(service_code=service_code, attributes=service_attributes())
     return _answer("service_definition", document, out)
 
 
@@ -335,8 +354,10 @@ async def service_definition(
 
 def _agency(row: Complaint) -> str:
     department = DEPARTMENT_BY_CODE.get(row.department or "")
-    district = f"{row.district} district / जिला {district_hi(row.district)}"
-    return f"{department.name} / {department.name_hi}, {district}" if department else district
+    district = f"{in_every_language('district', row.district)} (district)"
+    if department is None:
+        return district
+    return f"{in_every_language('department', department.name)}, {district}"
 
 
 def public_request(row: Complaint) -> ServiceRequest:
@@ -346,7 +367,7 @@ def public_request(row: Complaint) -> ServiceRequest:
     return ServiceRequest(
         service_request_id=service_request_id(row.year, row.sequence),
         status="open" if view.status.is_open else "closed",
-        status_notes=f"{view.status_label.en} / {view.status_label.hi}",
+        status_notes=in_every_language("status", STATUS_LABELS[view.status]),
         service_name=_service(category.code).service_name if category else None,
         service_code=category.code if category else None,
         agency_responsible=_agency(row),
@@ -617,7 +638,7 @@ def _attributes(form: Form) -> dict[str, str]:
 
 def _choice(attributes: dict[str, str], code: str, default: str) -> str:
     value = attributes.get(code) or default
-    allowed = [v.key for a in ATTRIBUTES if a.code == code for v in a.values or []]
+    allowed = [v.key for a in service_attributes() if a.code == code for v in a.values or []]
     if value not in allowed:
         raise Open311Error.bad(f"attribute[{code}]", f"must be one of {', '.join(allowed)}")
     return value
@@ -676,7 +697,7 @@ def complaint_from_form(form: Form, channel: Channel) -> ComplaintCreate:
             "address": _location(form),
             "district": attributes["district"],
             "pincode": attributes.get("pincode") or None,
-            "language": _choice(attributes, "language", Language.HINDI),
+            "language": _choice(attributes, "language", default_language()),
         },
         "category": service_code,
         "description": description,

@@ -27,7 +27,7 @@ from core.models import Complaint, utcnow
 from core.settings import Settings
 from schemas.complaint import normalise_phone
 from schemas.enums import ComplaintStatus
-from schemas.tracking import STATUS_LABELS, TrackedComplaint
+from schemas.tracking import TrackedComplaint, status_labels
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
 
@@ -66,7 +66,7 @@ def tracked(row: Complaint) -> TrackedComplaint:
         registration_number=row.registration_number,
         kind=row.kind,
         status=row.status,
-        status_label=STATUS_LABELS[row.status],
+        status_label=status_labels(row.status),
         registered_at=to_ist(row.created_at),
         updated_at=to_ist(row.updated_at),
         next_deadline=ist(next_deadline),

@@ -24,7 +24,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from activities.sms import FINAL_STATUSES, apply_receipt
-from activities.templates import reply, segments
+from activities.templates import command_word, reply, segments
 from activities.twilio_gateway import message_status
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
@@ -36,11 +36,13 @@ from api.updates import execute_within
 from api.views import OPEN_STATUSES, ist, summary
 from core import audit
 from core.db import read_session
+from core.i18n import SOURCE_LANGUAGE, offered_languages
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintSummary, ascii_digits, normalise_phone
 from schemas.enums import MessageStatus, RecipientKind
+from schemas.tracking import status_label
 from schemas.workflow import DeliveryReceipt, ReviewRequest
 from workflows.complaint import ComplaintWorkflow
 
@@ -122,11 +124,19 @@ async def twilio_status(
 # ---- citizens' SMS commands --------------------------------------------------------------
 
 _COMMAND = re.compile(
-    r"^\s*(?P<word>STATUS|स्थिति|REVIEW|समीक्षा)\s*[:\-]?\s*"
-    r"(?P<sequence>[0-9]{1,9})\s*/\s*(?P<year>[0-9]{4})\s*[.।]?\s*$",
-    re.IGNORECASE,
+    r"^\s*(?P<word>[^\s\d:\-]+)\s*[:\-]?\s*"
+    r"(?P<sequence>[0-9]{1,9})\s*/\s*(?P<year>[0-9]{4})\s*[.।]?\s*$"
 )
-_HINDI_WORDS = {"स्थिति", "समीक्षा"}
+
+
+def command_words() -> dict[str, tuple[str, str]]:
+    """Each command word in each language offered (and English), case-folded: which command
+    it is (`status`, `review`) and the language to answer in."""
+    words: dict[str, tuple[str, str]] = {}
+    for language in (SOURCE_LANGUAGE, *offered_languages()):
+        for command in ("status", "review"):
+            words.setdefault(command_word(command, language).casefold(), (command, language))
+    return words
 
 
 # A STATUS reply with the department's answer may take three segments (a Hindi reply has 201
@@ -135,8 +145,9 @@ STATUS_REPLY_SEGMENTS = 3
 
 
 def help_text(helpline: str) -> str:
-    """The reply to anything that is not a command, in both languages."""
-    return "\n".join(reply("reply|help", language, helpline=helpline) for language in ("en", "hi"))
+    """The reply to anything that is not a command, in English and each language offered."""
+    languages = dict.fromkeys((SOURCE_LANGUAGE, *offered_languages()))
+    return "\n".join(reply("reply|help", language, helpline=helpline) for language in languages)
 
 
 def _nothing_found(reg: str, language: str, helpline: str) -> str:
@@ -148,7 +159,7 @@ def _status_text(row: Complaint, language: str, helpline: str) -> str:
     """Status, next date and the department's current answer (shortened so that the reply
     keeps `STATUS_REPLY_SEGMENTS`); a reopened or rejected answer is not shown as current."""
     case = tracked(row)
-    label = case.status_label.hi if language == "hi" else case.status_label.en
+    label = status_label(case.status, language)
     parts = [reply("reply|status", language, reg=row.registration_number, status=label)]
     if case.next_deadline:
         parts.append(
@@ -158,7 +169,7 @@ def _status_text(row: Complaint, language: str, helpline: str) -> str:
     if case.last_reply:
         answer = " ".join(case.last_reply.split())
         if answer and answer[-1] not in ".!?।":
-            answer += "।" if language == "hi" else "."
+            answer += reply("reply|full_stop", language)
         while answer:
             text = " ".join([*parts, reply("reply|answer", language, answer=answer), tail])
             if segments(text) <= STATUS_REPLY_SEGMENTS:
@@ -193,7 +204,7 @@ async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | No
         )
     except ApiError as problem:
         if problem.status_code == 409:
-            reason = problem.extra.get("detail_hi") if language == "hi" else None
+            reason = problem.extra.get(f"detail_{language}") if language != "en" else None
             return reply(
                 "reply|review_refused",
                 language,
@@ -228,11 +239,11 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
             return Response(content=str(twiml), media_type="application/xml")
     text = ascii_digits(params.get("Body", ""))
     match = _COMMAND.match(text)
-    if match is None:
+    command = command_words().get(match["word"].casefold()) if match else None
+    if match is None or command is None:
         answer = help_text(helpline)
     else:
-        word = match["word"]
-        language = "hi" if word in _HINDI_WORDS else "en"
+        verb, language = command
         reg = f"{int(match['sequence'])}/{match['year']}"
         with read_session(app.engine) as session:
             row = _citizen_case(session, reg, params.get("From", ""))
@@ -240,7 +251,7 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
             audit.describe(complaint=(row.year, row.sequence))
         if row is None:
             answer = _nothing_found(reg, language, helpline)
-        elif word.upper() == "STATUS" or word == "स्थिति":
+        elif verb == "status":
             answer = _status_text(row, language, helpline)
         else:
             try:

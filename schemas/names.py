@@ -1,0 +1,66 @@
+"""The `names` catalogue's template: every name that texts, pages and answers show, with its
+kind as the gettext context (`core.i18n.local_name` reads the translations).
+
+The names come from the reference data (`schemas.reference`: districts, departments,
+subjects), the citizen's status words (`schemas.tracking.STATUS_LABELS`) and the officer
+directory (`DIRECTORY_FILE`: each officer's `office`, which an SMS names, and `designation`).
+`make messages` writes `core/locale/names.pot` with `python -m schemas.names` and merges it into
+every language's `names.po`; an office or designation added to the directory appears there
+for translators.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+
+from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
+from schemas.tracking import STATUS_LABELS
+
+
+def directory_names(directory_file: Path) -> Iterator[tuple[str, str]]:
+    """(kind, English) of the offices and designations in a directory file."""
+    for entry in json.loads(directory_file.read_text(encoding="utf-8"))["officers"]:
+        if entry.get("office"):
+            yield "office", entry["office"]
+        yield "designation", entry["designation"]
+
+
+def names(directory_file: Path) -> Iterator[tuple[str, str]]:
+    """(kind, English) of every name a translator gives in each language."""
+    for district in DISTRICTS:
+        yield "district", district
+    for department in DEPARTMENTS:
+        yield "department", department.name
+    for category in CATEGORIES:
+        yield "subject", category.label
+        yield "subject|short", category.short
+    for label in STATUS_LABELS.values():
+        yield "status", label
+    yield from directory_names(directory_file)
+
+
+def template(directory_file: Path) -> Catalog:
+    """The `names.pot` catalogue: one entry per distinct (kind, English)."""
+    pot = Catalog(project="Jan Samvad", copyright_holder="Jan Samvad contributors", domain="names")
+    for kind, english in names(directory_file):
+        pot.add(english, context=kind)
+    return pot
+
+
+def main() -> None:
+    from core.i18n import LOCALE_DIR
+    from core.settings import get_settings
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else LOCALE_DIR / "names.pot"
+    with out.open("wb") as file:
+        write_po(file, template(get_settings().directory_file), width=100, omit_header=False)
+
+
+if __name__ == "__main__":
+    main()
