@@ -124,7 +124,12 @@ def workflow_error(err: Exception) -> ApiError:
 def refusal(key: str, **params: Any) -> ApiError:
     """409 for the refusal `key` of `schemas.refusals`: `detail` in English, `detail_<code>`
     in each other language the centre offers (`detail_hi`), `reason` the key (for programs)."""
-    return ApiError(409, english(key, params), **localised_details(key, params), reason=key)
+    return refused(409, key, **params)
+
+
+def refused(status: int, key: str, **params: Any) -> ApiError:
+    """`status` for the refusal `key`, worded like `refusal`."""
+    return ApiError(status, english(key, params), **localised_details(key, params), reason=key)
 
 
 def localised_details(key: str, params: dict[str, Any]) -> dict[str, str]:

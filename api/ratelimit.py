@@ -25,9 +25,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.errors import localised_details
 from core.calendar import IST, to_ist
 from core.db import read_session, write_session
 from core.models import Complaint, RateCounter, TimelineEvent, utcnow
+from schemas.refusals import english
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Counter rows are kept this long after their window started (longer than any window).
@@ -36,11 +38,14 @@ _TABLE: sa.Table = RateCounter.__table__  # type: ignore[attr-defined]
 
 
 class RateLimited(Exception):
-    """Answered 429 with `Retry-After` (seconds) and the cause: `detail` and `errors`."""
+    """Answered 429 with `Retry-After` (seconds) and the cause: the refusal `reason` (a key of
+    `schemas.refusals`) worded as `detail` (English) and `detail_<code>`, and `errors`."""
 
-    def __init__(self, detail: str, *, retry_after: int, field: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, reason: str, *, retry_after: int, field: str, **params: Any) -> None:
+        self.reason = reason
+        self.params = params
+        self.detail = english(reason, params)
+        super().__init__(self.detail)
         self.retry_after = max(1, retry_after)
         self.field = field
 
@@ -67,7 +72,8 @@ class Counter:
 
     key: str
     limit: int
-    message: str = field(compare=False)
+    reason: str = field(compare=False)  # a key of schemas.refusals
+    params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     field: str = field(default="client", compare=False)
 
 
@@ -131,7 +137,10 @@ def refuse_if_blocked(
     for counter in wanted:
         if current[counter.key] >= counter.limit:
             raise RateLimited(
-                counter.message, retry_after=window.retry_after(now), field=counter.field
+                counter.reason,
+                retry_after=window.retry_after(now),
+                field=counter.field,
+                **dict(counter.params),
             )
 
 
@@ -143,6 +152,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {
                 "detail": err.detail,
+                **localised_details(err.reason, err.params),
+                "reason": err.reason,
                 "retry_after_seconds": err.retry_after,
                 "errors": [{"field": err.field, "message": err.detail}],
             },
@@ -172,14 +183,13 @@ class PhoneLimitReached(Exception):
         self.limit = limit
         self.retry_after = retry_after
 
-    def as_rate_limited(self) -> RateLimited:
+    def as_rate_limited(self, helpline: str) -> RateLimited:
         return RateLimited(
-            f"citizen.phone: this phone number has already filed {self.limit} complaints "
-            "today, the most allowed in one day; it may file again after midnight (IST). "
-            "A telecaller at 181 can register an urgent one with a reason "
-            "(limit_override_reason).",
+            "daily_limit",
             retry_after=self.retry_after,
             field="citizen.phone",
+            limit=self.limit,
+            helpline=helpline,
         )
 
 

@@ -1,4 +1,5 @@
-"""Why an action on a case is refused, in words a telecaller can read to the citizen.
+"""Why an action on a case (or a look-up, or a registration) is refused, in words a
+telecaller can read to the citizen.
 
 Each refusal has a stable key and an English source text with `{placeholders}`; translations
 live in the gettext catalogue `core/locale/<language>/LC_MESSAGES/refusals.po` (context = key),
@@ -66,6 +67,28 @@ REFUSALS: dict[str, str] = dict(
         ),
         _r("session_closed", "the session {session} is closed; its minutes are final"),
         _r("other", "the action was refused: {reason}"),
+        # Public tracking (/v1/track) and the per-phone daily limit at intake.
+        _r(
+            "track_not_found",
+            "no complaint with this registration number and phone number: check both (the "
+            "number is in your acknowledgement SMS), or call {helpline}",
+        ),
+        _r("track_too_many", "too many look-ups from your address: try again later"),
+        _r(
+            "track_client_failures",
+            "too many failed look-ups from your address: try again later, or call {helpline}",
+        ),
+        _r(
+            "track_number_failures",
+            "too many failed look-ups of this registration number: try again later, or call "
+            "{helpline}",
+        ),
+        _r(
+            "daily_limit",
+            "citizen.phone: this phone number has already filed {limit} complaints today, the "
+            "most allowed in one day; it may file again after midnight (IST). A telecaller at "
+            "{helpline} can register an urgent one with a reason (limit_override_reason).",
+        ),
         # Joins the statuses a refusal names ("'Registered' or 'Closed'").
         _r("word|or", " or "),
     ]

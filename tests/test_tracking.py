@@ -136,6 +136,8 @@ async def test_wrong_phone_and_unknown_number_give_the_same_404(
     assert wrong_phone.status_code == unknown.status_code == huge.status_code == 404
     assert wrong_phone.content == unknown.content == huge.content
     assert "registration number and phone number" in wrong_phone.json()["detail"]
+    assert wrong_phone.json()["reason"] == "track_not_found"
+    assert "पंजीकरण संख्या और फ़ोन नंबर" in wrong_phone.json()["detail_hi"]
     assert malformed.status_code == 422
     assert malformed.json()["errors"][0]["field"] == "X-Citizen-Phone"
     assert right.status_code == 200
@@ -179,6 +181,8 @@ def _limited(response: httpx.Response, field: str, window: int) -> None:
     assert 0 < int(response.headers["Retry-After"]) <= window
     assert response.json()["errors"][0]["field"] == field
     assert "try again" in response.json()["detail"]
+    assert response.json()["reason"].startswith("track_")
+    assert "बाद में प्रयास करें" in response.json()["detail_hi"]  # in the citizen's words too
 
 
 async def test_failed_look_ups_of_one_number_are_limited_from_any_address(
@@ -337,6 +341,8 @@ async def test_the_sixth_complaint_of_the_day_is_refused_unless_a_replay_or_a_te
     assert 0 < int(sixth.headers["Retry-After"]) <= 24 * 3600
     assert sixth.json()["errors"][0]["field"] == "citizen.phone"
     assert "already filed 5 complaints today" in sixth.json()["detail"]
+    assert sixth.json()["reason"] == "daily_limit"
+    assert "आज 5 शिकायतें दर्ज हो चुकी हैं" in sixth.json()["detail_hi"]
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
     assert not_a_telecaller.status_code == 403
     assert not_a_telecaller.json()["errors"][0]["field"] == "limit_override_reason"

@@ -72,14 +72,15 @@ def test_every_refusal_reads_in_english_and_hindi_with_statuses_in_words() -> No
         "kind": "suggestion", "valid": "accepted", "value": "Gotham", "attempt": "2",
         "due": "01-12-2026 10:00", "current": "s1", "requested": "s2", "days": "15",
         "date": "15-12-2026", "reg": "1/2026", "session": "weekly-review-2026-12-01",
-        "cutoff": "30-11-2026 18:00", "reason": "x",
+        "cutoff": "30-11-2026 18:00", "reason": "x", "helpline": "181", "limit": "5",
     }  # fmt: skip
     for key in REFUSALS:
         en, hi = english(key, params), translated(key, "hi", params)
         assert en and re.search("[\u0900-\u097f]", hi), key
-        assert "_" not in en.replace("transfer_to_", "").replace("citizen_informed", "").replace(
-            "new_deadline", ""
-        ), (key, en)  # no internal status codes
+        fields = ("transfer_to_", "citizen_informed", "new_deadline", "limit_override_reason")
+        for named_field in fields:
+            en = en.replace(named_field, "")
+        assert "_" not in en, (key, en)  # no internal status codes
     wrong = translated("wrong_status", "hi", params)
     assert "'निस्तारित (बंद)'" in wrong and "'कार्रवाई हेतु विभाग के पास'" in wrong
 

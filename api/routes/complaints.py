@@ -128,7 +128,7 @@ async def create_complaint(
             "use a new key for a new complaint",
         ) from None
     except PhoneLimitReached as limited:
-        raise limited.as_rate_limited() from None
+        raise limited.as_rate_limited(app.settings.helpline_number) from None
     audit.describe(
         "register",
         complaint=(row.year, row.sequence),

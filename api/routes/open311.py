@@ -823,7 +823,7 @@ async def create_request(
             "Idempotency-Key", "was already used for a different request; use a new key"
         ) from None
     except PhoneLimitReached as limited:
-        refusal = limited.as_rate_limited()
+        refusal = limited.as_rate_limited(app.settings.helpline_number)
         raise Open311Error(
             429,
             [("phone", refusal.detail.removeprefix("citizen.phone: "))],

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from api.deps import AppStateDep
-from api.errors import ApiError
+from api.errors import ApiError, refused
 from api.ratelimit import Counter, RateLimited, Window, hit, refuse_if_blocked
 from api.views import ist
 from core.calendar import to_ist
@@ -31,10 +31,6 @@ from schemas.tracking import TrackedComplaint, status_labels
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
 
-NOT_FOUND = (
-    "no complaint with this registration number and phone number: check both (the number "
-    "is in your acknowledgement SMS), or call 181"
-)
 _REVIEWS = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
 _DB_INTEGER = 2**31
 
@@ -97,29 +93,28 @@ def look_up(
     now = utcnow()
     window = Window(settings.track_window_seconds)
     number = f"{sequence}/{year}"
+    helpline = (("helpline", settings.helpline_number),)
     client_failures = Counter(
         f"track:fail:client:{client}",
         settings.track_failures_per_client,
-        "too many failed look-ups from your address: try again later, or call 181",
+        "track_client_failures",
+        params=helpline,
     )
     number_failures = Counter(
         f"track:fail:number:{number}"[:120],
         settings.track_failures_per_number,
-        "too many failed look-ups of this registration number: try again later, or call 181",
+        "track_number_failures",
         field="registration_number",
+        params=helpline,
     )
     refuse_if_blocked(engine, [client_failures, number_failures], window, now=now)
     if hit(engine, f"track:client:{client}", window, now=now) > settings.track_requests_per_client:
-        raise RateLimited(
-            "too many look-ups from your address: try again later",
-            retry_after=window.retry_after(now),
-            field="client",
-        )
+        raise RateLimited("track_too_many", retry_after=window.retry_after(now), field="client")
     row = _find(engine, year, sequence, phone)
     if row is None:
         hit(engine, client_failures.key, window, now=now)
         hit(engine, number_failures.key, window, now=now)
-        raise ApiError(404, NOT_FOUND)
+        raise refused(404, "track_not_found", helpline=settings.helpline_number)
     return tracked(row)
 
 
