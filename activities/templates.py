@@ -251,8 +251,9 @@ def dlt_text(text: str) -> str:
     return _PLACEHOLDER.sub("{#var#}", text)
 
 
-def dlt_sheet(entity_id: str, languages: tuple[str, ...] = ("en", "hi")) -> list[dict[str, str]]:
-    """One row per template and language, as Twilio's India sender registration asks."""
+def dlt_sheet(entity_id: str, languages: tuple[str, ...]) -> list[dict[str, str]]:
+    """One row per template and language, as Twilio's India sender registration asks (each
+    language once, in the order given)."""
     return [
         {
             "entity_id": entity_id,
@@ -263,14 +264,18 @@ def dlt_sheet(entity_id: str, languages: tuple[str, ...] = ("en", "hi")) -> list
             "template": dlt_text(entry.text(language)),
         }
         for entry in TEXTS
-        for language in languages
+        for language in dict.fromkeys(languages)
     ]
 
 
 if __name__ == "__main__":
     from core.settings import get_settings
 
-    rows = dlt_sheet(get_settings().twilio_dlt_entity_id or "<TWILIO_DLT_ENTITY_ID>")
+    settings = get_settings()
+    # English too: officers are written to in English whatever LANGUAGES offers citizens.
+    rows = dlt_sheet(
+        settings.twilio_dlt_entity_id or "<TWILIO_DLT_ENTITY_ID>", ("en", *settings.language_list)
+    )
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)

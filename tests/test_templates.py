@@ -305,7 +305,7 @@ def test_the_shipped_catalogues_are_english_and_hindi_and_parse() -> None:
 
 
 def test_dlt_sheet_has_variables_in_dlt_form_and_the_entity_id() -> None:
-    rows = dlt_sheet("1001234567890123456")
+    rows = dlt_sheet("1001234567890123456", ("en", "hi", "en"))  # each language once
     assert len(rows) == 2 * len(TEXTS)
     for row in rows:
         assert row["entity_id"] == "1001234567890123456"
