@@ -144,6 +144,23 @@ async def test_sign_in_sets_an_httponly_cookie_and_sign_out_forgets_it(
     assert (await pages.get("/desk")).status_code == 303
 
 
+async def test_the_desk_names_subjects_departments_and_districts_in_the_readers_language(
+    pages: httpx.AsyncClient, engine: Engine
+) -> None:
+    await sign_in(pages, token_of(auth_headers(engine, Role.TELECALLER)))
+    pages.cookies.set("jan_samvad_lang", "hi")
+    hindi = (await pages.get("/desk")).text
+    assert ">पेयजल</option>" in hindi  # subject (the names catalogue)
+    assert ">स्वास्थ्य</option>" in hindi  # department
+    assert '<option value="Ranchi">रांची</option>' in hindi  # the district picker
+    assert 'hreflang="en" lang="en">English</a>' in hindi  # the other language, named in itself
+    pages.cookies.set("jan_samvad_lang", "en")
+    english = (await pages.get("/desk")).text
+    assert ">Drinking water</option>" in english
+    assert ">Health, Medical Education and Family Welfare</option>" in english
+    assert 'hreflang="hi" lang="hi">हिन्दी</a>' in english
+
+
 async def test_a_form_without_this_browsers_csrf_token_is_refused(
     pages: httpx.AsyncClient, engine: Engine
 ) -> None:
