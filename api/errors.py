@@ -127,9 +127,10 @@ def refusal(key: str, **params: Any) -> ApiError:
     return refused(409, key, **params)
 
 
-def refused(status: int, key: str, **params: Any) -> ApiError:
-    """`status` for the refusal `key`, worded like `refusal`."""
-    return ApiError(status, english(key, params), **localised_details(key, params), reason=key)
+def refused(http_status: int, key: str, /, **params: Any) -> ApiError:
+    """`http_status` for the refusal `key`, worded like `refusal` (`params` may hold `status`,
+    a case status the refusal names)."""
+    return ApiError(http_status, english(key, params), **localised_details(key, params), reason=key)
 
 
 def localised_details(key: str, params: dict[str, Any]) -> dict[str, str]:
