@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.run import RESULTS, intake
-from tests.processes import EmbeddedStack
+from harness.processes import EmbeddedStack
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -20,11 +20,11 @@ from api.intake import register_complaint
 from core.models import Complaint, Message, TimelineEvent, utcnow
 from core.settings import Settings
 from core.temporal import start_complaint_workflow
+from harness.factories import complaint_body, eventually
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
 from schemas.workflow import DEFAULT_MAX_HISTORY_EVENTS, ComplaintState, ComplaintWorkflowResult
-from tests.factories import complaint_body, eventually
 from workflows.complaint import ComplaintWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"

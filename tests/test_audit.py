@@ -18,8 +18,8 @@ from api.main import create_app
 from core.audit import READ_ONLY_ROUTES, AuditEntry, append, entries
 from core.models import utcnow
 from core.settings import Settings
+from harness.factories import complaint_body, eventually, insert_case, named_headers, routes_of
 from schemas.auth import Role
-from tests.factories import complaint_body, eventually, insert_case, named_headers, routes_of
 
 CASE = "/v1/complaints/{year}/{sequence}"
 # Replaces the test client's default token with none.

@@ -13,7 +13,7 @@ from core import audit
 from core.audit import AuditEntry
 from core.auth import cli, operator, os_user
 from core.settings import Settings
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 
 async def test_a_flood_of_refused_anonymous_writes_leaves_a_few_counted_rows(

@@ -48,9 +48,9 @@ from core.auth import (
 )
 from core.models import utcnow
 from core.settings import AuthProvider, Environment, Settings, get_settings
+from harness.factories import auth_headers
 from schemas.auth import Role
-from tests.conftest import api_client
-from tests.factories import auth_headers
+from tests.helpers import api_client
 
 CASES = "/v1/complaints"
 

@@ -40,10 +40,10 @@ from core.codec import (
     parse_keys,
 )
 from core.settings import Environment, Settings
+from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
 from schemas.workflow import ComplaintWorkflowInput, ReviewRequest
-from tests.conftest import api_client, running_worker
-from tests.factories import auth_headers, complaint_body, eventually
+from tests.helpers import api_client, running_worker
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 

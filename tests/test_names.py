@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from harness.factories import complaint_body
 from schemas.reference import (
     CATEGORIES,
     DEPARTMENTS,
@@ -18,7 +19,6 @@ from schemas.reference import (
     canonical_district,
     fold,
 )
-from tests.factories import complaint_body
 
 
 @pytest.mark.parametrize(

@@ -37,12 +37,12 @@ from api.intake import RecentDuplicates, register_complaint
 from core.auth import create_user
 from core.db import make_engine
 from core.models import Complaint, Message, utcnow
+from harness.factories import complaint_body
+from harness.processes import EmbeddedStack
 from schemas.auth import Role
 from schemas.complaint import ComplaintCreate
 from schemas.reference import CATEGORIES, DISTRICTS
 from schemas.tracking import STATUS_LABELS
-from tests.factories import complaint_body
-from tests.processes import EmbeddedStack
 
 JURISDICTION = "jharkhand.gov.in"
 FMS_CLIENT = "fixmystreet-ranchi"  # configured to record its posts as the web channel

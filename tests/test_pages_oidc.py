@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.settings import AuthProvider, Settings
-from tests.conftest import api_client
+from tests.helpers import api_client
 
 AUDIENCE = "jan-samvad-api"
 CLIENT = "jan-samvad-pages"
