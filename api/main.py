@@ -20,11 +20,11 @@ from api import errors, metrics, pages, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
+from api.middleware import AuditMiddleware, CaseContextMiddleware
 from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
-from core.audit import AuditMiddleware
 from core.db import prepare_database
 from core.holidays import configured_policy
-from core.logging import CaseContextMiddleware, configure_logging
+from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from core.tracing import configure_tracing, instrument_app, shutdown_tracing

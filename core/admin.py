@@ -6,7 +6,7 @@
     python -m core.admin replay --history FILE.json  # replay a history against this code
     python -m core.admin replay --workflow-id ID     # ... fetched from the cluster
 
-Users and bearer tokens of the API (core/auth.py; `make user ARGS="..."`):
+Users and bearer tokens of the API (the token store is core/auth.py; `make user ARGS="..."`):
 
     python -m core.admin user create NAME --role R [--role R2] [--district D] [--department C]
                                       [--state-wide] [--days N]  # prints the token once
@@ -28,11 +28,15 @@ import argparse
 import asyncio
 import logging
 import os
+import pwd
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
+from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -48,11 +52,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from core import auth
+from core.audit import append
 from core.codec import data_converter
+from core.db import make_engine, migrate
 from core.logging import configure_logging
-from core.settings import Settings, get_settings
+from core.models import ApiUser, AuditEntry, utcnow
+from core.settings import Environment, Settings, get_settings
 from core.temporal import connect
 from schemas import search_attributes
+from schemas.auth import Role
 from workflows.complaint import ComplaintWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
@@ -208,12 +216,182 @@ async def run(task: str, settings: Settings, *, wait: float, retention: timedelt
         )
 
 
+# ---- users and tokens (the read model only, no Temporal client) ----------------------------
+
+USER_COMMANDS = ("user", "token", "dev-tokens")
+
+
+def _user_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.admin", description="Jan Samvad: API users and bearer tokens"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    user = sub.add_parser("user", help="users and API clients").add_subparsers(
+        dest="action", required=True
+    )
+    create = user.add_parser("create", help="create a user and print its first token (once)")
+    create.add_argument("name")
+    create.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    create.add_argument("--district", help="nodal officer's district, e.g. Ranchi")
+    create.add_argument("--department", help="department code, e.g. police")
+    create.add_argument(
+        "--state-wide",
+        action="store_true",
+        help="an officer of the state's own cell: no district or department limit",
+    )
+    create.add_argument("--days", type=int, default=settings.auth_token_days)
+    token = user.add_parser("token", help="issue another token for a user (printed once)")
+    token.add_argument("name")
+    token.add_argument("--days", type=int, default=settings.auth_token_days)
+    revoke = user.add_parser("revoke", help="deactivate a user and revoke all its tokens")
+    revoke.add_argument("name")
+    user.add_parser("list", help="users, their roles, scope and live tokens")
+    token_commands = sub.add_parser("token", help="tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_revoke = token_commands.add_parser("revoke", help="revoke one token by its id")
+    token_revoke.add_argument("id")
+    sub.add_parser("dev-tokens", help="development tokens, one per role (not in production)")
+    parser.add_argument(
+        "--actor",
+        help="who is running this command (recorded in the audit trail with the OS account)",
+    )
+    return parser
+
+
+def operator(actor: str | None = None) -> str:
+    """Who runs an administrator's command, for the audit trail: the name given with
+    `--actor` (the person, when the operating-system account is shared), else the account of
+    the process's user id — never `$USER`, which anyone can set."""
+    return f"cli:{actor}" if actor else f"cli:{os_user()}"
+
+
+def os_user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (containers)
+        return f"uid {os.getuid()}"
+
+
+def _show_token(token: str, expires_in: timedelta) -> None:
+    parts = auth.split_token(token)
+    print(token)
+    print(
+        f"(token id {parts[0] if parts else '?'}, valid {expires_in.days} days: shown only now, "
+        "only its hash is stored)",
+        file=sys.stderr,
+    )
+
+
+def user_cli(argv: Sequence[str], settings: Settings, engine: Engine | None = None) -> int:
+    """`python -m core.admin user|token|dev-tokens ...`; returns the exit status."""
+    args = _user_parser(settings).parse_args(list(argv))
+    if args.command == "dev-tokens" and settings.environment is Environment.PRODUCTION:
+        print("error: development tokens are never created in production", file=sys.stderr)
+        return 1  # before touching the database at all
+    own_engine = engine is None
+    if engine is None:
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+    try:
+        return _run_user_command(args, settings, engine)
+    except auth.AuthError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def _run_user_command(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    match (args.command, getattr(args, "action", None)):
+        case ("user", "create"):
+            expires_in = timedelta(days=args.days)
+            user, token = auth.create_user(
+                engine,
+                name=args.name,
+                roles=args.role,
+                district=args.district,
+                department=args.department,
+                expires_in=expires_in,
+                created_by=operator(args.actor),
+                state_wide=args.state_wide,
+            )
+            print(f"user {user.name}: {user.roles}{_scope(user)}")
+            _audit(
+                engine, args.actor, "user create", user=user.name, roles=user.roles, days=args.days
+            )
+            _show_token(token, expires_in)
+        case ("user", "token"):
+            expires_in = timedelta(days=args.days)
+            token = auth.issue_token(engine, args.name, expires_in=expires_in)
+            _audit(engine, args.actor, "user token", user=args.name, days=args.days)
+            _show_token(token, expires_in)
+        case ("user", "revoke"):
+            count = auth.revoke_user(engine, args.name)
+            _audit(engine, args.actor, "user revoke", user=args.name, tokens_revoked=count)
+            print(f"user {args.name} deactivated, {count} token(s) revoked")
+        case ("user", "list"):
+            now = utcnow()
+            for user in auth.list_users(engine):
+                live = [
+                    f"{t.id} (until {t.expires_at:%Y-%m-%d})"
+                    for t in auth.tokens_of(engine, user.name)
+                    if t.revoked_at is None and t.expires_at > now
+                ]
+                state = "active" if user.active else "deactivated"
+                print(
+                    f"{user.name}\t{user.roles}{_scope(user)}\t{state}\t"
+                    f"tokens: {', '.join(live) or 'none'}"
+                )
+        case ("token", "revoke"):
+            if not auth.revoke_token(engine, args.id):
+                raise auth.AuthError(f"id: no live token {args.id!r}")
+            _audit(engine, args.actor, "token revoke", token=args.id)
+            print(f"token {args.id} revoked")
+        case ("dev-tokens", _):
+            tokens = auth.write_dev_tokens(engine, settings)
+            _audit(engine, args.actor, "dev-tokens", users=len(tokens))
+            print(f"development tokens (also in {auth.dev_tokens_file(settings)}):")
+            for role, entry in tokens.items():
+                print(f"  {role:<20} {entry['token']}")
+    return 0
+
+
+def _audit(engine: Engine, actor: str | None, action: str, **facts: Any) -> None:
+    """The audit trail records the administrator's commands beside the API's requests (method
+    CLI, status 0); the subject is `operator(actor)`, and with `--actor` the OS account too."""
+    if actor:
+        facts["os_user"] = os_user()
+    summary = "; ".join([action, *(f"{key}={value}" for key, value in facts.items())])
+    append(
+        engine,
+        AuditEntry(
+            at=utcnow(),
+            subject=operator(actor),
+            roles=Role.ADMINISTRATOR.value,
+            method="CLI",
+            route=f"core.admin {action}",
+            summary=summary,
+            status_code=0,
+            outcome="succeeded",
+        ),
+    )
+
+
+def _scope(user: ApiUser) -> str:
+    parts = [p for p in (user.district, user.department) if p]
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+# ---- entry point ---------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: `python -m core.admin TASK`."""
     args_given = sys.argv[1:] if argv is None else argv
-    if args_given and args_given[0] in auth.COMMANDS:
-        # Users and tokens (core/auth.py): the read model only, no Temporal client.
-        raise SystemExit(auth.cli(args_given, get_settings()))
+    if args_given and args_given[0] in USER_COMMANDS:
+        raise SystemExit(user_cli(args_given, get_settings()))
     parser = argparse.ArgumentParser(description="Jan Samvad: Temporal namespace administration")
     parser.add_argument(
         "task", choices=["register-namespace", "register-search-attributes", "setup", "replay"]

@@ -15,7 +15,9 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from core.audit import READ_ONLY_ROUTES, AuditEntry, append, entries
+from api.middleware import READ_ONLY_ROUTES
+from core.audit import append, entries
+from core.models import AuditEntry
 from core.models import utcnow
 from core.settings import Settings
 from harness.factories import complaint_body, eventually, insert_case, named_headers, routes_of

@@ -31,22 +31,20 @@ from sqlmodel import Session, select
 from api.auth import Authenticator, OidcAuthenticator, TokenStoreAuthenticator
 from api.main import create_app
 from core import admin, audit
+from core.admin import operator
 from core.auth import (
-    ApiToken,
-    ApiUser,
     AuthError,
     authenticate_token,
     create_user,
     issue_token,
     list_users,
-    operator,
     revoke_token,
     revoke_user,
     split_token,
     tokens_of,
     write_dev_tokens,
 )
-from core.models import utcnow
+from core.models import ApiToken, ApiUser, utcnow
 from core.settings import AuthProvider, Environment, Settings, get_settings
 from harness.factories import auth_headers
 from schemas.auth import Role
