@@ -3,8 +3,8 @@
     python -m core.admin register-namespace          # self-hosted cluster only
     python -m core.admin register-search-attributes  # the project's custom search attributes
     python -m core.admin setup                       # both, in that order
-    python -m core.admin replay --history FILE.json  # replay a history against this code
-    python -m core.admin replay --workflow-id ID     # ... fetched from the cluster
+
+Replaying a history against this code is the worker's: `python -m workers.replay`.
 
 Users and bearer tokens of the API (the token store is core/auth.py; `make user ARGS="..."`):
 
@@ -32,7 +32,6 @@ import pwd
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
@@ -46,14 +45,11 @@ from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     RegisterNamespaceRequest,
 )
-from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Replayer
 
 from core import auth
 from core.audit import append
-from core.codec import data_converter
 from core.db import make_engine, migrate
 from core.logging import configure_logging
 from core.models import ApiUser, AuditEntry, utcnow
@@ -61,8 +57,6 @@ from core.settings import Environment, Settings, get_settings
 from core.temporal import connect
 from schemas import search_attributes
 from schemas.auth import Role
-from workflows.complaint import ComplaintWorkflow
-from workflows.reconcile import ReconcileWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -149,23 +143,6 @@ async def register_namespace(
     return True
 
 
-async def replay(history: WorkflowHistory, settings: Settings | None = None) -> Exception | None:
-    """Replay `history` against the workflow code of this checkout; the failure, if any.
-
-    A non-determinism error means the code changed in a way that breaks running cases (guard
-    the change with `workflow.patched`); any other failure reproduces the workflow's bug
-    locally, under a debugger if wanted.
-    """
-    # The deployment's converter: an encrypted history decrypts with its key ring (payloads
-    # written before encryption pass through it unchanged). No settings: no decryption.
-    replayer = Replayer(
-        workflows=[ComplaintWorkflow, ReconcileWorkflow],
-        data_converter=data_converter(settings) if settings else pydantic_data_converter,
-    )
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    return result.replay_failure
-
-
 async def connect_within(settings: Settings, wait: float) -> Client:
     """Connect, retrying for up to `wait` seconds (the cluster may still be starting)."""
     loop = asyncio.get_running_loop()
@@ -178,26 +155,6 @@ async def connect_within(settings: Settings, wait: float) -> Client:
                 raise
             log.info("Temporal at %s not ready (%s); retrying", settings.temporal_address, err)
             await asyncio.sleep(1)
-
-
-async def run_replay(
-    settings: Settings, *, history_json: str | None, workflow_id: str | None, wait: float
-) -> bool:
-    """`replay`: from a JSON history file (Temporal UI "Download", `temporal workflow show
-    --output json`) or fetched by workflow ID; True when it replays cleanly."""
-    if history_json is not None:
-        history = WorkflowHistory.from_json(workflow_id or "replayed", history_json)
-    elif workflow_id:
-        client = await connect_within(settings, wait)
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-    else:
-        raise SystemExit("replay needs --history FILE or --workflow-id ID")
-    failure = await replay(history, settings)
-    if failure is not None:
-        log.error("replay of %s failed: %r", history.workflow_id, failure)
-        return False
-    log.info("replay of %s: %d events, no failure", history.workflow_id, len(history.events))
-    return True
 
 
 async def run(task: str, settings: Settings, *, wait: float, retention: timedelta) -> None:
@@ -394,10 +351,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(user_cli(args_given, get_settings()))
     parser = argparse.ArgumentParser(description="Jan Samvad: Temporal namespace administration")
     parser.add_argument(
-        "task", choices=["register-namespace", "register-search-attributes", "setup", "replay"]
+        "task", choices=["register-namespace", "register-search-attributes", "setup"]
     )
-    parser.add_argument("--history", help="replay: a workflow history exported as JSON")
-    parser.add_argument("--workflow-id", help="replay: the workflow whose history to fetch")
     parser.add_argument(
         "--wait", type=float, default=60.0, help="seconds to wait for the cluster (default 60)"
     )
@@ -410,14 +365,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
-    if args.task == "replay":
-        history_json = Path(args.history).read_text(encoding="utf-8") if args.history else None
-        clean = asyncio.run(
-            run_replay(
-                settings, history_json=history_json, workflow_id=args.workflow_id, wait=args.wait
-            )
-        )
-        exit_now(0 if clean else 1)
     try:
         asyncio.run(
             run(

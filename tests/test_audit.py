@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 from api.main import create_app
 from api.middleware import READ_ONLY_ROUTES
 from core.audit import append, entries
-from core.models import AuditEntry
-from core.models import utcnow
+from core.models import AuditEntry, utcnow
 from core.settings import Settings
 from harness.factories import complaint_body, eventually, insert_case, named_headers, routes_of
 from schemas.auth import Role

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.models import AuditEntry
 from core.admin import operator, os_user, user_cli
+from core.models import AuditEntry
 from core.settings import Settings
 from harness.factories import complaint_body
 

@@ -26,7 +26,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from api.main import create_app
-from core.admin import replay
 from core.codec import (
     ENCODING,
     KEY_ID_METADATA,
@@ -44,6 +43,7 @@ from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
 from schemas.workflow import ComplaintWorkflowInput, ReviewRequest
 from tests.helpers import api_client, running_worker
+from workers.replay import replay
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
@@ -302,7 +302,7 @@ async def test_a_complaints_history_holds_no_citizen_data_in_clear_text(
         # The encrypting client reads it all back (the API's live view is a query).
         live = await http.get(f"{path}/live")
         assert live.status_code == 200 and live.json()["status"] == "awaiting_report"
-        # An encrypted history replays with the deployment's settings (core.admin replay).
+        # An encrypted history replays with the deployment's settings (workers.replay).
         full = await client.get_workflow_handle(workflow_id).fetch_history()
         assert await replay(full, encrypted_settings) is None
 

@@ -33,7 +33,6 @@ from core import audit
 from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
-from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintList, ComplaintPublic
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
@@ -52,6 +51,7 @@ from schemas.workflow import (
 )
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
+from workflows.start import start_complaint_workflow
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 

@@ -55,7 +55,6 @@ from core.calendar import IST, assume_ist
 from core.db import read_session
 from core.models import Complaint, utcnow
 from core.settings import Settings
-from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintCreate
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
@@ -83,6 +82,7 @@ from schemas.reference import (
     DISTRICTS,
     district_hi,
 )
+from workflows.start import start_complaint_workflow
 
 PREFIX = "/open311/v2"
 # The spec's bounds on GET requests: a date range of at most 90 days, at most 1,000 requests.
