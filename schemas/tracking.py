@@ -8,7 +8,6 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from core.calendar import IstModel
-from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintKind, ComplaintStatus
 
 
@@ -56,21 +55,3 @@ class TrackedComplaint(IstModel):
         "call, or the review meeting; none once the case is closed or withdrawn."
     )
     last_reply: str | None = Field(description="The department's latest reply.")
-
-
-class ComplaintSubmission(ComplaintCreate):
-    """The intake body: a complaint, plus a telecaller's override of the per-phone limit."""
-
-    limit_override_reason: str | None = Field(
-        default=None,
-        min_length=10,
-        max_length=500,
-        description="Telecallers only: why this phone number may file beyond its daily limit "
-        "(recorded on the case). Refused for integration clients.",
-    )
-
-    def complaint(self) -> ComplaintCreate:
-        """The complaint alone (its idempotency fingerprint does not include the override)."""
-        return ComplaintCreate.model_validate(
-            {name: getattr(self, name) for name in ComplaintCreate.model_fields}
-        )

@@ -54,6 +54,7 @@ PENDING: dict[tuple[str, str], str] = {
             "open311",
             "policy",
             "review",
+            "staff",
             "tracking",
             "workflow",
         )

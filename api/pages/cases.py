@@ -41,10 +41,10 @@ from api.routes import complaints, staff, twilio
 from core.db import read_session
 from core.models import utcnow
 from schemas.auth import Principal
-from schemas.complaint import ComplaintPublic, ComplaintSummary
+from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICT_HI, DISTRICTS
-from schemas.tracking import STATUS_LABELS, ComplaintSubmission
+from schemas.tracking import STATUS_LABELS
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,

@@ -34,11 +34,10 @@ from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
 from schemas.auth import Principal, Role
-from schemas.complaint import ComplaintList, ComplaintPublic
+from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.reference import DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
-from schemas.tracking import ComplaintSubmission
 from schemas.workflow import (
     ActionResult,
     CallbackResult,
