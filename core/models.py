@@ -199,7 +199,7 @@ class Message(SQLModel, table=True):
 
 
 class ReviewSession(SQLModel, table=True):
-    """One weekly review or Sidhi Baat session (issue 4), written by its session workflow."""
+    """One weekly review or Sidhi Baat session, written by its session workflow."""
 
     __tablename__ = "review_session"
 

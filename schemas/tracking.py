@@ -1,5 +1,5 @@
-"""What citizens see and send without a token (issue 6): public tracking and the intake body
-with a telecaller's override of the per-phone daily limit."""
+"""What citizens see without a token: public tracking (the intake body, with a telecaller's
+override of the per-phone daily limit, is `schemas.complaint.ComplaintSubmission`)."""
 
 from __future__ import annotations
 

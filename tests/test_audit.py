@@ -1,4 +1,4 @@
-"""The audit trail (issue 6): every state-changing request is recorded (who, roles, when, from
+"""The audit trail: every state-changing request is recorded (who, roles, when, from
 where, which route and complaint, a summary without personal data, the outcome), refused ones
 included; administrators and reviewers read it per complaint and per user; nobody changes it,
 neither through the API (no such route) nor in the database (triggers)."""

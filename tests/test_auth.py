@@ -1,4 +1,4 @@
-"""Bearer-token authentication (issue 6): the token store, the `require` dependency, the admin
+"""Bearer-token authentication: the token store, the `require` dependency, the admin
 command line, development tokens and the OIDC/JWKS authenticator.
 
 Role-by-endpoint decisions and district scopes are tests/test_authz.py's; here a couple of

@@ -1,4 +1,4 @@
-"""Who may do what (issue 6): every route of the app against every role, the district and
+"""Who may do what: every route of the app against every role, the district and
 department scopes (out of scope is 404, like a missing case), and the actor taken from the
 token rather than from the body.
 
@@ -30,7 +30,7 @@ from harness.factories import (
 )
 from schemas.auth import Role
 
-# Pages (issue 19) sign in with a session cookie, not a bearer token: ("page", roles) or
+# Pages sign in with a session cookie, not a bearer token: ("page", roles) or
 # "page-open"; tests/test_pages.py checks them with a signed-in browser per role.
 Decision = (
     frozenset[Role]

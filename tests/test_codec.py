@@ -1,4 +1,4 @@
-"""Citizen data encrypted inside Temporal (issue 6): the payload codec, its key ring, the codec
+"""Citizen data encrypted inside Temporal: the payload codec, its key ring, the codec
 endpoint the Temporal Web UI and CLI call, and a real complaint whose history, fetched raw from
 the server, holds no citizen data in clear text.
 """

@@ -1,4 +1,4 @@
-"""The CM dashboard's numbers (issue 19): open cases by district and level, ageing, the
+"""The CM dashboard's numbers: open cases by district and level, ageing, the
 overdue trend and the published district score, computed over rows of the read model."""
 
 from __future__ import annotations

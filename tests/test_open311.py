@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 at /open311/v2/ (issue 20), against the real API process.
+"""Open311 GeoReport v2 at /open311/v2/, against the real API process.
 
 Real third-party clients from PyPI talk to it over HTTP: `georeport` (reads services, service
 definitions and requests, in JSON and in XML: it parses XML with xmltodict) and `civicbot`

@@ -1,4 +1,4 @@
-"""The pages over plain HTTP (issue 19): sign-in with a token into an HttpOnly cookie, CSRF on
+"""The pages over plain HTTP: sign-in with a token into an HttpOnly cookie, CSRF on
 every form, sign-out; roles and scope exactly as the API's (another district's case is the
 same 404 as a missing one); the citizen's page with the API's limits; the telecaller desk's
 validation beside the fields and its idempotent register; /docs and /redoc served with no

@@ -1,4 +1,4 @@
-"""The pages in a real browser (issue 19): Debian's chromium driven by Playwright, against the
+"""The pages in a real browser: Debian's chromium driven by Playwright, against the
 real API, worker and Temporal dev server as separate processes (harness/processes.py).
 
 With the network cut — every request to a host other than the API's is aborted and recorded,

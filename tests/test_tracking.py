@@ -1,4 +1,4 @@
-"""Citizens (issue 6): public tracking without leaks, its rate limits, and the per-phone daily
+"""Citizens: public tracking without leaks, its rate limits, and the per-phone daily
 limit at intake (with a telecaller's override)."""
 
 from __future__ import annotations
