@@ -18,9 +18,9 @@ from temporalio.client import Client
 from core.db import read_session
 from core.models import Complaint, utcnow
 from core.settings import Settings
-from core.temporal import start_complaint_workflow
 from schemas.policy import Policy
 from schemas.workflow import ReconcileResult
+from workflows.start import start_complaint_workflow
 
 log = logging.getLogger(__name__)
 

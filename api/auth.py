@@ -1,4 +1,4 @@
-"""Authentication and authorisation dependencies (issue 6).
+"""Authentication and authorisation dependencies.
 
     require(*roles) -> a FastAPI dependency returning the authenticated `Principal` when it holds
     one of `roles`; it also stores it on `request.state.principal` (the audit trail reads it).

@@ -20,11 +20,11 @@ from api import errors, metrics, pages, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
+from api.middleware import AuditMiddleware, CaseContextMiddleware
 from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
-from core.audit import AuditMiddleware
 from core.db import prepare_database
 from core.holidays import configured_policy
-from core.logging import CaseContextMiddleware, configure_logging
+from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from core.tracing import configure_tracing, instrument_app, shutdown_tracing
@@ -76,10 +76,10 @@ def create_app(
     app.include_router(twilio.router)
     app.include_router(reviews.router)
     app.include_router(audit.router)
-    app.include_router(track.router)  # public: no token (issue 6)
-    app.include_router(open311.router)  # Open311 GeoReport v2 for civic apps (issue 20)
-    codec.install(app, settings)  # the Temporal UI's codec endpoint, with its CORS (issue 6)
-    pages.install(app)  # the staff and citizen pages (issue 19)
+    app.include_router(track.router)  # public: no token
+    app.include_router(open311.router)  # Open311 GeoReport v2 for civic apps
+    codec.install(app, settings)  # the Temporal UI's codec endpoint, with its CORS
+    pages.install(app)  # the staff and citizen pages
     if settings.metrics_enabled:
         metrics.install(app)
     # Unstorable characters (422) and oversized bodies (413), refused before any route.

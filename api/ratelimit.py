@@ -1,4 +1,4 @@
-"""Abuse controls (issue 6): rate limits for public tracking, and the per-phone daily limit.
+"""Abuse controls: rate limits for public tracking, and the per-phone daily limit.
 
 Rate limits are fixed-window counters in the read-model database, so a limit holds across
 every API replica.

@@ -1,4 +1,4 @@
-"""Which cases a caller may see (issue 6): the scope of nodal and department officers.
+"""Which cases a caller may see: the scope of nodal and department officers.
 
 Roles decide which endpoints a caller may use (`api.auth.require`); scope decides which cases
 they see there. Only the caller's roles that the endpoint admits count (a nodal officer who is

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from bench.stats import percentile
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 
 def _closed_and_transitions(database: Path, numbers: list[str]) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench.stats import percentile
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 REPORT = {"outcome": "resolved", "reply": "Work completed and verified on site"}
 

@@ -3,8 +3,8 @@
 Starts the embedded stack, POSTs a burst of complaints (bench.run's intake), and reports the CPU
 seconds each process used meanwhile (dev server, worker, API, this load generator) per
 complaint. With `--py-spy` it also samples the API and the worker with py-spy (collapsed
-stacks written to bench/results/, and the hottest frames printed), which is how the intake
-path was profiled for issue 7.
+stacks written to bench/results/, and the hottest frames printed): how the intake path is
+profiled.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.run import RESULTS, intake
-from tests.processes import EmbeddedStack
+from harness.processes import EmbeddedStack
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -1,7 +1,7 @@
 """`make bench`: throughput, latency and scale beside a bare-workflow baseline, same run.
 
 Starts its own embedded stack on random free ports (file-backed dev server with WAL pragmas,
-worker, API, SQLite read model; tests/processes.py), then measures (each section selectable
+worker, API, SQLite read model; harness/processes.py), then measures (each section selectable
 with `--only`):
 
 1. baseline: a bare workflow with one no-op activity on the same server, with the project's
@@ -56,8 +56,8 @@ from bench.priority import priority_under_load
 from bench.readmodel import read_model
 from bench.scale import open_cases
 from bench.stats import cpu_model, percentile
-from tests.factories import complaint_body
-from tests.processes import EmbeddedStack
+from harness.factories import complaint_body
+from harness.processes import EmbeddedStack
 
 RESULTS = Path(__file__).parent / "results"
 SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel", "priority")

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bench.stats import rss_bytes
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 
 def _forwarded(database: Path) -> int:

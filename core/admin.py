@@ -3,10 +3,10 @@
     python -m core.admin register-namespace          # self-hosted cluster only
     python -m core.admin register-search-attributes  # the project's custom search attributes
     python -m core.admin setup                       # both, in that order
-    python -m core.admin replay --history FILE.json  # replay a history against this code
-    python -m core.admin replay --workflow-id ID     # ... fetched from the cluster
 
-Users and bearer tokens of the API (core/auth.py; `make user ARGS="..."`):
+Replaying a history against this code is the worker's: `python -m workers.replay`.
+
+Users and bearer tokens of the API (the token store is core/auth.py; `make user ARGS="..."`):
 
     python -m core.admin user create NAME --role R [--role R2] [--district D] [--department C]
                                       [--state-wide] [--days N]  # prints the token once
@@ -28,11 +28,14 @@ import argparse
 import asyncio
 import logging
 import os
+import pwd
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
+from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -42,19 +45,18 @@ from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     RegisterNamespaceRequest,
 )
-from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Replayer
 
 from core import auth
-from core.codec import data_converter
+from core.audit import append
+from core.db import make_engine, migrate
 from core.logging import configure_logging
-from core.settings import Settings, get_settings
+from core.models import ApiUser, AuditEntry, utcnow
+from core.settings import Environment, Settings, get_settings
 from core.temporal import connect
 from schemas import search_attributes
-from workflows.complaint import ComplaintWorkflow
-from workflows.reconcile import ReconcileWorkflow
+from schemas.auth import Role
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +143,6 @@ async def register_namespace(
     return True
 
 
-async def replay(history: WorkflowHistory, settings: Settings | None = None) -> Exception | None:
-    """Replay `history` against the workflow code of this checkout; the failure, if any.
-
-    A non-determinism error means the code changed in a way that breaks running cases (guard
-    the change with `workflow.patched`); any other failure reproduces the workflow's bug
-    locally, under a debugger if wanted.
-    """
-    # The deployment's converter: an encrypted history decrypts with its key ring (payloads
-    # written before encryption pass through it unchanged). No settings: no decryption.
-    replayer = Replayer(
-        workflows=[ComplaintWorkflow, ReconcileWorkflow],
-        data_converter=data_converter(settings) if settings else pydantic_data_converter,
-    )
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    return result.replay_failure
-
-
 async def connect_within(settings: Settings, wait: float) -> Client:
     """Connect, retrying for up to `wait` seconds (the cluster may still be starting)."""
     loop = asyncio.get_running_loop()
@@ -170,26 +155,6 @@ async def connect_within(settings: Settings, wait: float) -> Client:
                 raise
             log.info("Temporal at %s not ready (%s); retrying", settings.temporal_address, err)
             await asyncio.sleep(1)
-
-
-async def run_replay(
-    settings: Settings, *, history_json: str | None, workflow_id: str | None, wait: float
-) -> bool:
-    """`replay`: from a JSON history file (Temporal UI "Download", `temporal workflow show
-    --output json`) or fetched by workflow ID; True when it replays cleanly."""
-    if history_json is not None:
-        history = WorkflowHistory.from_json(workflow_id or "replayed", history_json)
-    elif workflow_id:
-        client = await connect_within(settings, wait)
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-    else:
-        raise SystemExit("replay needs --history FILE or --workflow-id ID")
-    failure = await replay(history, settings)
-    if failure is not None:
-        log.error("replay of %s failed: %r", history.workflow_id, failure)
-        return False
-    log.info("replay of %s: %d events, no failure", history.workflow_id, len(history.events))
-    return True
 
 
 async def run(task: str, settings: Settings, *, wait: float, retention: timedelta) -> None:
@@ -208,18 +173,186 @@ async def run(task: str, settings: Settings, *, wait: float, retention: timedelt
         )
 
 
+# ---- users and tokens (the read model only, no Temporal client) ----------------------------
+
+USER_COMMANDS = ("user", "token", "dev-tokens")
+
+
+def _user_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.admin", description="Jan Samvad: API users and bearer tokens"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    user = sub.add_parser("user", help="users and API clients").add_subparsers(
+        dest="action", required=True
+    )
+    create = user.add_parser("create", help="create a user and print its first token (once)")
+    create.add_argument("name")
+    create.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    create.add_argument("--district", help="nodal officer's district, e.g. Ranchi")
+    create.add_argument("--department", help="department code, e.g. police")
+    create.add_argument(
+        "--state-wide",
+        action="store_true",
+        help="an officer of the state's own cell: no district or department limit",
+    )
+    create.add_argument("--days", type=int, default=settings.auth_token_days)
+    token = user.add_parser("token", help="issue another token for a user (printed once)")
+    token.add_argument("name")
+    token.add_argument("--days", type=int, default=settings.auth_token_days)
+    revoke = user.add_parser("revoke", help="deactivate a user and revoke all its tokens")
+    revoke.add_argument("name")
+    user.add_parser("list", help="users, their roles, scope and live tokens")
+    token_commands = sub.add_parser("token", help="tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_revoke = token_commands.add_parser("revoke", help="revoke one token by its id")
+    token_revoke.add_argument("id")
+    sub.add_parser("dev-tokens", help="development tokens, one per role (not in production)")
+    parser.add_argument(
+        "--actor",
+        help="who is running this command (recorded in the audit trail with the OS account)",
+    )
+    return parser
+
+
+def operator(actor: str | None = None) -> str:
+    """Who runs an administrator's command, for the audit trail: the name given with
+    `--actor` (the person, when the operating-system account is shared), else the account of
+    the process's user id — never `$USER`, which anyone can set."""
+    return f"cli:{actor}" if actor else f"cli:{os_user()}"
+
+
+def os_user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (containers)
+        return f"uid {os.getuid()}"
+
+
+def _show_token(token: str, expires_in: timedelta) -> None:
+    parts = auth.split_token(token)
+    print(token)
+    print(
+        f"(token id {parts[0] if parts else '?'}, valid {expires_in.days} days: shown only now, "
+        "only its hash is stored)",
+        file=sys.stderr,
+    )
+
+
+def user_cli(argv: Sequence[str], settings: Settings, engine: Engine | None = None) -> int:
+    """`python -m core.admin user|token|dev-tokens ...`; returns the exit status."""
+    args = _user_parser(settings).parse_args(list(argv))
+    if args.command == "dev-tokens" and settings.environment is Environment.PRODUCTION:
+        print("error: development tokens are never created in production", file=sys.stderr)
+        return 1  # before touching the database at all
+    own_engine = engine is None
+    if engine is None:
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+    try:
+        return _run_user_command(args, settings, engine)
+    except auth.AuthError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def _run_user_command(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    match (args.command, getattr(args, "action", None)):
+        case ("user", "create"):
+            expires_in = timedelta(days=args.days)
+            user, token = auth.create_user(
+                engine,
+                name=args.name,
+                roles=args.role,
+                district=args.district,
+                department=args.department,
+                expires_in=expires_in,
+                created_by=operator(args.actor),
+                state_wide=args.state_wide,
+            )
+            print(f"user {user.name}: {user.roles}{_scope(user)}")
+            _audit(
+                engine, args.actor, "user create", user=user.name, roles=user.roles, days=args.days
+            )
+            _show_token(token, expires_in)
+        case ("user", "token"):
+            expires_in = timedelta(days=args.days)
+            token = auth.issue_token(engine, args.name, expires_in=expires_in)
+            _audit(engine, args.actor, "user token", user=args.name, days=args.days)
+            _show_token(token, expires_in)
+        case ("user", "revoke"):
+            count = auth.revoke_user(engine, args.name)
+            _audit(engine, args.actor, "user revoke", user=args.name, tokens_revoked=count)
+            print(f"user {args.name} deactivated, {count} token(s) revoked")
+        case ("user", "list"):
+            now = utcnow()
+            for user in auth.list_users(engine):
+                live = [
+                    f"{t.id} (until {t.expires_at:%Y-%m-%d})"
+                    for t in auth.tokens_of(engine, user.name)
+                    if t.revoked_at is None and t.expires_at > now
+                ]
+                state = "active" if user.active else "deactivated"
+                print(
+                    f"{user.name}\t{user.roles}{_scope(user)}\t{state}\t"
+                    f"tokens: {', '.join(live) or 'none'}"
+                )
+        case ("token", "revoke"):
+            if not auth.revoke_token(engine, args.id):
+                raise auth.AuthError(f"id: no live token {args.id!r}")
+            _audit(engine, args.actor, "token revoke", token=args.id)
+            print(f"token {args.id} revoked")
+        case ("dev-tokens", _):
+            tokens = auth.write_dev_tokens(engine, settings)
+            _audit(engine, args.actor, "dev-tokens", users=len(tokens))
+            print(f"development tokens (also in {auth.dev_tokens_file(settings)}):")
+            for role, entry in tokens.items():
+                print(f"  {role:<20} {entry['token']}")
+    return 0
+
+
+def _audit(engine: Engine, actor: str | None, action: str, **facts: Any) -> None:
+    """The audit trail records the administrator's commands beside the API's requests (method
+    CLI, status 0); the subject is `operator(actor)`, and with `--actor` the OS account too."""
+    if actor:
+        facts["os_user"] = os_user()
+    summary = "; ".join([action, *(f"{key}={value}" for key, value in facts.items())])
+    append(
+        engine,
+        AuditEntry(
+            at=utcnow(),
+            subject=operator(actor),
+            roles=Role.ADMINISTRATOR.value,
+            method="CLI",
+            route=f"core.admin {action}",
+            summary=summary,
+            status_code=0,
+            outcome="succeeded",
+        ),
+    )
+
+
+def _scope(user: ApiUser) -> str:
+    parts = [p for p in (user.district, user.department) if p]
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+# ---- entry point ---------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: `python -m core.admin TASK`."""
     args_given = sys.argv[1:] if argv is None else argv
-    if args_given and args_given[0] in auth.COMMANDS:
-        # Users and tokens (core/auth.py): the read model only, no Temporal client.
-        raise SystemExit(auth.cli(args_given, get_settings()))
+    if args_given and args_given[0] in USER_COMMANDS:
+        raise SystemExit(user_cli(args_given, get_settings()))
     parser = argparse.ArgumentParser(description="Jan Samvad: Temporal namespace administration")
     parser.add_argument(
-        "task", choices=["register-namespace", "register-search-attributes", "setup", "replay"]
+        "task", choices=["register-namespace", "register-search-attributes", "setup"]
     )
-    parser.add_argument("--history", help="replay: a workflow history exported as JSON")
-    parser.add_argument("--workflow-id", help="replay: the workflow whose history to fetch")
     parser.add_argument(
         "--wait", type=float, default=60.0, help="seconds to wait for the cluster (default 60)"
     )
@@ -232,14 +365,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
-    if args.task == "replay":
-        history_json = Path(args.history).read_text(encoding="utf-8") if args.history else None
-        clean = asyncio.run(
-            run_replay(
-                settings, history_json=history_json, workflow_id=args.workflow_id, wait=args.wait
-            )
-        )
-        exit_now(0 if clean else 1)
     try:
         asyncio.run(
             run(

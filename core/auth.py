@@ -1,4 +1,4 @@
-"""The token store (issue 6): API users and clients, and their bearer tokens.
+"""The token store: API users and clients, and their bearer tokens.
 
 A token reads `js_<id>_<secret>`. The id is public (it names the token in listings, logs and
 `token revoke ID`); only the SHA-256 hash of the secret is stored, so a copy of the database
@@ -13,32 +13,29 @@ own nodal cell) and sees every case: this library allows it, since the state-wid
 tests and of the state cell need it, but the command line refuses such an officer unless
 `--state-wide` is given, so that a forgotten `--district` never widens anyone's reach.
 
-The admin command line is `python -m core.admin user ...` / `token ...` / `dev-tokens`
-(`make user ARGS="..."`, `make dev-tokens`), implemented here by `cli`.
+The command line for users and tokens is `core/admin.py` (`python -m core.admin user ...` /
+`token ...` / `dev-tokens`; `make user ARGS="..."`, `make dev-tokens`); the tables are in
+`core/models.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
 import os
-import pwd
 import secrets
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 
-from core.audit import AuditEntry, append
-from core.db import make_engine, migrate, read_session, write_session
-from core.models import _ts, utcnow
+from core.db import read_session, write_session
+from core.models import ApiToken, ApiUser, utcnow
 from core.settings import Environment, Settings
 from schemas.auth import Principal, Role
 from schemas.reference import canonical_department, canonical_district
@@ -52,39 +49,6 @@ LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 class AuthError(ValueError):
     """A user or token request the store refuses (unknown role, district, user...)."""
-
-
-class ApiUser(SQLModel, table=True):
-    """A person or a client system allowed to call the API."""
-
-    __tablename__ = "api_user"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
-    roles: str = Field(max_length=300)  # comma-separated Role values, sorted
-    district: str | None = Field(default=None, max_length=60)
-    department: str | None = Field(default=None, max_length=60)
-    active: bool = True
-    created_at: datetime = Field(sa_column=_ts(nullable=False))
-    created_by: str = Field(default="cli", max_length=100)
-
-    @property
-    def role_set(self) -> frozenset[Role]:
-        return frozenset(Role(r) for r in self.roles.split(",") if r)
-
-
-class ApiToken(SQLModel, table=True):
-    """One bearer token of a user: its public id and the hash of its secret."""
-
-    __tablename__ = "api_token"
-
-    id: str = Field(primary_key=True, max_length=32)
-    user_id: int = Field(foreign_key="api_user.id", index=True)
-    secret_hash: str = Field(max_length=64)  # sha256 hex of the secret part
-    created_at: datetime = Field(sa_column=_ts(nullable=False))
-    expires_at: datetime = Field(sa_column=_ts(nullable=False))
-    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
-    last_used_at: datetime | None = Field(default=None, sa_column=_ts())
 
 
 # ---- validation ----------------------------------------------------------------------------
@@ -381,171 +345,3 @@ def write_dev_tokens(engine: Engine, settings: Settings) -> dict[str, dict[str, 
         json.dump(tokens, out, indent=2)
         out.write("\n")
     return tokens
-
-
-# ---- command line ----------------------------------------------------------------------------
-
-COMMANDS = ("user", "token", "dev-tokens")
-
-
-def _parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m core.admin", description="Jan Samvad: API users and bearer tokens"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    user = sub.add_parser("user", help="users and API clients").add_subparsers(
-        dest="action", required=True
-    )
-    create = user.add_parser("create", help="create a user and print its first token (once)")
-    create.add_argument("name")
-    create.add_argument("--role", action="append", required=True, help="repeat for several roles")
-    create.add_argument("--district", help="nodal officer's district, e.g. Ranchi")
-    create.add_argument("--department", help="department code, e.g. police")
-    create.add_argument(
-        "--state-wide",
-        action="store_true",
-        help="an officer of the state's own cell: no district or department limit",
-    )
-    create.add_argument("--days", type=int, default=settings.auth_token_days)
-    token = user.add_parser("token", help="issue another token for a user (printed once)")
-    token.add_argument("name")
-    token.add_argument("--days", type=int, default=settings.auth_token_days)
-    revoke = user.add_parser("revoke", help="deactivate a user and revoke all its tokens")
-    revoke.add_argument("name")
-    user.add_parser("list", help="users, their roles, scope and live tokens")
-    token_commands = sub.add_parser("token", help="tokens").add_subparsers(
-        dest="action", required=True
-    )
-    token_revoke = token_commands.add_parser("revoke", help="revoke one token by its id")
-    token_revoke.add_argument("id")
-    sub.add_parser("dev-tokens", help="development tokens, one per role (not in production)")
-    parser.add_argument(
-        "--actor",
-        help="who is running this command (recorded in the audit trail with the OS account)",
-    )
-    return parser
-
-
-def operator(actor: str | None = None) -> str:
-    """Who runs an administrator's command, for the audit trail: the name given with
-    `--actor` (the person, when the operating-system account is shared), else the account of
-    the process's user id — never `$USER`, which anyone can set."""
-    return f"cli:{actor}" if actor else f"cli:{os_user()}"
-
-
-def os_user() -> str:
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:  # a uid without a passwd entry (containers)
-        return f"uid {os.getuid()}"
-
-
-def _show_token(token: str, expires_in: timedelta) -> None:
-    parts = split_token(token)
-    print(token)
-    print(
-        f"(token id {parts[0] if parts else '?'}, valid {expires_in.days} days: shown only now, "
-        "only its hash is stored)",
-        file=sys.stderr,
-    )
-
-
-def cli(argv: Sequence[str], settings: Settings, engine: Engine | None = None) -> int:
-    """`python -m core.admin user|token|dev-tokens ...`; returns the exit status."""
-    args = _parser(settings).parse_args(list(argv))
-    if args.command == "dev-tokens" and settings.environment is Environment.PRODUCTION:
-        print("error: development tokens are never created in production", file=sys.stderr)
-        return 1  # before touching the database at all
-    own_engine = engine is None
-    if engine is None:
-        engine = make_engine(settings.effective_database_url)
-        migrate(engine)
-    try:
-        return _run(args, settings, engine)
-    except AuthError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    finally:
-        if own_engine:
-            engine.dispose()
-
-
-def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
-    match (args.command, getattr(args, "action", None)):
-        case ("user", "create"):
-            expires_in = timedelta(days=args.days)
-            user, token = create_user(
-                engine,
-                name=args.name,
-                roles=args.role,
-                district=args.district,
-                department=args.department,
-                expires_in=expires_in,
-                created_by=operator(args.actor),
-                state_wide=args.state_wide,
-            )
-            print(f"user {user.name}: {user.roles}{_scope(user)}")
-            _audit(
-                engine, args.actor, "user create", user=user.name, roles=user.roles, days=args.days
-            )
-            _show_token(token, expires_in)
-        case ("user", "token"):
-            expires_in = timedelta(days=args.days)
-            token = issue_token(engine, args.name, expires_in=expires_in)
-            _audit(engine, args.actor, "user token", user=args.name, days=args.days)
-            _show_token(token, expires_in)
-        case ("user", "revoke"):
-            count = revoke_user(engine, args.name)
-            _audit(engine, args.actor, "user revoke", user=args.name, tokens_revoked=count)
-            print(f"user {args.name} deactivated, {count} token(s) revoked")
-        case ("user", "list"):
-            now = utcnow()
-            for user in list_users(engine):
-                live = [
-                    f"{t.id} (until {t.expires_at:%Y-%m-%d})"
-                    for t in tokens_of(engine, user.name)
-                    if t.revoked_at is None and t.expires_at > now
-                ]
-                state = "active" if user.active else "deactivated"
-                print(
-                    f"{user.name}\t{user.roles}{_scope(user)}\t{state}\t"
-                    f"tokens: {', '.join(live) or 'none'}"
-                )
-        case ("token", "revoke"):
-            if not revoke_token(engine, args.id):
-                raise AuthError(f"id: no live token {args.id!r}")
-            _audit(engine, args.actor, "token revoke", token=args.id)
-            print(f"token {args.id} revoked")
-        case ("dev-tokens", _):
-            tokens = write_dev_tokens(engine, settings)
-            _audit(engine, args.actor, "dev-tokens", users=len(tokens))
-            print(f"development tokens (also in {dev_tokens_file(settings)}):")
-            for role, entry in tokens.items():
-                print(f"  {role:<20} {entry['token']}")
-    return 0
-
-
-def _audit(engine: Engine, actor: str | None, action: str, **facts: Any) -> None:
-    """The audit trail records the administrator's commands beside the API's requests (method
-    CLI, status 0); the subject is `operator(actor)`, and with `--actor` the OS account too."""
-    if actor:
-        facts["os_user"] = os_user()
-    summary = "; ".join([action, *(f"{key}={value}" for key, value in facts.items())])
-    append(
-        engine,
-        AuditEntry(
-            at=utcnow(),
-            subject=operator(actor),
-            roles=Role.ADMINISTRATOR.value,
-            method="CLI",
-            route=f"core.admin {action}",
-            summary=summary,
-            status_code=0,
-            outcome="succeeded",
-        ),
-    )
-
-
-def _scope(user: ApiUser) -> str:
-    parts = [p for p in (user.district, user.department) if p]
-    return f" [{', '.join(parts)}]" if parts else ""

@@ -57,25 +57,6 @@ def case_context(
         _CASE.reset(token)
 
 
-# `/v1/complaints/2018/20983[/...]`: an API request about one case.
-_CASE_PATH = re.compile(r"^/v1/complaints/(?P<year>\d{4})/(?P<sequence>\d+)(?:/|$)")
-
-
-class CaseContextMiddleware:
-    """ASGI middleware: lines logged while serving a request about a case carry its number."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        match = _CASE_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
-        if match is None:
-            await self.app(scope, receive, send)
-            return
-        with case_context(registration_number=f"{int(match['sequence'])}/{match['year']}"):
-            await self.app(scope, receive, send)
-
-
 class CaseFilter(logging.Filter):
     """Adds `registration_number` / `workflow_id` (and Temporal's IDs) to each record."""
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Column, Field, SQLModel
 
+from schemas.auth import Role
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -195,7 +196,7 @@ class Message(SQLModel, table=True):
 
 
 class ReviewSession(SQLModel, table=True):
-    """One weekly review or Sidhi Baat session (issue 4), written by its session workflow."""
+    """One weekly review or Sidhi Baat session, written by its session workflow."""
 
     __tablename__ = "review_session"
 
@@ -249,3 +250,72 @@ class RateCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     window_start: datetime = Field(sa_column=Column(AwareDateTime(), primary_key=True, index=True))
     count: int = 0
+
+
+# ---- API users and their tokens (the token store: core/auth.py) ----------------------------
+
+
+class ApiUser(SQLModel, table=True):
+    """A person or a client system allowed to call the API."""
+
+    __tablename__ = "api_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    roles: str = Field(max_length=300)  # comma-separated Role values, sorted
+    district: str | None = Field(default=None, max_length=60)
+    department: str | None = Field(default=None, max_length=60)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    created_by: str = Field(default="cli", max_length=100)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+
+class ApiToken(SQLModel, table=True):
+    """One bearer token of a user: its public id and the hash of its secret."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="api_user.id", index=True)
+    secret_hash: str = Field(max_length=64)  # sha256 hex of the secret part
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+# ---- the audit trail (core/audit.py) ---------------------------------------------------------
+
+AUDIT_SUMMARY_LENGTH = 500
+
+
+class AuditEntry(SQLModel, table=True):
+    """One state-changing request. Never updated, never deleted (see the module docstring)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    subject: str | None = Field(default=None, max_length=200, index=True)  # None: no token
+    roles: str = Field(default="", max_length=300)  # comma-separated, sorted
+    token_id: str | None = Field(default=None, max_length=32)
+    client_address: str | None = Field(default=None, max_length=64)
+    method: str = Field(max_length=10)
+    route: str = Field(max_length=200)  # the route template, never the raw path
+    complaint_year: int | None = None
+    complaint_sequence: int | None = None
+    summary: str = Field(default="", max_length=AUDIT_SUMMARY_LENGTH)
+    status_code: int
+    outcome: str = Field(max_length=20, index=True)
+
+    __table_args__ = (sa.Index("ix_audit_entry_complaint", "complaint_year", "complaint_sequence"),)
+
+    @property
+    def registration_number(self) -> str | None:
+        if self.complaint_year is None or self.complaint_sequence is None:
+            return None
+        return f"{self.complaint_sequence}/{self.complaint_year}"

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     otel_traces_endpoint: str = ""  # e.g. http://collector:4318/v1/traces; empty: OTEL_* vars
     otel_service_name: str = "jan-samvad"  # "-api" / "-worker" is appended
 
-    # Authentication (issue 6): our token store, an OIDC provider's JWTs, or both.
+    # Authentication: our token store, an OIDC provider's JWTs, or both.
     auth_provider: AuthProvider = AuthProvider.TOKENS
     auth_token_days: int = Field(default=90, ge=1)  # lifetime of a token the CLI issues
     oidc_issuer: str = ""  # the provider's "iss", e.g. https://sso.example.gov.in/realms/js

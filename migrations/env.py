@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import core.audit  # the audit trail
-import core.auth  # the token store's tables, likewise
 import core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.db import make_engine
 from core.settings import get_settings

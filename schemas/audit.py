@@ -1,4 +1,4 @@
-"""The audit trail as the API shows it (issue 6; stored by core/audit.py)."""
+"""The audit trail as the API shows it (stored by core/audit.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who is calling: roles and the authenticated principal (issue 6).
+"""Who is calling: roles and the authenticated principal.
 
 Every endpoint declares the roles it admits (`api.auth.require`). A principal may hold several
 roles; nodal and department officers are scoped to a district and/or a department, and a case

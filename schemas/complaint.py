@@ -262,3 +262,21 @@ class ComplaintPublic(ComplaintSummary):
 class ComplaintList(BaseModel):
     data: list[ComplaintSummary]
     count: int
+
+
+class ComplaintSubmission(ComplaintCreate):
+    """The intake body: a complaint, plus a telecaller's override of the per-phone limit."""
+
+    limit_override_reason: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=500,
+        description="Telecallers only: why this phone number may file beyond its daily limit "
+        "(recorded on the case). Refused for integration clients.",
+    )
+
+    def complaint(self) -> ComplaintCreate:
+        """The complaint alone (its idempotency fingerprint does not include the override)."""
+        return ComplaintCreate.model_validate(
+            {name: getattr(self, name) for name in ComplaintCreate.model_fields}
+        )

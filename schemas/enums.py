@@ -1,4 +1,5 @@
-"""Enumerations of the domain (see shared/domain.md, "Words used in the code")."""
+"""Enumerations of the domain: the words the code, the API and the read model use for a case's
+kind, channel, status, level, and the like."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""What citizens see and send without a token (issue 6): public tracking and the intake body
-with a telecaller's override of the per-phone daily limit."""
+"""What citizens see without a token: public tracking (the intake body, with a telecaller's
+override of the per-phone daily limit, is `schemas.complaint.ComplaintSubmission`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pydantic import Field
 
 from core.calendar import IstModel
 from core.i18n import local_name, offered_languages
-from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintKind, ComplaintStatus
 
 # Citizen-friendly words for each status (the API's own values stay the machine's), in
@@ -53,21 +52,3 @@ class TrackedComplaint(IstModel):
         "call, or the review meeting; none once the case is closed or withdrawn."
     )
     last_reply: str | None = Field(description="The department's latest reply.")
-
-
-class ComplaintSubmission(ComplaintCreate):
-    """The intake body: a complaint, plus a telecaller's override of the per-phone limit."""
-
-    limit_override_reason: str | None = Field(
-        default=None,
-        min_length=10,
-        max_length=500,
-        description="Telecallers only: why this phone number may file beyond its daily limit "
-        "(recorded on the case). Refused for integration clients.",
-    )
-
-    def complaint(self) -> ComplaintCreate:
-        """The complaint alone (its idempotency fingerprint does not include the override)."""
-        return ComplaintCreate.model_validate(
-            {name: getattr(self, name) for name in ComplaintCreate.model_fields}
-        )

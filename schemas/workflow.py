@@ -30,7 +30,7 @@ from schemas.policy import Policy
 from schemas.reference import DepartmentName, DistrictName
 
 DEFAULT_MAX_HISTORY_EVENTS = 1_000
-# Who acted comes from the caller's token (issue 6), never from the body; the fields stay in
+# Who acted comes from the caller's token, never from the body; the fields stay in
 # the models (the workflow records them) and optional in requests for older clients.
 FROM_TOKEN = "Set by the API from the caller's token; a value sent is ignored."
 # Who acted: taken from the token, left out of the published schema (nothing to send there).

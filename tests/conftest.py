@@ -14,38 +14,28 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.sms import OutboxGateway, SmsGateway
 from api.main import create_app
-from core.auth import create_user
 from core.db import load_directory, make_engine, migrate
 from core.settings import Environment, Settings
 from core.stack import PRIORITY_DYNAMIC_CONFIG
 from schemas import search_attributes
-from schemas.auth import Role
-from schemas.policy import Policy
-from workers.main import build_sms_worker, build_worker
+from tests.helpers import IN_CI, api_client, running_worker
 
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 # ---- Temporal servers --------------------------------------------------------------------
@@ -173,34 +163,6 @@ def any_engine(request: pytest.FixtureRequest, settings: Settings) -> Iterator[E
 # ---- worker and API ----------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def running_worker(
-    client: Client,
-    engine: Engine,
-    settings: Settings,
-    *,
-    gateway: SmsGateway | None = None,
-    policy: Policy | None = None,
-) -> AsyncIterator[Worker]:
-    """The project's real workers on the test's task queues: workflows and activities, and
-    the SMS activities on their own (rate-limited) queue."""
-    gateway = gateway or OutboxGateway()
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        worker = build_worker(
-            client,
-            settings=settings,
-            engine=engine,
-            gateway=gateway,
-            policy=policy or Policy(),
-            executor=executor,
-        )
-        sms_worker = build_sms_worker(
-            client, settings=settings, engine=engine, gateway=gateway, executor=executor
-        )
-        async with worker, sms_worker:
-            yield worker
-
-
 @pytest.fixture
 async def env(
     ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
@@ -209,27 +171,6 @@ async def env(
     that need another gateway or policy define their own `env`)."""
     async with running_worker(ts_env.client, engine, settings):
         yield ts_env
-
-
-@asynccontextmanager
-async def api_client(app: FastAPI, *, authorized: bool = True) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, with its lifespan run. It sends by default
-    the token of a state-wide user holding every role (no district or department scope), so
-    tests of behaviour need not care about authorisation (tests/test_auth.py and
-    tests/test_authz.py do); a request's own Authorization header replaces it."""
-    async with app.router.lifespan_context(app):
-        headers: dict[str, str] = {}
-        if authorized:
-            engine: Engine = app.state.jan_samvad.engine
-            _user, token = create_user(
-                engine, name=f"test-all-roles-{uuid.uuid4().hex[:10]}", roles=list(Role)
-            )
-            headers["Authorization"] = f"Bearer {token}"
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", headers=headers
-        ) as http:
-            yield http
 
 
 @pytest.fixture

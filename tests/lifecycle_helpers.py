@@ -19,13 +19,13 @@ from temporalio.exceptions import ApplicationError
 from api.intake import register_complaint
 from core.models import Complaint, Message, TimelineEvent, utcnow
 from core.settings import Settings
-from core.temporal import start_complaint_workflow
+from harness.factories import complaint_body, eventually
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
 from schemas.workflow import DEFAULT_MAX_HISTORY_EVENTS, ComplaintState, ComplaintWorkflowResult
-from tests.factories import complaint_body, eventually
 from workflows.complaint import ComplaintWorkflow
+from workflows.start import start_complaint_workflow
 
 HISTORIES = Path(__file__).parent / "histories"
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.models import Complaint, utcnow
-from tests.factories import complaint_body, eventually
+from harness.factories import complaint_body, eventually
 
 
 async def _json(response: Any) -> Any:

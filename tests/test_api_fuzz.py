@@ -1,6 +1,6 @@
 """Bad input, generated from the API's own OpenAPI schema (schemathesis).
 
-The real API process runs over HTTP against a real worker and dev server (tests/processes.py),
+The real API process runs over HTTP against a real worker and dev server (harness/processes.py),
 so every generated request meets the same code a citizen's or an officer's request would.
 Asserted for every operation: no 5xx, and every 4xx body says what was wrong (`detail`; for
 422 also `errors[{field, message}]`; under /open311/ the spec's `{code, description}` list).
@@ -23,7 +23,7 @@ from hypothesis import HealthCheck
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 
-from tests.processes import EmbeddedStack
+from harness.processes import EmbeddedStack
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The audit trail (issue 6): every state-changing request is recorded (who, roles, when, from
+"""The audit trail: every state-changing request is recorded (who, roles, when, from
 where, which route and complaint, a summary without personal data, the outcome), refused ones
 included; administrators and reviewers read it per complaint and per user; nobody changes it,
 neither through the API (no such route) nor in the database (triggers)."""
@@ -15,11 +15,12 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from core.audit import READ_ONLY_ROUTES, AuditEntry, append, entries
-from core.models import utcnow
+from api.middleware import READ_ONLY_ROUTES
+from core.audit import append, entries
+from core.models import AuditEntry, utcnow
 from core.settings import Settings
+from harness.factories import complaint_body, eventually, insert_case, named_headers, routes_of
 from schemas.auth import Role
-from tests.factories import complaint_body, eventually, insert_case, named_headers, routes_of
 
 CASE = "/v1/complaints/{year}/{sequence}"
 # Replaces the test client's default token with none.

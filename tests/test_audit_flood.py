@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.audit import AuditEntry
-from core.auth import cli, operator, os_user
+from core.admin import operator, os_user, user_cli
+from core.models import AuditEntry
 from core.settings import Settings
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 
 async def test_a_flood_of_refused_anonymous_writes_leaves_a_few_counted_rows(
@@ -37,9 +37,9 @@ def test_an_administrators_command_is_attributed_to_the_account_not_to_user(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("USER", "someone-else")
-    cli(["user", "create", "asha", "--role", "telecaller"], settings, engine)
-    cli(["--actor", "ravi.kumar", "user", "revoke", "asha"], settings, engine)
-    cli(["dev-tokens"], settings, engine)
+    user_cli(["user", "create", "asha", "--role", "telecaller"], settings, engine)
+    user_cli(["--actor", "ravi.kumar", "user", "revoke", "asha"], settings, engine)
+    user_cli(["dev-tokens"], settings, engine)
     trail = {e.route: e for e in audit.entries(engine)}
     assert trail["core.admin user create"].subject == operator() == f"cli:{os_user()}"
     assert trail["core.admin user create"].subject != "cli:someone-else"  # not from $USER

@@ -1,4 +1,4 @@
-"""Bearer-token authentication (issue 6): the token store, the `require` dependency, the admin
+"""Bearer-token authentication: the token store, the `require` dependency, the admin
 command line, development tokens and the OIDC/JWKS authenticator.
 
 Role-by-endpoint decisions and district scopes are tests/test_authz.py's; here a couple of
@@ -31,26 +31,24 @@ from sqlmodel import Session, select
 from api.auth import Authenticator, OidcAuthenticator, TokenStoreAuthenticator
 from api.main import create_app
 from core import admin, audit
+from core.admin import operator
 from core.auth import (
-    ApiToken,
-    ApiUser,
     AuthError,
     authenticate_token,
     create_user,
     issue_token,
     list_users,
-    operator,
     revoke_token,
     revoke_user,
     split_token,
     tokens_of,
     write_dev_tokens,
 )
-from core.models import utcnow
+from core.models import ApiToken, ApiUser, utcnow
 from core.settings import AuthProvider, Environment, Settings, get_settings
+from harness.factories import auth_headers
 from schemas.auth import Role
-from tests.conftest import api_client
-from tests.factories import auth_headers
+from tests.helpers import api_client
 
 CASES = "/v1/complaints"
 

@@ -1,4 +1,4 @@
-"""Who may do what (issue 6): every route of the app against every role, the district and
+"""Who may do what: every route of the app against every role, the district and
 department scopes (out of scope is 404, like a missing case), and the actor taken from the
 token rather than from the body.
 
@@ -20,8 +20,7 @@ from sqlalchemy.engine import Engine
 from api.main import create_app
 from core.models import Complaint, utcnow
 from core.settings import Settings
-from schemas.auth import Role
-from tests.factories import (
+from harness.factories import (
     auth_headers,
     complaint_body,
     eventually,
@@ -29,8 +28,9 @@ from tests.factories import (
     named_headers,
     routes_of,
 )
+from schemas.auth import Role
 
-# Pages (issue 19) sign in with a session cookie, not a bearer token: ("page", roles) or
+# Pages sign in with a session cookie, not a bearer token: ("page", roles) or
 # "page-open"; tests/test_pages.py checks them with a signed-in browser per role.
 Decision = (
     frozenset[Role]

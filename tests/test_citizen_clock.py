@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
+from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.policy import Policy
@@ -27,7 +28,6 @@ from schemas.workflow import (
     ReviewDecision,
     ReviewRequest,
 )
-from tests.factories import auth_headers, complaint_body, eventually
 from tests.lifecycle_helpers import (
     DAY,
     CaseHandle,

@@ -1,4 +1,4 @@
-"""Citizen data encrypted inside Temporal (issue 6): the payload codec, its key ring, the codec
+"""Citizen data encrypted inside Temporal: the payload codec, its key ring, the codec
 endpoint the Temporal Web UI and CLI call, and a real complaint whose history, fetched raw from
 the server, holds no citizen data in clear text.
 """
@@ -26,7 +26,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from api.main import create_app
-from core.admin import replay
 from core.codec import (
     ENCODING,
     KEY_ID_METADATA,
@@ -40,10 +39,11 @@ from core.codec import (
     parse_keys,
 )
 from core.settings import Environment, Settings
+from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
 from schemas.workflow import ComplaintWorkflowInput, ReviewRequest
-from tests.conftest import api_client, running_worker
-from tests.factories import auth_headers, complaint_body, eventually
+from tests.helpers import api_client, running_worker
+from workers.replay import replay
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
@@ -302,7 +302,7 @@ async def test_a_complaints_history_holds_no_citizen_data_in_clear_text(
         # The encrypting client reads it all back (the API's live view is a query).
         live = await http.get(f"{path}/live")
         assert live.status_code == 200 and live.json()["status"] == "awaiting_report"
-        # An encrypted history replays with the deployment's settings (core.admin replay).
+        # An encrypted history replays with the deployment's settings (workers.replay).
         full = await client.get_workflow_handle(workflow_id).fetch_history()
         assert await replay(full, encrypted_settings) is None
 

@@ -1,4 +1,4 @@
-"""The CM dashboard's numbers (issue 19): open cases by district and level, ageing, the
+"""The CM dashboard's numbers: open cases by district and level, ageing, the
 overdue trend and the published district score, computed over rows of the read model."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from api.pages import charts
 from api.pages.dashboard import compute
 from core.db import read_session
 from core.models import Complaint, TimelineEvent, utcnow
+from harness.factories import insert_case
 from schemas.auth import Principal, Role
 from schemas.enums import ClosureReason, ComplaintStatus
 from schemas.policy import Policy
-from tests.factories import insert_case
 
 
 def aged(

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
+from api.middleware import CaseContextMiddleware
 from core.logging import (
-    CaseContextMiddleware,
     CaseFilter,
     JsonFormatter,
     TextFormatter,

@@ -25,12 +25,12 @@ from core.admin import (
     SearchAttributeConflict,
     register_namespace,
     register_search_attributes,
-    replay,
     wanted_search_attributes,
 )
 from core.settings import Settings
 from core.temporal import connect, metrics_runtime, tls_config
 from schemas import search_attributes
+from workers.replay import replay
 
 
 def _settings(**values: object) -> Settings:
@@ -166,7 +166,7 @@ async def test_replay_reports_clean_and_broken_histories() -> None:
 def test_replay_command_exit_code(tmp_path: Path) -> None:
     tampered = tmp_path / "history.json"
     tampered.write_text(_tampered_history(), encoding="utf-8")
-    command = [sys.executable, "-m", "core.admin", "replay", "--history"]
+    command = [sys.executable, "-m", "workers.replay", "--history"]
     ok = subprocess.run([*command, str(HAPPY_PATH)], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "no failure" in ok.stderr

@@ -12,8 +12,8 @@ from api.main import create_app
 from core import tracing
 from core.settings import Settings
 from core.temporal import connect
-from tests.conftest import api_client, running_worker
-from tests.factories import complaint_body, eventually
+from harness.factories import complaint_body, eventually
+from tests.helpers import api_client, running_worker
 
 
 def test_tracing_is_off_by_default(settings: Settings) -> None:

@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from temporalio.client import Client
 
 from core.settings import PROJECT_ROOT
-from tests.factories import complaint_body
+from harness.factories import complaint_body
+from harness.processes import EmbeddedStack, TcpProxy
 from tests.fake_twilio import FakeTwilio
-from tests.processes import EmbeddedStack, TcpProxy
 
 COMPLAINTS = 24
 CLIENTS = 4

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.audit import AuditEntry
+from core.models import AuditEntry
 from core.settings import Settings
 from tests.test_tracking import lookup, public_client, register
 

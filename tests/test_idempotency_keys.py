@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
+from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
-from tests.factories import auth_headers, complaint_body, eventually
 
 
 def _integration(engine: Engine, key: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import IST
 from core.models import Complaint, Message
-from tests.factories import complaint_body, eventually
+from harness.factories import complaint_body, eventually
 
 
 async def _get(http: httpx.AsyncClient, reg: str) -> dict[str, Any]:

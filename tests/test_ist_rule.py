@@ -19,9 +19,9 @@ import schemas
 from api.main import create_app
 from core.calendar import IstModel
 from core.settings import Settings
+from harness.factories import complaint_body, eventually
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.workflow import ActionResult
-from tests.factories import complaint_body, eventually
 
 
 def _has_time(node: Any) -> bool:

@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
+from harness.factories import complaint_body, eventually
 from schemas.enums import MessageStatus
-from tests.conftest import api_client
-from tests.factories import complaint_body, eventually
+from tests.helpers import api_client
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

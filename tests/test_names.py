@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from core.i18n import local_name
+from harness.factories import complaint_body
 from schemas.reference import (
     CATEGORIES,
     DEPARTMENTS,
@@ -18,7 +19,6 @@ from schemas.reference import (
     canonical_district,
     fold,
 )
-from tests.factories import complaint_body
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 
 from api.main import create_app
 from core.settings import Settings
+from harness.factories import complaint_body
 from schemas.complaint import ascii_digits, normalise_phone
-from tests.conftest import api_client
-from tests.factories import complaint_body
+from tests.helpers import api_client
 
 # One number, spelled as people type it: separators, prefixes, digits of several scripts.
 SPELLINGS = [

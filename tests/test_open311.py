@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 at /open311/v2/ (issue 20), against the real API process.
+"""Open311 GeoReport v2 at /open311/v2/, against the real API process.
 
 Real third-party clients from PyPI talk to it over HTTP: `georeport` (reads services, service
 definitions and requests, in JSON and in XML: it parses XML with xmltodict) and `civicbot`
@@ -38,12 +38,12 @@ from core.auth import create_user
 from core.db import make_engine
 from core.i18n import local_name
 from core.models import Complaint, Message, utcnow
+from harness.factories import complaint_body
+from harness.processes import EmbeddedStack
 from schemas.auth import Role
 from schemas.complaint import ComplaintCreate
 from schemas.reference import CATEGORIES, DISTRICTS
 from schemas.tracking import STATUS_LABELS
-from tests.factories import complaint_body
-from tests.processes import EmbeddedStack
 
 JURISDICTION = "jharkhand.gov.in"
 FMS_CLIENT = "fixmystreet-ranchi"  # configured to record its posts as the web channel

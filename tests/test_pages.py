@@ -1,4 +1,4 @@
-"""The pages over plain HTTP (issue 19): sign-in with a token into an HttpOnly cookie, CSRF on
+"""The pages over plain HTTP: sign-in with a token into an HttpOnly cookie, CSRF on
 every form, sign-out; roles and scope exactly as the API's (another district's case is the
 same 404 as a missing one); the citizen's page with the API's limits; the telecaller desk's
 validation beside the fields and its idempotent register; /docs and /redoc served with no
@@ -22,10 +22,10 @@ from api.main import create_app
 from core.audit import entries
 from core.models import Message, utcnow
 from core.settings import Settings
+from harness.factories import auth_headers, eventually, insert_case
 from schemas.auth import Role
 from schemas.enums import MessageStatus, RecipientKind
-from tests.conftest import api_client
-from tests.factories import auth_headers, eventually, insert_case
+from tests.helpers import api_client
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -222,7 +222,7 @@ async def test_roles_and_scope_are_the_apis(pages: httpx.AsyncClient, engine: En
 async def test_the_citizen_page_tracks_with_the_apis_limits(
     pages: httpx.AsyncClient, engine: Engine, settings: Settings
 ) -> None:
-    case = insert_case(engine, district="Ranchi")  # phone +919876500000 (tests/factories.py)
+    case = insert_case(engine, district="Ranchi")  # phone +919876500000 (harness/factories.py)
     page = await pages.get("/track", headers={"accept-language": "hi-IN,hi;q=0.9"})
     assert page.status_code == 200 and 'lang="hi"' in page.text
     # The reader's choice (a cookie) outranks the browser's language.

@@ -1,5 +1,5 @@
-"""The pages in a real browser (issue 19): Debian's chromium driven by Playwright, against the
-real API, worker and Temporal dev server as separate processes (tests/processes.py).
+"""The pages in a real browser: Debian's chromium driven by Playwright, against the
+real API, worker and Temporal dev server as separate processes (harness/processes.py).
 
 With the network cut — every request to a host other than the API's is aborted and recorded,
 and none may be made — a telecaller registers a case (a Hindi district name, a mistake first)
@@ -42,10 +42,10 @@ from core.calendar import IST, SessionKind
 from core.db import make_engine
 from core.models import utcnow
 from core.temporal import connect
+from harness.processes import EmbeddedStack
 from schemas.auth import Role
 from schemas.review import ReviewSessionInput
-from tests.conftest import IN_CI
-from tests.processes import EmbeddedStack
+from tests.helpers import IN_CI
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

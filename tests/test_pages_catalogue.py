@@ -1,4 +1,4 @@
-"""The pages' message catalogues (issue 19): every message the templates and the page code
+"""The pages' message catalogues: every message the templates and the page code
 translate — extracted as `pybabel extract` would, plus those built from data
 (`api.pages.reference.data_msgids`) — has its Hindi text, and the catalogues hold nothing
 stale. Hindi in Devanagari."""

@@ -1,4 +1,4 @@
-"""Signing in to the pages with the state's identity provider (issue 19): the authorization
+"""Signing in to the pages with the state's identity provider: the authorization
 code flow with PKCE against a local provider (discovery, authorization, token endpoint and
 JWKS over real HTTP); the access token becomes the session cookie only once the API's own
 authenticator accepts it, and a callback this browser did not start is refused."""
@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.settings import AuthProvider, Settings
-from tests.conftest import api_client
+from tests.helpers import api_client
 
 AUDIENCE = "jan-samvad-api"
 CLIENT = "jan-samvad-pages"

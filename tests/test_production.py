@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.codec import generate_key
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 pytestmark = pytest.mark.postgres
 

@@ -18,9 +18,9 @@ from core.calendar import IST, SessionKind, is_last_tuesday, next_working_day
 from core.holidays import configured_policy
 from core.models import ReviewSession, utcnow
 from core.settings import Settings
+from harness.factories import complaint_body, eventually
 from schemas.review import ReviewSessionInput
-from tests.conftest import running_worker
-from tests.factories import complaint_body, eventually
+from tests.helpers import running_worker
 from workers.main import ensure_schedules
 from workers.review_schedules import review_schedule_id
 from workflows.review import ReviewSessionWorkflow, session_workflow_id

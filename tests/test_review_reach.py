@@ -21,12 +21,12 @@ from api.main import create_app
 from core.calendar import IST, SessionKind, last_tuesday_of_month, next_session, session_id
 from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
 from core.settings import Settings
+from harness.factories import insert_case
 from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
 from schemas.review import AgendaSection, CloseSessionRequest, ItemOutcome, SessionPhase
 from schemas.workflow import DecisionKind, ReviewDecision
-from tests.conftest import api_client
-from tests.factories import insert_case
+from tests.helpers import api_client
 from tests.lifecycle_helpers import CaseHandle, row_of, state_of
 from tests.test_review_sessions import (
     RESOLVED,

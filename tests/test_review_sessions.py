@@ -30,6 +30,7 @@ from core.calendar import (
 )
 from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
 from core.settings import Settings
+from harness.factories import eventually
 from schemas.enums import ComplaintStatus
 from schemas.policy import Policy
 from schemas.review import (
@@ -51,8 +52,7 @@ from schemas.workflow import (
     ReportOutcome,
     ReviewDecision,
 )
-from tests.conftest import running_worker
-from tests.factories import eventually
+from tests.helpers import running_worker
 from tests.lifecycle_helpers import (
     CaseHandle,
     keep_history,

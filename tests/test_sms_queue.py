@@ -27,12 +27,12 @@ from api.main import create_app
 from core.calendar import SessionKind
 from core.models import Complaint, Officer, ReviewItem, TimelineEvent
 from core.settings import Settings
+from harness.factories import complaint_body, eventually
 from schemas.enums import ComplaintStatus, MessageStatus
 from schemas.policy import Policy
 from schemas.review import SessionPhase
 from schemas.workflow import DepartmentReport, ReportOutcome
-from tests.conftest import api_client, running_worker
-from tests.factories import complaint_body, eventually
+from tests.helpers import api_client, running_worker
 from tests.lifecycle_helpers import (
     DAY,
     CaseHandle,

@@ -78,7 +78,7 @@ def test_make_run_comes_up_and_a_double_stop_leaves_no_process_behind(tmp_path: 
             assert http.get("/v1/complaints").status_code == 401
         started = children_of(stack.pid)
         assert len(started) == 3  # dev server, worker, API
-        # The Web UI decodes payloads through the API's codec endpoint (issue 6).
+        # The Web UI decodes payloads through the API's codec endpoint.
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in started]
         server = next(c for c in commands if b"start-dev" in c)
         codec = f"http://127.0.0.1:{api_port}/v1/codec".encode()

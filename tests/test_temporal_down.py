@@ -19,9 +19,9 @@ from api.main import create_app
 from core.models import Complaint, Message
 from core.settings import Settings
 from core.temporal import connect
+from harness.factories import complaint_body, eventually
 from schemas.policy import Policy
-from tests.conftest import api_client, running_worker
-from tests.factories import complaint_body, eventually
+from tests.helpers import api_client, running_worker
 
 
 def _closed_port() -> int:

@@ -21,8 +21,8 @@ from api.guard import forbidden_character
 from api.main import create_app
 from core.models import Complaint
 from core.settings import Settings
-from tests.conftest import api_client
-from tests.factories import complaint_body
+from harness.factories import complaint_body
+from tests.helpers import api_client
 
 BAD = ["\x00", "\x1b", "\x7f", "\x85", "\ud800", "\uffff"]
 CASE = "/v1/complaints/2026/1"

@@ -26,10 +26,10 @@ from api.routes.open311 import service_attributes
 from api.routes.twilio import command_words, help_text
 from core import i18n
 from core.settings import Settings, get_settings
+from harness.factories import complaint_body, eventually
 from schemas.complaint import Citizen
 from schemas.reference import canonical_district, forget_names
 from schemas.tracking import status_labels
-from tests.factories import complaint_body, eventually
 
 SANTALI = "sat"
 MARK = "ᱥ"  # OL CHIKI LETTER SA: every pseudo-translated text begins with it

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from core.calendar import IST, assume_ist
-from tests.factories import complaint_body, eventually
+from harness.factories import complaint_body, eventually
 
 
 def test_the_rule() -> None:

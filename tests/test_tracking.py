@@ -1,4 +1,4 @@
-"""Citizens (issue 6): public tracking without leaks, its rate limits, and the per-phone daily
+"""Citizens: public tracking without leaks, its rate limits, and the per-phone daily
 limit at intake (with a telecaller's override)."""
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from core.calendar import IST
 from core.logging import configure_logging
 from core.models import Complaint, RateCounter, utcnow
 from core.settings import Settings
+from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
-from tests.conftest import api_client, running_worker
-from tests.factories import auth_headers, complaint_body, eventually
+from tests.helpers import api_client, running_worker
 
 PHONE = "9876543210"
 PUBLIC_FIELDS = {

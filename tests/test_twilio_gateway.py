@@ -19,10 +19,10 @@ from activities.twilio_gateway import TwilioGateway
 from api.intake import register_complaint
 from core.models import Message, utcnow
 from core.settings import Settings
+from harness.factories import complaint_body
 from schemas.complaint import ComplaintCreate
 from schemas.enums import MessageStatus, RecipientKind
 from schemas.workflow import SendSmsInput, SmsTemplate
-from tests.factories import complaint_body
 from tests.fake_twilio import FakeTwilio
 
 SENDER = "+15005550006"

@@ -21,10 +21,10 @@ from api.main import create_app
 from core import audit
 from core.models import Message
 from core.settings import Settings
+from harness.factories import complaint_body, eventually
 from schemas.enums import MessageStatus
-from tests.conftest import api_client, running_worker
-from tests.factories import complaint_body, eventually
 from tests.fake_twilio import FakeTwilio
+from tests.helpers import api_client, running_worker
 
 PUBLIC_URL = "https://jansamvad.example.in"
 CITIZEN = "+919876543210"

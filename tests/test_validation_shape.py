@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import complaint_body
+from harness.factories import complaint_body
 
 ACTORS = {"submitted_by", "telecaller", "decided_by", "closed_by", "recorded_by"}
 

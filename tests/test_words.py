@@ -24,7 +24,7 @@ from schemas.workflow import (
     ReportOutcome,
     ReviewRequest,
 )
-from tests.conftest import api_client
+from tests.helpers import api_client
 from tests.lifecycle_helpers import messages, open_case, reach, row_of, settled, state_of
 from workflows.complaint import ComplaintWorkflow
 

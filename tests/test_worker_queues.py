@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.settings import Settings
-from tests.conftest import api_client, running_worker
-from tests.factories import complaint_body, eventually
+from harness.factories import complaint_body, eventually
+from tests.helpers import api_client, running_worker
 from workers.main import build_db_worker
 
 

@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from core.calendar import IST, SessionKind
 from core.holidays import load_holidays
 from core.settings import Settings
+from harness.factories import complaint_body, eventually
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.policy import Policy
 from schemas.review import PlannerInput, ReviewSessionInput
-from tests.factories import complaint_body, eventually
 from tests.lifecycle_helpers import (
     keep_history,
     messages,

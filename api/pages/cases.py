@@ -42,10 +42,10 @@ from core.db import read_session
 from core.i18n import all_names
 from core.models import utcnow
 from schemas.auth import Principal
-from schemas.complaint import ComplaintPublic, ComplaintSummary
+from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
-from schemas.tracking import ComplaintSubmission, status_label
+from schemas.tracking import status_label
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,

@@ -1,4 +1,4 @@
-"""Reading the audit trail (issue 6): administrators and reviewers, per complaint and per
+"""Reading the audit trail: administrators and reviewers, per complaint and per
 user. There is no route that writes, changes or deletes an entry: only `core.audit`'s
 middleware appends, and the database refuses updates and deletes."""
 

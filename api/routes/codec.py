@@ -1,4 +1,4 @@
-"""The codec endpoint (issue 6): authorised engineers read decrypted history in the Temporal
+"""The codec endpoint: authorised engineers read decrypted history in the Temporal
 Web UI and the CLI, which send payloads here to encode or decode.
 
 The protocol is Temporal's remote codec protocol: `POST {endpoint}/decode` and

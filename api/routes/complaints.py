@@ -33,13 +33,11 @@ from core import audit
 from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
-from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
-from schemas.complaint import ComplaintList, ComplaintPublic
+from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.reference import DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
-from schemas.tracking import ComplaintSubmission
 from schemas.workflow import (
     ActionResult,
     CallbackResult,
@@ -52,6 +50,7 @@ from schemas.workflow import (
 )
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
+from workflows.start import start_complaint_workflow
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 

@@ -56,7 +56,6 @@ from core.db import read_session
 from core.i18n import default_language, language_name, local_name, offered_languages
 from core.models import Complaint, utcnow
 from core.settings import Settings
-from core.temporal import start_complaint_workflow
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintCreate
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
@@ -84,6 +83,7 @@ from schemas.reference import (
     DISTRICTS,
 )
 from schemas.tracking import STATUS_LABELS
+from workflows.start import start_complaint_workflow
 
 PREFIX = "/open311/v2"
 # The spec's bounds on GET requests: a date range of at most 90 days, at most 1,000 requests.

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.auth import require
 from api.deps import SessionDep
 from api.scope import case_filter
 from api.views import ist, summary
-from core.calendar import IstModel
 from core.models import Complaint, Officer, utcnow
 from schemas.auth import Principal, Role
-from schemas.complaint import ComplaintSummary
-from schemas.enums import ComplaintStatus, OfficerRole
+from schemas.enums import ComplaintStatus
+from schemas.staff import CallbackItem, CallbackWorklist, OfficerEntry
 
 router = APIRouter(prefix="/v1", tags=["work lists"])
 
@@ -31,19 +28,6 @@ DIRECTORY_READERS = (
     Role.ADMINISTRATOR,
     Role.ENGINEER,
 )
-
-
-class CallbackItem(IstModel):
-    complaint: ComplaintSummary
-    callback_due_at: datetime | None
-    attempts_so_far: int
-    last_reply: str | None
-    due: bool
-
-
-class CallbackWorklist(BaseModel):
-    data: list[CallbackItem]
-    count: int
 
 
 @router.get("/callbacks", response_model=CallbackWorklist)
@@ -77,16 +61,6 @@ def callback_worklist(
         for r in rows
     ]
     return CallbackWorklist(data=items, count=len(items))
-
-
-class OfficerEntry(BaseModel):
-    id: str
-    name: str
-    designation: str
-    role: OfficerRole
-    district: str | None
-    department: str | None
-    active: bool
 
 
 @router.get(

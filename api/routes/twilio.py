@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio.service import RPCError
@@ -40,8 +39,9 @@ from core.i18n import SOURCE_LANGUAGE, offered_languages
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
-from schemas.complaint import ComplaintSummary, ascii_digits, normalise_phone
+from schemas.complaint import ascii_digits, normalise_phone
 from schemas.enums import MessageStatus, RecipientKind
+from schemas.staff import UnreachableItem, UnreachableList
 from schemas.tracking import status_label
 from schemas.workflow import DeliveryReceipt, ReviewRequest
 from workflows.complaint import ComplaintWorkflow
@@ -280,19 +280,6 @@ _INBOUND_MEMORY_SPAN = timedelta(seconds=_INBOUND_MEMORY.seconds)
 
 
 # ---- work list ---------------------------------------------------------------------------
-
-
-class UnreachableItem(BaseModel):
-    complaint: ComplaintSummary
-    template: str
-    status: MessageStatus
-    error: str | None
-    at: str
-
-
-class UnreachableList(BaseModel):
-    data: list[UnreachableItem]
-    count: int
 
 
 # The work list is the telecallers' (and the administrator's, who looks after the gateway);

@@ -180,7 +180,7 @@ class EmbeddedStack:
                 engine,
                 name=f"stack-{uuid.uuid4().hex[:8]}",
                 roles=list(roles or STAFF_ROLES),
-                created_by="tests.processes",
+                created_by="harness.processes",
             )
         finally:
             engine.dispose()

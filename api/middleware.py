@@ -1,0 +1,173 @@
+"""The API's ASGI middlewares: the audit trail of every state-changing request, and the case
+a request is about for the log lines written while serving it.
+
+`AuditMiddleware` decides which requests are recorded (by method and route template) and
+writes the entry; what an entry may hold, and what a route adds to it, is `core/audit.py`.
+`CaseContextMiddleware` tags log lines with the registration number in the path
+(`core/logging.py` does the tagging)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+
+from core import audit
+from core.logging import case_context
+from core.models import AUDIT_SUMMARY_LENGTH, AuditEntry, utcnow
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that change nothing: the Temporal UI decoding (or encoding) payloads for display.
+READ_ONLY_ROUTES = frozenset(
+    {
+        "/v1/codec/decode",
+        "/v1/codec/encode",
+        "/v1/codec/{namespace}/decode",
+        "/v1/codec/{namespace}/encode",
+    }
+)
+
+
+class AuditMiddleware:
+    """ASGI middleware recording every state-changing request (see the module docstring).
+
+    It must sit outside the router (so it sees the matched route, the path parameters and the
+    principal `api.auth.require` left in the request state) and writes with the app's engine.
+    A failure to write is logged loudly and answered 500: an unrecorded change must not look
+    like a recorded one, and the middleware cannot undo what the route has done, so the
+    client's retry (Idempotency-Key) is what repairs it."""
+
+    def __init__(self, app: Any, *, count_refused: Callable[[Any, str], int] | None = None) -> None:
+        self.app = app
+        # (engine, "address route") -> refusals of that key in the current minute, the call
+        # included; None: every refusal is a row.
+        self.count_refused = count_refused or (lambda _engine, _key: 1)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        pending = audit.Pending()
+        token = audit.PENDING.set(pending)
+        started = dropped = False
+
+        async def send_and_record(message: Any) -> None:
+            nonlocal started, dropped
+            if message["type"] == "http.response.start" and not started:
+                started = True
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                replayed = headers.get(b"idempotent-replayed") == b"true"
+                recorded = await self._record(scope, pending, message["status"], replayed)
+                if not recorded and message["status"] < 500:
+                    dropped = True
+                    await _answer_unrecorded(send)
+                    return
+            if not dropped:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        except Exception:
+            if not started:
+                await self._record(scope, pending, 500, False)
+            raise
+        finally:
+            audit.PENDING.reset(token)
+
+    async def _record(
+        self, scope: Any, pending: audit.Pending, status: int, replayed: bool
+    ) -> bool:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        if route in READ_ONLY_ROUTES:
+            return True
+        state = scope.get("state") or {}
+        principal = state.get("principal")
+        complaint = pending.complaint or _complaint_of(scope.get("path_params") or {})
+        client = scope.get("client")
+        subject = getattr(principal, "subject", None) or pending.subject
+        app_state = getattr(scope.get("app"), "state", None)
+        jan_samvad = getattr(app_state, "jan_samvad", None)
+        if subject is None and status >= 400 and client and jan_samvad is not None:
+            # Refused and anonymous: counted per address and route, and recorded at the 1st,
+            # 10th, 100th... of a minute, so a flood cannot grow the (undeletable) trail by a
+            # row a request, yet the trail says it happened and how often.
+            count = await run_in_threadpool(
+                self.count_refused, jan_samvad.engine, f"{client[0]} {route}"
+            )
+            if not _worth_a_row(count):
+                return True
+            if count > 1:
+                pending.summary.append(f"refused anonymous requests this minute: {count}")
+        entry = AuditEntry(
+            at=utcnow(),
+            subject=subject[:200] if subject else None,
+            roles=",".join(sorted(r.value for r in getattr(principal, "roles", ()))),
+            token_id=getattr(principal, "token_id", None),
+            client_address=str(client[0])[:64] if client else None,
+            method=scope["method"],
+            route=route[:200],
+            complaint_year=complaint[0] if complaint else None,
+            complaint_sequence=complaint[1] if complaint else None,
+            summary="; ".join(pending.summary)[:AUDIT_SUMMARY_LENGTH],
+            status_code=status,
+            outcome=audit.outcome_of(status, replayed=replayed).value,
+        )
+        if jan_samvad is None:  # the app has not started (lifespan): nothing to write with
+            log.error("audit: no database to record %s %s", scope["method"], route)
+            return False
+        try:
+            await run_in_threadpool(audit.append, jan_samvad.engine, entry)
+        except Exception:
+            log.exception("audit: could not record %s %s (%s)", scope["method"], route, status)
+            return False
+        return True
+
+
+def _worth_a_row(count: int) -> bool:
+    """The 1st, 10th, 100th... refusal of a minute gets a row."""
+    while count % 10 == 0 and count > 1:
+        count //= 10
+    return count == 1
+
+
+async def _answer_unrecorded(send: Any) -> None:
+    body = b'{"detail":"the request could not be recorded in the audit trail; retry it"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _complaint_of(path_params: dict[str, Any]) -> tuple[int, int] | None:
+    return audit.complaint_of(path_params.get("year"), path_params.get("sequence"))
+
+
+# `/v1/complaints/2018/20983[/...]`: an API request about one case.
+_CASE_PATH = re.compile(r"^/v1/complaints/(?P<year>\d{4})/(?P<sequence>\d+)(?:/|$)")
+
+
+class CaseContextMiddleware:
+    """ASGI middleware: lines logged while serving a request about a case carry its number."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        match = _CASE_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        with case_context(registration_number=f"{int(match['sequence'])}/{match['year']}"):
+            await self.app(scope, receive, send)
