@@ -28,7 +28,7 @@ from activities.sms import (
     deliver_once,
     new_message,
 )
-from activities.templates import name, template_for
+from activities.templates import template_for
 from core.calendar import IST, SessionKind, to_ist
 from core.models import (
     Complaint,
@@ -39,7 +39,8 @@ from core.models import (
     utcnow,
 )
 from core.settings import Settings
-from schemas.enums import ComplaintStatus, Language, OfficerRole, RecipientKind
+from schemas.enums import Language, OfficerRole, RecipientKind
+from schemas.escalation import REVIEW_STATUSES, forum_rung, prepared_at
 from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
 from schemas.review import (
     DEFAULT_TELECONFERENCE,
@@ -64,11 +65,11 @@ from schemas.review import (
 from schemas.workflow import ActionResult, DecisionKind, ReviewDecision
 from workflows.complaint import ComplaintWorkflow
 
-REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+# A case's escalation to each forum (the ladder's session kinds).
+ESCALATION_EVENTS = tuple(f"escalated_to_{kind.value}" for kind in SessionKind)
 # Timeline events that make up a case's escalation history on the agenda.
 HISTORY_EVENTS = (
-    "escalated_to_weekly_review",
-    "escalated_to_sidhi_baat",
+    *ESCALATION_EVENTS,
     "review_rolled_over",
     "directive_given",
     "citizen_not_satisfied",
@@ -111,7 +112,7 @@ _IN_BATCH = 500
 
 
 # A case's round at the reviews starts again at these events; rollovers after it are counted.
-_ROUND_STARTS = ("escalated_to_weekly_review", "escalated_to_sidhi_baat", "directive_given")
+_ROUND_STARTS = (*ESCALATION_EVENTS, "directive_given")
 
 
 def _undecided_times(events: list[TimelineEvent]) -> int:
@@ -141,12 +142,13 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
         ).all()
     ]
     meeting = session.get(ReviewSession, session_id)
-    if meeting is not None and meeting.kind == SessionKind.WEEKLY_REVIEW.value:
+    prepared = prepared_at(meeting.kind) if meeting is not None else ()
+    if meeting is not None and prepared:
         rows += [
             (row, AgendaSection.AWAITING_SIDHI_BAAT)
             for row in session.exec(
                 select(Complaint).where(
-                    Complaint.status == ComplaintStatus.SIDHI_BAAT,
+                    col(Complaint.status).in_(prepared),
                     col(Complaint.review_date) > meeting.starts_at,
                 )
             ).all()
@@ -315,7 +317,7 @@ class ReviewActivities:
                     "district": _short(
                         ", ".join(input.districts), f"{len(input.districts)} districts"
                     ),
-                    "forum": name(f"forum|{input.kind.value}", Language.ENGLISH),
+                    "forum": forum_rung(input.kind).sms_name(Language.ENGLISH),
                     "date": _fmt(input.starts_at),
                     "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
                 },

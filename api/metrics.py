@@ -27,15 +27,15 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
+from schemas import enums, escalation
 from schemas.auth import Role
-from schemas.enums import ComplaintStatus
 
 PREFIX = "jansamvad"
 # The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
 # looking after the platform.
 METRICS_READERS = (Role.MONITORING, Role.ADMINISTRATOR, Role.ENGINEER)
-OPEN_STATUSES = [s.value for s in ComplaintStatus if s.is_open]
-REVIEW_STATUSES = [ComplaintStatus.WEEKLY_REVIEW.value, ComplaintStatus.SIDHI_BAAT.value]
+OPEN_STATUSES = [s.value for s in enums.OPEN_STATUSES]
+REVIEW_STATUSES = [s.value for s in escalation.REVIEW_STATUSES]
 
 
 def _value(item: Any) -> str:

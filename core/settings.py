@@ -10,6 +10,15 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.enums import Channel
+from schemas.escalation import LADDERS
+from schemas.reference import canonical_district
+
+WEEKDAYS = {
+    name: number
+    for number, name in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,6 +107,15 @@ class Settings(BaseSettings):
     # ones from the `holidays` package for this subdivision (empty: national only).
     holidays_file: Path | None = PROJECT_ROOT / "core" / "seed" / "holidays_jharkhand.json"
     holiday_subdivision: str = "JH"
+    # The escalation ladder new cases climb (schemas/escalation.py): a shipped one by name
+    # (`jharkhand`, `district_collector`), or a LADDER_FILE (JSON, replaces LADDER), checked
+    # at start-up. Each case keeps the ladder it was registered under.
+    ladder: str = "jharkhand"
+    ladder_file: Path | None = None
+    # The weekday each district's own review (the District Collector's) sits on, as
+    # `district:weekday` pairs, comma separated (`Ranchi:wednesday,Dumka:monday`); districts
+    # not named sit on the forum's own weekday (Friday on `district_collector`).
+    district_review_days: str = ""
     reconcile_interval_seconds: int = Field(default=60, ge=5)
 
     # Abuse controls for citizens (api/ratelimit.py). A phone number may file this many
@@ -197,6 +215,9 @@ class Settings(BaseSettings):
                 f"OPEN311_CLIENT_CHANNELS must be client:channel pairs, comma separated, with "
                 f"a channel among {valid}"
             ) from None
+        if self.ladder not in LADDERS:
+            raise ValueError(f"LADDER must be one of {', '.join(LADDERS)} (or set LADDER_FILE)")
+        self.district_review_weekdays  # noqa: B018 (validated by building it)
         if bool(self.temporal_tls_client_cert_file) != bool(self.temporal_tls_client_key_file):
             raise ValueError(
                 "TEMPORAL_TLS_CLIENT_CERT_FILE and TEMPORAL_TLS_CLIENT_KEY_FILE go together"
@@ -211,6 +232,22 @@ class Settings(BaseSettings):
             client.strip(): Channel(channel.strip())
             for client, channel in (p.rsplit(":", 1) for p in pairs)
         }
+
+    @property
+    def district_review_weekdays(self) -> dict[str, int]:
+        """DISTRICT_REVIEW_DAYS as district -> date.weekday(); ValueError naming the bad pair."""
+        days: dict[str, int] = {}
+        for pair in (p.strip() for p in self.district_review_days.split(",") if p.strip()):
+            district, _, weekday = pair.rpartition(":")
+            name = canonical_district(district.strip())
+            day = WEEKDAYS.get(weekday.strip().casefold())
+            if name is None or day is None:
+                raise ValueError(
+                    f"DISTRICT_REVIEW_DAYS: {pair!r} is not district:weekday (a Jharkhand "
+                    f"district, a weekday among {', '.join(WEEKDAYS)})"
+                )
+            days[name] = day
+        return days
 
     @property
     def effective_database_url(self) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from core.calendar import IstModel
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintKind, ComplaintStatus
+from schemas.escalation import all_rungs
 
 
 class StatusLabel(BaseModel):
@@ -17,24 +18,20 @@ class StatusLabel(BaseModel):
     hi: str
 
 
-# Citizen-friendly words for each status (the API's own values stay the machine's).
+def _label(names: dict[str, str]) -> StatusLabel:
+    return StatusLabel.model_validate({code: names[code] for code in StatusLabel.model_fields})
+
+
+# Citizen-friendly words for each status (the API's own values stay the machine's): a rung's
+# status (with the officer, on a forum's agenda) in its rung's `status_labels`
+# (schemas/escalation.py), the others here.
 STATUS_LABELS: dict[ComplaintStatus, StatusLabel] = {
     ComplaintStatus.REGISTERED: StatusLabel(en="Registered", hi="पंजीकृत"),
-    ComplaintStatus.AWAITING_REPORT: StatusLabel(
-        en="With the department for action", hi="कार्रवाई हेतु विभाग के पास"
-    ),
     ComplaintStatus.AWAITING_CALLBACK: StatusLabel(
         en="The department has replied; we will call you to confirm",
         hi="विभाग ने उत्तर दिया है; पुष्टि के लिए आपको कॉल किया जाएगा",
     ),
-    ComplaintStatus.WEEKLY_REVIEW: StatusLabel(
-        en="Escalated to the CM Secretary's weekly review",
-        hi="मुख्यमंत्री सचिव की साप्ताहिक समीक्षा में",
-    ),
-    ComplaintStatus.SIDHI_BAAT: StatusLabel(
-        en="Escalated to the Chief Minister's Sidhi Baat",
-        hi="मुख्यमंत्री की सीधी बात में",
-    ),
+    **{rung.status: _label(rung.status_labels) for rung in all_rungs().values()},
     ComplaintStatus.CLOSED: StatusLabel(en="Closed", hi="निस्तारित (बंद)"),
     ComplaintStatus.WITHDRAWN: StatusLabel(
         en="Withdrawn at the citizen's request", hi="नागरिक के अनुरोध पर वापसी"

@@ -20,10 +20,10 @@ from core.calendar import (
     is_working_day,
     last_tuesday_of_month,
     next_session,
-    session_id,
     upcoming_sessions,
 )
 from core.holidays import load_holidays, read_state_holidays
+from schemas.escalation import session_id
 from schemas.policy import Policy
 
 AT = time(11, 0)

@@ -25,12 +25,12 @@ from core.calendar import (
     is_last_tuesday,
     last_tuesday_of_month,
     next_session,
-    session_id,
     upcoming_sessions,
 )
 from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
 from core.settings import Settings
 from schemas.enums import ComplaintStatus
+from schemas.escalation import session_id
 from schemas.policy import Policy
 from schemas.review import (
     CloseSessionRequest,

@@ -31,6 +31,7 @@ from core.i18n import available_languages, catalogue, translations
 from core.models import Complaint, Officer
 from core.settings import PROJECT_ROOT, Settings
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus, Language
+from schemas.escalation import all_rungs
 from schemas.reference import CATEGORIES, DISTRICTS, DLT_VARIABLE_MAX
 from schemas.refusals import REFUSALS
 from schemas.review import DEFAULT_TELECONFERENCE, DEFAULT_VENUE
@@ -193,7 +194,7 @@ def _longest(language: str, officer_text: bool) -> dict[str, str]:
     districts = [
         case_params(_complaint(district=d), None, language, "")["district"] for d in DISTRICTS
     ]
-    forums = [n.text(language) for n in NAMES if n.context.startswith("forum|")]
+    forums = [r.sms_name(language) for r in all_rungs().values() if r.forum is not None]
     return {
         **_workflow_params(officer_text),
         "reg": "99999/2026", "helpline": HELPLINE, "kind": "complaint",

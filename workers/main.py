@@ -36,6 +36,7 @@ from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
 from core.holidays import configured_policy
+from core.ladder import configured_ladder
 from core.logging import configure_logging
 from core.settings import Settings, WorkerQueues, get_settings
 from core.temporal import connect, metrics_runtime
@@ -175,8 +176,9 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         log.info("created schedule %s", RECONCILE_SCHEDULE_ID)
     except ScheduleAlreadyRunningError:
         pass
-    # Issue 4: the weekly review and Sidhi Baat schedules (created or updated).
-    await ensure_review_schedules(client, settings, configured_policy(settings, datetime.now(UTC)))
+    # One schedule per forum of the ladder (weekly review, Sidhi Baat...), created or updated.
+    policy = configured_policy(settings, datetime.now(UTC))
+    await ensure_review_schedules(client, settings, policy, configured_ladder(settings, policy))
 
 
 async def connect_with_retry(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -224,6 +226,7 @@ async def run_worker(settings: Settings) -> None:
     engine = await asyncio.to_thread(prepare_database, settings)
     client = await connect_with_retry(settings, runtime=metrics_runtime(settings))
     policy = configured_policy(settings, datetime.now(UTC))
+    configured_ladder(settings, policy)  # a bad LADDER_FILE stops the start, naming the field
     gateway = make_gateway(settings)
     log.info("SMS gateway: %s", gateway.name)
     result = await reconcile(engine, client, settings, policy, grace=GRACE)

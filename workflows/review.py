@@ -24,7 +24,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
-    from core.calendar import SessionKind, session_id, to_ist, upcoming_sessions
+    from core.calendar import SessionKind, to_ist, upcoming_sessions
+    from schemas.escalation import Forum, session_id, upcoming_sittings
+    from schemas.reference import DISTRICTS
     from schemas.refusals import Refused
     from schemas.review import (
         AgendaItem,
@@ -163,7 +165,8 @@ class ReviewSessionWorkflow:
             )
             for officer_id, items in sorted(by_officer.items())
         ]
-        if inp.kind is SessionKind.SIDHI_BAAT:
+        invites = inp.invites_citizens
+        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
             calls += [
                 workflow.execute_activity_method(
                     ReviewActivities.send_citizen_invitation,
@@ -343,6 +346,8 @@ class ReviewPlannerWorkflow:
 
     @workflow.run
     async def run(self, input: PlannerInput) -> PlannerResult:
+        if input.forum is not None:
+            return await self._open_sittings(input, input.forum)
         policy = input.policy
         at = (
             policy.weekly_review_time
@@ -386,4 +391,47 @@ class ReviewPlannerWorkflow:
                 opened.append(sid)
             except WorkflowAlreadyStartedError:
                 already_open.append(sid)
+        return PlannerResult(opened=opened, already_open=already_open)
+
+    async def _open_sittings(self, input: PlannerInput, forum: Forum) -> PlannerResult:
+        """The next sittings of the ladder's `forum`: one session per sitting, or per district
+        and sitting for a forum each district holds (on its own weekday), moved off holidays
+        by the policy's calendar like the cases' own."""
+        opened: list[str] = []
+        already_open: list[str] = []
+        calendar = input.policy.working_calendar()
+        districts: tuple[str | None, ...] = DISTRICTS if forum.per_district else (None,)
+        for district in districts:
+            starts = upcoming_sittings(
+                forum,
+                workflow.now(),
+                count=input.sessions_ahead,
+                district=district,
+                calendar=calendar,
+            )
+            for starts_at in starts:
+                sid = session_id(forum.session_kind, starts_at, district)
+                try:
+                    await workflow.start_child_workflow(
+                        ReviewSessionWorkflow.run,
+                        ReviewSessionInput(
+                            kind=forum.session_kind,
+                            session_id=sid,
+                            starts_at=starts_at,
+                            cutoff_at=starts_at - forum.agenda_cutoff_before,
+                            close_after=_close_after(forum.rollover_after),
+                            teleconference=input.teleconference,
+                            venue=input.venue,
+                            sms_task_queue=input.sms_task_queue,
+                            district=district,
+                            invites_citizens=forum.invites_citizens,
+                        ),
+                        id=session_workflow_id(input.workflow_id_prefix, sid),
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                        static_summary=f"{forum.session_kind.value} {sid}",
+                    )
+                    opened.append(sid)
+                except WorkflowAlreadyStartedError:
+                    already_open.append(sid)
         return PlannerResult(opened=opened, already_open=already_open)

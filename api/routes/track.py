@@ -27,6 +27,7 @@ from core.models import Complaint, utcnow
 from core.settings import Settings
 from schemas.complaint import normalise_phone
 from schemas.enums import ComplaintStatus
+from schemas.escalation import REVIEW_STATUSES
 from schemas.tracking import STATUS_LABELS, TrackedComplaint
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
@@ -35,7 +36,7 @@ NOT_FOUND = (
     "no complaint with this registration number and phone number: check both (the number "
     "is in your acknowledgement SMS), or call 181"
 )
-_REVIEWS = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+_REVIEWS = REVIEW_STATUSES
 _DB_INTEGER = 2**31
 
 CitizenPhone = Annotated[
