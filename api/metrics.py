@@ -3,7 +3,7 @@
 Request counts and latencies are per replica (label them by instance in Prometheus). The case
 figures are read from the read model at scrape time, so every replica reports the same
 numbers: aggregate them with `max`, not `sum`. Labels are bounded sets (route templates,
-statuses, the 24 districts, three escalation levels), never registration numbers.
+statuses, the 24 districts, the ladders' escalation levels), never registration numbers.
 """
 
 from __future__ import annotations

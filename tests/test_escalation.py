@@ -139,7 +139,8 @@ def test_session_ids_are_built_and_parsed_in_one_place() -> None:
 
 
 def test_the_open_cases_index_lists_the_open_statuses_in_order() -> None:
-    path = next(Path("migrations/versions").glob("*_0011_*.py"))
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    path = next(versions.glob("*_0011_*.py"))
     listed = re.findall(r"'([a-z_]+)'", path.read_text().split("OPEN_BEFORE")[0])
     assert listed == [s.value for s in OPEN_STATUSES]
 
