@@ -57,21 +57,21 @@ bench: $(STAMP)
 	$(PY) -m bench.run
 
 ## make messages: the English sources of the SMS texts, the refusals and the names (reference
-## data, statuses, the directory's offices) into core/locale/{sms,refusals,names}.pot, merged
+## data, statuses, the directory's offices) into schemas/locale/{sms,refusals,names}.pot, merged
 ## into every language's catalogue for translators.
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _t:1c,2 --no-location --width 100 \
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
-		-o core/locale/sms.pot activities/templates.py
-	$(VENV)/bin/pybabel update -D sms -i core/locale/sms.pot -d core/locale --width 100 \
+		-o schemas/locale/sms.pot activities/templates.py
+	$(VENV)/bin/pybabel update -D sms -i schemas/locale/sms.pot -d schemas/locale --width 100 \
 		--ignore-pot-creation-date --ignore-obsolete
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _r:1c,2 --no-location --width 100 \
 		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
-		-o core/locale/refusals.pot schemas/refusals.py
-	$(VENV)/bin/pybabel update -D refusals -i core/locale/refusals.pot -d core/locale \
+		-o schemas/locale/refusals.pot schemas/refusals.py
+	$(VENV)/bin/pybabel update -D refusals -i schemas/locale/refusals.pot -d schemas/locale \
 		--width 100 --ignore-pot-creation-date --ignore-obsolete
-	$(PY) -m schemas.names core/locale/names.pot
-	$(VENV)/bin/pybabel update -D names -i core/locale/names.pot -d core/locale \
+	$(PY) -m schemas.names "$${DIRECTORY_FILE:-core/seed/directory.json}" schemas/locale/names.pot
+	$(VENV)/bin/pybabel update -D names -i schemas/locale/names.pot -d schemas/locale \
 		--width 100 --ignore-pot-creation-date --ignore-obsolete
 
 clean:

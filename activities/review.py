@@ -9,16 +9,14 @@ the complaint as updates with a fixed update ID, which Temporal deduplicates.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
 from activities.case import active_officer, find_complaint
 from activities.sms import (
@@ -29,18 +27,18 @@ from activities.sms import (
     deliver_once,
     new_message,
 )
-from activities.templates import name, template_for
-from core.calendar import IST, SessionKind, to_ist
+from activities.templates import template_for
 from core.models import (
     Complaint,
     Officer,
     ReviewItem,
     ReviewSession,
     TimelineEvent,
-    utcnow,
 )
 from core.settings import Settings
-from schemas.enums import ComplaintStatus, Language, OfficerRole, RecipientKind
+from schemas.calendar import IST, SessionKind, to_ist
+from schemas.enums import Language, OfficerRole, RecipientKind
+from schemas.escalation import REVIEW_STATUSES, forum_rung, prepared_at
 from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
 from schemas.review import (
     DEFAULT_TELECONFERENCE,
@@ -49,27 +47,20 @@ from schemas.review import (
     AgendaItem,
     AgendaSection,
     CitizenInvitationInput,
-    DecisionRecord,
-    DeliverDecisionInput,
     FreezeAgendaInput,
     HistoryEntry,
     ItemOutcome,
     NoticeResult,
     OfficerNoticeInput,
-    RollOverCaseInput,
-    RollOverCaseResult,
-    RollOverRequest,
     SessionPhase,
     SessionRecordInput,
 )
-from schemas.workflow import ActionResult, DecisionKind, ReviewDecision
-from workflows.complaint import ComplaintWorkflow
 
-REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+# A case's escalation to each forum (the ladder's session kinds).
+ESCALATION_EVENTS = tuple(f"escalated_to_{kind.value}" for kind in SessionKind)
 # Timeline events that make up a case's escalation history on the agenda.
 HISTORY_EVENTS = (
-    "escalated_to_weekly_review",
-    "escalated_to_sidhi_baat",
+    *ESCALATION_EVENTS,
     "review_rolled_over",
     "directive_given",
     "citizen_not_satisfied",
@@ -112,7 +103,7 @@ _IN_BATCH = 500
 
 
 # A case's round at the reviews starts again at these events; rollovers after it are counted.
-_ROUND_STARTS = ("escalated_to_weekly_review", "escalated_to_sidhi_baat", "directive_given")
+_ROUND_STARTS = (*ESCALATION_EVENTS, "directive_given")
 
 
 def _undecided_times(events: list[TimelineEvent]) -> int:
@@ -142,12 +133,13 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
         ).all()
     ]
     meeting = session.get(ReviewSession, session_id)
-    if meeting is not None and meeting.kind == SessionKind.WEEKLY_REVIEW.value:
+    prepared = prepared_at(meeting.kind) if meeting is not None else ()
+    if meeting is not None and prepared:
         rows += [
             (row, AgendaSection.AWAITING_SIDHI_BAAT)
             for row in session.exec(
                 select(Complaint).where(
-                    Complaint.status == ComplaintStatus.SIDHI_BAAT,
+                    col(Complaint.status).in_(prepared),
                     col(Complaint.review_date) > meeting.starts_at,
                 )
             ).all()
@@ -316,7 +308,7 @@ class ReviewActivities:
                     "district": _short(
                         ", ".join(input.districts), f"{len(input.districts)} districts"
                     ),
-                    "forum": name(f"forum|{input.kind.value}", OFFICER_LANGUAGE),
+                    "forum": forum_rung(input.kind).sms_name(OFFICER_LANGUAGE),
                     "date": _fmt(input.starts_at),
                     "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
                 },
@@ -389,128 +381,6 @@ class ReviewActivities:
         except PermanentSmsError as err:
             return NoticeResult(key=key, sent=False, error=str(err))
         return NoticeResult(key=key, sent=not delivery.duplicate)
-
-    # ---- deliveries to the complaints -----------------------------------------------------
-
-    @activity.defn
-    async def deliver_decision(self, input: DeliverDecisionInput) -> DecisionRecord:
-        """Deliver a decision to the complaint's workflow (update, deduplicated by its ID),
-        then record it in the minutes."""
-        request = input.request
-        handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, input.item.workflow_id)
-        try:
-            # The case answers once its transition is recorded (its SMS follow). Bounded
-            # within the activity's own timeout: a retry carries the same update ID, so a
-            # decision the case already took answers with its result, never twice.
-            async with asyncio.timeout(_UPDATE_BUDGET):
-                result: ActionResult = await handle.execute_update(
-                    ComplaintWorkflow.record_decision,
-                    ReviewDecision(
-                        **request.model_dump(exclude={"registration_number"}),
-                        session_id=input.session_id,
-                    ),
-                    id=f"{input.session_id}:decision:{request.registration_number}",
-                )
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(err)
-            raise ApplicationError(
-                f"case {request.registration_number} refused the decision: {message}",
-                type="DecisionRefused",
-                non_retryable=True,
-            ) from err
-        except RPCError as err:
-            if "already completed" in err.message:
-                raise ApplicationError(
-                    f"case {request.registration_number} has finished",
-                    type="DecisionRefused",
-                    non_retryable=True,
-                ) from err
-            raise
-        record = DecisionRecord(
-            registration_number=request.registration_number,
-            decision=request.decision,
-            text=request.text,
-            decided_by=request.decided_by,
-            responsible_officer_id=request.responsible_officer_id,
-            new_deadline=(
-                request.new_deadline if request.decision is DecisionKind.DIRECTIVE else None
-            ),
-            citizen_informed=request.citizen_informed,
-            decided_at=input.decided_at,
-            case_status=result.status,
-            case_next_deadline=result.next_deadline,
-        )
-        await asyncio.to_thread(self._store_decision, input.session_id, record)
-        return record
-
-    def _store_decision(self, session_id: str, record: DecisionRecord) -> None:
-        with Session(self._engine) as session:
-            item = session.exec(
-                select(ReviewItem).where(
-                    ReviewItem.session_id == session_id,
-                    ReviewItem.registration_number == record.registration_number,
-                )
-            ).one()
-            item.outcome = (
-                ItemOutcome.CLOSED
-                if record.decision is DecisionKind.CLOSE
-                else ItemOutcome.DIRECTIVE
-            )
-            item.decision_text = record.text
-            item.decided_by = record.decided_by
-            item.responsible_officer_id = record.responsible_officer_id
-            # The deadline the case actually got (the policy default when none was given).
-            item.new_deadline = record.new_deadline or (
-                record.case_next_deadline if record.decision is DecisionKind.DIRECTIVE else None
-            )
-            item.citizen_informed = record.citizen_informed
-            item.decided_at = record.decided_at
-            session.add(item)
-            row = session.get(ReviewSession, session_id)
-            if row is not None:
-                row.decided_count = len(
-                    session.exec(
-                        select(ReviewItem.id).where(
-                            ReviewItem.session_id == session_id,
-                            col(ReviewItem.outcome).in_(
-                                [ItemOutcome.DIRECTIVE.value, ItemOutcome.CLOSED.value]
-                            ),
-                        )
-                    ).all()
-                )
-                row.updated_at = utcnow()
-                session.add(row)
-            session.commit()
-
-    @activity.defn
-    async def roll_over_case(self, input: RollOverCaseInput) -> RollOverCaseResult:
-        """Move an undecided case on to the next session of its kind now (an update of the
-        complaint). A case that had already moved is left as it is."""
-        reg = input.item.registration_number
-        handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, input.item.workflow_id)
-        try:
-            async with asyncio.timeout(_UPDATE_BUDGET):  # see deliver_decision
-                result: ActionResult = await handle.execute_update(
-                    ComplaintWorkflow.roll_over_from_session,
-                    RollOverRequest(session_id=input.session_id, closed_by=input.closed_by),
-                    id=f"{input.session_id}:rollover:{reg}",
-                )
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(err)
-            return RollOverCaseResult(registration_number=reg, rolled_over=False, message=message)
-        except RPCError as err:
-            if "already completed" in err.message:
-                return RollOverCaseResult(
-                    registration_number=reg, rolled_over=False, message="case finished"
-                )
-            raise
-        return RollOverCaseResult(registration_number=reg, rolled_over=True, message=result.message)
-
-
-# Within deliver_decision's 60 s: an attempt that gets no answer ends and is retried.
-_UPDATE_BUDGET = 45.0
 
 
 def ist_date(moment: datetime) -> str:

@@ -23,10 +23,11 @@ from temporalio.exceptions import ApplicationError
 from activities.case import UNSENT, find_complaint
 from activities.templates import name, render, segments
 from core.db import read_session, write_session
-from core.i18n import local_name
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
 from schemas.enums import Language, MessageStatus, RecipientKind
+from schemas.escalation import forum_rung
+from schemas.i18n import local_name
 from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
 from schemas.workflow import SendSmsInput, SendSmsResult
 
@@ -163,14 +164,18 @@ def case_params(
 
 
 def sms_params(params: dict[str, str], language: str, *, with_time: bool) -> dict[str, str]:
-    """The workflow's own variables made readable: a forum's code as its name in `language`,
-    moments (`15-12-2026 17:00`, IST) as the date alone unless `with_time`."""
+    """The workflow's own variables made readable: a forum's session kind as its rung's SMS
+    name in `language`, moments (`15-12-2026 17:00`, IST) as the date alone unless
+    `with_time`."""
     out = dict(params)
     for key in ("due", "date", "prep"):
         if key in out and not with_time:
             out[key] = out[key].split(" ")[0]
-    if out.get("forum") in ("weekly_review", "sidhi_baat"):
-        out["forum"] = name(f"forum|{out['forum']}", language)
+    if "forum" in out:
+        try:
+            out["forum"] = forum_rung(out["forum"]).sms_name(language)
+        except KeyError:
+            pass  # already a name (a message queued with one)
     return out
 
 

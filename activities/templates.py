@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
-from core.i18n import catalogue, translations
+from schemas.i18n import catalogue, translations
 from schemas.workflow import SmsTemplate
 
 _GSM7_BASIC = set(
@@ -166,10 +166,9 @@ TEXTS: tuple[Template, ...] = (
 TEMPLATE_BY_CONTEXT = {t.context: t for t in TEXTS}
 
 # Names that fill a variable (at most 30 characters in every language), translated with the
-# texts: the review forums, and what stands in when a case has no category or officer yet.
+# texts: what stands in when a case has no category or officer yet. (A forum's name, the
+# `{forum}` of an SMS, is its rung's `sms_names`: schemas/escalation.py.)
 NAMES: tuple[Template, ...] = (
-    _t("forum|weekly_review", "CM secretary's weekly review"),
-    _t("forum|sidhi_baat", "CM's Sidhi Baat"),
     _t("subject|none", "General"),
     _t("office|none", "the nodal officer"),
 )
@@ -216,7 +215,7 @@ def reply(context: str, language: str, **params: str) -> str:
 
 
 def name(context: str, language: str) -> str:
-    """A translated name (`forum|weekly_review`, `subject|none`, ...) in `language`."""
+    """A translated name (`subject|none`, `office|none`) in `language`."""
     return NAME_BY_CONTEXT[context].text(language)
 
 

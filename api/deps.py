@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from core.db import read_session
 from core.settings import Settings
+from schemas.escalation import Ladder
 from schemas.policy import Policy
 
 
@@ -24,6 +25,8 @@ class AppState:
     engine: Engine
     client: Client
     policy: Policy
+    # The ladder new cases climb (LADDER, LADDER_FILE), with the policy's session settings.
+    ladder: Ladder
 
 
 def get_app_state(request: Request) -> AppState:

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.i18n import SOURCE_LANGUAGE, offered_languages
+from schemas.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.refusals import Refused, english, translated
 
 

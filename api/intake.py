@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from api.ratelimit import LimitOverride, check_phone_limit
-from core.calendar import IST
 from core.db import write_session
 from core.models import Complaint, RegistrationCounter
+from schemas.calendar import IST
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
 from schemas.reference import CATEGORY_BY_CODE

@@ -24,6 +24,7 @@ from api.middleware import AuditMiddleware, CaseContextMiddleware
 from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
 from core.db import prepare_database
 from core.holidays import configured_policy
+from core.ladder import configured_ladder
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -48,11 +49,14 @@ def create_app(
         db = engine if engine is not None else await run_in_threadpool(prepare_database, settings)
         # Lazy: the API starts (and registers complaints) even while Temporal is down.
         temporal = client or await connect(settings, lazy=True)
+        policy = configured_policy(settings, datetime.now(UTC))
         app.state.jan_samvad = AppState(
             settings=settings,
             engine=db,
             client=temporal,
-            policy=configured_policy(settings, datetime.now(UTC)),
+            policy=policy,
+            # A bad LADDER_FILE stops the start here, naming the field.
+            ladder=configured_ladder(settings, policy),
         )
         yield
         if engine is None:

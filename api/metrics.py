@@ -3,7 +3,7 @@
 Request counts and latencies are per replica (label them by instance in Prometheus). The case
 figures are read from the read model at scrape time, so every replica reports the same
 numbers: aggregate them with `max`, not `sum`. Labels are bounded sets (route templates,
-statuses, the 24 districts, three escalation levels), never registration numbers.
+statuses, the 24 districts, the ladders' escalation levels), never registration numbers.
 """
 
 from __future__ import annotations
@@ -27,15 +27,15 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
+from schemas import enums, escalation
 from schemas.auth import Role
-from schemas.enums import ComplaintStatus
 
 PREFIX = "jansamvad"
 # The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
 # looking after the platform.
 METRICS_READERS = (Role.MONITORING, Role.ADMINISTRATOR, Role.ENGINEER)
-OPEN_STATUSES = [s.value for s in ComplaintStatus if s.is_open]
-REVIEW_STATUSES = [ComplaintStatus.WEEKLY_REVIEW.value, ComplaintStatus.SIDHI_BAAT.value]
+OPEN_STATUSES = [s.value for s in enums.OPEN_STATUSES]
+REVIEW_STATUSES = [s.value for s in escalation.REVIEW_STATUSES]
 
 
 def _value(item: Any) -> str:

@@ -26,9 +26,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.errors import localised_details
-from core.calendar import IST, to_ist
 from core.db import read_session, write_session
 from core.models import Complaint, RateCounter, TimelineEvent, utcnow
+from schemas.calendar import IST, to_ist
 from schemas.refusals import english
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

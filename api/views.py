@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from core.calendar import IST
 from core.models import Complaint, Message, TimelineEvent, utcnow
+from schemas import enums
+from schemas.calendar import IST
 from schemas.complaint import (
     Citizen,
     ComplaintLinks,
@@ -17,7 +18,7 @@ from schemas.complaint import (
     OfficerPublic,
     TimelineEntry,
 )
-from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.enums import EscalationLevel
 
 
 def ist(moment: datetime | None) -> datetime | None:
@@ -125,4 +126,4 @@ def public(session: Session, row: Complaint) -> ComplaintPublic:
     )
 
 
-OPEN_STATUSES = [s for s in ComplaintStatus if s.is_open]
+OPEN_STATUSES = list(enums.OPEN_STATUSES)

@@ -25,10 +25,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine, select
 
-from core.i18n import SOURCE_LANGUAGE, available_languages, local_name
 from core.models import Department, District, Officer
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from schemas.enums import OfficerRole
+from schemas.i18n import SOURCE_LANGUAGE, available_languages, local_name
 from schemas.reference import DEPARTMENTS, DISTRICTS, DLT_VARIABLE_MAX
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def check_directory_entry(directory_file: Path, entry: dict[str, Any]) -> None:
         if field in entry:
             raise ValueError(
                 f"{where}: {field} is no longer read from the directory: translations of "
-                "office and designation go in core/locale/<language>/LC_MESSAGES/names.po "
+                "office and designation go in schemas/locale/<language>/LC_MESSAGES/names.po "
                 "(contexts office, designation; `make messages` lists them)"
             )
     office = entry.get("office") or ""

@@ -17,8 +17,8 @@ from pathlib import Path
 import holidays as holidays_package
 from pydantic import BaseModel, ConfigDict
 
-from core.calendar import Holiday, to_ist
 from core.settings import Settings
+from schemas.calendar import Holiday, to_ist
 from schemas.policy import Policy, load_policy
 
 

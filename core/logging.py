@@ -20,8 +20,8 @@ from typing import Any
 
 from temporalio import activity, workflow
 
-from core.calendar import IST
 from core.settings import LogFormat, Settings
+from schemas.calendar import IST
 
 _CASE: ContextVar[dict[str, str] | None] = ContextVar("jan_samvad_case", default=None)
 

@@ -7,10 +7,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from core.i18n import missing_catalogues
 from schemas.enums import Channel
+from schemas.escalation import LADDERS
+from schemas.i18n import LanguageSettings
+from schemas.reference import canonical_district
+
+WEEKDAYS = {
+    name: number
+    for number, name in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +52,7 @@ class AuthProvider(StrEnum):
     BOTH = "both"  # our tokens (js_...) for clients, the provider's JWTs for people
 
 
-class Settings(BaseSettings):
+class Settings(LanguageSettings):
     """Process configuration shared by the API, the workers and `make run`."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -92,10 +101,7 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = "http://localhost:8000"
     helpline_number: str = "181"
-    # The languages citizens may choose, comma-separated ISO 639-1 codes; the first is the
-    # default. Each one other than English (the catalogues' source) needs its catalogues in
-    # core/locale/<code>/LC_MESSAGES/ (sms, refusals, pages, names).
-    languages: str = "hi,en"
+    # LANGUAGES (the languages citizens may choose) is inherited: schemas.i18n.LanguageSettings.
 
     directory_file: Path = PROJECT_ROOT / "core" / "seed" / "directory.json"
     policy_file: Path | None = None
@@ -103,6 +109,15 @@ class Settings(BaseSettings):
     # ones from the `holidays` package for this subdivision (empty: national only).
     holidays_file: Path | None = PROJECT_ROOT / "core" / "seed" / "holidays_jharkhand.json"
     holiday_subdivision: str = "JH"
+    # The escalation ladder new cases climb (schemas/escalation.py): a shipped one by name
+    # (`jharkhand`, `district_collector`), or a LADDER_FILE (JSON, replaces LADDER), checked
+    # at start-up. Each case keeps the ladder it was registered under.
+    ladder: str = "jharkhand"
+    ladder_file: Path | None = None
+    # The weekday each district's own review (the District Collector's) sits on, as
+    # `district:weekday` pairs, comma separated (`Ranchi:wednesday,Dumka:monday`); districts
+    # not named sit on the forum's own weekday (Friday on `district_collector`).
+    district_review_days: str = ""
     reconcile_interval_seconds: int = Field(default=60, ge=5)
 
     # Abuse controls for citizens (api/ratelimit.py). A phone number may file this many
@@ -172,8 +187,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
-        if problem := missing_catalogues(self.language_list):
-            raise ValueError(f"LANGUAGES: {problem}")
         if self.worker_queues is WorkerQueues.SMS and not self.sms_task_queue:
             raise ValueError("WORKER_QUEUES=sms needs SMS_TASK_QUEUE")
         if self.worker_queues is WorkerQueues.DB and not self.db_task_queue:
@@ -204,6 +217,9 @@ class Settings(BaseSettings):
                 f"OPEN311_CLIENT_CHANNELS must be client:channel pairs, comma separated, with "
                 f"a channel among {valid}"
             ) from None
+        if self.ladder not in LADDERS:
+            raise ValueError(f"LADDER must be one of {', '.join(LADDERS)} (or set LADDER_FILE)")
+        self.district_review_weekdays  # noqa: B018 (validated by building it)
         if bool(self.temporal_tls_client_cert_file) != bool(self.temporal_tls_client_key_file):
             raise ValueError(
                 "TEMPORAL_TLS_CLIENT_CERT_FILE and TEMPORAL_TLS_CLIENT_KEY_FILE go together"
@@ -220,9 +236,20 @@ class Settings(BaseSettings):
         }
 
     @property
-    def language_list(self) -> tuple[str, ...]:
-        """LANGUAGES as a tuple of codes, the default first."""
-        return tuple(code.strip() for code in self.languages.split(",") if code.strip())
+    def district_review_weekdays(self) -> dict[str, int]:
+        """DISTRICT_REVIEW_DAYS as district -> date.weekday(); ValueError naming the bad pair."""
+        days: dict[str, int] = {}
+        for pair in (p.strip() for p in self.district_review_days.split(",") if p.strip()):
+            district, _, weekday = pair.rpartition(":")
+            name = canonical_district(district.strip())
+            day = WEEKDAYS.get(weekday.strip().casefold())
+            if name is None or day is None:
+                raise ValueError(
+                    f"DISTRICT_REVIEW_DAYS: {pair!r} is not district:weekday (a Jharkhand "
+                    f"district, a weekday among {', '.join(WEEKDAYS)})"
+                )
+            days[name] = day
+        return days
 
     @property
     def effective_database_url(self) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from core.calendar import IstModel
+from schemas.calendar import IstModel
 
 
 class AuditEntryPublic(IstModel):

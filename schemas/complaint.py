@@ -10,8 +10,7 @@ from typing import Annotated
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.calendar import IstModel
-from core.i18n import default_language, offered_languages
+from schemas.calendar import IstModel
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -22,6 +21,7 @@ from schemas.enums import (
     MessageStatus,
     RecipientKind,
 )
+from schemas.i18n import default_language, offered_languages
 from schemas.reference import URGENT_CATEGORIES, CategoryName, DepartmentName, DistrictName
 
 _MOBILE = re.compile(r"[6-9][0-9]{9}")

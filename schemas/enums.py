@@ -39,8 +39,12 @@ class ComplaintStatus(StrEnum):
     REGISTERED = "registered"  # recorded; workflow not yet acknowledged it
     AWAITING_REPORT = "awaiting_report"  # with the nodal / department officer
     AWAITING_CALLBACK = "awaiting_callback"  # report in; telecaller to verify with the citizen
-    WEEKLY_REVIEW = "weekly_review"  # on the agenda of the CM secretary's Tuesday review
-    SIDHI_BAAT = "sidhi_baat"  # on the agenda of the CM's monthly Sidhi Baat
+    # On the agenda of a forum of the case's ladder (schemas/escalation.py): the District
+    # Collector's review (a ladder that has one), the CM secretary's Tuesday review, the CM's
+    # monthly Sidhi Baat.
+    DC_REVIEW = "dc_review"
+    WEEKLY_REVIEW = "weekly_review"
+    SIDHI_BAAT = "sidhi_baat"
     CLOSED = "closed"  # may still be reopened within the reopen window
     WITHDRAWN = "withdrawn"
 
@@ -49,10 +53,19 @@ class ComplaintStatus(StrEnum):
         return self not in (ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN)
 
 
+# The statuses of a case still being dealt with, in one place (the API's filters, metrics and
+# the read model's partial index, migrations/versions/*_0011_*.py, list them in this order).
+OPEN_STATUSES: tuple[ComplaintStatus, ...] = tuple(s for s in ComplaintStatus if s.is_open)
+
+
 class EscalationLevel(IntEnum):
+    """The stored identity of a rung (`Rung.level`), never its rank: a rung inserted between
+    two others takes a new value, so stored and running cases keep their meaning."""
+
     NODAL_OFFICER = 0
     WEEKLY_REVIEW = 1
     SIDHI_BAAT = 2
+    DC_REVIEW = 3
 
 
 class ClosureReason(StrEnum):

@@ -1,10 +1,12 @@
 """The `names` catalogue's template: every name that texts, pages and answers show, with its
-kind as the gettext context (`core.i18n.local_name` reads the translations).
+kind as the gettext context (`schemas.i18n.local_name` reads the translations).
 
 The names come from the reference data (`schemas.reference`: districts, departments,
 subjects), the citizen's status words (`schemas.tracking.STATUS_LABELS`) and the officer
 directory (`DIRECTORY_FILE`: each officer's `office`, which an SMS names, and `designation`).
-`make messages` writes `core/locale/names.pot` with `python -m schemas.names` and merges it into
+The review forums' names come from the shipped ladders' rungs (`schemas.escalation`: `forum`
+for agendas and pages, `forum|sms` for SMS). `make messages` writes
+`schemas/locale/names.pot` with `python -m schemas.names DIRECTORY_FILE` and merges it into
 every language's `names.po`; an office or designation added to the directory appears there
 for translators.
 """
@@ -19,6 +21,8 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
+from schemas.escalation import all_rungs
+from schemas.i18n import LOCALE_DIR
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.tracking import STATUS_LABELS
 
@@ -42,6 +46,9 @@ def names(directory_file: Path) -> Iterator[tuple[str, str]]:
         yield "subject|short", category.short
     for label in STATUS_LABELS.values():
         yield "status", label
+    for rung in all_rungs().values():
+        yield "forum", rung.labels["en"]
+        yield "forum|sms", rung.sms_names["en"]
     yield from directory_names(directory_file)
 
 
@@ -54,12 +61,12 @@ def template(directory_file: Path) -> Catalog:
 
 
 def main() -> None:
-    from core.i18n import LOCALE_DIR
-    from core.settings import get_settings
-
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else LOCALE_DIR / "names.pot"
+    """`python -m schemas.names DIRECTORY_FILE [OUT]`: writes the template (default
+    schemas/locale/names.pot)."""
+    directory = Path(sys.argv[1])
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else LOCALE_DIR / "names.pot"
     with out.open("wb") as file:
-        write_po(file, template(get_settings().directory_file), width=100, omit_header=False)
+        write_po(file, template(directory), width=100, omit_header=False)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 from pydantic import BaseModel, field_serializer
 
-from core.calendar import IST
+from schemas.calendar import IST
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 

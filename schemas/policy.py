@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.calendar import (
+from schemas.calendar import (
     Holiday,
     SessionOnHoliday,
     WorkingCalendar,
@@ -96,7 +96,7 @@ class Policy(BaseModel):
         return self.report_deadline_suggestion if suggestion else self.report_deadline_complaint
 
     def working_calendar(self) -> WorkingCalendar:
-        """The days offices work, for `core.calendar`'s pure functions."""
+        """The days offices work, for `schemas.calendar`'s pure functions."""
         return WorkingCalendar(
             holidays=frozenset(h.day for h in self.holidays),
             second_saturday_off=self.second_saturday_off,

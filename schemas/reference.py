@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
-from core.i18n import all_names
+from schemas.i18n import all_names
 
 # India's DLT rules: a variable of a registered SMS template holds at most 30 characters, so
 # every name an SMS carries has a form that fits (district names, `short` labels, the

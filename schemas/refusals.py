@@ -2,7 +2,7 @@
 telecaller can read to the citizen.
 
 Each refusal has a stable key and an English source text with `{placeholders}`; translations
-live in the gettext catalogue `core/locale/<language>/LC_MESSAGES/refusals.po` (context = key),
+live in the gettext catalogue `schemas/locale/<language>/LC_MESSAGES/refusals.po` (context = key),
 edited like the SMS texts (`make messages`). The workflow raises a refusal with its key and
 values (`CaseRejected`); the API answers 409 with `detail` in English and `detail_<code>` in
 each other language the centre offers (`translated()`), and SMS commands reply in the
@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
-from core.i18n import translations
+from schemas.i18n import translations
 from schemas.tracking import status_label
 
 DOMAIN = "refusals"

@@ -12,8 +12,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.calendar import IstDateTime, IstModel, SessionKind
+from schemas.calendar import IstDateTime, IstModel, SessionKind
 from schemas.enums import ComplaintKind, ComplaintStatus
+from schemas.escalation import Forum
 from schemas.policy import Policy
 from schemas.workflow import Actor, DecisionKind
 
@@ -106,6 +107,11 @@ class ReviewSessionInput(BaseModel):
     venue: str = DEFAULT_VENUE
     # Queue of the notices and invitations (the rate-limited SMS queue); None: the session's own.
     sms_task_queue: str | None = None
+    # The district whose session it is, for a forum each district holds (the DC's review).
+    district: str | None = None
+    # Whether citizens who asked to meet the CM are invited (the forum's `invites_citizens`);
+    # None: a session opened before forums said so (Sidhi Baat invites).
+    invites_citizens: bool | None = None
 
 
 class DecisionRequest(IstModel):
@@ -118,7 +124,7 @@ class DecisionRequest(IstModel):
     text: str = Field(min_length=1, max_length=4000)
     decided_by: Actor = ""
     responsible_officer_id: str | None = None
-    # Without an offset: IST (core.calendar.assume_ist).
+    # Without an offset: IST (schemas.calendar.assume_ist).
     new_deadline: IstDateTime | None = None
     citizen_informed: bool = False
 
@@ -186,6 +192,9 @@ class PlannerInput(BaseModel):
     teleconference: str = DEFAULT_TELECONFERENCE
     venue: str = DEFAULT_VENUE
     sms_task_queue: str | None = None  # passed on to the sessions it opens
+    # The forum of the configured ladder to open sittings of (its calendar, cutoff, rollover
+    # time); None: a schedule from before ladders, planning `kind` by the policy.
+    forum: Forum | None = None
 
 
 class PlannerResult(BaseModel):

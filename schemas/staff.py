@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from core.calendar import IstModel
+from schemas.calendar import IstModel
 from schemas.complaint import ComplaintSummary
 from schemas.enums import MessageStatus, OfficerRole
 

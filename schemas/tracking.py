@@ -7,18 +7,19 @@ from datetime import datetime
 
 from pydantic import Field
 
-from core.calendar import IstModel
-from core.i18n import local_name, offered_languages
+from schemas.calendar import IstModel
 from schemas.enums import ComplaintKind, ComplaintStatus
+from schemas.escalation import all_rungs
+from schemas.i18n import local_name, offered_languages
 
 # Citizen-friendly words for each status (the API's own values stay the machine's), in
-# English; their translations are in the `names` catalogue (context `status`).
+# English: a rung's status (with the officer, on a forum's agenda) is its rung's
+# `status_labels` (schemas/escalation.py), the others are here. Their translations are in the
+# `names` catalogue (context `status`).
 STATUS_LABELS: dict[ComplaintStatus, str] = {
     ComplaintStatus.REGISTERED: "Registered",
-    ComplaintStatus.AWAITING_REPORT: "With the department for action",
     ComplaintStatus.AWAITING_CALLBACK: "The department has replied; we will call you to confirm",
-    ComplaintStatus.WEEKLY_REVIEW: "Escalated to the CM Secretary's weekly review",
-    ComplaintStatus.SIDHI_BAAT: "Escalated to the Chief Minister's Sidhi Baat",
+    **{rung.status: rung.status_labels["en"] for rung in all_rungs().values()},
     ComplaintStatus.CLOSED: "Closed",
     ComplaintStatus.WITHDRAWN: "Withdrawn at the citizen's request",
 }

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from core.calendar import IstDateTime, IstModel, SessionKind
+from schemas.calendar import IstDateTime, IstModel, SessionKind
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -26,6 +26,7 @@ from schemas.enums import (
     OfficerRole,
     RecipientKind,
 )
+from schemas.escalation import Ladder
 from schemas.policy import Policy
 from schemas.reference import DepartmentName, DistrictName
 
@@ -170,7 +171,7 @@ class ReviewDecision(IstModel):
     text: str = Field(min_length=1, max_length=4000)
     decided_by: Actor = ""
     responsible_officer_id: str | None = None
-    # Without an offset: IST (core.calendar.assume_ist).
+    # Without an offset: IST (schemas.calendar.assume_ist).
     new_deadline: IstDateTime | None = None
     citizen_informed: bool = False
     session_id: str | None = None
@@ -270,6 +271,9 @@ class ComplaintState(IstModel):
     assignments: int = 0
     # SMS owed by transitions already recorded, oldest first (see QueuedSms).
     outbox: list[QueuedSms] = Field(default_factory=list)
+    # The code of the rung of the case's ladder it stands on (LADDER_PATCH; None: a state
+    # from before, whose rung its `escalation_level` names).
+    rung: str | None = None
 
 
 class ComplaintWorkflowInput(BaseModel):
@@ -291,6 +295,9 @@ class ComplaintWorkflowInput(BaseModel):
     # was recorded, when the timeline credited the channel.
     registered_by: str | None = None
     policy: Policy = Policy()
+    # The escalation ladder the case was registered under (LADDER, LADDER_FILE), kept for its
+    # life like the policy; None: registered before ladders travelled, the seed's ladder.
+    ladder: Ladder | None = None
     # Continue-as-new once a run's history is this long (Temporal's own limit is far higher).
     max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
     # Task queue of the SMS activities (None: the workflow's own queue).

@@ -111,7 +111,7 @@ def messages(engine: Engine, handle: CaseHandle) -> list[Message]:
 
 # The code generation new recordings belong to (the latest patch): histories of earlier
 # generations stay beside them, since cases started under them are still running.
-HISTORY_GENERATION = "working_calendar"
+HISTORY_GENERATION = "escalation_ladder"
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.calendar import (
+from core.holidays import load_holidays, read_state_holidays
+from schemas.calendar import (
     IST,
     SessionKind,
     SessionOnHoliday,
@@ -20,10 +21,9 @@ from core.calendar import (
     is_working_day,
     last_tuesday_of_month,
     next_session,
-    session_id,
     upcoming_sessions,
 )
-from core.holidays import load_holidays, read_state_holidays
+from schemas.escalation import session_id
 from schemas.policy import Policy
 
 AT = time(11, 0)

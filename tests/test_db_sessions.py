@@ -18,6 +18,7 @@ from api.deps import AppState, get_session
 from core.db import alembic_config, read_only, read_session, write_session
 from core.models import District, Officer
 from core.settings import Settings
+from schemas.escalation import JHARKHAND
 from schemas.policy import Policy
 
 
@@ -79,7 +80,7 @@ def test_the_view_is_shared_and_pooled_connections_are_not_left_read_only(
 
 def test_api_reads_use_the_read_only_view(engine: Engine, settings: Settings) -> None:
     """Every `SessionDep` route reads through the view: a write through it fails."""
-    app = AppState(settings=settings, engine=engine, client=None, policy=Policy())  # type: ignore[arg-type]
+    app = AppState(settings=settings, engine=engine, client=None, policy=Policy(), ladder=JHARKHAND)  # type: ignore[arg-type]
     with contextmanager(get_session)(app) as session:
         session.add(District(name="Testpur"))
         with pytest.raises(DBAPIError):
@@ -124,7 +125,7 @@ def test_one_head_and_no_redundant_phone_index(any_engine: Engine) -> None:
     """Migration 0007 joined the parallel revisions (one head since, the newest); the phone is
     indexed once (with the date)."""
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    assert heads == ["0011"]
+    assert heads == ["0012"]
     indexes = {i["name"]: i for i in sa.inspect(any_engine).get_indexes("complaint")}
     assert "ix_complaint_citizen_phone" not in indexes
     assert indexes["ix_complaint_phone_created"]["column_names"] == ["citizen_phone", "created_at"]
@@ -132,7 +133,7 @@ def test_one_head_and_no_redundant_phone_index(any_engine: Engine) -> None:
     assert "citizen_district" in {
         c["name"] for c in sa.inspect(any_engine).get_columns("complaint")
     }
-    # 0009: the office an SMS names; 0011: its translations moved to the names catalogue.
+    # 0009: the office an SMS names; 0012: its translations moved to the names catalogue.
     officer_columns = {c["name"] for c in sa.inspect(any_engine).get_columns("officer")}
     assert "office" in officer_columns
     assert not {"designation_hi", "office_hi"} & officer_columns

@@ -12,9 +12,9 @@ from sqlmodel import Session, func, select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from core.calendar import IST
 from core.models import Complaint, Message
 from harness.factories import complaint_body, eventually
+from schemas.calendar import IST
 
 
 async def _get(http: httpx.AsyncClient, reg: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """One clock in every answer: every time the API returns is written in IST (`+05:30`).
 
 The rule is structural (every model of the OpenAPI document that carries a time derives from
-`core.calendar.IstModel`) and checked on the wire (an action's answer, a case, an agenda).
+`schemas.calendar.IstModel`) and checked on the wire (an action's answer, a case, an agenda).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pydantic import BaseModel
 import api.routes
 import schemas
 from api.main import create_app
-from core.calendar import IstModel
 from core.settings import Settings
 from harness.factories import complaint_body, eventually
+from schemas.calendar import IstModel
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.workflow import ActionResult
 

@@ -2,12 +2,16 @@
 
 The layers, lowest first (a package imports only from layers below it):
 
-    schemas      the domain's vocabulary: enums, reference data, policy, the models that
-                 travel between the API, workflows and activities
-    core         settings, the database and its tables, message catalogues, the Temporal
-                 connection, logging, codec, tracing, the `make run` launcher, admin CLI
+    schemas      the domain's vocabulary: enums, reference data, the calendar (IST, working
+                 days, sittings), the escalation ladder, policy, the message catalogues and
+                 their words, the models that travel between the API, workflows and activities
+    core         settings, the database and its tables, holidays and ladder configuration,
+                 the Temporal connection, logging, codec, tracing, the `make run` launcher,
+                 admin CLI
     activities   Temporal activities: all I/O of a case (read model, SMS, directory)
-    workflows    deterministic workflow code and the client that starts a case's workflow
+    workflows    deterministic workflow code, and the Temporal clients of workflows: the
+                 starter of a case's workflow and the activities that start or update
+                 workflows (reconciliation, a review's deliveries to its cases)
     api, workers the processes: the HTTP API and the Temporal workers (and replay)
     harness      the development harness (child processes, factories) for tests and bench
     bench        the benchmarks
@@ -17,9 +21,7 @@ The graph is built from the source by an AST walk over every `.py` file of those
 `workflow.unsafe.imports_passed_through()` blocks included. `tests/` may import anything and
 is not part of the graph.
 
-`PENDING` lists the imports that still point up, each with the move that removes it; the test
-fails on any other upward import or cycle, and on a pending entry that no longer exists (so
-the list only shrinks).
+The test fails on any upward import or cycle, naming it.
 """
 
 from __future__ import annotations
@@ -40,36 +42,6 @@ LAYERS: list[tuple[str, ...]] = [
     ("bench",),
 ]
 RANK = {package: rank for rank, group in enumerate(LAYERS) for package in group}
-
-# (importing module, imported module) -> the move that removes the upward import.
-PENDING: dict[tuple[str, str], str] = {
-    **{
-        (f"schemas.{name}", "core.calendar"): "core/calendar.py (IST, sessions, working "
-        "days: vocabulary) moves to schemas/calendar.py once the calendar work in progress "
-        "on it is merged"
-        for name in (
-            "audit",
-            "complaint",
-            "escalation",
-            "open311",
-            "policy",
-            "review",
-            "staff",
-            "tracking",
-            "workflow",
-        )
-    },
-    **{
-        (f"schemas.{name}", "core.i18n"): "core/i18n.py (the catalogues) moves to schemas/"
-        for name in ("complaint", "names", "reference", "refusals", "tracking")
-    },
-    ("schemas.names", "core.settings"): "names.pot takes the directory file as an argument",
-    ("activities.review", "workflows.complaint"): "the review activities send typed updates "
-    "to the case's workflow: a Temporal client inside an activity (moves with the review "
-    "work in progress)",
-    ("activities.reconcile", "workflows.start"): "reconciliation starts the case workflows "
-    "the API could not: a Temporal client inside an activity, like the review activities",
-}
 
 
 def _module_name(path: Path) -> str:
@@ -145,7 +117,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_cycle_between_packages() -> None:
-    edges = {key: where for key, where in imports().items() if key not in PENDING}
+    edges = imports()
     found = cycles(package_graph(edges))
     assert not found, "import cycles between packages: " + "; ".join(
         " -> ".join(cycle) for cycle in found
@@ -156,16 +128,9 @@ def test_every_import_points_down_the_layers() -> None:
     upward = [
         f"{where[0]}: {importer} imports {imported}"
         for (importer, imported), where in sorted(imports().items())
-        if (importer, imported) not in PENDING
-        and RANK[imported.split(".")[0]] > RANK[importer.split(".")[0]]
+        if RANK[imported.split(".")[0]] > RANK[importer.split(".")[0]]
     ]
     assert not upward, "imports pointing up the layers:\n" + "\n".join(upward)
-
-
-def test_pending_upward_imports_still_exist() -> None:
-    edges = imports()
-    gone = [f"{a} -> {b}" for a, b in PENDING if (a, b) not in edges]
-    assert not gone, f"no longer imported, remove from PENDING: {gone}"
 
 
 def test_the_walk_sees_lazy_and_passed_through_imports() -> None:

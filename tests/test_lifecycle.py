@@ -14,9 +14,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from core.calendar import IST, is_last_tuesday
 from core.models import Officer
 from core.settings import Settings
+from schemas.calendar import IST, is_last_tuesday
 from schemas.enums import ClosureReason, ComplaintStatus, EscalationLevel, OfficerRole
 from schemas.workflow import (
     DEFAULT_MAX_HISTORY_EVENTS,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core.i18n import local_name
 from harness.factories import complaint_body
+from schemas.i18n import local_name
 from schemas.reference import (
     CATEGORIES,
     DEPARTMENTS,

@@ -36,12 +36,12 @@ from sqlmodel import Session, col, func, select
 from api.intake import RecentDuplicates, register_complaint
 from core.auth import create_user
 from core.db import make_engine
-from core.i18n import local_name
 from core.models import Complaint, Message, utcnow
 from harness.factories import complaint_body
 from harness.processes import EmbeddedStack
 from schemas.auth import Role
 from schemas.complaint import ComplaintCreate
+from schemas.i18n import local_name
 from schemas.reference import CATEGORIES, DISTRICTS
 from schemas.tracking import STATUS_LABELS
 

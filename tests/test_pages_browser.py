@@ -38,12 +38,12 @@ from playwright.async_api import (
 from temporalio.service import RPCError
 
 from core.auth import create_user
-from core.calendar import IST, SessionKind
 from core.db import make_engine
 from core.models import utcnow
 from core.temporal import connect
 from harness.processes import EmbeddedStack
 from schemas.auth import Role
+from schemas.calendar import IST, SessionKind
 from schemas.review import ReviewSessionInput
 from tests.helpers import IN_CI
 from workflows.review import ReviewSessionWorkflow, session_workflow_id

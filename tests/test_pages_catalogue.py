@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 
 import api.pages
 from api.pages.reference import data_msgids
-from core.i18n import catalogue_path, translations
+from schemas.i18n import catalogue_path, translations
 
 
 def used_msgids() -> set[str]:

@@ -50,6 +50,10 @@ def test_there_are_histories_to_replay() -> None:
         # Recorded after WORKING_CALENDAR_PATCH: deadlines at the end of a working day, a
         # Sidhi Baat due on Republic Day held the next working day.
         "sidhi_baat_after_republic_day.working_calendar",
+        # Recorded after LADDER_PATCH: the case climbs its own ladder (the District
+        # Collector's: four rungs; the seed's: officer to weekly review).
+        "district_collector_four_rungs.escalation_ladder",
+        "seed_ladder_weekly_review.escalation_ladder",
     } <= names
 
 
@@ -73,6 +77,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".citizen_clock",
             ".suggestion_notice",
             ".working_calendar",
+            ".escalation_ladder",
         )
     ):
         assert markers and "record_transition" not in scheduled
@@ -86,7 +91,13 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
         p
         for p in HISTORIES
         if p.stem.endswith(
-            (".sms_queue", ".citizen_clock", ".suggestion_notice", ".working_calendar")
+            (
+                ".sms_queue",
+                ".citizen_clock",
+                ".suggestion_notice",
+                ".working_calendar",
+                ".escalation_ladder",
+            )
         )
         and "session" not in p.stem
     ],

@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 from temporalio.client import ScheduleRange
 from temporalio.testing import WorkflowEnvironment
 
-from core.calendar import IST, SessionKind, is_last_tuesday, next_working_day
 from core.holidays import configured_policy
 from core.models import ReviewSession, utcnow
 from core.settings import Settings
 from harness.factories import complaint_body, eventually
+from schemas.calendar import IST, SessionKind, is_last_tuesday, next_working_day
 from schemas.review import ReviewSessionInput
 from tests.helpers import running_worker
 from workers.main import ensure_schedules
@@ -175,6 +175,10 @@ async def test_sessions_exist_only_on_their_days(stack: httpx.AsyncClient) -> No
     assert (await stack.get("/v1/reviews/weekly_review/2027-01-27")).status_code == 200
 
 
+# The forums of the default ladder (`jharkhand`): one schedule each.
+SEED_FORUMS = (SessionKind.WEEKLY_REVIEW, SessionKind.SIDHI_BAAT)
+
+
 async def test_review_schedules_are_created_once_across_two_worker_starts(
     dev_env: WorkflowEnvironment, engine: Engine, settings: Settings
 ) -> None:
@@ -183,14 +187,14 @@ async def test_review_schedules_are_created_once_across_two_worker_starts(
         await ensure_schedules(client, settings)
         await ensure_schedules(client, settings)  # a restart, or a second worker
 
-        wanted = {review_schedule_id(settings, kind) for kind in SessionKind}
+        wanted = {review_schedule_id(settings, kind) for kind in SEED_FORUMS}
 
         async def listed() -> list[str]:
             return [s.id async for s in await client.list_schedules() if s.id in wanted]
 
         found = await eventually(listed, lambda ids: set(ids) == wanted)
         assert sorted(found) == sorted(wanted)  # each exactly once
-        for kind in SessionKind:
+        for kind in SEED_FORUMS:
             described = await client.get_schedule_handle(
                 review_schedule_id(settings, kind)
             ).describe()
@@ -220,7 +224,7 @@ async def test_review_schedules_are_created_once_across_two_worker_starts(
                 last_tuesday = day - timedelta(days=(day.weekday() - 1) % 7)
                 assert is_last_tuesday(last_tuesday)
                 assert day == next_working_day(last_tuesday, working)
-        for kind in SessionKind:
+        for kind in SEED_FORUMS:
             await client.get_schedule_handle(review_schedule_id(settings, kind)).delete()
         for row in rows:
             await client.get_workflow_handle(row.workflow_id).terminate("test finished")

@@ -18,11 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.review import agenda_items
 from api.main import create_app
-from core.calendar import IST, SessionKind, last_tuesday_of_month, next_session, session_id
 from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
 from core.settings import Settings
 from harness.factories import insert_case
+from schemas.calendar import IST, SessionKind, last_tuesday_of_month, next_session
 from schemas.enums import ComplaintStatus
+from schemas.escalation import session_id
 from schemas.policy import Policy
 from schemas.review import AgendaSection, CloseSessionRequest, ItemOutcome, SessionPhase
 from schemas.workflow import DecisionKind, ReviewDecision

@@ -19,19 +19,19 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.review import ReviewActivities
 from activities.sms import OutboxGateway, OutgoingSms, SentSms
-from core.calendar import (
+from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
+from core.settings import Settings
+from harness.factories import eventually
+from schemas.calendar import (
     IST,
     SessionKind,
     is_last_tuesday,
     last_tuesday_of_month,
     next_session,
-    session_id,
     upcoming_sessions,
 )
-from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
-from core.settings import Settings
-from harness.factories import eventually
 from schemas.enums import ComplaintStatus
+from schemas.escalation import session_id
 from schemas.policy import Policy
 from schemas.review import (
     CloseSessionRequest,

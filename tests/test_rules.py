@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from core.calendar import IST, Holiday, SessionKind
+from schemas.calendar import IST, Holiday, SessionKind
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.policy import Policy
 from schemas.workflow import ComplaintState, ReviewSlot

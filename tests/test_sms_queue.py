@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.case import UNSENT
 from activities.sms import OutgoingSms, SentSms, SmsGateway
 from api.main import create_app
-from core.calendar import SessionKind
 from core.models import Complaint, Officer, ReviewItem, TimelineEvent
 from core.settings import Settings
 from harness.factories import complaint_body, eventually
+from schemas.calendar import SessionKind
 from schemas.enums import ComplaintStatus, MessageStatus
 from schemas.policy import Policy
 from schemas.review import SessionPhase

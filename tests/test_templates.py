@@ -28,10 +28,11 @@ from activities.templates import (
     segments,
     template_for,
 )
-from core.i18n import available_languages, catalogue, local_name, translations
 from core.models import Complaint, Officer
 from core.settings import PROJECT_ROOT, Settings
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.escalation import all_rungs
+from schemas.i18n import available_languages, catalogue, local_name, translations
 from schemas.reference import CATEGORIES, DISTRICTS, DLT_VARIABLE_MAX
 from schemas.refusals import REFUSALS
 from schemas.review import DEFAULT_TELECONFERENCE, DEFAULT_VENUE
@@ -212,7 +213,7 @@ def _longest(language: str, officer_text: bool) -> dict[str, str]:
     districts = [
         case_params(_complaint(district=d), None, language, "")["district"] for d in DISTRICTS
     ]
-    forums = [n.text(language) for n in NAMES if n.context.startswith("forum|")]
+    forums = [r.sms_name(language) for r in all_rungs().values() if r.forum is not None]
     return {
         **_workflow_params(officer_text),
         "reg": "99999/2026", "helpline": HELPLINE, "kind": "complaint",

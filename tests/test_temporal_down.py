@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from activities.reconcile import reconcile
 from api.main import create_app
 from core.models import Complaint, Message
 from core.settings import Settings
@@ -22,6 +21,7 @@ from core.temporal import connect
 from harness.factories import complaint_body, eventually
 from schemas.policy import Policy
 from tests.helpers import api_client, running_worker
+from workflows.client_activities import reconcile
 
 
 def _closed_port() -> int:

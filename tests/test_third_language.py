@@ -24,9 +24,9 @@ from api.pages.web import language as page_language
 from api.pages.web import page_languages
 from api.routes.open311 import service_attributes
 from api.routes.twilio import command_words, help_text
-from core import i18n
 from core.settings import Settings, get_settings
 from harness.factories import complaint_body, eventually
+from schemas import i18n
 from schemas.complaint import Citizen
 from schemas.reference import canonical_district, forget_names
 from schemas.tracking import status_labels
@@ -62,7 +62,13 @@ def _write_santali(locale: Path) -> None:
 
 
 def _forget() -> None:
-    for cached in (get_settings, i18n.catalogue, i18n.translations, dlt_template_ids):
+    for cached in (
+        get_settings,
+        i18n.catalogue,
+        i18n.translations,
+        i18n.offered_languages,
+        dlt_template_ids,
+    ):
         cached.cache_clear()
     forget_names()
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from core.calendar import IST, assume_ist
 from harness.factories import complaint_body, eventually
+from schemas.calendar import IST, assume_ist
 
 
 def test_the_rule() -> None:

@@ -20,12 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 from api.intake import register_complaint
 from api.main import create_app
 from api.ratelimit import OVERRIDE_EVENT, PhoneLimitReached, Window, hit
-from core.calendar import IST
 from core.logging import configure_logging
 from core.models import Complaint, RateCounter, utcnow
 from core.settings import Settings
 from harness.factories import auth_headers, complaint_body, eventually
 from schemas.auth import Role
+from schemas.calendar import IST
 from schemas.complaint import ComplaintCreate
 from schemas.enums import ComplaintStatus
 from tests.helpers import api_client, running_worker

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.templates import segments
 from api.main import create_app
 from api.routes.twilio import STATUS_REPLY_SEGMENTS, _status_text
-from core.calendar import IST
 from core.models import Complaint
 from core.settings import Settings
+from schemas.calendar import IST
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.refusals import REFUSALS, english, translated
 from schemas.workflow import (

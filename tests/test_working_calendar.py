@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from core.calendar import IST, SessionKind
 from core.holidays import load_holidays
 from core.settings import Settings
 from harness.factories import complaint_body, eventually
+from schemas.calendar import IST, SessionKind
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.policy import Policy
 from schemas.review import PlannerInput, ReviewSessionInput

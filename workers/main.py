@@ -31,17 +31,18 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.case import CaseActivities
-from activities.reconcile import GRACE, ReconcileActivities, reconcile
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
 from core.holidays import configured_policy
+from core.ladder import configured_ladder
 from core.logging import configure_logging
 from core.settings import Settings, WorkerQueues, get_settings
 from core.temporal import connect, metrics_runtime
 from core.tracing import configure_tracing, shutdown_tracing
 from schemas.policy import Policy
 from workers.review_schedules import ensure_review_schedules
+from workflows.client_activities import GRACE, CaseDeliveries, ReconcileActivities, reconcile
 from workflows.complaint import ComplaintWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
@@ -75,6 +76,7 @@ def build_worker(
     sms = SmsActivities(engine, gateway, settings)
     reconciler = ReconcileActivities(engine, client, settings, policy)
     review = ReviewActivities(engine, client, gateway, settings)
+    deliveries = CaseDeliveries(engine, client)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -95,8 +97,8 @@ def build_worker(
             review.freeze_agenda,
             review.send_officer_notice,
             review.send_citizen_invitation,
-            review.deliver_decision,
-            review.roll_over_case,
+            deliveries.deliver_decision,
+            deliveries.roll_over_case,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
@@ -175,8 +177,9 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         log.info("created schedule %s", RECONCILE_SCHEDULE_ID)
     except ScheduleAlreadyRunningError:
         pass
-    # Issue 4: the weekly review and Sidhi Baat schedules (created or updated).
-    await ensure_review_schedules(client, settings, configured_policy(settings, datetime.now(UTC)))
+    # One schedule per forum of the ladder (weekly review, Sidhi Baat...), created or updated.
+    policy = configured_policy(settings, datetime.now(UTC))
+    await ensure_review_schedules(client, settings, policy, configured_ladder(settings, policy))
 
 
 async def connect_with_retry(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -224,6 +227,7 @@ async def run_worker(settings: Settings) -> None:
     engine = await asyncio.to_thread(prepare_database, settings)
     client = await connect_with_retry(settings, runtime=metrics_runtime(settings))
     policy = configured_policy(settings, datetime.now(UTC))
+    configured_ladder(settings, policy)  # a bad LADDER_FILE stops the start, naming the field
     gateway = make_gateway(settings)
     log.info("SMS gateway: %s", gateway.name)
     result = await reconcile(engine, client, settings, policy, grace=GRACE)

@@ -26,14 +26,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.sms import SmsActivities
-    from core.calendar import SessionKind, WorkingCalendar
     from schemas import search_attributes as sa
+    from schemas.calendar import SessionKind, WorkingCalendar
     from schemas.enums import (
         ClosureReason,
         ComplaintKind,
         ComplaintStatus,
         RecipientKind,
     )
+    from schemas.escalation import REVIEW_STATUSES, Ladder, Rung
     from schemas.reference import canonical_department, canonical_district
     from schemas.refusals import Refused
     from schemas.review import RollOverRequest
@@ -96,6 +97,11 @@ SUGGESTION_NOTICE_PATCH = "suggestion-under-consideration-notice"
 # the next working day or skipped. Cases whose history predates the patch keep exact-time
 # deadlines and Tuesday sessions until their next continue-as-new.
 WORKING_CALENDAR_PATCH = "working-calendar"
+# Patch: the case runs its own ladder (`input.ladder`, the seed's when None). Its state holds
+# the rung it stands on; escalating is "the next rung"; a forum's sitting, cutoff, rollover
+# time and bound are the rung's (a forum held per district sits on the district's weekday, one
+# session per district). Runs from before keep the seed's rules read from the policy.
+LADDER_PATCH = "escalation-ladder"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -111,7 +117,7 @@ _OFFICER_TEMPLATES = frozenset(
         SmsTemplate.OFFICER_DIRECTIVE,
     }
 )
-_REVIEW_STATUSES = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+_REVIEW_STATUSES = REVIEW_STATUSES
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
@@ -154,6 +160,9 @@ class ComplaintWorkflow:
         # Whether WORKING_CALENDAR_PATCH applies to this run (decided once: _work_calendar).
         self._calendar_decided = False
         self._calendar: WorkingCalendar | None = None
+        # The case's ladder when LADDER_PATCH applies to this run (decided once: _case_ladder).
+        self._ladder_decided = False
+        self._ladder: Ladder | None = None
         # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
         self._sending = False
         self._pausing_outbox = False
@@ -166,6 +175,7 @@ class ComplaintWorkflow:
         drainer: asyncio.Task[None] | None = None
         self._citizen_clock()
         self._work_calendar()
+        self._case_ladder()
         if self._queued():
             drainer = asyncio.create_task(self._drain_outbox())
             if state.status is ComplaintStatus.REGISTERED:
@@ -241,7 +251,11 @@ class ComplaintWorkflow:
         """The next moment this case must move by itself, and what it does then (the rule:
         `rules.next_wake`; here, the handler for it)."""
         wake = rules.next_wake(
-            self._state, self._policy, workflow.now(), drop_late_reminders=self._queued()
+            self._state,
+            self._policy,
+            workflow.now(),
+            drop_late_reminders=self._queued(),
+            ladder=self._case_ladder(),
         )
         if wake is None:
             return None, None
@@ -401,7 +415,12 @@ class ComplaintWorkflow:
         await self._escalate(reason="verification call not made in time", actor="timer")
 
     async def _escalate(self, *, reason: str, actor: str) -> None:
-        """Up one level: to the next weekly review, then to Sidhi Baat (and Sidhi Baat again)."""
+        """Up one rung of the case's ladder (LADDER_PATCH); before it, up one level: to the
+        next weekly review, then to Sidhi Baat (and Sidhi Baat again)."""
+        ladder = self._case_ladder()
+        if ladder is not None:
+            await self._climb(ladder, reason=reason, actor=actor)
+            return
         state = self._state
         level, kind = rules.escalation_target(state.escalation_level)
         state.escalation_level = level
@@ -426,6 +445,67 @@ class ComplaintWorkflow:
             RecipientKind.CITIZEN,
             {"forum": kind.value, "date": _fmt(state.review.starts_at)},
         )
+
+    async def _climb(self, ladder: Ladder, *, reason: str, actor: str) -> None:
+        """To the next rung's forum: its next sitting (the district's own where each district
+        holds one), the citizen told the forum and the real date; a case bound for a forum
+        prepared at a lower one (Sidhi Baat, at the weekly review) is told both dates."""
+        state = self._state
+        rung = ladder.next_rung(rules.rung_of(state, ladder).code)
+        state.rung = rung.code
+        state.escalation_level = rung.level
+        state.rollovers = 0
+        self._sit(rung)
+        assert state.review and rung.forum
+        prepared_at = self._prepared_before(ladder, rung, state.review.starts_at)
+        note = f"{reason}; on the agenda of {_fmt(state.review.starts_at)}"
+        if prepared_at is not None:
+            note += f", prepared at the {prepared_at[0].code} of {_fmt(prepared_at[1])}"
+        await self._record(f"escalated_to_{rung.forum.session_kind.value}", actor=actor, note=note)
+        if prepared_at is not None:
+            await self._sms(
+                SmsTemplate.ESCALATED_SIDHI_BAAT,
+                RecipientKind.CITIZEN,
+                {"date": _fmt(state.review.starts_at), "prep": _fmt(prepared_at[1])},
+            )
+            return
+        await self._sms(
+            SmsTemplate.ESCALATED,
+            RecipientKind.CITIZEN,
+            {"forum": rung.forum.session_kind.value, "date": _fmt(state.review.starts_at)},
+        )
+
+    def _district(self) -> str:
+        """The case's district now (a transfer to another district's officer moves it)."""
+        officer = self._state.officer
+        return officer.district if officer and officer.district else self._input.district
+
+    def _sit(self, rung: Rung) -> None:
+        """On the agenda of the next sitting of `rung`'s forum (LADDER_PATCH)."""
+        state = self._state
+        assert rung.forum
+        state.review = rules.rung_slot(
+            rung, workflow.now(), self._district(), self._work_calendar()
+        )
+        state.status = rung.status
+        state.next_deadline = rules.review_deadline(
+            state.review,
+            self._policy,
+            citizen_clock=self._citizen_clock(),
+            rollover_after=rung.forum.rollover_after,
+        )
+
+    def _prepared_before(
+        self, ladder: Ladder, rung: Rung, starts_at: datetime
+    ) -> tuple[Rung, datetime] | None:
+        """The lower forum's sitting that prepares a case bound for `rung`'s at `starts_at`,
+        if the forum is prepared at one and a sitting falls before it."""
+        assert rung.forum
+        if rung.forum.prepared_at is None or not self._citizen_clock():
+            return None
+        lower = ladder.rung(rung.forum.prepared_at)
+        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._work_calendar())
+        return (lower, slot.starts_at) if slot.starts_at < starts_at else None
 
     def _weekly_review_before(self, sidhi_baat_at: datetime) -> datetime | None:
         """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at` (it
@@ -453,12 +533,23 @@ class ComplaintWorkflow:
         assert state.review
         previous = state.review
         state.rollovers += 1
-        if rules.goes_on_to_sidhi_baat(previous.kind, state.rollovers, self._policy):
+        ladder = self._case_ladder()
+        if ladder is not None:
+            rung = rules.rung_of(state, ladder)
+            if rules.rung_exhausted(rung, state.rollovers):
+                await self._escalate(
+                    reason=f"undecided at {state.rollovers} sessions of the {rung.code}",
+                    actor=actor,
+                )
+                return
+            self._sit(rung)
+        elif rules.goes_on_to_sidhi_baat(previous.kind, state.rollovers, self._policy):
             await self._escalate(
                 reason=f"undecided at {state.rollovers} weekly reviews", actor=actor
             )
             return
-        self._schedule_review(previous.kind)
+        else:
+            self._schedule_review(previous.kind)
         assert state.review
         await self._record(
             "review_rolled_over",
@@ -995,6 +1086,18 @@ class ComplaintWorkflow:
             if workflow.patched(WORKING_CALENDAR_PATCH):
                 self._calendar = self._policy.working_calendar()
         return self._calendar
+
+    def _case_ladder(self) -> Ladder | None:
+        """The ladder this run climbs (LADDER_PATCH), or None for a run replaying a history
+        from before it; decided once, at the top of `run`. A state carried over from before
+        it gets the rung its stored escalation level names."""
+        if not self._ladder_decided:
+            self._ladder_decided = True
+            if workflow.patched(LADDER_PATCH):
+                self._ladder = rules.case_ladder(self._input.ladder, self._policy)
+                if self._state.rung is None:
+                    self._state.rung = rules.rung_of(self._state, self._ladder).code
+        return self._ladder
 
     def _report_due(self, start: datetime) -> datetime:
         """When the report on work arriving at `start` is due (`rules.report_due`)."""

@@ -7,13 +7,14 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.reconcile import ReconcileActivities
     from schemas.workflow import ReconcileResult
+    from workflows.client_activities import ReconcileActivities
 
 
 @workflow.defn
 class ReconcileWorkflow:
-    """Start the workflow of every recorded complaint that has none (see activities.reconcile)."""
+    """Start the workflow of every recorded complaint that has none (the activity is in
+    workflows/client_activities.py)."""
 
     @workflow.run
     async def run(self) -> ReconcileResult:

@@ -8,7 +8,7 @@ A session's life:
                           decisions accepted)   of the same kind; minutes final)
 
 Which cases belong to a session is decided by the complaint workflows themselves (each computes
-its session with `core.calendar.next_session`, honouring the agenda cutoff); the session reads
+its session with `schemas.calendar.next_session`, honouring the agenda cutoff); the session reads
 them from the read model at the cutoff, so a later escalation simply belongs to a later session.
 """
 
@@ -24,7 +24,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
-    from core.calendar import SessionKind, session_id, to_ist, upcoming_sessions
+    from schemas.calendar import SessionKind, to_ist, upcoming_sessions
+    from schemas.escalation import Forum, session_id, upcoming_sittings
+    from schemas.reference import DISTRICTS
     from schemas.refusals import Refused
     from schemas.review import (
         AgendaItem,
@@ -45,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         SessionSummary,
     )
     from schemas.workflow import DecisionKind
+    from workflows.client_activities import CaseDeliveries
 
 _DB_TIMEOUT = timedelta(seconds=30)
 # The read model may be briefly unreachable: keep trying, a session never loses its agenda.
@@ -163,7 +166,8 @@ class ReviewSessionWorkflow:
             )
             for officer_id, items in sorted(by_officer.items())
         ]
-        if inp.kind is SessionKind.SIDHI_BAAT:
+        invites = inp.invites_citizens
+        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
             calls += [
                 workflow.execute_activity_method(
                     ReviewActivities.send_citizen_invitation,
@@ -203,7 +207,7 @@ class ReviewSessionWorkflow:
             results = await asyncio.gather(
                 *(
                     workflow.execute_activity_method(
-                        ReviewActivities.roll_over_case,
+                        CaseDeliveries.roll_over_case,
                         RollOverCaseInput(
                             session_id=self._input.session_id,
                             item=item,
@@ -232,7 +236,7 @@ class ReviewSessionWorkflow:
             item = self._agenda[request.registration_number]
             try:
                 record = await workflow.execute_activity_method(
-                    ReviewActivities.deliver_decision,
+                    CaseDeliveries.deliver_decision,
                     DeliverDecisionInput(
                         session_id=self._input.session_id,
                         item=item,
@@ -343,6 +347,8 @@ class ReviewPlannerWorkflow:
 
     @workflow.run
     async def run(self, input: PlannerInput) -> PlannerResult:
+        if input.forum is not None:
+            return await self._open_sittings(input, input.forum)
         policy = input.policy
         at = (
             policy.weekly_review_time
@@ -386,4 +392,47 @@ class ReviewPlannerWorkflow:
                 opened.append(sid)
             except WorkflowAlreadyStartedError:
                 already_open.append(sid)
+        return PlannerResult(opened=opened, already_open=already_open)
+
+    async def _open_sittings(self, input: PlannerInput, forum: Forum) -> PlannerResult:
+        """The next sittings of the ladder's `forum`: one session per sitting, or per district
+        and sitting for a forum each district holds (on its own weekday), moved off holidays
+        by the policy's calendar like the cases' own."""
+        opened: list[str] = []
+        already_open: list[str] = []
+        calendar = input.policy.working_calendar()
+        districts: tuple[str | None, ...] = DISTRICTS if forum.per_district else (None,)
+        for district in districts:
+            starts = upcoming_sittings(
+                forum,
+                workflow.now(),
+                count=input.sessions_ahead,
+                district=district,
+                calendar=calendar,
+            )
+            for starts_at in starts:
+                sid = session_id(forum.session_kind, starts_at, district)
+                try:
+                    await workflow.start_child_workflow(
+                        ReviewSessionWorkflow.run,
+                        ReviewSessionInput(
+                            kind=forum.session_kind,
+                            session_id=sid,
+                            starts_at=starts_at,
+                            cutoff_at=starts_at - forum.agenda_cutoff_before,
+                            close_after=_close_after(forum.rollover_after),
+                            teleconference=input.teleconference,
+                            venue=input.venue,
+                            sms_task_queue=input.sms_task_queue,
+                            district=district,
+                            invites_citizens=forum.invites_citizens,
+                        ),
+                        id=session_workflow_id(input.workflow_id_prefix, sid),
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                        static_summary=f"{forum.session_kind.value} {sid}",
+                    )
+                    opened.append(sid)
+                except WorkflowAlreadyStartedError:
+                    already_open.append(sid)
         return PlannerResult(opened=opened, already_open=already_open)

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.calendar import SessionKind, WorkingCalendar, next_session, session_id, to_ist
+from schemas.calendar import SessionKind, WorkingCalendar, next_session, to_ist
 from schemas.enums import ComplaintStatus, EscalationLevel
-from schemas.escalation import JHARKHAND, Ladder
+from schemas.escalation import (
+    JHARKHAND,
+    REVIEW_STATUSES,
+    Ladder,
+    Rung,
+    next_sitting,
+    session_id,
+    with_policy,
+)
 from schemas.policy import Policy
 from schemas.workflow import ComplaintState, ReviewSlot
 
@@ -39,10 +47,18 @@ class Wake(StrEnum):
 
 
 def next_wake(
-    state: ComplaintState, policy: Policy, now: datetime, *, drop_late_reminders: bool
+    state: ComplaintState,
+    policy: Policy,
+    now: datetime,
+    *,
+    drop_late_reminders: bool,
+    ladder: Ladder | None = None,
 ) -> tuple[datetime, Wake] | None:
     """The next moment the case must move by itself and what it does then; None for a case
     with nothing ahead (withdrawn, or not yet forwarded). Every open status has exactly one.
+
+    `ladder` (LADDER_PATCH): a case on a forum rolls over `rollover_after` its rung's forum
+    says; without it, the policy's `review_rollover_after`.
 
     `drop_late_reminders` (SMS_QUEUE_PATCH): no reminder once the deadline has passed (the
     stack was down through it): the case escalates at once instead.
@@ -61,14 +77,63 @@ def next_wake(
         case ComplaintStatus.AWAITING_CALLBACK:
             assert state.next_deadline
             return state.next_deadline, Wake.CALLBACK_OVERDUE
-        case ComplaintStatus.WEEKLY_REVIEW | ComplaintStatus.SIDHI_BAAT:
+        case status if status in REVIEW_STATUSES:
             assert state.review
-            return state.review.starts_at + policy.review_rollover_after, Wake.ROLL_OVER
+            return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
             assert state.closed_at
             return state.closed_at + policy.reopen_window, Wake.REOPEN_WINDOW_ENDS
         case _:
             return None
+
+
+def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder | None) -> timedelta:
+    """How long after its session starts an undecided case on an agenda rolls over."""
+    if ladder is not None and state.rung is not None:
+        forum = ladder.rung(state.rung).forum
+        if forum is not None:
+            return forum.rollover_after
+    return policy.review_rollover_after
+
+
+def case_ladder(ladder: Ladder | None, policy: Policy) -> Ladder:
+    """The ladder a case runs (LADDER_PATCH): the one in its input, or for a case registered
+    before ladders travelled with cases, the seed's with the policy's session settings."""
+    return ladder if ladder is not None else with_policy(JHARKHAND, policy)
+
+
+def rung_of(state: ComplaintState, ladder: Ladder) -> Rung:
+    """The rung the case stands on: its recorded code, or for a state from before the rung
+    was recorded, the one its stored escalation level names."""
+    if state.rung is not None:
+        return ladder.rung(state.rung)
+    return ladder.for_level(int(state.escalation_level))
+
+
+def rung_slot(
+    rung: Rung, now: datetime, district: str | None, calendar: WorkingCalendar | None
+) -> ReviewSlot:
+    """The sitting of `rung`'s forum a case escalated (or rolled over) at `now` goes to: the
+    first whose agenda cutoff is still ahead, the district's own for a forum held per
+    district, moved off holidays by `calendar`."""
+    forum = rung.forum
+    assert forum is not None  # a validated ladder: every rung above the first has one
+    where = district if forum.per_district else None
+    starts_at = next_sitting(forum, now, district=where, calendar=calendar)
+    return ReviewSlot(
+        kind=forum.session_kind,
+        session_id=session_id(forum.session_kind, starts_at, where),
+        starts_at=starts_at,
+    )
+
+
+def rung_exhausted(rung: Rung, rollovers: int) -> bool:
+    """Whether a case undecided `rollovers` sessions in a row at `rung`'s forum goes up the
+    ladder instead of rolling over (never on the top rung, whose rollovers are counted)."""
+    forum = rung.forum
+    return (
+        forum is not None and forum.max_rollovers is not None and rollovers >= forum.max_rollovers
+    )
 
 
 def escalation_target(
@@ -100,10 +165,19 @@ def review_slot(
     return ReviewSlot(kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at)
 
 
-def review_deadline(slot: ReviewSlot, policy: Policy, *, citizen_clock: bool) -> datetime:
+def review_deadline(
+    slot: ReviewSlot,
+    policy: Policy,
+    *,
+    citizen_clock: bool,
+    rollover_after: timedelta | None = None,
+) -> datetime:
     """The published deadline of a case on an agenda: the moment it rolls over if still
-    undecided (CITIZEN_CLOCK_PATCH), so "overdue" means stuck; before it, the meeting."""
-    return slot.starts_at + policy.review_rollover_after if citizen_clock else slot.starts_at
+    undecided (CITIZEN_CLOCK_PATCH), so "overdue" means stuck; before it, the meeting.
+    `rollover_after`: the forum's (LADDER_PATCH), else the policy's."""
+    if not citizen_clock:
+        return slot.starts_at
+    return slot.starts_at + (rollover_after or policy.review_rollover_after)
 
 
 def weekly_review_before(

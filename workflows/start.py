@@ -27,6 +27,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.db import write_session
+from core.ladder import configured_ladder
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from schemas import search_attributes as sa
@@ -64,6 +65,7 @@ def workflow_input(
         registered_at=complaint.created_at.astimezone(UTC),
         registered_by=complaint.registered_by,
         policy=policy,
+        ladder=configured_ladder(settings, policy),
         sms_task_queue=settings.sms_task_queue or None,
         db_task_queue=settings.db_task_queue or None,
     )

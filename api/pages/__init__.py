@@ -4,7 +4,7 @@
 Thin over the JSON API: every page calls the API's own route functions (`api.routes.*`) with
 the signed-in principal, so roles, scope (`api.scope`), validation, idempotency and the audit
 trail are the API's. Hindi and English through the `pages` gettext catalogues
-(`core/locale/<lang>/LC_MESSAGES/pages.po`); no asset from a CDN (`static/` is served by the
+(`schemas/locale/<lang>/LC_MESSAGES/pages.po`); no asset from a CDN (`static/` is served by the
 API itself).
 
     /sign-in, /sign-out, /language        account and language (web.py, account.py)

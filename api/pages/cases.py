@@ -39,11 +39,12 @@ from api.pages.web import (
 from api.ratelimit import RateLimited
 from api.routes import complaints, staff, twilio
 from core.db import read_session
-from core.i18n import all_names
 from core.models import utcnow
 from schemas.auth import Principal
 from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.escalation import forum_rung, level_rung
+from schemas.i18n import all_names
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.tracking import status_label
 from schemas.workflow import (
@@ -133,16 +134,12 @@ def common(request: Request) -> dict[str, Any]:
         "category_label": lambda value: category_label(value, code),
         "department_label": lambda value: department_label(value, code),
         "district_label": lambda name: district_label(name, code),
-        "level_label": lambda level: _LEVELS[int(level)](_),
+        "level_label": lambda level: level_rung(int(level)).label(code),
+        "forum_label": lambda kind: forum_rung(kind).label(code),
         "outcome_label": lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
     }
 
 
-_LEVELS: dict[int, Callable[[Callable[[str], str]], str]] = {
-    0: lambda _: _("Nodal officer"),
-    1: lambda _: _("Weekly review"),
-    2: lambda _: _("Sidhi Baat"),
-}
 _OUTCOMES: dict[str, Callable[[Callable[[str], str]], str]] = {
     "resolved": lambda _: _("Resolved"),
     "partially_resolved": lambda _: _("Partially resolved"),

@@ -31,11 +31,12 @@ from api.pages.cases import common
 from api.pages.reference import district_label
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
-from core.calendar import IST
 from core.db import read_session
 from core.models import Complaint, TimelineEvent, utcnow
 from schemas.auth import Principal, Role
+from schemas.calendar import IST
 from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
+from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
 from schemas.reference import DISTRICTS
 
@@ -90,7 +91,7 @@ class DistrictRank:
 
 @dataclass
 class Dashboard:
-    open_by_district: dict[str, list[int]]  # district -> open cases per escalation level 0..2
+    open_by_district: dict[str, list[int]]  # district -> open cases per rung of the ladder
     ageing: list[int]  # open cases per AGE_BUCKETS
     trend_weeks: list[datetime]  # ends of the last 12 weeks (IST), oldest first
     trend: list[int]  # open and past their report window at each week's end
@@ -114,15 +115,24 @@ def _ended_at(row: Complaint) -> datetime | None:
     return None
 
 
-def compute(session: Session, principal: Principal, policy: Policy, now: datetime) -> Dashboard:
-    """Every number of the dashboard, over the cases the principal may read."""
+def compute(
+    session: Session,
+    principal: Principal,
+    policy: Policy,
+    now: datetime,
+    ladder: Ladder = JHARKHAND,
+) -> Dashboard:
+    """Every number of the dashboard, over the cases the principal may read (open cases per
+    rung of `ladder`, in its order; a level not on it counts on its top rung)."""
+    position = {int(rung.level): i for i, rung in enumerate(ladder.rungs)}
+    top = len(ladder.rungs) - 1
     rows = session.exec(select(Complaint).where(case_filter(principal, DASHBOARD_READERS))).all()
     reopened_ids = set(
         session.exec(
             select(TimelineEvent.complaint_id).where(col(TimelineEvent.event) == "reopened")
         ).all()
     )
-    by_district: dict[str, list[int]] = {d: [0, 0, 0] for d in DISTRICTS}
+    by_district: dict[str, list[int]] = {d: [0] * len(ladder.rungs) for d in DISTRICTS}
     ageing = [0] * len(AGE_BUCKETS)
     weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
     trend = [0] * len(weeks)
@@ -132,7 +142,8 @@ def compute(session: Session, principal: Principal, policy: Policy, now: datetim
         ended = _ended_at(row)
         if row.status.is_open:
             open_total += 1
-            by_district.setdefault(row.district, [0, 0, 0])[min(row.escalation_level, 2)] += 1
+            counts = by_district.setdefault(row.district, [0] * len(ladder.rungs))
+            counts[position.get(row.escalation_level, top)] += 1
             age = (now - row.created_at).days
             for index, (_label, low, high) in enumerate(AGE_BUCKETS):
                 if age >= low and (high is None or age <= high):
@@ -177,14 +188,14 @@ async def dashboard(request: Request, principal: Reader) -> Response:
 
     def load() -> Dashboard:
         with read_session(app.engine) as session:
-            return compute(session, principal, app.policy, now)
+            return compute(session, principal, app.policy, now, app.ladder)
 
     data = await run_in_threadpool(load)
     _ = gettext_for(request)
     code = language(request)
     with_cases = [d for d, levels in data.open_by_district.items() if sum(levels)]
     week_labels = [w.astimezone(IST).strftime("%d/%m") for w in data.trend_weeks]
-    levels = [_("Nodal officer"), _("Weekly review"), _("Sidhi Baat")]
+    levels = [rung.label(code) for rung in app.ladder.rungs]
     svg = {
         "by_district": charts.stacked_bars(
             _("Open cases by district and level"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.i18n import local_name
+from schemas.i18n import local_name
 from schemas.reference import CATEGORY_BY_CODE, DEPARTMENT_BY_CODE, canonical_district
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,9 +28,9 @@ from api.pages.web import (
 )
 from api.pages.web import problem as refusal_text
 from api.routes import reviews, staff
-from core.calendar import within_calendar
 from core.db import read_session
 from schemas.auth import Principal
+from schemas.calendar import within_calendar
 from schemas.review import CloseSessionRequest, DecisionRequest, SessionPhase
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -68,6 +69,17 @@ async def sessions(request: Request, principal: ReviewReader) -> Response:
     )
 
 
+def _district(request: Request) -> str | None:
+    """The session's district, for a forum each district holds (`?district=Ranchi`)."""
+    return request.query_params.get("district") or None
+
+
+def _query(request: Request) -> str:
+    """`?district=...` to carry on the session's links, or nothing."""
+    district = _district(request)
+    return f"?{urlencode({'district': district})}" if district else ""
+
+
 async def agenda_page(
     request: Request,
     principal: Principal,
@@ -83,7 +95,7 @@ async def agenda_page(
 
     def load() -> tuple[reviews.SessionAgenda, list[staff.OfficerEntry]]:
         with read_session(_app(request).engine) as session:
-            agenda = reviews.get_agenda(kind, when, session, _app(request))
+            agenda = reviews.get_agenda(kind, when, session, _app(request), _district(request))
             return agenda, staff.list_officers(session)
 
     try:
@@ -98,6 +110,7 @@ async def agenda_page(
             "agenda": agenda,
             "kind": kind,
             "day": when.isoformat(),
+            "q": _query(request),
             "officers": sorted(officers, key=lambda o: (o.district or "~", o.id)),
             "Phase": SessionPhase,
             "problem": problem,
@@ -166,6 +179,7 @@ async def decide(
                 _app(request),
                 principal,
                 idempotency_key=field(form, "idempotency_key") or None,
+                district=_district(request),
             )
         except ApiError as err:
             errors = {
@@ -184,7 +198,8 @@ async def decide(
                 status=err.status_code,
             )
     anchor = number.replace("/", "-")
-    return redirect(f"/review-room/{kind}/{day}?done={number}#case-{anchor}")
+    query = _query(request).replace("?", "&")
+    return redirect(f"/review-room/{kind}/{day}?done={number}{query}#case-{anchor}")
 
 
 @router.post("/review-room/{kind}/{day}/close")
@@ -203,6 +218,7 @@ async def close(
                 _app(request),
                 principal,
                 idempotency_key=field(form, "idempotency_key") or None,
+                district=_district(request),
             )
         except ApiError as err:
             return await agenda_page(
@@ -213,7 +229,7 @@ async def close(
                 problem=refusal_text(request, err),
                 status=err.status_code,
             )
-    return redirect(f"/review-room/{kind}/{day}/minutes")
+    return redirect(f"/review-room/{kind}/{day}/minutes{_query(request)}")
 
 
 @router.get("/review-room/{kind}/{day}/minutes")
@@ -223,7 +239,9 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
 
     def load() -> reviews.Minutes:
         with read_session(_app(request).engine) as session:
-            found: reviews.Minutes = reviews.get_minutes(kind, when, session, _app(request))
+            found: reviews.Minutes = reviews.get_minutes(
+                kind, when, session, _app(request), district=_district(request)
+            )
             return found
 
     try:
@@ -238,6 +256,7 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "minutes": found,
             "kind": kind,
             "day": when.isoformat(),
+            "q": _query(request),
             "printable": request.query_params.get("print") == "1",
         },
         principal=principal,
@@ -251,7 +270,9 @@ async def minutes_csv(request: Request, kind: str, day: str, principal: ReviewRe
 
     def load() -> Any:
         with read_session(_app(request).engine) as session:
-            return reviews.get_minutes(kind, when, session, _app(request), format="csv")
+            return reviews.get_minutes(
+                kind, when, session, _app(request), format="csv", district=_district(request)
+            )
 
     try:
         answer: Response = await run_in_threadpool(load)

@@ -32,10 +32,10 @@ from starlette.datastructures import FormData
 
 from api.auth import principal_from_token
 from api.errors import ApiError
-from core.calendar import IST
-from core.i18n import SOURCE_LANGUAGE, language_name, local_name, offered_languages, translations
 from core.settings import Settings
 from schemas.auth import Principal, Role
+from schemas.calendar import IST
+from schemas.i18n import SOURCE_LANGUAGE, language_name, local_name, offered_languages, translations
 
 PACKAGE = Path(__file__).parent
 SESSION_COOKIE = "jan_samvad_session"

@@ -13,9 +13,9 @@ from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.scope import get_case
 from core import audit
-from core.calendar import IST, IstDateTime
 from schemas.audit import AuditEntryPublic, AuditPage
 from schemas.auth import Principal, Role
+from schemas.calendar import IST, IstDateTime
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 

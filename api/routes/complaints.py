@@ -30,10 +30,10 @@ from api.updates import (
 )
 from api.views import OPEN_STATUSES, public, summary
 from core import audit
-from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
 from schemas.auth import Principal, Role
+from schemas.calendar import to_ist
 from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.reference import DepartmentName, DistrictName

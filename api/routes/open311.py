@@ -51,14 +51,14 @@ from api.ratelimit import PhoneLimitReached, RateLimited
 from api.routes.track import tracked
 from api.updates import ActionKey, scoped_key
 from core import audit
-from core.calendar import IST, assume_ist
 from core.db import read_session
-from core.i18n import default_language, language_name, local_name, offered_languages
 from core.models import Complaint, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
+from schemas.calendar import IST, assume_ist
 from schemas.complaint import ComplaintCreate
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.i18n import default_language, language_name, local_name, offered_languages
 from schemas.open311 import (
     Attribute,
     AttributeValue,

@@ -1,6 +1,8 @@
-"""`/v1/reviews`: weekly review and Sidhi Baat sessions — list, agenda, decisions, close,
-minutes (JSON and CSV). Reads come from the read model; actions are updates of the session's
-workflow, which delivers each decision to its complaint."""
+"""`/v1/reviews`: the sessions of the ladder's forums (weekly review, Sidhi Baat, a District
+Collector's review...) — list, agenda, decisions, close, minutes (JSON and CSV). The session
+kind in the path is one of the configured ladder's forums; a forum each district holds takes
+`?district=`. Reads come from the read model; actions are updates of the session's workflow,
+which delivers each decision to its complaint."""
 
 from __future__ import annotations
 
@@ -13,23 +15,26 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from activities.review import REVIEW_STATUSES, agenda_items
+from activities.review import agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, refusal, require_future
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
-from core.calendar import (
-    CalendarDay,
-    IstModel,
-    SessionKind,
-    is_session_day,
-    session_id,
-    session_start,
-)
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
 from schemas.auth import Principal, Role
+from schemas.calendar import CalendarDay, IstModel, SessionKind, session_start
+from schemas.escalation import (
+    LADDERS,
+    REVIEW_STATUSES,
+    DayRule,
+    Forum,
+    is_sitting_day,
+    parse_session_id,
+    session_id,
+)
+from schemas.reference import canonical_district
 from schemas.review import (
     AgendaItem,
     CloseSessionRequest,
@@ -51,6 +56,8 @@ REVIEW_WRITERS = (Role.REVIEWER,)
 class SessionInfo(IstModel):
     session_id: str
     kind: SessionKind
+    # The district whose session it is (a forum each district holds); None: the state's.
+    district: str | None = None
     date: date
     starts_at: datetime
     cutoff_at: datetime
@@ -105,29 +112,63 @@ class Minutes(BaseModel):
     entries: list[MinutesEntry]
 
 
-def _slug(kind: SessionKind) -> str:
-    return kind.value.replace("_", "-")
+def forum_of(app: AppStateDep, kind: str) -> Forum | None:
+    """The forum whose sessions are of `kind` (`weekly_review` or `weekly-review`): the
+    configured ladder's, else a shipped ladder's (cases registered under an earlier ladder
+    keep theirs); None if no ladder has one."""
+    kind = kind.replace("-", "_")
+    for ladder in (app.ladder, *LADDERS.values()):
+        rung = ladder.for_kind(kind)
+        if rung is not None and rung.forum is not None:
+            return rung.forum
+    return None
 
 
-def _parse_kind(kind: str) -> SessionKind:
-    try:
-        return SessionKind(kind.replace("-", "_"))
-    except ValueError:
-        raise ApiError(404, f"no kind of session {kind!r} (weekly_review or sidhi_baat)") from None
+def _parse_kind(app: AppStateDep, kind: str) -> Forum:
+    forum = forum_of(app, kind)
+    if forum is None:
+        kinds = " or ".join(f.session_kind.value for _, f in app.ladder.forums())
+        raise ApiError(404, f"no kind of session {kind!r} ({kinds})")
+    return forum
 
 
-def _links(kind: SessionKind, day: date) -> dict[str, str]:
+def _district_of(forum: Forum, district: str | None) -> str | None:
+    """The session's district: required (and a known one) for a forum each district holds,
+    refused for a forum of the whole state."""
+    kind = forum.session_kind.value
+    if not forum.per_district:
+        if district is not None:
+            raise ApiError(422, f"district: the {kind} is one session for the whole state")
+        return None
+    name = canonical_district(district) if district else None
+    if name is None:
+        raise ApiError(
+            422,
+            f"district: each district holds its own {kind}; name one"
+            + (f" ({district!r} is not a district)" if district else ""),
+        )
+    return name
+
+
+def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[str, str]:
     base = f"/v1/reviews/{kind.value}/{day.isoformat()}"
-    return {"self": base, "decisions": f"{base}/decisions", "minutes": f"{base}/minutes"}
+    query = f"?district={district}" if district else ""
+    return {
+        "self": base + query,
+        "decisions": f"{base}/decisions{query}",
+        "minutes": f"{base}/minutes{query}",
+    }
 
 
 def _info(row: ReviewSession) -> SessionInfo:
     kind = SessionKind(row.kind)
     starts = ist(row.starts_at)
     assert starts is not None
+    district = parse_session_id(row.session_id)[2]
     return SessionInfo(
         session_id=row.session_id,
         kind=kind,
+        district=district,
         date=starts.date(),
         starts_at=starts,
         cutoff_at=ist(row.cutoff_at) or row.cutoff_at,
@@ -135,26 +176,26 @@ def _info(row: ReviewSession) -> SessionInfo:
         agenda_count=row.agenda_count,
         decided_count=row.decided_count,
         rolled_over_count=row.rolled_over_count,
-        links=_links(kind, starts.date()),
+        links=_links(kind, starts.date(), district),
     )
 
 
-def _expected(app: AppStateDep, kind: SessionKind, day: date, cases: int) -> SessionInfo:
+def _expected(forum: Forum, day: date, district: str | None, cases: int) -> SessionInfo:
     """A session not opened yet (its planner has not run), known from the cases sent to it."""
-    policy = app.policy
-    at = policy.weekly_review_time if kind is SessionKind.WEEKLY_REVIEW else policy.sidhi_baat_time
-    starts = session_start(day, at)
+    kind = forum.session_kind
+    starts = session_start(day, forum.session_time)
     return SessionInfo(
-        session_id=session_id(kind, starts),
+        session_id=session_id(kind, starts, district),
         kind=kind,
+        district=district,
         date=day,
         starts_at=starts,
-        cutoff_at=starts - policy.agenda_cutoff_before,
+        cutoff_at=starts - forum.agenda_cutoff_before,
         phase=SessionPhase.SCHEDULED,
         agenda_count=cases,
         decided_count=0,
         rolled_over_count=0,
-        links=_links(kind, day),
+        links=_links(kind, day, district),
     )
 
 
@@ -174,25 +215,39 @@ def _pending_counts(session: Session, only: str | None = None) -> dict[str, int]
     return {sid: n for sid, n in rows if sid}
 
 
-def _find(session: Session, app: AppStateDep, kind_: str, day: date) -> SessionInfo:
-    kind = _parse_kind(kind_)
-    sid = f"{_slug(kind)}-{day.isoformat()}"
+def _find(
+    session: Session, app: AppStateDep, kind_: str, day: date, district: str | None = None
+) -> SessionInfo:
+    forum = _parse_kind(app, kind_)
+    where = _district_of(forum, district)
+    sid = session_id(forum.session_kind, session_start(day, forum.session_time), where)
     row = session.get(ReviewSession, sid)
     # A session already held or opened is found by its day; otherwise the day must be one the
-    # calendar gives (a Tuesday, or the working day a session due on a holiday moved to).
-    if row is None and not is_session_day(kind, day, app.policy.working_calendar()):
-        rule = "a Tuesday" if kind is SessionKind.WEEKLY_REVIEW else "the last Tuesday of a month"
+    # forum's calendar gives (its day rule, or the working day one due on a holiday moved to).
+    calendar = app.policy.working_calendar()
+    if row is None and not is_sitting_day(forum, day, district=where, calendar=calendar):
         raise ApiError(
             404,
-            f"no {kind.value} on {day.isoformat()}: sessions are on {rule}, "
-            "or the next working day when that is a holiday",
+            f"no {forum.session_kind.value} on {day.isoformat()}: sessions are on "
+            f"{_rule(forum, where)}, or the next working day when that is a holiday",
         )
     if row is not None:
         info = _info(row)
         if info.phase is SessionPhase.SCHEDULED:
             info.agenda_count = _pending_counts(session, only=sid).get(sid, 0)
         return info
-    return _expected(app, kind, day, _pending_counts(session, only=sid).get(sid, 0))
+    return _expected(forum, day, where, _pending_counts(session, only=sid).get(sid, 0))
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _rule(forum: Forum, district: str | None) -> str:
+    """`a Tuesday`, `the last Tuesday of a month` (the district's weekday where it has one)."""
+    weekday = _WEEKDAYS[forum.weekday_for(district)]
+    if forum.day_rule is DayRule.LAST_OF_MONTH:
+        return f"the last {weekday} of a month"
+    return f"a {weekday}"
 
 
 @router.get("", response_model=SessionList, dependencies=[Depends(require(*REVIEW_READERS))])
@@ -215,9 +270,10 @@ def list_sessions(
     for sid in pending:
         if sid in infos:
             continue
-        # `weekly-review-2026-12-01`: the kind, then the ISO date (10 characters).
-        session_kind = SessionKind(sid[:-11].replace("-", "_"))
-        infos[sid] = _expected(app, session_kind, date.fromisoformat(sid[-10:]), pending[sid])
+        session_kind, day, district = parse_session_id(sid)
+        forum = forum_of(app, session_kind)
+        if forum is not None:
+            infos[sid] = _expected(forum, day, district, pending[sid])
     selected = [
         i
         for i in infos.values()
@@ -249,11 +305,17 @@ def _items(session: Session, sid: str) -> list[ReviewItem]:
 @router.get(
     "/{kind}/{day}", response_model=SessionAgenda, dependencies=[Depends(require(*REVIEW_READERS))]
 )
-def get_agenda(kind: str, day: CalendarDay, session: SessionDep, app: AppStateDep) -> SessionAgenda:
+def get_agenda(
+    kind: str,
+    day: CalendarDay,
+    session: SessionDep,
+    app: AppStateDep,
+    district: str | None = None,
+) -> SessionAgenda:
     """The agenda grouped by district: each case with its registration number, subject, age,
     escalation history, the department's last reply and the citizen's remark. Before the
-    cutoff it is provisional (`frozen: false`)."""
-    info = _find(session, app, kind, day)
+    cutoff it is provisional (`frozen: false`). `district`: for a forum each district holds."""
+    info = _find(session, app, kind, day, district)
     cases: list[AgendaCase]
     if info.phase is SessionPhase.SCHEDULED:
         cases = [
@@ -301,10 +363,11 @@ async def _session_update(
     update: Any,
     arg: Any,
     *,
+    district: str | None = None,
     budget: float | None = None,
     update_id: str | None = None,
 ) -> Any:
-    info = _find(session, app, kind, day)
+    info = _find(session, app, kind, day, district)
     row = session.get(ReviewSession, info.session_id)
     if row is None:
         raise ApiError(404, f"the session {info.session_id} is not open yet")
@@ -337,6 +400,7 @@ async def record_decision(
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
     idempotency_key: ActionKey = None,
+    district: str | None = None,
 ) -> DecisionRecord:
     """Record a decision on a case of the agenda: a directive (text, responsible officer, new
     deadline) or a closure (with a reason, only once the citizen was informed). The decision
@@ -363,6 +427,7 @@ async def record_decision(
         day,
         ReviewSessionWorkflow.record_decision,
         decision,
+        district=district,
         update_id=update_id_for("record_decision", principal, idempotency_key),
     )
     return record
@@ -380,6 +445,7 @@ async def close_session(
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
     idempotency_key: ActionKey = None,
+    district: str | None = None,
 ) -> SessionSummary:
     """Close the session: undecided cases roll over to the next session of the same kind and
     the minutes become final (`closed_by` is taken from the token)."""
@@ -393,14 +459,17 @@ async def close_session(
         day,
         ReviewSessionWorkflow.close,
         request,
+        district=district,
         budget=_CLOSE_BUDGET,
         update_id=update_id_for("close", principal, idempotency_key),
     )
     return summary
 
 
-def _minutes(session: Session, app: AppStateDep, kind: str, day: date) -> Minutes:
-    info = _find(session, app, kind, day)
+def _minutes(
+    session: Session, app: AppStateDep, kind: str, day: date, district: str | None = None
+) -> Minutes:
+    info = _find(session, app, kind, day, district)
     entries = []
     for row in _items(session, info.session_id):
         item = AgendaItem.model_validate_json(row.item)
@@ -448,10 +517,11 @@ def get_minutes(
     session: SessionDep,
     app: AppStateDep,
     format: Literal["json", "csv"] = "json",
+    district: str | None = None,
 ) -> Any:
     """The decisions taken (and the cases rolled over), as JSON or as CSV for circulation to
     the districts. `final` is true once the session is closed."""
-    minutes = _minutes(session, app, kind, day)
+    minutes = _minutes(session, app, kind, day, district)
     if format == "json":
         return minutes
     buffer = io.StringIO()

@@ -21,17 +21,18 @@ from api.deps import AppStateDep
 from api.errors import ApiError, refused
 from api.ratelimit import Counter, RateLimited, Window, hit, refuse_if_blocked
 from api.views import ist
-from core.calendar import to_ist
 from core.db import read_session
 from core.models import Complaint, utcnow
 from core.settings import Settings
+from schemas.calendar import to_ist
 from schemas.complaint import normalise_phone
 from schemas.enums import ComplaintStatus
+from schemas.escalation import REVIEW_STATUSES
 from schemas.tracking import TrackedComplaint, status_labels
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
 
-_REVIEWS = (ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT)
+_REVIEWS = REVIEW_STATUSES
 _DB_INTEGER = 2**31
 
 CitizenPhone = Annotated[

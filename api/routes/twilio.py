@@ -35,12 +35,12 @@ from api.updates import execute_within
 from api.views import OPEN_STATUSES, ist, summary
 from core import audit
 from core.db import read_session
-from core.i18n import SOURCE_LANGUAGE, offered_languages
 from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.auth import Principal, Role
 from schemas.complaint import ascii_digits, normalise_phone
 from schemas.enums import MessageStatus, RecipientKind
+from schemas.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.staff import UnreachableItem, UnreachableList
 from schemas.tracking import status_label
 from schemas.workflow import DeliveryReceipt, ReviewRequest

@@ -1,12 +1,12 @@
 """names in other languages live in the `names` catalogue: drop officer.designation_hi,
 officer.office_hi and department.name_hi
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 07:30:00
 
 Each language's names of districts, departments, subjects, offices and designations are
-translated in `core/locale/<language>/LC_MESSAGES/names.po`, so that adding a language needs
+translated in `schemas/locale/<language>/LC_MESSAGES/names.po`, so that adding a language needs
 no column. The dropped columns were copies of the directory file and the reference data,
 which every process loads again at start.
 """
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

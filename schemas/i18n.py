@@ -1,6 +1,6 @@
 """Message catalogues: gettext `.po` files, one per language and domain, read at start-up.
 
-Layout: `core/locale/<language>/LC_MESSAGES/<domain>.po` (domains: `sms` for the texts sent to
+Layout: `schemas/locale/<language>/LC_MESSAGES/<domain>.po` (domains: `sms` for the texts sent to
 citizens and officers, `refusals` for why an action was refused, `pages` for the staff and
 citizen screens, `names` for the names of districts, departments, subjects, statuses and
 offices). The message IDs are English: English needs no catalogue.
@@ -11,7 +11,7 @@ object in memory, so a changed `.po` takes effect on the next start. A language 
 catalogue falls back to the message IDs (English).
 
 Adding a language is a catalogue and a setting: copy each `<domain>.pot` to
-`core/locale/<code>/LC_MESSAGES/<domain>.po`, translate it, and add the code to `LANGUAGES`.
+`schemas/locale/<code>/LC_MESSAGES/<domain>.po`, translate it, and add the code to `LANGUAGES`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"  # the language of the message IDs
@@ -101,11 +103,32 @@ def all_names(kind: str, english: str) -> set[str]:
     return {english} | {local_name(kind, english, code) for code in available_languages("names")}
 
 
-def offered_languages() -> tuple[str, ...]:
-    """The languages citizens may choose (`LANGUAGES`), the default first."""
-    from core.settings import get_settings
+class LanguageSettings(BaseSettings):
+    """The LANGUAGES setting (part of `core.settings.Settings`, which derives from this): the
+    languages citizens may choose, comma-separated ISO 639 codes, the default first. Each one
+    but English (the catalogues' source) needs a catalogue of each domain."""
 
-    return get_settings().language_list
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    languages: str = "hi,en"
+
+    @property
+    def language_list(self) -> tuple[str, ...]:
+        """LANGUAGES as a tuple of codes, the default first."""
+        return tuple(code.strip() for code in self.languages.split(",") if code.strip())
+
+    @model_validator(mode="after")
+    def _offerable(self) -> LanguageSettings:
+        if problem := missing_catalogues(self.language_list):
+            raise ValueError(f"LANGUAGES: {problem}")
+        return self
+
+
+@cache
+def offered_languages() -> tuple[str, ...]:
+    """The languages citizens may choose (`LANGUAGES`, read once per process), the default
+    first."""
+    return LanguageSettings().language_list
 
 
 def default_language() -> str:

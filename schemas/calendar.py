@@ -63,6 +63,9 @@ TUESDAY = 1  # date.weekday()
 
 
 class SessionKind(StrEnum):
+    """The forums' session kinds (`schemas.escalation.Forum.session_kind`)."""
+
+    DC_REVIEW = "dc_review"
     WEEKLY_REVIEW = "weekly_review"
     SIDHI_BAAT = "sidhi_baat"
 
@@ -226,11 +229,6 @@ def is_session_day(kind: SessionKind, day: date, calendar: WorkingCalendar | Non
         kind, midnight, at=time(0, 1), cutoff_before=timedelta(0), calendar=calendar
     )
     return start.date() == day
-
-
-def session_id(kind: SessionKind, start: datetime) -> str:
-    """Business key of a session, e.g. `weekly-review-2026-12-01`."""
-    return f"{kind.value.replace('_', '-')}-{to_ist(start).date().isoformat()}"
 
 
 def upcoming_sessions(
