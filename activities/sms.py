@@ -160,6 +160,8 @@ def case_params(
         ),
         "office": office or name("office|none", language),
         "place": place(complaint.citizen_address, complaint.pincode),
+        # A reminder queued before reminders named the next forum: it was the weekly review.
+        "forum": forum_rung("weekly_review").sms_name(language),
     }
 
 

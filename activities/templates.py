@@ -154,7 +154,7 @@ TEXTS: tuple[Template, ...] = (
         "due by {due} IST."),
     _t("officer_reminder",
         "Reminder: CM Jan Samvad case {reg} ({district}) report due by {due} IST. If late, it "
-        "goes to the CM secretary's weekly review."),
+        "goes to the {forum}."),
     _t("officer_directive",
         "CM Jan Samvad case {reg} ({subject}, {district}): the review directs you to act by "
         "{due} IST. The directive is in your Jan Samvad inbox."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
@@ -200,3 +201,24 @@ def test_the_dc_weekday_comes_from_configuration() -> None:
     forum = configured_ladder(settings, Policy()).rung("dc_review").forum
     assert forum is not None
     assert forum.weekday_for("Dumka") == 0 and forum.weekday_for("Ranchi") == 4
+
+
+@pytest.mark.parametrize(
+    ("ladder", "forum"),
+    [("jharkhand", "CM secretary's weekly review"), ("district_collector", "District Collector")],
+)
+async def test_the_officers_reminder_names_the_forum_the_case_goes_to_if_late(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings, ladder: str, forum: str
+) -> None:
+    policy = POLICY.model_copy(update={"reminder_fractions": (0.5,)})
+    handle = await open_case(
+        env.client, engine, settings.model_copy(update={"ladder": ladder}), policy=policy
+    )
+    await reach(handle, ComplaintStatus.AWAITING_REPORT)
+    await env.sleep(timedelta(hours=13))  # past half the one-day deadline
+    reminders = await eventually(lambda: _reminders(engine, handle), lambda texts: len(texts) == 1)
+    assert f"If late, it goes to the {forum}" in reminders[0]
+
+
+async def _reminders(engine: Engine, handle: CaseHandle) -> list[str]:
+    return [m.text for m in messages(engine, handle) if m.template == "officer_reminder"]

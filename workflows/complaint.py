@@ -400,10 +400,18 @@ class ComplaintWorkflow:
             actor="timer",
             note=f"reminder {state.reminders_sent}: report due {_fmt(state.next_deadline)}",
         )
+        # Where the case goes if the report is late: the next rung's forum on the case's ladder
+        # (the weekly review on the seed's, the District Collector's review on the DC ladder).
+        ladder = self._case_ladder()
+        if ladder is not None:
+            upper = ladder.next_rung(rules.rung_of(state, ladder).code).forum
+            forum = upper.session_kind.value if upper else SessionKind.WEEKLY_REVIEW.value
+        else:
+            forum = SessionKind.WEEKLY_REVIEW.value
         await self._sms(
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
-            {"due": _fmt(state.next_deadline)},
+            {"due": _fmt(state.next_deadline), "forum": forum},
             assignment_bound=True,
             valid_until=state.next_deadline,
         )
