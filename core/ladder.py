@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from core.settings import Settings
 from schemas.escalation import LADDERS, Ladder, load_ladder, with_district_days, with_policy
+from schemas.i18n import offered_languages
 from schemas.policy import Policy
+from schemas.reference import DLT_VARIABLE_MAX
 
 
 class LadderFileError(ValueError):
@@ -51,6 +53,17 @@ def _ladder(
             )
             raise LadderFileError(f"LADDER_FILE {path}: {problems}") from None
     try:
-        return with_district_days(ladder, dict(days))
+        ladder = with_district_days(ladder, dict(days))
     except ValidationError as err:
         raise LadderFileError(f"DISTRICT_REVIEW_DAYS: {err.errors()[0]['msg']}") from None
+    # Every forum's SMS name fits a DLT variable in every language offered (a translation in
+    # the names catalogue, or the file's own), or the start stops here, not an SMS later.
+    for rung in ladder.rungs:
+        for language in offered_languages():
+            named = rung.sms_name(language)
+            if len(named) > DLT_VARIABLE_MAX:
+                raise LadderFileError(
+                    f"rung {rung.code}: its SMS name in {language!r} {named!r} is longer than "
+                    f"{DLT_VARIABLE_MAX} characters (a DLT variable)"
+                )
+    return ladder

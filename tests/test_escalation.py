@@ -203,6 +203,25 @@ def test_a_ladder_file_is_validated_naming_the_field(tmp_path: Path) -> None:
         Settings(ladder="madhya_pradesh")
 
 
+def test_the_shipped_example_ladder_file_loads(tmp_path: Path) -> None:
+    """deploy/ladders/district_collector.json, the README's example of a state's own ladder."""
+    example = Path(__file__).resolve().parent.parent / "deploy/ladders/district_collector.json"
+    ladder = configured_ladder(Settings(_env_file=None, ladder_file=example), Policy())
+    assert walk(ladder) == ["nodal_officer", "dc_review", "weekly_review", "sidhi_baat"]
+    forum = ladder.rung("dc_review").forum
+    assert forum is not None and forum.session_time == time(10, 30)
+    assert (forum.weekday_for("Ranchi"), forum.weekday_for("Dumka")) == (2, 0)
+    assert forum.weekday_for("Gumla") == 4  # every other district: Friday
+    # A name an SMS cannot carry stops the start, in the language it is too long in.
+    wordy = json.loads(example.read_text(encoding="utf-8"))
+    wordy["name"] = "wordy"
+    wordy["rungs"][1]["sms_names"]["hi"] = "उपायुक्त महोदय की साप्ताहिक जनसुनवाई बैठक"
+    path = tmp_path / "wordy.json"
+    path.write_text(json.dumps(wordy, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(LadderFileError, match=r"dc_review: sms_names\.hi is longer than 30"):
+        configured_ladder(Settings(_env_file=None, ladder_file=path), Policy())
+
+
 def test_a_malformed_ladder_is_refused_naming_the_rung() -> None:
     rungs = list(JHARKHAND.rungs)
     unbounded = rungs[1].model_copy(
