@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from activities.review import agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, refusal, require_future
@@ -23,6 +22,7 @@ from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
+from core.readmodel import agenda_items
 from schemas.auth import Principal, Role
 from schemas.calendar import CalendarDay, IstModel, SessionKind, session_start
 from schemas.escalation import (
