@@ -936,7 +936,7 @@ class ComplaintWorkflow:
                 date=fmt_ist_date(state.closed_at + self._policy.reopen_window),
             )
 
-    # ---- review session hooks (issue 4) ---------------------------------------------------
+    # ---- review session hooks -------------------------------------------------------------
 
     @workflow.update
     async def roll_over_from_session(self, request: RollOverRequest) -> ActionResult:
@@ -957,7 +957,7 @@ class ComplaintWorkflow:
             current = review.session_id if review else "no session"
             raise CaseRejected("other_session", current=current, requested=request.session_id)
 
-    # ---- signals (issue 5: delivery receipts) ---------------------------------------------
+    # ---- signals: delivery receipts -------------------------------------------------------
 
     @workflow.signal
     async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:

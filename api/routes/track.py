@@ -1,4 +1,4 @@
-"""`/v1/track`: public tracking of a complaint by its citizen (issue 6), without a token.
+"""`/v1/track`: public tracking of a complaint by its citizen, without a token.
 
 The citizen proves the case is theirs with the phone number registered on it, sent in the
 `X-Citizen-Phone` header rather than in the URL: a query string lands in access logs, proxies'
