@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.db import read_session
 from core.models import Complaint, Message, Officer, TimelineEvent, utcnow
+from core.readmodel import active_officer
 from schemas.enums import MessageStatus, OfficerRole
 from schemas.workflow import MarkUnsentInput, OfficerAssignment, RecordTransitionInput, RouteInput
 
@@ -44,18 +45,6 @@ def find_complaint(session: Session, registration_number: str) -> Complaint:
             f"complaint {registration_number} is not in the read model", non_retryable=True
         )
     return complaint
-
-
-def active_officer(
-    session: Session, role: OfficerRole, *, district: str | None, department: str | None
-) -> Officer | None:
-    """The directory's active officer of `role` for a district and/or department."""
-    query = select(Officer).where(Officer.role == role, col(Officer.active).is_(True))
-    if department is not None:
-        query = query.where(Officer.department == department)
-    if district is not None:
-        query = query.where(Officer.district == district)
-    return session.exec(query.order_by(Officer.id)).first()
 
 
 class CaseActivities:

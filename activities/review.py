@@ -9,16 +9,13 @@ the complaint as updates with a fixed update ID, which Temporal deduplicates.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
-
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.case import active_officer, find_complaint
+from activities.case import find_complaint
 from activities.sms import (
     OFFICER_LANGUAGE,
     OutgoingSms,
@@ -28,18 +25,13 @@ from activities.sms import (
     new_message,
 )
 from activities.templates import template_for
-from core.models import (
-    Complaint,
-    Officer,
-    ReviewItem,
-    ReviewSession,
-    TimelineEvent,
-)
+from core.models import Officer, ReviewItem, ReviewSession
+from core.readmodel import agenda_items
 from core.settings import Settings
-from schemas.calendar import IST, SessionKind, to_ist
-from schemas.enums import Language, OfficerRole, RecipientKind
-from schemas.escalation import REVIEW_STATUSES, forum_rung, prepared_at
-from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
+from schemas.calendar import fmt_ist
+from schemas.enums import Language, RecipientKind
+from schemas.escalation import forum_rung
+from schemas.reference import DLT_VARIABLE_MAX
 from schemas.review import (
     DEFAULT_TELECONFERENCE,
     DEFAULT_VENUE,
@@ -48,24 +40,11 @@ from schemas.review import (
     AgendaSection,
     CitizenInvitationInput,
     FreezeAgendaInput,
-    HistoryEntry,
     ItemOutcome,
     NoticeResult,
     OfficerNoticeInput,
     SessionPhase,
     SessionRecordInput,
-)
-
-# A case's escalation to each forum (the ladder's session kinds).
-ESCALATION_EVENTS = tuple(f"escalated_to_{kind.value}" for kind in SessionKind)
-# Timeline events that make up a case's escalation history on the agenda.
-HISTORY_EVENTS = (
-    *ESCALATION_EVENTS,
-    "review_rolled_over",
-    "directive_given",
-    "citizen_not_satisfied",
-    "review_requested",
-    "reopened",
 )
 
 # Officers are written to in English; citizens in their own language.
@@ -77,132 +56,6 @@ def _short(value: str, default: str) -> str:
     """A venue or bridge for an SMS variable (at most 30 characters): sessions opened before
     the limit carry longer texts, which give way to the current default."""
     return value if len(value) <= DLT_VARIABLE_MAX else default
-
-
-def _fmt(moment: datetime) -> str:
-    return to_ist(moment).strftime("%d-%m-%Y %H:%M")
-
-
-def subject_of(row: Complaint) -> str:
-    """A short subject line: the category's label, else the start of the description."""
-    if row.category and row.category in CATEGORY_BY_CODE:
-        return CATEGORY_BY_CODE[row.category].label
-    text = " ".join(row.description.split())
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def district_nodal_officer(session: Session, district: str) -> Officer | None:
-    """The district's nodal officer, or the state fallback when none is on record."""
-    return active_officer(
-        session, OfficerRole.NODAL, district=district, department=None
-    ) or active_officer(session, OfficerRole.STATE_FALLBACK, district=None, department=None)
-
-
-# Ids per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits.
-_IN_BATCH = 500
-
-
-# A case's round at the reviews starts again at these events; rollovers after it are counted.
-_ROUND_STARTS = (*ESCALATION_EVENTS, "directive_given")
-
-
-def _undecided_times(events: list[TimelineEvent]) -> int:
-    count = 0
-    for event in events:
-        if event.event in _ROUND_STARTS:
-            count = 0
-        elif event.event == "review_rolled_over":
-            count += 1
-    return count
-
-
-def agenda_items(session: Session, session_id: str, now: datetime) -> list[AgendaItem]:
-    """The cases of `session_id`'s agenda: those escalated to it that still await it, the
-    longest-undecided first within each district; for a weekly review, then every case bound
-    for a later Sidhi Baat ("awaiting Sidhi Baat", prepared here).
-
-    Also used by the API to show the provisional agenda of a session not yet frozen.
-    """
-    rows: list[tuple[Complaint, AgendaSection]] = [
-        (row, AgendaSection.FOR_DECISION)
-        for row in session.exec(
-            select(Complaint).where(
-                Complaint.review_session_id == session_id,
-                col(Complaint.status).in_(REVIEW_STATUSES),
-            )
-        ).all()
-    ]
-    meeting = session.get(ReviewSession, session_id)
-    prepared = prepared_at(meeting.kind) if meeting is not None else ()
-    if meeting is not None and prepared:
-        rows += [
-            (row, AgendaSection.AWAITING_SIDHI_BAAT)
-            for row in session.exec(
-                select(Complaint).where(
-                    col(Complaint.status).in_(prepared),
-                    col(Complaint.review_date) > meeting.starts_at,
-                )
-            ).all()
-        ]
-    # The escalation histories of all the agenda's cases in one query (not one per case).
-    history: defaultdict[int, list[TimelineEvent]] = defaultdict(list)
-    ids = [row.id for row, _ in rows]
-    for start in range(0, len(ids), _IN_BATCH):
-        for event in session.exec(
-            select(TimelineEvent)
-            .where(
-                col(TimelineEvent.complaint_id).in_(ids[start : start + _IN_BATCH]),
-                col(TimelineEvent.event).in_(HISTORY_EVENTS),
-            )
-            .order_by(col(TimelineEvent.complaint_id), col(TimelineEvent.seq))
-        ):
-            history[event.complaint_id].append(event)
-    officers: dict[str, str | None] = {}
-    items = []
-    for row, section in rows:
-        assert row.id is not None
-        if row.district not in officers:
-            officer = district_nodal_officer(session, row.district)
-            officers[row.district] = officer.id if officer else None
-        events = history[row.id]
-        items.append(
-            AgendaItem(
-                registration_number=row.registration_number,
-                workflow_id=row.workflow_id,
-                kind=row.kind,
-                district=row.district,
-                department=row.department,
-                category=row.category,
-                subject=subject_of(row),
-                registered_at=row.created_at,
-                age_days=max(0, (now - row.created_at).days),
-                status=row.status,
-                escalation_level=row.escalation_level,
-                escalation_history=[
-                    HistoryEntry(at=e.at, event=e.event, note=e.note) for e in events
-                ],
-                last_reply=row.last_reply,
-                citizen_remark=row.citizen_remark,
-                wishes_to_meet_cm=row.wishes_to_meet_cm,
-                assigned_officer_id=row.assigned_officer_id,
-                nodal_officer_id=officers[row.district],
-                section=section,
-                undecided_times=_undecided_times(events),
-                sidhi_baat_at=row.review_date
-                if section is AgendaSection.AWAITING_SIDHI_BAAT
-                else None,
-            )
-        )
-    # Decisions first; within a section by district, the longest-undecided, then the oldest.
-    items.sort(
-        key=lambda i: (
-            i.section is AgendaSection.AWAITING_SIDHI_BAAT,
-            i.district,
-            -i.undecided_times,
-            i.registered_at,
-        )
-    )
-    return items
 
 
 class ReviewActivities:
@@ -309,7 +162,7 @@ class ReviewActivities:
                         ", ".join(input.districts), f"{len(input.districts)} districts"
                     ),
                     "forum": forum_rung(input.kind).sms_name(OFFICER_LANGUAGE),
-                    "date": _fmt(input.starts_at),
+                    "date": fmt_ist(input.starts_at),
                     "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
                 },
             )
@@ -335,7 +188,7 @@ class ReviewActivities:
                 language,
                 {
                     "reg": complaint.registration_number,
-                    "date": _fmt(input.starts_at),
+                    "date": fmt_ist(input.starts_at),
                     "venue": _short(input.venue, DEFAULT_VENUE),
                     "helpline": self._settings.helpline_number,
                 },
@@ -381,8 +234,3 @@ class ReviewActivities:
         except PermanentSmsError as err:
             return NoticeResult(key=key, sent=False, error=str(err))
         return NoticeResult(key=key, sent=not delivery.duplicate)
-
-
-def ist_date(moment: datetime) -> str:
-    """The IST calendar date of a moment, as `YYYY-MM-DD`."""
-    return moment.astimezone(IST).date().isoformat()

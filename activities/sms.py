@@ -25,6 +25,7 @@ from activities.templates import name, render, segments
 from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
+from schemas.delivery import STATUS_RANK
 from schemas.enums import Language, MessageStatus, RecipientKind
 from schemas.escalation import forum_rung
 from schemas.i18n import local_name
@@ -315,85 +316,6 @@ def _finish(session: Session, message: Message, sent: SentSms, *, duplicate: boo
     session.add(message)
     session.commit()
     return Delivery(status=message.status, duplicate=duplicate)
-
-
-# How far along a message is: a receipt only ever moves a message forward, so a duplicate or
-# a late (out-of-order) receipt changes nothing.
-STATUS_RANK: dict[MessageStatus, int] = {
-    MessageStatus.PENDING: 0,
-    MessageStatus.OUTBOX: 1,
-    MessageStatus.QUEUED: 1,
-    MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.UNDELIVERED: 3,
-    MessageStatus.FAILED: 3,
-}
-FINAL_STATUSES = frozenset(
-    {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED}
-)
-
-
-@dataclass(frozen=True)
-class AppliedReceipt:
-    """A delivery receipt that changed a message (None is returned when it changed nothing)."""
-
-    key: str
-    registration_number: str | None
-    workflow_id: str | None
-    template: str
-    recipient_kind: RecipientKind
-    status: MessageStatus
-    error: str | None
-
-
-def apply_receipt(
-    engine: Engine,
-    *,
-    key: str | None,
-    provider_sid: str,
-    status: MessageStatus,
-    error_code: str | None = None,
-) -> AppliedReceipt | None:
-    """Record a gateway's delivery receipt on its message, once.
-
-    The message is found by its key (from the status-callback URL) or else by the gateway's
-    SID, and only a message handed to the gateway under that SID takes it (a receipt for a
-    message never sent, or with another SID, is ignored). Duplicate, late and out-of-order
-    receipts change nothing (None).
-    """
-    with Session(engine, expire_on_commit=False) as session:
-        query = select(Message).where(
-            Message.key == key if key else Message.provider_sid == provider_sid
-        )
-        message = session.exec(query.with_for_update()).first()
-        if message is None:
-            return None
-        # Only for a message this provider took under that very SID: a receipt for a message
-        # never handed over (the outbox, a pending one) or for another SID changes nothing.
-        if message.provider_sid != provider_sid:
-            return None
-        if STATUS_RANK[status] <= STATUS_RANK[message.status]:
-            return None
-        now = utcnow()
-        message.status = status
-        message.provider_sid = provider_sid
-        message.updated_at = now
-        if status is MessageStatus.DELIVERED:
-            message.delivered_at = now
-        if status in (MessageStatus.UNDELIVERED, MessageStatus.FAILED):
-            message.error = f"Twilio error {error_code}" if error_code else status.value
-        session.add(message)
-        complaint = session.get(Complaint, message.complaint_id) if message.complaint_id else None
-        session.commit()
-        return AppliedReceipt(
-            key=message.key,
-            registration_number=complaint.registration_number if complaint else None,
-            workflow_id=complaint.workflow_id if complaint else None,
-            template=message.template,
-            recipient_kind=message.recipient_kind,
-            status=status,
-            error=message.error,
-        )
 
 
 def make_gateway(settings: Settings) -> SmsGateway:

@@ -24,6 +24,7 @@ from twilio.rest import Client
 
 from activities.sms import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
 from core.settings import Settings
+from schemas.delivery import message_status
 from schemas.enums import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -44,25 +45,6 @@ PERMANENT_ERROR_CODES = frozenset(
         30006,  # landline or unreachable carrier
     }
 )
-
-# Twilio's message statuses onto ours: what matters is handed over / sent / final outcome.
-TWILIO_STATUS = {
-    "accepted": MessageStatus.QUEUED,
-    "scheduled": MessageStatus.QUEUED,
-    "queued": MessageStatus.QUEUED,
-    "sending": MessageStatus.QUEUED,
-    "sent": MessageStatus.SENT,
-    "delivered": MessageStatus.DELIVERED,
-    "read": MessageStatus.DELIVERED,
-    "undelivered": MessageStatus.UNDELIVERED,
-    "failed": MessageStatus.FAILED,
-    "canceled": MessageStatus.FAILED,
-}
-
-
-def message_status(twilio_status: str | None) -> MessageStatus | None:
-    """Our status for one of Twilio's (None for statuses of inbound messages or unknown ones)."""
-    return TWILIO_STATUS.get((twilio_status or "").lower())
 
 
 def status_callback_url(settings: Settings, key: str) -> str:

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.i18n import SOURCE_LANGUAGE, offered_languages
-from schemas.refusals import Refused, english, translated
+from schemas.refusals import Refused, english, is_finished, translated
 
 
 class ApiError(Exception):
@@ -104,7 +104,7 @@ def workflow_error(err: Exception) -> ApiError:
             return ApiError(409, cause.message)
         return ApiError(409, str(err))
     if isinstance(err, RPCError):
-        if err.status == RPCStatusCode.NOT_FOUND or "already completed" in err.message:
+        if err.status == RPCStatusCode.NOT_FOUND or is_finished(err):
             return refusal("finished")
         if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             return unanswered()

@@ -27,15 +27,14 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
-from schemas import enums, escalation
 from schemas.auth import Role
+from schemas.enums import OPEN_STATUSES
+from schemas.escalation import REVIEW_STATUSES
 
 PREFIX = "jansamvad"
 # The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
 # looking after the platform.
 METRICS_READERS = (Role.MONITORING, Role.ADMINISTRATOR, Role.ENGINEER)
-OPEN_STATUSES = [s.value for s in enums.OPEN_STATUSES]
-REVIEW_STATUSES = [s.value for s in escalation.REVIEW_STATUSES]
 
 
 def _value(item: Any) -> str:
@@ -185,7 +184,7 @@ class ReadModelCollector(Collector):
         )
         counts = {_value(status): count for status, count in agenda_rows}
         for review in REVIEW_STATUSES:
-            agenda.add_metric([review], counts.get(review, 0))
+            agenda.add_metric([_value(review)], counts.get(review, 0))
         yield agenda
 
         yield GaugeMetricFamily(

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from core.models import Complaint, Message, TimelineEvent, utcnow
-from schemas import enums
 from schemas.calendar import IST
 from schemas.complaint import (
     Citizen,
@@ -124,6 +123,3 @@ def public(session: Session, row: Complaint) -> ComplaintPublic:
             for m in messages
         ],
     )
-
-
-OPEN_STATUSES = list(enums.OPEN_STATUSES)

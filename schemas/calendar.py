@@ -161,6 +161,17 @@ def to_ist(moment: datetime) -> datetime:
     return moment.astimezone(IST)
 
 
+def fmt_ist(moment: datetime | None) -> str:
+    """A moment as people read it in SMS, timelines and refusals: `15-12-2026 17:00` (IST);
+    `-` for none."""
+    return to_ist(moment).strftime("%d-%m-%Y %H:%M") if moment else "-"
+
+
+def fmt_ist_date(moment: datetime) -> str:
+    """The IST day of a moment as people read it in SMS and refusals: `15-12-2026`."""
+    return to_ist(moment).strftime("%d-%m-%Y")
+
+
 def is_last_tuesday(day: date) -> bool:
     return day.weekday() == TUESDAY and (day + timedelta(days=7)).month != day.month
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from schemas.i18n import translations
 from schemas.tracking import status_label
@@ -117,6 +118,12 @@ class Refused(ApplicationError):
 
 # Values that are themselves words to translate: a status named in a refusal.
 _STATUS_KEYS = ("status", "wanted")
+
+
+def is_finished(err: RPCError) -> bool:
+    """Whether the server refused a call because the workflow has completed (an update to a
+    closed case or session: the refusal `finished`). The server says so only in its text."""
+    return "already completed" in err.message
 
 
 def english(key: str, params: dict[str, Any]) -> str:

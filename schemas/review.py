@@ -1,5 +1,5 @@
 """Review meetings (weekly review, Sidhi Baat): inputs and results of the session workflows,
-their updates and their activities.
+their updates and their activities, and the API's answers about sessions (`/v1/reviews`).
 
 One model in, one model out. Agenda items carry the department's reply and the citizen's
 remark (the meeting needs them) but no citizen name, phone or address.
@@ -7,7 +7,7 @@ remark (the meeting needs them) but no citizen name, phone or address.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -285,3 +285,65 @@ class RollOverCaseResult(BaseModel):
     registration_number: str
     rolled_over: bool
     message: str
+
+
+# ---- the API's answers about sessions (`/v1/reviews`) ----------------------------------------
+
+
+class SessionInfo(IstModel):
+    session_id: str
+    kind: SessionKind
+    # The district whose session it is (a forum each district holds); None: the state's.
+    district: str | None = None
+    date: date
+    starts_at: datetime
+    cutoff_at: datetime
+    phase: SessionPhase
+    # Before the cutoff: the cases escalated to it so far (the agenda is not frozen yet).
+    agenda_count: int
+    decided_count: int
+    rolled_over_count: int
+    links: dict[str, str]
+
+
+class SessionList(BaseModel):
+    data: list[SessionInfo]
+    count: int
+
+
+class AgendaCase(AgendaItem):
+    outcome: ItemOutcome = ItemOutcome.PENDING
+    decision_text: str | None = None
+    decided_by: str | None = None
+    new_deadline: datetime | None = None
+
+
+class DistrictAgenda(BaseModel):
+    district: str
+    nodal_officer_id: str | None
+    cases: list[AgendaCase]
+
+
+class SessionAgenda(BaseModel):
+    session: SessionInfo
+    frozen: bool
+    districts: list[DistrictAgenda]
+
+
+class MinutesEntry(IstModel):
+    registration_number: str
+    district: str
+    subject: str
+    outcome: ItemOutcome
+    decision_text: str | None
+    decided_by: str | None
+    responsible_officer_id: str | None
+    new_deadline: datetime | None
+    citizen_informed: bool
+    decided_at: datetime | None
+
+
+class Minutes(BaseModel):
+    session: SessionInfo
+    final: bool
+    entries: list[MinutesEntry]

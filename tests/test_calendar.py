@@ -120,7 +120,7 @@ def test_naive_datetimes_are_refused() -> None:
         weekly(datetime(2026, 11, 25, 10, 0))
 
 
-# ---- holidays and working days (issue 17) ------------------------------------------------
+# ---- holidays and working days ------------------------------------------------------------
 
 JHARKHAND = Path(__file__).resolve().parent.parent / "core" / "seed" / "holidays_jharkhand.json"
 

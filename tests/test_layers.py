@@ -5,9 +5,9 @@ The layers, lowest first (a package imports only from layers below it):
     schemas      the domain's vocabulary: enums, reference data, the calendar (IST, working
                  days, sittings), the escalation ladder, policy, the message catalogues and
                  their words, the models that travel between the API, workflows and activities
-    core         settings, the database and its tables, holidays and ladder configuration,
-                 the Temporal connection, logging, codec, tracing, the `make run` launcher,
-                 admin CLI
+    core         settings, the database, its tables and the read-model queries the API and
+                 the activities share, holidays and ladder configuration, the Temporal
+                 connection, logging, codec, tracing, the `make run` launcher, admin CLI
     activities   Temporal activities: all I/O of a case (read model, SMS, directory)
     workflows    deterministic workflow code, and the Temporal clients of workflows: the
                  starter of a case's workflow and the activities that start or update

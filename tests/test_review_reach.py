@@ -16,9 +16,9 @@ from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.review import agenda_items
 from api.main import create_app
 from core.models import Message, ReviewItem, ReviewSession, TimelineEvent
+from core.readmodel import agenda_items
 from core.settings import Settings
 from harness.factories import insert_case
 from schemas.calendar import IST, SessionKind, last_tuesday_of_month, next_session

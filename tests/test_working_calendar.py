@@ -1,4 +1,4 @@
-"""Holidays and working days on the time-skipping test server (issue 17): a case's deadline
+"""Holidays and working days on the time-skipping test server: a case's deadline
 falls at the end of a working day, and a Sidhi Baat due on Republic Day 2027 (the last Tuesday
 of January) is held, planned and announced on the next working day."""
 

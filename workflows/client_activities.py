@@ -27,6 +27,7 @@ from core.db import read_session
 from core.models import Complaint, ReviewItem, ReviewSession, utcnow
 from core.settings import Settings
 from schemas.policy import Policy
+from schemas.refusals import is_finished
 from schemas.review import (
     DecisionRecord,
     DeliverDecisionInput,
@@ -117,7 +118,7 @@ class CaseDeliveries:
                 non_retryable=True,
             ) from err
         except RPCError as err:
-            if "already completed" in err.message:
+            if is_finished(err):
                 raise ApplicationError(
                     f"case {request.registration_number} has finished",
                     type="DecisionRefused",
@@ -198,7 +199,7 @@ class CaseDeliveries:
             message = cause.message if isinstance(cause, ApplicationError) else str(err)
             return RollOverCaseResult(registration_number=reg, rolled_over=False, message=message)
         except RPCError as err:
-            if "already completed" in err.message:
+            if is_finished(err):
                 return RollOverCaseResult(
                     registration_number=reg, rolled_over=False, message="case finished"
                 )

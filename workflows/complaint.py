@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.sms import SmsActivities
     from schemas import search_attributes as sa
-    from schemas.calendar import SessionKind, WorkingCalendar
+    from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, fmt_ist_date
     from schemas.enums import (
         ClosureReason,
         ComplaintKind,
@@ -65,18 +65,15 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from workflows import rules
+    from workflows.retry import DB_RETRY, DB_TIMEOUT, SMS_RETRY
     from workflows.rules import Wake
 
-_DB_TIMEOUT = timedelta(seconds=30)
-# The read model may be briefly unreachable: keep trying, never give up on a case.
-_DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 # Patch: a new case's read-model activities (routing, officer look-up, timeline projection)
 # run as local activities in the workflow worker when they share its queue (DB_TASK_QUEUE
 # empty, the embedded default): no round trip through the server's task queue for each, so the
 # acknowledgement SMS goes out sooner and the server does about a sixth less work per case
 # (bench/). Cases whose history predates the patch replay their scheduled activities.
 LOCAL_READ_MODEL_PATCH = "local-read-model-activities"
-_SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=50)
 # Patch: a transition never waits for its SMS. Messages are queued in the case's state as part
 # of the transition and sent after it, in order, by the case's outbox coroutine (outside the
 # lock); an urgent case is forwarded before it is acknowledged and its SMS carry a higher task
@@ -117,12 +114,8 @@ _OFFICER_TEMPLATES = frozenset(
         SmsTemplate.OFFICER_DIRECTIVE,
     }
 )
-_REVIEW_STATUSES = REVIEW_STATUSES
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
-
-
-_fmt = rules.fmt_ist
 
 
 def _sms_priority(sms: QueuedSms) -> Priority:
@@ -326,14 +319,14 @@ class ComplaintWorkflow:
         LOCAL_READ_MODEL_PATCH), otherwise on DB_TASK_QUEUE's workers."""
         if not self._input.db_task_queue and workflow.patched(LOCAL_READ_MODEL_PATCH):
             return await workflow.execute_local_activity_method(
-                activity, arg, start_to_close_timeout=_DB_TIMEOUT, retry_policy=_DB_RETRY
+                activity, arg, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
             )
         return await workflow.execute_activity_method(
             activity,
             arg,
             task_queue=self._input.db_task_queue,
-            start_to_close_timeout=_DB_TIMEOUT,
-            retry_policy=_DB_RETRY,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
         )
 
     async def _assign(
@@ -364,7 +357,7 @@ class ComplaintWorkflow:
         if officer.gap:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
-        due = _fmt(state.next_deadline)
+        due = fmt_ist(state.next_deadline)
         if not self._queued():
             if notify_officer:
                 await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
@@ -398,7 +391,7 @@ class ComplaintWorkflow:
         await self._record(
             "officer_reminded",
             actor="timer",
-            note=f"reminder {state.reminders_sent}: report due {_fmt(state.next_deadline)}",
+            note=f"reminder {state.reminders_sent}: report due {fmt_ist(state.next_deadline)}",
         )
         # Where the case goes if the report is late: the next rung's forum on the case's ladder
         # (the weekly review on the seed's, the District Collector's review on the DC ladder).
@@ -411,7 +404,7 @@ class ComplaintWorkflow:
         await self._sms(
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
-            {"due": _fmt(state.next_deadline), "forum": forum},
+            {"due": fmt_ist(state.next_deadline), "forum": forum},
             assignment_bound=True,
             valid_until=state.next_deadline,
         )
@@ -436,22 +429,22 @@ class ComplaintWorkflow:
         self._schedule_review(kind)
         assert state.review
         prepared_at = self._weekly_review_before(state.review.starts_at)
-        note = f"{reason}; on the agenda of {_fmt(state.review.starts_at)}"
+        note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
         if prepared_at is not None:
-            note += f", prepared at the weekly review of {_fmt(prepared_at)}"
+            note += f", prepared at the weekly review of {fmt_ist(prepared_at)}"
         await self._record(f"escalated_to_{kind.value}", actor=actor, note=note)
         if prepared_at is not None:
             # The citizen is told both dates: never a month without a review in sight.
             await self._sms(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
-                {"date": _fmt(state.review.starts_at), "prep": _fmt(prepared_at)},
+                {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at)},
             )
             return
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": kind.value, "date": _fmt(state.review.starts_at)},
+            {"forum": kind.value, "date": fmt_ist(state.review.starts_at)},
         )
 
     async def _climb(self, ladder: Ladder, *, reason: str, actor: str) -> None:
@@ -466,21 +459,21 @@ class ComplaintWorkflow:
         self._sit(rung)
         assert state.review and rung.forum
         prepared_at = self._prepared_before(ladder, rung, state.review.starts_at)
-        note = f"{reason}; on the agenda of {_fmt(state.review.starts_at)}"
+        note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
         if prepared_at is not None:
-            note += f", prepared at the {prepared_at[0].code} of {_fmt(prepared_at[1])}"
+            note += f", prepared at the {prepared_at[0].code} of {fmt_ist(prepared_at[1])}"
         await self._record(f"escalated_to_{rung.forum.session_kind.value}", actor=actor, note=note)
         if prepared_at is not None:
             await self._sms(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
-                {"date": _fmt(state.review.starts_at), "prep": _fmt(prepared_at[1])},
+                {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at[1])},
             )
             return
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": rung.forum.session_kind.value, "date": _fmt(state.review.starts_at)},
+            {"forum": rung.forum.session_kind.value, "date": fmt_ist(state.review.starts_at)},
         )
 
     def _district(self) -> str:
@@ -567,7 +560,7 @@ class ComplaintWorkflow:
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": previous.kind.value, "date": _fmt(state.review.starts_at)},
+            {"forum": previous.kind.value, "date": fmt_ist(state.review.starts_at)},
         )
 
     async def _close(self, reason: ClosureReason, *, actor: str, note: str | None) -> None:
@@ -673,11 +666,11 @@ class ComplaintWorkflow:
         reason = terms.escalate_because
         if reason is None:
             return self._result(
-                f"transferred; the new officer's report is due {_fmt(terms.deadline)}"
+                f"transferred; the new officer's report is due {fmt_ist(terms.deadline)}"
             )
         await self._escalate(reason=reason, actor="system")
         assert state.review
-        return self._result(f"{reason}: on the agenda of {_fmt(state.review.starts_at)}")
+        return self._result(f"{reason}: on the agenda of {fmt_ist(state.review.starts_at)}")
 
     @submit_report.validator
     def _validate_report(self, report: DepartmentReport) -> None:
@@ -778,7 +771,7 @@ class ComplaintWorkflow:
             raise CaseRejected(
                 "attempt_just_recorded",
                 attempt=state.callback_attempts,
-                due=_fmt(state.callback_due_at),
+                due=fmt_ist(state.callback_due_at),
             )
 
     # ---- review decision (update) ---------------------------------------------------------
@@ -787,7 +780,7 @@ class ComplaintWorkflow:
     async def record_decision(self, decision: ReviewDecision) -> ActionResult:
         """A weekly review's or Sidhi Baat's directive (or closure) for this case."""
         async with self._lock:
-            self._require(*_REVIEW_STATUSES)
+            self._require(*REVIEW_STATUSES)
             state = self._state
             state.directives_received += 1
             if decision.decision is DecisionKind.CLOSE:
@@ -822,7 +815,7 @@ class ComplaintWorkflow:
 
     @record_decision.validator
     def _validate_decision(self, decision: ReviewDecision) -> None:
-        self._require(*_REVIEW_STATUSES)
+        self._require(*REVIEW_STATUSES)
         state = self._state
         if decision.session_id and state.review and decision.session_id != state.review.session_id:
             raise CaseRejected(
@@ -853,15 +846,15 @@ class ComplaintWorkflow:
                 channel=request.via,
                 for_citizen=staff,
             )
-            if state.status in _REVIEW_STATUSES:
+            if state.status in REVIEW_STATUSES:
                 assert state.review
-                message = f"already on the agenda of {_fmt(state.review.starts_at)}"
+                message = f"already on the agenda of {fmt_ist(state.review.starts_at)}"
                 # The one SMS the request owes says where the case is, not an officer's
                 # deadline (only its text differs from before: replay is unaffected).
                 await self._sms(
                     SmsTemplate.ESCALATED,
                     RecipientKind.CITIZEN,
-                    {"forum": state.review.kind.value, "date": _fmt(state.review.starts_at)},
+                    {"forum": state.review.kind.value, "date": fmt_ist(state.review.starts_at)},
                 )
                 return self._result(message)
             else:
@@ -877,14 +870,13 @@ class ComplaintWorkflow:
                 if granted:
                     await self._escalate(reason="citizen asked for a review", actor="citizen")
                     assert state.review
-                    return self._result(f"review granted: {_fmt(state.review.starts_at)}")
-                message = (
-                    f"not yet due for review; the current deadline is {_fmt(state.next_deadline)}"
-                )
+                    return self._result(f"review granted: {fmt_ist(state.review.starts_at)}")
+                deadline = fmt_ist(state.next_deadline)
+                message = f"not yet due for review; the current deadline is {deadline}"
             await self._sms(
                 SmsTemplate.REVIEW_REQUEST_ANSWER,
                 RecipientKind.CITIZEN,
-                {"due": _fmt(state.next_deadline)},
+                {"due": fmt_ist(state.next_deadline)},
             )
             return self._result(message)
 
@@ -949,10 +941,10 @@ class ComplaintWorkflow:
             raise CaseRejected(
                 "reopen_window_ended",
                 days=self._policy.reopen_window.days,
-                date=_fmt(state.closed_at + self._policy.reopen_window).split(" ")[0],
+                date=fmt_ist_date(state.closed_at + self._policy.reopen_window),
             )
 
-    # ---- review session hooks (issue 4) ---------------------------------------------------
+    # ---- review session hooks -------------------------------------------------------------
 
     @workflow.update
     async def roll_over_from_session(self, request: RollOverRequest) -> ActionResult:
@@ -967,13 +959,13 @@ class ComplaintWorkflow:
 
     @roll_over_from_session.validator
     def _validate_session_rollover(self, request: RollOverRequest) -> None:
-        self._require(*_REVIEW_STATUSES)
+        self._require(*REVIEW_STATUSES)
         review = self._state.review
         if review is None or review.session_id != request.session_id:
             current = review.session_id if review else "no session"
             raise CaseRejected("other_session", current=current, requested=request.session_id)
 
-    # ---- signals (issue 5: delivery receipts) ---------------------------------------------
+    # ---- signals: delivery receipts -------------------------------------------------------
 
     @workflow.signal
     async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:
@@ -1047,7 +1039,7 @@ class ComplaintWorkflow:
                 state.callback_due_at if state.status is ComplaintStatus.AWAITING_CALLBACK else None
             ),
             callback_attempts=state.callback_attempts,
-            undecided_times=state.rollovers if state.status in _REVIEW_STATUSES else 0,
+            undecided_times=state.rollovers if state.status in REVIEW_STATUSES else 0,
         )
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.COMPLAINT_STATUS.value_set(state.status.value),
@@ -1195,7 +1187,7 @@ class ComplaintWorkflow:
                 ),
                 task_queue=self._input.sms_task_queue or workflow.info().task_queue,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_SMS_RETRY,
+                retry_policy=SMS_RETRY,
             )
         except ActivityError as err:  # permanent refusal (invalid number...): the case goes on
             workflow.logger.warning("SMS %s to %s not sent: %s", template, recipient, err)
@@ -1212,7 +1204,7 @@ class ComplaintWorkflow:
         if sms.assignment is not None and sms.assignment != state.assignments:
             return "the case has moved to another officer since"
         if sms.valid_until is not None and workflow.now() >= sms.valid_until:
-            return f"its deadline {_fmt(sms.valid_until)} has passed"
+            return f"its deadline {fmt_ist(sms.valid_until)} has passed"
         if sms.template in _OFFICER_TEMPLATES and not state.status.is_open:
             return f"the case is {state.status.value}"
         return None
@@ -1321,7 +1313,7 @@ class ComplaintWorkflow:
         )
         if sms.rounds == 0:  # the timeline says it once, not every round
             await self._note_sms(
-                "sms_failed", sms, f"{reason}; tried again from {_fmt(retry_at)} until sent"
+                "sms_failed", sms, f"{reason}; tried again from {fmt_ist(retry_at)} until sent"
             )
 
     async def _note_sms(self, event: str, sms: QueuedSms, note: str) -> None:

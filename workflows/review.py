@@ -24,7 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
-    from schemas.calendar import SessionKind, to_ist, upcoming_sessions
+    from schemas.calendar import SessionKind, fmt_ist, to_ist, upcoming_sessions
     from schemas.escalation import Forum, session_id, upcoming_sittings
     from schemas.reference import DISTRICTS
     from schemas.refusals import Refused
@@ -48,11 +48,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.workflow import DecisionKind
     from workflows.client_activities import CaseDeliveries
+    from workflows.retry import DB_RETRY, DB_TIMEOUT, SMS_RETRY
 
-_DB_TIMEOUT = timedelta(seconds=30)
-# The read model may be briefly unreachable: keep trying, a session never loses its agenda.
-_DB_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-_SMS_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=50)
 # A decision is awaited by the reviewer at the API: a few attempts, then an answer.
 _DELIVERY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5)
 
@@ -125,8 +122,8 @@ class ReviewSessionWorkflow:
                 at=workflow.now(),
                 closed_by=self._closed_by,
             ),
-            start_to_close_timeout=_DB_TIMEOUT,
-            retry_policy=_DB_RETRY,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
         )
 
     async def _freeze_agenda(self) -> None:
@@ -134,7 +131,7 @@ class ReviewSessionWorkflow:
             ReviewActivities.freeze_agenda,
             FreezeAgendaInput(session_id=self._input.session_id, frozen_at=workflow.now()),
             start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=_DB_RETRY,
+            retry_policy=DB_RETRY,
         )
         self._agenda = {item.registration_number: item for item in agenda.items}
         self._phase = SessionPhase.AGENDA_FROZEN
@@ -162,7 +159,7 @@ class ReviewSessionWorkflow:
                 ),
                 task_queue=inp.sms_task_queue,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_SMS_RETRY,
+                retry_policy=SMS_RETRY,
             )
             for officer_id, items in sorted(by_officer.items())
         ]
@@ -179,7 +176,7 @@ class ReviewSessionWorkflow:
                     ),
                     task_queue=inp.sms_task_queue,
                     start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=_SMS_RETRY,
+                    retry_policy=SMS_RETRY,
                 )
                 for reg, item in sorted(self._agenda.items())
                 if item.wishes_to_meet_cm
@@ -214,7 +211,7 @@ class ReviewSessionWorkflow:
                             closed_by=None if closed_by == "timer" else closed_by,
                         ),
                         start_to_close_timeout=timedelta(seconds=60),
-                        retry_policy=_DB_RETRY,
+                        retry_policy=DB_RETRY,
                     )
                     for item in undecided
                 )
@@ -302,7 +299,7 @@ class ReviewSessionWorkflow:
             raise SessionRejected(
                 "agenda_not_frozen",
                 session=self._input.session_id,
-                cutoff=to_ist(self._input.cutoff_at).strftime("%d-%m-%Y %H:%M"),
+                cutoff=fmt_ist(self._input.cutoff_at),
             )
         if self._phase is SessionPhase.CLOSED or self._close_requested:
             raise SessionRejected("session_closed", session=self._input.session_id)

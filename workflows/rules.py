@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from schemas.calendar import SessionKind, WorkingCalendar, next_session, to_ist
+from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, next_session
 from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.escalation import (
     JHARKHAND,
@@ -28,12 +28,6 @@ from schemas.escalation import (
 )
 from schemas.policy import Policy
 from schemas.workflow import ComplaintState, ReviewSlot
-
-
-def fmt_ist(moment: datetime | None) -> str:
-    """A moment as people read it in SMS and timelines: `15-12-2026 17:00` (IST); `-` for
-    none."""
-    return to_ist(moment).strftime("%d-%m-%Y %H:%M") if moment else "-"
 
 
 class Wake(StrEnum):

@@ -1,5 +1,4 @@
-"""Server-rendered pages for the people who work the cases, and the citizen's tracking page
-(issue 19).
+"""Server-rendered pages for the people who work the cases, and the citizen's tracking page.
 
 Thin over the JSON API: every page calls the API's own route functions (`api.routes.*`) with
 the signed-in principal, so roles, scope (`api.scope`), validation, idempotency and the audit

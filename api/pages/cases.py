@@ -46,6 +46,7 @@ from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
+from schemas.staff import CallbackWorklist, UnreachableList
 from schemas.tracking import status_label
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
@@ -164,9 +165,7 @@ _OUTCOMES: dict[str, Callable[[Callable[[str], str]], str]] = {
 # ---- telecaller desk -------------------------------------------------------------------------
 
 
-def _worklists(
-    app: AppState, principal: Principal
-) -> tuple[staff.CallbackWorklist, twilio.UnreachableList]:
+def _worklists(app: AppState, principal: Principal) -> tuple[CallbackWorklist, UnreachableList]:
     """The verification calls (urgent first, the oldest due first) and the citizens the SMS
     did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
     with read_session(app.engine) as session:

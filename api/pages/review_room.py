@@ -31,7 +31,15 @@ from api.routes import reviews, staff
 from core.db import read_session
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
-from schemas.review import CloseSessionRequest, DecisionRequest, SessionPhase
+from schemas.review import (
+    CloseSessionRequest,
+    DecisionRequest,
+    Minutes,
+    SessionAgenda,
+    SessionList,
+    SessionPhase,
+)
+from schemas.staff import OfficerEntry
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -56,7 +64,7 @@ def _day(request: Request, value: str) -> date:
 async def sessions(request: Request, principal: ReviewReader) -> Response:
     """Upcoming sessions (soonest first), then the held ones."""
 
-    def load() -> reviews.SessionList:
+    def load() -> SessionList:
         with read_session(_app(request).engine) as session:
             return reviews.list_sessions(session, _app(request), when="all", limit=60)
 
@@ -93,7 +101,7 @@ async def agenda_page(
 ) -> Response:
     when = _day(request, day)
 
-    def load() -> tuple[reviews.SessionAgenda, list[staff.OfficerEntry]]:
+    def load() -> tuple[SessionAgenda, list[OfficerEntry]]:
         with read_session(_app(request).engine) as session:
             agenda = reviews.get_agenda(kind, when, session, _app(request), _district(request))
             return agenda, staff.list_officers(session)
@@ -237,9 +245,9 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
     """The minutes as a page that prints cleanly (`?print=1`: without the site's frame)."""
     when = _day(request, day)
 
-    def load() -> reviews.Minutes:
+    def load() -> Minutes:
         with read_session(_app(request).engine) as session:
-            found: reviews.Minutes = reviews.get_minutes(
+            found: Minutes = reviews.get_minutes(
                 kind, when, session, _app(request), district=_district(request)
             )
             return found

@@ -1,4 +1,4 @@
-"""The pages' plumbing (issue 19): the session cookie, CSRF, the language, rendering.
+"""The pages' plumbing: the session cookie, CSRF, the language, rendering.
 
 Signing in turns the user's token (ours, or the state identity provider's access token) into
 an HttpOnly session cookie holding that token, so every page request is authenticated by the

@@ -14,7 +14,6 @@ from sqlmodel import Session, col, func, select
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.review import REVIEW_STATUSES
 from api.auth import require
 from api.deps import AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
@@ -28,14 +27,15 @@ from api.updates import (
     scoped_key,
     update_id_for,
 )
-from api.views import OPEN_STATUSES, public, summary
+from api.views import public, summary
 from core import audit
 from core.db import read_session
 from core.models import Complaint, Officer, TimelineEvent, utcnow
 from schemas.auth import Principal, Role
 from schemas.calendar import to_ist
 from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
-from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
+from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, EscalationLevel
+from schemas.escalation import REVIEW_STATUSES
 from schemas.reference import DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.workflow import (

@@ -9,19 +9,12 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import AppStateDep
+from schemas.health import Health
 
 router = APIRouter(tags=["health"])
-
-
-class Health(BaseModel):
-    status: str
-    api: str
-    database: str
-    temporal: str
 
 
 @router.get("/healthz", response_model=Health)

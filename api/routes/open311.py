@@ -1,11 +1,12 @@
 """`/open311/v2/`: Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2), so that existing civic
-apps (FixMyStreet, city 311 apps) file and follow complaints without custom code (issue 20).
+apps (FixMyStreet, city 311 apps) file and follow complaints without custom code.
 
 A thin layer over the JSON API's own service functions: a POST registers through
-`api.intake.register_complaint` and starts the workflow with `core.temporal.
-start_complaint_workflow`, exactly as `POST /v1/complaints` does (the acknowledgement SMS, the
-forwarding, the deadlines follow); a GET shows a case through `api.routes.track.tracked`, the
-citizen's own public view. Services are the categories of `schemas.reference`.
+`api.intake.register_complaint` and starts the workflow with
+`workflows.start.start_complaint_workflow`, exactly as `POST /v1/complaints` does (the
+acknowledgement SMS, the forwarding, the deadlines follow); a GET shows a case through
+`api.routes.track.tracked`, the citizen's own public view. Services are the categories of
+`schemas.reference`.
 
 - Every path ends in `.xml` or `.json`: the answer's encoding (`text/xml`, `application/json`),
   errors included. `jurisdiction_id` may be left out; naming another jurisdiction than

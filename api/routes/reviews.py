@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from activities.review import agenda_items
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, refusal, require_future
@@ -23,8 +21,9 @@ from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
+from core.readmodel import agenda_items
 from schemas.auth import Principal, Role
-from schemas.calendar import CalendarDay, IstModel, SessionKind, session_start
+from schemas.calendar import CalendarDay, SessionKind, session_start
 from schemas.escalation import (
     LADDERS,
     REVIEW_STATUSES,
@@ -36,11 +35,18 @@ from schemas.escalation import (
 )
 from schemas.reference import canonical_district
 from schemas.review import (
+    AgendaCase,
     AgendaItem,
     CloseSessionRequest,
     DecisionRecord,
     DecisionRequest,
+    DistrictAgenda,
     ItemOutcome,
+    Minutes,
+    MinutesEntry,
+    SessionAgenda,
+    SessionInfo,
+    SessionList,
     SessionPhase,
     SessionSummary,
 )
@@ -51,65 +57,6 @@ router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 # The CM secretariat runs the meetings; administrators may read agendas and minutes.
 REVIEW_READERS = (Role.REVIEWER, Role.ADMINISTRATOR)
 REVIEW_WRITERS = (Role.REVIEWER,)
-
-
-class SessionInfo(IstModel):
-    session_id: str
-    kind: SessionKind
-    # The district whose session it is (a forum each district holds); None: the state's.
-    district: str | None = None
-    date: date
-    starts_at: datetime
-    cutoff_at: datetime
-    phase: SessionPhase
-    # Before the cutoff: the cases escalated to it so far (the agenda is not frozen yet).
-    agenda_count: int
-    decided_count: int
-    rolled_over_count: int
-    links: dict[str, str]
-
-
-class SessionList(BaseModel):
-    data: list[SessionInfo]
-    count: int
-
-
-class AgendaCase(AgendaItem):
-    outcome: ItemOutcome = ItemOutcome.PENDING
-    decision_text: str | None = None
-    decided_by: str | None = None
-    new_deadline: datetime | None = None
-
-
-class DistrictAgenda(BaseModel):
-    district: str
-    nodal_officer_id: str | None
-    cases: list[AgendaCase]
-
-
-class SessionAgenda(BaseModel):
-    session: SessionInfo
-    frozen: bool
-    districts: list[DistrictAgenda]
-
-
-class MinutesEntry(IstModel):
-    registration_number: str
-    district: str
-    subject: str
-    outcome: ItemOutcome
-    decision_text: str | None
-    decided_by: str | None
-    responsible_officer_id: str | None
-    new_deadline: datetime | None
-    citizen_informed: bool
-    decided_at: datetime | None
-
-
-class Minutes(BaseModel):
-    session: SessionInfo
-    final: bool
-    entries: list[MinutesEntry]
 
 
 def forum_of(app: AppStateDep, kind: str) -> Forum | None:

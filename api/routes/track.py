@@ -1,4 +1,4 @@
-"""`/v1/track`: public tracking of a complaint by its citizen (issue 6), without a token.
+"""`/v1/track`: public tracking of a complaint by its citizen, without a token.
 
 The citizen proves the case is theirs with the phone number registered on it, sent in the
 `X-Citizen-Phone` header rather than in the URL: a query string lands in access logs, proxies'
@@ -32,7 +32,6 @@ from schemas.tracking import TrackedComplaint, status_labels
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
 
-_REVIEWS = REVIEW_STATUSES
 _DB_INTEGER = 2**31
 
 CitizenPhone = Annotated[
@@ -55,7 +54,7 @@ _ANSWERED = frozenset({ComplaintStatus.AWAITING_CALLBACK, ComplaintStatus.CLOSED
 def tracked(row: Complaint) -> TrackedComplaint:
     """The public fields of a case, and nothing else (times in IST)."""
     next_deadline: datetime | None = None
-    if row.status in _REVIEWS:
+    if row.status in REVIEW_STATUSES:
         next_deadline = row.review_date or row.next_deadline  # the meeting that takes it up
     elif row.status.is_open:
         next_deadline = row.next_deadline

@@ -22,9 +22,7 @@ from temporalio.service import RPCError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from activities.sms import FINAL_STATUSES, apply_receipt
 from activities.templates import command_word, reply, segments
-from activities.twilio_gateway import message_status
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
@@ -32,14 +30,17 @@ from api.ratelimit import Window, counts, hit
 from api.routes.track import tracked
 from api.scope import case_filter
 from api.updates import execute_within
-from api.views import OPEN_STATUSES, ist, summary
+from api.views import ist, summary
 from core import audit
 from core.db import read_session
 from core.models import Complaint, Message, utcnow
+from core.readmodel import apply_receipt
 from core.settings import Settings
 from schemas.auth import Principal, Role
+from schemas.calendar import fmt_ist_date
 from schemas.complaint import ascii_digits, normalise_phone
-from schemas.enums import MessageStatus, RecipientKind
+from schemas.delivery import FINAL_STATUSES, message_status
+from schemas.enums import OPEN_STATUSES, MessageStatus, RecipientKind
 from schemas.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.staff import UnreachableItem, UnreachableList
 from schemas.tracking import status_label
@@ -162,9 +163,7 @@ def _status_text(row: Complaint, language: str, helpline: str) -> str:
     label = status_label(case.status, language)
     parts = [reply("reply|status", language, reg=row.registration_number, status=label)]
     if case.next_deadline:
-        parts.append(
-            reply("reply|next_date", language, date=case.next_deadline.strftime("%d-%m-%Y"))
-        )
+        parts.append(reply("reply|next_date", language, date=fmt_ist_date(case.next_deadline)))
     tail = reply("reply|help_short", language, helpline=helpline)
     if case.last_reply:
         answer = " ".join(case.last_reply.split())
