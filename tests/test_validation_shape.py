@@ -9,7 +9,15 @@ import httpx
 
 from harness.factories import complaint_body
 
-ACTORS = {"submitted_by", "telecaller", "decided_by", "closed_by", "recorded_by"}
+ACTORS = {
+    "submitted_by",
+    "telecaller",
+    "decided_by",
+    "closed_by",
+    "recorded_by",
+    "requested_by",
+    "via",
+}
 
 
 async def test_the_published_422_is_the_answered_422(stack: httpx.AsyncClient) -> None:
