@@ -12,6 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas.actions import SET_BY_API, SET_BY_API_MESSAGE
 from schemas.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.refusals import Refused, english, is_finished, translated
 
@@ -36,6 +37,15 @@ def _message(error: Any) -> str:
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
+    loc = tuple(error.get("loc") or ())
+    if (
+        error["type"] == "extra_forbidden"
+        and len(loc) == 2
+        and loc[0] == "body"
+        and loc[1] in SET_BY_API
+    ):
+        # Who acted comes from the token: a client that still sends it is told so.
+        message = SET_BY_API_MESSAGE
     if error["type"] == "json_invalid":
         reason = (error.get("ctx") or {}).get("error")
         message = f"the body is not valid JSON ({reason})" if reason else "not valid JSON"

@@ -83,13 +83,9 @@ async def lifecycle(
             numbers.append(number)
             sequence, year = number.split("/")
             case = f"/v1/complaints/{year}/{sequence}"
-            report = {
-                "outcome": "resolved",
-                "reply": "Toilet built",
-                "submitted_by": "nodal-district-ranchi",
-            }
+            report = {"outcome": "resolved", "reply": "Toilet built"}
             await act(http, f"{case}/report", report)
-            callback = {"outcome": "satisfied", "remark": "done", "telecaller": "tc-bench"}
+            callback = {"outcome": "satisfied", "remark": "done"}
             await act(http, f"{case}/callback", callback)
 
     async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=headers) as http:

@@ -31,10 +31,10 @@ from schemas.policy import Policy
 from schemas.reference import DepartmentName, DistrictName
 
 DEFAULT_MAX_HISTORY_EVENTS = 1_000
-# Who acted comes from the caller's token, never from the body; the fields stay in
-# the models (the workflow records them) and optional in requests for older clients.
-FROM_TOKEN = "Set by the API from the caller's token; a value sent is ignored."
-# Who acted: taken from the token, left out of the published schema (nothing to send there).
+# Who acted comes from the caller's token, never from a request body: the API builds these
+# messages from a body of schemas/actions.py (which has no actor) and the token's subject.
+FROM_TOKEN = "Set by the API from the caller's token."
+# Who acted, as the workflow records it; left out of the published schema.
 Actor = Annotated[SkipJsonSchema[str], Field(min_length=1, max_length=200, description=FROM_TOKEN)]
 
 

@@ -32,7 +32,6 @@ async def _case(http: httpx.AsyncClient, **overrides: Any) -> tuple[str, dict[st
 REPORT = {
     "outcome": "resolved",
     "reply": "Toilet constructed under SBM-G on 2 December",
-    "submitted_by": "nodal-district-ranchi",
 }
 
 
@@ -56,9 +55,7 @@ async def test_report_callback_and_closure_over_http(stack: httpx.AsyncClient) -
     assert "'The department has replied; we will call you to confirm'" in refused["detail"]
     assert "'विभाग ने उत्तर दिया है; पुष्टि के लिए आपको कॉल किया जाएगा'" in refused["detail_hi"]
 
-    closed = await stack.post(
-        f"{path}/callback", json={"outcome": "satisfied", "telecaller": "tc-07"}
-    )
+    closed = await stack.post(f"{path}/callback", json={"outcome": "satisfied"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     case = (await stack.get(path)).json()
     assert case["closure_reason"] == "resolved_verified"
@@ -83,17 +80,35 @@ async def test_report_callback_and_closure_over_http(stack: httpx.AsyncClient) -
 
 async def test_action_bodies_are_validated_naming_the_field(stack: httpx.AsyncClient) -> None:
     path, _ = await _case(stack)
-    missing = await stack.post(f"{path}/report", json={"outcome": "resolved", "submitted_by": "x"})
+    missing = await stack.post(f"{path}/report", json={"outcome": "resolved"})
     assert missing.status_code == 422
     assert "reply" in [e["field"] for e in missing.json()["errors"]]
     wrong = await stack.post(f"{path}/report", json={**REPORT, "outcome": "done"})
     assert wrong.status_code == 422 and "outcome" in wrong.json()["detail"]
-    not_waiting = await stack.post(
-        f"{path}/callback", json={"outcome": "satisfied", "telecaller": "tc"}
-    )
+    not_waiting = await stack.post(f"{path}/callback", json={"outcome": "satisfied"})
     assert not_waiting.status_code == 409
     unknown = await stack.post("/v1/complaints/2018/20983/report", json=REPORT)
     assert unknown.status_code == 404
+
+    # Who acted comes from the token: a body that names an actor is refused, naming the field,
+    # and nothing is recorded.
+    actors = {
+        "report": ({**REPORT, "submitted_by": "x"}, {"submitted_by"}),
+        "callback": ({"outcome": "satisfied", "telecaller": "tc"}, {"telecaller"}),
+        "review-request": ({"requested_by": "cm", "via": "sms"}, {"requested_by", "via"}),
+        "withdraw": ({"reason": "solved", "recorded_by": "citizen"}, {"recorded_by"}),
+        "reopen": ({"reason": "no door", "recorded_by": "citizen"}, {"recorded_by"}),
+        "decision": ({"decision": "close", "text": "Done", "decided_by": "cm"}, {"decided_by"}),
+    }
+    for action, (body, named) in actors.items():
+        answer = await stack.post(f"{path}/{action}", json=body)
+        assert answer.status_code == 422, (action, answer.text)
+        errors = {e["field"]: e["message"] for e in answer.json()["errors"]}
+        assert set(errors) == named, (action, errors)
+        assert all("caller's token" in message for message in errors.values()), errors
+    case = (await stack.get(path)).json()
+    assert case["status"] == "awaiting_report"
+    assert [e["event"] for e in case["timeline"]] == ["registered", "forwarded"]
 
 
 async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
@@ -103,7 +118,7 @@ async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
     await stack.post(f"{path}/report", json=REPORT)
     escalated = await stack.post(
         f"{path}/callback",
-        json={"outcome": "not_satisfied", "remark": "only half built", "telecaller": "tc-07"},
+        json={"outcome": "not_satisfied", "remark": "only half built"},
     )
     assert escalated.status_code == 200
     body = escalated.json()
@@ -128,14 +143,13 @@ async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
         json={
             "decision": "directive",
             "text": "Finish it",
-            "decided_by": "cm-secretary",
             "responsible_officer_id": "nobody",
         },
     )
     assert unknown_officer.status_code == 422
     closing_uninformed = await stack.post(
         f"{path}/decision",
-        json={"decision": "close", "text": "Resolved", "decided_by": "cm-secretary"},
+        json={"decision": "close", "text": "Resolved"},
     )
     assert closing_uninformed.status_code == 409
     assert "citizen_informed" in closing_uninformed.json()["detail"]
@@ -146,7 +160,6 @@ async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
         json={
             "decision": "directive",
             "text": "BDO Kanke to complete the toilet",
-            "decided_by": "cm-secretary",
             "responsible_officer_id": "nodal-department-drinking-water-sanitation",
             "new_deadline": deadline,
             "session_id": session_id,
@@ -165,7 +178,7 @@ async def test_not_satisfied_goes_to_review_and_a_decision_comes_back(
 
 async def test_citizen_review_request_and_withdrawal(stack: httpx.AsyncClient) -> None:
     path, _ = await _case(stack)
-    answer = await stack.post(f"{path}/review-request", json={"note": "please", "via": "call"})
+    answer = await stack.post(f"{path}/review-request", json={"note": "please"})
     assert answer.status_code == 200
     assert "not yet due" in answer.json()["message"]
     withdrawn = await stack.post(f"{path}/withdraw", json={"reason": "resolved by the panchayat"})

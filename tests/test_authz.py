@@ -343,16 +343,24 @@ async def test_the_actor_recorded_is_the_tokens_subject(stack: httpx.AsyncClient
 
     # Another district's officer: neither sees nor acts on it.
     assert (await stack.get(path, headers=nodal_dhanbad)).status_code == 404
-    forged = {"outcome": "resolved", "reply": "Toilet built", "submitted_by": "cm-himself"}
+    report = {"outcome": "resolved", "reply": "Toilet built"}
     assert (
-        await stack.post(f"{path}/report", json=forged, headers=nodal_dhanbad)
+        await stack.post(f"{path}/report", json=report, headers=nodal_dhanbad)
     ).status_code == 404
 
-    reported = await stack.post(f"{path}/report", json=forged, headers=nodal)
+    # A body cannot name who acted: refused, naming the field, and nothing recorded.
+    forged = await stack.post(
+        f"{path}/report", json={**report, "submitted_by": "cm-himself"}, headers=nodal
+    )
+    assert forged.status_code == 422
+    assert [e["field"] for e in forged.json()["errors"]] == ["submitted_by"]
+    assert (await case())["status"] == "awaiting_report"
+
+    reported = await stack.post(f"{path}/report", json=report, headers=nodal)
     assert reported.status_code == 200, reported.text
     called = await stack.post(
         f"{path}/callback",
-        json={"outcome": "not_satisfied", "remark": "half built", "telecaller": "tc-forged"},
+        json={"outcome": "not_satisfied", "remark": "half built"},
         headers=telecaller,
     )
     assert called.status_code == 200 and called.json()["status"] == "weekly_review"
@@ -361,22 +369,17 @@ async def test_the_actor_recorded_is_the_tokens_subject(stack: httpx.AsyncClient
         json={
             "decision": "directive",
             "text": "Finish it",
-            "decided_by": "someone-else",
             "new_deadline": (utcnow() + timedelta(days=5)).isoformat(),
         },
         headers=reviewer,
     )
     assert directed.status_code == 200, directed.text
     requested = await stack.post(
-        f"{path}/review-request",
-        json={"note": "the citizen called again", "via": "forged", "requested_by": "cm"},
-        headers=telecaller,
+        f"{path}/review-request", json={"note": "the citizen called again"}, headers=telecaller
     )
     assert requested.status_code == 200, requested.text
     withdrawn = await stack.post(
-        f"{path}/withdraw",
-        json={"reason": "solved locally", "recorded_by": "citizen-forged"},
-        headers=telecaller,
+        f"{path}/withdraw", json={"reason": "solved locally"}, headers=telecaller
     )
     assert withdrawn.status_code == 200, withdrawn.text
 

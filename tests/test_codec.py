@@ -221,7 +221,7 @@ async def test_a_complaints_history_holds_no_citizen_data_in_clear_text(
     note = f"{NAME} called again from {PHONE}: nothing done at {ADDRESS}"
     async with encrypted_stack(dev_env, engine, encrypted_settings) as (http, client):
         path, workflow_id = await _registered(http)
-        asked = await http.post(f"{path}/review-request", json={"note": note, "via": "call"})
+        asked = await http.post(f"{path}/review-request", json={"note": note})
         assert asked.status_code == 200, asked.text
 
         # Raw, from a client without the codec: what the server (and its database) holds.

@@ -40,9 +40,9 @@ async def escalate(http: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
     sequence, year = reg.split("/")
     base = f"/v1/complaints/{year}/{sequence}"
     await eventually(lambda: _get(http, base), lambda c: c["status"] == "awaiting_report")
-    report = {"outcome": "resolved", "reply": "Toilet sanctioned", "submitted_by": "nodal"}
+    report = {"outcome": "resolved", "reply": "Toilet sanctioned"}
     assert (await http.post(f"{base}/report", json=report)).status_code == 200
-    callback = {"outcome": "not_satisfied", "remark": "still no toilet", "telecaller": "tc-07"}
+    callback = {"outcome": "not_satisfied", "remark": "still no toilet"}
     result = (await http.post(f"{base}/callback", json=callback)).json()
     assert result["status"] == "weekly_review", result
     return reg, result["review"]
@@ -69,7 +69,6 @@ async def test_reviewer_lists_reads_decides_closes_and_downloads_minutes(
         "registration_number": reg,
         "decision": "directive",
         "text": "Build the toilet within ten days",
-        "decided_by": "cm-secretary",
     }
     response = await stack.post(f"{path}/decisions", json=decision)
     assert response.status_code == 404 and "not open yet" in response.json()["detail"]
@@ -124,12 +123,12 @@ async def test_reviewer_lists_reads_decides_closes_and_downloads_minutes(
         (other, "pending"),
     ]
 
-    response = await stack.post(f"{path}/close", json={"closed_by": "cm-secretary"})
+    response = await stack.post(f"{path}/close", json={})
     assert response.status_code == 200, response.text
     closed = response.json()
     assert closed["phase"] == "closed" and closed["rolled_over"] == [other]
     for retry in (
-        stack.post(f"{path}/close", json={"closed_by": "cm-secretary"}),
+        stack.post(f"{path}/close", json={}),
         stack.post(f"{path}/decisions", json={**decision, "registration_number": other}),
     ):
         response = await retry

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from api.actions import CaseAction, CaseActors
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages.reference import (
@@ -40,6 +41,13 @@ from api.ratelimit import RateLimited
 from api.routes import complaints, staff, twilio
 from core.db import read_session
 from core.models import utcnow
+from schemas.actions import (
+    CallbackBody,
+    ReopeningBody,
+    ReportBody,
+    ReviewRequestBody,
+    WithdrawalBody,
+)
 from schemas.auth import Principal
 from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
@@ -52,12 +60,7 @@ from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
     CallbackOutcome,
-    CallbackResult,
-    DepartmentReport,
-    Reopening,
     ReportOutcome,
-    ReviewRequest,
-    Withdrawal,
 )
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -393,7 +396,8 @@ async def _act(
     form: FormData,
     *,
     build: Callable[[], Any],
-    action: Callable[..., Awaitable[Any]],
+    action: Callable[[Any, CaseAction], Awaitable[Any]],
+    actors: CaseActors,
     values: dict[str, Any] | None = None,
     rename: dict[str, str] | None = None,
     success: str,
@@ -420,15 +424,15 @@ async def _act(
     app = _app(request)
     with read_session(app.engine) as session:
         try:
-            await action(
+            act = actors.at(
                 year,
                 sequence,
-                body,
-                session,
-                app,
-                principal,
+                principal=principal,
+                session=session,
+                app=app,
                 idempotency_key=field(form, "idempotency_key") or None,
             )
+            await action(body, act)
         except ApiError as err:
             if err.status_code == 404:
                 number = f"{sequence}/{year}"
@@ -457,10 +461,11 @@ async def callback(
         year,
         sequence,
         form,
-        build=lambda: CallbackResult(
+        build=lambda: CallbackBody(
             outcome=CallbackOutcome(field(form, "outcome")), remark=field(form, "remark") or None
         ),
         action=complaints.record_callback,
+        actors=complaints.CALLING,
         success=f"{back}?done=callback",
     )
 
@@ -480,7 +485,7 @@ async def report(
         year,
         sequence,
         form,
-        build=lambda: DepartmentReport.model_validate(
+        build=lambda: ReportBody.model_validate(
             {
                 "outcome": values["outcome"],
                 "reply": values["reply"],
@@ -491,6 +496,7 @@ async def report(
             }
         ),
         action=complaints.submit_report,
+        actors=complaints.REPORTING,
         values=values,
         success=f"/inbox?done={sequence}/{year}",
     )
@@ -508,8 +514,9 @@ async def review_request(
         year,
         sequence,
         form,
-        build=lambda: ReviewRequest(note=values["note"] or None, via="call"),
+        build=lambda: ReviewRequestBody(note=values["note"] or None),
         action=complaints.request_review,
+        actors=complaints.REQUESTING_REVIEW,
         values=values,
         success=f"/cases/{year}/{sequence}?done=review-request",
     )
@@ -527,8 +534,9 @@ async def withdraw(
         year,
         sequence,
         form,
-        build=lambda: Withdrawal(reason=values["withdraw_reason"]),
+        build=lambda: WithdrawalBody(reason=values["withdraw_reason"]),
         action=complaints.withdraw,
+        actors=complaints.CALLING,
         values=values,
         rename={"reason": "withdraw_reason"},
         success=f"/cases/{year}/{sequence}?done=withdraw",
@@ -547,8 +555,9 @@ async def reopen(
         year,
         sequence,
         form,
-        build=lambda: Reopening(reason=values["reopen_reason"]),
+        build=lambda: ReopeningBody(reason=values["reopen_reason"]),
         action=complaints.reopen,
+        actors=complaints.CALLING,
         values=values,
         rename={"reason": "reopen_reason"},
         success=f"/cases/{year}/{sequence}?done=reopen",

@@ -29,11 +29,10 @@ from api.pages.web import (
 from api.pages.web import problem as refusal_text
 from api.routes import reviews, staff
 from core.db import read_session
+from schemas.actions import CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
 from schemas.review import (
-    CloseSessionRequest,
-    DecisionRequest,
     Minutes,
     SessionAgenda,
     SessionList,
@@ -157,7 +156,7 @@ async def decide(
         "citizen_informed": form.get("citizen_informed") == "on",
     }
     try:
-        decision = DecisionRequest.model_validate(
+        decision = SessionDecisionBody.model_validate(
             {
                 **values,
                 "responsible_officer_id": values["responsible_officer_id"] or None,
@@ -221,7 +220,7 @@ async def close(
             await reviews.close_session(
                 kind,
                 when,
-                CloseSessionRequest(),
+                CloseSessionBody(),
                 session,
                 _app(request),
                 principal,

@@ -9,45 +9,38 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col, func, select
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.actions import CaseAction, CaseActors
 from api.auth import require
-from api.deps import AppStateDep, SessionDep, TemporalDep
+from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
-from api.updates import (
-    ActionKey,
-    earlier_result,
-    execute_within,
-    scoped_key,
-    update_id_for,
-)
+from api.updates import ActionKey, execute_within, scoped_key
 from api.views import public, summary
 from core import audit
 from core.db import read_session
-from core.models import Complaint, Officer, TimelineEvent, utcnow
+from core.models import Complaint, Officer, utcnow
+from schemas.actions import (
+    CallbackBody,
+    DecisionBody,
+    ReopeningBody,
+    ReportBody,
+    ReviewRequestBody,
+    WithdrawalBody,
+)
 from schemas.auth import Principal, Role
-from schemas.calendar import to_ist
 from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
 from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.escalation import REVIEW_STATUSES
 from schemas.reference import DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
-from schemas.workflow import (
-    ActionResult,
-    CallbackResult,
-    ComplaintState,
-    DepartmentReport,
-    Reopening,
-    ReviewDecision,
-    ReviewRequest,
-    Withdrawal,
-)
+from schemas.workflow import ActionResult, ComplaintState
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 from workflows.start import start_complaint_workflow
@@ -68,6 +61,11 @@ REPORTERS = (Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER)
 CALLERS = (Role.TELECALLER,)  # the verification call; citizens' requests made by phone
 REVIEW_REQUESTERS = (Role.TELECALLER, Role.REVIEWER)
 DECIDERS = (Role.REVIEWER,)
+# The case actions' dependencies: authenticated with these roles, scoped by them.
+REPORTING = CaseActors(*REPORTERS)
+CALLING = CaseActors(*CALLERS)
+REQUESTING_REVIEW = CaseActors(*REVIEW_REQUESTERS)
+DECIDING = CaseActors(*DECIDERS)
 
 
 def get_row(session: Session, year: int, sequence: int) -> Complaint:
@@ -263,7 +261,7 @@ async def get_live_state(
 ) -> ComplaintState:
     """The workflow's own live state (a query), for engineers; reads use the read model."""
     row = get_case(session, year, sequence, principal, LIVE_READERS)
-    session.close()  # see _act
+    session.close()  # not held through the wait (api.actions)
     handle = client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
     try:
         return await handle.query(
@@ -272,92 +270,6 @@ async def get_live_state(
         )
     except RPCError as err:
         raise workflow_error(err) from err
-
-
-async def _act(
-    session: Session,
-    app: AppStateDep,
-    year: int,
-    sequence: int,
-    update: Any,
-    arg: Any,
-    *,
-    principal: Principal,
-    admitted: tuple[Role, ...],
-    idempotency_key: str | None = None,
-    also: ColumnElement[bool] | None = None,
-) -> ActionResult:
-    """Execute a case action (a typed update) within the API's budget.
-
-    The update answers as soon as the case's transition is recorded (its SMS are sent after).
-    With an Idempotency-Key the update's ID is the caller's and the action's own, so the
-    Temporal server applies a retried action once and answers it with the first result.
-    Unreachable or too slow: 503 with Retry-After, saying whether it may have been applied.
-    """
-    name = getattr(update, "__name__", None)
-    audit.describe(name, facts=audit.summarize(arg))
-    update_id = update_id_for(name, principal, idempotency_key)
-    try:
-        row = get_case(session, year, sequence, principal, admitted, also=also)
-    except ApiError:
-        # A retry of an action that moved the case out of the caller's scope (a transfer)
-        # answers with its first answer; anything else stays "no such complaint".
-        replay = await _replay(session, app, year, sequence, update, update_id, principal)
-        if replay is None:
-            raise
-        return replay
-    # Give the (read-only) connection back to the pool rather than hold it through the wait.
-    session.close()
-    if row.workflow_started_at is None:
-        raise refusal("not_started")
-    handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    try:
-        result: ActionResult = await execute_within(
-            handle, update, arg, budget=app.settings.action_timeout_seconds, update_id=update_id
-        )
-    except ApiError as err:
-        if err.extra.get("reason") == "finished" and name == "reopen" and row.closed_at:
-            # A closed case's workflow ends with its reopen window: say when that was.
-            window = app.policy.reopen_window
-            ended = to_ist(row.closed_at + window).strftime("%d-%m-%Y")
-            raise refusal("reopen_window_ended", days=window.days, date=ended) from err
-        raise
-    return result
-
-
-async def _replay(
-    session: Session,
-    app: AppStateDep,
-    year: int,
-    sequence: int,
-    update: Any,
-    update_id: str | None,
-    principal: Principal,
-) -> ActionResult | None:
-    """The first answer to this caller's own earlier action under the same key, if any. Only
-    a caller who acted on the case (its timeline says so) is looked up in Temporal: for anyone
-    else an out-of-scope case stays exactly "no such complaint"."""
-    if update_id is None:
-        return None
-    try:
-        row = get_row(session, year, sequence)
-    except ApiError:
-        return None
-    acted = session.exec(
-        select(TimelineEvent.id).where(
-            TimelineEvent.complaint_id == row.id, TimelineEvent.actor == principal.subject
-        )
-    ).first()
-    session.close()
-    if acted is None:
-        return None
-    if row.workflow_started_at is None:
-        return None
-    handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    result: ActionResult | None = await earlier_result(
-        handle, update, update_id, budget=app.settings.action_timeout_seconds
-    )
-    return result
 
 
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -373,138 +285,54 @@ _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{year}/{sequence}/report", responses=_ACTION_RESPONSES)
 async def submit_report(
-    year: int,
-    sequence: int,
-    report: DepartmentReport,
-    session: SessionDep,
-    app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*REPORTERS))],
-    idempotency_key: ActionKey = None,
+    report: ReportBody, act: Annotated[CaseAction, Depends(REPORTING.dependency)]
 ) -> ActionResult:
     """The nodal officer's report: resolved, partially resolved, not actionable, transferred
-    (suggestions: accepted, under consideration, not accepted). Recorded as submitted by the
-    caller (`submitted_by` is taken from the token)."""
-    report = report.model_copy(update={"submitted_by": principal.subject})
-    return await _act(
-        session,
-        app,
-        year,
-        sequence,
+    (suggestions: accepted, under consideration, not accepted), recorded as the caller's.
+    Only the officer the case is with now reports on it."""
+    return await act.execute(
         ComplaintWorkflow.submit_report,
-        report,
-        principal=principal,
-        admitted=REPORTERS,
-        idempotency_key=idempotency_key,
-        # Only the officer the case is with now reports on it.
-        also=current_officer_filter(principal),
+        report.as_update(act.actor),
+        also=current_officer_filter(act.principal),
     )
 
 
 @router.post("/{year}/{sequence}/callback", responses=_ACTION_RESPONSES)
 async def record_callback(
-    year: int,
-    sequence: int,
-    result: CallbackResult,
-    session: SessionDep,
-    app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*CALLERS))],
-    idempotency_key: ActionKey = None,
+    result: CallbackBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
 ) -> ActionResult:
-    """The telecaller's verification call outcome (`telecaller` is taken from the token)."""
-    result = result.model_copy(update={"telecaller": principal.subject})
-    return await _act(
-        session,
-        app,
-        year,
-        sequence,
-        ComplaintWorkflow.record_callback,
-        result,
-        principal=principal,
-        admitted=CALLERS,
-        idempotency_key=idempotency_key,
-    )
+    """The telecaller's verification call outcome, recorded as the caller's."""
+    return await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
 
 
 @router.post("/{year}/{sequence}/review-request", responses=_ACTION_RESPONSES)
 async def request_review(
-    year: int,
-    sequence: int,
-    request: ReviewRequest,
-    session: SessionDep,
-    app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*REVIEW_REQUESTERS))],
-    idempotency_key: ActionKey = None,
+    request: ReviewRequestBody, act: Annotated[CaseAction, Depends(REQUESTING_REVIEW.dependency)]
 ) -> ActionResult:
     """The citizen asks for a review (granted when overdue or after dissatisfaction); the
     caller is recorded as acting for the citizen."""
-    request = request.model_copy(update={"via": "api", "requested_by": principal.subject})
-    return await _act(
-        session,
-        app,
-        year,
-        sequence,
-        ComplaintWorkflow.request_review,
-        request,
-        principal=principal,
-        admitted=REVIEW_REQUESTERS,
-        idempotency_key=idempotency_key,
-    )
+    return await act.execute(ComplaintWorkflow.request_review, request.as_update(act.actor))
 
 
 @router.post("/{year}/{sequence}/withdraw", responses=_ACTION_RESPONSES)
 async def withdraw(
-    year: int,
-    sequence: int,
-    withdrawal: Withdrawal,
-    session: SessionDep,
-    app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*CALLERS))],
-    idempotency_key: ActionKey = None,
+    withdrawal: WithdrawalBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
 ) -> ActionResult:
-    """The citizen withdraws the case (recorded by the caller: `recorded_by` is taken from
-    the token)."""
-    withdrawal = withdrawal.model_copy(update={"recorded_by": principal.subject})
-    return await _act(
-        session,
-        app,
-        year,
-        sequence,
-        ComplaintWorkflow.withdraw,
-        withdrawal,
-        principal=principal,
-        admitted=CALLERS,
-        idempotency_key=idempotency_key,
-    )
+    """The citizen withdraws the case, recorded by the caller for the citizen."""
+    return await act.execute(ComplaintWorkflow.withdraw, withdrawal.as_update(act.actor))
 
 
 @router.post("/{year}/{sequence}/reopen", responses=_ACTION_RESPONSES)
 async def reopen(
-    year: int,
-    sequence: int,
-    reopening: Reopening,
-    session: SessionDep,
-    app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*CALLERS))],
-    idempotency_key: ActionKey = None,
+    reopening: ReopeningBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
 ) -> ActionResult:
-    """Reopen a closed case within the reopen window, at the citizen's request (`recorded_by`
-    is taken from the token)."""
-    reopening = reopening.model_copy(update={"recorded_by": principal.subject})
-    return await _act(
-        session,
-        app,
-        year,
-        sequence,
-        ComplaintWorkflow.reopen,
-        reopening,
-        principal=principal,
-        admitted=CALLERS,
-        idempotency_key=idempotency_key,
-    )
+    """Reopen a closed case within the reopen window, at the citizen's request (recorded by
+    the caller for the citizen)."""
+    return await act.execute(ComplaintWorkflow.reopen, reopening.as_update(act.actor))
 
 
 async def _open_session(
-    app: AppStateDep, row: Complaint
+    app: AppState, row: Complaint
 ) -> WorkflowHandle[ReviewSessionWorkflow, SessionSummary] | None:
     """The session workflow whose agenda holds the case, if that session has been opened."""
     if row.status not in REVIEW_STATUSES or not row.review_session_id:
@@ -526,65 +354,46 @@ async def _open_session(
 
 @router.post("/{year}/{sequence}/decision", responses=_ACTION_RESPONSES)
 async def record_decision(
-    year: int,
-    sequence: int,
-    decision: ReviewDecision,
-    session: SessionDep,
-    app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*DECIDERS))],
-    idempotency_key: ActionKey = None,
+    body: DecisionBody, act: Annotated[CaseAction, Depends(DECIDING.dependency)]
 ) -> ActionResult:
-    """A review's directive (text, responsible officer, new deadline) or closure
-    (`decided_by` is taken from the token). A case on the agenda of an opened session is
-    decided through that session (recorded in its minutes; refused before its agenda cutoff,
-    as on the session's own route); only a case whose session was never opened is decided by
-    the case alone."""
+    """A review's directive (text, responsible officer, new deadline) or closure, recorded
+    as the caller's. A case on the agenda of an opened session is decided through that
+    session (recorded in its minutes; refused before its agenda cutoff, as on the session's
+    own route); only a case whose session was never opened is decided by the case alone."""
     if (
-        decision.responsible_officer_id
-        and session.get(Officer, decision.responsible_officer_id) is None
+        body.responsible_officer_id
+        and act.session.get(Officer, body.responsible_officer_id) is None
     ):
         raise ApiError(
-            422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
+            422, f"responsible_officer_id: unknown officer {body.responsible_officer_id!r}"
         )
-    require_future("new_deadline", decision.new_deadline)
-    decision = decision.model_copy(update={"decided_by": principal.subject})
-    row = get_case(session, year, sequence, principal, DECIDERS)
-    meeting = await _open_session(app, row)
-    if meeting is not None:
-        # One path for a review decision: a case on a session's agenda is decided in that
-        # session, so its minutes are the truth (the session refuses before its cutoff).
-        if decision.session_id and decision.session_id != row.review_session_id:
-            raise refusal(
-                "other_session", current=row.review_session_id, requested=decision.session_id
-            )
-        audit.describe("record_decision", facts=audit.summarize(decision))
-        session.close()
-        record: DecisionRecord = await execute_within(
-            meeting,
-            ReviewSessionWorkflow.record_decision,
-            DecisionRequest(
-                registration_number=row.registration_number,
-                **decision.model_dump(exclude={"session_id"}),
-            ),
-            budget=app.settings.action_timeout_seconds,
-            update_id=update_id_for("record_decision", principal, idempotency_key),
-        )
-        return ActionResult(
-            registration_number=record.registration_number,
-            status=record.case_status,
-            escalation_level=EscalationLevel(row.escalation_level),
-            next_deadline=record.case_next_deadline,
-            message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
-        )
-    # No session holds the case (its session was never opened): the case records it alone.
-    return await _act(
-        session,
-        app,
-        year,
-        sequence,
-        ComplaintWorkflow.record_decision,
-        decision,
-        principal=principal,
-        admitted=DECIDERS,
-        idempotency_key=idempotency_key,
+    require_future("new_deadline", body.new_deadline)
+    decision = body.as_update(act.actor)
+    row = act.case()
+    meeting = await _open_session(act.app, row)
+    if meeting is None:
+        # No session holds the case (its session was never opened): the case records it.
+        return await act.execute(ComplaintWorkflow.record_decision, decision, row=row)
+    # One path for a review decision: a case on a session's agenda is decided in that
+    # session, so its minutes are the truth (the session refuses before its cutoff).
+    if decision.session_id and decision.session_id != row.review_session_id:
+        raise refusal("other_session", current=row.review_session_id, requested=decision.session_id)
+    audit.describe("record_decision", facts=audit.summarize(decision))
+    act.session.close()
+    record: DecisionRecord = await execute_within(
+        meeting,
+        ReviewSessionWorkflow.record_decision,
+        DecisionRequest(
+            registration_number=row.registration_number,
+            **decision.model_dump(exclude={"session_id"}),
+        ),
+        budget=act.app.settings.action_timeout_seconds,
+        update_id=act.update_id("record_decision"),
+    )
+    return ActionResult(
+        registration_number=record.registration_number,
+        status=record.case_status,
+        escalation_level=EscalationLevel(row.escalation_level),
+        next_deadline=record.case_next_deadline,
+        message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
     )

@@ -22,6 +22,7 @@ from api.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
 from core.readmodel import agenda_items
+from schemas.actions import CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal, Role
 from schemas.calendar import CalendarDay, SessionKind, session_start
 from schemas.escalation import (
@@ -37,9 +38,7 @@ from schemas.reference import canonical_district
 from schemas.review import (
     AgendaCase,
     AgendaItem,
-    CloseSessionRequest,
     DecisionRecord,
-    DecisionRequest,
     DistrictAgenda,
     ItemOutcome,
     Minutes,
@@ -342,7 +341,7 @@ async def _session_update(
 async def record_decision(
     kind: str,
     day: CalendarDay,
-    decision: DecisionRequest,
+    body: SessionDecisionBody,
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
@@ -350,17 +349,14 @@ async def record_decision(
     district: str | None = None,
 ) -> DecisionRecord:
     """Record a decision on a case of the agenda: a directive (text, responsible officer, new
-    deadline) or a closure (with a reason, only once the citizen was informed). The decision
-    reaches the case at once; `decided_by` is taken from the token."""
-    if (
-        decision.responsible_officer_id
-        and session.get(Officer, decision.responsible_officer_id) is None
-    ):
+    deadline) or a closure (with a reason, only once the citizen was informed), as the
+    caller's. The decision reaches the case at once."""
+    if body.responsible_officer_id and session.get(Officer, body.responsible_officer_id) is None:
         raise ApiError(
-            422, f"responsible_officer_id: unknown officer {decision.responsible_officer_id!r}"
+            422, f"responsible_officer_id: unknown officer {body.responsible_officer_id!r}"
         )
-    require_future("new_deadline", decision.new_deadline)
-    decision = decision.model_copy(update={"decided_by": principal.subject})
+    require_future("new_deadline", body.new_deadline)
+    decision = body.as_update(principal.subject)
     audit.describe(
         "record_decision",
         complaint=audit.complaint_of_number(decision.registration_number),
@@ -387,16 +383,16 @@ _CLOSE_BUDGET = 60.0
 async def close_session(
     kind: str,
     day: CalendarDay,
-    request: CloseSessionRequest,
+    body: CloseSessionBody,
     session: SessionDep,
     app: AppStateDep,
     principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
     idempotency_key: ActionKey = None,
     district: str | None = None,
 ) -> SessionSummary:
-    """Close the session: undecided cases roll over to the next session of the same kind and
-    the minutes become final (`closed_by` is taken from the token)."""
-    request = request.model_copy(update={"closed_by": principal.subject})
+    """Close the session, as the caller: undecided cases roll over to the next session of
+    the same kind and the minutes become final."""
+    request = body.as_update(principal.subject)
     audit.describe("close", session=f"{kind}/{day.isoformat()}")
     # Closing rolls every undecided case over (one update each): a budget of its own.
     summary: SessionSummary = await _session_update(
