@@ -334,6 +334,9 @@ class MinutesEntry(IstModel):
     registration_number: str
     district: str
     subject: str
+    # The subject's category code, when the case has one (pages name it in the reader's
+    # language; `subject` is the English label, or the description's start).
+    category: str | None = None
     outcome: ItemOutcome
     decision_text: str | None
     decided_by: str | None

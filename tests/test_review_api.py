@@ -122,6 +122,8 @@ async def test_reviewer_lists_reads_decides_closes_and_downloads_minutes(
         (reg, "directive"),
         (other, "pending"),
     ]
+    # The subject's code beside its English label, for pages that name it in Hindi.
+    assert {e["category"] for e in minutes["entries"]} == {"sanitation"}
 
     response = await stack.post(f"{path}/close", json={})
     assert response.status_code == 200, response.text

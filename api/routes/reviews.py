@@ -421,6 +421,7 @@ def _minutes(
                 registration_number=row.registration_number,
                 district=row.district,
                 subject=item.subject,
+                category=item.category,
                 outcome=ItemOutcome(row.outcome),
                 decision_text=row.decision_text,
                 decided_by=row.decided_by,
