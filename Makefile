@@ -56,22 +56,26 @@ dev-tokens: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
-## make messages: the English sources of the SMS texts, the refusals and the names (reference
-## data, statuses, the directory's offices) into schemas/locale/{sms,refusals,names}.pot, merged
-## into every language's catalogue for translators.
+## make messages: the English sources of the SMS texts, the refusals, the names (reference
+## data, statuses, forums, the directory's offices) and the pages into
+## schemas/locale/{sms,refusals,names,pages}.pot (no header, so an unchanged source leaves them
+## unchanged), merged into every language's catalogue for translators.
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _t:1c,2 --no-location --width 100 \
-		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
+		--omit-header --project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
 		-o schemas/locale/sms.pot activities/templates.py
 	$(VENV)/bin/pybabel update -D sms -i schemas/locale/sms.pot -d schemas/locale --width 100 \
 		--ignore-pot-creation-date --ignore-obsolete
 	$(VENV)/bin/pybabel extract --no-default-keywords -k _r:1c,2 --no-location --width 100 \
-		--project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
+		--omit-header --project "Jan Samvad" --copyright-holder "Jan Samvad contributors" \
 		-o schemas/locale/refusals.pot schemas/refusals.py
 	$(VENV)/bin/pybabel update -D refusals -i schemas/locale/refusals.pot -d schemas/locale \
 		--width 100 --ignore-pot-creation-date --ignore-obsolete
 	$(PY) -m schemas.names "$${DIRECTORY_FILE:-core/seed/directory.json}" schemas/locale/names.pot
 	$(VENV)/bin/pybabel update -D names -i schemas/locale/names.pot -d schemas/locale \
+		--width 100 --ignore-pot-creation-date --ignore-obsolete
+	$(PY) -m api.pages.messages schemas/locale/pages.pot
+	$(VENV)/bin/pybabel update -D pages -i schemas/locale/pages.pot -d schemas/locale \
 		--width 100 --ignore-pot-creation-date --ignore-obsolete
 
 clean:

@@ -143,3 +143,13 @@ def language_name(code: str) -> str:
         return Locale.parse(code).get_display_name(code) or code
     except (ValueError, UnknownLocaleError):
         return code
+
+
+@cache
+def text_direction(code: str) -> str:
+    """`rtl` for a language written right to left (Urdu), else `ltr`, from CLDR."""
+    try:
+        order = Locale.parse(code).character_order
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
+    return "rtl" if order == "right-to-left" else "ltr"

@@ -66,7 +66,7 @@ def main() -> None:
     directory = Path(sys.argv[1])
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else LOCALE_DIR / "names.pot"
     with out.open("wb") as file:
-        write_po(file, template(directory), width=100, omit_header=False)
+        write_po(file, template(directory), width=100, omit_header=True)
 
 
 if __name__ == "__main__":

@@ -150,6 +150,7 @@ async def test_the_desk_names_subjects_departments_and_districts_in_the_readers_
     await sign_in(pages, token_of(auth_headers(engine, Role.TELECALLER)))
     pages.cookies.set("jan_samvad_lang", "hi")
     hindi = (await pages.get("/desk")).text
+    assert '<html lang="hi" dir="ltr">' in hindi
     assert ">पेयजल</option>" in hindi  # subject (the names catalogue)
     assert ">स्वास्थ्य</option>" in hindi  # department
     assert '<option value="Ranchi">रांची</option>' in hindi  # the district picker

@@ -1,30 +1,16 @@
 """The pages' message catalogues: every message the templates and the page code
 translate — extracted as `pybabel extract` would, plus those built from data
-(`api.pages.reference.data_msgids`) — has its Hindi text, and the catalogues hold nothing
+(`api.pages.messages.used_msgids`) — has its Hindi text, and the catalogues hold nothing
 stale. Hindi in Devanagari."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-import api.pages
-from api.pages.reference import data_msgids
+from api.pages.messages import used_msgids
 from schemas.i18n import catalogue_path, translations
-
-
-def used_msgids() -> set[str]:
-    found: set[str] = set(data_msgids())
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(Path(api.pages.__file__).parent),
-        method_map=[("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")],
-        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
-    ):
-        found.add(message if isinstance(message, str) else message[0])
-    return found
 
 
 def catalogue(language: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -153,6 +153,10 @@ async def test_reviewer_lists_reads_decides_closes_and_downloads_minutes(
     past = await _get(stack, "/v1/reviews?when=past")
     entry = next(s for s in past["data"] if s["session_id"] == sid)
     assert (entry["agenda_count"], entry["decided_count"], entry["rolled_over_count"]) == (2, 1, 1)
+    # Paged: every session is reachable, `count` stays the whole list.
+    every = await _get(stack, "/v1/reviews?when=all&limit=200")
+    last = await _get(stack, f"/v1/reviews?when=all&limit=1&offset={every['count'] - 1}")
+    assert last["count"] == every["count"] >= 1 and last["data"] == every["data"][-1:]
     # The rolled-over case says so in its timeline (the session's cutoff was moved forward in
     # this test, so it lands on the same Tuesday again; the calendar tests cover the dates).
     sequence, year = other.split("/")
@@ -229,3 +233,11 @@ async def test_review_schedules_are_created_once_across_two_worker_starts(
             await client.get_schedule_handle(review_schedule_id(settings, kind)).delete()
         for row in rows:
             await client.get_workflow_handle(row.workflow_id).terminate("test finished")
+
+
+def test_a_district_sessions_links_are_urls_a_client_can_follow() -> None:
+    from api.routes.reviews import _links
+
+    links = _links(SessionKind.DC_REVIEW, date(2026, 12, 4), "East Singhbhum")
+    assert links["self"] == "/v1/reviews/dc_review/2026-12-04?district=East%20Singhbhum"
+    assert all(" " not in link for link in links.values())

@@ -28,6 +28,7 @@ from core.settings import Settings, get_settings
 from harness.factories import complaint_body, eventually
 from schemas import i18n
 from schemas.complaint import Citizen
+from schemas.i18n import text_direction
 from schemas.reference import canonical_district, forget_names
 from schemas.tracking import status_labels
 
@@ -128,6 +129,8 @@ def test_texts_names_refusals_and_commands_come_from_the_new_catalogues(santali:
     assert help_text("181").count("\n") == 2  # English, Hindi and Santali
     # The pages offer it, and pick it from the browser's preference.
     assert SANTALI in page_languages()
+    # Written left to right, like Hindi; Urdu would get dir="rtl" (CLDR).
+    assert (text_direction(SANTALI), text_direction("ur")) == ("ltr", "rtl")
     scope = {"type": "http", "headers": [(b"accept-language", b"sat-IN,sat;q=0.9,en;q=0.5")]}
     assert page_language(Request(scope)) == SANTALI
 

@@ -133,6 +133,11 @@ async def test_wrong_phone_and_unknown_number_give_the_same_404(
         huge = await lookup(http, f"/v1/track/{row.year}/{2**40}")
         malformed = await lookup(http, track_url(row), "12345")
         right = await lookup(http, track_url(row), "09876543210")
+        # The same number in Devanagari digits, as a Hindi keyboard sends it (UTF-8 bytes).
+        devanagari = await http.get(
+            track_url(row), headers={b"X-Citizen-Phone": "०९८७६५४३२१०".encode()}
+        )
+    assert devanagari.status_code == 200, devanagari.text
     assert wrong_phone.status_code == unknown.status_code == huge.status_code == 404
     assert wrong_phone.content == unknown.content == huge.content
     assert "registration number and phone number" in wrong_phone.json()["detail"]

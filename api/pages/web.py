@@ -35,7 +35,14 @@ from api.errors import ApiError
 from core.settings import Settings
 from schemas.auth import Principal, Role
 from schemas.calendar import IST
-from schemas.i18n import SOURCE_LANGUAGE, language_name, local_name, offered_languages, translations
+from schemas.i18n import (
+    SOURCE_LANGUAGE,
+    language_name,
+    local_name,
+    offered_languages,
+    text_direction,
+    translations,
+)
 
 PACKAGE = Path(__file__).parent
 SESSION_COOKIE = "jan_samvad_session"
@@ -256,6 +263,7 @@ def render(
         name,
         {
             "lang": code,
+            "dir": text_direction(code),
             "other_languages": [(c, language_name(c)) for c in page_languages() if c != code],
             # A name from the data (designation, office...) in the reader's language.
             "local": lambda kind, english: local_name(kind, english, code) if english else "",

@@ -10,6 +10,7 @@ import csv
 import io
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session, col, func, select
@@ -98,7 +99,7 @@ def _district_of(forum: Forum, district: str | None) -> str | None:
 
 def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[str, str]:
     base = f"/v1/reviews/{kind.value}/{day.isoformat()}"
-    query = f"?district={district}" if district else ""
+    query = f"?{urlencode({'district': district}, quote_via=quote)}" if district else ""
     return {
         "self": base + query,
         "decisions": f"{base}/decisions{query}",
@@ -203,9 +204,11 @@ def list_sessions(
     kind: SessionKind | None = None,
     when: Annotated[Literal["upcoming", "past", "all"], Query()] = "all",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SessionList:
     """Upcoming and past sessions with their counts (soonest upcoming first, then the past,
-    newest first)."""
+    newest first); `count` is all of them, `data` the page from `offset` (a District
+    Collector's ladder opens one session per district per sitting: 24 a week)."""
     pending = _pending_counts(session)
     infos: dict[str, SessionInfo] = {}
     for row in session.exec(select(ReviewSession)).all():
@@ -235,7 +238,7 @@ def list_sessions(
         reverse=True,
     )
     ordered = upcoming + past
-    return SessionList(data=ordered[:limit], count=len(ordered))
+    return SessionList(data=ordered[offset : offset + limit], count=len(ordered))
 
 
 def _items(session: Session, sid: str) -> list[ReviewItem]:

@@ -38,11 +38,22 @@ CitizenPhone = Annotated[
     str,
     Header(
         alias="X-Citizen-Phone",
-        max_length=20,
+        # Room for a number written in Devanagari digits, sent as UTF-8 (3 bytes a digit).
+        max_length=64,
         description="The phone number registered on the complaint (10 digits, +91 or 0).",
         examples=["9876543210"],
     ),
 ]
+
+
+def utf8_header(value: str) -> str:
+    """A header's text as the client wrote it: HTTP hands header bytes over as Latin-1, so a
+    UTF-8 value (a phone in Devanagari digits, `९८७६५४३२१०`) is decoded again; a value that
+    is not UTF-8 is left as it came."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 # Where the department's latest reply is the case's current answer: awaiting the citizen's
@@ -137,7 +148,7 @@ async def track_complaint(
     """A citizen's view of their complaint: status, dates and the department's reply. Public:
     no token; the phone number registered on the case goes in the `X-Citizen-Phone` header."""
     try:
-        normalised = normalise_phone(phone)
+        normalised = normalise_phone(utf8_header(phone))
     except ValueError as err:
         raise ApiError(422, f"X-Citizen-Phone: {err}") from None
     # Behind a reverse proxy, uvicorn takes the address from X-Forwarded-For when the proxy is
