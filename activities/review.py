@@ -183,7 +183,7 @@ class ReviewActivities:
         """The Sidhi Baat invitation to a citizen who asked to meet the CM (in their language)."""
         with Session(self._engine) as session:
             complaint = find_complaint(session, input.registration_number)
-            language = complaint.language
+            language = SIDHI_BAAT_INVITATION.sent_in(complaint.language)
             body = SIDHI_BAAT_INVITATION.render(
                 language,
                 {

@@ -21,7 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case import UNSENT, find_complaint
-from activities.templates import name, render, segments
+from activities.templates import name, render, segments, sent_in
 from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
@@ -94,7 +94,9 @@ class SmsActivities:
             # Officers are written to in English, with the hour of their deadline.
             to, language, with_time = officer.phone, OFFICER_LANGUAGE, True
         else:
-            to, language, with_time = complaint.citizen_phone, complaint.language, False
+            to, with_time = complaint.citizen_phone, False
+            # Theirs, or English where their catalogue lacks this text (names follow it).
+            language = sent_in(input.template, complaint.kind.value, complaint.language)
         assigned = (
             session.get(Officer, complaint.assigned_officer_id)
             if complaint.assigned_officer_id

@@ -60,6 +60,16 @@ class Template:
         the English source."""
         return str(translations(DOMAIN, language).pgettext(self.context, self.source))
 
+    def sent_in(self, language: str) -> str:
+        """The language this text goes out in for a reader of `language`: theirs once a
+        translator has written it (not fuzzy), else English, the source, so that the message
+        row, its names and its DLT template ID all say what was really sent."""
+        if language == "en":
+            return language
+        entry = catalogue(DOMAIN, language).get(self.source, context=self.context)
+        translated = entry is not None and entry.string and not entry.fuzzy
+        return language if translated else "en"
+
     def dlt_id(self, language: str) -> str:
         """The DLT template ID of the text in `language` ("" until it is registered)."""
         return dlt_template_ids(language).get(self.context, "")
@@ -240,6 +250,11 @@ def render(template: SmsTemplate | str, language: str, params: dict[str, str]) -
     """The text and the DLT template ID of `template` in `language`, for `params["kind"]`."""
     entry = template_for(str(template), params.get("kind"))
     return entry.render(language, params), entry.dlt_id(language)
+
+
+def sent_in(template: SmsTemplate | str, kind: str | None, language: str) -> str:
+    """The language `template` goes out in for a reader of `language` (`Template.sent_in`)."""
+    return template_for(str(template), kind).sent_in(language)
 
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po, write_po
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from activities.templates import dlt_template_ids, render
+from activities.templates import dlt_template_ids, render, sent_in
 from api.errors import refusal
 from api.pages.web import language as page_language
 from api.pages.web import page_languages
@@ -157,3 +157,23 @@ async def test_a_citizen_registered_in_the_new_language_gets_their_sms_in_it(
     assert shown["citizen"]["language"] == SANTALI and shown["citizen"]["district"] == "Dumka"
     [ack] = [m for m in shown["messages"] if m["template"] == "acknowledgement"]
     assert ack["language"] == SANTALI and ack["text"].startswith(MARK) and reg in ack["text"]
+
+
+def test_a_text_not_yet_translated_goes_out_in_english_and_says_so(santali: Path) -> None:
+    path = santali / SANTALI / "LC_MESSAGES" / "sms.po"
+    with path.open("rb") as po:
+        sms = read_po(po, locale="hi")
+    untranslated = sms.get(
+        "CM Jan Samvad {reg}: your complaint is withdrawn as you asked. For anything new, "
+        "call {helpline}.",
+        context="withdrawn|complaint",
+    )
+    assert untranslated is not None
+    untranslated.string = ""
+    with path.open("wb") as po:
+        write_po(po, sms, width=100)
+    _forget()
+    # The row's language, its names and its DLT template ID follow the text really sent.
+    assert sent_in("withdrawn", "complaint", SANTALI) == "en"
+    assert sent_in("acknowledgement", "complaint", SANTALI) == SANTALI
+    assert sent_in("withdrawn", "complaint", "hi") == "hi"
