@@ -25,12 +25,13 @@ from activities.templates import name, render, segments, sent_in
 from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
+from schemas.calendar import SessionKind
 from schemas.delivery import STATUS_RANK
 from schemas.enums import Language, MessageStatus, RecipientKind
 from schemas.escalation import forum_rung
 from schemas.i18n import local_name
 from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
-from schemas.workflow import SendSmsInput, SendSmsResult
+from schemas.workflow import SendSmsInput, SendSmsResult, SmsTemplate
 
 # Officers are written to in English (the directory records no language of theirs).
 OFFICER_LANGUAGE = "en"
@@ -104,7 +105,7 @@ class SmsActivities:
         )
         params = {
             **case_params(complaint, assigned, language, self._settings.helpline_number),
-            **sms_params(input.params, language, with_time=with_time),
+            **sms_params(_with_defaults(input), language, with_time=with_time),
         }
         body, dlt_id = render(input.template, language, params)
         message = new_message(
@@ -163,9 +164,16 @@ def case_params(
         ),
         "office": office or name("office|none", language),
         "place": place(complaint.citizen_address, complaint.pincode),
-        # A reminder queued before reminders named the next forum: it was the weekly review.
-        "forum": forum_rung("weekly_review").sms_name(language),
     }
+
+
+def _with_defaults(input: SendSmsInput) -> dict[str, str]:
+    """The workflow's variables, with those an SMS queued by an older version lacks: an
+    officer's reminder named no forum before it named the one a late case goes to (then always
+    the weekly review)."""
+    if input.template is SmsTemplate.OFFICER_REMINDER and "forum" not in input.params:
+        return {**input.params, "forum": SessionKind.WEEKLY_REVIEW.value}
+    return input.params
 
 
 def sms_params(params: dict[str, str], language: str, *, with_time: bool) -> dict[str, str]:

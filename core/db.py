@@ -121,10 +121,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 _MOVED_TO_CATALOGUE = ("designation_hi", "office_hi")
 
 
-def check_directory_entry(directory_file: Path, entry: dict[str, Any]) -> None:
+def check_directory_entry(
+    directory_file: Path, entry: dict[str, Any], languages: tuple[str, ...]
+) -> None:
     """Refuses (ValueError naming the file, the officer and the field) an entry with a field
     the directory no longer holds, or whose `office` would not fit a DLT variable (at most 30
-    characters) in English or in a language of the `names` catalogues."""
+    characters) in one of `languages`."""
     where = f"{directory_file}: officer {entry.get('id')!r}"
     for field in _MOVED_TO_CATALOGUE:
         if field in entry:
@@ -134,7 +136,7 @@ def check_directory_entry(directory_file: Path, entry: dict[str, Any]) -> None:
                 "(contexts office, designation; `make messages` lists them)"
             )
     office = entry.get("office") or ""
-    for language in (SOURCE_LANGUAGE, *available_languages("names")):
+    for language in languages:
         written = local_name("office", office, language) if office else ""
         if len(written) > DLT_VARIABLE_MAX:
             raise ValueError(
@@ -157,9 +159,11 @@ def load_directory(engine: Engine, directory_file: Path) -> int:
             session.merge(District(name=name))
         for department in DEPARTMENTS:
             session.merge(Department(code=department.code, name=department.name))
+        # English and every language with a names catalogue: the office's forms an SMS carries.
+        languages = (SOURCE_LANGUAGE, *available_languages("names"))
         seen = set()
         for entry in entries:
-            check_directory_entry(directory_file, entry)
+            check_directory_entry(directory_file, entry, languages)
             officer = Officer(**entry)
             officer.role = OfficerRole(officer.role)
             session.merge(officer)

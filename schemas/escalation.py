@@ -215,14 +215,6 @@ class Ladder(BaseModel):
                 return rung
         raise KeyError(level)
 
-    def for_status(self, status: ComplaintStatus) -> Rung | None:
-        """The rung a case of `status` stands on (None: not on a rung: registered, with the
-        telecaller's callback, closed, withdrawn)."""
-        for rung in self.rungs:
-            if rung.status is status:
-                return rung
-        return None
-
     def for_kind(self, kind: str) -> Rung | None:
         """The rung whose forum's session kind is `kind` (None: no such forum here)."""
         for rung in self.rungs:

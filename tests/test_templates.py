@@ -30,13 +30,13 @@ from activities.templates import (
 )
 from core.models import Complaint, Officer
 from core.settings import PROJECT_ROOT, Settings
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus, RecipientKind
 from schemas.escalation import all_rungs
 from schemas.i18n import available_languages, catalogue, local_name, translations
 from schemas.reference import CATEGORIES, DISTRICTS, DLT_VARIABLE_MAX
 from schemas.refusals import REFUSALS
 from schemas.review import DEFAULT_TELECONFERENCE, DEFAULT_VENUE
-from schemas.workflow import SmsTemplate
+from schemas.workflow import SendSmsInput, SmsTemplate
 
 # ---- segments() --------------------------------------------------------------------------
 
@@ -357,3 +357,22 @@ def test_the_readme_shows_every_text_as_rendered() -> None:
     if os.environ.get("JANSAMVAD_UPDATE_GOLDEN"):
         README.write_text(readme[:start] + expected + readme[end:], encoding="utf-8")
     assert readme[start:end] == expected
+
+
+def test_a_reminder_queued_before_reminders_named_the_forum_still_renders() -> None:
+    """A reminder a case queued under the previous code carries no `forum`: it names the
+    weekly review, where every such case was bound, rather than failing at every retry."""
+    from activities.sms import _with_defaults
+
+    queued = SendSmsInput(
+        registration_number="7/2026",
+        key="7/2026:3:officer_reminder:officer",
+        template=SmsTemplate.OFFICER_REMINDER,
+        recipient=RecipientKind.OFFICER,
+        params={"due": "31-12-2026 17:00"},
+    )
+    params = sms_params(_with_defaults(queued), "en", with_time=True)
+    text, _dlt = render("officer_reminder", "en", {**params, "reg": "7/2026", "district": "Ranchi"})
+    assert text.endswith("If late, it goes to the CM secretary's weekly review.")
+    acknowledgement = queued.model_copy(update={"template": SmsTemplate.ACKNOWLEDGEMENT})
+    assert "forum" not in _with_defaults(acknowledgement)
