@@ -69,7 +69,9 @@ class OidcAuthenticator:
     """JWTs of an OIDC identity provider, verified against its JWKS (signature, issuer,
     audience, expiry). Roles, district and department come from configurable claims; role
     names the API does not know are ignored (the provider has roles of other systems), and a
-    district or department it does not know refuses the token rather than widen the scope."""
+    district or department it does not know refuses the token rather than widen the scope; so
+    does a scoped role (nodal or department officer) whose scope claims are absent, null or
+    empty, and a claim of another shape than the provider's list or name."""
 
     ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
 
