@@ -165,10 +165,9 @@ class OidcAuthenticator:
         if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
             # `{"administrator": false}` is not the role administrator: a claim of another
             # shape than the provider's list is refused, not read into roles.
+            # The subject stays out of the log (it may be a person's name or e-mail address).
             log.warning(
-                "token of %s: the %s claim is not a list of names: refused",
-                subject,
-                self.roles_claim,
+                "bearer token refused: its %s claim is not a list of names", self.roles_claim
             )
             return None
         known = {role.value for role in Role}
@@ -181,7 +180,7 @@ class OidcAuthenticator:
             # (state-level officers use tokens made with --state-wide).
             district, department = check_scope(roles, district, department, state_wide=False)
         except (AuthError, TypeError) as err:
-            log.warning("token of %s refused: %s", subject, err)
+            log.warning("bearer token refused: %s", err)
             return None
         return Principal(subject=subject, roles=roles, district=district, department=department)
 

@@ -219,6 +219,12 @@ def _citizen_case(session: Session, reg: str, sender: str) -> Complaint | None:
     return row if row is not None and row.citizen_phone == phone else None
 
 
+def _find_case(engine: Engine, reg: str, sender: str) -> Complaint | None:
+    """`_citizen_case` in a session of its own (off the event loop)."""
+    with read_session(engine) as session:
+        return _citizen_case(session, reg, sender)
+
+
 async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | None) -> str:
     reg, helpline = row.registration_number, app.settings.helpline_number
     if row.workflow_started_at is None:
@@ -281,8 +287,7 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     else:
         verb, language = command
         reg = f"{int(match['sequence'])}/{match['year']}"
-        with read_session(app.engine) as session:
-            row = _citizen_case(session, reg, params.get("From", ""))
+        row = await run_in_threadpool(_find_case, app.engine, reg, params.get("From", ""))
         if row is not None:  # the audit trail links the command to its case
             audit.describe(complaint=(row.year, row.sequence))
         if row is None:
