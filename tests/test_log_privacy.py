@@ -11,6 +11,7 @@ and the outbox's "NOT SENT" lines are there, without the data.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from core.logging import redact
@@ -44,14 +46,38 @@ O311_ADDRESS = "Tola Bariatulog, Ward 12"
 O311_DESCRIPTION = "Handpump kharab hai logcheck open311"
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedStack]:
+    """The API and worker as processes logging at INFO, on SQLite and on PostgreSQL (a schema
+    of its own, whose errors would name values if any were logged)."""
     directory = tmp_path_factory.mktemp("log-privacy")
-    with EmbeddedStack(
-        directory,
-        env={"LOG_LEVEL": "INFO", "LOG_FORMAT": "text"},
-        api_env={"TWILIO_AUTH_TOKEN": TWILIO_TOKEN},
-    ) as stack:
+    with contextlib.ExitStack() as cleanup:
+        database_url = None
+        if request.param == "postgres":
+            url = sa.make_url(request.getfixturevalue("postgres_url"))
+            schema = f"logs_{uuid.uuid4().hex[:10]}"
+            admin = sa.create_engine(url)
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+
+            def drop() -> None:
+                with admin.begin() as connection:
+                    connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+            cleanup.callback(drop)
+            scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+            database_url = scoped.render_as_string(hide_password=False)
+        stack = cleanup.enter_context(
+            EmbeddedStack(
+                directory,
+                database_url=database_url,
+                env={"LOG_LEVEL": "INFO", "LOG_FORMAT": "text"},
+                api_env={"TWILIO_AUTH_TOKEN": TWILIO_TOKEN},
+            )
+        )
         stack.healthy()
         yield stack
 
