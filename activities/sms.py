@@ -21,10 +21,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case import UNSENT, find_complaint
-from activities.templates import name, render, segments, sent_in
+from activities.templates import (
+    MAX_SEGMENTS,
+    cut,
+    name,
+    render,
+    segments,
+    sent_in,
+    template_for,
+    variable,
+)
 from core.db import read_session, write_session
 from core.models import Complaint, Message, Officer, utcnow
 from core.settings import Settings
+from core.sms_choice import opted_out
 from schemas.calendar import SessionKind
 from schemas.delivery import STATUS_RANK
 from schemas.enums import Language, MessageStatus, RecipientKind
@@ -71,13 +81,52 @@ class SmsGateway(abc.ABC):
 
 
 class OutboxGateway(SmsGateway):
-    """No credentials configured: messages are stored and logged, clearly NOT sent."""
+    """No credentials configured: messages are stored (the case page shows their text) and
+    logged by key, clearly NOT sent. The log names neither the phone nor the text: logs leave
+    the system (collectors, support tickets) where citizens' data must not."""
 
     name = "outbox"
 
     def send(self, sms: OutgoingSms) -> SentSms:
-        log.info("SMS NOT SENT (outbox, no gateway configured) to %s: %s", sms.to, sms.body)
+        log.info(
+            "SMS %s NOT SENT (outbox, no gateway configured): %d segment(s); its text is on "
+            "the case",
+            sms.key,
+            segments(sms.body),
+        )
         return SentSms(status=MessageStatus.OUTBOX)
+
+
+class WithheldGateway(SmsGateway):
+    """The citizen said STOP: the message is recorded, not sent (`core/sms_choice.py`)."""
+
+    name = "withheld"
+
+    def send(self, sms: OutgoingSms) -> SentSms:
+        log.info("SMS %s withheld: the citizen opted out of SMS (STOP)", sms.key)
+        return SentSms(status=MessageStatus.OUTBOX)
+
+
+WITHHELD = WithheldGateway()
+# What a citizen who said STOP still gets: the decisions on their own open cases (a report,
+# an answer, a review's date or directive, a closure, a withdrawal, a reopening), which they
+# may need to act on. Not sent to them: the acknowledgement and the forwarding notice (the
+# telecaller gives the number on the call; tracking shows the rest).
+DECISION_TEMPLATES = frozenset(
+    {
+        SmsTemplate.REPORT_RECEIVED,
+        SmsTemplate.SUGGESTION_ANSWERED,
+        SmsTemplate.SUGGESTION_UNDER_CONSIDERATION,
+        SmsTemplate.CLOSED,
+        SmsTemplate.ESCALATED,
+        SmsTemplate.ESCALATED_SIDHI_BAAT,
+        SmsTemplate.DIRECTIVE,
+        SmsTemplate.REVIEW_REQUEST_ANSWER,
+        SmsTemplate.WITHDRAWN,
+        SmsTemplate.REOPENED,
+    }
+)
+OPTED_OUT_NOTE = "not sent: the citizen opted out of SMS (STOP)"
 
 
 class SmsActivities:
@@ -107,7 +156,9 @@ class SmsActivities:
             **case_params(complaint, assigned, language, self._settings.helpline_number),
             **sms_params(_with_defaults(input), language, with_time=with_time),
         }
-        body, dlt_id = render(input.template, language, params)
+        body, dlt_id = fitted(
+            input.template, language, params, complaint.citizen_address, complaint.pincode
+        )
         message = new_message(
             key=input.key,
             complaint_id=complaint.id,
@@ -127,11 +178,18 @@ class SmsActivities:
         # lock is held for the message row alone, not while the text is rendered.
         with read_session(self._engine) as reader:
             message, sms = self._compose(reader, input)
+            withheld = (
+                input.recipient is RecipientKind.CITIZEN
+                and input.template not in DECISION_TEMPLATES
+                and opted_out(reader, sms.to)
+            )
+        gateway = WITHHELD if withheld else self._gateway
+        if withheld:
+            message.provider = WITHHELD.name
+            message.error = OPTED_OUT_NOTE
         with write_session(self._engine) as session:
             try:
-                delivery = deliver_once(
-                    session, self._gateway, message, sms, redelivery=input.redelivery
-                )
+                delivery = deliver_once(session, gateway, message, sms, redelivery=input.redelivery)
             except PermanentSmsError as err:
                 raise ApplicationError(
                     f"SMS {input.key} cannot be delivered: {err}",
@@ -192,16 +250,46 @@ def sms_params(params: dict[str, str], language: str, *, with_time: bool) -> dic
     return out
 
 
-def place(address: str, pincode: str | None) -> str:
+def place(address: str, pincode: str | None, budget: int = DLT_VARIABLE_MAX) -> str:
     """Where the matter is, for an officer's SMS: the address's first words, PIN code kept,
-    within the 30 characters a DLT variable may hold (cut between words)."""
-    first = " ".join(address.replace("\n", ", ").split())
-    suffix = f", PIN {pincode}" if pincode and pincode not in first else ""
-    budget = DLT_VARIABLE_MAX - len(suffix)
-    if len(first) > budget:
-        cut = first[: budget + 1]
-        first = cut[: cut.rfind(" ")] if " " in cut else first[:budget]
-    return (first.rstrip(" ,") + suffix)[:DLT_VARIABLE_MAX]
+    within `budget` (at most the 30 characters a DLT variable may hold), cut between words
+    and never inside a character as readers see it (`templates.cut`)."""
+    first = " ".join(variable(address).replace("\n", ", ").split())
+    pin = f"PIN {pincode}" if pincode and pincode not in first else ""
+    budget = min(budget, DLT_VARIABLE_MAX)
+    if not pin or len(pin) > budget:  # a PIN code cut short would be a wrong one: none
+        return _words_within(first, budget)
+    head = _words_within(first, budget - len(pin) - 2)
+    return f"{head}, {pin}" if head else pin
+
+
+def _words_within(text: str, limit: int) -> str:
+    """`text` within `limit` UTF-16 units: cut between words where it can, else between
+    characters (`templates.cut`)."""
+    if limit <= 0:
+        return ""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text.rstrip(" ,")
+    longer = cut(text, limit + 1)
+    words = longer[: longer.rfind(" ")] if " " in longer else ""
+    return (words or cut(text, limit)).rstrip(" ,")
+
+
+def fitted(
+    template: SmsTemplate, language: str, params: dict[str, str], address: str, pin: str | None
+) -> tuple[str, str]:
+    """The rendered text and DLT template ID, the address (`place`) shortened until the text
+    keeps `MAX_SEGMENTS`: one emoji or Devanagari letter in an address makes an English text
+    UCS-2 (70 characters a segment, not 160)."""
+    body, dlt_id = render(template, language, params)
+    budget = len(params.get("place", ""))
+    while "{place}" in template_for(str(template), params.get("kind")).text(language) and (
+        segments(body) > MAX_SEGMENTS and budget > 0
+    ):
+        budget -= 1
+        params = {**params, "place": place(address, pin, budget)}
+        body, dlt_id = render(template, language, params)
+    return body, dlt_id
 
 
 def new_message(

@@ -17,7 +17,10 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
+import regex
+
 from schemas.i18n import catalogue, translations
+from schemas.visible import without_bidi_controls
 from schemas.workflow import SmsTemplate
 
 _GSM7_BASIC = set(
@@ -35,6 +38,36 @@ def segments(text: str) -> int:
     # UCS-2 counts UTF-16 code units.
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else -(-units // 67)
+
+
+# The most segments an SMS of ours takes (see the module docstring); a variable of free text
+# (an address) is shortened, between characters, until the text keeps it.
+MAX_SEGMENTS = 2
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def cut(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-16 code units (what an SMS counts: an
+    emoji is two) that ends between two characters as a reader sees them (extended grapheme
+    clusters): never inside an emoji sequence, after a dangling joiner, or between a letter
+    and its vowel sign."""
+    if len(text) <= limit and text.isascii():
+        return text
+    kept, used = [], 0
+    for grapheme in _GRAPHEME.findall(text):
+        units = len(grapheme.encode("utf-16-le")) // 2
+        if used + units > limit:
+            break
+        kept.append(grapheme)
+        used += units
+    return "".join(kept)
+
+
+def variable(value: str) -> str:
+    """A variable as an SMS may carry it: without bidirectional controls, which would
+    reorder the rest of the text (a phone number shown reversed)."""
+    return without_bidi_controls(value)
 
 
 @dataclass(frozen=True)
@@ -75,8 +108,8 @@ class Template:
         return dlt_template_ids(language).get(self.context, "")
 
     def render(self, language: str, params: dict[str, str]) -> str:
-        """The text in `language` with its placeholders filled in."""
-        return self.text(language).format(**params)
+        """The text in `language` with its placeholders filled in (`variable`)."""
+        return self.text(language).format(**{k: variable(v) for k, v in params.items()})
 
 
 DOMAIN = "sms"
@@ -201,21 +234,29 @@ REPLIES: tuple[Template, ...] = (
     _t("reply|review_refused",
        "CM Jan Samvad {reg}: review request not accepted ({reason}). Help: {helpline}"),
     _t("reply|try_later", "CM Jan Samvad: please try again later or call {helpline}."),
+    _t("reply|opted_out",
+       "CM Jan Samvad: you will get no more SMS from us, except decisions on your open cases. "
+       "To get them again, SMS START. Help: {helpline}"),
+    _t("reply|opted_in",
+       "CM Jan Samvad: SMS from us are on again. To stop them, SMS STOP. Help: {helpline}"),
     _t("reply|full_stop", "."),
 )  # fmt: skip
 REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}
 
-# The words a citizen sends to ask for a case's status or a review, in each language (the
-# replies above name them too): one word each, matched in any case.
+# The words a citizen sends to ask for a case's status or a review, or to stop and restart
+# SMS, in each language (the replies above name them too): one word each, matched in any case.
+# (English synonyms of STOP and START, the carriers' usual ones, are in api/routes/twilio.py.)
 COMMANDS: tuple[Template, ...] = (
     _t("command|status", "STATUS"),
     _t("command|review", "REVIEW"),
+    _t("command|stop", "STOP"),
+    _t("command|start", "START"),
 )
 COMMAND_BY_CONTEXT = {t.context: t for t in COMMANDS}
 
 
 def command_word(command: str, language: str) -> str:
-    """The word for `command` (`status`, `review`) in `language`."""
+    """The word for `command` (`status`, `review`, `stop`, `start`) in `language`."""
     return COMMAND_BY_CONTEXT[f"command|{command}"].text(language)
 
 

@@ -27,11 +27,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from api.errors import ApiError
-from core.auth import authenticate_token, split_token
+from core.auth import AuthError, authenticate_token, check_scope, split_token
 from core.models import utcnow
 from core.settings import AuthProvider, Settings
 from schemas.auth import Principal, Role
-from schemas.reference import canonical_department, canonical_district
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,9 @@ class OidcAuthenticator:
     """JWTs of an OIDC identity provider, verified against its JWKS (signature, issuer,
     audience, expiry). Roles, district and department come from configurable claims; role
     names the API does not know are ignored (the provider has roles of other systems), and a
-    district or department it does not know refuses the token rather than widen the scope."""
+    district or department it does not know refuses the token rather than widen the scope; so
+    does a scoped role (nodal or department officer) whose scope claims are absent, null or
+    empty, and a claim of another shape than the provider's list or name."""
 
     ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
 
@@ -156,23 +157,31 @@ class OidcAuthenticator:
         if not isinstance(subject, str) or not subject:
             log.info("bearer token refused: no %s claim", self.subject_claim)
             return None
-        raw_roles = _claim(claims, self.roles_claim) or []
-        if isinstance(raw_roles, str):
+        raw_roles = _claim(claims, self.roles_claim)
+        if raw_roles is None:
+            raw_roles = []
+        elif isinstance(raw_roles, str):  # a space- or comma-separated list, like `scope`
             raw_roles = raw_roles.replace(",", " ").split()
+        if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+            # `{"administrator": false}` is not the role administrator: a claim of another
+            # shape than the provider's list is refused, not read into roles.
+            # The subject stays out of the log (it may be a person's name or e-mail address).
+            log.warning(
+                "bearer token refused: its %s claim is not a list of names", self.roles_claim
+            )
+            return None
         known = {role.value for role in Role}
-        roles = frozenset(Role(r) for r in raw_roles if isinstance(r, str) and r in known)
-        district = _claim(claims, self.district_claim)
-        department = _claim(claims, self.department_claim)
-        if district is not None:
-            district = canonical_district(str(district))
-            if district is None:
-                log.warning("token of %s names an unknown district: refused", subject)
-                return None
-        if department is not None:
-            department = canonical_department(str(department))
-            if department is None:
-                log.warning("token of %s names an unknown department: refused", subject)
-                return None
+        roles = frozenset(Role(r) for r in raw_roles if r in known)
+        try:
+            district = _scope_claim(claims, self.district_claim)
+            department = _scope_claim(claims, self.department_claim)
+            # An absent, null or empty claim is no scope, never "every district": a scoped
+            # role without its scope is refused, as the command line refuses such a user
+            # (state-level officers use tokens made with --state-wide).
+            district, department = check_scope(roles, district, department, state_wide=False)
+        except (AuthError, TypeError) as err:
+            log.warning("bearer token refused: %s", err)
+            return None
         return Principal(subject=subject, roles=roles, district=district, department=department)
 
 
@@ -201,6 +210,19 @@ def authenticator_from_settings(settings: Settings) -> Authenticator:
             return ChainAuthenticator(
                 TokenStoreAuthenticator(), OidcAuthenticator.from_settings(settings)
             )
+
+
+def _scope_claim(claims: Mapping[str, Any], path: str) -> str | None:
+    """A district or department claim: one name; absent, null and empty are None (no scope);
+    any other shape (a list, a number, an object) is refused (TypeError)."""
+    value = _claim(claims, path)
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # some providers give every attribute as a list
+    if not isinstance(value, str):
+        raise TypeError(f"{path}: one name expected, not {type(value).__name__}")
+    return value if value.strip() else None
 
 
 def _claim(claims: Mapping[str, Any], path: str) -> Any:

@@ -11,8 +11,18 @@ One ASGI middleware for every route, so that no field anywhere is forgotten:
   own error format (Open311) that format's answer (`answers`).
 - **Size.** A body larger than `MAX_BODY_BYTES` is answered 413 before it is read whole: by its
   `Content-Length` when it declares one, else as soon as the bytes received pass the limit.
+- **Depth.** A JSON body nested deeper than `MAX_JSON_DEPTH` is answered 422 (`body`) before
+  anything decodes it: a thousand `[` would otherwise exhaust the recursion of every parser
+  after this one (500, RecursionError).
+- **Media types.** Every body the app can parse passes through the checks above: any JSON
+  media type (`application/json` and every `application/*+json`, which FastAPI decodes as
+  JSON too), url-encoded forms and multipart forms (read by the same parser the pages use).
+  A non-empty body of any other type, or of none, is answered 415: no route reads one, and a
+  route that reads its body by hand (the codec, Twilio's webhooks) must not meet an unchecked
+  one.
 
-Bodies that are not valid JSON or forms go on unchanged: the route's own validation answers.
+Bodies of a checked type that are not valid JSON or forms go on unchanged: the route's own
+validation answers.
 """
 
 from __future__ import annotations
@@ -20,9 +30,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from email.message import Message
+from itertools import accumulate
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -32,6 +47,51 @@ def forbidden_character(text: str) -> str | None:
     """The first character of `text` that cannot be stored or sent, as `U+XXXX`, or None."""
     found = _FORBIDDEN.search(text)
     return f"U+{ord(found.group()):04X}" if found else None
+
+
+# Deeper than any body of the API (a complaint is 3 levels, a codec request 4), far below the
+# recursion limit of the parsers behind this guard.
+MAX_JSON_DEPTH = 32
+
+# What a refusal of each kind is answered with.
+STATUS_OF_KIND = {
+    "forbidden_character": 422,
+    "too_deep": 422,
+    "too_large": 413,
+    "unsupported_media_type": 415,
+}
+
+# A string, or an unterminated one up to the end (so that no quote starts a second scan).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+\\?(?:"|\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_STEP = [0] * 256
+for _open in b"[{":
+    _STEP[_open] = 1
+for _close in b"]}":
+    _STEP[_close] = -1
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, counted without decoding it (no
+    recursion, linear in its size; strings, where brackets mean nothing, are skipped)."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def media_kind(content_type: bytes) -> str | None:
+    """`json`, `form` or `multipart` for a Content-Type the app parses, else None."""
+    message = Message()
+    message["content-type"] = content_type.decode("latin-1")
+    kind = message.get_content_type()  # lower case, parameters dropped; text/plain if bad
+    if message.get_content_maintype() == "application":
+        subtype = message.get_content_subtype()
+        if subtype == "json" or subtype.endswith("+json"):
+            return "json"
+        if subtype == "x-www-form-urlencoded":
+            return "form"
+    if kind == "multipart/form-data":
+        return "multipart"
+    return None
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -61,15 +121,16 @@ Answer = Callable[[str, str, str | None, str], Response]
 
 
 def json_answer(path: str, kind: str, field: str | None, message: str) -> Response:
-    """The API's own shapes: 422 naming the field, 413 for a body too large."""
-    if kind == "too_large":
-        return JSONResponse({"detail": message}, status_code=413)
+    """The API's own shapes: 422 naming the field, 413 for a body too large, 415 for a body
+    of a type the app does not read."""
+    if kind in ("too_large", "unsupported_media_type"):
+        return JSONResponse({"detail": message}, status_code=STATUS_OF_KIND[kind])
     return JSONResponse(
         {
             "detail": f"invalid request: {field}: {message}",
             "errors": [{"field": field, "message": message, "type": kind}],
         },
-        status_code=422,
+        status_code=STATUS_OF_KIND[kind],
     )
 
 
@@ -107,7 +168,7 @@ class RequestGuard:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await answer("too_large", None, too_large)(scope, receive, send)
             return
-        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         body = bytearray()
@@ -121,9 +182,9 @@ class RequestGuard:
                 await answer("too_large", None, too_large)(scope, receive, send)
                 return
             more = message.get("more_body", False)
-        refused = self._check_body(bytes(body), headers.get(b"content-type", b""))
-        if refused is not None:
-            await answer("forbidden_character", *refused)(scope, receive, send)
+        problem = await self._check_body(scope, bytes(body), headers.get(b"content-type"))
+        if problem is not None:
+            await answer(*problem)(scope, receive, send)
             return
         delivered = False
 
@@ -153,23 +214,73 @@ class RequestGuard:
         return None
 
     @staticmethod
-    def _check_body(body: bytes, content_type: bytes) -> tuple[str, str] | None:
-        """(field, message) of the first forbidden character in a JSON or form body."""
+    async def _check_body(
+        scope: Any, body: bytes, content_type: bytes | None
+    ) -> tuple[str, str | None, str] | None:
+        """(kind, field, message) of the first refusal of a body, or None."""
         if not body:
             return None
-        kind = content_type.split(b";")[0].strip().lower()
-        if kind == b"application/json":
+        kind = media_kind(content_type) if content_type else None
+        if kind is None:
+            named = content_type.decode("latin-1") if content_type else "none"
+            return (
+                "unsupported_media_type",
+                None,
+                f"a request body of Content-Type {named!r} is not read here: send "
+                "application/json (or a form, where a route takes one)",
+            )
+        fields: Iterator[tuple[str, str]]
+        if kind == "json":
+            if json_depth(body) > MAX_JSON_DEPTH:
+                return (
+                    "too_deep",
+                    "body",
+                    f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects",
+                )
             try:
                 decoded = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None  # the route's own validation says what is wrong
             fields = _strings(decoded, "")
-        elif kind == b"application/x-www-form-urlencoded":
+        elif kind == "form":
             fields = iter(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         else:
-            return None
+            found = await _multipart_fields(scope, body)
+            if found is None:
+                return None  # malformed: the route's own parsing answers 400
+            fields = iter(found)
         for field, text in fields:
             code = forbidden_character(text)
             if code is not None:
-                return field or "body", _message(code)
+                return "forbidden_character", field or "body", _message(code)
         return None
+
+
+async def _multipart_fields(scope: Any, body: bytes) -> list[tuple[str, str]] | None:
+    """(name, text) of every field of a multipart form, a file's name included (its content is
+    bytes, not text), read by the parser the app's own `request.form()` uses."""
+    sent = False
+
+    async def once() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    request = Request({**scope, "state": {}}, once)
+    try:
+        form = await request.form()
+    except (MultiPartException, ValueError, AssertionError):
+        return None
+    try:
+        found: list[tuple[str, str]] = []
+        for name, value in form.multi_items():
+            found.append((name, name))
+            if isinstance(value, UploadFile):
+                found.append((name, value.filename or ""))
+            else:
+                found.append((name, value))
+        return found
+    finally:
+        await form.close()

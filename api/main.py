@@ -20,7 +20,7 @@ from api import errors, metrics, pages, ratelimit
 from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
-from api.middleware import AuditMiddleware, CaseContextMiddleware
+from api.middleware import AuditMiddleware, CaseContextMiddleware, HttpSemanticsMiddleware
 from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
 from core.db import prepare_database
 from core.holidays import configured_policy
@@ -95,6 +95,8 @@ def create_app(
     # Every state-changing request; refused anonymous ones counted per address and route.
     app.add_middleware(AuditMiddleware, count_refused=ratelimit.count_refused)
     app.add_middleware(CaseContextMiddleware)
+    # HEAD on every GET route; Cache-Control and Vary on the answers.
+    app.add_middleware(HttpSemanticsMiddleware)
     # Outermost: the client's address as rate limits and the audit trail see it. Forwarded
     # headers are believed only from the configured proxies (none by default).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies(settings))

@@ -171,3 +171,52 @@ class CaseContextMiddleware:
             return
         with case_context(registration_number=f"{int(match['sequence'])}/{match['year']}"):
             await self.app(scope, receive, send)
+
+
+# Answers that may be kept by a browser or a proxy: the pages' static files and the API
+# documentation's assets. Everything else the app answers (JSON about cases, pages, XML of
+# Open311) may carry personal data and is `no-store` unless its route says otherwise.
+_CACHEABLE_TYPES = (b"text/css", b"application/javascript", b"text/javascript", b"image/", b"font/")
+
+
+class HttpSemanticsMiddleware:
+    """ASGI middleware: `HEAD` on every GET route, and the caching headers of answers.
+
+    - **HEAD** (load balancers, link checkers) is served as the GET it stands for, without the
+      body: the same status and headers (`Content-Length` included), on every route.
+    - **Cache-Control: no-store** on every answer that does not set its own and is not a
+      static asset: a shared computer's browser or a proxy must not keep a case, a tracking
+      answer or a page.
+    - **Vary: X-Citizen-Phone** on public tracking (`/v1/track/...`), whose answer depends on
+      that header: a cache that ignored it would give one citizen's answer to another's phone.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
+        tracking = scope.get("path", "").startswith("/v1/track")
+
+        async def send_adjusted(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _v in headers}
+                kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if b"cache-control" not in names and not kind.startswith(_CACHEABLE_TYPES):
+                    headers.append((b"cache-control", b"no-store"))
+                if tracking:
+                    headers.append((b"vary", b"X-Citizen-Phone"))
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and head:
+                if message.get("more_body", False):
+                    return  # the body is not sent; its end is
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_adjusted)

@@ -89,23 +89,57 @@ class CaseFilter(logging.Filter):
         return True
 
 
-# `phone=...` in a logged URL (an access-log line): citizens' numbers stay out of the logs.
-_PHONE_PARAM = re.compile(r"(phone=)[^&\s\"']*", re.IGNORECASE)
+# Query parameters whose values are secrets or personal data, in any logged URL (an access-log
+# line): keys and tokens (`api_key=`, `token=`, OIDC's `code=` and `state=`), phones, names,
+# addresses, free text and searches. Matched by a word inside the name (`first_name`).
+_SECRET_PARAM = re.compile(
+    r"((?:^|(?<=[?&;\s]))"
+    r"(?:[\w.\-\[\]]*?(?:key|token|secret|password|passwd|code|state|sig|phone|mobile|name"
+    r"|address|email|description|text|body|note|remark|reason|search|query|otp)[\w.\-\[\]]*|q)"
+    r"=)[^&\s\"']*",
+    re.IGNORECASE,
+)
+# Our bearer tokens `js_<id>_<secret>` (the id is public and stays), JWTs, `Bearer <anything>`.
+_OUR_TOKEN = re.compile(r"\b(js_[0-9a-f]{1,32}_)[A-Za-z0-9_\-]+")
+_JWT = re.compile(r"\beyJ[\w\-]+\.[\w\-]+\.[\w\-]*")
+_BEARER = re.compile(r"(\bBearer\s+)[^\s\"',]+", re.IGNORECASE)
+# An Indian mobile number in any usual spelling (+91 98765 43210, 09876543210, 9876543210).
+_MOBILE = re.compile(r"(?<![\w+])(?:\+?91[\s\-]?|0)?[6-9]\d{4}[\s\-]?\d{5}(?!\w)")
 
 
-class RedactPhoneFilter(logging.Filter):
-    """Replaces the value of any `phone=` query parameter in a message with `[redacted]`:
-    public tracking takes the phone in a header, but a client may still put it in the URL."""
+def redact(text: str) -> str:
+    """`text` without secrets or phone numbers: the values of sensitive query parameters,
+    bearer tokens (ours keep their public id), JWTs and Indian mobile numbers are replaced.
+    Names, addresses and message texts cannot be recognised: the code never logs them."""
+    text = _SECRET_PARAM.sub(r"\1[redacted]", text)
+    text = _OUR_TOKEN.sub(r"\1[redacted]", text)
+    text = _BEARER.sub(r"\1[redacted]", text)
+    text = _JWT.sub("[redacted JWT]", text)
+    return _MOBILE.sub("[phone]", text)
+
+
+class RedactFilter(logging.Filter):
+    """Applies `redact` to every message (and the text of its exception) of every logger
+    that reaches the process's handler: uvicorn's access log, Temporal's, ours."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed call: logging reports it itself
             return True
-        if _PHONE_PARAM.search(message):
-            record.msg = _PHONE_PARAM.sub(r"\1[redacted]", message)
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
+
+
+# The name an earlier version gave it (it redacted `phone=` alone).
+RedactPhoneFilter = RedactFilter
 
 
 _CONTEXT_KEYS = ("registration_number", "workflow_id", "run_id", "workflow_type", "activity_type")
@@ -126,8 +160,10 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value:
                 entry[key] = value
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["error"] = record.exc_text
+        elif record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -152,7 +188,7 @@ def configure_logging(settings: Settings) -> None:
     """Root logging for a process (API, worker, admin command), from LOG_LEVEL and LOG_FORMAT."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(CaseFilter())
-    handler.addFilter(RedactPhoneFilter())
+    handler.addFilter(RedactFilter())
     as_json = settings.log_format is LogFormat.JSON
     handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
     # In JSON the IDs are fields of their own: do not also paste Temporal's dicts into messages.

@@ -252,6 +252,20 @@ class RateCounter(SQLModel, table=True):
     count: int = 0
 
 
+class SmsChoice(SQLModel, table=True):
+    """A citizen's choice about SMS from the centre, by phone (core/sms_choice.py): `STOP`
+    (or UNSUBSCRIBE, बंद) sets `opted_out`, `START` clears it. One row per phone, its last word;
+    a phone without a row gets every SMS."""
+
+    __tablename__ = "sms_choice"
+
+    phone: str = Field(primary_key=True, max_length=20)  # E.164, as complaints store it
+    opted_out: bool
+    changed_at: datetime = Field(sa_column=_ts(nullable=False))
+    # The inbound SMS that said it (Twilio's MessageSid), for the record.
+    message_sid: str | None = Field(default=None, max_length=64)
+
+
 # ---- API users and their tokens (the token store: core/auth.py) ----------------------------
 
 

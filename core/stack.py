@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
+
+if __name__ == "__main__":
+    # Importing what follows takes a second or two: a stop signal meanwhile ends the process
+    # at once and quietly (nothing is started yet); `main` then installs the real handler.
+    for _sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_sig, lambda *_: os._exit(0))
+
 import socket
 import subprocess
 import sys
@@ -105,6 +112,24 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise SystemExit(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
+class _StopRequests:
+    """SIGINT and SIGTERM, however many: the first interrupts the start or the supervision
+    (as KeyboardInterrupt), every later one is noted and ignored, so that none can interrupt
+    the stopping itself (a traceback, and children left behind)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count == 1:
+            raise KeyboardInterrupt
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self)
+
+
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     # A second Ctrl-C or SIGTERM while stopping must not abandon the rest as orphans.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -174,11 +199,26 @@ def supervise(children: list[Child]) -> None:
 
 
 def main() -> None:
+    stop_requests = _StopRequests()
+    stop_requests.install()
+    children: list[Child] = []
+    try:
+        run(children)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_requests.count += 1  # from here on, a signal interrupts nothing
+        print("\njan-samvad: stopping…", flush=True)
+        stop([child.process for child in children if child.process is not None])
+
+
+def run(children: list[Child]) -> None:
+    """Start the stack (`children` are its processes, for `stop`) and supervise it."""
     settings = get_settings()
     host, _, port_text = settings.temporal_address.partition(":")
     port = int(port_text or 7233)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    children = [
+    children += [
         Child(
             "Temporal dev server",
             dev_server_command(settings, port=port, ui_port=settings.temporal_ui_port),
@@ -187,40 +227,34 @@ def main() -> None:
         Child("API", [sys.executable, "-m", "api.main"], env),
     ]
     server, worker, api = children
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        print(f"jan-samvad: Temporal dev server, state in {settings.data_dir / 'temporal.db'}")
-        wait_for_port(host or "127.0.0.1", port, 60, server.start())
-        # The same idempotent step a production deploy runs (the dev server's own
-        # --search-attribute flags cover a fresh file; this covers one from an older version).
-        subprocess.run(
-            [sys.executable, "-m", "core.admin", "register-search-attributes"], env=env, check=True
-        )
-        # Development tokens, one per role, so that every endpoint can be tried from /docs
-        # (this also brings the read model's schema up to date before the API and worker).
-        tokens_note = "  Tokens       none: ENVIRONMENT=production (make user ARGS=...)\n"
-        if settings.environment is not Environment.PRODUCTION:
-            subprocess.run([sys.executable, "-m", "core.admin", "dev-tokens"], env=env, check=True)
-            tokens_note = f"  Tokens       {dev_tokens_file(settings)} (Authorize in /docs)\n"
-        worker.start()
-        wait_for_port(settings.api_host, settings.api_port, 60, api.start())
-        print(
-            "\njan-samvad is up:\n"
-            f"  Pages        {settings.public_base_url}/ (sign in with a token below)\n"
-            f"  API + docs   {settings.public_base_url}/docs\n"
-            f"  Temporal UI  {temporal_ui_url(settings)} (decoded: {settings.public_base_url}"
-            "/engineer)\n"
-            f"  Codec        {codec_endpoint(settings)} (payloads encrypted; README:"
-            " Citizen data in Temporal)\n"
-            f"{tokens_note}"
-            "  A process that crashes is restarted; Ctrl-C stops everything.\n",
-            flush=True,
-        )
-        supervise(children)
-    except KeyboardInterrupt:
-        print("\njan-samvad: stopping…", flush=True)
-    finally:
-        stop([child.process for child in children if child.process is not None])
+    print(f"jan-samvad: Temporal dev server, state in {settings.data_dir / 'temporal.db'}")
+    wait_for_port(host or "127.0.0.1", port, 60, server.start())
+    # The same idempotent step a production deploy runs (the dev server's own
+    # --search-attribute flags cover a fresh file; this covers one from an older version).
+    subprocess.run(
+        [sys.executable, "-m", "core.admin", "register-search-attributes"], env=env, check=True
+    )
+    # Development tokens, one per role, so that every endpoint can be tried from /docs
+    # (this also brings the read model's schema up to date before the API and worker).
+    tokens_note = "  Tokens       none: ENVIRONMENT=production (make user ARGS=...)\n"
+    if settings.environment is not Environment.PRODUCTION:
+        subprocess.run([sys.executable, "-m", "core.admin", "dev-tokens"], env=env, check=True)
+        tokens_note = f"  Tokens       {dev_tokens_file(settings)} (Authorize in /docs)\n"
+    worker.start()
+    wait_for_port(settings.api_host, settings.api_port, 60, api.start())
+    print(
+        "\njan-samvad is up:\n"
+        f"  Pages        {settings.public_base_url}/ (sign in with a token below)\n"
+        f"  API + docs   {settings.public_base_url}/docs\n"
+        f"  Temporal UI  {temporal_ui_url(settings)} (decoded: {settings.public_base_url}"
+        "/engineer)\n"
+        f"  Codec        {codec_endpoint(settings)} (payloads encrypted; README:"
+        " Citizen data in Temporal)\n"
+        f"{tokens_note}"
+        "  A process that crashes is restarted; Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    supervise(children)
 
 
 if __name__ == "__main__":

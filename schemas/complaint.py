@@ -23,6 +23,7 @@ from schemas.enums import (
 )
 from schemas.i18n import default_language, offered_languages
 from schemas.reference import URGENT_CATEGORIES, CategoryName, DepartmentName, DistrictName
+from schemas.visible import refuse_hidden, require_letter
 
 _MOBILE = re.compile(r"[6-9][0-9]{9}")
 
@@ -87,7 +88,14 @@ class Citizen(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
-        return value.strip()
+        # Read beside the phone number by staff: nothing that reorders or hides (see
+        # schemas/visible.py).
+        return refuse_hidden(value.strip())
+
+    @field_validator("name")
+    @classmethod
+    def _a_letter(cls, value: str) -> str:
+        return require_letter(value)
 
     @field_validator("language")
     @classmethod

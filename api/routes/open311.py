@@ -47,6 +47,7 @@ from temporalio.service import RPCError
 from api.auth import principal_from_token
 from api.deps import AppStateDep
 from api.errors import ApiError
+from api.guard import STATUS_OF_KIND
 from api.intake import IdempotencyConflict, RecentDuplicates, register_complaint
 from api.ratelimit import PhoneLimitReached, RateLimited
 from api.routes.track import tracked
@@ -144,9 +145,11 @@ def error_response(
 
 def guard_answer(path: str, kind: str, field: str | None, message: str) -> Response:
     """The request guard's refusals (`api.guard`) under the prefix, in the spec's error
-    format and the path's encoding: 400 naming the field, 413 for a body too large."""
+    format and the path's encoding: 400 naming the field, 413 for a body too large, 415 for a
+    body of a type nothing reads."""
     fmt = Format.JSON if path.rsplit(".", 1)[-1] == Format.JSON else Format.XML
-    return error_response(413 if kind == "too_large" else 400, [(field, message)], fmt)
+    status = STATUS_OF_KIND[kind] if kind in ("too_large", "unsupported_media_type") else 400
+    return error_response(status, [(field, message)], fmt)
 
 
 def _validation_errors(err: RequestValidationError) -> list[tuple[str | None, str]]:

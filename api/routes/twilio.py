@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from activities.templates import command_word, reply, segments
+from activities.templates import command_word, cut, reply, segments
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
@@ -36,6 +36,7 @@ from core.db import read_session
 from core.models import Complaint, Message, utcnow
 from core.readmodel import apply_receipt
 from core.settings import Settings
+from core.sms_choice import record_choice
 from schemas.auth import Principal, Role
 from schemas.calendar import fmt_ist_date
 from schemas.complaint import ascii_digits, normalise_phone
@@ -124,10 +125,37 @@ async def twilio_status(
 
 # ---- citizens' SMS commands --------------------------------------------------------------
 
+# Twilio never sends more than 1,600 characters in one Body (it joins a long SMS's parts up to
+# there). A command is a word and a number: anything longer is answered with the help text
+# without being parsed, so a crafted body cannot hold the event loop.
+MAX_INBOUND_CHARACTERS = 1600
+MAX_COMMAND_CHARACTERS = 64
+
+# One reading of each text: the word, an optional `:` or `-`, the number (no two adjacent
+# optional spaces, so nothing backtracks).
 _COMMAND = re.compile(
-    r"^\s*(?P<word>[^\s\d:\-]+)\s*[:\-]?\s*"
-    r"(?P<sequence>[0-9]{1,9})\s*/\s*(?P<year>[0-9]{4})\s*[.।]?\s*$"
+    r"(?P<word>[^\s\d:\-]+)\s*(?:[:\-]\s*)?"
+    r"(?P<sequence>[0-9]{1,9})\s*/\s*(?P<year>[0-9]{4})\s*[.।]?"
 )
+# STOP and START alone (in any case), in each language; with the carriers' usual English
+# synonyms, which citizens know from other senders.
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+OPT_IN_WORDS = frozenset({"start", "unstop", "subscribe"})
+
+
+def choice_of(text: str) -> bool | None:
+    """True for a STOP word, False for a START word, None for anything else."""
+    word = text.strip().strip(".।!").casefold()
+    stop = set(OPT_OUT_WORDS)
+    start = set(OPT_IN_WORDS)
+    for language in (SOURCE_LANGUAGE, *offered_languages()):
+        stop.add(command_word("stop", language).casefold())
+        start.add(command_word("start", language).casefold())
+    if word in stop:
+        return True
+    if word in start:
+        return False
+    return None
 
 
 def command_words() -> dict[str, tuple[str, str]]:
@@ -166,14 +194,18 @@ def _status_text(row: Complaint, language: str, helpline: str) -> str:
         parts.append(reply("reply|next_date", language, date=fmt_ist_date(case.next_deadline)))
     tail = reply("reply|help_short", language, helpline=helpline)
     if case.last_reply:
-        answer = " ".join(case.last_reply.split())
+        # Three segments hold at most 459 characters: no need to measure more.
+        answer = cut(" ".join(case.last_reply[:2000].split()), 480)
         if answer and answer[-1] not in ".!?।":
             answer += reply("reply|full_stop", language)
         while answer:
             text = " ".join([*parts, reply("reply|answer", language, answer=answer), tail])
             if segments(text) <= STATUS_REPLY_SEGMENTS:
                 return text
-            answer = answer[: max(0, len(answer) - 12)].rstrip() + "..." if len(answer) > 15 else ""
+            # Shorter by a dozen characters, never inside one (an emoji, a conjunct).
+            answer = (
+                cut(answer, max(0, len(answer) - 12)).rstrip() + "..." if len(answer) > 15 else ""
+            )
     return " ".join([*parts, tail])
 
 
@@ -185,6 +217,12 @@ def _citizen_case(session: Session, reg: str, sender: str) -> Complaint | None:
         return None
     row = session.exec(select(Complaint).where(Complaint.registration_number == reg)).first()
     return row if row is not None and row.citizen_phone == phone else None
+
+
+def _find_case(engine: Engine, reg: str, sender: str) -> Complaint | None:
+    """`_citizen_case` in a session of its own (off the event loop)."""
+    with read_session(engine) as session:
+        return _citizen_case(session, reg, sender)
 
 
 async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | None) -> str:
@@ -226,7 +264,8 @@ async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | No
 )
 async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     """A citizen's SMS to the centre: `STATUS <reg>` / `स्थिति <reg>`, `REVIEW <reg>` /
-    `समीक्षा <reg>`, or anything else (help). Answers TwiML; case data only goes to the phone
+    `समीक्षा <reg>`, `STOP` / `बंद` (no SMS but decisions on their open cases) and `START` /
+    `शुरू`, or anything else (help). Answers TwiML; case data only goes to the phone
     registered on the case."""
     params = await verified_params(request, app.settings)
     helpline = app.settings.helpline_number
@@ -236,16 +275,19 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
         seen: bool = await run_in_threadpool(_delivered_before, app.engine, sid)
         if seen:  # Twilio redelivers what it timed out on: act and reply once (empty answer)
             return Response(content=str(twiml), media_type="application/xml")
-    text = ascii_digits(params.get("Body", ""))
-    match = _COMMAND.match(text)
+    body = params.get("Body", "")
+    text = ascii_digits(body.strip()) if len(body) <= MAX_INBOUND_CHARACTERS else ""
+    match = _COMMAND.fullmatch(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
     command = command_words().get(match["word"].casefold()) if match else None
-    if match is None or command is None:
+    choice = choice_of(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
+    if choice is not None:
+        answer = await _record_choice(app, params.get("From", ""), choice, sid)
+    elif match is None or command is None:
         answer = help_text(helpline)
     else:
         verb, language = command
         reg = f"{int(match['sequence'])}/{match['year']}"
-        with read_session(app.engine) as session:
-            row = _citizen_case(session, reg, params.get("From", ""))
+        row = await run_in_threadpool(_find_case, app.engine, reg, params.get("From", ""))
         if row is not None:  # the audit trail links the command to its case
             audit.describe(complaint=(row.year, row.sequence))
         if row is None:
@@ -260,6 +302,23 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
                 answer = reply("reply|try_later", language, helpline=helpline)
     twiml.message(answer)
     return Response(content=str(twiml), media_type="application/xml")
+
+
+async def _record_choice(app: AppStateDep, sender: str, opted_out: bool, sid: str | None) -> str:
+    """Record STOP (`opted_out`) or START for the sender's phone; the confirmation, in each
+    language offered (the centre does not know which one a phone reads)."""
+    helpline = app.settings.helpline_number
+    try:
+        phone = normalise_phone(sender)
+    except ValueError:
+        return help_text(helpline)  # not an Indian mobile: nothing of ours reaches it anyway
+    await run_in_threadpool(
+        record_choice, app.engine, phone, opted_out=opted_out, at=utcnow(), message_sid=sid
+    )
+    audit.describe(summary="SMS opt-out (STOP)" if opted_out else "SMS opt-in (START)")
+    context = "reply|opted_out" if opted_out else "reply|opted_in"
+    languages = dict.fromkeys((SOURCE_LANGUAGE, *offered_languages()))
+    return "\n".join(reply(context, language, helpline=helpline) for language in languages)
 
 
 # An inbound SMS's SID is remembered this long (Twilio redelivers within seconds to minutes).
