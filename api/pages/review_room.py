@@ -14,14 +14,24 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages.cases import common, new_key, validation_errors
+from api.pages.minutes import (
+    chair,
+    csv_header,
+    csv_rows,
+    districts_present,
+    officers_named,
+    person,
+)
 from api.pages.web import (
     CheckedForm,
     PageError,
     field,
     gettext_for,
+    language,
     redirect,
     render,
     signed_in,
@@ -29,6 +39,7 @@ from api.pages.web import (
 from api.pages.web import problem as refusal_text
 from api.routes import reviews, staff
 from core.db import read_session
+from core.models import Officer
 from schemas.actions import CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
@@ -103,7 +114,7 @@ async def agenda_page(
     def load() -> tuple[SessionAgenda, list[OfficerEntry]]:
         with read_session(_app(request).engine) as session:
             agenda = reviews.get_agenda(kind, when, session, _app(request), _district(request))
-            return agenda, staff.list_officers(session)
+            return agenda, staff.directory(session)
 
     try:
         agenda, officers = await run_in_threadpool(load)
@@ -239,22 +250,36 @@ async def close(
     return redirect(f"/review-room/{kind}/{day}/minutes{_query(request)}")
 
 
-@router.get("/review-room/{kind}/{day}/minutes")
-async def minutes(request: Request, kind: str, day: str, principal: ReviewReader) -> Response:
-    """The minutes as a page that prints cleanly (`?print=1`: without the site's frame)."""
-    when = _day(request, day)
+async def _minutes_and_officers(
+    request: Request, kind: str, when: date
+) -> tuple[Minutes, dict[str, Officer]]:
+    """The API's minutes and the directory entries of the officers they name."""
 
-    def load() -> Minutes:
+    def load() -> tuple[Minutes, dict[str, Officer]]:
         with read_session(_app(request).engine) as session:
             found: Minutes = reviews.get_minutes(
                 kind, when, session, _app(request), district=_district(request)
             )
-            return found
+            named = officers_named(
+                session,
+                [i for e in found.entries for i in (e.responsible_officer_id, e.decided_by)],
+            )
+            return found, named
 
     try:
-        found = await run_in_threadpool(load)
+        return await run_in_threadpool(load)
     except ApiError as err:
         raise PageError(err.status_code, refusal_text(request, err)) from None
+
+
+@router.get("/review-room/{kind}/{day}/minutes")
+async def minutes(request: Request, kind: str, day: str, principal: ReviewReader) -> Response:
+    """The minutes as a page that prints cleanly (`?print=1`: without the site's frame, with
+    the heading, date, chair, districts present and a signature block)."""
+    when = _day(request, day)
+    found, officers = await _minutes_and_officers(request, kind, when)
+    _ = gettext_for(request)
+    code = language(request)
     return render(
         request,
         "review_minutes.html",
@@ -265,6 +290,9 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "day": when.isoformat(),
             "q": _query(request),
             "printable": request.query_params.get("print") == "1",
+            "person": lambda officer_id: person(officer_id, officers, code),
+            "chair": chair(found.session.kind, _),
+            "districts_present": districts_present(found),
         },
         principal=principal,
     )
@@ -272,17 +300,15 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
 
 @router.get("/review-room/{kind}/{day}/minutes.csv")
 async def minutes_csv(request: Request, kind: str, day: str, principal: ReviewReader) -> Response:
-    """The API's CSV of the minutes (`GET /v1/reviews/.../minutes?format=csv`)."""
+    """The minutes as a CSV to file and circulate: the reader's column names and words,
+    officers by name and designation, UTF-8 with a byte-order mark (Excel), every cell
+    neutralised, never cached (the API's `?format=csv` keeps stable column codes)."""
     when = _day(request, day)
-
-    def load() -> Any:
-        with read_session(_app(request).engine) as session:
-            return reviews.get_minutes(
-                kind, when, session, _app(request), format="csv", district=_district(request)
-            )
-
-    try:
-        answer: Response = await run_in_threadpool(load)
-    except ApiError as err:
-        raise PageError(err.status_code, refusal_text(request, err)) from None
-    return answer
+    found, officers = await _minutes_and_officers(request, kind, when)
+    _ = gettext_for(request)
+    outcome_label = common(request)["outcome_label"]
+    return csv_response(
+        f"minutes-{found.session.session_id}.csv",
+        csv_header(_),
+        csv_rows(found, officers, language(request), _, outcome_label),
+    )
