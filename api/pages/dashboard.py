@@ -7,10 +7,15 @@ each district registered in the last 90 days:
 
     closed in time   A = cases closed within 21 days of registration (CPGRAMS' limit)
                          / cases registered at least 21 days ago, or closed
-    satisfied        B = closures verified "satisfied" with the citizen on the callback
-                         / cases closed
+    satisfied        B = complaints verified "satisfied" with the citizen on the callback
+                         / complaints closed (a suggestion is answered, never verified)
     reopened         C = closed cases the citizen had reopened / cases closed
-    score            = 50·A + 30·B + 20·(1 − C)    (0–100; no closed case: B = C = 0)
+    score            = 50·A + 30·B + 20·(1 − C)    (0–100; a share with nothing to count is
+                                                    None, shown "—", and adds nothing)
+
+Every number is a grouped query in the database over the cases the reader may see and the
+filters admit (period of registration, district, department): a fixed number of statements
+whatever the volume, on the indexed columns (status, district, level, created_at).
 """
 
 from __future__ import annotations
