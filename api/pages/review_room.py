@@ -9,15 +9,18 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages.cases import common, new_key, validation_errors
+from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.minutes import (
     chair,
     csv_header,
@@ -37,6 +40,7 @@ from api.pages.web import (
     signed_in,
 )
 from api.pages.web import problem as refusal_text
+from api.pages.words import field_refusal
 from api.routes import reviews, staff
 from core.db import read_session
 from core.models import Officer
@@ -50,6 +54,7 @@ from schemas.review import (
     SessionPhase,
 )
 from schemas.staff import OfficerEntry
+from schemas.workflow import DecisionKind
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -187,6 +192,34 @@ async def decide(
             values={number: values},
             status=422,
         )
+    # Asked once the closure can go through (the citizen informed); otherwise the refusal
+    # says what is missing first.
+    if (
+        decision.decision is DecisionKind.CLOSE
+        and decision.citizen_informed
+        and not confirmed(form)
+    ):
+        return confirmation(
+            request,
+            principal,
+            title=_("Close case %(number)s at this review?") % {"number": number},
+            consequences=[
+                _(
+                    "The case is closed by this review with the reason below, and the "
+                    "decision goes into the minutes as it stands."
+                ),
+                _(
+                    "The citizen is told by SMS, and may reopen the case only within the "
+                    "days their case allows after closing."
+                ),
+                _("No other decision can be recorded for this case at this session."),
+            ],
+            facts={_("Case"): number, _("Reason for closing"): str(values["text"]) or "—"},
+            action=f"/review-room/{kind}/{day}/decisions{_query(request)}",
+            fields=carried(form),
+            confirm_label=_("Yes, close the case"),
+            back=f"/review-room/{kind}/{day}{_query(request)}#case-{number.replace('/', '-')}",
+        )
     with read_session(_app(request).engine) as session:
         try:
             await reviews.record_decision(
@@ -200,17 +233,16 @@ async def decide(
                 district=_district(request),
             )
         except ApiError as err:
-            errors = {
-                f"{number}:{e['field']}": e["message"]
-                for e in err.extra.get("errors", [])
-                if isinstance(e, dict)
-            }
+            # A refusal about a field is said beside it, in the reader's words.
+            beside = field_refusal(err, _) or {}
+            errors = {f"{number}:{name}": message for name, message in beside.items()}
+            said = _("Please correct the fields marked below.") if beside else None
             return await agenda_page(
                 request,
                 principal,
                 kind,
                 day,
-                problem=f"{number}: {refusal_text(request, err)}",
+                problem=f"{number}: {said or refusal_text(request, err)}",
                 errors=errors,
                 values={number: values},
                 status=err.status_code,
@@ -220,12 +252,50 @@ async def decide(
     return redirect(f"/review-room/{kind}/{day}?done={number}{query}#case-{anchor}")
 
 
+async def _confirm_close(
+    request: Request, principal: Principal, kind: str, when: date, form: FormData
+) -> Response:
+    """The confirmation page of closing a session: what closing does, with the counts."""
+    _ = gettext_for(request)
+
+    def load() -> SessionAgenda:
+        with read_session(_app(request).engine) as session:
+            return reviews.get_agenda(kind, when, session, _app(request), _district(request))
+
+    try:
+        info = (await run_in_threadpool(load)).session
+    except ApiError as err:
+        raise PageError(err.status_code, refusal_text(request, err)) from None
+    code = language(request)
+    undecided = max(0, info.agenda_count - info.decided_count)
+    forum = common(request)["forum_label"](info.kind.value)
+    return confirmation(
+        request,
+        principal,
+        title=_("Close the session: %(forum)s, %(date)s?")
+        % {"forum": forum, "date": format_date(when, "d MMM y", locale=code)},
+        consequences=[
+            _("No more decisions can be recorded at this session; its minutes become final."),
+            _("Undecided cases that roll over to the next session of this forum: %(n)d.")
+            % {"n": undecided},
+        ],
+        facts={_("Cases"): str(info.agenda_count), _("Decided"): str(info.decided_count)},
+        action=f"/review-room/{kind}/{when.isoformat()}/close{_query(request)}",
+        fields=carried(form),
+        confirm_label=_("Yes, close the session"),
+        back=f"/review-room/{kind}/{when.isoformat()}{_query(request)}",
+    )
+
+
 @router.post("/review-room/{kind}/{day}/close")
 async def close(
     request: Request, kind: str, day: str, principal: ReviewWriter, form: CheckedForm
 ) -> Response:
-    """`POST .../close`: undecided cases roll over; the minutes become final."""
+    """`POST .../close`: undecided cases roll over; the minutes become final — once the
+    reviewer has confirmed on a second page how many cases roll over."""
     when = _day(request, day)
+    if not confirmed(form):
+        return await _confirm_close(request, principal, kind, when, form)
     with read_session(_app(request).engine) as session:
         try:
             await reviews.close_session(
