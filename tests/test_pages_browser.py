@@ -255,7 +255,7 @@ async def test_a_telecaller_registers_an_officer_reports_and_the_callback_is_rec
     await desk.wait_for_url(re.compile(r"/desk\?done=callback"))
     assert await desk.locator(f"#callback-{sequence}-{year}").count() == 0
     await desk.goto(f"{live.base_url}/cases/{year}/{sequence}")
-    assert "weekly review" in (await desk.locator("#case-status").inner_text())
+    assert "weekly review" in (await desk.locator("#case-status").inner_text()).lower()
     await shot(desk, "07-case-escalated")
 
 
