@@ -322,8 +322,17 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             status=429,
         )
     except ApiError as err:
+        # A refusal about a field is said beside it, in the reader's words.
+        beside = field_refusal(err, _)
         return await _desk(
-            request, principal, values=values, problem=problem(request, err), status=err.status_code
+            request,
+            principal,
+            values=values,
+            errors=beside or {},
+            problem=_("Please correct the fields marked below.")
+            if beside
+            else problem(request, err),
+            status=err.status_code,
         )
     started = "1" if answer.status_code != 202 else "0"
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
