@@ -211,3 +211,52 @@ async def test_a_filter_that_names_nothing_is_said_beside_its_field(
     assert "registered_from" not in re.sub(r"<[^>]+>", "", page.text).replace(
         "registered_from=", ""
     )
+
+
+def test_the_weekly_trend_counts_exactly_what_the_rule_says(any_engine: Engine) -> None:
+    """Against the rule computed case by case in Python: at each week's end, a case counts
+    when its report window from registration had passed and it was not yet closed or
+    withdrawn; urgent and suggestion windows differ, and edges fall mid-week."""
+    now = utcnow()
+    policy = Policy()
+    rows = []
+    for i in range(60):
+        age = timedelta(days=(i * 37) % 120, hours=(i * 7) % 24)
+        row = case(any_engine, ("Ranchi", "Dumka")[i % 2], now=now, age=age)
+        with Session(any_engine, expire_on_commit=False) as session:
+            stored = session.get(Complaint, row.id)
+            assert stored is not None
+            stored.urgent = i % 7 == 0
+            stored.kind = ComplaintKind.SUGGESTION if i % 5 == 0 else ComplaintKind.COMPLAINT
+            if i % 3 == 0:
+                stored.status = ComplaintStatus.CLOSED
+                stored.closed_at = stored.created_at + timedelta(days=(i * 11) % 50, hours=i)
+            elif i % 11 == 0:
+                stored.status = ComplaintStatus.WITHDRAWN
+                stored.closed_at = None
+                stored.updated_at = stored.created_at + timedelta(days=(i * 5) % 30)
+            session.add(stored)
+            session.commit()
+            rows.append(stored)
+    with read_session(any_engine) as session:
+        data = compute(session, REVIEWER, policy, now)
+
+    def window(row: Complaint) -> timedelta:
+        return policy.report_deadline(
+            suggestion=row.kind is ComplaintKind.SUGGESTION, urgent=row.urgent
+        )
+
+    expected = []
+    for week_end in data.trend_weeks:
+        late = 0
+        for row in rows:
+            ended = None
+            if row.status is ComplaintStatus.CLOSED:
+                ended = row.closed_at
+            elif row.status is ComplaintStatus.WITHDRAWN:
+                ended = row.closed_at or row.updated_at
+            if row.created_at + window(row) < week_end and (ended is None or ended > week_end):
+                late += 1
+        expected.append(late)
+    assert data.trend == expected
+    assert sum(expected) > 0

@@ -40,7 +40,7 @@ from api.pages.reference import district_from_input, district_label
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
-from core.models import Complaint, TimelineEvent, utcnow
+from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
 from schemas.auth import Principal, Role
 from schemas.calendar import IST, within_calendar
 from schemas.enums import OPEN_STATUSES, ClosureReason, ComplaintKind, ComplaintStatus
@@ -167,6 +167,83 @@ def _ended() -> ColumnElement[Any]:
     )
 
 
+def _days(session: Session, moment: Any) -> ColumnElement[Any]:
+    """A moment as a number of days (fractional), in the database's own arithmetic."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.julianday(moment)
+    # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, far slower.
+    return sa.func.date_part("epoch", moment) / 86400.0
+
+
+def _floor(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The whole part of a non-negative number (PostgreSQL's cast rounds; SQLite's cuts)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.cast(value, sa.Integer)
+    return sa.cast(sa.func.floor(value), sa.Integer)
+
+
+def _trend(
+    session: Session,
+    policy: Policy,
+    weeks: list[datetime],
+    scope: list[ColumnElement[bool]],
+) -> list[int]:
+    """Cases open past their report window at each week's end (`weeks`, a week apart).
+
+    A case counts at week k when its report window ended before that week's end and it had
+    not ended (closed or withdrawn) by then: a run of weeks [first, stop). The database
+    computes `first` and `stop` once per case and counts the cases per pair (at most 13 x 13
+    groups); only cases open now or ended since the oldest week's end are read."""
+    ended = _ended()
+    day = 86400.0
+    window_days = sa.case(
+        (col(Complaint.urgent).is_(True), policy.report_deadline_urgent.total_seconds() / day),
+        (
+            col(Complaint.kind) == ComplaintKind.SUGGESTION,
+            policy.report_deadline_suggestion.total_seconds() / day,
+        ),
+        else_=policy.report_deadline_complaint.total_seconds() / day,
+    )
+    origin = _days(session, sa.literal(weeks[0], AwareDateTime()))
+    # Weeks (fractional) from the oldest week's end to the end of the window, and to the end.
+    late = (_days(session, col(Complaint.created_at)) + window_days - origin) / 7.0
+    gone = (_days(session, ended) - origin) / 7.0
+    count = len(weeks)
+    # Late at week k <=> k > late: from floor(late) + 1 (from 0 when late < 0).
+    first = sa.case(
+        (late < 0, 0),
+        (late >= count, count),
+        else_=_floor(session, late) + 1,
+    )
+    # Not ended at week k <=> k < gone: up to ceil(gone) (every week while open).
+    whole = _floor(session, gone)
+    stop = sa.case(
+        (ended.is_(None), count),
+        (gone <= 0, 0),
+        (gone > count - 1, count),
+        else_=whole + sa.case((gone > whole, 1), else_=0),
+    )
+    recent = sa.or_(
+        col(Complaint.status).in_(OPEN_STATUSES),
+        sa.and_(
+            col(Complaint.status) == ComplaintStatus.CLOSED,
+            col(Complaint.closed_at) > weeks[0],
+        ),
+        sa.and_(col(Complaint.status) == ComplaintStatus.WITHDRAWN, ended > weeks[0]),
+    )
+    first_col, stop_col = first.label("first_week"), stop.label("stop_week")
+    grouped = session.execute(
+        sa.select(first_col, stop_col, sa.func.count())
+        .where(*scope, recent)
+        .group_by(first_col, stop_col)
+    ).all()
+    trend = [0] * count
+    for begins, ends, cases in grouped:
+        for week in range(cast(int, begins), min(cast(int, ends), count)):
+            trend[week] += cast(int, cases)
+    return trend
+
+
 def _within(
     session: Session, later: ColumnElement[Any], earlier: Any, span: timedelta
 ) -> ColumnElement[bool]:
@@ -198,18 +275,6 @@ def compute(
     scope = [case_filter(principal, DASHBOARD_READERS), *filters.where()]
     is_open = col(Complaint.status).in_(OPEN_STATUSES)
 
-    by_district: dict[str, list[int]] = {d: [0] * len(ladder.rungs) for d in DISTRICTS}
-    open_total = 0
-    grouped = session.exec(
-        select(Complaint.district, Complaint.escalation_level, sa.func.count())
-        .where(is_open, *scope)
-        .group_by(col(Complaint.district), col(Complaint.escalation_level))
-    ).all()
-    for district, level, count in grouped:
-        counts = by_district.setdefault(district, [0] * len(ladder.rungs))
-        counts[position.get(level, top)] += count
-        open_total += count
-
     # Age in whole IST days since the registration day: a bucket is a range of days, so its
     # list is the case listing between two registration dates.
     today = now.astimezone(IST).date()
@@ -217,59 +282,35 @@ def compute(
         (today - timedelta(days=high) if high is not None else None, today - timedelta(days=low))
         for _label, low, high in AGE_BUCKETS
     ]
-    ageing_row = session.execute(
-        sa.select(
-            *(
-                _count(
-                    sa.and_(
-                        col(Complaint.created_at) >= _day_start(first)
-                        if first is not None
-                        else sa.true(),
-                        col(Complaint.created_at) < _day_start(last + timedelta(days=1)),
-                    )
-                )
-                for first, last in bucket_days
-            )
-        ).where(is_open, *scope)
-    ).one()
-    ageing = [int(n) for n in ageing_row]
+    # The bucket of a case: the first whose oldest registration day it is not before.
+    bucket = sa.case(
+        *(
+            (col(Complaint.created_at) >= _day_start(first), index)
+            for index, (first, _last) in enumerate(bucket_days)
+            if first is not None
+        ),
+        else_=len(bucket_days) - 1,
+    ).label("bucket")
+    # One pass over the open cases: per district, level and age bucket.
+    by_district: dict[str, list[int]] = {d: [0] * len(ladder.rungs) for d in DISTRICTS}
+    ageing = [0] * len(AGE_BUCKETS)
+    open_total = 0
+    grouped = session.execute(
+        sa.select(col(Complaint.district), col(Complaint.escalation_level), bucket, sa.func.count())
+        .where(is_open, *scope)
+        .group_by(col(Complaint.district), col(Complaint.escalation_level), bucket)
+    ).all()
+    for district, level, age, number in grouped:
+        count = cast(int, number)
+        counts = by_district.setdefault(str(district), [0] * len(ladder.rungs))
+        counts[position.get(cast(int, level), top)] += count
+        ageing[cast(int, age)] += count
+        open_total += count
 
     weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
+    trend = _trend(session, policy, weeks, scope)
     ended = _ended()
     suggestion = col(Complaint.kind) == ComplaintKind.SUGGESTION
-    urgent = col(Complaint.urgent).is_(True)
-
-    def late_at(week_end: datetime) -> ColumnElement[bool]:
-        # Registered before week_end minus its report window, and not ended by week_end.
-        past_window = sa.or_(
-            sa.and_(urgent, col(Complaint.created_at) < week_end - policy.report_deadline_urgent),
-            sa.and_(
-                sa.not_(urgent),
-                suggestion,
-                col(Complaint.created_at) < week_end - policy.report_deadline_suggestion,
-            ),
-            sa.and_(
-                sa.not_(urgent),
-                sa.not_(suggestion),
-                col(Complaint.created_at) < week_end - policy.report_deadline_complaint,
-            ),
-        )
-        return sa.and_(past_window, sa.or_(ended.is_(None), ended > week_end))
-
-    earliest_window = min(
-        policy.report_deadline_urgent,
-        policy.report_deadline_suggestion,
-        policy.report_deadline_complaint,
-    )
-    trend_row = session.execute(
-        sa.select(*(_count(late_at(w)) for w in weeks)).where(
-            *scope,
-            col(Complaint.created_at) < now - earliest_window,
-            # Open now, or ended after the oldest week's end: the rest count nowhere.
-            sa.or_(is_open, ended > weeks[0]),
-        )
-    ).one()
-    trend = [int(n) for n in trend_row]
 
     ranking_from = filters.registered_from if filters.period else None
     window = [] if filters.period else [col(Complaint.created_at) >= now - RANKING_WINDOW]
