@@ -370,8 +370,11 @@ def compute(
     )
 
 
-# The case listing behind each number (the lists' page, with the API's filter names).
+# The case listing behind each number (the lists' page, `/cases`), and the names its query
+# string gives the API's filters where they differ (the registration period); `open_only`
+# and `escalation_level` are the API's own (`GET /v1/complaints`).
 CASE_LIST = "/cases"
+LIST_PARAMS = {"registered_from": "from", "registered_to": "to"}
 
 
 def read_filters(request: Request) -> tuple[Filters, dict[str, str], dict[str, str]]:
@@ -409,15 +412,12 @@ def read_filters(request: Request) -> tuple[Filters, dict[str, str], dict[str, s
 
 
 def _href(query: dict[str, str], **more: Any) -> str:
-    merged = {
-        **query,
-        **{
-            k: str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in more.items()
-            if v is not None
-        },
-    }
-    return f"{CASE_LIST}?{urlencode(merged)}"
+    """The case listing with the dashboard's filters and `more` (None: left out)."""
+    merged = dict(query)
+    for name, value in more.items():
+        if value is not None:
+            merged[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"{CASE_LIST}?{urlencode({LIST_PARAMS.get(k, k): v for k, v in merged.items()})}"
 
 
 def _overlap(filters: Filters, first: date | None, last: date) -> tuple[date | None, date]:
