@@ -163,3 +163,12 @@ async def test_a_department_officers_header_names_the_department(
         )
     ]
     assert re.search("[\u0900-\u097f]", header) and "police" not in header
+
+
+def test_every_timeline_event_has_words_in_every_language() -> None:
+    from api.pages.reference import TIMELINE_EVENTS
+
+    for event in TIMELINE_EVENTS:
+        for _ in (ENGLISH, HINDI):
+            said = _(event)
+            assert said != event and "_" not in said, (event, said)
