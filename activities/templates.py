@@ -11,7 +11,6 @@ and the tests check.
 
 from __future__ import annotations
 
-import csv
 import re
 import sys
 from dataclasses import dataclass
@@ -325,12 +324,12 @@ def dlt_sheet(entity_id: str, languages: tuple[str, ...]) -> list[dict[str, str]
 
 if __name__ == "__main__":
     from core.settings import get_settings
+    from core.spreadsheet import write_rows
 
     settings = get_settings()
     # English too: officers are written to in English whatever LANGUAGES offers citizens.
     rows = dlt_sheet(
         settings.twilio_dlt_entity_id or "<TWILIO_DLT_ENTITY_ID>", ("en", *settings.language_list)
     )
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
+    # Neutralised like every CSV the product writes (core/spreadsheet.py).
+    write_rows(sys.stdout, list(rows[0]), ([row[k] for k in rows[0]] for row in rows))

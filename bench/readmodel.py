@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from api.main import create_app
+from bench.dashboard import dashboard_timings
 from bench.stats import percentile
 from core.auth import create_user
 from core.db import load_directory, make_engine, migrate
@@ -204,7 +205,11 @@ def read_model(postgres_url: str, sizes: list[int], repeats: int) -> dict[str, A
             )
             headers = {"Authorization": f"Bearer {token}"}
             reads = asyncio.run(_measure(engine, settings, repeats, headers))
-            out[str(rows)] = {"fill_seconds": filled, "reads": reads}
+            out[str(rows)] = {
+                "fill_seconds": filled,
+                "reads": reads,
+                "dashboard": dashboard_timings(engine, repeats),
+            }
         finally:
             engine.dispose()
             with admin.begin() as connection:

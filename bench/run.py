@@ -373,6 +373,14 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
                         f"p99 <= 100 ({index})",
                     )
                 )
+            for name, read in measured.get("dashboard", {}).items():
+                rows.append(
+                    (
+                        f"{int(size):,} {name}"[:40],
+                        f"{read['p50_ms']:.0f}/{read['p99_ms']:.0f}",
+                        "p99 <= 500",
+                    )
+                )
     elif model:
         rows.append(("readmodel", "skipped", str(model)[:60]))
     prio = result.get("priority")

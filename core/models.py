@@ -140,7 +140,7 @@ class Complaint(SQLModel, table=True):
     closure_reason: ClosureReason | None = Field(
         default=None, sa_column=_enum(ClosureReason, nullable=True)
     )
-    closed_at: datetime | None = Field(default=None, sa_column=_ts())
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(index=True))  # the trend
     last_reply: str | None = Field(default=None, sa_column=Column(sa.Text))
     citizen_remark: str | None = Field(default=None, sa_column=Column(sa.Text))
     callback_due_at: datetime | None = Field(default=None, sa_column=_ts())

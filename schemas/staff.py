@@ -46,3 +46,10 @@ class OfficerEntry(BaseModel):
     district: str | None
     department: str | None
     active: bool
+
+
+class OfficerList(BaseModel):
+    """A page of the directory, and how many entries match in all."""
+
+    data: list[OfficerEntry]
+    count: int

@@ -52,4 +52,19 @@ class TrackedComplaint(IstModel):
         description="When the next step is due: the department's report, the verification "
         "call, or the review meeting; none once the case is closed or withdrawn."
     )
-    last_reply: str | None = Field(description="The department's latest reply.")
+    last_reply: str | None = Field(
+        description="The department's latest reply, whatever came after it (a citizen not "
+        "satisfied with it, a review): null until the department has replied."
+    )
+    closed_at: datetime | None = Field(
+        default=None, description="When the case was closed (a closed case only)."
+    )
+    reopen_until: datetime | None = Field(
+        default=None,
+        description="A closed case: until when the citizen may reopen it, by the case's own "
+        "reopen window (the policy recorded with it); null otherwise, or when the workflow "
+        "service cannot say at the moment.",
+    )
+    reopen_days: int | None = Field(
+        default=None, description="The case's reopen window in days (with `reopen_until`)."
+    )

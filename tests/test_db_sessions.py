@@ -137,3 +137,5 @@ def test_one_head_and_no_redundant_phone_index(any_engine: Engine) -> None:
     officer_columns = {c["name"] for c in sa.inspect(any_engine).get_columns("officer")}
     assert "office" in officer_columns
     assert not {"designation_hi", "office_hi"} & officer_columns
+    # 0015: the dashboard's trend reads the recently closed cases by index.
+    assert indexes["ix_complaint_closed_at"]["column_names"] == ["closed_at"]

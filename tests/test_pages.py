@@ -325,14 +325,15 @@ async def test_the_desk_validates_beside_the_fields_and_registers_once(
     )
     assert empty.status_code == 422
     assert 'id="withdraw_reason-error">यह प्रविष्टि आवश्यक है।' in empty.text
-    done = await stack.post(
-        f"{case_path}/withdraw",
-        data={
-            "csrf_token": form["csrf_token"],
-            "reason": "solved locally",
-            "idempotency_key": "w1",
-        },
-    )
+    withdrawal = {
+        "csrf_token": form["csrf_token"],
+        "reason": "solved locally",
+        "idempotency_key": "w1",
+    }
+    # Irreversible: a second step says what will happen (issue 26); nothing is done yet.
+    asked = await stack.post(f"{case_path}/withdraw", data=withdrawal)
+    assert asked.status_code == 200 and 'id="confirm"' in asked.text
+    done = await stack.post(f"{case_path}/withdraw", data={**withdrawal, "confirmed": "yes"})
     assert done.status_code == 303 and done.headers["location"].endswith("?done=withdraw")
     year, sequence = case_path.split("/")[-2:]
     state = await stack.get(

@@ -255,7 +255,7 @@ async def test_a_telecaller_registers_an_officer_reports_and_the_callback_is_rec
     await desk.wait_for_url(re.compile(r"/desk\?done=callback"))
     assert await desk.locator(f"#callback-{sequence}-{year}").count() == 0
     await desk.goto(f"{live.base_url}/cases/{year}/{sequence}")
-    assert "weekly review" in (await desk.locator("#case-status").inner_text())
+    assert "weekly review" in (await desk.locator("#case-status").inner_text()).lower()
     await shot(desk, "07-case-escalated")
 
 
@@ -314,16 +314,22 @@ async def test_a_reviewer_decides_closes_and_downloads_the_minutes(
     await page.wait_for_url(re.compile(r"\?done="))
     assert "BDO Kanke" in await item.inner_text()
 
-    page.on("dialog", lambda dialog: dialog.accept())
+    # Closing is irreversible: a second page says what will happen, then it is done.
     await page.click("form[action$='/close'] button")
+    await page.locator("#confirm").wait_for()
+    assert "roll over" in await page.inner_text("#confirm")
+    await shot(page, "10a-close-confirm")
+    await page.click("#confirm-button")
     await page.wait_for_url(re.compile(r"/minutes$"))
     assert "BDO Kanke to complete the toilet" in await page.inner_text("table")
     await shot(page, "10-minutes")
     async with page.expect_download() as download_info:
         await page.click("a[href$='minutes.csv']")
     download = await download_info.value
-    rows = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text("utf-8"))))
-    assert [(r["registration_number"], r["outcome"]) for r in rows] == [(registration, "directive")]
+    raw = Path(await download.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [(r["Number"], r["Outcome"]) for r in rows] == [(registration, "Directive")]
     await page.goto(f"{agenda}/minutes?print=1")
     assert not await page.locator("header.top").is_visible()
     await shot(page, "11-minutes-printable")

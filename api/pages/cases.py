@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from api.actions import CaseAction, CaseActors
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.reference import (
     category_label,
     department_label,
@@ -37,6 +38,7 @@ from api.pages.web import (
     safe_next,
     signed_in,
 )
+from api.pages.words import actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited
 from api.routes import complaints, staff, twilio
 from core.db import read_session
@@ -55,7 +57,6 @@ from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.staff import CallbackWorklist, UnreachableList
-from schemas.tracking import status_label
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
@@ -134,13 +135,22 @@ def common(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     code = language(request)
     return {
-        "status_label": lambda s: status_label(s, code),
+        # Staff read officers' words for a status (the citizen's are on /track).
+        "status_label": lambda s: staff_status(s, code, _),
+        "actor_label": lambda actor: actor_label(actor, _),
         "category_label": lambda value: category_label(value, code),
         "department_label": lambda value: department_label(value, code),
         "district_label": lambda name: district_label(name, code),
         "level_label": lambda level: level_rung(int(level)).label(code),
         "forum_label": lambda kind: forum_rung(kind).label(code),
         "outcome_label": lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
+        "note_text": lambda event, note: note_text(
+            event,
+            note,
+            _,
+            lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
+            lambda kind: forum_rung(kind).label(code),
+        ),
     }
 
 
@@ -312,8 +322,17 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             status=429,
         )
     except ApiError as err:
+        # A refusal about a field is said beside it, in the reader's words.
+        beside = field_refusal(err, _)
         return await _desk(
-            request, principal, values=values, problem=problem(request, err), status=err.status_code
+            request,
+            principal,
+            values=values,
+            errors=beside or {},
+            problem=_("Please correct the fields marked below.")
+            if beside
+            else problem(request, err),
+            status=err.status_code,
         )
     started = "1" if answer.status_code != 202 else "0"
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
@@ -437,12 +456,19 @@ async def _act(
             if err.status_code == 404:
                 number = f"{sequence}/{year}"
                 raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+            # A refusal about a field is said beside it, in the reader's words.
+            beside = field_refusal(err, _)
+            if beside is not None:
+                beside = {(rename or {}).get(k, k): v for k, v in beside.items()}
             return await case_page(
                 request,
                 principal,
                 year,
                 sequence,
-                problem=problem(request, err),
+                problem=_("Please correct the fields marked below.")
+                if beside
+                else problem(request, err),
+                errors=beside,
                 values=values,
                 status=err.status_code,
             )
@@ -466,6 +492,7 @@ async def callback(
         ),
         action=complaints.record_callback,
         actors=complaints.CALLING,
+        values={"remark": field(form, "remark")},
         success=f"{back}?done=callback",
     )
 
@@ -526,8 +553,13 @@ async def review_request(
 async def withdraw(
     request: Request, year: int, sequence: int, principal: Telecaller, form: CheckedForm
 ) -> Response:
-    """`POST .../withdraw`: the citizen withdraws the case (with a reason)."""
+    """`POST .../withdraw`: the citizen withdraws the case (with a reason), once the
+    telecaller has confirmed on a second page what withdrawing means."""
     values = {"withdraw_reason": field(form, "reason")}
+    if not confirmed(form):
+        asking = await _confirm_withdrawal(request, principal, year, sequence, form)
+        if asking is not None:
+            return asking
     return await _act(
         request,
         principal,
@@ -540,6 +572,45 @@ async def withdraw(
         values=values,
         rename={"reason": "withdraw_reason"},
         success=f"/cases/{year}/{sequence}?done=withdraw",
+    )
+
+
+async def _confirm_withdrawal(
+    request: Request, principal: Principal, year: int, sequence: int, form: FormData
+) -> Response | None:
+    """The confirmation page of a withdrawal; None when the form or the case's state is
+    refused anyway (the action's own path then shows why, beside the field or as the API's
+    refusal)."""
+    _ = gettext_for(request)
+    reason = field(form, "reason")
+    try:
+        WithdrawalBody(reason=reason)
+        case = await run_in_threadpool(_case, _app(request), principal, year, sequence)
+    except (ValidationError, ApiError):
+        return None
+    if not case.status.is_open:
+        return None
+    number = case.registration_number
+    return confirmation(
+        request,
+        principal,
+        title=_("Withdraw case %(number)s?") % {"number": number},
+        consequences=[
+            _(
+                "The case ends now, withdrawn at the citizen's request: no report, "
+                "verification call or review follows, and the officer stops working on it."
+            ),
+            _("The citizen is told by SMS."),
+            _(
+                "A withdrawn case cannot be reopened: to raise the matter again, the citizen "
+                "registers a new complaint."
+            ),
+        ],
+        facts={_("Case"): number, _("Reason"): reason},
+        action=f"/cases/{year}/{sequence}/withdraw",
+        fields=carried(form),
+        confirm_label=_("Yes, withdraw the case"),
+        back=f"/cases/{year}/{sequence}",
     )
 
 

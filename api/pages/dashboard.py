@@ -7,38 +7,46 @@ each district registered in the last 90 days:
 
     closed in time   A = cases closed within 21 days of registration (CPGRAMS' limit)
                          / cases registered at least 21 days ago, or closed
-    satisfied        B = closures verified "satisfied" with the citizen on the callback
-                         / cases closed
+    satisfied        B = complaints verified "satisfied" with the citizen on the callback
+                         / complaints closed (a suggestion is answered, never verified)
     reopened         C = closed cases the citizen had reopened / cases closed
-    score            = 50·A + 30·B + 20·(1 − C)    (0–100; no closed case: B = C = 0)
+    score            = 50·A + 30·B + 20·(1 − C)    (0–100; a share with nothing to count is
+                                                    None, shown "—", and adds nothing)
+
+Every number is a grouped query in the database over the cases the reader may see and the
+filters admit (period of registration, district, department): a fixed number of statements
+whatever the volume, on the indexed columns (status, district, level, created_at).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from markupsafe import Markup
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
-from api.pages.reference import district_label
+from api.pages.reference import district_from_input, district_label
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
-from core.models import Complaint, TimelineEvent, utcnow
+from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
 from schemas.auth import Principal, Role
-from schemas.calendar import IST
-from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
+from schemas.calendar import IST, within_calendar
+from schemas.enums import OPEN_STATUSES, ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
-from schemas.reference import DISTRICTS
+from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -64,29 +72,72 @@ class DistrictRank:
     due: int = 0  # registered at least 21 days ago, or closed
     closed: int = 0
     closed_in_time: int = 0
+    # B counts complaints only: a suggestion is answered, never "verified" with the citizen.
+    closed_complaints: int = 0
     verified: int = 0
     reopened: int = 0
 
     @property
-    def in_time_share(self) -> float:
-        return self.closed_in_time / self.due if self.due else 0.0
+    def in_time_share(self) -> float | None:
+        return self.closed_in_time / self.due if self.due else None
 
     @property
-    def satisfied_share(self) -> float:
-        return self.verified / self.closed if self.closed else 0.0
+    def satisfied_share(self) -> float | None:
+        return self.verified / self.closed_complaints if self.closed_complaints else None
 
     @property
-    def reopened_share(self) -> float:
-        return self.reopened / self.closed if self.closed else 0.0
+    def reopened_share(self) -> float | None:
+        return self.reopened / self.closed if self.closed else None
 
     @property
     def score(self) -> float | None:
         if not self.due and not self.closed:
             return None
         a, b, c = WEIGHTS
-        if not self.closed:
-            return a * self.in_time_share
-        return a * self.in_time_share + b * self.satisfied_share + c * (1 - self.reopened_share)
+        return (
+            a * (self.in_time_share or 0.0)
+            + b * (self.satisfied_share or 0.0)
+            + (c * (1 - self.reopened_share) if self.reopened_share is not None else 0.0)
+        )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard is narrowed to: a registration period (IST days, both included), a
+    district, a department. The ranking's window is the period when one is given."""
+
+    district: str | None = None
+    department: str | None = None
+    registered_from: date | None = None
+    registered_to: date | None = None
+
+    @property
+    def period(self) -> bool:
+        return self.registered_from is not None or self.registered_to is not None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.district:
+            found.append(col(Complaint.district) == self.district)
+        if self.department:
+            found.append(col(Complaint.department) == self.department)
+        if self.registered_from is not None:
+            found.append(col(Complaint.created_at) >= _day_start(self.registered_from))
+        if self.registered_to is not None:
+            found.append(
+                col(Complaint.created_at) < _day_start(self.registered_to + timedelta(days=1))
+            )
+        return found
+
+    def query(self) -> dict[str, str]:
+        """The filters as the case listing's query parameters."""
+        found = {
+            "district": self.district,
+            "department": self.department,
+            "registered_from": self.registered_from.isoformat() if self.registered_from else None,
+            "registered_to": self.registered_to.isoformat() if self.registered_to else None,
+        }
+        return {k: v for k, v in found.items() if v}
 
 
 @dataclass
@@ -97,22 +148,114 @@ class Dashboard:
     trend: list[int]  # open and past their report window at each week's end
     ranking: list[DistrictRank] = field(default_factory=list)
     open_total: int = 0
+    # The registration days (IST) of each age bucket, oldest first: (from, to), both included.
+    bucket_days: list[tuple[date | None, date]] = field(default_factory=list)
+    ranking_from: date | None = None
 
 
-def _window(row: Complaint, policy: Policy) -> timedelta:
-    if row.urgent:
-        return policy.report_deadline_urgent
-    if row.kind is ComplaintKind.SUGGESTION:
-        return policy.report_deadline_suggestion
-    return policy.report_deadline_complaint
+def _day_start(day: date) -> datetime:
+    """The first moment of an IST day."""
+    return datetime.combine(day, time(0, 0), tzinfo=IST)
 
 
-def _ended_at(row: Complaint) -> datetime | None:
-    if row.status is ComplaintStatus.CLOSED:
-        return row.closed_at or row.updated_at
-    if row.status is ComplaintStatus.WITHDRAWN:
-        return row.closed_at or row.updated_at
-    return None
+def _ended() -> ColumnElement[Any]:
+    """When a case ended (closed or withdrawn), NULL while it is open."""
+    finished = col(Complaint.status).in_([ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN])
+    return sa.case(
+        (finished, sa.func.coalesce(col(Complaint.closed_at), col(Complaint.updated_at))),
+        else_=sa.null(),
+    )
+
+
+def _days(session: Session, moment: Any) -> ColumnElement[Any]:
+    """A moment as a number of days (fractional), in the database's own arithmetic."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.julianday(moment)
+    # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, far slower.
+    return sa.func.date_part("epoch", moment) / 86400.0
+
+
+def _floor(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The whole part of a non-negative number (PostgreSQL's cast rounds; SQLite's cuts)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.cast(value, sa.Integer)
+    return sa.cast(sa.func.floor(value), sa.Integer)
+
+
+def _trend(
+    session: Session,
+    policy: Policy,
+    weeks: list[datetime],
+    scope: list[ColumnElement[bool]],
+) -> list[int]:
+    """Cases open past their report window at each week's end (`weeks`, a week apart).
+
+    A case counts at week k when its report window ended before that week's end and it had
+    not ended (closed or withdrawn) by then: a run of weeks [first, stop). The database
+    computes `first` and `stop` once per case and counts the cases per pair (at most 13 x 13
+    groups); only cases open now or ended since the oldest week's end are read."""
+    ended = _ended()
+    day = 86400.0
+    window_days = sa.case(
+        (col(Complaint.urgent).is_(True), policy.report_deadline_urgent.total_seconds() / day),
+        (
+            col(Complaint.kind) == ComplaintKind.SUGGESTION,
+            policy.report_deadline_suggestion.total_seconds() / day,
+        ),
+        else_=policy.report_deadline_complaint.total_seconds() / day,
+    )
+    origin = _days(session, sa.literal(weeks[0], AwareDateTime()))
+    # Weeks (fractional) from the oldest week's end to the end of the window, and to the end.
+    late = (_days(session, col(Complaint.created_at)) + window_days - origin) / 7.0
+    gone = (_days(session, ended) - origin) / 7.0
+    count = len(weeks)
+    # Late at week k <=> k > late: from floor(late) + 1 (from 0 when late < 0).
+    first = sa.case(
+        (late < 0, 0),
+        (late >= count, count),
+        else_=_floor(session, late) + 1,
+    )
+    # Not ended at week k <=> k < gone: up to ceil(gone) (every week while open).
+    whole = _floor(session, gone)
+    stop = sa.case(
+        (ended.is_(None), count),
+        (gone <= 0, 0),
+        (gone > count - 1, count),
+        else_=whole + sa.case((gone > whole, 1), else_=0),
+    )
+    recent = sa.or_(
+        col(Complaint.status).in_(OPEN_STATUSES),
+        sa.and_(
+            col(Complaint.status) == ComplaintStatus.CLOSED,
+            col(Complaint.closed_at) > weeks[0],
+        ),
+        sa.and_(col(Complaint.status) == ComplaintStatus.WITHDRAWN, ended > weeks[0]),
+    )
+    first_col, stop_col = first.label("first_week"), stop.label("stop_week")
+    grouped = session.execute(
+        sa.select(first_col, stop_col, sa.func.count())
+        .where(*scope, recent)
+        .group_by(first_col, stop_col)
+    ).all()
+    trend = [0] * count
+    for begins, ends, cases in grouped:
+        for week in range(cast(int, begins), min(cast(int, ends), count)):
+            trend[week] += cast(int, cases)
+    return trend
+
+
+def _within(
+    session: Session, later: ColumnElement[Any], earlier: Any, span: timedelta
+) -> ColumnElement[bool]:
+    """`later - earlier <= span`, in the database's own date arithmetic."""
+    if session.get_bind().dialect.name == "sqlite":
+        days = sa.func.julianday(later) - sa.func.julianday(earlier)
+        return days <= span.total_seconds() / 86400
+    return (later - earlier) <= sa.literal(span, sa.Interval())
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
 def compute(
@@ -121,51 +264,96 @@ def compute(
     policy: Policy,
     now: datetime,
     ladder: Ladder = JHARKHAND,
+    filters: Filters | None = None,
 ) -> Dashboard:
-    """Every number of the dashboard, over the cases the principal may read (open cases per
-    rung of `ladder`, in its order; a level not on it counts on its top rung)."""
+    """Every number of the dashboard, over the cases the principal may read and `filters`
+    admit, each a grouped query in the database (open cases per rung of `ladder`, in its order;
+    a level not on it counts on its top rung): nothing is loaded case by case."""
+    filters = filters or Filters()
     position = {int(rung.level): i for i, rung in enumerate(ladder.rungs)}
     top = len(ladder.rungs) - 1
-    rows = session.exec(select(Complaint).where(case_filter(principal, DASHBOARD_READERS))).all()
-    reopened_ids = set(
-        session.exec(
-            select(TimelineEvent.complaint_id).where(col(TimelineEvent.event) == "reopened")
-        ).all()
-    )
+    scope = [case_filter(principal, DASHBOARD_READERS), *filters.where()]
+    is_open = col(Complaint.status).in_(OPEN_STATUSES)
+
+    # Age in whole IST days since the registration day: a bucket is a range of days, so its
+    # list is the case listing between two registration dates.
+    today = now.astimezone(IST).date()
+    bucket_days: list[tuple[date | None, date]] = [
+        (today - timedelta(days=high) if high is not None else None, today - timedelta(days=low))
+        for _label, low, high in AGE_BUCKETS
+    ]
+    # The bucket of a case: the first whose oldest registration day it is not before.
+    bucket = sa.case(
+        *(
+            (col(Complaint.created_at) >= _day_start(first), index)
+            for index, (first, _last) in enumerate(bucket_days)
+            if first is not None
+        ),
+        else_=len(bucket_days) - 1,
+    ).label("bucket")
+    # One pass over the open cases: per district, level and age bucket.
     by_district: dict[str, list[int]] = {d: [0] * len(ladder.rungs) for d in DISTRICTS}
     ageing = [0] * len(AGE_BUCKETS)
-    weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
-    trend = [0] * len(weeks)
-    ranks = {d: DistrictRank(d) for d in DISTRICTS}
     open_total = 0
-    for row in rows:
-        ended = _ended_at(row)
-        if row.status.is_open:
-            open_total += 1
-            counts = by_district.setdefault(row.district, [0] * len(ladder.rungs))
-            counts[position.get(row.escalation_level, top)] += 1
-            age = (now - row.created_at).days
-            for index, (_label, low, high) in enumerate(AGE_BUCKETS):
-                if age >= low and (high is None or age <= high):
-                    ageing[index] += 1
-                    break
-        late_from = row.created_at + _window(row, policy)
-        for index, week_end in enumerate(weeks):
-            if late_from < week_end and (ended is None or ended > week_end):
-                trend[index] += 1
-        if row.created_at >= now - RANKING_WINDOW and row.status is not ComplaintStatus.WITHDRAWN:
-            rank = ranks.setdefault(row.district, DistrictRank(row.district))
-            closed = row.status is ComplaintStatus.CLOSED
-            if closed or row.created_at <= now - IN_TIME:
-                rank.due += 1
-            if closed:
-                rank.closed += 1
-                if ended is not None and ended - row.created_at <= IN_TIME:
-                    rank.closed_in_time += 1
-                if row.closure_reason is ClosureReason.RESOLVED_VERIFIED:
-                    rank.verified += 1
-                if row.id in reopened_ids:
-                    rank.reopened += 1
+    grouped = session.execute(
+        sa.select(col(Complaint.district), col(Complaint.escalation_level), bucket, sa.func.count())
+        .where(is_open, *scope)
+        .group_by(col(Complaint.district), col(Complaint.escalation_level), bucket)
+    ).all()
+    for district, level, age, number in grouped:
+        count = cast(int, number)
+        counts = by_district.setdefault(str(district), [0] * len(ladder.rungs))
+        counts[position.get(cast(int, level), top)] += count
+        ageing[cast(int, age)] += count
+        open_total += count
+
+    weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
+    trend = _trend(session, policy, weeks, scope)
+    ended = _ended()
+    suggestion = col(Complaint.kind) == ComplaintKind.SUGGESTION
+
+    ranking_from = filters.registered_from if filters.period else None
+    window = [] if filters.period else [col(Complaint.created_at) >= now - RANKING_WINDOW]
+    closed = col(Complaint.status) == ComplaintStatus.CLOSED
+    reopened = col(Complaint.id).in_(
+        select(TimelineEvent.complaint_id).where(col(TimelineEvent.event) == "reopened")
+    )
+    ranked = session.execute(
+        sa.select(
+            col(Complaint.district),
+            _count(sa.or_(closed, col(Complaint.created_at) <= now - IN_TIME)),
+            _count(closed),
+            _count(sa.and_(closed, _within(session, ended, col(Complaint.created_at), IN_TIME))),
+            _count(sa.and_(closed, sa.not_(suggestion))),
+            _count(
+                sa.and_(
+                    closed,
+                    sa.not_(suggestion),
+                    col(Complaint.closure_reason) == ClosureReason.RESOLVED_VERIFIED,
+                )
+            ),
+            _count(sa.and_(closed, reopened)),
+        )
+        .where(*scope, *window, col(Complaint.status) != ComplaintStatus.WITHDRAWN)
+        .group_by(col(Complaint.district))
+    ).all()
+    ranks = {d: DistrictRank(d) for d in DISTRICTS}
+    for name, *numbers in ranked:
+        due, n_closed, in_time, complaints_closed, verified, n_reopened = (
+            cast(int, n) for n in numbers
+        )
+        ranks[str(name)] = DistrictRank(
+            str(name),
+            due=due,
+            closed=n_closed,
+            closed_in_time=in_time,
+            closed_complaints=complaints_closed,
+            verified=verified,
+            reopened=n_reopened,
+        )
+    if filters.district:
+        ranks = {d: r for d, r in ranks.items() if d == filters.district}
+        by_district = {d: v for d, v in by_district.items() if d == filters.district}
     ranking = sorted(
         ranks.values(),
         key=lambda r: (r.score is None, -(r.score or 0.0), r.district),
@@ -177,22 +365,87 @@ def compute(
         trend=trend,
         ranking=ranking,
         open_total=open_total,
+        bucket_days=bucket_days,
+        ranking_from=ranking_from or (now - RANKING_WINDOW).astimezone(IST).date(),
     )
+
+
+# The case listing behind each number (the lists' page, `/cases`), and the names its query
+# string gives the API's filters where they differ (the registration period); `open_only`
+# and `escalation_level` are the API's own (`GET /v1/complaints`).
+CASE_LIST = "/cases"
+LIST_PARAMS = {"registered_from": "from", "registered_to": "to"}
+
+
+def read_filters(request: Request) -> tuple[Filters, dict[str, str], dict[str, str]]:
+    """The filters of the query string, the values as typed, and a message beside each field
+    that names nothing the dashboard knows (in the reader's language)."""
+    _ = gettext_for(request)
+    params = request.query_params
+    values = {
+        name: (params.get(name) or "").strip()
+        for name in ("district", "department", "registered_from", "registered_to")
+    }
+    errors: dict[str, str] = {}
+    district = None
+    if values["district"]:
+        district = district_from_input(values["district"])
+        if district is None:
+            errors["district"] = _("Not a district of Jharkhand: choose one from the list.")
+    department = values["department"] or None
+    if department is not None and department not in DEPARTMENT_BY_CODE:
+        errors["department"] = _("Choose one of the options.")
+        department = None
+    days: dict[str, date | None] = {}
+    for name in ("registered_from", "registered_to"):
+        days[name] = None
+        if values[name]:
+            try:
+                days[name] = within_calendar(date.fromisoformat(values[name]))
+            except ValueError:
+                errors[name] = _("Not a date.")
+    first, last = days["registered_from"], days["registered_to"]
+    if first and last and first > last:
+        errors["registered_to"] = _("The end of the period comes before its start.")
+        last = None
+    return Filters(district, department, first, last), values, errors
+
+
+def _href(query: dict[str, str], **more: Any) -> str:
+    """The case listing with the dashboard's filters and `more` (None: left out)."""
+    merged = dict(query)
+    for name, value in more.items():
+        if value is not None:
+            merged[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"{CASE_LIST}?{urlencode({LIST_PARAMS.get(k, k): v for k, v in merged.items()})}"
+
+
+def _overlap(filters: Filters, first: date | None, last: date) -> tuple[date | None, date]:
+    """A bucket's registration days within the filters' period."""
+    if filters.registered_from and (first is None or filters.registered_from > first):
+        first = filters.registered_from
+    if filters.registered_to and filters.registered_to < last:
+        last = filters.registered_to
+    return first, last
 
 
 @router.get("/dashboard")
 async def dashboard(request: Request, principal: Reader) -> Response:
-    """The CM dashboard."""
+    """The CM dashboard, narrowed by period (registration dates), district and department;
+    each number links to the case listing behind it."""
     app: AppState = request.app.state.jan_samvad
     now = utcnow()
+    filters, values, errors = read_filters(request)
 
     def load() -> Dashboard:
         with read_session(app.engine) as session:
-            return compute(session, principal, app.policy, now, app.ladder)
+            return compute(session, principal, app.policy, now, app.ladder, filters)
 
     data = await run_in_threadpool(load)
     _ = gettext_for(request)
     code = language(request)
+    query = filters.query()
+    today = now.astimezone(IST).date()
     with_cases = [d for d, levels in data.open_by_district.items() if sum(levels)]
     week_labels = [w.astimezone(IST).strftime("%d/%m") for w in data.trend_weeks]
     levels = [rung.label(code) for rung in app.ladder.rungs]
@@ -237,6 +490,35 @@ async def dashboard(request: Request, principal: Reader) -> Response:
             "svg": {name: Markup(chart) for name, chart in svg.items()},
             "weights": WEIGHTS,
             "generated_at": now,
+            "filters": filters,
+            "values": values,
+            "errors": errors,
+            "districts": DISTRICTS,
+            "departments": DEPARTMENTS,
+            "rung_levels": [int(rung.level) for rung in app.ladder.rungs],
+            "link": lambda **more: _href(query, **more),
+            "bucket_link": lambda index: _href(
+                query,
+                open_only=True,
+                **dict(
+                    zip(
+                        ("registered_from", "registered_to"),
+                        (
+                            d.isoformat() if d else None
+                            for d in _overlap(filters, *data.bucket_days[index])
+                        ),
+                        strict=True,
+                    )
+                ),
+            ),
+            "ranking_from": data.ranking_from.isoformat() if data.ranking_from else None,
+            "periods": [
+                (_("Last 7 days"), (today - timedelta(days=6)).isoformat()),
+                (_("Last 30 days"), (today - timedelta(days=29)).isoformat()),
+                (_("Last 90 days"), (today - timedelta(days=89)).isoformat()),
+            ],
+            "today": today.isoformat(),
         },
         principal=principal,
+        status=422 if errors else 200,
     )

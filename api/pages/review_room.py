@@ -9,26 +9,41 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
+from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages.cases import common, new_key, validation_errors
+from api.pages.confirm import carried, confirmation, confirmed
+from api.pages.minutes import (
+    chair,
+    csv_header,
+    csv_rows,
+    districts_present,
+    officers_named,
+    person,
+)
 from api.pages.web import (
     CheckedForm,
     PageError,
     field,
     gettext_for,
+    language,
     redirect,
     render,
     signed_in,
 )
 from api.pages.web import problem as refusal_text
+from api.pages.words import field_refusal
 from api.routes import reviews, staff
 from core.db import read_session
+from core.models import Officer
 from schemas.actions import CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
@@ -39,6 +54,7 @@ from schemas.review import (
     SessionPhase,
 )
 from schemas.staff import OfficerEntry
+from schemas.workflow import DecisionKind
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -103,7 +119,7 @@ async def agenda_page(
     def load() -> tuple[SessionAgenda, list[OfficerEntry]]:
         with read_session(_app(request).engine) as session:
             agenda = reviews.get_agenda(kind, when, session, _app(request), _district(request))
-            return agenda, staff.list_officers(session)
+            return agenda, staff.directory(session)
 
     try:
         agenda, officers = await run_in_threadpool(load)
@@ -176,6 +192,34 @@ async def decide(
             values={number: values},
             status=422,
         )
+    # Asked once the closure can go through (the citizen informed); otherwise the refusal
+    # says what is missing first.
+    if (
+        decision.decision is DecisionKind.CLOSE
+        and decision.citizen_informed
+        and not confirmed(form)
+    ):
+        return confirmation(
+            request,
+            principal,
+            title=_("Close case %(number)s at this review?") % {"number": number},
+            consequences=[
+                _(
+                    "The case is closed by this review with the reason below, and the "
+                    "decision goes into the minutes as it stands."
+                ),
+                _(
+                    "The citizen is told by SMS, and may reopen the case only within the "
+                    "days their case allows after closing."
+                ),
+                _("No other decision can be recorded for this case at this session."),
+            ],
+            facts={_("Case"): number, _("Reason for closing"): str(values["text"]) or "—"},
+            action=f"/review-room/{kind}/{day}/decisions{_query(request)}",
+            fields=carried(form),
+            confirm_label=_("Yes, close the case"),
+            back=f"/review-room/{kind}/{day}{_query(request)}#case-{number.replace('/', '-')}",
+        )
     with read_session(_app(request).engine) as session:
         try:
             await reviews.record_decision(
@@ -189,17 +233,16 @@ async def decide(
                 district=_district(request),
             )
         except ApiError as err:
-            errors = {
-                f"{number}:{e['field']}": e["message"]
-                for e in err.extra.get("errors", [])
-                if isinstance(e, dict)
-            }
+            # A refusal about a field is said beside it, in the reader's words.
+            beside = field_refusal(err, _) or {}
+            errors = {f"{number}:{name}": message for name, message in beside.items()}
+            said = _("Please correct the fields marked below.") if beside else None
             return await agenda_page(
                 request,
                 principal,
                 kind,
                 day,
-                problem=f"{number}: {refusal_text(request, err)}",
+                problem=f"{number}: {said or refusal_text(request, err)}",
                 errors=errors,
                 values={number: values},
                 status=err.status_code,
@@ -209,12 +252,50 @@ async def decide(
     return redirect(f"/review-room/{kind}/{day}?done={number}{query}#case-{anchor}")
 
 
+async def _confirm_close(
+    request: Request, principal: Principal, kind: str, when: date, form: FormData
+) -> Response:
+    """The confirmation page of closing a session: what closing does, with the counts."""
+    _ = gettext_for(request)
+
+    def load() -> SessionAgenda:
+        with read_session(_app(request).engine) as session:
+            return reviews.get_agenda(kind, when, session, _app(request), _district(request))
+
+    try:
+        info = (await run_in_threadpool(load)).session
+    except ApiError as err:
+        raise PageError(err.status_code, refusal_text(request, err)) from None
+    code = language(request)
+    undecided = max(0, info.agenda_count - info.decided_count)
+    forum = common(request)["forum_label"](info.kind.value)
+    return confirmation(
+        request,
+        principal,
+        title=_("Close the session: %(forum)s, %(date)s?")
+        % {"forum": forum, "date": format_date(when, "d MMM y", locale=code)},
+        consequences=[
+            _("No more decisions can be recorded at this session; its minutes become final."),
+            _("Undecided cases that roll over to the next session of this forum: %(n)d.")
+            % {"n": undecided},
+        ],
+        facts={_("Cases"): str(info.agenda_count), _("Decided"): str(info.decided_count)},
+        action=f"/review-room/{kind}/{when.isoformat()}/close{_query(request)}",
+        fields=carried(form),
+        confirm_label=_("Yes, close the session"),
+        back=f"/review-room/{kind}/{when.isoformat()}{_query(request)}",
+    )
+
+
 @router.post("/review-room/{kind}/{day}/close")
 async def close(
     request: Request, kind: str, day: str, principal: ReviewWriter, form: CheckedForm
 ) -> Response:
-    """`POST .../close`: undecided cases roll over; the minutes become final."""
+    """`POST .../close`: undecided cases roll over; the minutes become final — once the
+    reviewer has confirmed on a second page how many cases roll over."""
     when = _day(request, day)
+    if not confirmed(form):
+        return await _confirm_close(request, principal, kind, when, form)
     with read_session(_app(request).engine) as session:
         try:
             await reviews.close_session(
@@ -239,22 +320,36 @@ async def close(
     return redirect(f"/review-room/{kind}/{day}/minutes{_query(request)}")
 
 
-@router.get("/review-room/{kind}/{day}/minutes")
-async def minutes(request: Request, kind: str, day: str, principal: ReviewReader) -> Response:
-    """The minutes as a page that prints cleanly (`?print=1`: without the site's frame)."""
-    when = _day(request, day)
+async def _minutes_and_officers(
+    request: Request, kind: str, when: date
+) -> tuple[Minutes, dict[str, Officer]]:
+    """The API's minutes and the directory entries of the officers they name."""
 
-    def load() -> Minutes:
+    def load() -> tuple[Minutes, dict[str, Officer]]:
         with read_session(_app(request).engine) as session:
             found: Minutes = reviews.get_minutes(
                 kind, when, session, _app(request), district=_district(request)
             )
-            return found
+            named = officers_named(
+                session,
+                [i for e in found.entries for i in (e.responsible_officer_id, e.decided_by)],
+            )
+            return found, named
 
     try:
-        found = await run_in_threadpool(load)
+        return await run_in_threadpool(load)
     except ApiError as err:
         raise PageError(err.status_code, refusal_text(request, err)) from None
+
+
+@router.get("/review-room/{kind}/{day}/minutes")
+async def minutes(request: Request, kind: str, day: str, principal: ReviewReader) -> Response:
+    """The minutes as a page that prints cleanly (`?print=1`: without the site's frame, with
+    the heading, date, chair, districts present and a signature block)."""
+    when = _day(request, day)
+    found, officers = await _minutes_and_officers(request, kind, when)
+    _ = gettext_for(request)
+    code = language(request)
     return render(
         request,
         "review_minutes.html",
@@ -265,6 +360,9 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "day": when.isoformat(),
             "q": _query(request),
             "printable": request.query_params.get("print") == "1",
+            "person": lambda officer_id: person(officer_id, officers, code),
+            "chair": chair(found.session.kind, _),
+            "districts_present": districts_present(found),
         },
         principal=principal,
     )
@@ -272,17 +370,15 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
 
 @router.get("/review-room/{kind}/{day}/minutes.csv")
 async def minutes_csv(request: Request, kind: str, day: str, principal: ReviewReader) -> Response:
-    """The API's CSV of the minutes (`GET /v1/reviews/.../minutes?format=csv`)."""
+    """The minutes as a CSV to file and circulate: the reader's column names and words,
+    officers by name and designation, UTF-8 with a byte-order mark (Excel), every cell
+    neutralised, never cached (the API's `?format=csv` keeps stable column codes)."""
     when = _day(request, day)
-
-    def load() -> Any:
-        with read_session(_app(request).engine) as session:
-            return reviews.get_minutes(
-                kind, when, session, _app(request), format="csv", district=_district(request)
-            )
-
-    try:
-        answer: Response = await run_in_threadpool(load)
-    except ApiError as err:
-        raise PageError(err.status_code, refusal_text(request, err)) from None
-    return answer
+    found, officers = await _minutes_and_officers(request, kind, when)
+    _ = gettext_for(request)
+    outcome_label = common(request)["outcome_label"]
+    return csv_response(
+        f"minutes-{found.session.session_id}.csv",
+        csv_header(_),
+        csv_rows(found, officers, language(request), _, outcome_label),
+    )

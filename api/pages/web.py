@@ -32,6 +32,7 @@ from starlette.datastructures import FormData
 
 from api.auth import principal_from_token
 from api.errors import ApiError
+from api.pages.reference import department_label, district_label
 from core.settings import Settings
 from schemas.auth import Principal, Role
 from schemas.calendar import IST
@@ -267,6 +268,9 @@ def render(
             "other_languages": [(c, language_name(c)) for c in page_languages() if c != code],
             # A name from the data (designation, office...) in the reader's language.
             "local": lambda kind, english: local_name(kind, english, code) if english else "",
+            # The signed-in officer's district and department by name (the header).
+            "district_name": lambda name: district_label(name, code),
+            "department_name": lambda value: department_label(value, code),
             "gettext": catalogue.gettext,
             "ngettext": catalogue.ngettext,
             "_": catalogue.gettext,

@@ -6,16 +6,15 @@ which delivers each decision to its complaint."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session, col, func, select
 
 from api.auth import require
+from api.csvfile import csv_response
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, refusal, require_future
 from api.updates import ActionKey, execute_within, update_id_for
@@ -471,28 +470,21 @@ def get_minutes(
     minutes = _minutes(session, app, kind, day, district)
     if format == "json":
         return minutes
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for e in minutes.entries:
-        writer.writerow(
-            [
-                minutes.session.session_id,
-                e.registration_number,
-                e.district,
-                e.subject,
-                e.outcome.value,
-                e.decision_text or "",
-                e.decided_by or "",
-                e.responsible_officer_id or "",
-                e.new_deadline.isoformat() if e.new_deadline else "",
-                "yes" if e.citizen_informed else "no",
-                e.decided_at.isoformat() if e.decided_at else "",
-            ]
-        )
-    filename = f"minutes-{minutes.session.session_id}.csv"
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    rows = (
+        [
+            minutes.session.session_id,
+            e.registration_number,
+            e.district,
+            e.subject,
+            e.outcome.value,
+            e.decision_text or "",
+            e.decided_by or "",
+            e.responsible_officer_id or "",
+            e.new_deadline.isoformat() if e.new_deadline else "",
+            "yes" if e.citizen_informed else "no",
+            e.decided_at.isoformat() if e.decided_at else "",
+        ]
+        for e in minutes.entries
     )
+    # Stable column codes for programs; the review room's CSV has the reader's words.
+    return csv_response(f"minutes-{minutes.session.session_id}.csv", CSV_COLUMNS, rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlmodel import col, select
+from sqlmodel import Session, col, func, select
 
 from api.auth import require
 from api.deps import SessionDep
@@ -14,7 +14,7 @@ from api.views import ist, summary
 from core.models import Complaint, Officer, utcnow
 from schemas.auth import Principal, Role
 from schemas.enums import ComplaintStatus
-from schemas.staff import CallbackItem, CallbackWorklist, OfficerEntry
+from schemas.staff import CallbackItem, CallbackWorklist, OfficerEntry, OfficerList
 
 router = APIRouter(prefix="/v1", tags=["work lists"])
 
@@ -63,15 +63,34 @@ def callback_worklist(
     return CallbackWorklist(data=items, count=len(items))
 
 
-@router.get(
-    "/officers",
-    response_model=list[OfficerEntry],
-    tags=["directory"],
-    dependencies=[Depends(require(*DIRECTORY_READERS))],
-)
-def list_officers(session: SessionDep, district: str | None = None) -> list[OfficerEntry]:
-    """The nodal-officer directory (ids are used in review directives)."""
-    query = select(Officer)
+def directory(session: Session, district: str | None = None) -> list[OfficerEntry]:
+    """The whole directory (of a district), by id: reference data of a bounded size (an
+    entry per district and department office), for the pages' officer pickers."""
+    query = select(Officer).order_by(col(Officer.id))
     if district:
         query = query.where(Officer.district == district)
     return [OfficerEntry.model_validate(o, from_attributes=True) for o in session.exec(query)]
+
+
+@router.get(
+    "/officers",
+    response_model=OfficerList,
+    tags=["directory"],
+    dependencies=[Depends(require(*DIRECTORY_READERS))],
+)
+def list_officers(
+    session: SessionDep,
+    district: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> OfficerList:
+    """The nodal-officer directory (ids are used in review directives), by id: `data` a page
+    (`limit`, `offset`), `count` all the entries that match."""
+    query = select(Officer)
+    if district:
+        query = query.where(Officer.district == district)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Officer.id)).offset(offset).limit(limit)).all()
+    return OfficerList(
+        data=[OfficerEntry.model_validate(o, from_attributes=True) for o in rows], count=count
+    )

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import select
+from temporalio.client import Client
 
+from api.case_policy import recorded_policy
 from api.deps import AppStateDep
 from api.errors import ApiError, refused
 from api.ratelimit import Counter, RateLimited, Window, hit, refuse_if_blocked
@@ -56,12 +58,6 @@ def utf8_header(value: str) -> str:
         return value
 
 
-# Where the department's latest reply is the case's current answer: awaiting the citizen's
-# confirmation, or closed. Back with an officer (reopened, transferred, directed) or on a
-# review's agenda, the last reply was rejected or overtaken: it is not shown as current.
-_ANSWERED = frozenset({ComplaintStatus.AWAITING_CALLBACK, ComplaintStatus.CLOSED})
-
-
 def tracked(row: Complaint) -> TrackedComplaint:
     """The public fields of a case, and nothing else (times in IST)."""
     next_deadline: datetime | None = None
@@ -77,7 +73,26 @@ def tracked(row: Complaint) -> TrackedComplaint:
         registered_at=to_ist(row.created_at),
         updated_at=to_ist(row.updated_at),
         next_deadline=ist(next_deadline),
-        last_reply=row.last_reply if row.status in _ANSWERED else None,
+        # The latest reply stays the latest answer after a "not satisfied" or a review.
+        last_reply=row.last_reply,
+        closed_at=ist(row.closed_at) if row.status is ComplaintStatus.CLOSED else None,
+    )
+
+
+async def with_reopen_window(
+    client: Client, row: Complaint, found: TrackedComplaint, *, rpc_seconds: float
+) -> TrackedComplaint:
+    """A closed case's reopen deadline, from the case's own recorded policy."""
+    if row.status is not ComplaintStatus.CLOSED or row.closed_at is None:
+        return found
+    policy = await recorded_policy(client, row.workflow_id, rpc_seconds=rpc_seconds)
+    if policy is None:
+        return found
+    return found.model_copy(
+        update={
+            "reopen_until": to_ist(row.closed_at + policy.reopen_window),
+            "reopen_days": policy.reopen_window.days,
+        }
     )
 
 
@@ -96,9 +111,9 @@ def _find(engine: Engine, year: int, sequence: int, phone: str) -> Complaint | N
         ).first()
 
 
-def look_up(
+def look_up_case(
     engine: Engine, settings: Settings, *, year: int, sequence: int, phone: str, client: str
-) -> TrackedComplaint:
+) -> Complaint:
     """The rate-limited look-up: 429 (`RateLimited`) before anything is read when the client
     or the number is blocked; a failed look-up counts against both."""
     now = utcnow()
@@ -126,7 +141,7 @@ def look_up(
         hit(engine, client_failures.key, window, now=now)
         hit(engine, number_failures.key, window, now=now)
         raise refused(404, "track_not_found", helpline=settings.helpline_number)
-    return tracked(row)
+    return row
 
 
 @router.get(
@@ -154,12 +169,15 @@ async def track_complaint(
     # Behind a reverse proxy, uvicorn takes the address from X-Forwarded-For when the proxy is
     # listed in FORWARDED_ALLOW_IPS.
     client = request.client.host if request.client else "unknown"
-    return await run_in_threadpool(
-        look_up,
+    row = await run_in_threadpool(
+        look_up_case,
         app.engine,
         app.settings,
         year=year,
         sequence=sequence,
         phone=normalised,
         client=client,
+    )
+    return await with_reopen_window(
+        app.client, row, tracked(row), rpc_seconds=app.settings.temporal_rpc_timeout_seconds
     )

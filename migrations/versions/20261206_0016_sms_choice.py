@@ -1,7 +1,7 @@
 """sms_choice: a citizen's STOP / START by SMS, durable in the read model (issue 28)
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-06 18:00:00
 
 Hand-written. One plain table, so it runs on SQLite and PostgreSQL alike: one row per phone
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,206 @@
+"""People's words on the staff pages, not the machine's: a case's status as officers say it,
+the timeline's events, outcomes and actors, and an action's refusal shown beside the field it
+concerns — in the reader's language, from the `pages` catalogue.
+
+The API keeps its own words (field names, codes): they are for programs. The timeline's notes
+are written by the workflow in a fixed English form (`partially_resolved: <reply>`,
+`reminder 1: report due ...`); they are recorded history and stay as they are, so the pages
+reword them here. A note of a form not known here is shown as written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from api.errors import ApiError
+from schemas.enums import ClosureReason, ComplaintStatus
+from schemas.escalation import all_rungs
+from schemas.workflow import ReportOutcome, SmsTemplate
+
+Gettext = Callable[[str], str]
+
+# How officers and the review room name a status (the citizen's words are for citizens: "we
+# will call you to confirm" is not what an officer should read).
+_STAFF_STATUS: dict[ComplaintStatus, Callable[[Gettext], str]] = {
+    ComplaintStatus.REGISTERED: lambda _: _("Registered, being forwarded"),
+    ComplaintStatus.AWAITING_REPORT: lambda _: _("With the officer: report due"),
+    ComplaintStatus.AWAITING_CALLBACK: lambda _: _("Report received: verification call due"),
+    ComplaintStatus.CLOSED: lambda _: _("Closed"),
+    ComplaintStatus.WITHDRAWN: lambda _: _("Withdrawn by the citizen"),
+}
+
+
+def staff_status(status: ComplaintStatus | str, language: str, _: Gettext) -> str:
+    """`status` in officers' words; a review forum's status by its forum's name."""
+    status = ComplaintStatus(status)
+    if status in _STAFF_STATUS:
+        return _STAFF_STATUS[status](_)
+    for rung in all_rungs().values():
+        if rung.status is status:
+            return _("On the agenda: %(forum)s") % {"forum": rung.label(language)}
+    return str(status.value)
+
+
+# ---- refusals beside their field -----------------------------------------------------------
+
+# A refusal the API words for programs (`transfer_to_district`, `citizen_informed: ...`),
+# said to a person beside the form field it concerns.
+_FIELD_REFUSALS: dict[str, tuple[str, Callable[[Gettext], str]]] = {
+    "transfer_target": (
+        "transfer_to_district",
+        lambda _: _("Choose the district or the department to transfer the case to."),
+    ),
+    "unknown_district": (
+        "transfer_to_district",
+        lambda _: _("Not a district of Jharkhand: choose one from the list."),
+    ),
+    "unknown_department": ("transfer_to_department", lambda _: _("Choose one of the options.")),
+    "reply_required": (
+        "reply",
+        lambda _: _("Write the department's reply: the citizen receives it."),
+    ),
+    "outcome_not_for_kind": ("outcome", lambda _: _("Choose one of the options.")),
+    "remark_required": (
+        "remark",
+        lambda _: _("Write what the citizen said: it is needed when they are not satisfied."),
+    ),
+    "citizen_not_informed": (
+        "citizen_informed",
+        lambda _: _(
+            "Inform the citizen first: a review closes a case only once the citizen has been "
+            "told, then tick this box."
+        ),
+    ),
+    "deadline_zone": ("new_deadline", lambda _: _("Not a date and time.")),
+    "deadline_past": ("new_deadline", lambda _: _("The new deadline must be in the future.")),
+}
+
+# Fields an API error may name in `errors[].field`, said again in the reader's words.
+_FIELD_MESSAGES: dict[str, Callable[[Gettext], str]] = {
+    "new_deadline": lambda _: _("The new deadline must be in the future."),
+    "responsible_officer_id": lambda _: _("Choose one of the options."),
+}
+
+
+def field_refusal(err: ApiError, _: Gettext) -> dict[str, str] | None:
+    """The refusal `err` as messages by form field, in the reader's words; None when it
+    concerns no field (the case's state, a session's phase: shown above the form)."""
+    reason = err.extra.get("reason")
+    if isinstance(reason, str) and reason in _FIELD_REFUSALS:
+        name, message = _FIELD_REFUSALS[reason]
+        return {name: message(_)}
+    found: dict[str, str] = {}
+    for entry in err.extra.get("errors", []) or []:
+        if isinstance(entry, dict) and isinstance(entry.get("field"), str):
+            name = str(entry["field"])
+            word = _FIELD_MESSAGES.get(name)
+            found[name] = word(_) if word else _("Please correct this field.")
+    return found or None
+
+
+# ---- the timeline --------------------------------------------------------------------------
+
+_ACTORS: dict[str, Callable[[Gettext], str]] = {
+    "system": lambda _: _("Jan Samvad (automatic)"),
+    "timer": lambda _: _("Deadline (automatic)"),
+    "sms": lambda _: _("SMS service"),
+    "citizen": lambda _: _("Citizen"),
+}
+
+_CLOSURES: dict[str, Callable[[Gettext], str]] = {
+    ClosureReason.RESOLVED_VERIFIED.value: lambda _: _("Resolved, confirmed by the citizen"),
+    ClosureReason.SUGGESTION_ANSWERED.value: lambda _: _("Suggestion answered"),
+    ClosureReason.CLOSED_AT_REVIEW.value: lambda _: _("Closed at a review"),
+    ClosureReason.CITIZEN_UNREACHABLE.value: lambda _: _("Citizen not reachable"),
+}
+
+
+def actor_label(actor: str, _: Gettext) -> str:
+    """Who acted: a person's account name as it is, the machine's roles in words."""
+    word = _ACTORS.get(actor)
+    return word(_) if word else actor
+
+
+_REMINDER = re.compile(r"reminder (\d+): report due (.+)")
+_ATTEMPT = re.compile(r"attempt (\d+) of (\d+)")
+_UNREACHABLE = re.compile(r"unreachable on (\d+) attempts")
+_UNDECIDED = re.compile(r"undecided at (\S+); now (\S+)")
+_TO_OFFICER = re.compile(r"to (.+?)(?: \(transfer (\d+)\))?: (.*)", re.S)
+_URGENT = "urgent: sent directly to the department's officers"
+_SMS_NOTE = re.compile(r"([a-z_]+) to (citizen|officer)(?:: (.*))?", re.S)
+
+# Each SMS by what it tells (the timeline's SMS entries name their message).
+_SMS: dict[str, Callable[[Gettext], str]] = {
+    SmsTemplate.ACKNOWLEDGEMENT.value: lambda _: _("Acknowledgement"),
+    SmsTemplate.FORWARDED.value: lambda _: _("Forwarded notice"),
+    SmsTemplate.OFFICER_ASSIGNED.value: lambda _: _("New case for the officer"),
+    SmsTemplate.OFFICER_REMINDER.value: lambda _: _("Reminder to the officer"),
+    SmsTemplate.REPORT_RECEIVED.value: lambda _: _("The department's reply"),
+    SmsTemplate.SUGGESTION_ANSWERED.value: lambda _: _("Answer to the suggestion"),
+    SmsTemplate.CLOSED.value: lambda _: _("Closure notice"),
+    SmsTemplate.ESCALATED.value: lambda _: _("Review notice"),
+    SmsTemplate.DIRECTIVE.value: lambda _: _("Review directive"),
+    SmsTemplate.REVIEW_REQUEST_ANSWER.value: lambda _: _("Answer to the review request"),
+    SmsTemplate.WITHDRAWN.value: lambda _: _("Withdrawal notice"),
+    SmsTemplate.REOPENED.value: lambda _: _("Reopening notice"),
+    SmsTemplate.OFFICER_URGENT.value: lambda _: _("Urgent case for the officer"),
+    SmsTemplate.ESCALATED_SIDHI_BAAT.value: lambda _: _("Sidhi Baat invitation"),
+    SmsTemplate.OFFICER_DIRECTIVE.value: lambda _: _("Directive to the officer"),
+    SmsTemplate.SUGGESTION_UNDER_CONSIDERATION.value: lambda _: _("Suggestion under consideration"),
+}
+
+
+def note_text(
+    event: str,
+    note: str | None,
+    _: Gettext,
+    outcome_label: Callable[[str], str],
+    forum_label: Callable[[str], str],
+) -> str:
+    """A timeline note in the reader's words: codes named, the free text (a reply, a
+    remark, a directive) kept as written."""
+    if not note:
+        return ""
+    head, sep, rest = note.partition(": ")
+    if event == "closed" and head in _CLOSURES:
+        return _CLOSURES[head](_) + (f": {rest}" if sep else "")
+    if head in {o.value for o in ReportOutcome}:
+        return f"{outcome_label(head)}{sep}{rest}"
+    if event == "directive_given" and sep:
+        try:
+            return f"{forum_label(head)}: {rest}"
+        except (KeyError, ValueError):
+            return note
+    if note == _URGENT:
+        return _("Urgent: sent directly to the department's officers")
+    if matched := _REMINDER.fullmatch(note):
+        return _("Reminder %(n)s: the report is due %(when)s") % {
+            "n": matched.group(1),
+            "when": matched.group(2),
+        }
+    if matched := _ATTEMPT.fullmatch(note):
+        return _("Attempt %(n)s of %(of)s") % {"n": matched.group(1), "of": matched.group(2)}
+    if matched := _UNREACHABLE.fullmatch(note):
+        return _("Not reachable in %(n)s attempts") % {"n": matched.group(1)}
+    if matched := _UNDECIDED.fullmatch(note):
+        return _("Left undecided at %(held)s; now on the agenda of %(next)s") % {
+            "held": matched.group(1),
+            "next": matched.group(2),
+        }
+    if event.startswith("sms_") and (matched := _SMS_NOTE.fullmatch(note)):
+        template, recipient, cause = matched.groups()
+        word = _SMS.get(template)
+        said = _("%(message)s, to the %(recipient)s") % {
+            "message": word(_) if word else template,
+            "recipient": _(recipient),
+        }
+        return f"{said}: {cause}" if cause else said
+    if event in ("forwarded", "transferred") and (matched := _TO_OFFICER.fullmatch(note)):
+        name, transfer, text = matched.groups()
+        said = (
+            _("To %(name)s (transfer %(n)s)") % {"name": name, "n": transfer}
+            if transfer
+            else _("To %(name)s") % {"name": name}
+        )
+        return f"{said}: {text}"
+    return note
