@@ -33,6 +33,7 @@ from schemas.actions import CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
 from schemas.review import (
+    BulkSelection,
     Minutes,
     SessionAgenda,
     SessionList,
@@ -81,6 +82,34 @@ def _district(request: Request) -> str | None:
     return request.query_params.get("district") or None
 
 
+# Cases per page of an agenda (the summary heads every page).
+_PAGE = 50
+
+
+def _offset(request: Request) -> int:
+    value = request.query_params.get("offset", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _filters(request: Request) -> BulkSelection:
+    """The agenda's filters from the page's query (`in_district`, `department`, ...),
+    checked as the API checks them; a wrong one answers as the API does."""
+    params = request.query_params
+    levels = [int(v) for v in params.getlist("level") if v.isdigit()]
+    ages = params.get("min_age_days", "")
+    times = params.get("min_undecided_times", "")
+    return reviews._selection(
+        in_district=[v for v in params.getlist("in_district") if v],
+        department=[v for v in params.getlist("department") if v],
+        category=[v for v in params.getlist("category") if v],
+        level=levels,
+        min_age_days=int(ages) if ages.isdigit() else None,
+        min_undecided_times=int(times) if times.isdigit() else None,
+        urgent=True if params.get("urgent") == "1" else None,
+        wishes_to_meet_cm=True if params.get("wishes_to_meet_cm") == "1" else None,
+    )
+
+
 def _query(request: Request) -> str:
     """`?district=...` to carry on the session's links, or nothing."""
     district = _district(request)
@@ -102,7 +131,16 @@ async def agenda_page(
 
     def load() -> tuple[SessionAgenda, list[OfficerEntry]]:
         with read_session(_app(request).engine) as session:
-            agenda = reviews.get_agenda(kind, when, session, _app(request), _district(request))
+            agenda = reviews.get_agenda(
+                kind,
+                when,
+                session,
+                _app(request),
+                _filters(request),
+                district=_district(request),
+                limit=_PAGE,
+                offset=_offset(request),
+            )
             return agenda, staff.list_officers(session)
 
     try:
