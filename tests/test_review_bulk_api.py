@@ -34,15 +34,14 @@ async def test_agenda_summary_pages_bulk_directive_once_and_minutes(
 ) -> None:
     engine: Engine = stack.app_engine  # type: ignore[attr-defined]
     cases: list[CaseHandle] = []
-    for i, (district, extra) in enumerate(
-        (
-            ("Ranchi", {}),
-            ("Ranchi", {"category": "drinking_water"}),
-            ("Ranchi", {}),
-            ("Dhanbad", {}),
-            ("Dhanbad", {"urgent": True, "category": "crime", "wishes_to_meet_cm": True}),
-        )
-    ):
+    agenda_cases: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("Ranchi", {}),
+        ("Ranchi", {"category": "drinking_water"}),
+        ("Ranchi", {}),
+        ("Dhanbad", {}),
+        ("Dhanbad", {"urgent": True, "category": "crime", "wishes_to_meet_cm": True}),
+    )
+    for i, (district, extra) in enumerate(agenda_cases):
         cases.append(
             await escalated(
                 dev_env,
