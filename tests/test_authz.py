@@ -127,6 +127,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/inbox"): ("page", frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER})),
     ("GET", "/review-room"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
     ("GET", "/review-room/{kind}/{day}"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
+    ("POST", "/review-room/{kind}/{day}/bulk-decisions"): ("page", frozenset({R.REVIEWER})),
     ("GET", "/review-room/{kind}/{day}/minutes"): (
         "page",
         frozenset({R.REVIEWER, R.ADMINISTRATOR}),

@@ -487,7 +487,9 @@ class ReviewSessionWorkflow:
                 after = page.last_id
                 if page.done:
                     break
-        await self._record_phase(SessionPhase.AGENDA_FROZEN)
+        # Decisions are accepted from the moment the read model shows the agenda frozen.
+        self._phase = SessionPhase.AGENDA_FROZEN
+        await self._record_phase()
 
     async def _notify_in_batches(self) -> None:
         """One notice per officer with cases on the agenda and, where the forum invites

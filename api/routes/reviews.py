@@ -382,10 +382,11 @@ def get_agenda(
     for case in cases:
         group = districts.setdefault(
             case.district,
-            DistrictAgenda(
-                district=case.district, nodal_officer_id=case.nodal_officer_id, cases=[]
-            ),
+            DistrictAgenda(district=case.district, nodal_officer_id=None, cases=[]),
         )
+        # The district's nodal officer (an urgent case answers at its department's desk).
+        if not case.urgent and group.nodal_officer_id is None:
+            group.nodal_officer_id = case.nodal_officer_id
         group.cases.append(case)
     return SessionAgenda(
         session=info,
