@@ -43,6 +43,7 @@ from schemas.review import (
     AgendaSection,
     BulkProgress,
     CitizenInvitationInput,
+    DeferInput,
     FreezeAgendaInput,
     FreezePageInput,
     FreezePageResult,
@@ -244,6 +245,33 @@ class ReviewActivities:
             )
 
     @activity.defn
+    def defer_beyond_heard(self, input: DeferInput) -> int:
+        """Keep a sitting to the citizens who asked to meet the CM and the worst `heard_max`
+        others (most times undecided, then the oldest); the rest are deferred (idempotent:
+        the same rows every time). Answers how many were deferred."""
+        with Session(self._engine) as session:
+            mine = col(ReviewItem.session_id) == input.session_id
+            heard = select(ReviewItem.id).where(
+                mine,
+                col(ReviewItem.section) == AgendaSection.FOR_DECISION.value,
+                col(ReviewItem.wishes_to_meet_cm).is_(False),
+            )
+            ranked = heard.order_by(
+                col(ReviewItem.undecided_times).desc(),
+                col(ReviewItem.registered_at),
+                col(ReviewItem.id),
+            ).offset(input.heard_max)
+            ids = list(session.exec(ranked).all())
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    update(ReviewItem)
+                    .where(col(ReviewItem.id).in_(ids[start : start + 500]))
+                    .values(section=AgendaSection.DEFERRED.value)
+                )
+            session.commit()
+            return len(ids)
+
+    @activity.defn
     def notice_recipients(self, input: NoticePageInput) -> NoticePage:
         """A page of a session's notice recipients after `input.after`: officers (with their
         districts and case counts), or the citizens who asked to meet the CM."""
@@ -411,6 +439,7 @@ def _settle_pending(session: Session, session_id: str) -> None:
     for section, outcome in (
         (AgendaSection.AWAITING_SIDHI_BAAT, ItemOutcome.PREPARED),
         (AgendaSection.FOR_DECISION, ItemOutcome.ROLLED_OVER),
+        (AgendaSection.DEFERRED, ItemOutcome.ROLLED_OVER),
     ):
         session.execute(
             update(ReviewItem)
@@ -440,6 +469,8 @@ def _open_bulk(session: Session, input: OpenBulkInput) -> None:
                 unlisted.append([number, "already_decided"])
             elif row.section == AgendaSection.AWAITING_SIDHI_BAAT.value:
                 unlisted.append([number, "awaits_sidhi_baat"])
+            elif row.section == AgendaSection.DEFERRED.value:
+                unlisted.append([number, "deferred"])
             elif row.outcome != ItemOutcome.PENDING.value:
                 unlisted.append([number, "session_closed"])
     selected = session.execute(

@@ -132,6 +132,10 @@ class Settings(LanguageSettings):
     review_update_concurrency: int = Field(default=20, ge=1, le=200)
     review_updates_per_run: int = Field(default=500, ge=2, le=1000)
     review_notice_retry_hours: int = Field(default=72, ge=1, le=24 * 14)
+    # Sidhi Baat stays a meeting: it hears the citizens who asked to meet the CM and then the
+    # worst this many cases (most times undecided, oldest); the rest roll over to the next,
+    # ahead of newer ones, prepared at the weekly reviews between (0: no bound).
+    sidhi_baat_heard_max: int = Field(default=100, ge=0, le=100_000)
 
     # Abuse controls for citizens (api/ratelimit.py). A phone number may file this many
     # complaints per IST calendar day (0: no limit); a telecaller may override with a reason.
@@ -290,6 +294,13 @@ class Settings(LanguageSettings):
             updates_per_run=self.review_updates_per_run,
             notice_retry_for=timedelta(hours=self.review_notice_retry_hours),
         )
+
+    def review_batches_for(self, invites_citizens: bool) -> SessionBatches:
+        """A forum's batches: one that invites citizens (Sidhi Baat) hears a bounded agenda."""
+        batches = self.review_batches()
+        if invites_citizens and self.sidhi_baat_heard_max:
+            return batches.model_copy(update={"heard_max": self.sidhi_baat_heard_max})
+        return batches
 
 
 @lru_cache

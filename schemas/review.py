@@ -50,6 +50,11 @@ class AgendaSection(StrEnum):
     # prepares it with the district (never more than a week without a review); decided at
     # Sidhi Baat, neither decided nor rolled over here.
     AWAITING_SIDHI_BAAT = "awaiting_sidhi_baat"
+    # Escalated to a sitting that hears a bounded number (Sidhi Baat: those who asked to meet
+    # the CM, then the worst N): not heard at this one; it rolls over at the close, one more
+    # time undecided, so it comes before newer cases at the next (prepared at the weekly
+    # reviews between, as every case bound for Sidhi Baat).
+    DEFERRED = "deferred"
 
 
 class HistoryEntry(IstModel):
@@ -114,6 +119,9 @@ class SessionBatches(BaseModel):
     concurrency: int = Field(default=20, ge=1, le=200)
     # Updates a run accepts before it continues as new (Temporal allows 2,000 per run).
     updates_per_run: int = Field(default=500, ge=2, le=1000)
+    # Cases a sitting hears beyond those who asked to meet the CM, the worst first (the rest
+    # are deferred to the next sitting); None: all (settings SIDHI_BAAT_HEARD_MAX).
+    heard_max: int | None = Field(default=None, ge=0, le=100_000)
     # How long a notice or invitation keeps being retried through a gateway outage before it
     # is marked failed and listed with the session (a two-day outage is redelivered).
     notice_retry_for: timedelta = timedelta(days=3)
@@ -455,6 +463,15 @@ class FreezePageInput(BaseModel):
     section: AgendaSection
     after_id: int = 0
     limit: int
+
+
+class DeferInput(BaseModel):
+    """Keep a sitting to those who asked to meet the CM and the worst `heard_max` others."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    heard_max: int
 
 
 class FreezePageResult(BaseModel):

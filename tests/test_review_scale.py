@@ -33,10 +33,18 @@ from schemas.review import (
     SessionPhase,
     SessionSummary,
 )
-from schemas.workflow import DecisionKind
+from schemas.workflow import DecisionKind, ReviewDecision
 from tests.helpers import running_worker
 from tests.lifecycle_helpers import CaseHandle, keep_history, row_of, state_of, timeline
-from tests.test_review_sessions import BATCHED, directive, escalated, session_handle
+from tests.test_review_sessions import (
+    BATCHED,
+    RESOLVED,
+    UNSATISFIED,
+    directive,
+    escalated,
+    session_handle,
+)
+from workflows.complaint import ComplaintWorkflow
 from workflows.review import BATCHED_SESSION_PATCH, ReviewSessionWorkflow, session_workflow_id
 
 # Smaller than the agenda at every stage: 3 freeze pages, 2 notice pages (3 officers), bulk and
@@ -302,3 +310,69 @@ def test_session_histories_of_both_generations_are_kept_for_the_replay_suite() -
         "review_session_bulk_continued_as_new.batched_session",
         "review_session_bulk_closed.batched_session",
     } <= {p.stem for p in histories.glob("*.json")}
+
+
+async def test_sidhi_baat_hears_those_who_asked_to_meet_the_cm_and_the_worst_n(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """Sidhi Baat stays a meeting: with `heard_max` 1 it hears the citizen who asked to meet
+    the CM and the one worst other case; the third is deferred (not selectable in bulk) and
+    rolls over at the close, one more time undecided, ahead of newer cases next time."""
+    cases = [await _at_sidhi_baat(env, engine, settings, i, wishes=(i == 2)) for i in range(3)]
+    regs = [row_of(engine, c).registration_number for c in cases]
+    slot = (await state_of(cases[0])).review
+    assert slot is not None and slot.kind is SessionKind.SIDHI_BAAT
+    session = await env.client.start_workflow(
+        ReviewSessionWorkflow.run,
+        ReviewSessionInput(
+            kind=SessionKind.SIDHI_BAAT,
+            session_id=slot.session_id,
+            starts_at=slot.starts_at,
+            cutoff_at=slot.starts_at - timedelta(days=60),
+            sms_task_queue=settings.sms_task_queue,
+            invites_citizens=True,
+            batches=SessionBatches(heard_max=1),
+        ),
+        id=session_workflow_id(settings.workflow_id_prefix, slot.session_id),
+        task_queue=settings.temporal_task_queue,
+    )
+    await _phase(session, SessionPhase.AGENDA_FROZEN)
+    rows = _rows(engine, slot.session_id)
+    sections = {reg: rows[reg].section for reg in regs}
+    # The oldest of the two who did not ask is heard; the newer one deferred.
+    assert sections == {
+        regs[0]: "for_decision",
+        regs[1]: "deferred",
+        regs[2]: "for_decision",
+    }
+    named = await session.execute_update(
+        ReviewSessionWorkflow.record_bulk_decision,
+        BulkDecisionRequest(
+            selection=BulkSelection(registration_numbers=[regs[1]]),
+            decision=DecisionKind.DIRECTIVE,
+            text="act",
+            decided_by="cm",
+        ),
+    )
+    assert named.total == 0 and [r.key for r in named.refusals] == ["deferred"]
+    await session.execute_update(ReviewSessionWorkflow.close, CloseSessionRequest(closed_by="cm"))
+    result = await session.result()
+    assert result.rolled_over_count == 3
+    assert (await state_of(cases[1])).rollovers == 1
+
+
+async def _at_sidhi_baat(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings, i: int, *, wishes: bool
+) -> CaseHandle:
+    """A case on Sidhi Baat: unsatisfied after a weekly review's directive."""
+    case = await escalated(
+        env, engine, settings, citizen__phone=f"98768{i:05d}", wishes_to_meet_cm=wishes
+    )
+    await case.execute_update(
+        ComplaintWorkflow.record_decision,
+        ReviewDecision(decision=DecisionKind.DIRECTIVE, text="Act", decided_by="cm-secretary"),
+    )
+    await case.execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    result = await case.execute_update(ComplaintWorkflow.record_callback, UNSATISFIED)
+    assert result.status is ComplaintStatus.SIDHI_BAAT
+    return case

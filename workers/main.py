@@ -100,6 +100,7 @@ def build_worker(
             review.freeze_agenda_page,
             review.notice_recipients,
             review.mark_notice_failed,
+            review.defer_beyond_heard,
             review.open_bulk,
             deliveries.deliver_decision,
             deliveries.roll_over_case,

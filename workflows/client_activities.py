@@ -445,7 +445,9 @@ class CaseDeliveries:
         return (
             ReviewItem.session_id == input.session_id,
             ReviewItem.outcome == ItemOutcome.PENDING.value,
-            ReviewItem.section == AgendaSection.FOR_DECISION.value,
+            col(ReviewItem.section).in_(
+                [AgendaSection.FOR_DECISION.value, AgendaSection.DEFERRED.value]
+            ),
         )
 
     def _undecided(self, input: BatchInput) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         DecideCaseInput,
         DecisionRecord,
         DecisionRequest,
+        DeferInput,
         DeliverDecisionInput,
         FreezeAgendaInput,
         FreezePageInput,
@@ -487,6 +488,13 @@ class ReviewSessionWorkflow:
                 after = page.last_id
                 if page.done:
                     break
+        if self._batches.heard_max is not None:
+            await workflow.execute_activity_method(
+                ReviewActivities.defer_beyond_heard,
+                DeferInput(session_id=self._input.session_id, heard_max=self._batches.heard_max),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=DB_RETRY,
+            )
         # Decisions are accepted from the moment the read model shows the agenda frozen.
         self._phase = SessionPhase.AGENDA_FROZEN
         await self._record_phase()
