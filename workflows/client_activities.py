@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update as sa_update
@@ -151,7 +152,11 @@ class CaseDeliveries:
         await asyncio.to_thread(self._store_decision, input.session_id, record)
         return record
 
-    def _store_decision(self, session_id: str, record: DecisionRecord) -> None:
+    def _store_decision(
+        self, session_id: str, record: DecisionRecord, *, count: bool = True
+    ) -> None:
+        """The decision's row of the minutes; `count`: the session's decided count too (a
+        bulk batch counts once, at its end, rather than once per case)."""
         with Session(self._engine) as session:
             item = session.exec(
                 select(ReviewItem).where(
@@ -176,7 +181,7 @@ class CaseDeliveries:
             session.add(item)
             item.refusal = None
             session.add(item)
-            row = session.get(ReviewSession, session_id)
+            row = session.get(ReviewSession, session_id) if count else None
             if row is not None:
                 row.decided_count = session.exec(
                     select(func.count())
@@ -345,7 +350,9 @@ class CaseDeliveries:
                         self._store_refusal, input.session_id, number, str(reason)
                     )
                     return False
-                await asyncio.to_thread(self._store_decision, input.session_id, record)
+                await asyncio.to_thread(
+                    partial(self._store_decision, input.session_id, record, count=False)
+                )
                 activity.heartbeat(number)
                 return True
 
@@ -397,7 +404,19 @@ class CaseDeliveries:
                 if remaining == 0 and bulk.done_at is None:
                     bulk.done_at = utcnow()
                 session.add(bulk)
-                session.commit()
+            meeting = session.get(ReviewSession, input.session_id)
+            if meeting is not None:
+                meeting.decided_count = session.exec(
+                    select(func.count())
+                    .select_from(ReviewItem)
+                    .where(
+                        ReviewItem.session_id == input.session_id,
+                        col(ReviewItem.outcome).in_(_DECIDED),
+                    )
+                ).one()
+                meeting.updated_at = utcnow()
+                session.add(meeting)
+            session.commit()
             return remaining
 
     def _store_refusal(self, session_id: str, number: str, reason: str) -> None:
