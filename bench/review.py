@@ -37,7 +37,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -302,14 +302,22 @@ async def _storm_and_session(
     report_ms: list[float] = []
 
     async def report(handle: Any) -> None:
-        sent = time.perf_counter()
-        await handle.execute_update(
-            ComplaintWorkflow.submit_report,
-            DepartmentReport(
-                outcome=ReportOutcome.RESOLVED, reply="Done", submitted_by="bench-officer"
-            ),
-        )
-        report_ms.append(1000 * (time.perf_counter() - sent))
+        # A case still being forwarded (a loaded machine) is reported once it is with the
+        # officer; only the report that is taken is timed.
+        for _ in range(100):
+            sent = time.perf_counter()
+            try:
+                await handle.execute_update(
+                    ComplaintWorkflow.submit_report,
+                    DepartmentReport(
+                        outcome=ReportOutcome.RESOLVED, reply="Done", submitted_by="bench-officer"
+                    ),
+                )
+            except WorkflowUpdateFailedError:
+                await asyncio.sleep(1.0)
+                continue
+            report_ms.append(1000 * (time.perf_counter() - sent))
+            return
 
     async def reports() -> None:
         for handle in controls:
@@ -331,8 +339,9 @@ async def _storm_and_session(
         "all_moved": moved_at is not None,
         "last_moved_after_s": took,
         "escalations_per_s": cases / took,
-        "report_p99_ms": percentile(report_ms, 0.99),
-        "report_p50_ms": percentile(report_ms, 0.50),
+        "reports": len(report_ms),
+        "report_p99_ms": percentile(report_ms, 0.99) if report_ms else None,
+        "report_p50_ms": percentile(report_ms, 0.50) if report_ms else None,
     }
 
     # The session over them, its cutoff passed (as its planner would open it at the cutoff).
