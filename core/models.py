@@ -225,13 +225,26 @@ class ReviewItem(SQLModel, table=True):
     __tablename__ = "review_item"
     __table_args__ = (
         sa.UniqueConstraint("session_id", "registration_number", name="uq_review_item_case"),
-        # The agenda worst first (paged), and a session's undecided cases (bulk, rollovers).
+        # The agenda worst first, in the order a page reads it (no sort); its summary from
+        # the index alone; a session's undecided cases (bulk, rollovers).
         sa.Index(
             "ix_review_item_worst",
             "session_id",
-            "section",
-            "undecided_times",
+            sa.text("section DESC"),
+            sa.text("undecided_times DESC"),
             "registered_at",
+            "id",
+        ),
+        sa.Index(
+            "ix_review_item_summary",
+            "session_id",
+            "district",
+            "department",
+            "outcome",
+            "registered_at",
+            "undecided_times",
+            "urgent",
+            "wishes_to_meet_cm",
         ),
         sa.Index("ix_review_item_outcome", "session_id", "outcome", "bulk_id"),
     )

@@ -65,13 +65,38 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("bulk_id", sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column("refusal", sa.Text(), nullable=True))
         batch_op.create_index(
-            "ix_review_item_worst",
-            ["session_id", "section", "undecided_times", "registered_at"],
-            unique=False,
-        )
-        batch_op.create_index(
             "ix_review_item_outcome", ["session_id", "outcome", "bulk_id"], unique=False
         )
+    # Created outside the batch (SQLite's batch copy names columns, not expressions): a page of
+    # the agenda reads this index in its order (no sort) ...
+    op.create_index(
+        "ix_review_item_worst",
+        "review_item",
+        [
+            "session_id",
+            sa.text("section DESC"),
+            sa.text("undecided_times DESC"),
+            "registered_at",
+            "id",
+        ],
+        unique=False,
+    )
+    # ... and its summary (district x department) reads this one alone.
+    op.create_index(
+        "ix_review_item_summary",
+        "review_item",
+        [
+            "session_id",
+            "district",
+            "department",
+            "outcome",
+            "registered_at",
+            "undecided_times",
+            "urgent",
+            "wishes_to_meet_cm",
+        ],
+        unique=False,
+    )
     op.create_table(
         "review_bulk",
         sa.Column("bulk_id", sa.String(length=120), nullable=False),
@@ -100,9 +125,10 @@ def downgrade() -> None:
     with op.batch_alter_table("review_bulk", schema=None) as batch_op:
         batch_op.drop_index("ix_review_bulk_session_id")
     op.drop_table("review_bulk")
+    op.drop_index("ix_review_item_summary", table_name="review_item")
+    op.drop_index("ix_review_item_worst", table_name="review_item")
     with op.batch_alter_table("review_item", schema=None) as batch_op:
         batch_op.drop_index("ix_review_item_outcome")
-        batch_op.drop_index("ix_review_item_worst")
         for name in _ITEM_COLUMNS:
             batch_op.drop_column(name)
     with op.batch_alter_table("review_session", schema=None) as batch_op:
