@@ -608,20 +608,23 @@ class ReviewSessionWorkflow:
             return record
 
     async def _apply_bulk_batch(self) -> None:
-        """The next batch of the oldest bulk decision's cases, each its own decision."""
+        """The next batch of the oldest bulk decision's cases, each its own decision.
+
+        Not under the lock: the bulk's cases were marked as its own under the lock (a single
+        decision on one is refused), so single decisions go on while a bulk is applied; the
+        close waits for every bulk (the loop applies them before it closes)."""
         bulk_id = self._bulks[0]
-        async with self._lock:
-            result = await workflow.execute_activity_method(
-                CaseDeliveries.apply_bulk_batch,
-                BatchInput(
-                    session_id=self._input.session_id,
-                    bulk_id=bulk_id,
-                    limit=self._batches.decisions,
-                    concurrency=self._batches.concurrency,
-                ),
-                start_to_close_timeout=_BATCH_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
+        result = await workflow.execute_activity_method(
+            CaseDeliveries.apply_bulk_batch,
+            BatchInput(
+                session_id=self._input.session_id,
+                bulk_id=bulk_id,
+                limit=self._batches.decisions,
+                concurrency=self._batches.concurrency,
+            ),
+            start_to_close_timeout=_BATCH_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
         self._decided_count += result.done
         if result.remaining == 0:
             self._bulks.pop(0)
