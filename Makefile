@@ -53,8 +53,9 @@ dev-tokens: $(STAMP)
 	$(PY) -m core.admin dev-tokens
 
 ## make bench: throughput and latency beside a bare-engine baseline (its own stack; not in test).
+## Sections and sizes with ARGS, e.g. make bench ARGS="--only review --review-cases 2000".
 bench: $(STAMP)
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(ARGS)
 
 ## make messages: the English sources of the SMS texts, the refusals, the names (reference
 ## data, statuses, forums, the directory's offices) and the pages into

@@ -16,6 +16,9 @@ with `--only`):
    growth per case, dev server database size per case;
 5. readmodel: list/filter, telecaller work list and review agenda reads at 100,000 and
    1,000,000 generated complaints in PostgreSQL (bench/readmodel.py): p50/p99 and index use;
+7. review: a weekly review at the state's volume and the deadline storm before it, on a dev
+   server of its own beside bare-engine update and timer baselines (bench/review.py; not in the
+   default run: `--only review`);
 6. priority: priority under load, on a fresh stack whose SMS queue sends 1/s (a long code):
    a burst of routine complaints with urgent ones and officers' reports spread over it
    (bench/priority.py): urgent registered -> forwarded and -> officer SMS handed over (p50/p99,
@@ -54,13 +57,16 @@ from bench.bare import BareUnsandboxedWorkflow, BareWorkflow, noop, noop_async
 from bench.lifecycle import lifecycle
 from bench.priority import priority_under_load
 from bench.readmodel import read_model
+from bench.review import review_at_scale
 from bench.scale import open_cases
 from bench.stats import cpu_model, percentile
 from harness.factories import complaint_body
 from harness.processes import EmbeddedStack
 
 RESULTS = Path(__file__).parent / "results"
-SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel", "priority")
+SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel", "priority", "review")
+# Chosen with --only: the review section runs 10,000 cases for about an hour.
+DEFAULT_SECTIONS = SECTIONS[:-1]
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -415,13 +421,62 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
             ),
             ("report burst / idle", "-" if ratio is None else f"{ratio:.2f}", "<= 2"),
         ]
+    review = result.get("review")
+    if review:
+        storm, session, base = review["storm"], review["session"], review["baseline"]
+        rows += [
+            ("review: cases on the agenda", f"{session['agenda']}", f"{review['cases']}"),
+            ("baseline: bare updates/s", f"{base['updates_per_s']:.0f}", ""),
+            ("baseline: bare timer completions/s", f"{base['timer_completions_per_s']:.0f}", ""),
+            ("storm: last case moved after (s)", f"{storm['last_moved_after_s']:.0f}", "<= 3600"),
+            ("storm: escalations/s", f"{storm['escalations_per_s']:.1f}", ""),
+            (
+                "storm: ratio to baseline completions",
+                f"{storm['ratio_to_baseline_completions']:.2f}",
+                ">= 0.3",
+            ),
+            ("storm: officer's report p99 (ms)", _ms(storm["report_p99_ms"]), ""),
+            ("review: freeze (s)", f"{session['freeze_s']:.1f}", ""),
+            ("review: agenda page p99 (ms)", _ms(session["agenda_page_p99_ms"]), "<= 100"),
+            ("review: bulk directive cases/s", f"{session['bulk_cases_per_s']:.1f}", ""),
+            (
+                "review: bulk ratio to baseline updates",
+                f"{session['bulk_ratio_to_baseline_updates']:.2f}",
+                ">= 0.3",
+            ),
+            ("review: single decision p99 (ms)", _ms(session["single_p99_ms"]), ""),
+            (
+                f"review: close, {session['rolled_over']} rollovers (s)",
+                f"{session['close_s']:.1f}",
+                "",
+            ),
+            (
+                "review: largest payload (bytes)",
+                f"{session['largest_payload_bytes']}",
+                "< 262144",
+            ),
+            (
+                f"review: events/run max ({session['runs']} runs)",
+                f"{session['events_per_run_max']}",
+                "< 25600",
+            ),
+            (
+                "review: every case open, with a deadline",
+                str(session["every_case_open_with_a_deadline"]),
+                "True",
+            ),
+        ]
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run"
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(DEFAULT_SECTIONS),
+        help="sections to run",
     )
     parser.add_argument("--workflows", type=int, default=300, help="baseline workflows")
     parser.add_argument("--complaints", type=int, default=300, help="complaints POSTed")
@@ -447,6 +502,11 @@ def main() -> None:
     parser.add_argument(
         "--priority-sms-rate", type=float, default=1.0, help="SMS/s in the priority section"
     )
+    parser.add_argument(
+        "--review-cases", type=int, default=10_000, help="cases on the review's agenda (storm)"
+    )
+    parser.add_argument("--review-bulk", type=int, default=2000, help="cases of the bulk directive")
+    parser.add_argument("--review-singles", type=int, default=200, help="single decisions")
     args = parser.parse_args()
 
     result: dict[str, Any] = {
@@ -467,6 +527,10 @@ def main() -> None:
             "read_model_p99_ms_at_1m": "<= 100",
             "urgent_officer_sms_worst_position": "<= 3",
             "action_burst_over_idle": "<= 2",
+            "review_largest_payload_bytes": "< 262144",
+            "review_bulk_ratio_to_baseline_updates": ">= 0.3",
+            "storm_ratio_to_baseline_completions": ">= 0.3",
+            "storm_last_moved_after_s": "<= 3600",
         },
     }
     if {"baseline", "intake", "lifecycle"} & set(args.only):
@@ -475,6 +539,10 @@ def main() -> None:
         result["scale"] = _scale_section(args)
     if "priority" in args.only:
         result["priority"] = _priority_section(args)
+    if "review" in args.only:
+        result["review"] = asyncio.run(
+            review_at_scale(args.review_cases, args.review_bulk, args.review_singles)
+        )
     if "readmodel" in args.only:
         problem = _postgres_reachable(args.postgres_url)
         sizes = [int(size) for size in args.readmodel_sizes.split(",") if size]

@@ -210,6 +210,8 @@ class ReviewSession(SQLModel, table=True):
     decided_count: int = 0
     rolled_over_count: int = 0
     notices_sent: int = 0
+    # Notices and invitations no attempt could hand to the gateway before the session.
+    notices_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     frozen_at: datetime | None = Field(default=None, sa_column=_ts())
     closed_at: datetime | None = Field(default=None, sa_column=_ts())
     closed_by: str | None = Field(default=None, max_length=200)
@@ -223,6 +225,28 @@ class ReviewItem(SQLModel, table=True):
     __tablename__ = "review_item"
     __table_args__ = (
         sa.UniqueConstraint("session_id", "registration_number", name="uq_review_item_case"),
+        # The agenda worst first, in the order a page reads it (no sort); its summary from
+        # the index alone; a session's undecided cases (bulk, rollovers).
+        sa.Index(
+            "ix_review_item_worst",
+            "session_id",
+            sa.text("section DESC"),
+            sa.text("undecided_times DESC"),
+            "registered_at",
+            "id",
+        ),
+        sa.Index(
+            "ix_review_item_summary",
+            "session_id",
+            "district",
+            "department",
+            "outcome",
+            "registered_at",
+            "undecided_times",
+            "urgent",
+            "wishes_to_meet_cm",
+        ),
+        sa.Index("ix_review_item_outcome", "session_id", "outcome", "bulk_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -240,6 +264,47 @@ class ReviewItem(SQLModel, table=True):
     new_deadline: datetime | None = Field(default=None, sa_column=_ts())
     citizen_informed: bool = False
     decided_at: datetime | None = Field(default=None, sa_column=_ts())
+    # The item's facts as columns, so agendas are filtered, summarised and paged in the
+    # database (rows frozen before them carry the defaults; `item` has the facts).
+    section: str = Field(default="for_decision", max_length=30)
+    department: str | None = Field(default=None, max_length=60)
+    category: str | None = Field(default=None, max_length=40)
+    escalation_level: int = 0
+    undecided_times: int = 0
+    registered_at: datetime | None = Field(default=None, sa_column=_ts())
+    urgent: bool = False
+    wishes_to_meet_cm: bool = False
+    # Who answers for it at the meeting and is sent the notice (the district's nodal officer,
+    # an urgent case's department desk).
+    nodal_officer_id: str | None = Field(default=None, max_length=100)
+    # The bulk decision that selected it, and why its case refused a decision.
+    bulk_id: str | None = Field(default=None, max_length=120)
+    refusal: str | None = Field(default=None, sa_column=Column(sa.Text))
+
+
+class ReviewBulk(SQLModel, table=True):
+    """One bulk decision of a session: the decision, and how far it has been applied (each
+    case's own row is its `ReviewItem`, naming this bulk)."""
+
+    __tablename__ = "review_bulk"
+
+    bulk_id: str = Field(primary_key=True, max_length=120)
+    session_id: str = Field(foreign_key="review_session.session_id", max_length=40, index=True)
+    decision: str = Field(max_length=20)
+    text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    decided_by: str = Field(max_length=200)
+    responsible_officer_id: str | None = Field(default=None, max_length=100)
+    new_deadline: datetime | None = Field(default=None, sa_column=_ts())
+    citizen_informed: bool = False
+    # The selection as sent (schemas.review.BulkSelection as JSON).
+    selection: str = Field(sa_column=Column(sa.Text, nullable=False))
+    decided_at: datetime = Field(sa_column=_ts(nullable=False))
+    total: int = 0
+    applied: int = 0
+    refused: int = 0
+    # Numbers named that are not on the agenda (JSON list of [number, refusal key]).
+    unlisted: str = Field(default="[]", sa_column=Column(sa.Text, nullable=False))
+    done_at: datetime | None = Field(default=None, sa_column=_ts())
 
 
 class RateCounter(SQLModel, table=True):

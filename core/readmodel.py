@@ -7,20 +7,44 @@ inside their own transactions, the API to answer reads and webhooks.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from core.models import Complaint, Message, Officer, ReviewSession, TimelineEvent, utcnow
+from core.models import (
+    Complaint,
+    Message,
+    Officer,
+    ReviewBulk,
+    ReviewItem,
+    ReviewSession,
+    TimelineEvent,
+    utcnow,
+)
 from schemas.calendar import SessionKind
 from schemas.delivery import STATUS_RANK
 from schemas.enums import MessageStatus, OfficerRole, RecipientKind
 from schemas.escalation import REVIEW_STATUSES, prepared_at
 from schemas.reference import CATEGORY_BY_CODE
-from schemas.review import AgendaItem, AgendaSection, HistoryEntry
+from schemas.refusals import english
+from schemas.review import (
+    AgendaItem,
+    AgendaSection,
+    AgendaSummary,
+    AgendaSummaryRow,
+    BulkProgress,
+    BulkRefusal,
+    BulkSelection,
+    HistoryEntry,
+    ItemOutcome,
+)
+from schemas.workflow import DecisionKind
 
 
 def active_officer(
@@ -86,30 +110,77 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
     longest-undecided first within each district; for a weekly review, then every case bound
     for a later Sidhi Baat ("awaiting Sidhi Baat", prepared here).
 
-    Frozen at the cutoff by the session's activity; before it, the API's provisional agenda.
+    The API's provisional agenda before the cutoff (and the freeze of sessions opened before
+    batched sessions); a batched session freezes its agenda page by page (`agenda_page`).
     """
     rows: list[tuple[Complaint, AgendaSection]] = [
         (row, AgendaSection.FOR_DECISION)
-        for row in session.exec(
-            select(Complaint).where(
-                Complaint.review_session_id == session_id,
-                col(Complaint.status).in_(REVIEW_STATUSES),
-            )
-        ).all()
+        for row in session.exec(_agenda_query(session, session_id, AgendaSection.FOR_DECISION))
     ]
+    awaiting = _agenda_query(session, session_id, AgendaSection.AWAITING_SIDHI_BAAT)
+    if awaiting is not None:
+        rows += [(row, AgendaSection.AWAITING_SIDHI_BAAT) for row in session.exec(awaiting)]
+    items = _items_of(session, rows, now)
+    # Decisions first; within a section by district, the longest-undecided, then the oldest.
+    items.sort(
+        key=lambda i: (
+            i.section is AgendaSection.AWAITING_SIDHI_BAAT,
+            i.district,
+            -i.undecided_times,
+            i.registered_at,
+        )
+    )
+    return items
+
+
+def _agenda_query(session: Session, session_id: str, section: AgendaSection) -> Any:
+    """The complaints of one section of a session's agenda (None: the session's kind has no
+    such section, or the session is unknown)."""
+    if section is AgendaSection.FOR_DECISION:
+        return select(Complaint).where(
+            Complaint.review_session_id == session_id,
+            col(Complaint.status).in_(REVIEW_STATUSES),
+        )
     meeting = session.get(ReviewSession, session_id)
     prepared = prepared_at(meeting.kind) if meeting is not None else ()
-    if meeting is not None and prepared:
-        rows += [
-            (row, AgendaSection.AWAITING_SIDHI_BAAT)
-            for row in session.exec(
-                select(Complaint).where(
-                    col(Complaint.status).in_(prepared),
-                    col(Complaint.review_date) > meeting.starts_at,
-                )
-            ).all()
-        ]
-    # The escalation histories of all the agenda's cases in one query (not one per case).
+    if meeting is None or not prepared:
+        return None
+    return select(Complaint).where(
+        col(Complaint.status).in_(prepared),
+        col(Complaint.review_date) > meeting.starts_at,
+    )
+
+
+def agenda_page(
+    session: Session,
+    session_id: str,
+    section: AgendaSection,
+    now: datetime,
+    *,
+    after_id: int,
+    limit: int,
+) -> tuple[list[tuple[int, AgendaItem]], bool]:
+    """One page of a section of the agenda, by complaint id after `after_id`: the items with
+    their complaint ids, and whether it was the last page. A batched session freezes its
+    agenda with these pages, so no query or activity result grows with the agenda."""
+    query = _agenda_query(session, session_id, section)
+    if query is None:
+        return [], True
+    rows = session.exec(
+        query.where(col(Complaint.id) > after_id).order_by(col(Complaint.id)).limit(limit + 1)
+    ).all()
+    page = [(row, section) for row in rows[:limit]]
+    items = _items_of(session, page, now)
+    return [(row.id or 0, item) for (row, _), item in zip(page, items, strict=True)], (
+        len(rows) <= limit
+    )
+
+
+def _items_of(
+    session: Session, rows: list[tuple[Complaint, AgendaSection]], now: datetime
+) -> list[AgendaItem]:
+    """Agenda items of `rows`, in their order; their escalation histories in one query per
+    _IN_BATCH cases (not one per case)."""
     history: defaultdict[int, list[TimelineEvent]] = defaultdict(list)
     ids = [row.id for row, _ in rows]
     for start in range(0, len(ids), _IN_BATCH):
@@ -122,13 +193,11 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
             .order_by(col(TimelineEvent.complaint_id), col(TimelineEvent.seq))
         ):
             history[event.complaint_id].append(event)
-    officers: dict[str, str | None] = {}
+    officers: dict[tuple[str, str | None], str | None] = {}
     items = []
     for row, section in rows:
         assert row.id is not None
-        if row.district not in officers:
-            officer = district_nodal_officer(session, row.district)
-            officers[row.district] = officer.id if officer else None
+        desk = _desk(session, row, officers)
         events = history[row.id]
         items.append(
             AgendaItem(
@@ -150,24 +219,187 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
                 citizen_remark=row.citizen_remark,
                 wishes_to_meet_cm=row.wishes_to_meet_cm,
                 assigned_officer_id=row.assigned_officer_id,
-                nodal_officer_id=officers[row.district],
+                nodal_officer_id=desk,
                 section=section,
                 undecided_times=_undecided_times(events),
                 sidhi_baat_at=row.review_date
                 if section is AgendaSection.AWAITING_SIDHI_BAAT
                 else None,
+                description=row.description,
+                urgent=row.urgent,
             )
         )
-    # Decisions first; within a section by district, the longest-undecided, then the oldest.
-    items.sort(
-        key=lambda i: (
-            i.section is AgendaSection.AWAITING_SIDHI_BAAT,
-            i.district,
-            -i.undecided_times,
-            i.registered_at,
-        )
-    )
     return items
+
+
+def _desk(
+    session: Session, row: Complaint, cache: dict[tuple[str, str | None], str | None]
+) -> str | None:
+    """Who answers for a case at the meeting: an urgent case's department urgent desk (it
+    went there directly, not to the district), else the district's nodal officer."""
+    department = row.department_requested or row.department
+    if row.urgent and department:
+        key: tuple[str, str | None] = ("urgent", department)
+        if key not in cache:
+            desk = active_officer(
+                session, OfficerRole.URGENT_DESK, district=None, department=department
+            )
+            cache[key] = desk.id if desk else None
+        if cache[key] is not None:
+            return cache[key]
+    key = ("district", row.district)
+    if key not in cache:
+        officer = district_nodal_officer(session, row.district)
+        cache[key] = officer.id if officer else None
+    return cache[key]
+
+
+# ---- a frozen agenda in the database: selections, summary, pages, bulk decisions ------------
+
+
+def selection_where(selection: BulkSelection, now: datetime) -> list[Any]:
+    """The WHERE clauses of a bulk decision's selection over a session's agenda rows."""
+    where: list[Any] = []
+    if selection.districts:
+        where.append(col(ReviewItem.district).in_(selection.districts))
+    if selection.departments:
+        where.append(col(ReviewItem.department).in_(selection.departments))
+    if selection.categories:
+        where.append(col(ReviewItem.category).in_(selection.categories))
+    if selection.escalation_levels:
+        where.append(col(ReviewItem.escalation_level).in_(selection.escalation_levels))
+    if selection.min_age_days is not None:
+        where.append(col(ReviewItem.registered_at) <= now - timedelta(days=selection.min_age_days))
+    if selection.min_undecided_times is not None:
+        where.append(col(ReviewItem.undecided_times) >= selection.min_undecided_times)
+    if selection.urgent is not None:
+        where.append(col(ReviewItem.urgent).is_(selection.urgent))
+    if selection.wishes_to_meet_cm is not None:
+        where.append(col(ReviewItem.wishes_to_meet_cm).is_(selection.wishes_to_meet_cm))
+    if selection.registration_numbers:
+        where.append(col(ReviewItem.registration_number).in_(selection.registration_numbers))
+    return where
+
+
+# Refusals a bulk's progress lists (its `refused` counts them all).
+_REFUSALS_LISTED = 200
+
+
+def bulk_progress(session: Session, bulk_id: str) -> BulkProgress | None:
+    """A bulk decision: its terms, N of M applied, and its first refusals with reasons."""
+    bulk = session.get(ReviewBulk, bulk_id)
+    if bulk is None:
+        return None
+    refusals = [
+        BulkRefusal(
+            registration_number=number,
+            key=key,
+            reason=english(key, {"reg": number, "session": bulk.session_id, "date": "-"}),
+        )
+        for number, key in json.loads(bulk.unlisted)
+    ][:_REFUSALS_LISTED]
+    if len(refusals) < _REFUSALS_LISTED:
+        refusals += [
+            BulkRefusal(registration_number=number, key="other", reason=reason or "")
+            for number, reason in session.exec(
+                select(ReviewItem.registration_number, ReviewItem.refusal)
+                .where(
+                    ReviewItem.session_id == bulk.session_id,
+                    ReviewItem.bulk_id == bulk_id,
+                    col(ReviewItem.refusal).is_not(None),
+                )
+                .order_by(col(ReviewItem.registration_number))
+                .limit(_REFUSALS_LISTED - len(refusals))
+            ).all()
+        ]
+    return BulkProgress(
+        bulk_id=bulk.bulk_id,
+        session_id=bulk.session_id,
+        decision=DecisionKind(bulk.decision),
+        text=bulk.text,
+        decided_by=bulk.decided_by,
+        responsible_officer_id=bulk.responsible_officer_id,
+        new_deadline=bulk.new_deadline,
+        decided_at=bulk.decided_at,
+        total=bulk.total,
+        applied=bulk.applied,
+        refused=bulk.refused,
+        done=bulk.done_at is not None,
+        refusals=refusals,
+    )
+
+
+def agenda_summary(session: Session, session_id: str) -> AgendaSummary:
+    """A frozen agenda by district x department: cases, undecided, oldest, most times
+    undecided, urgent, wishes to meet the CM (one grouped query)."""
+    pending = sa.case((col(ReviewItem.outcome) == ItemOutcome.PENDING.value, 1), else_=0)
+    urgent = sa.case((col(ReviewItem.urgent).is_(True), 1), else_=0)
+    wishes = sa.case((col(ReviewItem.wishes_to_meet_cm).is_(True), 1), else_=0)
+    rows = session.exec(
+        select(  # type: ignore[call-overload]
+            ReviewItem.district,
+            ReviewItem.department,
+            func.count(),
+            func.sum(pending),
+            func.min(ReviewItem.registered_at),
+            func.max(ReviewItem.undecided_times),
+            func.sum(urgent),
+            func.sum(wishes),
+        )
+        .where(ReviewItem.session_id == session_id)
+        .group_by(col(ReviewItem.district), col(ReviewItem.department))
+        .order_by(col(ReviewItem.district), col(ReviewItem.department))
+    ).all()
+    summary = [
+        AgendaSummaryRow(
+            district=district,
+            department=department,
+            cases=n,
+            undecided=int(undecided or 0),
+            oldest_registered_at=oldest,
+            most_undecided_times=int(most or 0),
+            urgent=int(u or 0),
+            wishes_to_meet_cm=int(w or 0),
+        )
+        for district, department, n, undecided, oldest, most, u, w in rows
+    ]
+    return AgendaSummary(
+        cases=sum(r.cases for r in summary),
+        undecided=sum(r.undecided for r in summary),
+        urgent=sum(r.urgent for r in summary),
+        wishes_to_meet_cm=sum(r.wishes_to_meet_cm for r in summary),
+        rows=summary,
+    )
+
+
+def agenda_rows(
+    session: Session,
+    session_id: str,
+    selection: BulkSelection,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[ReviewItem], int]:
+    """One page of a frozen agenda's rows the selection names, worst first: for decision
+    before awaiting Sidhi Baat, the most times undecided, the oldest, then by number; and
+    how many the selection names in all."""
+    where = [ReviewItem.session_id == session_id, *selection_where(selection, now)]
+    total = session.exec(select(func.count()).select_from(ReviewItem).where(*where)).one()
+    rows = session.exec(
+        select(ReviewItem)
+        .where(*where)
+        # "for_decision" sorts after "awaiting_sidhi_baat": descending puts it first.
+        .order_by(
+            col(ReviewItem.section).desc(),
+            col(ReviewItem.undecided_times).desc(),
+            col(ReviewItem.registered_at),
+            col(ReviewItem.id),
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
 
 
 @dataclass(frozen=True)

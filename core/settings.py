@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,7 @@ from schemas.enums import Channel
 from schemas.escalation import LADDERS
 from schemas.i18n import LanguageSettings
 from schemas.reference import canonical_district
+from schemas.review import SessionBatches
 
 WEEKDAYS = {
     name: number
@@ -119,6 +121,21 @@ class Settings(LanguageSettings):
     # not named sit on the forum's own weekday (Friday on `district_collector`).
     district_review_days: str = ""
     reconcile_interval_seconds: int = Field(default=60, ge=5)
+    # How a review session works through its agenda (schemas.review.SessionBatches): agenda
+    # rows frozen per activity, notices in flight at once, cases per delivery activity (a
+    # bulk decision's, the close's rollovers), case updates in flight within one, updates a
+    # session's run takes before it continues as new, and how long a notice keeps trying
+    # through an SMS outage before it is marked failed and listed.
+    review_freeze_batch: int = Field(default=500, ge=1, le=5000)
+    review_notice_batch: int = Field(default=50, ge=1, le=500)
+    review_decision_batch: int = Field(default=200, ge=1, le=2000)
+    review_update_concurrency: int = Field(default=20, ge=1, le=200)
+    review_updates_per_run: int = Field(default=500, ge=2, le=1000)
+    review_notice_retry_hours: int = Field(default=72, ge=1, le=24 * 14)
+    # Sidhi Baat stays a meeting: it hears the citizens who asked to meet the CM and then the
+    # worst this many cases (most times undecided, oldest); the rest roll over to the next,
+    # ahead of newer ones, prepared at the weekly reviews between (0: no bound).
+    sidhi_baat_heard_max: int = Field(default=100, ge=0, le=100_000)
 
     # Abuse controls for citizens (api/ratelimit.py). A phone number may file this many
     # complaints per IST calendar day (0: no limit); a telecaller may override with a reason.
@@ -266,6 +283,24 @@ class Settings(LanguageSettings):
             and self.twilio_auth_token
             and (self.twilio_from_number or self.twilio_messaging_service_sid)
         )
+
+    def review_batches(self) -> SessionBatches:
+        """The review sessions' batch sizes (REVIEW_*), as the planner passes them on."""
+        return SessionBatches(
+            freeze=self.review_freeze_batch,
+            notices=self.review_notice_batch,
+            decisions=self.review_decision_batch,
+            concurrency=self.review_update_concurrency,
+            updates_per_run=self.review_updates_per_run,
+            notice_retry_for=timedelta(hours=self.review_notice_retry_hours),
+        )
+
+    def review_batches_for(self, invites_citizens: bool) -> SessionBatches:
+        """A forum's batches: one that invites citizens (Sidhi Baat) hears a bounded agenda."""
+        batches = self.review_batches()
+        if invites_citizens and self.sidhi_baat_heard_max:
+            return batches.model_copy(update={"heard_max": self.sidhi_baat_heard_max})
+        return batches
 
 
 @lru_cache

@@ -13,7 +13,12 @@ from pydantic import ConfigDict, Field
 
 from schemas.calendar import IstDateTime, IstModel
 from schemas.reference import DepartmentName, DistrictName
-from schemas.review import CloseSessionRequest, DecisionRequest
+from schemas.review import (
+    BulkDecisionRequest,
+    BulkSelection,
+    CloseSessionRequest,
+    DecisionRequest,
+)
 from schemas.workflow import (
     CallbackOutcome,
     CallbackResult,
@@ -127,6 +132,23 @@ class SessionDecisionBody(_Body):
 
     def as_update(self, actor: str) -> DecisionRequest:
         return DecisionRequest(**self.model_dump(), decided_by=actor)
+
+
+class BulkDecisionBody(_Body):
+    """One directive, or one closure at review, for every undecided case a selection names
+    (`POST /v1/reviews/{kind}/{day}/bulk-decisions`): each case receives it as its own
+    decision."""
+
+    selection: BulkSelection
+    decision: DecisionKind
+    text: str = Field(min_length=1, max_length=4000)
+    responsible_officer_id: str | None = None
+    # Without an offset: IST (schemas.calendar.assume_ist).
+    new_deadline: IstDateTime | None = None
+    citizen_informed: bool = False
+
+    def as_update(self, actor: str) -> BulkDecisionRequest:
+        return BulkDecisionRequest(**self.model_dump(), decided_by=actor)
 
 
 class CloseSessionBody(_Body):

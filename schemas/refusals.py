@@ -63,6 +63,10 @@ REFUSALS: dict[str, str] = dict(
             "there",
         ),
         _r(
+            "deferred",
+            "case {reg} is not heard at this sitting: it goes to the next, ahead of newer cases",
+        ),
+        _r(
             "agenda_not_frozen",
             "decisions are taken once the agenda of {session} is frozen, at its cutoff on {cutoff}",
         ),

@@ -114,14 +114,16 @@ def messages(engine: Engine, handle: CaseHandle) -> list[Message]:
 HISTORY_GENERATION = "escalation_ladder"
 
 
-async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+async def keep_history(
+    handle: WorkflowHandle[Any, Any], name: str, generation: str = HISTORY_GENERATION
+) -> None:
     """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history for the replay suite, as
-    `NAME.GENERATION.json`."""
+    `NAME.GENERATION.json` (a review session's: its own generation)."""
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.{HISTORY_GENERATION}.json").write_text(
+    (HISTORIES / f"{name}.{generation}.json").write_text(
         json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
     )
 

@@ -75,6 +75,8 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", SESSION): frozenset({R.REVIEWER, R.ADMINISTRATOR}),
     ("POST", f"{SESSION}/decisions"): frozenset({R.REVIEWER}),
     ("POST", f"{SESSION}/close"): frozenset({R.REVIEWER}),
+    ("POST", f"{SESSION}/bulk-decisions"): frozenset({R.REVIEWER}),
+    ("GET", f"{SESSION}/bulk-decisions/{{bulk_id}}"): frozenset({R.REVIEWER, R.ADMINISTRATOR}),
     ("GET", f"{SESSION}/minutes"): frozenset({R.REVIEWER, R.ADMINISTRATOR}),
     ("GET", "/v1/audit"): frozenset({R.ADMINISTRATOR, R.REVIEWER}),
     ("GET", f"{CASE}/audit"): frozenset({R.ADMINISTRATOR, R.REVIEWER}),
@@ -125,6 +127,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/inbox"): ("page", frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER})),
     ("GET", "/review-room"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
     ("GET", "/review-room/{kind}/{day}"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
+    ("POST", "/review-room/{kind}/{day}/bulk-decisions"): ("page", frozenset({R.REVIEWER})),
     ("GET", "/review-room/{kind}/{day}/minutes"): (
         "page",
         frozenset({R.REVIEWER, R.ADMINISTRATOR}),

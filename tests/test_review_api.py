@@ -128,7 +128,12 @@ async def test_reviewer_lists_reads_decides_closes_and_downloads_minutes(
     response = await stack.post(f"{path}/close", json={})
     assert response.status_code == 200, response.text
     closed = response.json()
-    assert closed["phase"] == "closed" and closed["rolled_over"] == [other]
+    # Answered at once, closing: its rollovers go in batches, then the session reads closed.
+    assert closed["phase"] in ("closing", "closed")
+    info = await eventually(
+        lambda: _get(stack, path), lambda a: a["session"]["phase"] == "closed", within=30
+    )
+    assert info["session"]["rolled_over_count"] == 1
     for retry in (
         stack.post(f"{path}/close", json={}),
         stack.post(f"{path}/decisions", json={**decision, "registration_number": other}),

@@ -64,6 +64,7 @@ def review_schedule(settings: Settings, policy: Policy, forum: Forum) -> Schedul
                 forum=forum,
                 workflow_id_prefix=settings.workflow_id_prefix,
                 sms_task_queue=settings.sms_task_queue or None,
+                batches=settings.review_batches_for(forum.invites_citizens),
             ),
             id=f"{settings.workflow_id_prefix}{kind.value.replace('_', '-')}-planner",
             task_queue=settings.temporal_task_queue,

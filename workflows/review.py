@@ -31,17 +31,29 @@ with workflow.unsafe.imports_passed_through():
     from schemas.review import (
         AgendaItem,
         AgendaSection,
+        BatchInput,
+        BulkDecisionRequest,
+        BulkProgress,
         CitizenInvitationInput,
         CloseSessionRequest,
+        DecideCaseInput,
         DecisionRecord,
         DecisionRequest,
+        DeferInput,
         DeliverDecisionInput,
         FreezeAgendaInput,
+        FreezePageInput,
+        NoticeFailedInput,
+        NoticePageInput,
+        NoticeRecipient,
         OfficerNoticeInput,
+        OpenBulkInput,
         PlannerInput,
         PlannerResult,
         ReviewSessionInput,
         RollOverCaseInput,
+        SessionBatches,
+        SessionCarry,
         SessionPhase,
         SessionRecordInput,
         SessionSummary,
@@ -52,6 +64,16 @@ with workflow.unsafe.imports_passed_through():
 
 # A decision is awaited by the reviewer at the API: a few attempts, then an answer.
 _DELIVERY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5)
+
+# Sessions opened from here on are batched: the agenda is the read model's rows (frozen page by
+# page), notices, bulk decisions and rollovers go in bounded batches, the workflow keeps ids
+# and counts and continues as new before Temporal's per-run limits. Sessions started before it
+# replay the code below the `if self._batched` branches, unchanged.
+BATCHED_SESSION_PATCH = "review-session-batched"
+# A notice keeps trying through an outage: back off to ten minutes, bounded by its window.
+_NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
+# One delivery batch: its cases' updates, each within its own budget.
+_BATCH_TIMEOUT = timedelta(minutes=15)
 
 
 class SessionRejected(Refused):
@@ -79,9 +101,31 @@ class ReviewSessionWorkflow:
         self._close_requested_by: str | None = None
         # Decisions and the close are serialised: a case is decided or rolled over, never both.
         self._lock = asyncio.Lock()
+        # A batched session (BATCHED_SESSION_PATCH), decided once for the run.
+        self._batched = input.carried is not None or workflow.patched(BATCHED_SESSION_PATCH)
+        self._batches = input.batches or SessionBatches()
+        self._agenda_count = 0
+        self._decided_count = 0
+        self._rolled_over_count = 0
+        self._notices_done = False
+        self._notices_failed = 0
+        self._bulks: list[str] = []
+        self._updates = 0
+        self._notices_task: asyncio.Task[None] | None = None
+        carried = input.carried
+        if carried is not None:
+            self._phase = carried.phase
+            self._notices_done = carried.notices_done
+            self._notices_sent = carried.notices_sent
+            self._notices_failed = carried.notices_failed
+            self._close_requested_by = carried.close_requested_by
+            self._close_requested = carried.close_requested_by is not None
+            self._bulks = list(carried.bulks)
 
     @workflow.run
     async def run(self, input: ReviewSessionInput) -> SessionSummary:
+        if self._batched:
+            return await self._run_batched(input)
         await self._record_phase()
         await self._sleep_until(input.cutoff_at)
         async with self._lock:
@@ -108,9 +152,11 @@ class ReviewSessionWorkflow:
 
     # ---- stages ---------------------------------------------------------------------------
 
-    async def _record_phase(self) -> None:
+    async def _record_phase(self, phase: SessionPhase | None = None) -> None:
+        """Record the session's phase (`phase`, then taken: a batched session's counts are
+        read before its queries say it has moved)."""
         inp = self._input
-        await workflow.execute_activity_method(
+        counts = await workflow.execute_activity_method(
             ReviewActivities.record_session,
             SessionRecordInput(
                 session_id=inp.session_id,
@@ -118,13 +164,24 @@ class ReviewSessionWorkflow:
                 starts_at=inp.starts_at,
                 cutoff_at=inp.cutoff_at,
                 workflow_id=workflow.info().workflow_id,
-                phase=self._phase,
+                phase=phase or self._phase,
                 at=workflow.now(),
                 closed_by=self._closed_by,
+                **(
+                    {"notices_sent": self._notices_sent, "notices_failed": self._notices_failed}
+                    if self._batched
+                    else {}
+                ),
             ),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
+        if counts is not None:
+            self._agenda_count = counts.agenda
+            self._decided_count = counts.decided
+            self._rolled_over_count = counts.rolled_over
+        if phase is not None:
+            self._phase = phase
 
     async def _freeze_agenda(self) -> None:
         agenda = await workflow.execute_activity_method(
@@ -228,6 +285,8 @@ class ReviewSessionWorkflow:
     @workflow.update
     async def record_decision(self, request: DecisionRequest) -> DecisionRecord:
         """The reviewer's decision on one case, delivered to the complaint's workflow at once."""
+        if self._batched:
+            return await self._decide_one(request)
         async with self._lock:
             self._validate_decision(request)  # again: the session may have closed meanwhile
             item = self._agenda[request.registration_number]
@@ -256,6 +315,11 @@ class ReviewSessionWorkflow:
     @record_decision.validator
     def _validate_decision(self, request: DecisionRequest) -> None:
         self._require_frozen()
+        if self._batched:
+            # The agenda is the read model's: whether the case is on it, undecided and not
+            # awaiting Sidhi Baat is checked by the delivery against its row.
+            self._validate_terms(request.decision, request.citizen_informed, request.new_deadline)
+            return
         reg = request.registration_number
         if reg not in self._agenda:
             raise SessionRejected("not_on_agenda", reg=reg, session=self._input.session_id)
@@ -275,11 +339,53 @@ class ReviewSessionWorkflow:
 
     @workflow.update
     async def close(self, request: CloseSessionRequest) -> SessionSummary:
-        """Close the session: undecided cases roll over, the minutes become final."""
+        """Close the session: undecided cases roll over, the minutes become final.
+
+        A batched session answers at once, `closing`: its rollovers go in batches (thousands
+        of cases take minutes), the read model's session shows how far, `closed` at the end.
+        """
         self._close_requested_by = request.closed_by
         self._close_requested = True
+        if self._batched:
+            self._updates += 1
+            return self._summary()
         await self._close(request.closed_by)
         return self._summary()
+
+    @workflow.update
+    async def record_bulk_decision(self, request: BulkDecisionRequest) -> BulkProgress:
+        """One directive or one closure for every case a selection names. Its cases are
+        marked at once (the answer says how many, and which numbers were refused), then
+        receive it one by one as their own decision, in batches, in the background; the
+        bulk's progress (N of M applied) is the read model's. The bulk's ID is the update's
+        (the API's Idempotency-Key): sent again, it is recorded and applied once."""
+        self._updates += 1
+        async with self._lock:
+            self._require_frozen()
+            bulk_id = workflow.current_update_info().id  # type: ignore[union-attr]
+            progress = await workflow.execute_activity_method(
+                ReviewActivities.open_bulk,
+                OpenBulkInput(
+                    session_id=self._input.session_id,
+                    bulk_id=bulk_id,
+                    request=request,
+                    decided_at=workflow.now(),
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=DB_RETRY,
+            )
+            if not progress.done and bulk_id not in self._bulks:
+                self._bulks.append(bulk_id)
+            return progress
+
+    @record_bulk_decision.validator
+    def _validate_bulk(self, request: BulkDecisionRequest) -> None:
+        if not self._batched:
+            raise SessionRejected("other", reason="this session takes decisions one by one")
+        self._require_frozen()
+        if request.selection.is_empty():
+            raise SessionRejected("other", reason="selection: name at least one criterion")
+        self._validate_terms(request.decision, request.citizen_informed, request.new_deadline)
 
     @close.validator
     def _validate_close(self, request: CloseSessionRequest) -> None:
@@ -292,6 +398,277 @@ class ReviewSessionWorkflow:
         """The session's phase, agenda, decisions so far and rolled-over cases."""
         return self._summary()
 
+    # ---- batched sessions (BATCHED_SESSION_PATCH) ------------------------------------------
+
+    async def _run_batched(self, input: ReviewSessionInput) -> SessionSummary:
+        """Freeze, notify, decide, close: each in bounded batches, continued as new before
+        the run nears Temporal's limits; the agenda never enters the workflow."""
+        close_at = input.starts_at + input.close_after
+        if self._phase is SessionPhase.SCHEDULED:
+            await self._record_phase()
+            await self._sleep_until(input.cutoff_at)
+            async with self._lock:
+                await self._freeze_in_pages()
+        if not self._notices_done and self._phase is not SessionPhase.CLOSED:
+            # Beside the meeting: a gateway outage delays notices, never decisions.
+            self._notices_task = asyncio.create_task(self._notify_in_batches())
+        while self._phase is SessionPhase.AGENDA_FROZEN:
+            if self._bulks:
+                await self._apply_bulk_batch()
+            elif self._close_requested or workflow.now() >= close_at:
+                break
+            elif not self._should_continue_as_new():
+                try:
+                    await workflow.wait_condition(
+                        lambda: (
+                            bool(self._bulks)
+                            or self._close_requested
+                            or self._should_continue_as_new()
+                        ),
+                        timeout=max(0.0, (close_at - workflow.now()).total_seconds()),
+                    )
+                except TimeoutError:
+                    pass
+            if self._should_continue_as_new():
+                await self._continue_as_new()
+        if self._phase is not SessionPhase.CLOSED:
+            await self._close_in_batches(self._close_requested_by or "timer")
+        if self._notices_task is not None:
+            await self._notices_task
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._summary()
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            self._updates >= self._batches.updates_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    async def _continue_as_new(self) -> None:
+        """Carry the stage and counters into a new run (the agenda stays in the read model).
+        Notices still being sent are resumed there: their messages are keyed, never sent
+        twice."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._notices_task is not None and not self._notices_task.done():
+            self._notices_task.cancel()
+        workflow.continue_as_new(
+            self._input.model_copy(
+                update={
+                    "carried": SessionCarry(
+                        phase=self._phase,
+                        notices_done=self._notices_done,
+                        notices_sent=self._notices_sent,
+                        notices_failed=self._notices_failed,
+                        close_requested_by=self._close_requested_by,
+                        bulks=self._bulks,
+                    )
+                }
+            )
+        )
+
+    async def _freeze_in_pages(self) -> None:
+        """The agenda frozen page by page into the read model (the cases escalated here,
+        then for a weekly review those awaiting Sidhi Baat); a retried page writes nothing
+        twice."""
+        for section in (AgendaSection.FOR_DECISION, AgendaSection.AWAITING_SIDHI_BAAT):
+            after = 0
+            while True:
+                page = await workflow.execute_activity_method(
+                    ReviewActivities.freeze_agenda_page,
+                    FreezePageInput(
+                        session_id=self._input.session_id,
+                        frozen_at=workflow.now(),
+                        section=section,
+                        after_id=after,
+                        limit=self._batches.freeze,
+                    ),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=DB_RETRY,
+                )
+                after = page.last_id
+                if page.done:
+                    break
+        if self._batches.heard_max is not None:
+            await workflow.execute_activity_method(
+                ReviewActivities.defer_beyond_heard,
+                DeferInput(session_id=self._input.session_id, heard_max=self._batches.heard_max),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=DB_RETRY,
+            )
+        # Decisions are accepted from the moment the read model shows the agenda frozen.
+        self._phase = SessionPhase.AGENDA_FROZEN
+        await self._record_phase()
+
+    async def _notify_in_batches(self) -> None:
+        """One notice per officer with cases on the agenda and, where the forum invites
+        citizens, one invitation per citizen who asked to meet the CM: a page of recipients
+        at a time, each sent on the rate-limited SMS queue. Through an outage each keeps
+        trying for `notice_retry_for`; one that never went is marked failed and counted."""
+        inp = self._input
+        invites = inp.invites_citizens
+        kinds = [False]
+        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
+            kinds.append(True)
+        for citizens in kinds:
+            after = ""
+            while True:
+                page = await workflow.execute_activity_method(
+                    ReviewActivities.notice_recipients,
+                    NoticePageInput(
+                        session_id=inp.session_id,
+                        citizens=citizens,
+                        after=after,
+                        limit=self._batches.notices,
+                    ),
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+                if not page.recipients:
+                    break
+                await asyncio.gather(*(self._notify(r, citizens) for r in page.recipients))
+                after = page.recipients[-1].key
+                if len(page.recipients) < self._batches.notices:
+                    break
+        self._notices_done = True
+        await self._record_phase()
+
+    async def _notify(self, recipient: NoticeRecipient, citizen: bool) -> None:
+        inp = self._input
+        key = f"{inp.session_id}:{recipient.key}"
+        try:
+            if citizen:
+                result = await workflow.execute_activity_method(
+                    ReviewActivities.send_citizen_invitation,
+                    CitizenInvitationInput(
+                        session_id=inp.session_id,
+                        starts_at=inp.starts_at,
+                        registration_number=recipient.key,
+                        venue=inp.venue,
+                    ),
+                    task_queue=inp.sms_task_queue,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=self._batches.notice_retry_for,
+                    retry_policy=_NOTICE_RETRY,
+                )
+            else:
+                result = await workflow.execute_activity_method(
+                    ReviewActivities.send_officer_notice,
+                    OfficerNoticeInput(
+                        session_id=inp.session_id,
+                        kind=inp.kind,
+                        starts_at=inp.starts_at,
+                        officer_id=recipient.key,
+                        districts=recipient.districts,
+                        case_count=recipient.case_count,
+                        teleconference=inp.teleconference,
+                    ),
+                    task_queue=inp.sms_task_queue,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=self._batches.notice_retry_for,
+                    retry_policy=_NOTICE_RETRY,
+                )
+        except ActivityError as err:
+            workflow.logger.warning("session notice not sent: %s", err)
+            self._notices_failed += 1
+            await workflow.execute_activity_method(
+                ReviewActivities.mark_notice_failed,
+                NoticeFailedInput(key=key, reason=str(err.cause or err)[:200]),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            return
+        if result.sent:
+            self._notices_sent += 1
+        elif result.error:
+            self._notices_failed += 1
+
+    async def _decide_one(self, request: DecisionRequest) -> DecisionRecord:
+        """A single decision of a batched session, checked against the agenda's row."""
+        self._updates += 1
+        async with self._lock:
+            self._require_frozen()  # again: the session may have closed meanwhile
+            try:
+                record = await workflow.execute_activity_method(
+                    CaseDeliveries.decide_case,
+                    DecideCaseInput(
+                        session_id=self._input.session_id,
+                        request=request,
+                        decided_at=workflow.now(),
+                    ),
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=_DELIVERY_RETRY,
+                )
+            except ActivityError as err:
+                refused = Refused.of(err.cause) if err.cause else None
+                if refused is not None:
+                    raise SessionRejected(refused[0], **refused[1]) from err
+                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+                raise SessionRejected("other", reason=cause) from err
+            self._decided_count += 1
+            return record
+
+    async def _apply_bulk_batch(self) -> None:
+        """The next batch of the oldest bulk decision's cases, each its own decision.
+
+        Not under the lock: the bulk's cases were marked as its own under the lock (a single
+        decision on one is refused), so single decisions go on while a bulk is applied; the
+        close waits for every bulk (the loop applies them before it closes)."""
+        bulk_id = self._bulks[0]
+        result = await workflow.execute_activity_method(
+            CaseDeliveries.apply_bulk_batch,
+            BatchInput(
+                session_id=self._input.session_id,
+                bulk_id=bulk_id,
+                limit=self._batches.decisions,
+                concurrency=self._batches.concurrency,
+            ),
+            start_to_close_timeout=_BATCH_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        self._decided_count += result.done
+        if result.remaining == 0:
+            self._bulks.pop(0)
+
+    async def _close_in_batches(self, closed_by: str) -> None:
+        """Roll every undecided case over, a batch at a time, then finalise the minutes."""
+        async with self._lock:
+            if self._phase is SessionPhase.SCHEDULED:  # started after its own close moment
+                await self._freeze_in_pages()
+            if self._phase is not SessionPhase.CLOSING:
+                self._phase = SessionPhase.CLOSING
+                await self._record_phase()
+        while True:
+            async with self._lock:
+                result = await workflow.execute_activity_method(
+                    CaseDeliveries.roll_over_batch,
+                    BatchInput(
+                        session_id=self._input.session_id,
+                        closed_by=None if closed_by == "timer" else closed_by,
+                        limit=self._batches.decisions,
+                        concurrency=self._batches.concurrency,
+                    ),
+                    start_to_close_timeout=_BATCH_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            if result.remaining == 0:
+                break
+            if self._should_continue_as_new():
+                await self._continue_as_new()
+        async with self._lock:
+            self._closed_by = closed_by
+            await self._record_phase(SessionPhase.CLOSED)
+
+    def _validate_terms(
+        self, decision: DecisionKind, citizen_informed: bool, new_deadline: datetime | None
+    ) -> None:
+        if decision is DecisionKind.CLOSE and not citizen_informed:
+            raise SessionRejected("citizen_not_informed")
+        if decision is DecisionKind.DIRECTIVE and new_deadline is not None:
+            if new_deadline.tzinfo is None:
+                raise SessionRejected("deadline_zone")
+            if new_deadline <= workflow.now():
+                raise SessionRejected("deadline_past")
+
     # ---- helpers --------------------------------------------------------------------------
 
     def _require_frozen(self) -> None:
@@ -301,11 +678,28 @@ class ReviewSessionWorkflow:
                 session=self._input.session_id,
                 cutoff=fmt_ist(self._input.cutoff_at),
             )
-        if self._phase is SessionPhase.CLOSED or self._close_requested:
+        if self._phase in (SessionPhase.CLOSED, SessionPhase.CLOSING) or self._close_requested:
             raise SessionRejected("session_closed", session=self._input.session_id)
 
     def _summary(self) -> SessionSummary:
         inp = self._input
+        if self._batched:
+            return SessionSummary(
+                session_id=inp.session_id,
+                kind=inp.kind,
+                phase=SessionPhase.CLOSING
+                if self._close_requested and self._phase is SessionPhase.AGENDA_FROZEN
+                else self._phase,
+                starts_at=inp.starts_at,
+                cutoff_at=inp.cutoff_at,
+                notices_sent=self._notices_sent,
+                notices_failed=self._notices_failed,
+                closed_by=self._closed_by,
+                agenda_count=self._agenda_count,
+                decided_count=self._decided_count,
+                rolled_over_count=self._rolled_over_count,
+                bulks_pending=list(self._bulks),
+            )
         return SessionSummary(
             session_id=inp.session_id,
             kind=inp.kind,
@@ -378,6 +772,7 @@ class ReviewPlannerWorkflow:
                         teleconference=input.teleconference,
                         venue=input.venue,
                         sms_task_queue=input.sms_task_queue,
+                        batches=input.batches,
                     ),
                     id=session_workflow_id(input.workflow_id_prefix, sid),
                     # A session is held once: a closed one is never started again.
@@ -423,6 +818,7 @@ class ReviewPlannerWorkflow:
                             sms_task_queue=input.sms_task_queue,
                             district=district,
                             invites_citizens=forum.invites_citizens,
+                            batches=input.batches,
                         ),
                         id=session_workflow_id(input.workflow_id_prefix, sid),
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -44,10 +44,12 @@ from api.pages.words import field_refusal
 from api.routes import reviews, staff
 from core.db import read_session
 from core.models import Officer
-from schemas.actions import CloseSessionBody, SessionDecisionBody
+from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
 from schemas.review import (
+    BulkProgress,
+    BulkSelection,
     Minutes,
     SessionAgenda,
     SessionList,
@@ -97,6 +99,34 @@ def _district(request: Request) -> str | None:
     return request.query_params.get("district") or None
 
 
+# Cases per page of an agenda (the summary heads every page).
+_PAGE = 50
+
+
+def _offset(request: Request) -> int:
+    value = request.query_params.get("offset", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _filters(request: Request) -> BulkSelection:
+    """The agenda's filters from the page's query (`in_district`, `department`, ...),
+    checked as the API checks them; a wrong one answers as the API does."""
+    params = request.query_params
+    levels = [int(v) for v in params.getlist("level") if v.isdigit()]
+    ages = params.get("min_age_days", "")
+    times = params.get("min_undecided_times", "")
+    return reviews._selection(
+        in_district=[v for v in params.getlist("in_district") if v],
+        department=[v for v in params.getlist("department") if v],
+        category=[v for v in params.getlist("category") if v],
+        level=levels,
+        min_age_days=int(ages) if ages.isdigit() else None,
+        min_undecided_times=int(times) if times.isdigit() else None,
+        urgent=True if params.get("urgent") == "1" else None,
+        wishes_to_meet_cm=True if params.get("wishes_to_meet_cm") == "1" else None,
+    )
+
+
 def _query(request: Request) -> str:
     """`?district=...` to carry on the session's links, or nothing."""
     district = _district(request)
@@ -118,13 +148,54 @@ async def agenda_page(
 
     def load() -> tuple[SessionAgenda, list[OfficerEntry]]:
         with read_session(_app(request).engine) as session:
-            agenda = reviews.get_agenda(kind, when, session, _app(request), _district(request))
+            agenda = reviews.get_agenda(
+                kind,
+                when,
+                session,
+                _app(request),
+                _filters(request),
+                district=_district(request),
+                limit=_PAGE,
+                offset=_offset(request),
+            )
             return agenda, staff.directory(session)
 
     try:
         agenda, officers = await run_in_threadpool(load)
+        filters = _filters(request)
     except ApiError as err:
         raise PageError(err.status_code, refusal_text(request, err)) from None
+    bulk = None
+    bulk_id = request.query_params.get("bulk")
+    if bulk_id:
+
+        def progress() -> BulkProgress | None:
+            with read_session(_app(request).engine) as session:
+                try:
+                    return reviews.get_bulk_decision(
+                        kind, when, bulk_id, session, _app(request), district=_district(request)
+                    )
+                except ApiError:
+                    return None
+
+        bulk = await run_in_threadpool(progress)
+    filter_query = urlencode(
+        [
+            *(("in_district", d) for d in filters.districts),
+            *(("department", d) for d in filters.departments),
+            *(
+                (name, str(value))
+                for name, value in (
+                    ("min_age_days", filters.min_age_days),
+                    ("min_undecided_times", filters.min_undecided_times),
+                )
+                if value is not None
+            ),
+            *([("urgent", "1")] if filters.urgent else []),
+            *([("wishes_to_meet_cm", "1")] if filters.wishes_to_meet_cm else []),
+        ]
+    )
+    district_q = _district(request)
     return render(
         request,
         "review_agenda.html",
@@ -143,6 +214,15 @@ async def agenda_page(
             "can_decide": principal.has(*reviews.REVIEW_WRITERS)
             and agenda.session.phase is SessionPhase.AGENDA_FROZEN,
             "done": request.query_params.get("done"),
+            "bulk": bulk,
+            "filters": filters,
+            "filtered": not filters.is_empty(),
+            "filter_query": f"&{filter_query}" if filter_query else "",
+            "base_query": urlencode({"district": district_q}) if district_q else "",
+            "district_q": district_q,
+            "summary_districts": sorted(
+                {r.district for r in agenda.summary.rows} if agenda.summary else set()
+            ),
         },
         principal=principal,
         status=status,
@@ -260,7 +340,15 @@ async def _confirm_close(
 
     def load() -> SessionAgenda:
         with read_session(_app(request).engine) as session:
-            return reviews.get_agenda(kind, when, session, _app(request), _district(request))
+            return reviews.get_agenda(
+                kind,
+                when,
+                session,
+                _app(request),
+                BulkSelection(),
+                district=_district(request),
+                limit=1,
+            )
 
     try:
         info = (await run_in_threadpool(load)).session
@@ -285,6 +373,83 @@ async def _confirm_close(
         confirm_label=_("Yes, close the session"),
         back=f"/review-room/{kind}/{when.isoformat()}{_query(request)}",
     )
+
+
+@router.post("/review-room/{kind}/{day}/bulk-decisions")
+async def decide_in_bulk(
+    request: Request, kind: str, day: str, principal: ReviewWriter, form: CheckedForm
+) -> Response:
+    """`POST /v1/reviews/{kind}/{day}/bulk-decisions`: one directive or closure for the
+    cases the filters select, or for the undecided cases of the page shown; each case gets
+    it as its own decision. Back to the agenda with the bulk's progress."""
+    _ = gettext_for(request)
+    when = _day(request, day)
+    if form.get("scope") == "selected":
+        times = field(form, "min_undecided_times")
+        ages = field(form, "min_age_days")
+        selection: dict[str, Any] = {
+            "districts": [str(v) for v in form.getlist("in_district") if v],
+            "departments": [str(v) for v in form.getlist("department") if v],
+            "min_age_days": int(ages) if ages.isdigit() else None,
+            "min_undecided_times": int(times) if times.isdigit() else None,
+            "urgent": True if field(form, "urgent") == "1" else None,
+            "wishes_to_meet_cm": True if field(form, "wishes_to_meet_cm") == "1" else None,
+        }
+    else:
+        selection = {"registration_numbers": [str(v) for v in form.getlist("page_number")]}
+    try:
+        body = BulkDecisionBody.model_validate(
+            {
+                "selection": selection,
+                "decision": field(form, "decision") or "directive",
+                "text": field(form, "text"),
+                "responsible_officer_id": field(form, "responsible_officer_id") or None,
+                "new_deadline": field(form, "new_deadline") or None,
+                "citizen_informed": form.get("citizen_informed") == "on",
+            }
+        )
+    except ValidationError as err:
+        errors = {f"bulk:{k}": v for k, v in validation_errors(err, _).items()}
+        return await agenda_page(
+            request,
+            principal,
+            kind,
+            day,
+            problem=_("Please correct the fields marked below."),
+            errors=errors,
+            status=422,
+        )
+    with read_session(_app(request).engine) as session:
+        try:
+            progress = await reviews.record_bulk_decision(
+                kind,
+                when,
+                body,
+                session,
+                _app(request),
+                principal,
+                idempotency_key=field(form, "idempotency_key") or None,
+                district=_district(request),
+            )
+        except ApiError as err:
+            errors = {
+                f"bulk:{e['field']}": e["message"]
+                for e in err.extra.get("errors", [])
+                if isinstance(e, dict)
+            }
+            return await agenda_page(
+                request,
+                principal,
+                kind,
+                day,
+                problem=refusal_text(request, err),
+                errors=errors,
+                status=err.status_code,
+            )
+    query = urlencode(
+        {"bulk": progress.bulk_id, **({"district": d} if (d := _district(request)) else {})}
+    )
+    return redirect(f"/review-room/{kind}/{day}?{query}#bulk-progress")
 
 
 @router.post("/review-room/{kind}/{day}/close")

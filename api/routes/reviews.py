@@ -6,7 +6,7 @@ which delivers each decision to its complaint."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -20,9 +20,14 @@ from api.errors import ApiError, refusal, require_future
 from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
-from core.models import Complaint, Officer, ReviewItem, ReviewSession, utcnow
-from core.readmodel import agenda_items
-from schemas.actions import CloseSessionBody, SessionDecisionBody
+from core.models import Complaint, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
+from core.readmodel import (
+    agenda_items,
+    agenda_rows,
+    agenda_summary,
+    bulk_progress,
+)
+from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal, Role
 from schemas.calendar import CalendarDay, SessionKind, session_start
 from schemas.escalation import (
@@ -34,10 +39,16 @@ from schemas.escalation import (
     parse_session_id,
     session_id,
 )
-from schemas.reference import canonical_district
+from schemas.reference import CATEGORY_BY_CODE, canonical_department, canonical_district
 from schemas.review import (
     AgendaCase,
     AgendaItem,
+    AgendaSection,
+    AgendaSummary,
+    AgendaSummaryRow,
+    BulkLine,
+    BulkProgress,
+    BulkSelection,
     DecisionRecord,
     DistrictAgenda,
     ItemOutcome,
@@ -49,6 +60,7 @@ from schemas.review import (
     SessionPhase,
     SessionSummary,
 )
+from schemas.workflow import DecisionKind
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
@@ -102,6 +114,7 @@ def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[st
     return {
         "self": base + query,
         "decisions": f"{base}/decisions{query}",
+        "bulk_decisions": f"{base}/bulk-decisions{query}",
         "minutes": f"{base}/minutes{query}",
     }
 
@@ -122,6 +135,8 @@ def _info(row: ReviewSession) -> SessionInfo:
         agenda_count=row.agenda_count,
         decided_count=row.decided_count,
         rolled_over_count=row.rolled_over_count,
+        notices_sent=row.notices_sent,
+        notices_failed=row.notices_failed,
         links=_links(kind, starts.date(), district),
     )
 
@@ -240,14 +255,68 @@ def list_sessions(
     return SessionList(data=ordered[offset : offset + limit], count=len(ordered))
 
 
-def _items(session: Session, sid: str) -> list[ReviewItem]:
-    return list(
-        session.exec(
-            select(ReviewItem)
-            .where(ReviewItem.session_id == sid)
-            .order_by(col(ReviewItem.position))
-        ).all()
+def _items(
+    session: Session, sid: str, *, limit: int | None = None, offset: int = 0
+) -> list[ReviewItem]:
+    """A session's agenda rows in agenda order (by district, worst first), paged."""
+    query = (
+        select(ReviewItem)
+        .where(ReviewItem.session_id == sid)
+        .order_by(
+            col(ReviewItem.section).desc(),
+            col(ReviewItem.district),
+            col(ReviewItem.undecided_times).desc(),
+            col(ReviewItem.registered_at),
+            col(ReviewItem.position),
+        )
+        .offset(offset)
     )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def _selection(
+    in_district: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006 (FastAPI copies)
+    department: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    category: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    level: Annotated[list[int], Query(max_length=10)] = [],  # noqa: B006
+    min_age_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
+    min_undecided_times: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    urgent: bool | None = None,
+    wishes_to_meet_cm: bool | None = None,
+    number: Annotated[list[str], Query(max_length=500)] = [],  # noqa: B006
+) -> BulkSelection:
+    """The agenda's filters (the same criteria a bulk decision selects by), names checked."""
+    districts = []
+    for name in in_district:
+        district = canonical_district(name)
+        if district is None:
+            raise ApiError(422, f"in_district: {name!r} is not a district")
+        districts.append(district)
+    departments = []
+    for name in department:
+        code = canonical_department(name)
+        if code is None:
+            raise ApiError(422, f"department: {name!r} is not a department")
+        departments.append(code)
+    for code in category:
+        if code not in CATEGORY_BY_CODE:
+            raise ApiError(422, f"category: {code!r} is not a subject code")
+    return BulkSelection(
+        districts=districts,
+        departments=departments,
+        categories=category,
+        escalation_levels=level,
+        min_age_days=min_age_days,
+        min_undecided_times=min_undecided_times,
+        urgent=urgent,
+        wishes_to_meet_cm=wishes_to_meet_cm,
+        registration_numbers=number,
+    )
+
+
+AgendaFilters = Annotated[BulkSelection, Depends(_selection)]
 
 
 @router.get(
@@ -258,19 +327,44 @@ def get_agenda(
     day: CalendarDay,
     session: SessionDep,
     app: AppStateDep,
+    filters: AgendaFilters,
     district: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SessionAgenda:
-    """The agenda grouped by district: each case with its registration number, subject, age,
-    escalation history, the department's last reply and the citizen's remark. Before the
-    cutoff it is provisional (`frozen: false`). `district`: for a forum each district holds."""
+    """The agenda: first its summary (district x department: cases, undecided, oldest, most
+    times undecided, urgent, wishes to meet the CM), then a page of its cases worst first
+    (for decision before awaiting Sidhi Baat, the most times undecided, the oldest), grouped
+    by district, each with its complaint, escalation history, the department's last reply,
+    the citizen's remark and who answers for it. Filters (`in_district`, `department`,
+    `category`, `level`, `min_age_days`, `min_undecided_times`, `urgent`,
+    `wishes_to_meet_cm`, `number`) select as a bulk decision would; `count` is all they
+    select. Before the cutoff it is provisional (`frozen: false`). `district`: the session's,
+    for a forum each district holds."""
     info = _find(session, app, kind, day, district)
     cases: list[AgendaCase]
     if info.phase is SessionPhase.SCHEDULED:
-        cases = [
-            AgendaCase(**item.model_dump())
-            for item in agenda_items(session, info.session_id, utcnow())
+        # Provisional: computed from the cases escalated so far (the frozen agenda is rows).
+        now = utcnow()
+        items = [
+            i for i in agenda_items(session, info.session_id, now) if _selects(filters, i, now)
         ]
+        items.sort(
+            key=lambda i: (
+                i.section is not AgendaSection.FOR_DECISION,
+                -i.undecided_times,
+                i.registered_at,
+                i.registration_number,
+            )
+        )
+        summary = _summary_of(items)
+        total = len(items)
+        cases = [AgendaCase(**item.model_dump()) for item in items[offset : offset + limit]]
     else:
+        summary = agenda_summary(session, info.session_id)
+        rows, total = agenda_rows(
+            session, info.session_id, filters, utcnow(), limit=limit, offset=offset
+        )
         cases = [
             AgendaCase(
                 **AgendaItem.model_validate_json(row.item).model_dump(),
@@ -278,22 +372,88 @@ def get_agenda(
                 decision_text=row.decision_text,
                 decided_by=row.decided_by,
                 new_deadline=ist(row.new_deadline),
+                bulk_id=row.bulk_id,
+                refusal=row.refusal,
             )
-            for row in _items(session, info.session_id)
+            for row in rows
         ]
     districts: dict[str, DistrictAgenda] = {}
     for case in cases:
         group = districts.setdefault(
             case.district,
-            DistrictAgenda(
-                district=case.district, nodal_officer_id=case.nodal_officer_id, cases=[]
-            ),
+            DistrictAgenda(district=case.district, nodal_officer_id=None, cases=[]),
         )
+        # The district's nodal officer (an urgent case answers at its department's desk).
+        if not case.urgent and group.nodal_officer_id is None:
+            group.nodal_officer_id = case.nodal_officer_id
         group.cases.append(case)
     return SessionAgenda(
         session=info,
         frozen=info.phase is not SessionPhase.SCHEDULED,
-        districts=sorted(districts.values(), key=lambda d: d.district),
+        summary=summary,
+        count=total,
+        limit=limit,
+        offset=offset,
+        # Districts in the order of their worst case on the page.
+        districts=list(districts.values()),
+    )
+
+
+def _selects(selection: BulkSelection, item: AgendaItem, now: datetime) -> bool:
+    """`selection_where` for a provisional item (not yet a row)."""
+    return (
+        (not selection.districts or item.district in selection.districts)
+        and (not selection.departments or item.department in selection.departments)
+        and (not selection.categories or item.category in selection.categories)
+        and (
+            not selection.escalation_levels or item.escalation_level in selection.escalation_levels
+        )
+        and (
+            selection.min_age_days is None
+            or item.registered_at <= now - timedelta(days=selection.min_age_days)
+        )
+        and (
+            selection.min_undecided_times is None
+            or item.undecided_times >= selection.min_undecided_times
+        )
+        and (selection.urgent is None or item.urgent is selection.urgent)
+        and (
+            selection.wishes_to_meet_cm is None
+            or item.wishes_to_meet_cm is selection.wishes_to_meet_cm
+        )
+        and (
+            not selection.registration_numbers
+            or item.registration_number in selection.registration_numbers
+        )
+    )
+
+
+def _summary_of(items: list[AgendaItem]) -> AgendaSummary:
+    """A provisional agenda's summary (the frozen one's is the database's)."""
+    groups: dict[tuple[str, str | None], list[AgendaItem]] = {}
+    for item in items:
+        groups.setdefault((item.district, item.department), []).append(item)
+    rows = [
+        AgendaSummaryRow(
+            district=district,
+            department=department,
+            cases=len(group),
+            undecided=len(group),
+            oldest_registered_at=min(i.registered_at for i in group),
+            most_undecided_times=max(i.undecided_times for i in group),
+            urgent=sum(i.urgent for i in group),
+            wishes_to_meet_cm=sum(i.wishes_to_meet_cm for i in group),
+        )
+        for (district, department), group in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+        )
+    ]
+    return AgendaSummary(
+        cases=len(items),
+        undecided=len(items),
+        urgent=sum(r.urgent for r in rows),
+        wishes_to_meet_cm=sum(r.wishes_to_meet_cm for r in rows),
+        rows=rows,
     )
 
 
@@ -378,6 +538,92 @@ async def record_decision(
     return record
 
 
+@router.post("/{kind}/{day}/bulk-decisions", status_code=202, responses=_ACTION_RESPONSES)
+async def record_bulk_decision(
+    kind: str,
+    day: CalendarDay,
+    body: BulkDecisionBody,
+    session: SessionDep,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*REVIEW_WRITERS))],
+    idempotency_key: ActionKey = None,
+    district: str | None = None,
+) -> BulkProgress:
+    """One directive (text, responsible officer, deadline) or one closure at review (the
+    citizen informed) for every undecided case the selection names, as the caller's: by
+    district, department, subject (category), level, age, times undecided, urgent, wish to
+    meet the CM, and/or a list of numbers ("this page"). Answers 202 at once with M (the
+    cases selected) and the numbers refused with their reasons; each case then receives it
+    as its own decision (timeline, SMS, a line of the minutes), N of M shown at
+    `links.progress`. Sent again with its Idempotency-Key, it is recorded and applied once."""
+    if body.responsible_officer_id and session.get(Officer, body.responsible_officer_id) is None:
+        raise ApiError(
+            422, f"responsible_officer_id: unknown officer {body.responsible_officer_id!r}"
+        )
+    require_future("new_deadline", body.new_deadline)
+    # Names as the agenda's filters take them (Hindi, any case) become the canonical ones.
+    checked = _selection(
+        body.selection.districts,
+        body.selection.departments,
+        body.selection.categories,
+        body.selection.escalation_levels,
+        body.selection.min_age_days,
+        body.selection.min_undecided_times,
+        body.selection.urgent,
+        body.selection.wishes_to_meet_cm,
+        body.selection.registration_numbers,
+    )
+    if checked.is_empty():
+        raise ApiError(422, "selection: name at least one criterion (or numbers)")
+    request = body.model_copy(update={"selection": checked}).as_update(principal.subject)
+    audit.describe(
+        "record_bulk_decision",
+        session=f"{kind}/{day.isoformat()}",
+        facts=audit.summarize(request),
+    )
+    progress: BulkProgress = await _session_update(
+        session,
+        app,
+        kind,
+        day,
+        ReviewSessionWorkflow.record_bulk_decision,
+        request,
+        district=district,
+        update_id=update_id_for("record_bulk_decision", principal, idempotency_key),
+    )
+    progress.links = _bulk_links(kind, day, district, progress.bulk_id)
+    return progress
+
+
+def _bulk_links(kind: str, day: date, district: str | None, bulk_id: str) -> dict[str, str]:
+    query = f"?{urlencode({'district': district}, quote_via=quote)}" if district else ""
+    base = f"/v1/reviews/{kind}/{day.isoformat()}"
+    return {"progress": f"{base}/bulk-decisions/{quote(bulk_id, safe='')}{query}"}
+
+
+@router.get(
+    "/{kind}/{day}/bulk-decisions/{bulk_id}",
+    response_model=BulkProgress,
+    dependencies=[Depends(require(*REVIEW_READERS))],
+)
+def get_bulk_decision(
+    kind: str,
+    day: CalendarDay,
+    bulk_id: str,
+    session: SessionDep,
+    app: AppStateDep,
+    district: str | None = None,
+) -> BulkProgress:
+    """A bulk decision's progress: N of M applied, done or not, and its refusals with their
+    reasons (the first 200; `refused` counts them all)."""
+    info = _find(session, app, kind, day, district)
+    progress = bulk_progress(session, bulk_id)
+    if progress is None or progress.session_id != info.session_id:
+        raise ApiError(404, f"no bulk decision {bulk_id!r} at {info.session_id}")
+    progress.links = _bulk_links(kind, day, district, bulk_id)
+    return progress
+
+
 _CLOSE_BUDGET = 60.0
 
 
@@ -393,7 +639,9 @@ async def close_session(
     district: str | None = None,
 ) -> SessionSummary:
     """Close the session, as the caller: undecided cases roll over to the next session of
-    the same kind and the minutes become final."""
+    the same kind and the minutes become final. Answered at once with phase `closing` (the
+    rollovers go in batches: thousands of cases take minutes); the session reads `closed`,
+    with its counts, once they are done."""
     request = body.as_update(principal.subject)
     audit.describe("close", session=f"{kind}/{day.isoformat()}")
     # Closing rolls every undecided case over (one update each): a budget of its own.
@@ -412,11 +660,19 @@ async def close_session(
 
 
 def _minutes(
-    session: Session, app: AppStateDep, kind: str, day: date, district: str | None = None
+    session: Session,
+    app: AppStateDep,
+    kind: str,
+    day: date,
+    district: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Minutes:
     info = _find(session, app, kind, day, district)
     entries = []
-    for row in _items(session, info.session_id):
+    rows = _items(session, info.session_id, limit=limit, offset=offset)
+    for row in rows:
         item = AgendaItem.model_validate_json(row.item)
         entries.append(
             MinutesEntry(
@@ -431,9 +687,40 @@ def _minutes(
                 new_deadline=ist(row.new_deadline),
                 citizen_informed=row.citizen_informed,
                 decided_at=ist(row.decided_at),
+                bulk_id=row.bulk_id,
+                refusal=row.refusal,
             )
         )
-    return Minutes(session=info, final=info.phase is SessionPhase.CLOSED, entries=entries)
+    bulks = session.exec(
+        select(ReviewBulk)
+        .where(ReviewBulk.session_id == info.session_id)
+        .order_by(col(ReviewBulk.decided_at))
+    ).all()
+    return Minutes(
+        session=info,
+        final=info.phase is SessionPhase.CLOSED,
+        entries=entries,
+        count=session.exec(
+            select(func.count())
+            .select_from(ReviewItem)
+            .where(ReviewItem.session_id == info.session_id)
+        ).one(),
+        bulk_decisions=[
+            BulkLine(
+                bulk_id=b.bulk_id,
+                decision=DecisionKind(b.decision),
+                text=b.text,
+                decided_by=b.decided_by,
+                responsible_officer_id=b.responsible_officer_id,
+                new_deadline=ist(b.new_deadline),
+                decided_at=ist(b.decided_at) or b.decided_at,
+                total=b.total,
+                applied=b.applied,
+                refused=b.refused,
+            )
+            for b in bulks
+        ],
+    )
 
 
 CSV_COLUMNS = (
@@ -464,10 +751,17 @@ def get_minutes(
     app: AppStateDep,
     format: Literal["json", "csv"] = "json",
     district: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=5000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """The decisions taken (and the cases rolled over), as JSON or as CSV for circulation to
-    the districts. `final` is true once the session is closed."""
-    minutes = _minutes(session, app, kind, day, district)
+    the districts: a row per case (a bulk decision's cases each with its own, naming the
+    bulk), and each bulk decision as one line (`bulk_decisions`). `final` is true once the
+    session is closed. `limit`/`offset` page the entries (`count`: all of them); the CSV
+    carries them all."""
+    minutes = _minutes(
+        session, app, kind, day, district, limit=None if format == "csv" else limit, offset=offset
+    )
     if format == "json":
         return minutes
     rows = (

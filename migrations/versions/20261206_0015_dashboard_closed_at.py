@@ -1,7 +1,7 @@
 """an index on complaint.closed_at, for the dashboard's weekly trend
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 18:00:00
 
 The dashboard's trend (api/pages/dashboard.py) reads the cases open now (the status index)
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

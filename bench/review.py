@@ -1,0 +1,451 @@
+"""`make bench --only review` (`python -m bench.run --only review`): a weekly review at the
+state's volume on the dev server (which enforces Temporal's limits), beside bare-engine
+baselines measured in the same run on the same server.
+
+1. baselines: bare workflows each taking one update (updates/s), and bare workflows each
+   sleeping until one shared moment (timer-driven completions/s after it);
+2. the deadline storm: `cases` complaints registered at one moment with a report deadline
+   that falls for all of them at the same instant (as whole-day deadlines do at 17:00 IST);
+   nobody reports, so each escalates to the same weekly review: time until the last has
+   moved, escalations/s and their ratio to the baseline's completions, and an officer's
+   report (an update of another case) p99 meanwhile;
+3. the session over them: time to freeze, an agenda page (summary + 100 cases worst first)
+   p99 from the read model, one bulk directive over `bulk` cases (cases/s and its ratio to the
+   baseline's update rate), `singles` single decisions p99, the close and its rollovers, the
+   largest payload and the events of each of the session's runs, and every case's state
+   afterwards (none lost: each decided, rolled over, or elsewhere with a deadline).
+
+In-process: the real worker (`workers.main.build_worker`, the SMS worker beside it, SMS to the
+outbox), an SQLite read model in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.sms import OutboxGateway
+from api.intake import register_complaint
+from bench.stats import percentile
+from core.db import load_directory, make_engine, migrate
+from core.models import Complaint, ReviewSession, utcnow
+from core.readmodel import agenda_rows, agenda_summary
+from core.settings import Environment, Settings
+from core.stack import PRIORITY_DYNAMIC_CONFIG
+from harness.factories import complaint_body
+from schemas import search_attributes
+from schemas.calendar import SessionKind
+from schemas.complaint import ComplaintCreate
+from schemas.enums import ComplaintStatus
+from schemas.policy import Policy
+from schemas.review import (
+    BulkDecisionRequest,
+    BulkSelection,
+    CloseSessionRequest,
+    DecisionRequest,
+    ReviewSessionInput,
+    SessionSummary,
+)
+from schemas.workflow import DecisionKind, DepartmentReport, ReportOutcome
+from workers.main import build_sms_worker, build_worker
+from workflows.complaint import ComplaintWorkflow
+from workflows.review import ReviewSessionWorkflow
+from workflows.start import start_complaint_workflow
+
+BIN = Path(sys.executable).parent
+WARN_BYTES = 256 * 1024
+DISTRICTS = ("Ranchi", "Dhanbad", "Dumka", "Bokaro", "Giridih", "Palamu", "Hazaribagh", "Deoghar")
+
+
+@workflow.defn(sandboxed=False)
+class BareUpdateWorkflow:
+    """The bare engine taking updates: each update returns at once."""
+
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done)
+
+    @workflow.update
+    async def touch(self, last: bool) -> None:
+        self._done = last
+
+
+@workflow.defn(sandboxed=False)
+class BareTimerWorkflow:
+    """The bare engine waking on a timer at a shared moment."""
+
+    @workflow.run
+    async def run(self, seconds: float) -> None:
+        await workflow.sleep(seconds)
+
+
+async def _gathered(jobs: list[Callable[[], Awaitable[Any]]], concurrency: int) -> list[Any]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await job()
+
+    return await asyncio.gather(*(one(j) for j in jobs))
+
+
+async def _baselines(client: Client, updates: int, timers: int) -> dict[str, float]:
+    queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
+    async with Worker(client, task_queue=queue, workflows=[BareUpdateWorkflow, BareTimerWorkflow]):
+        handles = await _gathered(
+            [
+                lambda i=i: client.start_workflow(  # type: ignore[misc]
+                    BareUpdateWorkflow.run, id=f"{queue}-u{i}", task_queue=queue
+                )
+                for i in range(100)
+            ],
+            20,
+        )
+        began = time.perf_counter()
+        await _gathered(
+            [
+                lambda i=i: handles[i % 100].execute_update(  # type: ignore[misc]
+                    BareUpdateWorkflow.touch, i >= updates - 100
+                )
+                for i in range(updates)
+            ],
+            20,
+        )
+        update_rate = updates / (time.perf_counter() - began)
+        wake = 20.0
+        started_at = time.perf_counter()
+        sleepers = await _gathered(
+            [
+                lambda i=i: client.start_workflow(  # type: ignore[misc]
+                    BareTimerWorkflow.run,
+                    max(1.0, wake - (time.perf_counter() - started_at)),
+                    id=f"{queue}-t{i}",
+                    task_queue=queue,
+                )
+                for i in range(timers)
+            ],
+            20,
+        )
+        await asyncio.gather(*(h.result() for h in sleepers))
+        finished = time.perf_counter() - started_at
+    return {
+        "updates_per_s": update_rate,
+        "timer_completions_per_s": timers / max(0.001, finished - wake),
+    }
+
+
+def _status_counts(engine: Any) -> dict[str, int]:
+    with Session(engine) as db:
+        rows = db.exec(select(Complaint.status, func.count()).group_by(col(Complaint.status)))
+        return {str(getattr(s, "value", s)): n for s, n in rows}
+
+
+async def _runs(client: Client, workflow_id: str) -> list[list[Any]]:
+    first = (await client.get_workflow_handle(workflow_id).describe()).raw_description
+    run_id: str | None = (
+        first.workflow_execution_info.first_run_id or first.workflow_execution_info.execution.run_id
+    )
+    runs = []
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        runs.append(list(history.events))
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            else None
+        )
+    return runs
+
+
+def _largest_payload(events: list[Any]) -> int:
+    largest = 0
+    for event in events:
+        for _, value in event.ListFields():
+            for name in ("input", "result", "details"):
+                payloads = getattr(value, name, None)
+                for p in getattr(payloads, "payloads", ()):
+                    largest = max(largest, p.ByteSize())
+    return largest
+
+
+async def review_at_scale(cases: int, bulk: int, singles: int) -> dict[str, Any]:
+    """The storm and the session over `cases` cases (see the module's docstring)."""
+    with tempfile.TemporaryDirectory(prefix="jansamvad-bench-review-") as directory:
+        settings = Settings(
+            environment=Environment.TEST,
+            data_dir=Path(directory),
+            database_url=f"sqlite:///{Path(directory) / 'read-model.db'}",
+            temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}",
+            sms_task_queue=f"bench-sms-{uuid.uuid4().hex[:6]}",
+            sms_rate_limit_per_second=1000.0,
+            workflow_id_prefix=f"b{uuid.uuid4().hex[:6]}-",
+        )
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+        load_directory(engine, settings.directory_file)
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=str(BIN / "temporal"),
+            search_attributes=search_attributes.ALL,
+            ui=False,
+            dev_server_log_level="error",
+            dev_server_extra_args=PRIORITY_DYNAMIC_CONFIG,
+        )
+        try:
+            return await _measure(env.client, engine, settings, cases, bulk, singles)
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
+async def _measure(
+    client: Client, engine: Any, settings: Settings, cases: int, bulk: int, singles: int
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"cases": cases}
+    result["baseline"] = await _baselines(
+        client, updates=max(bulk, 500), timers=max(cases // 4, 500)
+    )
+    gateway = OutboxGateway()
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(
+            client,
+            settings=settings,
+            engine=engine,
+            gateway=gateway,
+            policy=Policy(),
+            executor=executor,
+        )
+        sms = build_sms_worker(
+            client, settings=settings, engine=engine, gateway=gateway, executor=executor
+        )
+        async with worker, sms:
+            await _storm_and_session(client, engine, settings, cases, bulk, singles, result)
+    base = result["baseline"]
+    result["storm"]["ratio_to_baseline_completions"] = (
+        result["storm"]["escalations_per_s"] / base["timer_completions_per_s"]
+    )
+    result["session"]["bulk_ratio_to_baseline_updates"] = (
+        result["session"]["bulk_cases_per_s"] / base["updates_per_s"]
+    )
+    return result
+
+
+async def _storm_and_session(
+    client: Client,
+    engine: Any,
+    settings: Settings,
+    cases: int,
+    bulk: int,
+    singles: int,
+    result: dict[str, Any],
+) -> None:
+    # All registered "at one moment" (their created_at), so one deadline falls for all.
+    moment = utcnow()
+    lead = 60 + cases / 25  # long enough to register and start every case first
+    storm_policy = Policy(working_day_ends=None, report_deadline_complaint=timedelta(seconds=lead))
+    control_policy = Policy(working_day_ends=None)
+
+    async def open_one(i: int, policy: Policy) -> Any:
+        body = ComplaintCreate.model_validate(
+            complaint_body(
+                citizen__district=DISTRICTS[i % len(DISTRICTS)],
+                citizen__phone=f"9{i:09d}",
+                description=f"bench review case {i}",
+            )
+        )
+        row, _ = await asyncio.to_thread(
+            register_complaint,
+            engine,
+            body,
+            idempotency_key=None,
+            now=moment,
+            workflow_id_prefix=settings.workflow_id_prefix,
+        )
+        return await start_complaint_workflow(client, engine, row, policy=policy, settings=settings)
+
+    began = time.perf_counter()
+    await _gathered([partial(open_one, i, storm_policy) for i in range(cases)], 32)
+    controls = await _gathered(
+        [partial(open_one, cases + i, control_policy) for i in range(50)], 16
+    )
+    result["registered_in_s"] = time.perf_counter() - began
+    due = moment + timedelta(seconds=lead)
+    wait = (due - utcnow()).total_seconds()
+    if wait < 0:
+        result["warning"] = f"registration outran the deadline by {-wait:.0f} s"
+    await asyncio.sleep(max(0.0, wait))
+    storm_began = time.perf_counter()
+
+    # Officers keep reporting on their other cases during the storm.
+    report_ms: list[float] = []
+
+    async def report(handle: Any) -> None:
+        # A case still being forwarded (a loaded machine) is reported once it is with the
+        # officer; only the report that is taken is timed.
+        for _ in range(100):
+            sent = time.perf_counter()
+            try:
+                await handle.execute_update(
+                    ComplaintWorkflow.submit_report,
+                    DepartmentReport(
+                        outcome=ReportOutcome.RESOLVED, reply="Done", submitted_by="bench-officer"
+                    ),
+                )
+            except WorkflowUpdateFailedError:
+                await asyncio.sleep(1.0)
+                continue
+            report_ms.append(1000 * (time.perf_counter() - sent))
+            return
+
+    async def reports() -> None:
+        for handle in controls:
+            await report(handle)
+            await asyncio.sleep(0.2)
+
+    reporting = asyncio.create_task(reports())
+    moved_at = None
+    while time.perf_counter() - storm_began < 3600:
+        counts = await asyncio.to_thread(_status_counts, engine)
+        if counts.get("weekly_review", 0) >= cases:
+            moved_at = time.perf_counter()
+            break
+        await asyncio.sleep(0.5)
+    await reporting
+    took = (moved_at or time.perf_counter()) - storm_began
+    result["storm"] = {
+        "cases": cases,
+        "all_moved": moved_at is not None,
+        "last_moved_after_s": took,
+        "escalations_per_s": cases / took,
+        "reports": len(report_ms),
+        "report_p99_ms": percentile(report_ms, 0.99) if report_ms else None,
+        "report_p50_ms": percentile(report_ms, 0.50) if report_ms else None,
+    }
+
+    # The session over them, its cutoff passed (as its planner would open it at the cutoff).
+    with Session(engine) as db:
+        sid = db.exec(
+            select(Complaint.review_session_id).where(Complaint.status == "weekly_review")
+        ).first()
+        regs = list(
+            db.exec(
+                select(Complaint.registration_number)
+                .where(Complaint.review_session_id == sid)
+                .order_by(col(Complaint.id))
+            )
+        )
+    assert sid is not None
+    starts = utcnow() + timedelta(days=1)
+    handle = await client.start_workflow(
+        ReviewSessionWorkflow.run,
+        ReviewSessionInput(
+            kind=SessionKind.WEEKLY_REVIEW,
+            session_id=sid,
+            starts_at=starts,
+            cutoff_at=utcnow() - timedelta(minutes=1),
+            sms_task_queue=settings.sms_task_queue,
+            batches=settings.review_batches(),
+        ),
+        id=f"{settings.workflow_id_prefix}{sid}",
+        task_queue=settings.temporal_task_queue,
+    )
+    began = time.perf_counter()
+    while True:
+        summary = await handle.query(ReviewSessionWorkflow.get_summary)
+        if summary.phase.value == "agenda_frozen" and summary.agenda_count:
+            break
+        await asyncio.sleep(0.2)
+    session: dict[str, Any] = {"agenda": summary.agenda_count}
+    session["freeze_s"] = time.perf_counter() - began
+
+    page_ms = []
+    for _ in range(50):
+        offset = random.randrange(0, max(1, len(regs) - 100))
+        sent = time.perf_counter()
+        with Session(engine) as db:
+            agenda_summary(db, sid)
+            agenda_rows(db, sid, BulkSelection(), utcnow(), limit=100, offset=offset)
+        page_ms.append(1000 * (time.perf_counter() - sent))
+    session["agenda_page_p99_ms"] = percentile(page_ms, 0.99)
+
+    chosen = regs[:bulk]
+    began = time.perf_counter()
+    progress = await handle.execute_update(
+        ReviewSessionWorkflow.record_bulk_decision,
+        BulkDecisionRequest(
+            selection=BulkSelection(registration_numbers=chosen),
+            decision=DecisionKind.DIRECTIVE,
+            text="Executive engineer reports by Friday",
+            decided_by="bench-reviewer",
+        ),
+        id="bench-bulk-1",
+    )
+    while True:
+        summary = await handle.query(ReviewSessionWorkflow.get_summary)
+        if not summary.bulks_pending:
+            break
+        await asyncio.sleep(0.5)
+    took = time.perf_counter() - began
+    session["bulk_total"] = progress.total
+    session["bulk_s"] = took
+    session["bulk_cases_per_s"] = progress.total / took
+
+    single_ms = []
+    for reg in regs[bulk : bulk + singles]:
+        sent = time.perf_counter()
+        await handle.execute_update(
+            ReviewSessionWorkflow.record_decision,
+            DecisionRequest(
+                registration_number=reg,
+                decision=DecisionKind.DIRECTIVE,
+                text="Report within ten days",
+                decided_by="bench-reviewer",
+            ),
+        )
+        single_ms.append(1000 * (time.perf_counter() - sent))
+    session["single_p99_ms"] = percentile(single_ms, 0.99)
+
+    began = time.perf_counter()
+    await handle.execute_update(
+        ReviewSessionWorkflow.close, CloseSessionRequest(closed_by="bench-reviewer")
+    )
+    final = await client.get_workflow_handle(handle.id, result_type=SessionSummary).result()
+    session["close_s"] = time.perf_counter() - began
+    session["rolled_over"] = final.rolled_over_count
+    session["decided"] = final.decided_count
+    runs = await _runs(client, handle.id)
+    session["runs"] = len(runs)
+    session["events_per_run_max"] = max(len(r) for r in runs)
+    session["largest_payload_bytes"] = max(_largest_payload(r) for r in runs)
+    with Session(engine) as db:
+        row = db.get(ReviewSession, sid)
+        session["read_model_counts"] = (
+            (row.agenda_count, row.decided_count, row.rolled_over_count) if row else None
+        )
+    counts = await asyncio.to_thread(_status_counts, engine)
+    session["case_states"] = counts
+    open_ = sum(n for s, n in counts.items() if ComplaintStatus(s).is_open)
+    session["every_case_open_with_a_deadline"] = open_ == cases + 50
+    result["session"] = session
