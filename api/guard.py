@@ -128,7 +128,7 @@ class RequestGuard:
             (limit for p, limit in self.uploads if p.match(scope.get("path", ""))), None
         )
         if upload_limit is not None and scope["method"] == "POST":
-            await _spooled(self.app, scope, receive, send, upload_limit, answer)
+            await self._spooled(scope, receive, send, upload_limit, answer)
             return
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await answer("too_large", None, too_large)(scope, receive, send)
@@ -161,6 +161,62 @@ class RequestGuard:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _spooled(
+        self,
+        scope: Any,
+        receive: Any,
+        send: Any,
+        limit: int,
+        answer: Callable[[str, str | None, str], Response],
+    ) -> None:
+        """An upload's body spooled to a temporary file as it arrives (at most 1 MiB in
+        memory), 413 past `limit`, then handed to the app in chunks. A body that is not
+        multipart (a form without files) keeps the usual limit and checks."""
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        content_type = headers.get(b"content-type", b"")
+        multipart = content_type.split(b";")[0].strip().lower().startswith(b"multipart/")
+        if not multipart:
+            limit = self.max_body_bytes
+        too_large = f"request body larger than {limit} bytes"
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await answer("too_large", None, too_large)(scope, receive, send)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=1 << 20) as spool:
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    await answer("too_large", None, too_large)(scope, receive, send)
+                    return
+                spool.write(chunk)
+                more = message.get("more_body", False)
+            spool.seek(0)
+            if not multipart:
+                refused = self._check_body(spool.read(), content_type)
+                if refused is not None:
+                    await answer("forbidden_character", *refused)(scope, receive, send)
+                    return
+                spool.seek(0)
+            remaining = size
+            sent = False
+
+            async def replay() -> Any:
+                nonlocal remaining, sent
+                if sent and remaining <= 0:
+                    return await receive()
+                sent = True
+                chunk = spool.read(256 * 1024)
+                remaining -= len(chunk)
+                return {"type": "http.request", "body": chunk, "more_body": remaining > 0}
+
+            await self.app(scope, replay, send)
 
     @staticmethod
     def _check_url(scope: Any) -> tuple[str, str] | None:
@@ -199,49 +255,3 @@ class RequestGuard:
             if code is not None:
                 return field or "body", _message(code)
         return None
-
-
-async def _spooled(
-    app: Any,
-    scope: Any,
-    receive: Any,
-    send: Any,
-    limit: int,
-    answer: Callable[[str, str | None, str], Response],
-) -> None:
-    """An upload's body spooled to a temporary file as it arrives (at most 1 MiB in memory),
-    413 past `limit`, then handed to the app in chunks."""
-    too_large = f"request body larger than {limit} bytes"
-    headers = {k.lower(): v for k, v in scope.get("headers", [])}
-    declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        await answer("too_large", None, too_large)(scope, receive, send)
-        return
-    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as spool:
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await answer("too_large", None, too_large)(scope, receive, send)
-                return
-            spool.write(chunk)
-            more = message.get("more_body", False)
-        spool.seek(0)
-        remaining = size
-        sent = False
-
-        async def replay() -> Any:
-            nonlocal remaining, sent
-            if sent and remaining <= 0:
-                return await receive()
-            sent = True
-            chunk = spool.read(256 * 1024)
-            remaining -= len(chunk)
-            return {"type": "http.request", "body": chunk, "more_body": remaining > 0}
-
-        await app(scope, replay, send)

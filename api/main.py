@@ -87,6 +87,7 @@ def create_app(
     ratelimit.install(app)
     app.include_router(complaints.router)
     app.include_router(attachments.router)  # a case's files (docs/attachments.md)
+    app.include_router(attachments.public_router)  # files staff made public: no token
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(twilio.router)
@@ -105,7 +106,10 @@ def create_app(
         answers={f"{open311.PREFIX}/": open311.guard_answer},  # in Open311's error format
         # Files: spooled to disk as they come, up to their own limit.
         uploads={
-            attachments.UPLOAD_PATH: settings.attachment_max_bytes + attachments.MULTIPART_OVERHEAD
+            attachments.UPLOAD_PATH: settings.attachment_max_bytes + attachments.MULTIPART_OVERHEAD,
+            # A page's form may carry a few files at once.
+            pages.files.UPLOAD_PATH: 5 * settings.attachment_max_bytes
+            + attachments.MULTIPART_OVERHEAD,
         },
     )
     # Every state-changing request; refused anonymous ones counted per address and route.

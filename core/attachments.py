@@ -39,7 +39,7 @@ from sqlmodel import Session, col, func, select
 
 from core.blobs import BlobStore, blob_key, open_store, quarantine_key
 from core.db import read_session, write_session
-from core.models import Attachment, Complaint
+from core.models import Attachment, Complaint, TimelineEvent
 from core.scanner import ClamdScanner
 from core.settings import Settings
 from schemas.attachments import (
@@ -474,6 +474,24 @@ def counts(session: Session, complaint_ids: Sequence[int]) -> dict[int, int]:
         .group_by(col(Attachment.complaint_id))
     ).all()
     return {complaint_id: count for complaint_id, count in rows}
+
+
+def proof_count(session: Session, complaint_id: int) -> int:
+    """The officer's action-taken report files on the case since its last report (a reopened
+    or returned case needs new proof)."""
+    last_report = session.exec(
+        select(func.max(TimelineEvent.at)).where(
+            TimelineEvent.complaint_id == complaint_id, TimelineEvent.event == "report_received"
+        )
+    ).one()
+    query = select(func.count()).where(
+        Attachment.complaint_id == complaint_id,
+        Attachment.kind == AttachmentKind.ACTION_TAKEN_REPORT.value,
+        col(Attachment.deleted_at).is_(None),
+    )
+    if last_report is not None:
+        query = query.where(col(Attachment.uploaded_at) > last_report)
+    return session.exec(query).one()
 
 
 def find(session: Session, complaint_id: int, attachment_id: str) -> Attachment | None:

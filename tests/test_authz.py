@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
         {R.TELECALLER, R.REVIEWER, R.ADMINISTRATOR}
     ),
     ("POST", f"{CASE}/attachments/{{attachment_id}}/deletion"): frozenset({R.ADMINISTRATOR}),
+    ("GET", "/v1/attachments/{attachment_id}"): "open",  # public files only
     ("GET", "/v1/callbacks"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("GET", "/v1/sms/unreachable"): frozenset({R.TELECALLER, R.ADMINISTRATOR}),
     ("GET", "/v1/officers"): frozenset(Role) - {R.INTEGRATION, R.MONITORING},
@@ -132,6 +133,11 @@ EXPECTED: dict[tuple[str, str], Decision] = {
         "page",
         frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
     ),
+    ("POST", "/cases/{year}/{sequence}/attachments"): (
+        "page",
+        frozenset({R.TELECALLER, R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
+    ),
+    ("GET", "/cases/{year}/{sequence}/attachments/{attachment_id}"): ("page", CASE_READERS),
     ("GET", "/inbox"): ("page", frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER})),
     ("GET", "/review-room"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
     ("GET", "/review-room/{kind}/{day}"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),

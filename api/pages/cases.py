@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from api.actions import CaseAction, CaseActors
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages import files
 from api.pages.reference import (
     category_label,
     department_label,
@@ -48,6 +49,7 @@ from schemas.actions import (
     ReviewRequestBody,
     WithdrawalBody,
 )
+from schemas.attachments import AttachmentKind, AttachmentSource
 from schemas.auth import Principal
 from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
@@ -376,6 +378,11 @@ async def case_page(
             "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
             "can_reopen": principal.has(*complaints.CALLERS)
             and case.status is ComplaintStatus.CLOSED,
+            # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
+            "files": await run_in_threadpool(
+                files.case_files, _app(request).engine, year, sequence
+            ),
+            "can_attach": principal.has(*files.PAGE_UPLOADERS),
         },
         principal=principal,
         status=status,
@@ -479,6 +486,9 @@ async def report(
         name: field(form, name)
         for name in ("outcome", "reply", "transfer_to_district", "transfer_to_department")
     }
+    refused = await _report_files(request, principal, year, sequence, form, values)
+    if refused is not None:
+        return refused
     return await _act(
         request,
         principal,
@@ -500,6 +510,52 @@ async def report(
         values=values,
         success=f"/inbox?done={sequence}/{year}",
     )
+
+
+async def _report_files(
+    request: Request,
+    principal: Principal,
+    year: int,
+    sequence: int,
+    form: FormData,
+    values: dict[str, Any],
+) -> Response | None:
+    """The report form's photos and documents, taken in as the action-taken report before
+    the report itself (api/pages/files.py); the page again, with why, if one is refused."""
+    refused = files.text_problem(form)
+    if refused is not None:
+        return await case_page(
+            request, principal, year, sequence, errors=dict([refused]), values=values, status=422
+        )
+    uploads = files.uploads_of(form)
+    if not uploads:
+        return None
+    try:
+        await files.attach(
+            request,
+            principal,
+            year,
+            sequence,
+            uploads,
+            kind=AttachmentKind.ACTION_TAKEN_REPORT,
+            source=AttachmentSource.REPORT,
+        )
+    except ApiError as err:
+        if err.status_code == 404:
+            _ = gettext_for(request)
+            number = f"{sequence}/{year}"
+            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=err.detail,
+            errors={"files": err.detail},
+            values=values,
+            status=err.status_code,
+        )
+    return None
 
 
 @router.post("/cases/{year}/{sequence}/review-request")

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep
@@ -50,6 +50,7 @@ router = APIRouter(prefix="/v1/complaints", tags=["attachments"])
 
 UPLOADERS = (Role.TELECALLER, Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER, Role.INTEGRATION)
 OFFICERS = (Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER)
+DESK = (Role.TELECALLER,)
 PUBLISHERS = (Role.TELECALLER, Role.REVIEWER, Role.ADMINISTRATOR)
 REMOVERS = (Role.ADMINISTRATOR,)
 # The upload path, for the guard's larger, spooled body (api/main.py).
@@ -394,3 +395,43 @@ async def delete_attachment(
     )
     audit.describe("delete_attachment", reason=body.reason)
     return Response(status_code=204)
+
+
+# ---- public files: the citizen's page and Open311's media_url ----------------------------------
+
+public_router = APIRouter(prefix="/v1/attachments", tags=["attachments"])
+
+
+@public_router.get(
+    "/{attachment_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {t.value: {} for t in MediaType}, "description": "The file."},
+        404: {"description": "No such file, or not public."},
+    },
+)
+def public_attachment(
+    attachment_id: str,
+    session: SessionDep,
+    svc: ServicesDep,
+    variant: Annotated[str | None, Query(pattern="^thumbnail$")] = None,
+) -> Response:
+    """A file staff have made public, by its id (no token: the citizen's page, Open311
+    clients). A private or removed file answers as one that does not exist."""
+    found = session.exec(
+        select(Attachment).where(
+            Attachment.id == attachment_id[:32],
+            col(Attachment.public).is_(True),
+            col(Attachment.deleted_at).is_(None),
+        )
+    ).first()
+    if found is None:
+        raise ApiError(404, f"no public attachment {attachment_id}")
+    return serve(
+        svc.store, found, name=f"attachment-{found.id[:8]}", thumbnail=variant == "thumbnail"
+    )
+
+
+def public_url(base_url: str, attachment: Attachment) -> str:
+    """Where anyone fetches a public file (Open311's media_url, the citizen's page)."""
+    return f"{base_url.rstrip('/')}/v1/attachments/{attachment.id}"
