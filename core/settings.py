@@ -155,6 +155,9 @@ class Settings(LanguageSettings):
     attachment_retention_days: int = Field(default=1095, ge=0)
     # Open311 media_url: fetched by a worker, within this time and ATTACHMENT_MAX_BYTES.
     media_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Networks a media_url may point into although they are not public addresses (an
+    # intranet's media server; the tests' local server), comma separated; empty: none.
+    media_fetch_allowed_networks: str = ""
     clamd_address: str = ""
 
     twilio_account_sid: str = ""

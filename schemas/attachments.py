@@ -111,3 +111,23 @@ class DeletionBody(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: DeletionReason
+
+
+class MediaFetch(BaseModel):
+    """An Open311 `media_url` to fetch for a case (MediaFetchWorkflow's input)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    complaint_id: int
+    registration_number: str
+    url: str = Field(max_length=2000)
+    uploaded_by: str
+
+
+class MediaFetchResult(BaseModel):
+    """The reference of the fetched file, or why it was not taken (never the bytes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attachment: AttachmentRef | None = None
+    refused: str | None = None

@@ -133,3 +133,40 @@ async def test_the_report_form_takes_photos_and_the_case_page_shows_them(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
         answer = await anonymous.get(thumbs[0])
         assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in")
+
+
+async def test_the_desk_registers_with_the_citizens_photos(
+    proof_stack: httpx.AsyncClient, any_engine: Engine
+) -> None:
+    transport = proof_stack._transport
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers={"accept-language": "en"}
+    ) as desk:
+        await sign_in(desk, token_of(auth_headers(any_engine, Role.TELECALLER)))
+        opened = await desk.get("/desk")
+        assert 'enctype="multipart/form-data"' in opened.text
+        form = {
+            "csrf_token": csrf(opened),
+            "idempotency_key": "desk-photo-1",
+            "kind": "complaint",
+            "channel": "email",
+            "citizen.name": "Sita Devi",
+            "citizen.phone": "9876501234",
+            "citizen.address": "Ward 4, Kanke",
+            "citizen.district": "Ranchi",
+            "citizen.language": "hi",
+            "category": "sanitation",
+            "description": "Naali band hai, photo email se aayi",
+        }
+        registered = await desk.post(
+            "/desk/register",
+            data=form,
+            files=[
+                ("files", ("drain.jpg", photo(seed=21), "image/jpeg")),
+                ("files", ("letter.pdf", pdf(), "application/pdf")),
+            ],
+        )
+        assert registered.status_code == 303, registered.text[-2000:]
+        page = await desk.get(registered.headers["location"])
+        assert "Photos and documents (2)" in page.text
+        assert page.text.count("Citizen&#39;s evidence") == 2

@@ -31,6 +31,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.case import CaseActivities
+from activities.media import MediaActivities
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
@@ -44,6 +45,7 @@ from schemas.policy import Policy
 from workers.review_schedules import ensure_review_schedules
 from workflows.client_activities import GRACE, CaseDeliveries, ReconcileActivities, reconcile
 from workflows.complaint import ComplaintWorkflow
+from workflows.media import MediaFetchWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
@@ -77,6 +79,7 @@ def build_worker(
     reconciler = ReconcileActivities(engine, client, settings, policy)
     review = ReviewActivities(engine, client, gateway, settings)
     deliveries = CaseDeliveries(engine, client)
+    media = MediaActivities(engine, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -85,6 +88,7 @@ def build_worker(
             ReconcileWorkflow,
             ReviewSessionWorkflow,
             ReviewPlannerWorkflow,
+            MediaFetchWorkflow,
         ],
         activities=[
             case.route_complaint,
@@ -99,6 +103,7 @@ def build_worker(
             review.send_citizen_invitation,
             deliveries.deliver_decision,
             deliveries.roll_over_case,
+            media.fetch_media,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,

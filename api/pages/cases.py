@@ -277,6 +277,16 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
     values["idempotency_key"] = key
     if not principal.has(*complaints.REGISTRARS):
         raise PageError(403, _("This page is not for your role."))
+    refused = files.text_problem(form)  # a multipart form: the guard's check, here
+    if refused is not None:
+        return await _desk(
+            request,
+            principal,
+            values=values,
+            errors=dict([refused]),
+            problem=_("Please correct the fields marked below."),
+            status=422,
+        )
     try:
         submission = ComplaintSubmission.model_validate(body)
     except ValidationError as err:
@@ -318,6 +328,22 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             request, principal, values=values, problem=problem(request, err), status=err.status_code
         )
     started = "1" if answer.status_code != 202 else "0"
+    uploads = files.uploads_of(form)
+    if uploads:  # what the citizen brought or sent: the case's first evidence
+        try:
+            await files.attach(
+                request,
+                principal,
+                case.year,
+                case.sequence,
+                uploads,
+                kind=AttachmentKind.EVIDENCE,
+                source=AttachmentSource.DESK,
+            )
+        except ApiError as err:
+            return await case_page(
+                request, principal, case.year, case.sequence, problem=err.detail, status=200
+            )
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
 
 

@@ -35,7 +35,7 @@ Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
 PAGE_UPLOADERS = tuple(r for r in files_api.UPLOADERS if r in complaints.READERS)
 Uploader = Annotated[Principal, Depends(signed_in(*PAGE_UPLOADERS))]
 # The page forms that carry files (the guard spools them to disk: api/main.py).
-UPLOAD_PATH = r"^/cases/\d+/\d+/(attachments|report)$"
+UPLOAD_PATH = r"^(/cases/\d+/\d+/(attachments|report)|/desk/register)$"
 
 
 def _app(request: Request) -> AppState:
