@@ -670,6 +670,9 @@ async def inbox(request: Request, principal: Officer) -> Response:
             **common(request),
             "rows": rows,
             "overdue_count": sum(1 for r in rows if r.overdue),
+            "file_counts": await run_in_threadpool(
+                files.counts_by_number, _app(request).engine, [r.registration_number for r in rows]
+            ),
             "done": request.query_params.get("done"),
         },
         principal=principal,

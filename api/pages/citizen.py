@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages.files import citizen_files
 from api.pages.web import CheckedForm, field, gettext_for, render
 from api.ratelimit import RateLimited
 from api.routes.track import look_up
@@ -76,4 +77,10 @@ async def track(request: Request, form: CheckedForm) -> Response:
             {"values": values, "errors": {}, "problem": message},
             status=err.status_code,
         )
-    return render(request, "track.html", {"values": values, "errors": {}, "case": case})
+    # The citizen's own evidence (opened once public) and the officer's public report.
+    shown = await run_in_threadpool(
+        citizen_files, app.engine, int(matched.group(2)), int(matched.group(1))
+    )
+    return render(
+        request, "track.html", {"values": values, "errors": {}, "case": case, "files": shown}
+    )

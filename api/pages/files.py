@@ -6,6 +6,7 @@ scanner and audit trail."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.datastructures import FormData, UploadFile
 
 from api.deps import AppState
@@ -211,3 +212,57 @@ async def file_of_case(
         raise PageError(404, _("No complaint %(number)s.") % {"number": f"{sequence}/{year}"})
     name = f"complaint-{sequence}-{year}-{found.id[:8]}"
     return files_api.serve(svc.store, found, name=name, thumbnail=variant == "thumbnail")
+
+
+def counts_by_number(engine: Engine, numbers: list[str]) -> dict[str, int]:
+    """Live files per case by registration number, for a list's marker (inbox, agenda,
+    minutes): one query for the page."""
+    pairs = []
+    for number in numbers:
+        sequence, _, year = number.partition("/")
+        if sequence.isdigit() and year.isdigit():
+            pairs.append((int(year), int(sequence)))
+    if not pairs:
+        return {}
+    with read_session(engine) as session:
+        ids = session.exec(
+            select(Complaint.id, Complaint.registration_number).where(
+                sa.tuple_(col(Complaint.year), col(Complaint.sequence)).in_(pairs)
+            )
+        ).all()
+        by_id = {cid: number for cid, number in ids if cid is not None}
+        counted = attachments.counts(session, list(by_id))
+    return {by_id[cid]: n for cid, n in counted.items()}
+
+
+@dataclass(frozen=True)
+class CitizenFile:
+    """A file as the citizen's page shows it: their own evidence (named, opened only once
+    public) and the officer's report once public."""
+
+    kind: str
+    media_type: str
+    filename: str | None
+    uploaded_at: datetime
+    url: str | None  # the public address, when staff made it public
+
+
+def citizen_files(engine: Engine, year: int, sequence: int) -> list[CitizenFile]:
+    with read_session(engine) as session:
+        case = session.exec(
+            select(Complaint).where(Complaint.year == year, Complaint.sequence == sequence)
+        ).first()
+        if case is None or case.id is None:
+            return []
+        rows, _count = attachments.of_case(session, case.id, limit=50)
+    return [
+        CitizenFile(
+            kind=r.kind,
+            media_type=r.media_type,
+            filename=r.filename,
+            uploaded_at=r.uploaded_at,
+            url=f"/v1/attachments/{r.id}" if r.public else None,
+        )
+        for r in rows
+        if r.public or r.kind == AttachmentKind.EVIDENCE.value
+    ]

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages import files
 from api.pages.cases import common, new_key, validation_errors
 from api.pages.web import (
     CheckedForm,
@@ -127,6 +128,11 @@ async def agenda_page(
             "can_decide": principal.has(*reviews.REVIEW_WRITERS)
             and agenda.session.phase is SessionPhase.AGENDA_FROZEN,
             "done": request.query_params.get("done"),
+            "file_counts": await run_in_threadpool(
+                files.counts_by_number,
+                _app(request).engine,
+                [c.registration_number for g in agenda.districts for c in g.cases],
+            ),
         },
         principal=principal,
         status=status,
@@ -265,6 +271,11 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "day": when.isoformat(),
             "q": _query(request),
             "printable": request.query_params.get("print") == "1",
+            "file_counts": await run_in_threadpool(
+                files.counts_by_number,
+                _app(request).engine,
+                [e.registration_number for e in found.entries],
+            ),
         },
         principal=principal,
     )
