@@ -35,6 +35,7 @@ from schemas.attachments import (
     MediaFetch,
     MediaFetchResult,
     MediaType,
+    RetentionResult,
 )
 
 log = logging.getLogger(__name__)
@@ -191,3 +192,17 @@ class MediaActivities:
                 uploaded_at=row.uploaded_at,
             )
         )
+
+    @activity.defn
+    def expire_attachments(self) -> RetentionResult:
+        """Removes the files of cases closed more than ATTACHMENT_RETENTION_DAYS ago (in
+        batches; idempotent: a removed file is not removed twice)."""
+        removed = attachments.expire(
+            self._engine,
+            self._store,
+            retention_days=self._settings.attachment_retention_days,
+            now=utcnow(),
+        )
+        if removed:
+            log.info("retention removed %d attachment files", removed)
+        return RetentionResult(removed=removed)

@@ -131,3 +131,11 @@ class MediaFetchResult(BaseModel):
 
     attachment: AttachmentRef | None = None
     refused: str | None = None
+
+
+class RetentionResult(BaseModel):
+    """How many files a retention run removed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    removed: int = 0

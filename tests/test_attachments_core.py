@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from core import attachments
 from core.attachments import Infected, Refused, ingest, limits_of, record, scanner_of, store_of
 from core.blobs import BlobStore, FolderStore, blob_key, open_store, quarantine_key
-from core.models import Attachment, utcnow
+from core.models import Attachment, Complaint, utcnow
 from core.scanner import ClamdScanner, ScannerUnavailable
 from core.settings import Settings
 from harness.attachments import EICAR, large_photo, pdf, photo
@@ -232,3 +232,55 @@ def test_the_scanner_passes_a_clean_file(clamd_address: str) -> None:
     scanner = ClamdScanner(clamd_address)
     assert scanner.ping()
     assert scanner.scan(io.BytesIO(b"a plain letter")).clean
+
+
+def test_files_of_cases_closed_past_the_retention_period_are_removed(
+    attachment_settings: Settings, any_engine: Engine
+) -> None:
+    from datetime import timedelta
+
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.media import MediaActivities
+
+    old = insert_case(any_engine, district="Ranchi")
+    recent = insert_case(any_engine, district="Ranchi")
+    still_open = insert_case(any_engine, district="Ranchi")
+    now = utcnow()
+    with Session(any_engine) as session:
+        for case, closed in ((old, now - timedelta(days=1100)), (recent, now - timedelta(days=3))):
+            row = session.get(Complaint, case.id)
+            assert row is not None
+            row.closed_at = closed
+            session.add(row)
+        session.commit()
+    kept: dict[int, str] = {}
+    for seed, case in enumerate((old, recent, still_open)):
+        assert case.id is not None
+        stored = take(attachment_settings, photo("PNG", seed=40 + seed))
+        row, _ = record(
+            any_engine,
+            complaint_id=case.id,
+            stored=stored,
+            kind=AttachmentKind.EVIDENCE,
+            source="api",
+            uploaded_by="tc",
+            now=now,
+            limits=limits_of(attachment_settings),
+        )
+        kept[case.id] = row.sha256
+    attachment_settings.attachment_retention_days = 1095
+    activities = MediaActivities(any_engine, attachment_settings)
+    result = ActivityEnvironment().run(activities.expire_attachments)
+    assert result.removed == 1
+    store = store_of(attachment_settings)
+    assert old.id is not None and recent.id is not None and still_open.id is not None
+    assert not store.exists(blob_key(kept[old.id]))
+    assert store.exists(blob_key(kept[recent.id])) and store.exists(blob_key(kept[still_open.id]))
+    with Session(any_engine) as session:
+        gone = session.exec(select(Attachment).where(Attachment.complaint_id == old.id)).one()
+    assert gone.deletion_reason == "retention" and gone.deleted_by == "retention"
+    again = ActivityEnvironment().run(activities.expire_attachments)
+    assert again.removed == 0
+    attachment_settings.attachment_retention_days = 0  # kept for ever
+    assert (ActivityEnvironment().run(activities.expire_attachments)).removed == 0

@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.media import MediaActivities
-    from schemas.attachments import MediaFetch, MediaFetchResult
+    from schemas.attachments import MediaFetch, MediaFetchResult, RetentionResult
 
 # A fetch that fails on the network or finds no scanner is tried again a few times (a
 # refusal — internal address, too large, a virus — is an answer, not a failure).
@@ -32,5 +32,19 @@ class MediaFetchWorkflow:
             MediaActivities.fetch_media,
             input,
             start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=MEDIA_RETRY,
+        )
+
+
+@workflow.defn
+class AttachmentRetentionWorkflow:
+    """Daily (a Temporal Schedule): remove the files of cases closed longer ago than
+    ATTACHMENT_RETENTION_DAYS (their references stay, with the reason)."""
+
+    @workflow.run
+    async def run(self) -> RetentionResult:
+        return await workflow.execute_activity_method(
+            MediaActivities.expire_attachments,
+            start_to_close_timeout=timedelta(minutes=30),
             retry_policy=MEDIA_RETRY,
         )
