@@ -249,10 +249,10 @@ def test_files_of_cases_closed_past_the_retention_period_are_removed(
     now = utcnow()
     with Session(any_engine) as session:
         for case, closed in ((old, now - timedelta(days=1100)), (recent, now - timedelta(days=3))):
-            row = session.get(Complaint, case.id)
-            assert row is not None
-            row.closed_at = closed
-            session.add(row)
+            closing = session.get(Complaint, case.id)
+            assert closing is not None
+            closing.closed_at = closed
+            session.add(closing)
         session.commit()
     kept: dict[int, str] = {}
     for seed, case in enumerate((old, recent, still_open)):
