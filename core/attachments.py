@@ -161,7 +161,7 @@ def clean_image(
     if media_type is MediaType.JPEG:
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
-        options = {"quality": 85, "optimize": True}
+        options = {"quality": 85}
     elif media_type is MediaType.WEBP:
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
@@ -365,6 +365,7 @@ def record(
     limits: Limits,
     filename: str | None = None,
     idempotency_key: str | None = None,
+    _retried: bool = False,
 ) -> tuple[Attachment, bool]:
     """The reference of `stored` on the case: (row, created). The same file on the same case,
     or the same Idempotency-Key with the same file, answers the first row; the key with another
@@ -422,6 +423,8 @@ def record(
         except sa.exc.IntegrityError:
             # The same file or key recorded by a concurrent request: answer that one.
             session.rollback()
+            if _retried:
+                raise
             return record(
                 engine,
                 complaint_id=complaint_id,
@@ -433,6 +436,7 @@ def record(
                 limits=limits,
                 filename=filename,
                 idempotency_key=idempotency_key,
+                _retried=True,
             )
         session.refresh(row)
         return row, True

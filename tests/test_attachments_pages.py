@@ -61,7 +61,8 @@ async def test_the_inbox_marks_cases_with_files_and_lists_count_them(
         inbox = (await officer.get("/inbox")).text
     row_with = inbox.split(with_files.registration_number, 1)[1].split("</tr>", 1)[0]
     row_without = inbox.split(without.registration_number, 1)[1].split("</tr>", 1)[0]
-    assert "📎 2" in row_with and "📎" not in row_without
+    assert "files-marker" in row_with and "</svg> 2</a>" in row_with
+    assert "files-marker" not in row_without
 
 
 async def test_the_citizens_page_shows_their_evidence_and_a_public_report(

@@ -270,7 +270,12 @@ def list_attachments(
 
 
 def serve(
-    store: BlobStore, attachment: Attachment, *, name: str, thumbnail: bool = False
+    store: BlobStore,
+    attachment: Attachment,
+    *,
+    name: str,
+    thumbnail: bool = False,
+    cross_origin: bool = False,
 ) -> Response:
     """The file's bytes, streamed from the store, with the headers that keep a browser from
     running anything in it."""
@@ -291,7 +296,8 @@ def serve(
             "Content-Disposition": f'{disposition}; filename="{name}.{media_type.extension}"',
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": FILE_CSP,
-            "Cross-Origin-Resource-Policy": "same-origin",
+            # A public file may be shown by another site (an Open311 app); a case's, not.
+            "Cross-Origin-Resource-Policy": "cross-origin" if cross_origin else "same-origin",
             "Cache-Control": "private, no-store",
             **({} if thumbnail else {"Content-Length": str(attachment.size)}),
         },
@@ -428,7 +434,11 @@ def public_attachment(
     if found is None:
         raise ApiError(404, f"no public attachment {attachment_id}")
     return serve(
-        svc.store, found, name=f"attachment-{found.id[:8]}", thumbnail=variant == "thumbnail"
+        svc.store,
+        found,
+        name=f"attachment-{found.id[:8]}",
+        thumbnail=variant == "thumbnail",
+        cross_origin=True,
     )
 
 
