@@ -27,6 +27,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -294,10 +295,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ingest(source: BinaryIO, *, store: BlobStore, scanner: ClamdScanner, limits: Limits) -> Stored:
+def ingest(
+    source: BinaryIO,
+    *,
+    store: BlobStore,
+    scanner: ClamdScanner,
+    limits: Limits,
+    gate: AbstractContextManager[object] | None = None,
+) -> Stored:
     """Takes a file in (see the module docstring): the cleaned file's blob, or `Refused`
     (`Infected` for a virus, after quarantine); `ScannerUnavailable` when clamd is not there.
-    Blocking: call it from a worker thread."""
+    Blocking: call it from a worker thread. `gate` is held while the file is decoded and
+    re-encoded (the memory- and CPU-heavy part: a process lets a few through at a time);
+    the scan, which waits on clamd, is outside it."""
     with tempfile.TemporaryDirectory(prefix="jan-samvad-upload-") as work:
         original = Path(work) / "original"
         original_sha = spool(source, original, max_bytes=limits.max_bytes)
@@ -314,22 +324,23 @@ def ingest(source: BinaryIO, *, store: BlobStore, scanner: ClamdScanner, limits:
         if media_type is None:
             raise Refused(415, "only JPEG, PNG and WebP photos and PDF documents are taken")
         size_px: tuple[int, int] | None
-        if media_type is MediaType.PDF:
-            check_pdf(original)
-            cleaned, size_px = original, None
-        else:
-            cleaned = Path(work) / "cleaned"
-            size_px = clean_image(original, cleaned, media_type, max_pixels=limits.max_pixels)
+        thumb = Path(work) / "thumbnail"
+        with gate or nullcontext():
+            if media_type is MediaType.PDF:
+                check_pdf(original)
+                cleaned, size_px = original, None
+            else:
+                cleaned = Path(work) / "cleaned"
+                size_px = clean_image(original, cleaned, media_type, max_pixels=limits.max_pixels)
+                thumbnail(cleaned, thumb)
         sha = file_sha256(cleaned)
         size = cleaned.stat().st_size
         if size > limits.max_bytes:  # a re-encoding larger than its source (rare)
             raise Refused(413, f"the file is larger than {limits.max_bytes} bytes")
         thumb_sha = None
         if media_type in IMAGE_TYPES:
-            small = Path(work) / "thumbnail"
-            thumbnail(cleaned, small)
-            thumb_sha = file_sha256(small)
-            store.put_file(blob_key(thumb_sha), small, MediaType.JPEG.value)
+            thumb_sha = file_sha256(thumb)
+            store.put_file(blob_key(thumb_sha), thumb, MediaType.JPEG.value)
         store.put_file(blob_key(sha), cleaned, media_type.value)
         return Stored(
             sha256=sha,

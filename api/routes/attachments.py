@@ -10,10 +10,10 @@ reason, in the audit trail.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -57,6 +57,8 @@ REMOVERS = (Role.ADMINISTRATOR,)
 UPLOAD_PATH = r"^/v1/complaints/\d+/\d+/attachments$"
 # Multipart framing around the file.
 MULTIPART_OVERHEAD = 64 * 1024
+# Images decoded and re-encoded at once per API process (each a few tens of MB of pixels).
+CLEANING_AT_ONCE = 2
 # The sandbox a served file runs in, were a browser ever to render it as a document.
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
@@ -66,8 +68,9 @@ class Services:
     store: BlobStore
     scanner: ClamdScanner
     limits: Limits
-    # Decoding and re-encoding images takes memory and CPU: a few at a time per process.
-    cleaning: anyio.CapacityLimiter
+    # Decoding and re-encoding images takes memory and CPU: a few at a time per process
+    # (held inside the worker thread; the scan waits on clamd outside it).
+    cleaning: threading.BoundedSemaphore
 
 
 def services(request: Request, app: AppStateDep) -> Services:
@@ -78,7 +81,7 @@ def services(request: Request, app: AppStateDep) -> Services:
             store=attachments.store_of(app.settings),
             scanner=attachments.scanner_of(app.settings),
             limits=attachments.limits_of(app.settings),
-            cleaning=anyio.CapacityLimiter(2),
+            cleaning=threading.BoundedSemaphore(CLEANING_AT_ONCE),
         )
         request.app.state.attachment_services = found
     return found
@@ -146,11 +149,14 @@ async def take_in(
     form): (reference, created); refusals as `ApiError`, audited."""
     assert case.id is not None
     try:
-        stored = await anyio.to_thread.run_sync(
+        stored = await run_in_threadpool(
             lambda: attachments.ingest(
-                upload, store=svc.store, scanner=svc.scanner, limits=svc.limits
-            ),
-            limiter=svc.cleaning,
+                upload,
+                store=svc.store,
+                scanner=svc.scanner,
+                limits=svc.limits,
+                gate=svc.cleaning,
+            )
         )
         attachment, created = await run_in_threadpool(
             lambda: attachments.record(
