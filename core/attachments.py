@@ -27,7 +27,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -301,13 +301,14 @@ def ingest(
     store: BlobStore,
     scanner: ClamdScanner,
     limits: Limits,
-    gate: AbstractContextManager[object] | None = None,
+    cleaner: Executor | None = None,
 ) -> Stored:
     """Takes a file in (see the module docstring): the cleaned file's blob, or `Refused`
     (`Infected` for a virus, after quarantine); `ScannerUnavailable` when clamd is not there.
-    Blocking: call it from a worker thread. `gate` is held while the file is decoded and
-    re-encoded (the memory- and CPU-heavy part: a process lets a few through at a time);
-    the scan, which waits on clamd, is outside it."""
+    Blocking: call it from a worker thread. The decoding and re-encoding (the memory- and
+    CPU-heavy part) runs on `cleaner` when given: a pool of a few threads, so a process
+    holds a few images' pixels at a time, in a few threads' memory; the scan, which waits
+    on clamd, runs in the caller's thread."""
     with tempfile.TemporaryDirectory(prefix="jan-samvad-upload-") as work:
         original = Path(work) / "original"
         original_sha = spool(source, original, max_bytes=limits.max_bytes)
@@ -323,16 +324,18 @@ def ingest(
             media_type = sniff(handle.read(16))
         if media_type is None:
             raise Refused(415, "only JPEG, PNG and WebP photos and PDF documents are taken")
-        size_px: tuple[int, int] | None
         thumb = Path(work) / "thumbnail"
-        with gate or nullcontext():
+        cleaned = original if media_type is MediaType.PDF else Path(work) / "cleaned"
+
+        def clean() -> tuple[int, int] | None:
             if media_type is MediaType.PDF:
                 check_pdf(original)
-                cleaned, size_px = original, None
-            else:
-                cleaned = Path(work) / "cleaned"
-                size_px = clean_image(original, cleaned, media_type, max_pixels=limits.max_pixels)
-                thumbnail(cleaned, thumb)
+                return None
+            size_px = clean_image(original, cleaned, media_type, max_pixels=limits.max_pixels)
+            thumbnail(cleaned, thumb)
+            return size_px
+
+        size_px = clean() if cleaner is None else cleaner.submit(clean).result()
         sha = file_sha256(cleaned)
         size = cleaned.stat().st_size
         if size > limits.max_bytes:  # a re-encoding larger than its source (rare)

@@ -10,7 +10,7 @@ reason, in the audit trail.
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -68,9 +68,9 @@ class Services:
     store: BlobStore
     scanner: ClamdScanner
     limits: Limits
-    # Decoding and re-encoding images takes memory and CPU: a few at a time per process
-    # (held inside the worker thread; the scan waits on clamd outside it).
-    cleaning: threading.BoundedSemaphore
+    # Decoding and re-encoding images takes memory and CPU: a few at a time per process,
+    # in threads of their own (the scan waits on clamd in the request's thread).
+    cleaning: ThreadPoolExecutor
 
 
 def services(request: Request, app: AppStateDep) -> Services:
@@ -81,7 +81,7 @@ def services(request: Request, app: AppStateDep) -> Services:
             store=attachments.store_of(app.settings),
             scanner=attachments.scanner_of(app.settings),
             limits=attachments.limits_of(app.settings),
-            cleaning=threading.BoundedSemaphore(CLEANING_AT_ONCE),
+            cleaning=ThreadPoolExecutor(CLEANING_AT_ONCE, thread_name_prefix="clean"),
         )
         request.app.state.attachment_services = found
     return found
@@ -155,7 +155,7 @@ async def take_in(
                 store=svc.store,
                 scanner=svc.scanner,
                 limits=svc.limits,
-                gate=svc.cleaning,
+                cleaner=svc.cleaning,
             )
         )
         attachment, created = await run_in_threadpool(
