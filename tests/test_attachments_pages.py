@@ -101,12 +101,18 @@ async def test_the_citizens_page_shows_their_evidence_and_a_public_report(
     # Their own evidence is named; the officer's report is not shown until public.
     assert "broken-handpump.jpg" in shown and "atr-handpump.pdf" not in shown
     assert "/v1/attachments/" not in shown
-    published = await site.post(
-        f"{files_of(case)}/{report.json()['id']}/publication",
-        json={"public": True},
-        headers=telecaller,
-    )
-    assert published.status_code == 200
+    # Staff make it public from the case page.
+    async with httpx.AsyncClient(
+        transport=site._transport, base_url="http://testserver", headers={"accept-language": "en"}
+    ) as desk:
+        await sign_in(desk, token_of(telecaller))
+        page = await desk.get(f"/cases/{case.year}/{case.sequence}")
+        action = f"/cases/{case.year}/{case.sequence}/attachments/{report.json()['id']}"
+        assert f'action="{action}/publication"' in page.text and "Make public" in page.text
+        published = await desk.post(
+            f"{action}/publication", data={"csrf_token": csrf(page), "public": "true"}
+        )
+        assert published.status_code == 303
     shown = await track()
     assert "atr-handpump.pdf" in shown and "Action-taken report" in shown
     link = f"/v1/attachments/{report.json()['id']}"

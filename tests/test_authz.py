@@ -138,6 +138,10 @@ EXPECTED: dict[tuple[str, str], Decision] = {
         frozenset({R.TELECALLER, R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
     ),
     ("GET", "/cases/{year}/{sequence}/attachments/{attachment_id}"): ("page", CASE_READERS),
+    ("POST", "/cases/{year}/{sequence}/attachments/{attachment_id}/publication"): (
+        "page",
+        frozenset({R.TELECALLER, R.REVIEWER, R.ADMINISTRATOR}),
+    ),
     ("GET", "/inbox"): ("page", frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER})),
     ("GET", "/review-room"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
     ("GET", "/review-room/{kind}/{day}"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),

@@ -409,6 +409,7 @@ async def case_page(
                 files.case_files, _app(request).engine, year, sequence
             ),
             "can_attach": principal.has(*files.PAGE_UPLOADERS),
+            "can_publish": principal.has(*files.files_api.PUBLISHERS),
         },
         principal=principal,
         status=status,

@@ -27,7 +27,7 @@ from api.scope import case_filter, current_officer_filter, find_case, get_case
 from core import attachments
 from core.db import read_session
 from core.models import Attachment, Complaint
-from schemas.attachments import AttachmentKind, AttachmentSource
+from schemas.attachments import AttachmentKind, AttachmentSource, PublicationBody
 from schemas.auth import Principal
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -266,3 +266,36 @@ def citizen_files(engine: Engine, year: int, sequence: int) -> list[CitizenFile]
         for r in rows
         if r.public or r.kind == AttachmentKind.EVIDENCE.value
     ]
+
+
+Publisher = Annotated[Principal, Depends(signed_in(*files_api.PUBLISHERS))]
+
+
+@router.post("/cases/{year}/{sequence}/attachments/{attachment_id}/publication")
+async def publish_file(
+    request: Request,
+    year: int,
+    sequence: int,
+    attachment_id: str,
+    principal: Publisher,
+    form: CheckedForm,
+) -> Response:
+    """Make a file public (the citizen's page, Open311) or private again, from the case page,
+    through the API's own route function."""
+    _ = gettext_for(request)
+    app = _app(request)
+    with read_session(app.engine) as session:
+        try:
+            await files_api.publish_attachment(
+                year,
+                sequence,
+                attachment_id,
+                PublicationBody(public=field(form, "public") == "true"),
+                app,
+                session,
+                principal,
+            )
+        except ApiError:
+            number = f"{sequence}/{year}"
+            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+    return redirect(f"/cases/{year}/{sequence}?done=publication#files")
