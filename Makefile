@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser
+.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser clamav
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## make run: Temporal dev server (SQLite file), worker and API in the foreground; Ctrl-C stops all.
-run: $(STAMP)
+run: $(STAMP) clamav
 	$(PY) -m core.stack
 
 ## make test: the whole suite (SQLite and PostgreSQL read models, time-skipping and dev servers).
-test: $(STAMP) browser
+test: $(STAMP) browser clamav
 	$(PY) -m pytest
 
 ## make browser: Debian's chromium and a Devanagari font for the pages' browser tests
@@ -28,6 +28,14 @@ browser:
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
 	  else echo "NOTICE: chromium (and fonts-noto-core) not installed: browser tests skip"; fi; }
+
+## make clamav: ClamAV's daemon (Debian's clamav-daemon) that scans every attachment; `make run`
+## and the tests start their own clamd with the signatures of deploy/clamav/ (no download).
+clamav:
+	@command -v clamd >/dev/null || test -x /usr/sbin/clamd || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq clamav-daemon >/dev/null; \
+	  else echo "NOTICE: clamd (clamav-daemon) not installed: attachments refused, tests skip"; fi; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

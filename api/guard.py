@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from email.message import Message
 from itertools import accumulate
@@ -108,6 +109,17 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}.{index}" if path else str(index))
 
 
+def check_fields(fields: Iterator[tuple[str, str]] | Mapping[str, str]) -> tuple[str, str] | None:
+    """(field, message) of the first forbidden character among `fields` (name, text): the
+    same check for the text parts of a body the guard does not read itself (an upload)."""
+    pairs = fields.items() if isinstance(fields, Mapping) else fields
+    for field, text in pairs:
+        code = forbidden_character(text)
+        if code is not None:
+            return field, _message(code)
+    return None
+
+
 def _message(code: str) -> str:
     return (
         f"contains a character that cannot be stored or sent by SMS ({code}); "
@@ -137,14 +149,22 @@ def json_answer(path: str, kind: str, field: str | None, message: str) -> Respon
 class RequestGuard:
     """ASGI middleware: see the module docstring. `max_body_bytes`: the largest body read;
     `answers`: how refusals are answered under a path prefix that has its own error format
-    (Open311), by prefix (default: `json_answer`)."""
+    (Open311), by prefix (default: `json_answer`); `uploads`: paths (regular expressions)
+    whose bodies (files) may be larger, up to their own limit: spooled to disk as they come,
+    never held whole, their text fields checked by the route (`check_fields`)."""
 
     def __init__(
-        self, app: Any, *, max_body_bytes: int, answers: Mapping[str, Answer] | None = None
+        self,
+        app: Any,
+        *,
+        max_body_bytes: int,
+        answers: Mapping[str, Answer] | None = None,
+        uploads: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.answers = dict(answers or {})
+        self.uploads = [(re.compile(p), limit) for p, limit in (uploads or {}).items()]
 
     def _answer(self, scope: Any) -> Callable[[str, str | None, str], Response]:
         path = scope.get("path", "")
@@ -165,6 +185,12 @@ class RequestGuard:
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         declared = headers.get(b"content-length")
+        upload_limit = next(
+            (limit for p, limit in self.uploads if p.match(scope.get("path", ""))), None
+        )
+        if upload_limit is not None and scope["method"] == "POST":
+            await self._spooled(scope, receive, send, upload_limit, answer)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await answer("too_large", None, too_large)(scope, receive, send)
             return
@@ -196,6 +222,62 @@ class RequestGuard:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _spooled(
+        self,
+        scope: Any,
+        receive: Any,
+        send: Any,
+        limit: int,
+        answer: Callable[[str, str | None, str], Response],
+    ) -> None:
+        """An upload's body spooled to a temporary file as it arrives (at most 1 MiB in
+        memory), 413 past `limit`, then handed to the app in chunks. A body that is not
+        multipart (a form without files) keeps the usual limit and checks."""
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        content_type = headers.get(b"content-type", b"")
+        multipart = content_type.split(b";")[0].strip().lower().startswith(b"multipart/")
+        if not multipart:
+            limit = self.max_body_bytes
+        too_large = f"request body larger than {limit} bytes"
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await answer("too_large", None, too_large)(scope, receive, send)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=1 << 20) as spool:
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    await answer("too_large", None, too_large)(scope, receive, send)
+                    return
+                spool.write(chunk)
+                more = message.get("more_body", False)
+            spool.seek(0)
+            if not multipart:
+                refused = self._check_body(spool.read(), content_type)
+                if refused is not None:
+                    await answer("forbidden_character", *refused)(scope, receive, send)
+                    return
+                spool.seek(0)
+            remaining = size
+            sent = False
+
+            async def replay() -> Any:
+                nonlocal remaining, sent
+                if sent and remaining <= 0:
+                    return await receive()
+                sent = True
+                chunk = spool.read(256 * 1024)
+                remaining -= len(chunk)
+                return {"type": "http.request", "body": chunk, "more_body": remaining > 0}
+
+            await self.app(scope, replay, send)
 
     @staticmethod
     def _check_url(scope: Any) -> tuple[str, str] | None:

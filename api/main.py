@@ -21,7 +21,18 @@ from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
 from api.middleware import AuditMiddleware, CaseContextMiddleware, HttpSemanticsMiddleware
-from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
+from api.routes import (
+    attachments,
+    audit,
+    codec,
+    complaints,
+    health,
+    open311,
+    reviews,
+    staff,
+    track,
+    twilio,
+)
 from core.db import prepare_database
 from core.holidays import configured_policy
 from core.ladder import configured_ladder
@@ -75,6 +86,8 @@ def create_app(
     errors.install(app)
     ratelimit.install(app)
     app.include_router(complaints.router)
+    app.include_router(attachments.router)  # a case's files (docs/attachments.md)
+    app.include_router(attachments.public_router)  # files staff made public: no token
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(twilio.router)
@@ -91,6 +104,13 @@ def create_app(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
         answers={f"{open311.PREFIX}/": open311.guard_answer},  # in Open311's error format
+        # Files: spooled to disk as they come, up to their own limit.
+        uploads={
+            attachments.UPLOAD_PATH: settings.attachment_max_bytes + attachments.MULTIPART_OVERHEAD,
+            # A page's form may carry a few files at once.
+            pages.files.UPLOAD_PATH: 5 * settings.attachment_max_bytes
+            + attachments.MULTIPART_OVERHEAD,
+        },
     )
     # Every state-changing request; refused anonymous ones counted per address and route.
     app.add_middleware(AuditMiddleware, count_refused=ratelimit.count_refused)

@@ -398,3 +398,40 @@ class AuditEntry(SQLModel, table=True):
         if self.complaint_year is None or self.complaint_sequence is None:
             return None
         return f"{self.complaint_sequence}/{self.complaint_year}"
+
+
+# ---- attachments (core/attachments.py; the bytes are in a blob store: core/blobs.py) ---------
+
+
+class Attachment(SQLModel, table=True):
+    """A reference to a scanned, cleaned file of a case: its blob's hash, type and size, who
+    added it and when, and whether staff have made it public. Deleted by an administrator
+    (or by the retention rule): the row stays with who, when and why; the blob goes."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (
+        # One reference per file per case: a retried upload finds the first.
+        sa.UniqueConstraint("complaint_id", "sha256", name="uq_attachment_case_blob"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    media_type: str = Field(max_length=40)
+    size: int
+    # evidence (the citizen's) or action_taken_report (the officer's).
+    kind: str = Field(max_length=30)
+    source: str = Field(max_length=30)  # desk, api, open311, report
+    filename: str | None = Field(default=None, max_length=120)
+    width: int | None = None
+    height: int | None = None
+    thumbnail_sha256: str | None = Field(default=None, max_length=64)
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    published_by: str | None = Field(default=None, max_length=200)
+    published_at: datetime | None = Field(default=None, sa_column=_ts())
+    uploaded_by: str = Field(max_length=200)
+    uploaded_at: datetime = Field(sa_column=_ts(nullable=False))
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts())
+    deleted_by: str | None = Field(default=None, max_length=200)
+    deletion_reason: str | None = Field(default=None, max_length=40)

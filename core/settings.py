@@ -157,6 +157,26 @@ class Settings(LanguageSettings):
     open311_channel: Channel = Channel.MOBILE_APP
     open311_client_channels: str = ""
 
+    # Attachments (docs/attachments.md): where the files live (empty: DATA_DIR/attachments;
+    # a folder; or s3://bucket/prefix, with ATTACHMENT_S3_ENDPOINT_URL for a non-AWS service
+    # and credentials from the AWS_* variables), the limits, and the virus scanner (clamd at a
+    # Unix socket path or host:port; empty: the local clamd `make run` starts in DATA_DIR).
+    attachment_store: str = ""
+    attachment_s3_endpoint_url: str = ""
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # per file
+    attachment_max_case_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)  # per case
+    attachment_max_per_case: int = Field(default=30, ge=1)
+    attachment_max_pixels: int = Field(default=50_000_000, ge=10_000)  # decompression bombs
+    # Files of a case closed this many days ago are removed (their references stay, marked
+    # with the reason); 0: kept for ever.
+    attachment_retention_days: int = Field(default=1095, ge=0)
+    # Open311 media_url: fetched by a worker, within this time and ATTACHMENT_MAX_BYTES.
+    media_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Networks a media_url may point into although they are not public addresses (an
+    # intranet's media server; the tests' local server), comma separated; empty: none.
+    media_fetch_allowed_networks: str = ""
+    clamd_address: str = ""
+
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -267,6 +287,10 @@ class Settings(LanguageSettings):
                 )
             days[name] = day
         return days
+
+    @property
+    def effective_clamd_address(self) -> str:
+        return self.clamd_address or str(self.data_dir / "clamd" / "clamd.sock")
 
     @property
     def effective_database_url(self) -> str:

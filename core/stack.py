@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from core.auth import dev_tokens_file
 from core.codec import key_ring
+from core.scanner import clamd_binary, clamd_command, local_socket
 from core.settings import Environment, Settings, get_settings
 from schemas.search_attributes import cli_arguments
 
@@ -227,6 +228,17 @@ def run(children: list[Child]) -> None:
         Child("API", [sys.executable, "-m", "api.main"], env),
     ]
     server, worker, api = children
+    if not settings.clamd_address and clamd_binary() is None:
+        print("NOTICE: clamd missing (make run installs clamav-daemon): attachments refused")
+    elif not settings.clamd_address:
+        # Scans every attachment (core/scanner.py), with the shipped signatures.
+        socket_path = local_socket(settings.data_dir)
+        socket_path.unlink(missing_ok=True)
+        command = clamd_command(
+            socket_path.parent, socket_path=socket_path, max_bytes=settings.attachment_max_bytes
+        )
+        children.insert(0, Child("clamd", command))
+        children[0].start()
     print(f"jan-samvad: Temporal dev server, state in {settings.data_dir / 'temporal.db'}")
     wait_for_port(host or "127.0.0.1", port, 60, server.start())
     # The same idempotent step a production deploy runs (the dev server's own

@@ -72,6 +72,11 @@ class Policy(BaseModel):
 
     reopen_window: timedelta = timedelta(days=15)
 
+    # Categories (subject codes) whose `resolved` report needs at least one action-taken
+    # report file (a photo or document the officer attached since the last report); "*":
+    # every category. Checked by the API when the report arrives (422 naming `attachments`).
+    proof_required_for_resolved: tuple[str, ...] = ()
+
     # The case's clock is the citizen's: a transfer gives the new officer a deadline no later
     # than the case's promise (registration + its report window, or a directive's deadline)
     # plus `transfer_grace`; a case transferred more than `max_transfers` times goes to the
@@ -94,6 +99,11 @@ class Policy(BaseModel):
         if urgent:
             return self.report_deadline_urgent
         return self.report_deadline_suggestion if suggestion else self.report_deadline_complaint
+
+    def proof_required(self, category: str | None) -> bool:
+        """Whether a `resolved` report on a case of `category` needs an action-taken report."""
+        wanted = self.proof_required_for_resolved
+        return "*" in wanted or (category is not None and category in wanted)
 
     def working_calendar(self) -> WorkingCalendar:
         """The days offices work, for `schemas.calendar`'s pure functions."""

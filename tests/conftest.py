@@ -27,8 +27,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.db import load_directory, make_engine, migrate
+from core.scanner import clamd_binary
 from core.settings import Environment, Settings
 from core.stack import PRIORITY_DYNAMIC_CONFIG
+from harness.attachments import local_clamd, local_s3
 from schemas import search_attributes
 from tests.helpers import IN_CI, api_client, running_worker
 
@@ -193,3 +195,36 @@ async def stack(
     async with running_worker(dev_env.client, any_engine, settings), api_client(app) as http:
         http.app_engine = any_engine  # type: ignore[attr-defined]
         yield http
+
+
+# ---- attachments: a local clamd and an S3-compatible server (harness/attachments.py) -------
+
+
+@pytest.fixture(scope="session")
+def clamd_address() -> Iterator[str]:
+    """clamd with the project's signatures (deploy/clamav/); required in CI."""
+    if clamd_binary() is None:
+        if IN_CI:
+            pytest.fail("clamd is required in CI: `make test` installs Debian's clamav-daemon")
+        pytest.skip("NOTICE: clamd not installed (make test installs clamav-daemon)")
+    with local_clamd() as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3-compatible server on 127.0.0.1, with the bucket `jan-samvad-test`."""
+    with local_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["folder", "s3"])
+def attachment_settings(
+    request: pytest.FixtureRequest, settings: Settings, clamd_address: str
+) -> Settings:
+    """`settings` with the local clamd, on the folder store and on the S3 store."""
+    settings.clamd_address = clamd_address
+    if request.param == "s3":
+        settings.attachment_store = f"s3://jan-samvad-test/{uuid.uuid4().hex[:8]}"
+        settings.attachment_s3_endpoint_url = request.getfixturevalue("s3_endpoint")
+    return settings

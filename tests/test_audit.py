@@ -173,6 +173,7 @@ async def test_every_state_changing_route_leaves_an_entry(
     case = insert_case(any_engine, district="Ranchi")
     values = {"year": case.year, "sequence": case.sequence, "kind": "weekly_review"}
     values |= {"day": "2026-12-01", "namespace": "default", "fmt": "json", "unknown": "x"}
+    values |= {"attachment_id": "x"}
     subject = f"all-{uuid.uuid4().hex[:6]}"
     headers = named_headers(any_engine, subject, *Role)
     writes = sorted(

@@ -68,6 +68,17 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", f"{CASE}/withdraw"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/reopen"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/decision"): frozenset({R.REVIEWER}),
+    # A case's files (tests/test_attachments_api.py: scope, the integration's own cases).
+    ("POST", f"{CASE}/attachments"): frozenset(
+        {R.TELECALLER, R.NODAL_OFFICER, R.DEPARTMENT_OFFICER, R.INTEGRATION}
+    ),
+    ("GET", f"{CASE}/attachments"): CASE_READERS,
+    ("GET", f"{CASE}/attachments/{{attachment_id}}"): CASE_READERS,
+    ("POST", f"{CASE}/attachments/{{attachment_id}}/publication"): frozenset(
+        {R.TELECALLER, R.REVIEWER, R.ADMINISTRATOR}
+    ),
+    ("POST", f"{CASE}/attachments/{{attachment_id}}/deletion"): frozenset({R.ADMINISTRATOR}),
+    ("GET", "/v1/attachments/{attachment_id}"): "open",  # public files only
     ("GET", "/v1/callbacks"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("GET", "/v1/sms/unreachable"): frozenset({R.TELECALLER, R.ADMINISTRATOR}),
     ("GET", "/v1/officers"): frozenset(Role) - {R.INTEGRATION, R.MONITORING},
@@ -123,6 +134,15 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/cases/{year}/{sequence}/report"): (
         "page",
         frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
+    ),
+    ("POST", "/cases/{year}/{sequence}/attachments"): (
+        "page",
+        frozenset({R.TELECALLER, R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
+    ),
+    ("GET", "/cases/{year}/{sequence}/attachments/{attachment_id}"): ("page", CASE_READERS),
+    ("POST", "/cases/{year}/{sequence}/attachments/{attachment_id}/publication"): (
+        "page",
+        frozenset({R.TELECALLER, R.REVIEWER, R.ADMINISTRATOR}),
     ),
     ("GET", "/inbox"): ("page", frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER})),
     ("GET", "/review-room"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),

@@ -372,6 +372,7 @@ async def test_every_page_admits_exactly_the_roles_declared(
     case = insert_case(engine, district="Ranchi")
     values = {"year": case.year, "sequence": case.sequence, "kind": "weekly_review"}
     values["day"] = "2026-12-01"
+    values["attachment_id"] = "x"
     wrong: list[str] = []
     transport = pages._transport
     for role in Role:

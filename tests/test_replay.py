@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from workers.main import WORKFLOW_RUNNER
 from workflows.complaint import ComplaintWorkflow
+from workflows.media import MediaFetchWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -54,11 +55,15 @@ def test_there_are_histories_to_replay() -> None:
         # Collector's: four rungs; the seed's: officer to weekly review).
         "district_collector_four_rungs.escalation_ladder",
         "seed_ladder_weekly_review.escalation_ladder",
+        # An Open311 request's media_url fetched by its own workflow (workflows/media.py).
+        "media_fetch_round_trip",
     } <= names
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in HISTORIES if not p.stem.startswith("review_session")], ids=lambda p: p.stem
+    "path",
+    [p for p in HISTORIES if not p.stem.startswith(("review_session", "media_fetch"))],
+    ids=lambda p: p.stem,
 )
 def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
     """Both kinds of history stay: cases started before the patch (projection scheduled on a
@@ -130,7 +135,12 @@ RUNNERS = {"worker_runner": WORKFLOW_RUNNER, "default_sandbox": SandboxedWorkflo
 async def test_history_replays(path: Path, runner: WorkflowRunner) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     replayer = Replayer(
-        workflows=[ComplaintWorkflow, ReviewSessionWorkflow, ReviewPlannerWorkflow],
+        workflows=[
+            ComplaintWorkflow,
+            ReviewSessionWorkflow,
+            ReviewPlannerWorkflow,
+            MediaFetchWorkflow,
+        ],
         data_converter=pydantic_data_converter,
         workflow_runner=runner,
     )

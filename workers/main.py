@@ -31,6 +31,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.case import CaseActivities
+from activities.media import MediaActivities
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from core.db import prepare_database
@@ -44,12 +45,14 @@ from schemas.policy import Policy
 from workers.review_schedules import ensure_review_schedules
 from workflows.client_activities import GRACE, CaseDeliveries, ReconcileActivities, reconcile
 from workflows.complaint import ComplaintWorkflow
+from workflows.media import AttachmentRetentionWorkflow, MediaFetchWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
 log = logging.getLogger(__name__)
 
 RECONCILE_SCHEDULE_ID = "jan-samvad-reconcile"
+RETENTION_SCHEDULE_ID = "jan-samvad-attachment-retention"
 
 
 # The sandbox still forbids non-deterministic calls, but it no longer re-imports every module
@@ -77,6 +80,7 @@ def build_worker(
     reconciler = ReconcileActivities(engine, client, settings, policy)
     review = ReviewActivities(engine, client, gateway, settings)
     deliveries = CaseDeliveries(engine, client)
+    media = MediaActivities(engine, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -85,6 +89,8 @@ def build_worker(
             ReconcileWorkflow,
             ReviewSessionWorkflow,
             ReviewPlannerWorkflow,
+            MediaFetchWorkflow,
+            AttachmentRetentionWorkflow,
         ],
         activities=[
             case.route_complaint,
@@ -107,6 +113,8 @@ def build_worker(
             deliveries.decide_case,
             deliveries.apply_bulk_batch,
             deliveries.roll_over_batch,
+            media.fetch_media,
+            media.expire_attachments,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
@@ -183,6 +191,20 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
     try:
         await client.create_schedule(RECONCILE_SCHEDULE_ID, schedule)
         log.info("created schedule %s", RECONCILE_SCHEDULE_ID)
+    except ScheduleAlreadyRunningError:
+        pass
+    # Files of long-closed cases removed once a day (ATTACHMENT_RETENTION_DAYS).
+    retention = Schedule(
+        action=ScheduleActionStartWorkflow(
+            AttachmentRetentionWorkflow.run,
+            id="jan-samvad-attachment-retention-run",
+            task_queue=settings.temporal_task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(RETENTION_SCHEDULE_ID, retention)
     except ScheduleAlreadyRunningError:
         pass
     # One schedule per forum of the ladder (weekly review, Sidhi Baat...), created or updated.

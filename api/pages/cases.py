@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from api.actions import CaseAction, CaseActors
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages import files
 from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.reference import (
     category_label,
@@ -50,6 +51,7 @@ from schemas.actions import (
     ReviewRequestBody,
     WithdrawalBody,
 )
+from schemas.attachments import AttachmentKind, AttachmentSource
 from schemas.auth import Principal
 from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
@@ -285,6 +287,16 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
     values["idempotency_key"] = key
     if not principal.has(*complaints.REGISTRARS):
         raise PageError(403, _("This page is not for your role."))
+    refused = files.text_problem(form)  # a multipart form: the guard's check, here
+    if refused is not None:
+        return await _desk(
+            request,
+            principal,
+            values=values,
+            errors=dict([refused]),
+            problem=_("Please correct the fields marked below."),
+            status=422,
+        )
     try:
         submission = ComplaintSubmission.model_validate(body)
     except ValidationError as err:
@@ -335,6 +347,22 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             status=err.status_code,
         )
     started = "1" if answer.status_code != 202 else "0"
+    uploads = files.uploads_of(form)
+    if uploads:  # what the citizen brought or sent: the case's first evidence
+        try:
+            await files.attach(
+                request,
+                principal,
+                case.year,
+                case.sequence,
+                uploads,
+                kind=AttachmentKind.EVIDENCE,
+                source=AttachmentSource.DESK,
+            )
+        except ApiError as err:
+            return await case_page(
+                request, principal, case.year, case.sequence, problem=err.detail, status=200
+            )
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
 
 
@@ -395,6 +423,12 @@ async def case_page(
             "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
             "can_reopen": principal.has(*complaints.CALLERS)
             and case.status is ComplaintStatus.CLOSED,
+            # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
+            "files": await run_in_threadpool(
+                files.case_files, _app(request).engine, year, sequence
+            ),
+            "can_attach": principal.has(*files.PAGE_UPLOADERS),
+            "can_publish": principal.has(*files.files_api.PUBLISHERS),
         },
         principal=principal,
         status=status,
@@ -506,6 +540,9 @@ async def report(
         name: field(form, name)
         for name in ("outcome", "reply", "transfer_to_district", "transfer_to_department")
     }
+    refused = await _report_files(request, principal, year, sequence, form, values)
+    if refused is not None:
+        return refused
     return await _act(
         request,
         principal,
@@ -527,6 +564,52 @@ async def report(
         values=values,
         success=f"/inbox?done={sequence}/{year}",
     )
+
+
+async def _report_files(
+    request: Request,
+    principal: Principal,
+    year: int,
+    sequence: int,
+    form: FormData,
+    values: dict[str, Any],
+) -> Response | None:
+    """The report form's photos and documents, taken in as the action-taken report before
+    the report itself (api/pages/files.py); the page again, with why, if one is refused."""
+    refused = files.text_problem(form)
+    if refused is not None:
+        return await case_page(
+            request, principal, year, sequence, errors=dict([refused]), values=values, status=422
+        )
+    uploads = files.uploads_of(form)
+    if not uploads:
+        return None
+    try:
+        await files.attach(
+            request,
+            principal,
+            year,
+            sequence,
+            uploads,
+            kind=AttachmentKind.ACTION_TAKEN_REPORT,
+            source=AttachmentSource.REPORT,
+        )
+    except ApiError as err:
+        if err.status_code == 404:
+            _ = gettext_for(request)
+            number = f"{sequence}/{year}"
+            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=err.detail,
+            errors={"files": err.detail},
+            values=values,
+            status=err.status_code,
+        )
+    return None
 
 
 @router.post("/cases/{year}/{sequence}/review-request")
@@ -659,6 +742,9 @@ async def inbox(request: Request, principal: Officer) -> Response:
             **common(request),
             "rows": rows,
             "overdue_count": sum(1 for r in rows if r.overdue),
+            "file_counts": await run_in_threadpool(
+                files.counts_by_number, _app(request).engine, [r.registration_number for r in rows]
+            ),
             "done": request.query_params.get("done"),
         },
         principal=principal,

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages.files import citizen_files
 from api.pages.web import CheckedForm, field, gettext_for, language, render
 from api.ratelimit import RateLimited
 from api.routes.track import look_up_case, tracked, with_reopen_window
@@ -87,10 +88,20 @@ async def track(request: Request, form: CheckedForm) -> Response:
     case = await with_reopen_window(
         app.client, row, tracked(row), rpc_seconds=app.settings.temporal_rpc_timeout_seconds
     )
+    # The citizen's own evidence (opened once public) and the officer's public report.
+    shown = await run_in_threadpool(
+        citizen_files, app.engine, int(matched.group(2)), int(matched.group(1))
+    )
     return render(
         request,
         "track.html",
-        {"values": values, "errors": {}, "case": case, "next_step": next_step(request, case)},
+        {
+            "values": values,
+            "errors": {},
+            "case": case,
+            "files": shown,
+            "next_step": next_step(request, case),
+        },
     )
 
 

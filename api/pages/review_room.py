@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
+from api.pages import files
 from api.pages.cases import common, new_key, validation_errors
 from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.minutes import (
@@ -222,6 +223,11 @@ async def agenda_page(
             "district_q": district_q,
             "summary_districts": sorted(
                 {r.district for r in agenda.summary.rows} if agenda.summary else set()
+            ),
+            "file_counts": await run_in_threadpool(
+                files.counts_by_number,
+                _app(request).engine,
+                [c.registration_number for g in agenda.districts for c in g.cases],
             ),
         },
         principal=principal,
@@ -528,6 +534,11 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "person": lambda officer_id: person(officer_id, officers, code),
             "chair": chair(found.session.kind, _),
             "districts_present": districts_present(found),
+            "file_counts": await run_in_threadpool(
+                files.counts_by_number,
+                _app(request).engine,
+                [e.registration_number for e in found.entries],
+            ),
         },
         principal=principal,
     )

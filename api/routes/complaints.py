@@ -23,7 +23,7 @@ from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, execute_within, scoped_key
 from api.views import public, summary
-from core import audit
+from core import attachments, audit
 from core.db import read_session
 from core.models import Complaint, Officer, utcnow
 from schemas.actions import (
@@ -40,7 +40,7 @@ from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, Escalat
 from schemas.escalation import REVIEW_STATUSES
 from schemas.reference import DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
-from schemas.workflow import ActionResult, ComplaintState
+from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 from workflows.start import start_complaint_workflow
@@ -272,6 +272,22 @@ async def get_live_state(
         raise workflow_error(err) from err
 
 
+def require_proof(act: CaseAction) -> None:
+    """422 naming `attachments` when the policy wants an action-taken report for a resolved
+    case of this category and none was attached since the last report."""
+    case = act.case(also=current_officer_filter(act.principal))
+    if not act.app.policy.proof_required(case.category) or case.id is None:
+        return
+    if attachments.proof_count(act.session, case.id) == 0:
+        message = (
+            "a resolved report needs at least one action-taken report (a photo or document of "
+            "the work done): attach it first (POST .../attachments, kind action_taken_report)"
+        )
+        raise ApiError(
+            422, f"attachments: {message}", errors=[{"field": "attachments", "message": message}]
+        )
+
+
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such complaint."},
     409: {"description": "The case is not in a state that accepts this action."},
@@ -289,7 +305,11 @@ async def submit_report(
 ) -> ActionResult:
     """The nodal officer's report: resolved, partially resolved, not actionable, transferred
     (suggestions: accepted, under consideration, not accepted), recorded as the caller's.
-    Only the officer the case is with now reports on it."""
+    Only the officer the case is with now reports on it. Where the policy asks for proof
+    (`proof_required_for_resolved`), a `resolved` report needs an action-taken report file
+    attached first (`POST .../attachments`, kind `action_taken_report`)."""
+    if report.outcome is ReportOutcome.RESOLVED:
+        require_proof(act)
     return await act.execute(
         ComplaintWorkflow.submit_report,
         report.as_update(act.actor),

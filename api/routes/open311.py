@@ -49,6 +49,7 @@ from api.deps import AppStateDep
 from api.errors import ApiError
 from api.guard import STATUS_OF_KIND
 from api.intake import IdempotencyConflict, RecentDuplicates, register_complaint
+from api.open311_media import media_url_problem, public_media, start_media_fetch
 from api.ratelimit import PhoneLimitReached, RateLimited
 from api.routes.track import tracked
 from api.updates import ActionKey, scoped_key
@@ -364,8 +365,9 @@ def _agency(row: Complaint) -> str:
     return f"{in_every_language('department', department.name)}, {district}"
 
 
-def public_request(row: Complaint) -> ServiceRequest:
-    """The case as anyone may see it: `/v1/track`'s public fields, nothing personal."""
+def public_request(row: Complaint, media_url: str | None = None) -> ServiceRequest:
+    """The case as anyone may see it: `/v1/track`'s public fields, nothing personal (a
+    `media_url` only for a file staff made public)."""
     view = tracked(row)
     category = CATEGORY_BY_CODE.get(row.category or "")
     return ServiceRequest(
@@ -379,6 +381,7 @@ def public_request(row: Complaint) -> ServiceRequest:
         requested_datetime=view.registered_at,
         updated_datetime=view.updated_at,
         expected_datetime=view.next_deadline,
+        media_url=media_url,
     )
 
 
@@ -453,6 +456,7 @@ def _list(
     end: str | None,
     page: int,
     page_size: int,
+    base_url: str = "",
 ) -> list[ServiceRequest]:
     query = select(Complaint)
     if ids and _split(ids):
@@ -481,7 +485,9 @@ def _list(
         .limit(page_size)
     )
     with read_session(engine) as session:
-        return [public_request(row) for row in session.exec(query).all()]
+        rows = session.exec(query).all()
+        media = public_media(session, [r.id for r in rows if r.id is not None], base_url)
+        return [public_request(row, media.get(row.id or 0)) for row in rows]
 
 
 @router.get("/requests.{fmt}", summary="Open311 service requests (public fields only)")
@@ -512,6 +518,7 @@ async def list_requests(
         end=end_date,
         page=page,
         page_size=page_size,
+        base_url=app.settings.public_base_url,
     )
     return _answer("service_requests", found, out)
 
@@ -541,7 +548,13 @@ async def get_request(
     out = fmt
     check_jurisdiction(app.settings, jurisdiction_id)
     row = await _find(app.engine, request_id, "service_request_id")
-    return _answer("service_requests", [public_request(row)], out)
+    media = await run_in_threadpool(_media_of, app.engine, row, app.settings.public_base_url)
+    return _answer("service_requests", [public_request(row, media)], out)
+
+
+def _media_of(engine: Engine, row: Complaint, base_url: str) -> str | None:
+    with read_session(engine) as session:
+        return public_media(session, [row.id] if row.id else [], base_url).get(row.id or 0)
 
 
 @router.get("/tokens/{token}.{fmt}", summary="Open311 request id of a token")
@@ -797,6 +810,10 @@ async def create_request(
     settings = app.settings
     channel = settings.open311_channel_by_client.get(principal.subject, settings.open311_channel)
     complaint = complaint_from_form(form, channel)
+    media_url = _text(form, "media_url")
+    problem = media_url_problem(media_url, settings) if media_url else None
+    if problem is not None:
+        raise Open311Error.bad("media_url", problem)
     now = utcnow()
     recent = None
     if idempotency_key is None:
@@ -853,6 +870,8 @@ async def create_request(
         except (RPCError, RuntimeError):
             # Recorded and numbered; the worker's reconciliation starts the workflow later.
             status_code = 202
+    if media_url and created:  # fetched by a worker: bounded, checked, scanned
+        await start_media_fetch(app.client, settings, row, media_url, by=principal.subject)
     rid = service_request_id(row.year, row.sequence)
     answer = RequestCreated(
         service_request_id=rid, token=rid, service_notice=_notice(row.registration_number)

@@ -1,0 +1,141 @@
+"""Attachments: what the API answers about a file of a case, and the reference that workflows
+and the timeline carry (ids, hash, type, size, who, when: never bytes, names or text)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MediaType(StrEnum):
+    """The types taken, decided by a file's content (core.attachments.sniff)."""
+
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+    WEBP = "image/webp"
+    PDF = "application/pdf"
+
+    @property
+    def label(self) -> str:
+        return {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}.get(
+            self.value, "PDF"
+        )
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
+            self.value, "pdf"
+        )
+
+
+IMAGE_TYPES = frozenset({MediaType.JPEG, MediaType.PNG, MediaType.WEBP})
+
+
+class AttachmentKind(StrEnum):
+    EVIDENCE = "evidence"  # the citizen's: brought to the desk, sent through an app
+    ACTION_TAKEN_REPORT = "action_taken_report"  # the officer's proof of what was done
+
+
+class AttachmentSource(StrEnum):
+    API = "api"
+    DESK = "desk"
+    OPEN311 = "open311"
+    REPORT = "report"  # the officer's report form
+
+
+class DeletionReason(StrEnum):
+    """Why an administrator removed a file (the audit trail records the reason's code)."""
+
+    PERSONAL_DATA = "personal_data"  # it shows someone's private data
+    WRONG_CASE = "wrong_case"
+    UNLAWFUL = "unlawful"  # obscene, defamatory or otherwise unlawful content
+    DUPLICATE = "duplicate"
+    RETENTION = "retention"  # the retention period passed (ATTACHMENT_RETENTION_DAYS)
+
+
+class AttachmentRef(BaseModel):
+    """A file as workflows and the timeline know it: a reference, never its content."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(max_length=32)
+    sha256: str = Field(max_length=64)
+    media_type: MediaType
+    size: int
+    kind: AttachmentKind
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class AttachmentLinks(BaseModel):
+    content: str
+    thumbnail: str | None = None
+
+
+class AttachmentPublic(BaseModel):
+    """A file of a case as staff see it."""
+
+    id: str
+    sha256: str
+    media_type: MediaType
+    size: int
+    kind: AttachmentKind
+    source: AttachmentSource
+    filename: str | None
+    width: int | None
+    height: int | None
+    public: bool
+    uploaded_by: str
+    uploaded_at: datetime
+    links: AttachmentLinks
+
+
+class AttachmentList(BaseModel):
+    data: list[AttachmentPublic]
+    count: int
+
+
+class PublicationBody(BaseModel):
+    """Staff make a file public (the citizen's page, Open311) or private again."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    public: bool
+
+
+class DeletionBody(BaseModel):
+    """An administrator removes a file from a case, saying why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: DeletionReason
+
+
+class MediaFetch(BaseModel):
+    """An Open311 `media_url` to fetch for a case (MediaFetchWorkflow's input)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    complaint_id: int
+    registration_number: str
+    url: str = Field(max_length=2000)
+    uploaded_by: str
+
+
+class MediaFetchResult(BaseModel):
+    """The reference of the fetched file, or why it was not taken (never the bytes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attachment: AttachmentRef | None = None
+    refused: str | None = None
+
+
+class RetentionResult(BaseModel):
+    """How many files a retention run removed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    removed: int = 0
