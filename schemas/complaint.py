@@ -231,6 +231,8 @@ class ComplaintSummary(IstModel):
     overdue: bool
     # Sessions in a row that left it undecided on a review's agenda.
     undecided_times: int = 0
+    # Later calls from the citizen about it, linked to it rather than registered again.
+    repeat_contacts: int = 0
     created_at: datetime
     links: ComplaintLinks
 
@@ -260,8 +262,12 @@ class ComplaintPublic(ComplaintSummary):
 
 
 class ComplaintList(BaseModel):
+    """A page of cases: `count` is every case that matched; `data` the page from `offset`."""
+
     data: list[ComplaintSummary]
     count: int
+    limit: int = 50
+    offset: int = 0
 
 
 class ComplaintSubmission(ComplaintCreate):

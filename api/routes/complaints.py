@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import UnaryExpression
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -19,6 +19,18 @@ from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
+from api.lists import (
+    CaseFilters,
+    CaseOrder,
+    Limit,
+    Offset,
+    RegisteredFrom,
+    RegisteredTo,
+    SearchText,
+    dialect_of,
+    order_by,
+    page_of,
+)
 from api.ratelimit import LimitOverride, PhoneLimitReached
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, execute_within, scoped_key
@@ -36,9 +48,9 @@ from schemas.actions import (
 )
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
-from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, EscalationLevel
+from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.escalation import REVIEW_STATUSES
-from schemas.reference import DepartmentName, DistrictName
+from schemas.reference import CategoryName, DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.workflow import ActionResult, ComplaintState
 from workflows.complaint import ComplaintWorkflow
@@ -185,6 +197,7 @@ def list_complaints(
     principal: Annotated[Principal, Depends(require(*READERS))],
     district: DistrictName | None = None,
     department: DepartmentName | None = None,
+    category: CategoryName | None = None,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
     escalation_level: EscalationLevel | None = None,
     kind: ComplaintKind | None = None,
@@ -192,51 +205,64 @@ def list_complaints(
     overdue: bool | None = None,
     undecided_min: Annotated[int | None, Query(ge=1, le=1000)] = None,
     open_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    registered_from: RegisteredFrom = None,
+    registered_to: RegisteredTo = None,
+    q: SearchText = None,
+    sort: CaseOrder | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ComplaintList:
-    """Cases, urgent first then newest (with `overdue=true`: the longest overdue first), with
-    filters (`undecided_min`: on an agenda, left undecided by at least that many sessions in a
-    row) and pagination; a nodal or department officer lists only the cases of their
-    scope."""
-    query = select(Complaint).where(case_filter(principal, READERS))
-    if district is not None:
-        query = query.where(Complaint.district == district)
-    if department is not None:
-        query = query.where(Complaint.department == department)
-    if status_ is not None:
-        query = query.where(Complaint.status == status_)
+    """Cases with filters, search (`q`) and pagination; `count` is every case that matched.
+
+    Order (`sort`): `newest` (the default: urgent first, then newest), `deadline` (urgent
+    first, then the nearest deadline, the longest overdue first; without one last) or
+    `oldest`; with `overdue=true` and no `sort`, the longest overdue first. Ties go by
+    registration year and sequence as numbers. `undecided_min`: on an agenda, left undecided
+    by at least that many sessions in a row. A nodal or department officer lists only the
+    cases of their scope (search included)."""
+    filters = CaseFilters(
+        status=status_,
+        district=district,
+        department=department,
+        category=category,
+        urgent=urgent,
+        overdue=overdue,
+        open_only=open_only,
+        registered_from=registered_from,
+        registered_to=registered_to,
+        q=q,
+    )
+    now = utcnow()
+    query = filters.apply(
+        select(Complaint).where(case_filter(principal, READERS)),
+        now=now,
+        dialect=dialect_of(session),
+    )
     if escalation_level is not None:
         query = query.where(Complaint.escalation_level == int(escalation_level))
     if kind is not None:
         query = query.where(Complaint.kind == kind)
-    if urgent is not None:
-        query = query.where(Complaint.urgent == urgent)
     if undecided_min is not None:
         # Cases the reviews keep leaving undecided (on an agenda now): the bound's watch list.
         query = query.where(
             col(Complaint.undecided_times) >= undecided_min,
             col(Complaint.status).in_(REVIEW_STATUSES),
         )
-    if open_only or overdue:
-        query = query.where(col(Complaint.status).in_(OPEN_STATUSES))
-    now = utcnow()
-    if overdue is True:
-        query = query.where(col(Complaint.next_deadline) < now)
-    elif overdue is False:
-        query = query.where(
-            (col(Complaint.next_deadline).is_(None)) | (col(Complaint.next_deadline) >= now)
-        )
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
     order: tuple[UnaryExpression[Any], ...]
-    if overdue is True:
+    if sort is None and overdue is True:
         # The longest overdue first: what a review works through, and the open-deadline
         # index's own order (a page without sorting every overdue case).
-        order = (col(Complaint.next_deadline).asc(), col(Complaint.id).asc())
+        order = (
+            col(Complaint.next_deadline).asc(),
+            col(Complaint.year).asc(),
+            col(Complaint.sequence).asc(),
+        )
     else:
-        order = (col(Complaint.urgent).desc(), col(Complaint.created_at).desc())
-    rows = session.exec(query.order_by(*order).offset(offset).limit(limit)).all()
-    return ComplaintList(data=[summary(r, now) for r in rows], count=count)
+        order = order_by(sort or CaseOrder.NEWEST)
+    rows, count = page_of(session, query, order, limit=limit, offset=offset)
+    return ComplaintList(
+        data=[summary(r, now) for r in rows], count=count, limit=limit, offset=offset
+    )
 
 
 @router.get("/{year}/{sequence}", response_model=ComplaintPublic)

@@ -1,0 +1,176 @@
+"""Lists of cases as every list route and page builds them: the filters, the search box, the
+order stated, the page, and the count of everything that matched.
+
+A list is complete and honest at any size: it is sorted in the database in the order it
+states (ties broken by registration year and sequence, as numbers, so 13/2026 comes before
+100/2026), cut into pages there, and `count` is every case that matched, never the page's
+length. Registration dates are IST days, inclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Query
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api.errors import ApiError
+from core.models import Complaint
+from core.search import search_clause
+from schemas.calendar import IST
+from schemas.enums import OPEN_STATUSES, ComplaintStatus
+
+# Page sizes: the API's bound, and what the pages show.
+MAX_LIMIT = 500
+PAGE_SIZE = 50
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Cases per page.")]
+Offset = Annotated[
+    int,
+    Query(
+        ge=0, le=2**31 - 1, description="Cases skipped (the page's start; `count` says how many)."
+    ),
+]
+SearchText = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Search: a registration number (20983/2018, 20983-2018, 20983), a mobile "
+        "number in any form, part of the citizen's name, or words of the complaint.",
+    ),
+]
+RegisteredFrom = Annotated[date | None, Query(description="Registered on or after this day (IST).")]
+RegisteredTo = Annotated[date | None, Query(description="Registered on or before this day (IST).")]
+
+
+class CaseOrder(StrEnum):
+    """The orders a case list may state (`sort=`)."""
+
+    # Urgent first, then the nearest (the most overdue) deadline first; no deadline last.
+    DEADLINE = "deadline"
+    # Urgent first, then the newest registration first.
+    NEWEST = "newest"
+    # The oldest registration first.
+    OLDEST = "oldest"
+
+
+def order_by(order: CaseOrder) -> tuple[UnaryExpression[Any], ...]:
+    """The ORDER BY of `order`, every tie broken by year and sequence as numbers."""
+    year, sequence = col(Complaint.year), col(Complaint.sequence)
+    if order is CaseOrder.DEADLINE:
+        return (
+            col(Complaint.urgent).desc(),
+            col(Complaint.next_deadline).asc().nulls_last(),
+            year.asc(),
+            sequence.asc(),
+        )
+    if order is CaseOrder.OLDEST:
+        return (col(Complaint.created_at).asc(), year.asc(), sequence.asc())
+    return (
+        col(Complaint.urgent).desc(),
+        col(Complaint.created_at).desc(),
+        year.desc(),
+        sequence.desc(),
+    )
+
+
+def ist_day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=IST)
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The filters every case list offers (None: not filtered)."""
+
+    status: ComplaintStatus | None = None
+    district: str | None = None
+    department: str | None = None
+    category: str | None = None
+    urgent: bool | None = None
+    overdue: bool | None = None
+    open_only: bool = False
+    registered_from: date | None = None
+    registered_to: date | None = None
+    q: str | None = None
+
+    def check(self) -> None:
+        """A 422 naming the field for a range that cannot hold anything."""
+        if (
+            self.registered_from
+            and self.registered_to
+            and self.registered_from > self.registered_to
+        ):
+            raise ApiError(
+                422,
+                "registered_from: after registered_to",
+                errors=[{"field": "registered_from", "message": "after registered_to"}],
+            )
+
+    def apply(
+        self, query: SelectOfScalar[Complaint], *, now: datetime, dialect: str
+    ) -> SelectOfScalar[Complaint]:
+        self.check()
+        if self.status is not None:
+            query = query.where(Complaint.status == self.status)
+        if self.district is not None:
+            query = query.where(Complaint.district == self.district)
+        if self.department is not None:
+            query = query.where(Complaint.department == self.department)
+        if self.category is not None:
+            query = query.where(Complaint.category == self.category)
+        if self.urgent is not None:
+            query = query.where(Complaint.urgent == self.urgent)
+        if self.open_only or self.overdue:
+            query = query.where(col(Complaint.status).in_(OPEN_STATUSES))
+        if self.overdue is True:
+            query = query.where(col(Complaint.next_deadline) < now)
+        elif self.overdue is False:
+            query = query.where(
+                (col(Complaint.next_deadline).is_(None)) | (col(Complaint.next_deadline) >= now)
+            )
+        if self.registered_from is not None:
+            query = query.where(col(Complaint.created_at) >= ist_day_start(self.registered_from))
+        if self.registered_to is not None:
+            end = ist_day_start(self.registered_to + timedelta(days=1))
+            query = query.where(col(Complaint.created_at) < end)
+        if self.q:
+            found = search_clause(self.q, dialect)
+            if found is not None:
+                query = query.where(found)
+        return query
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def count_of(session: Session, query: Any) -> int:
+    """How many rows `query` matches (all of them, not a page)."""
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
+
+
+def page_of(
+    session: Session,
+    query: SelectOfScalar[Complaint],
+    order: tuple[UnaryExpression[Any], ...],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Complaint], int]:
+    """One page of `query` in `order`, and the count of every case it matches."""
+    count = count_of(session, query)
+    rows = list(session.exec(query.order_by(*order).offset(offset).limit(limit)).all())
+    return rows, count
+
+
+def scoped(where: ColumnElement[bool]) -> SelectOfScalar[Complaint]:
+    """The cases `where` admits (a scope clause, api/scope.py)."""
+    return (
+        select(Complaint).where(where) if where is not None else select(Complaint).where(sa.true())
+    )
