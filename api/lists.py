@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import Query
@@ -21,9 +22,11 @@ from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.errors import ApiError
-from core.models import Complaint
+from api.views import summary
+from core.models import Complaint, utcnow
 from core.search import search_clause
 from schemas.calendar import IST
+from schemas.complaint import ComplaintList
 from schemas.enums import OPEN_STATUSES, ComplaintStatus
 
 # Page sizes: the API's bound, and what the pages show.
@@ -169,8 +172,51 @@ def page_of(
     return rows, count
 
 
-def scoped(where: ColumnElement[bool]) -> SelectOfScalar[Complaint]:
-    """The cases `where` admits (a scope clause, api/scope.py)."""
-    return (
-        select(Complaint).where(where) if where is not None else select(Complaint).where(sa.true())
-    )
+def pager(
+    path: str, given: dict[str, str], page: int, count: int, *, param: str = "page"
+) -> dict[str, Any]:
+    """The page's place in the list: first and last shown, the total, and the links (the
+    page number in `param`, the other parameters as `given`)."""
+    last_page = max(1, -(-count // PAGE_SIZE))
+
+    def link(number: int) -> str:
+        return f"{path}?{urlencode({**given, param: number})}"
+
+    first_shown = (page - 1) * PAGE_SIZE + 1 if count else 0
+    return {
+        "page": page,
+        "pages": last_page,
+        "first_shown": min(first_shown, count),
+        "last_shown": min(page * PAGE_SIZE, count),
+        "count": count,
+        "first": link(1) if page > 1 else None,
+        "previous": link(min(page, last_page + 1) - 1) if page > 1 else None,
+        "next": link(page + 1) if page < last_page else None,
+        "last": link(last_page) if page < last_page else None,
+    }
+
+
+# Earlier cases shown for a caller (newest first); the case listing (`q=` the phone) has all.
+HISTORY_SIZE = 20
+
+
+def caller_cases(
+    session: Session,
+    where: ColumnElement[bool],
+    phone: str,
+    *,
+    besides: tuple[int, int] | None = None,
+    limit: int = HISTORY_SIZE,
+) -> ComplaintList:
+    """The cases of `phone` (E.164) that `where` admits, newest first, and how many there
+    are; `besides` (year, sequence), the case being read, left out. From the phone's index."""
+    query = select(Complaint).where(where, col(Complaint.citizen_phone) == phone)
+    if besides is not None:
+        query = query.where(
+            sa.not_(
+                sa.and_(col(Complaint.year) == besides[0], col(Complaint.sequence) == besides[1])
+            )
+        )
+    rows, count = page_of(session, query, order_by(CaseOrder.NEWEST), limit=limit, offset=0)
+    now = utcnow()
+    return ComplaintList(data=[summary(r, now) for r in rows], count=count, limit=limit)

@@ -89,13 +89,15 @@ class CaseFilter(logging.Filter):
         return True
 
 
-# `phone=...` in a logged URL (an access-log line): citizens' numbers stay out of the logs.
-_PHONE_PARAM = re.compile(r"(phone=)[^&\s\"']*", re.IGNORECASE)
+# `phone=...` and the search box's `q=...` in a logged URL (an access-log line): citizens'
+# numbers and names stay out of the logs.
+_PHONE_PARAM = re.compile(r"(phone=|(?<=[?&])q=)[^&\s\"']*", re.IGNORECASE)
 
 
 class RedactPhoneFilter(logging.Filter):
-    """Replaces the value of any `phone=` query parameter in a message with `[redacted]`:
-    public tracking takes the phone in a header, but a client may still put it in the URL."""
+    """Replaces the value of any `phone=` or `q=` (search) query parameter in a message with
+    `[redacted]`: public tracking takes the phone in a header, but a client may still put it
+    in the URL; a search may be a phone or a name."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -34,7 +34,11 @@ class CallbackWorklist(BaseModel):
 
 
 class UnreachableItem(BaseModel):
+    """A citizen the SMS did not reach: who to call instead, and why."""
+
     complaint: ComplaintSummary
+    citizen_name: str
+    citizen_phone: str
     template: str
     status: MessageStatus
     error: str | None

@@ -328,6 +328,8 @@ def citizens_unreachable_by_sms(
     items = [
         UnreachableItem(
             complaint=summary(complaint, now),
+            citizen_name=complaint.citizen_name,
+            citizen_phone=complaint.citizen_phone,
             template=message.template,
             status=message.status,
             error=message.error,
