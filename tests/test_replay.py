@@ -54,6 +54,8 @@ def test_there_are_histories_to_replay() -> None:
         # Collector's: four rungs; the seed's: officer to weekly review).
         "district_collector_four_rungs.escalation_ladder",
         "seed_ladder_weekly_review.escalation_ladder",
+        # Recorded after REPEAT_CONTACT_PATCH: a repeat call linked to the case.
+        "repeat_contact_linked.repeat_contact",
     } <= names
 
 
@@ -78,6 +80,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".suggestion_notice",
             ".working_calendar",
             ".escalation_ladder",
+            ".repeat_contact",
         )
     ):
         assert markers and "record_transition" not in scheduled

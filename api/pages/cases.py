@@ -40,8 +40,10 @@ from api.pages.web import (
     signed_in,
 )
 from api.ratelimit import RateLimited
+from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
 from api.scope import case_filter
+from api.views import summary
 from core.db import read_session
 from core.models import utcnow
 from schemas.actions import (
@@ -234,6 +236,7 @@ async def _desk(
     problem: str | None = None,
     status: int = 200,
     history: ComplaintList | None = None,
+    duplicates: list[ComplaintSummary] | None = None,
 ) -> Response:
     calls_page, sms_page = _page_number(request, "calls"), _page_number(request, "sms")
     worklist, unreachable = await run_in_threadpool(
@@ -256,6 +259,7 @@ async def _desk(
                 "/desk", {"calls": str(calls_page)}, sms_page, unreachable.count, param="sms"
             ),
             "history": history,
+            "duplicates": duplicates or [],
             "parse_time": datetime.fromisoformat,
             "now": utcnow(),
             "channels": list(Channel),
@@ -320,6 +324,7 @@ def _submission(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         "urgent": values["urgent"],
         "wishes_to_meet_cm": values["wishes_to_meet_cm"],
         "limit_override_reason": values["limit_override_reason"] or None,
+        "link_to": field(form, "link_to") or None,
     }
     return values, body
 
@@ -346,6 +351,11 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             problem=_("Please correct the fields marked below."),
             status=422,
         )
+    if submission.link_to is None and field(form, "new_case") != "1":
+        # A repeat call? Offered before anything is registered: link it, or register anew.
+        duplicates = await run_in_threadpool(_duplicates, _app(request), submission)
+        if duplicates:
+            return await _desk(request, principal, values=values, duplicates=duplicates)
     answer = Response()
     try:
         case = await complaints.create_complaint(
@@ -374,8 +384,23 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
         return await _desk(
             request, principal, values=values, problem=problem(request, err), status=err.status_code
         )
+    if case.linked:
+        return redirect(f"/cases/{case.year}/{case.sequence}?linked=1")
     started = "1" if answer.status_code != 202 else "0"
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
+
+
+def _duplicates(app: AppState, submission: ComplaintSubmission) -> list[ComplaintSummary]:
+    """The caller's open cases that look like this call (`api.repeats`), newest first."""
+    now = utcnow()
+    with read_session(app.engine) as session:
+        found = possible_duplicates(
+            session,
+            submission.complaint(),
+            now=now,
+            window=app.policy.repeat_contact_window,
+        )
+        return [summary(row, now) for row in found]
 
 
 @router.post("/desk/history")
@@ -481,6 +506,7 @@ async def case_page(
             "errors": errors or {},
             "values": values or {},
             "registered": request.query_params.get("registered"),
+            "linked": request.query_params.get("linked"),
             "done": request.query_params.get("done"),
             "report_outcomes": outcomes,
             "callback_outcomes": list(CallbackOutcome),

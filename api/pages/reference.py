@@ -56,6 +56,7 @@ TIMELINE_EVENTS = (
     "closed",
     "withdrawn",
     "reopened",
+    "repeat_contact",
     "daily_limit_overridden",
     "sms_delivered",
     "sms_undelivered",
