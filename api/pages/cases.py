@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlmodel import select
 from starlette.datastructures import FormData
 
 from api.actions import CaseAction, CaseActors
@@ -43,9 +44,10 @@ from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
 from api.scope import case_filter
+from api.updates import scoped_key
 from api.views import summary
 from core.db import read_session
-from core.models import utcnow
+from core.models import Complaint, utcnow
 from schemas.actions import (
     CallbackBody,
     ReopeningBody,
@@ -353,7 +355,9 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
         )
     if submission.link_to is None and field(form, "new_case") != "1":
         # A repeat call? Offered before anything is registered: link it, or register anew.
-        duplicates = await run_in_threadpool(_duplicates, _app(request), submission)
+        duplicates = await run_in_threadpool(
+            _duplicates, _app(request), submission, scoped_key(principal, key)
+        )
         if duplicates:
             return await _desk(request, principal, values=values, duplicates=duplicates)
     answer = Response()
@@ -390,10 +394,19 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
 
 
-def _duplicates(app: AppState, submission: ComplaintSubmission) -> list[ComplaintSummary]:
-    """The caller's open cases that look like this call (`api.repeats`), newest first."""
+def _duplicates(
+    app: AppState, submission: ComplaintSubmission, key: str | None
+) -> list[ComplaintSummary]:
+    """The caller's open cases that look like this call (`api.repeats`), newest first; none
+    when this form (its Idempotency-Key, `key` as stored) has registered already: a double
+    submit answers its case."""
     now = utcnow()
     with read_session(app.engine) as session:
+        if (
+            key
+            and session.exec(select(Complaint.id).where(Complaint.idempotency_key == key)).first()
+        ):
+            return []
         found = possible_duplicates(
             session,
             submission.complaint(),

@@ -19,7 +19,9 @@ complaint's words (core/search.py queries it):
   created in a schema the search path sees.
 
 A number without its year (`20983`) is looked up by `sequence` (the unique constraint leads
-with the year): an index of its own. Phones are found through ix_complaint_phone_created.
+with the year): an index of its own. The default listing (urgent first, newest first) breaks
+ties by year and sequence: its index (0006) gets those columns, so a page is still one
+backward index scan. Phones are found through ix_complaint_phone_created.
 
 Note for later migrations: a batch operation that recreates the complaint table on SQLite
 drops its triggers; recreate them (`_sqlite_triggers`) after such a step.
@@ -80,6 +82,13 @@ def upgrade() -> None:
             sa.Column("repeat_contacts", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.create_index("ix_complaint_sequence", ["sequence"], unique=False)
+        # The default listing's order, ties by number: one backward index scan gives a page.
+        batch_op.drop_index("ix_complaint_urgent_created")
+        batch_op.create_index(
+            "ix_complaint_urgent_created",
+            ["urgent", "created_at", "year", "sequence"],
+            unique=False,
+        )
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE complaint_search USING fts5("
@@ -100,5 +109,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_complaint_search")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaint_urgent_created")
+        batch_op.create_index("ix_complaint_urgent_created", ["urgent", "created_at"], unique=False)
         batch_op.drop_index("ix_complaint_sequence")
         batch_op.drop_column("repeat_contacts")

@@ -8,6 +8,8 @@
   var box = document.getElementById("caller-history");
   var form = phone && phone.form;
   if (!phone || !box || !form || !window.fetch) { return; }
+  var button = document.getElementById("history-button");
+  if (button) { button.hidden = true; }  // shown as the phone is typed instead
   var timer = null;
   var asked = "";
 
