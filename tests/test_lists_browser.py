@@ -57,6 +57,8 @@ def _fill(live: EmbeddedStack) -> tuple[str, str]:
                 # i = 599 is the longest overdue; i = 0 the furthest deadline.
                 next_deadline=now - timedelta(hours=i - 300),
                 request_fingerprint="browser",
+                # Not the reconciler's to start: these cases live in the read model alone.
+                workflow_started_at=now,
                 created_at=now - timedelta(minutes=CASES - i),
                 updated_at=now,
             )
