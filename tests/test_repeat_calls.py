@@ -117,6 +117,14 @@ async def test_a_repeat_call_is_offered_then_linked_once_with_no_second_workflow
         for payload in details.payloads
     ]
     assert any(REPEAT_CONTACT_PATCH.encode() in data for data in marked), marked
+    # A channel system that may only register links too, and reads nothing written since.
+    portal = {**auth_headers(engine, Role.INTEGRATION), "Idempotency-Key": "portal-repeat-1"}
+    by_portal = await stack.post("/v1/complaints", json=call, headers=portal)
+    assert by_portal.status_code == 200, by_portal.text
+    assert by_portal.json()["linked"] is True and by_portal.json()["timeline"] == []
+    assert (
+        by_portal.json()["last_reply"] is None and by_portal.json()["status"] == "awaiting_report"
+    )
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") == "1" and engine.dialect.name == "sqlite":
         HISTORY.write_text(
             json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"

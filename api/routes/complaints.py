@@ -210,9 +210,17 @@ async def _link(
     answer.linked = True
     answer.possible_duplicates = []
     if not principal.roles & set(READERS):
-        # A client that may only register learns the case's number and its standing, not
-        # what its officers wrote.
-        return as_registered(answer)
+        # A client that may only register learns the case's number and where it stands,
+        # not what its officers and the citizen wrote since.
+        return answer.model_copy(
+            update={
+                "assigned_officer": None,
+                "last_reply": None,
+                "citizen_remark": None,
+                "timeline": [],
+                "messages": [],
+            }
+        )
     return answer
 
 
