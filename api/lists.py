@@ -166,10 +166,20 @@ def page_of(
     limit: int,
     offset: int,
 ) -> tuple[list[Complaint], int]:
-    """One page of `query` in `order`, and the count of every case it matches."""
+    """One page of `query` in `order`, and the count of every case it matches.
+
+    The page's ids are chosen first (ordering narrow rows, from an index where one serves),
+    then only those cases are read whole: an officer's 20,000 open cases are not each read
+    and sorted with their text to show 50."""
     count = count_of(session, query)
-    rows = list(session.exec(query.order_by(*order).offset(offset).limit(limit)).all())
-    return rows, count
+    page = query.with_only_columns(col(Complaint.id)).order_by(*order).offset(offset).limit(limit)
+    ids: list[int] = list(session.execute(page).scalars().all())
+    if not ids:
+        return [], count
+    found = {
+        row.id: row for row in session.exec(select(Complaint).where(col(Complaint.id).in_(ids)))
+    }
+    return [found[i] for i in ids if i in found], count
 
 
 def pager(

@@ -12,8 +12,9 @@ complaint's words (core/search.py queries it):
   stored twice), kept by triggers. The unicode61 tokenizer splits Devanagari words at their
   vowel signs and virama (राँची into रा and ची); those marks are declared token characters,
   so a Hindi word stays one token, as in PostgreSQL.
-- PostgreSQL: a GIN index over `to_tsvector('simple', citizen_name || ' ' || description)`
-  ('simple': no stemming, which has no Hindi or Hinglish dictionary; lower-cased). The
+- PostgreSQL: a stored generated column `search_document`, `to_tsvector('simple',
+  citizen_name || ' ' || description)` ('simple': no stemming, which has no Hindi or Hinglish
+  dictionary; lower-cased), with a GIN index. The
   database's character type must classify Devanagari as letters (a UTF-8 locale, e.g.
   C.UTF-8, as `deploy/` and the tests use). No extension is needed, so nothing has to be
   created in a schema the search path sees.
@@ -21,7 +22,9 @@ complaint's words (core/search.py queries it):
 A number without its year (`20983`) is looked up by `sequence` (the unique constraint leads
 with the year): an index of its own. The default listing (urgent first, newest first) breaks
 ties by year and sequence: its index (0006) gets those columns, so a page is still one
-backward index scan. Phones are found through ix_complaint_phone_created.
+backward index scan. The open cases get an index in the inbox's order carrying the columns an
+officer's scope reads (`ix_complaint_open_scope`), so a page of an officer's 20,000 open cases
+and its count come from the index. Phones are found through ix_complaint_phone_created.
 
 Note for later migrations: a batch operation that recreates the complaint table on SQLite
 drops its triggers; recreate them (`_sqlite_triggers`) after such a step.
@@ -51,8 +54,13 @@ _DEVANAGARI_MARKS = "".join(
     )
 )
 
-# The expression core/search.py queries (it must match the index's, character for character).
+# The document of a case's words on PostgreSQL (stored as `search_document`).
 PG_DOCUMENT = "to_tsvector('simple', citizen_name || ' ' || description)"
+# schemas.enums.OPEN_STATUSES, spelled out (as 0011): a migration never imports app code.
+OPEN = (
+    "status IN ('registered', 'awaiting_report', 'awaiting_callback', 'dc_review',"
+    " 'weekly_review', 'sidhi_baat')"
+)
 
 
 def _sqlite_triggers() -> None:
@@ -98,16 +106,44 @@ def upgrade() -> None:
         _sqlite_triggers()
         op.execute("INSERT INTO complaint_search(complaint_search) VALUES ('rebuild')")
     else:
-        op.execute(f"CREATE INDEX ix_complaint_search ON complaint USING gin ({PG_DOCUMENT})")
+        # Stored, so that checking a found row reads the document instead of computing it
+        # again from the text (the model does not declare it: only the database writes it).
+        op.execute(
+            "ALTER TABLE complaint ADD COLUMN search_document tsvector "
+            f"GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED"
+        )
+        op.execute("CREATE INDEX ix_complaint_search ON complaint USING gin (search_document)")
+    # An officer's open cases in their list's order, with what their scope reads: a page
+    # and its count are read from this index alone, not from every open case's row.
+    with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_complaint_open_scope",
+            [
+                "district",
+                "urgent",
+                "next_deadline",
+                "year",
+                "sequence",
+                "assigned_officer_id",
+                "department",
+                "id",
+            ],
+            unique=False,
+            postgresql_where=sa.text(OPEN),
+            sqlite_where=sa.text(OPEN),
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaint_open_scope")
     if op.get_bind().dialect.name == "sqlite":
         for trigger in ("complaint_search_ai", "complaint_search_ad", "complaint_search_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS complaint_search")
     else:
         op.execute("DROP INDEX IF EXISTS ix_complaint_search")
+        op.execute("ALTER TABLE complaint DROP COLUMN IF EXISTS search_document")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_urgent_created")
         batch_op.create_index("ix_complaint_urgent_created", ["urgent", "created_at"], unique=False)
