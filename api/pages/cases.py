@@ -210,10 +210,6 @@ def _worklists(
         return calls, unreachable
 
 
-# Earlier cases shown for a caller (newest first); the case listing has them all.
-HISTORY_SIZE = 20
-
-
 def caller_history(
     app: AppState, principal: Principal, phone: str, *, besides: tuple[int, int] | None = None
 ) -> ComplaintList | None:
