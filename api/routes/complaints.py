@@ -302,12 +302,12 @@ def list_complaints(
 ) -> ComplaintList:
     """Cases with filters, search (`q`) and pagination; `count` is every case that matched.
 
-    Order (`sort`): `newest` (the default: urgent first, then newest), `deadline` (urgent
-    first, then the nearest deadline, the longest overdue first; without one last) or
-    `oldest`; with `overdue=true` and no `sort`, the longest overdue first. Ties go by
-    registration year and sequence as numbers. `undecided_min`: on an agenda, left undecided
-    by at least that many sessions in a row. A nodal or department officer lists only the
-    cases of their scope (search included)."""
+    Order (`sort`): `newest` (the default without `q`: urgent first, then newest),
+    `deadline` (the default with `q`: urgent first, then the nearest deadline, the longest
+    overdue first; without one last) or `oldest`; with `overdue=true` and no `sort`, the
+    longest overdue first. Ties go by registration year and sequence as numbers.
+    `undecided_min`: on an agenda, left undecided by at least that many sessions in a row. A
+    nodal or department officer lists only the cases of their scope (search included)."""
     filters = CaseFilters(
         status=status_,
         district=district,
@@ -346,7 +346,9 @@ def list_complaints(
             col(Complaint.sequence).asc(),
         )
     else:
-        order = order_by(sort or CaseOrder.NEWEST)
+        # A search's default is the work order (urgent, then the nearest deadline): its few
+        # matches are sorted after they are found, never found by walking the whole list.
+        order = order_by(sort or (CaseOrder.DEADLINE if q else CaseOrder.NEWEST))
     rows, count = page_of(session, query, order, limit=limit, offset=offset)
     return ComplaintList(
         data=[summary(r, now) for r in rows], count=count, limit=limit, offset=offset
