@@ -81,7 +81,7 @@ async def test_an_officer_with_600_cases_sees_the_oldest_overdue_first_and_pages
     assert oldest in await first_row.inner_text()
     assert "overdue" in await first_row.inner_text()
     assert "1–50 of 600" in await page.inner_text("nav.pager >> nth=0")
-    await shot(page, "20-inbox-600-first-page")
+    await shot(page, "lists-1-inbox-first-page")
     # Page by page to the last through "Next", every row seen once.
     seen: list[str] = []
     for number in range(1, 13):
@@ -94,7 +94,7 @@ async def test_an_officer_with_600_cases_sees_the_oldest_overdue_first_and_pages
     assert seen[0] == oldest and seen[-1] == last
     assert "551–600 of 600" in await page.inner_text("nav.pager >> nth=0")
     assert await page.locator("a[rel=next]").count() == 0
-    await shot(page, "21-inbox-600-last-page")
+    await shot(page, "lists-2-inbox-last-page")
 
     # The header's search box: the caller's phone, typed as people write it.
     await page.fill("form.search input[name=q]", "90000 12345")
@@ -103,13 +103,13 @@ async def test_an_officer_with_600_cases_sees_the_oldest_overdue_first_and_pages
     found = page.locator("#cases tbody tr")
     assert await found.count() == 1
     assert f"{500_007}/" in await found.first.inner_text()
-    await shot(page, "22-search-by-phone")
+    await shot(page, "lists-3-search-by-phone")
 
     phone = await (await context(browser, offline, phone=True)).new_page()
     await sign_in(phone, live, token(live, Role.NODAL_OFFICER, district="Dumka"), "/inbox")
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
-    await shot(phone, "23-inbox-phone")
+    await shot(phone, "lists-4-inbox-phone")
 
 
 async def test_the_desk_shows_the_callers_earlier_complaints_as_the_phone_is_typed(
@@ -122,4 +122,4 @@ async def test_the_desk_shows_the_callers_earlier_complaints_as_the_phone_is_typ
     item = page.locator("#caller-history li")
     await item.first.wait_for()
     assert f"{500_007}/" in await item.first.inner_text()
-    await shot(page, "24-desk-caller-history")
+    await shot(page, "lists-5-desk-caller-history")
