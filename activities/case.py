@@ -168,6 +168,8 @@ class CaseActivities:
                 complaint.callback_attempts = snap.callback_attempts
                 if snap.undecided_times is not None:
                     complaint.undecided_times = snap.undecided_times
+                if snap.repeat_contacts is not None:
+                    complaint.repeat_contacts = snap.repeat_contacts
                 complaint.state_version = input.seq
                 complaint.updated_at = utcnow()
                 session.add(complaint)

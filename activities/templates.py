@@ -178,6 +178,12 @@ TEXTS: tuple[Template, ...] = (
     _t("withdrawn|suggestion",
         "CM Jan Samvad {reg}: your suggestion is withdrawn as you asked. For anything new, call "
         "{helpline}."),
+    _t("repeat_contact|complaint",
+        "CM Jan Samvad {reg}: your new call is added to this complaint, registered earlier, not "
+        "registered again. To track it, SMS STATUS {reg}. Help: {helpline}"),
+    _t("repeat_contact|suggestion",
+        "CM Jan Samvad {reg}: your new call is added to this suggestion, registered earlier, not "
+        "registered again. To track it, SMS STATUS {reg}. Help: {helpline}"),
     _t("reopened|complaint",
         "CM Jan Samvad {reg}: your complaint is reopened and sent back to {office}, action due "
         "by {due}. Help: {helpline}"),

@@ -43,6 +43,7 @@ def summary(row: Complaint, now: datetime | None = None) -> ComplaintSummary:
         next_deadline=ist(row.next_deadline),
         overdue=_is_overdue(row, now),
         undecided_times=row.undecided_times,
+        repeat_contacts=row.repeat_contacts,
         created_at=ist(row.created_at),
         links=ComplaintLinks(self=f"/v1/complaints/{row.year}/{row.sequence}"),
     )

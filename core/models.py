@@ -102,7 +102,7 @@ class Complaint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     year: int
-    sequence: int
+    sequence: int = Field(index=True)  # a number typed without its year (core/search.py)
     registration_number: str = Field(max_length=20, unique=True)
     workflow_id: str = Field(max_length=60, unique=True)
     kind: ComplaintKind = Field(sa_column=_enum(ComplaintKind))
@@ -145,6 +145,9 @@ class Complaint(SQLModel, table=True):
     citizen_remark: str | None = Field(default=None, sa_column=Column(sa.Text))
     callback_due_at: datetime | None = Field(default=None, sa_column=_ts())
     callback_attempts: int = 0
+    # Calls from the citizen about this case after it was registered, linked to it instead of
+    # registered again (a repeat call is a sign of a stuck case).
+    repeat_contacts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The workflow's event sequence last projected here: older projections never overwrite.
     state_version: int = 0
 

@@ -26,6 +26,7 @@ from schemas.reference import URGENT_CATEGORIES, CategoryName, DepartmentName, D
 from schemas.visible import refuse_hidden, require_letter
 
 _MOBILE = re.compile(r"[6-9][0-9]{9}")
+_REGISTRATION_NUMBER = re.compile(r"(\d{1,9})\s*[/-]\s*(\d{4})")
 
 
 def ascii_digits(value: str) -> str:
@@ -239,6 +240,8 @@ class ComplaintSummary(IstModel):
     overdue: bool
     # Sessions in a row that left it undecided on a review's agenda.
     undecided_times: int = 0
+    # Later calls from the citizen about it, linked to it rather than registered again.
+    repeat_contacts: int = 0
     created_at: datetime
     links: ComplaintLinks
 
@@ -268,8 +271,12 @@ class ComplaintPublic(ComplaintSummary):
 
 
 class ComplaintList(BaseModel):
+    """A page of cases: `count` is every case that matched; `data` the page from `offset`."""
+
     data: list[ComplaintSummary]
     count: int
+    limit: int = 50
+    offset: int = 0
 
 
 class ComplaintSubmission(ComplaintCreate):
@@ -283,8 +290,48 @@ class ComplaintSubmission(ComplaintCreate):
         "(recorded on the case). Refused for integration clients.",
     )
 
+    link_to: str | None = Field(
+        default=None,
+        description="A repeat call: the registration number (20983/2026) of the citizen's open "
+        "case it is about, offered as `possible_duplicates`. The call is recorded on that case "
+        "(its timeline; the citizen is sent its number again) and no new case is registered; "
+        "the answer (200) is that case. It must be a case of the same phone.",
+        examples=["20983/2026"],
+    )
+
+    @field_validator("link_to")
+    @classmethod
+    def _link_to(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        found = _REGISTRATION_NUMBER.fullmatch(ascii_digits(value).strip())
+        if not found:
+            raise ValueError("must be a registration number such as 20983/2026")
+        return f"{int(found.group(1))}/{found.group(2)}"
+
     def complaint(self) -> ComplaintCreate:
-        """The complaint alone (its idempotency fingerprint does not include the override)."""
+        """The complaint alone (its idempotency fingerprint includes neither the override nor
+        a link)."""
         return ComplaintCreate.model_validate(
             {name: getattr(self, name) for name in ComplaintCreate.model_fields}
         )
+
+
+class Registration(ComplaintPublic):
+    """The answer to a registration: the case (the new one, or with `linked` the citizen's
+    earlier case this call was linked to), the caller's other cases, and their open cases
+    that look like this same complaint (same subject and district, or very similar words,
+    within the policy's `repeat_contact_window`): send `link_to` to link a repeat call."""
+
+    linked: bool = Field(
+        default=False, description="This call was linked to the earlier case answered here."
+    )
+    earlier_cases: list[ComplaintSummary] = Field(
+        default_factory=list, description="The phone's other cases, newest first (at most 20)."
+    )
+    earlier_cases_count: int = Field(default=0, description="How many other cases the phone has.")
+    possible_duplicates: list[ComplaintSummary] = Field(
+        default_factory=list,
+        description="Open cases of the same phone that look like this complaint (none when "
+        "linked).",
+    )

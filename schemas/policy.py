@@ -71,6 +71,9 @@ class Policy(BaseModel):
     holidays: tuple[Holiday, ...] = ()
 
     reopen_window: timedelta = timedelta(days=15)
+    # A new call from the same phone about an open case registered within this window, on the
+    # same subject and district or in very similar words, is offered as a repeat call to link.
+    repeat_contact_window: timedelta = timedelta(days=90)
 
     # Categories (subject codes) whose `resolved` report needs at least one action-taken
     # report file (a photo or document the officer attached since the last report); "*":

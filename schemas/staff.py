@@ -13,7 +13,11 @@ from schemas.enums import MessageStatus, OfficerRole
 
 
 class CallbackItem(IstModel):
+    """A verification call to make: what the telecaller needs to dial and to ask."""
+
     complaint: ComplaintSummary
+    citizen_name: str
+    citizen_phone: str
     callback_due_at: datetime | None
     attempts_so_far: int
     last_reply: str | None
@@ -21,12 +25,20 @@ class CallbackItem(IstModel):
 
 
 class CallbackWorklist(BaseModel):
+    """A page of the verification calls: `count` is all of them, `data` the page."""
+
     data: list[CallbackItem]
     count: int
+    limit: int = 100
+    offset: int = 0
 
 
 class UnreachableItem(BaseModel):
+    """A citizen the SMS did not reach: who to call instead, and why."""
+
     complaint: ComplaintSummary
+    citizen_name: str
+    citizen_phone: str
     template: str
     status: MessageStatus
     error: str | None
@@ -34,8 +46,12 @@ class UnreachableItem(BaseModel):
 
 
 class UnreachableList(BaseModel):
+    """A page of the citizens not reachable by SMS: `count` is all of them."""
+
     data: list[UnreachableItem]
     count: int
+    limit: int = 100
+    offset: int = 0
 
 
 class OfficerEntry(BaseModel):

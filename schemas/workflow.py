@@ -146,6 +146,18 @@ class Withdrawal(BaseModel):
     recorded_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
 
 
+class RepeatContact(BaseModel):
+    """The citizen called again about an open case: the call is linked to it (a timeline
+    entry, the citizen told the case's number by SMS) instead of registered as a new case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # What the citizen said this time (the new call's words).
+    note: str | None = Field(default=None, max_length=4000)
+    via: str = Field(default="call_centre", max_length=30)
+    recorded_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
+
+
 class Reopening(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -203,6 +215,7 @@ class SmsTemplate(StrEnum):
     REOPENED = "reopened"
     OFFICER_URGENT = "officer_urgent"
     ESCALATED_SIDHI_BAAT = "escalated_sidhi_baat"
+    REPEAT_CONTACT = "repeat_contact"  # a repeat call linked to the case: its number again
     OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
     # A suggestion the department is still considering (its final answer is due next).
     SUGGESTION_UNDER_CONSIDERATION = "suggestion_under_consideration"
@@ -258,6 +271,8 @@ class ComplaintState(IstModel):
     review_requests: int = 0
     transfers: int = 0
     reopenings: int = 0
+    # Later calls from the citizen linked to the case (REPEAT_CONTACT_PATCH).
+    repeat_contacts: int = 0
     closure_reason: ClosureReason | None = None
     closed_at: datetime | None = None
     event_seq: int = 0
@@ -384,6 +399,8 @@ class CaseSnapshot(BaseModel):
     callback_attempts: int
     # Sessions in a row that left it undecided (None: a run from before it was projected).
     undecided_times: int | None = None
+    # Repeat calls linked to the case (None: a run from before they were projected).
+    repeat_contacts: int | None = None
 
 
 class RecordTransitionInput(BaseModel):

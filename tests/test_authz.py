@@ -123,6 +123,9 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/track"): "page-open",
     ("GET", "/desk"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/desk/register"): ("page", frozenset({R.TELECALLER})),
+    ("POST", "/desk/history"): ("page", frozenset({R.TELECALLER})),
+    ("POST", "/desk/history.json"): ("page", frozenset({R.TELECALLER})),
+    ("GET", "/cases"): ("page", CASE_READERS),
     ("GET", "/cases/{year}/{sequence}"): ("page", CASE_READERS),
     ("POST", "/cases/{year}/{sequence}/callback"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/cases/{year}/{sequence}/review-request"): (

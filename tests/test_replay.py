@@ -57,6 +57,8 @@ def test_there_are_histories_to_replay() -> None:
         "seed_ladder_weekly_review.escalation_ladder",
         # An Open311 request's media_url fetched by its own workflow (workflows/media.py).
         "media_fetch_round_trip",
+        # Recorded after REPEAT_CONTACT_PATCH: a repeat call linked to the case.
+        "repeat_contact_linked.repeat_contact",
     } <= names
 
 
@@ -83,6 +85,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".suggestion_notice",
             ".working_calendar",
             ".escalation_ladder",
+            ".repeat_contact",
         )
     ):
         assert markers and "record_transition" not in scheduled

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         QueuedSms,
         RecordTransitionInput,
         Reopening,
+        RepeatContact,
         ReportOutcome,
         ReviewDecision,
         ReviewRequest,
@@ -99,6 +100,11 @@ WORKING_CALENDAR_PATCH = "working-calendar"
 # time and bound are the rung's (a forum held per district sits on the district's weekday, one
 # session per district). Runs from before keep the seed's rules read from the policy.
 LADDER_PATCH = "escalation-ladder"
+# Patch: the citizen's repeat call linked to the case (`record_contact`): a timeline entry,
+# the count in the read model, the case's number told again by SMS. Histories from before
+# never took the update; the marker names those that did, so a later change to the handler
+# branches on it and they still replay.
+REPEAT_CONTACT_PATCH = "repeat-contact"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -944,6 +950,29 @@ class ComplaintWorkflow:
                 date=fmt_ist_date(state.closed_at + self._policy.reopen_window),
             )
 
+    @workflow.update
+    async def record_contact(self, contact: RepeatContact) -> ActionResult:
+        """The citizen called again about this open case: the call is linked here (timeline,
+        repeat count) and the citizen told this case's number again, instead of a second case
+        and a second workflow. A retried link (the same update ID) is applied once."""
+        async with self._lock:
+            self._require_open()
+            workflow.patched(REPEAT_CONTACT_PATCH)
+            self._state.repeat_contacts += 1
+            await self._record(
+                "repeat_contact",
+                actor=contact.recorded_by,
+                note=contact.note,
+                channel=contact.via,
+                for_citizen=contact.recorded_by != "citizen",
+            )
+            await self._sms(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
+            return self._result(f"repeat contact {self._state.repeat_contacts} recorded")
+
+    @record_contact.validator
+    def _validate_contact(self, contact: RepeatContact) -> None:
+        self._require_open()
+
     # ---- review session hooks -------------------------------------------------------------
 
     @workflow.update
@@ -1040,6 +1069,7 @@ class ComplaintWorkflow:
             ),
             callback_attempts=state.callback_attempts,
             undecided_times=state.rollovers if state.status in REVIEW_STATUSES else 0,
+            repeat_contacts=state.repeat_contacts,
         )
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.COMPLAINT_STATUS.value_set(state.status.value),

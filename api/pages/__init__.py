@@ -10,7 +10,7 @@ API itself).
     /sign-in/oidc                         the state's identity provider (oidc.py)
     /track                                the citizen's page (citizen.py)
     /desk, /cases/{year}/{sequence}       telecaller desk and a case's page (cases.py)
-    /inbox                                the officer's inbox (cases.py)
+    /inbox, /cases                        the officer's inbox; listing and search (lists.py)
     /cases/{year}/{sequence}/attachments  a case's photos and documents (files.py)
     /review-room/...                      weekly review and Sidhi Baat (review_room.py)
     /dashboard                            the CM dashboard (dashboard.py)
@@ -27,7 +27,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.pages import account, cases, citizen, dashboard, engineer, files, oidc, review_room
+from api.pages import (
+    account,
+    cases,
+    citizen,
+    dashboard,
+    engineer,
+    files,
+    lists,
+    oidc,
+    review_room,
+)
 from api.pages.web import PACKAGE, PageError, SignInNeeded, redirect, render
 
 # What the API documentation pages may load: their own files only. ReDoc's bundle shows a
@@ -63,7 +73,7 @@ def install(app: FastAPI) -> None:
     """The pages' routes (not in the OpenAPI document), their static files and error pages."""
     app.mount("/assets", StaticFiles(directory=PACKAGE / "static"), name="page-assets")
     app.add_middleware(DocsPolicy)
-    for module in (account, oidc, citizen, cases, files, review_room, dashboard, engineer):
+    for module in (account, oidc, citizen, cases, lists, files, review_room, dashboard, engineer):
         app.include_router(module.router)
 
     @app.exception_handler(PageError)

@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlmodel import select
 from starlette.datastructures import FormData
 
 from api.actions import CaseAction, CaseActors
@@ -21,6 +23,7 @@ from api.deps import AppState
 from api.errors import ApiError
 from api.pages import files
 from api.pages.confirm import carried, confirmation, confirmed
+from api.lists import PAGE_SIZE, caller_cases, pager
 from api.pages.reference import (
     category_label,
     department_label,
@@ -41,9 +44,13 @@ from api.pages.web import (
 )
 from api.pages.words import actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited
+from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
+from api.scope import case_filter
+from api.updates import scoped_key
+from api.views import summary
 from core.db import read_session
-from core.models import utcnow
+from core.models import Complaint, utcnow
 from schemas.actions import (
     CallbackBody,
     ReopeningBody,
@@ -53,7 +60,13 @@ from schemas.actions import (
 )
 from schemas.attachments import AttachmentKind, AttachmentSource
 from schemas.auth import Principal
-from schemas.complaint import ComplaintPublic, ComplaintSubmission, ComplaintSummary
+from schemas.complaint import (
+    ComplaintList,
+    ComplaintPublic,
+    ComplaintSubmission,
+    ComplaintSummary,
+    normalise_phone,
+)
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
@@ -85,9 +98,12 @@ def new_key() -> str:
 
 
 # The models' own messages (schemas/complaint.py), said again in the reader's language.
-_KNOWN_MESSAGES: dict[str, Callable[[Callable[[str], str]], str]] = {
+_PHONE_MESSAGE = (
     "must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9, optionally "
-    "prefixed by +91 or 0": lambda _: _(
+    "prefixed by +91 or 0"
+)
+_KNOWN_MESSAGES: dict[str, Callable[[Callable[[str], str]], str]] = {
+    _PHONE_MESSAGE: lambda _: _(
         "Write a 10-digit mobile number starting with 6, 7, 8 or 9 (+91 or 0 before it is fine)."
     ),
     "must not be blank": lambda _: _("Required."),
@@ -180,13 +196,45 @@ _OUTCOMES: dict[str, Callable[[Callable[[str], str]], str]] = {
 # ---- telecaller desk -------------------------------------------------------------------------
 
 
-def _worklists(app: AppState, principal: Principal) -> tuple[CallbackWorklist, UnreachableList]:
-    """The verification calls (urgent first, the oldest due first) and the citizens the SMS
-    did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
+def _page_number(request: Request, name: str) -> int:
+    try:
+        return max(1, int(request.query_params.get(name, "1")))
+    except ValueError:
+        return 1
+
+
+def _worklists(
+    app: AppState, principal: Principal, calls_page: int, sms_page: int
+) -> tuple[CallbackWorklist, UnreachableList]:
+    """A page of the verification calls (urgent first, the oldest due first) and of the
+    citizens the SMS did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
     with read_session(app.engine) as session:
-        calls = staff.callback_worklist(session, principal, due_only=False, limit=100)
-        unreachable = twilio.citizens_unreachable_by_sms(session, principal, limit=100)
+        calls = staff.callback_worklist(
+            session,
+            principal,
+            due_only=False,
+            limit=PAGE_SIZE,
+            offset=(calls_page - 1) * PAGE_SIZE,
+        )
+        unreachable = twilio.citizens_unreachable_by_sms(
+            session, principal, limit=PAGE_SIZE, offset=(sms_page - 1) * PAGE_SIZE
+        )
         return calls, unreachable
+
+
+def caller_history(
+    app: AppState, principal: Principal, phone: str, *, besides: tuple[int, int] | None = None
+) -> ComplaintList | None:
+    """The cases of the caller's phone in the reader's scope (any form or script; None when it
+    is no mobile number), newest first; `besides` (year, sequence) left out."""
+    try:
+        e164 = normalise_phone(phone)
+    except ValueError:
+        return None
+    with read_session(app.engine) as session:
+        return caller_cases(
+            session, case_filter(principal, complaints.READERS), e164, besides=besides
+        )
 
 
 async def _desk(
@@ -197,8 +245,13 @@ async def _desk(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
+    history: ComplaintList | None = None,
+    duplicates: list[ComplaintSummary] | None = None,
 ) -> Response:
-    worklist, unreachable = await run_in_threadpool(_worklists, _app(request), principal)
+    calls_page, sms_page = _page_number(request, "calls"), _page_number(request, "sms")
+    worklist, unreachable = await run_in_threadpool(
+        _worklists, _app(request), principal, calls_page, sms_page
+    )
     return render(
         request,
         "desk.html",
@@ -208,7 +261,15 @@ async def _desk(
             "errors": errors or {},
             "problem": problem,
             "worklist": worklist.data,
+            "calls_pager": pager(
+                "/desk", {"sms": str(sms_page)}, calls_page, worklist.count, param="calls"
+            ),
             "unreachable": unreachable.data,
+            "sms_pager": pager(
+                "/desk", {"calls": str(calls_page)}, sms_page, unreachable.count, param="sms"
+            ),
+            "history": history,
+            "duplicates": duplicates or [],
             "parse_time": datetime.fromisoformat,
             "now": utcnow(),
             "channels": list(Channel),
@@ -273,6 +334,7 @@ def _submission(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         "urgent": values["urgent"],
         "wishes_to_meet_cm": values["wishes_to_meet_cm"],
         "limit_override_reason": values["limit_override_reason"] or None,
+        "link_to": field(form, "link_to") or None,
     }
     return values, body
 
@@ -309,6 +371,13 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             problem=_("Please correct the fields marked below."),
             status=422,
         )
+    if submission.link_to is None and field(form, "new_case") != "1":
+        # A repeat call? Offered before anything is registered: link it, or register anew.
+        duplicates = await run_in_threadpool(
+            _duplicates, _app(request), submission, scoped_key(principal, key)
+        )
+        if duplicates:
+            return await _desk(request, principal, values=values, duplicates=duplicates)
     answer = Response()
     try:
         case = await complaints.create_complaint(
@@ -346,6 +415,8 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             else problem(request, err),
             status=err.status_code,
         )
+    if case.linked:
+        return redirect(f"/cases/{case.year}/{case.sequence}?linked=1")
     started = "1" if answer.status_code != 202 else "0"
     uploads = files.uploads_of(form)
     if uploads:  # what the citizen brought or sent: the case's first evidence
@@ -364,6 +435,86 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
                 request, principal, case.year, case.sequence, problem=err.detail, status=200
             )
     return redirect(f"/cases/{case.year}/{case.sequence}?registered={started}")
+
+
+def _duplicates(
+    app: AppState, submission: ComplaintSubmission, key: str | None
+) -> list[ComplaintSummary]:
+    """The caller's open cases that look like this call (`api.repeats`), newest first; none
+    when this form (its Idempotency-Key, `key` as stored) has registered already: a double
+    submit answers its case."""
+    now = utcnow()
+    with read_session(app.engine) as session:
+        if (
+            key
+            and session.exec(select(Complaint.id).where(Complaint.idempotency_key == key)).first()
+        ):
+            return []
+        found = possible_duplicates(
+            session,
+            submission.complaint(),
+            now=now,
+            window=app.policy.repeat_contact_window,
+        )
+        return [summary(row, now) for row in found]
+
+
+@router.post("/desk/history")
+async def history(request: Request, principal: Telecaller, form: CheckedForm) -> Response:
+    """Without a script: the desk's form posted back with the caller's earlier cases shown
+    beside it (what was typed is kept; the phone never goes into an address)."""
+    _ = gettext_for(request)
+    values, _body = _submission(form)
+    values["idempotency_key"] = values["idempotency_key"] or new_key()
+    found = await run_in_threadpool(
+        caller_history, _app(request), principal, values["citizen.phone"]
+    )
+    if found is None:
+        return await _desk(
+            request,
+            principal,
+            values=values,
+            errors={"citizen.phone": _KNOWN_MESSAGES[_PHONE_MESSAGE](_)},
+            status=422,
+        )
+    return await _desk(request, principal, values=values, history=found)
+
+
+@router.post("/desk/history.json")
+async def history_json(request: Request, principal: Telecaller, form: CheckedForm) -> Response:
+    """The caller's earlier cases as the telecaller types the phone (static/history.js): number,
+    subject, status and date in the reader's language, newest first. Posted, so the phone
+    never appears in an address or an access log."""
+    code = language(request)
+    found = await run_in_threadpool(
+        caller_history, _app(request), principal, field(form, "citizen.phone")
+    )
+    if found is None:
+        return JSONResponse({"data": [], "count": 0, "phone": False})
+    return JSONResponse(
+        {
+            "phone": True,
+            "count": found.count,
+            "data": [
+                {
+                    "registration_number": c.registration_number,
+                    "href": case_href(c),
+                    "subject": category_label(c.category, code),
+                    "status": status_label(c.status, code),
+                    "open": c.status.is_open,
+                    "registered": format_date(c.created_at, "d MMM y", locale=code),
+                }
+                for c in found.data
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def case_href(case: ComplaintSummary) -> str:
+    """The page of a listed case."""
+    year, sequence = case.links.self.split("/")[-2:]
+    return f"/cases/{year}/{sequence}"
 
 
 # ---- a case's page -----------------------------------------------------------------------------
@@ -393,6 +544,9 @@ async def case_page(
         raise PageError(
             err.status_code, _("No complaint %(number)s.") % {"number": f"{sequence}/{year}"}
         ) from None
+    other_cases = await run_in_threadpool(
+        caller_history, _app(request), principal, case.citizen.phone, besides=(year, sequence)
+    )
     outcomes = sorted(
         SUGGESTION_OUTCOMES if case.kind is ComplaintKind.SUGGESTION else COMPLAINT_OUTCOMES,
         key=list(ReportOutcome).index,
@@ -403,10 +557,12 @@ async def case_page(
         {
             **common(request),
             "case": case,
+            "other_cases": other_cases,
             "problem": problem,
             "errors": errors or {},
             "values": values or {},
             "registered": request.query_params.get("registered"),
+            "linked": request.query_params.get("linked"),
             "done": request.query_params.get("done"),
             "report_outcomes": outcomes,
             "callback_outcomes": list(CallbackOutcome),
@@ -715,37 +871,4 @@ async def reopen(
         values=values,
         rename={"reason": "reopen_reason"},
         success=f"/cases/{year}/{sequence}?done=reopen",
-    )
-
-
-# ---- officer inbox -----------------------------------------------------------------------------
-
-
-def _inbox(app: AppState, principal: Principal) -> list[ComplaintSummary]:
-    with read_session(app.engine) as session:
-        listed = complaints.list_complaints(session, principal, open_only=True, limit=500)
-    far = utcnow().replace(year=9999)
-    # Urgent on top, then by deadline: the first overdue first.
-    return sorted(
-        listed.data, key=lambda c: (not c.urgent, c.next_deadline or far, c.registration_number)
-    )
-
-
-@router.get("/inbox")
-async def inbox(request: Request, principal: Officer) -> Response:
-    """My open cases by deadline: urgent on top, overdue in red."""
-    rows = await run_in_threadpool(_inbox, _app(request), principal)
-    return render(
-        request,
-        "inbox.html",
-        {
-            **common(request),
-            "rows": rows,
-            "overdue_count": sum(1 for r in rows if r.overdue),
-            "file_counts": await run_in_threadpool(
-                files.counts_by_number, _app(request).engine, [r.registration_number for r in rows]
-            ),
-            "done": request.query_params.get("done"),
-        },
-        principal=principal,
     )

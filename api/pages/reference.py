@@ -57,6 +57,7 @@ TIMELINE_EVENTS = (
     "closed",
     "withdrawn",
     "reopened",
+    "repeat_contact",
     "daily_limit_overridden",
     "sms_sent",
     "sms_delivered",

@@ -55,8 +55,8 @@ DOMAIN = "pages"
 # Autoescaped HTML; `{% trans %}` and `_()` take the reader's catalogue from each render's
 # context (`render`), so one environment serves both languages at once.
 PAGE_POLICY = (
-    "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 templates = Jinja2Templates(
@@ -289,7 +289,8 @@ def render(
     # Pages show personal data: never kept by a shared browser's or a proxy's cache.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
-    # Nothing but this site's own files, and no script at all: the pages are plain forms.
+    # Nothing but this site's own files: the pages are plain forms; the one script
+    # (static/history.js, the caller's history on the desk) is this site's, and optional.
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     response.headers["Referrer-Policy"] = "same-origin"
     return response

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import UnaryExpression
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -19,7 +18,21 @@ from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
+from api.lists import (
+    CaseFilters,
+    CaseOrder,
+    Limit,
+    Offset,
+    RegisteredFrom,
+    RegisteredTo,
+    SearchText,
+    caller_cases,
+    dialect_of,
+    order_by,
+    page_of,
+)
 from api.ratelimit import LimitOverride, PhoneLimitReached
+from api.repeats import case_to_link, link_contact, linking_action, possible_duplicates
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, execute_within, scoped_key
 from api.views import public, summary
@@ -35,10 +48,16 @@ from schemas.actions import (
     WithdrawalBody,
 )
 from schemas.auth import Principal, Role
-from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
-from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, EscalationLevel
+from schemas.complaint import (
+    ComplaintCreate,
+    ComplaintList,
+    ComplaintPublic,
+    ComplaintSubmission,
+    Registration,
+)
+from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.escalation import REVIEW_STATUSES
-from schemas.reference import DepartmentName, DistrictName
+from schemas.reference import CategoryName, DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
 from workflows.complaint import ComplaintWorkflow
@@ -46,6 +65,8 @@ from workflows.review import ReviewSessionWorkflow, session_workflow_id
 from workflows.start import start_complaint_workflow
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+
+RegistrationT = TypeVar("RegistrationT", bound=ComplaintPublic)
 
 # Who may do what (README, "Roles and access"); reads and reports are scoped (api/scope.py).
 REGISTRARS = (Role.TELECALLER, Role.INTEGRATION)
@@ -76,11 +97,15 @@ def get_row(session: Session, year: int, sequence: int) -> Complaint:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=ComplaintPublic,
+    response_model=Registration,
     responses={
+        200: {"description": "A repeat call linked (`link_to`) to the case answered."},
         202: {"description": "Registered; the workflow starts as soon as Temporal is back."},
         403: {"description": "limit_override_reason sent by a caller who is not a telecaller."},
-        409: {"description": "Idempotency-Key reused by this caller with a different body."},
+        409: {
+            "description": "Idempotency-Key reused by this caller with a different body; or "
+            "the case named by `link_to` is no longer open."
+        },
         422: {"description": "Invalid field (named in the answer)."},
         429: {"description": "The citizen's phone has filed its complaints for today (IST)."},
     },
@@ -91,10 +116,17 @@ async def create_complaint(
     response: Response,
     principal: Annotated[Principal, Depends(require(*REGISTRARS))],
     idempotency_key: ActionKey = None,
-) -> ComplaintPublic:
+) -> Registration:
     """Register a complaint or suggestion; the citizen gets an SMS with its number. A phone
     number may file COMPLAINTS_PER_PHONE_PER_DAY complaints per IST day; a telecaller may
-    register one more with `limit_override_reason` (recorded on the case's timeline)."""
+    register one more with `limit_override_reason` (recorded on the case).
+
+    The answer carries the phone's other cases (`earlier_cases`) and its open cases that
+    look like this one (`possible_duplicates`: same subject and district, or very similar
+    words, within the policy's window). A repeat call is sent with `link_to` (one of them):
+    it is recorded on that case, which answers (200), and nothing new is registered."""
+    if body.link_to is not None:
+        return await _link(body, app, response, principal, idempotency_key)
     override = None
     if body.limit_override_reason is not None:
         if not principal.has(Role.TELECALLER):
@@ -144,7 +176,9 @@ async def create_complaint(
         except (RPCError, RuntimeError):
             # Recorded and numbered; the worker's reconciliation starts the workflow later.
             response.status_code = status.HTTP_202_ACCEPTED
-    answer = await run_in_threadpool(_render, app.engine, row.year, row.sequence)
+    answer = await run_in_threadpool(
+        _registration, app, row.year, row.sequence, body.complaint(), created=row.created_at
+    )
     if not created and not principal.roles & set(READERS):
         # A replay answers what the first answer said, not what the case has become since:
         # a caller who may only register (an integration) never reads a case through it.
@@ -152,7 +186,78 @@ async def create_complaint(
     return answer
 
 
-def as_registered(case: ComplaintPublic) -> ComplaintPublic:
+async def _link(
+    body: ComplaintSubmission,
+    app: AppState,
+    response: Response,
+    principal: Principal,
+    idempotency_key: str | None,
+) -> Registration:
+    """A repeat call recorded on the earlier case `body.link_to` (of the same phone)."""
+    complaint = body.complaint()
+    assert body.link_to is not None
+    row = await run_in_threadpool(case_to_link, app.engine, complaint, body.link_to)
+    with read_session(app.engine) as session:
+        act = linking_action(
+            row, principal=principal, session=session, app=app, idempotency_key=idempotency_key
+        )
+        await link_contact(act, row, complaint, via=body.channel.value)
+    audit.describe("link_repeat_contact", complaint=(row.year, row.sequence), channel=body.channel)
+    response.status_code = status.HTTP_200_OK
+    answer = await run_in_threadpool(
+        _registration, app, row.year, row.sequence, complaint, created=None
+    )
+    answer.linked = True
+    answer.possible_duplicates = []
+    if not principal.roles & set(READERS):
+        # A client that may only register learns the case's number and where it stands,
+        # not what its officers and the citizen wrote since.
+        return answer.model_copy(
+            update={
+                "assigned_officer": None,
+                "last_reply": None,
+                "citizen_remark": None,
+                "timeline": [],
+                "messages": [],
+            }
+        )
+    return answer
+
+
+def _registration(
+    app: AppState,
+    year: int,
+    sequence: int,
+    complaint: ComplaintCreate,
+    *,
+    created: datetime | None,
+) -> Registration:
+    """The registration's answer: the case, the phone's other cases, and (for a new case
+    registered at `created`) its possible duplicates."""
+    with read_session(app.engine) as session:
+        row = get_row(session, year, sequence)
+        others = caller_cases(session, sa.true(), row.citizen_phone, besides=(year, sequence))
+        duplicates = (
+            possible_duplicates(
+                session,
+                complaint,
+                now=created,
+                window=app.policy.repeat_contact_window,
+                besides=row.id,
+            )
+            if created is not None
+            else []
+        )
+        now = utcnow()
+        return Registration(
+            **public(session, row).model_dump(),
+            earlier_cases=others.data,
+            earlier_cases_count=others.count,
+            possible_duplicates=[summary(d, now) for d in duplicates],
+        )
+
+
+def as_registered(case: RegistrationT) -> RegistrationT:
     """`case` as it stood when it was registered: what a registration answers."""
     return case.model_copy(
         update={
@@ -174,17 +279,13 @@ def as_registered(case: ComplaintPublic) -> ComplaintPublic:
     )
 
 
-def _render(engine: Engine, year: int, sequence: int) -> ComplaintPublic:
-    with read_session(engine) as session:
-        return public(session, get_row(session, year, sequence))
-
-
 @router.get("", response_model=ComplaintList)
 def list_complaints(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(*READERS))],
     district: DistrictName | None = None,
     department: DepartmentName | None = None,
+    category: CategoryName | None = None,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
     escalation_level: EscalationLevel | None = None,
     kind: ComplaintKind | None = None,
@@ -192,51 +293,66 @@ def list_complaints(
     overdue: bool | None = None,
     undecided_min: Annotated[int | None, Query(ge=1, le=1000)] = None,
     open_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    registered_from: RegisteredFrom = None,
+    registered_to: RegisteredTo = None,
+    q: SearchText = None,
+    sort: CaseOrder | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ComplaintList:
-    """Cases, urgent first then newest (with `overdue=true`: the longest overdue first), with
-    filters (`undecided_min`: on an agenda, left undecided by at least that many sessions in a
-    row) and pagination; a nodal or department officer lists only the cases of their
-    scope."""
-    query = select(Complaint).where(case_filter(principal, READERS))
-    if district is not None:
-        query = query.where(Complaint.district == district)
-    if department is not None:
-        query = query.where(Complaint.department == department)
-    if status_ is not None:
-        query = query.where(Complaint.status == status_)
+    """Cases with filters, search (`q`) and pagination; `count` is every case that matched.
+
+    Order (`sort`): `newest` (the default without `q`: urgent first, then newest),
+    `deadline` (the default with `q`: urgent first, then the nearest deadline, the longest
+    overdue first; without one last) or `oldest`; with `overdue=true` and no `sort`, the
+    longest overdue first. Ties go by registration year and sequence as numbers.
+    `undecided_min`: on an agenda, left undecided by at least that many sessions in a row. A
+    nodal or department officer lists only the cases of their scope (search included)."""
+    filters = CaseFilters(
+        status=status_,
+        district=district,
+        department=department,
+        category=category,
+        urgent=urgent,
+        overdue=overdue,
+        open_only=open_only,
+        registered_from=registered_from,
+        registered_to=registered_to,
+        q=q,
+    )
+    now = utcnow()
+    query = filters.apply(
+        select(Complaint).where(case_filter(principal, READERS)),
+        now=now,
+        dialect=dialect_of(session),
+    )
     if escalation_level is not None:
         query = query.where(Complaint.escalation_level == int(escalation_level))
     if kind is not None:
         query = query.where(Complaint.kind == kind)
-    if urgent is not None:
-        query = query.where(Complaint.urgent == urgent)
     if undecided_min is not None:
         # Cases the reviews keep leaving undecided (on an agenda now): the bound's watch list.
         query = query.where(
             col(Complaint.undecided_times) >= undecided_min,
             col(Complaint.status).in_(REVIEW_STATUSES),
         )
-    if open_only or overdue:
-        query = query.where(col(Complaint.status).in_(OPEN_STATUSES))
-    now = utcnow()
-    if overdue is True:
-        query = query.where(col(Complaint.next_deadline) < now)
-    elif overdue is False:
-        query = query.where(
-            (col(Complaint.next_deadline).is_(None)) | (col(Complaint.next_deadline) >= now)
-        )
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
     order: tuple[UnaryExpression[Any], ...]
-    if overdue is True:
+    if sort is None and overdue is True:
         # The longest overdue first: what a review works through, and the open-deadline
         # index's own order (a page without sorting every overdue case).
-        order = (col(Complaint.next_deadline).asc(), col(Complaint.id).asc())
+        order = (
+            col(Complaint.next_deadline).asc(),
+            col(Complaint.year).asc(),
+            col(Complaint.sequence).asc(),
+        )
     else:
-        order = (col(Complaint.urgent).desc(), col(Complaint.created_at).desc())
-    rows = session.exec(query.order_by(*order).offset(offset).limit(limit)).all()
-    return ComplaintList(data=[summary(r, now) for r in rows], count=count)
+        # A search's default is the work order (urgent, then the nearest deadline): its few
+        # matches are sorted after they are found, never found by walking the whole list.
+        order = order_by(sort or (CaseOrder.DEADLINE if q else CaseOrder.NEWEST))
+    rows, count = page_of(session, query, order, limit=limit, offset=offset)
+    return ComplaintList(
+        data=[summary(r, now) for r in rows], count=count, limit=limit, offset=offset
+    )
 
 
 @router.get("/{year}/{sequence}", response_model=ComplaintPublic)

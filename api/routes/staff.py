@@ -9,11 +9,13 @@ from sqlmodel import Session, col, func, select
 
 from api.auth import require
 from api.deps import SessionDep
+from api.lists import CaseFilters, Offset, SearchText, dialect_of, page_of
 from api.scope import case_filter
 from api.views import ist, summary
 from core.models import Complaint, Officer, utcnow
 from schemas.auth import Principal, Role
 from schemas.enums import ComplaintStatus
+from schemas.reference import DistrictName
 from schemas.staff import CallbackItem, CallbackWorklist, OfficerEntry, OfficerList
 
 router = APIRouter(prefix="/v1", tags=["work lists"])
@@ -35,24 +37,38 @@ def callback_worklist(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(*CALLBACK_WORKERS))],
     due_only: bool = True,
+    district: DistrictName | None = None,
+    urgent: bool | None = None,
+    q: SearchText = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
 ) -> CallbackWorklist:
-    """Cases awaiting the verification call: urgent first, then the oldest due first."""
+    """Cases awaiting the verification call: urgent first, then the oldest due first (ties by
+    registration year and sequence), with the citizen's name and phone, the department's
+    reply and the attempts so far; `count` is every such case, `data` the page."""
     now = utcnow()
-    query = select(Complaint).where(
-        Complaint.status == ComplaintStatus.AWAITING_CALLBACK,
-        case_filter(principal, CALLBACK_WORKERS),
+    query = CaseFilters(district=district, urgent=urgent, q=q).apply(
+        select(Complaint).where(
+            Complaint.status == ComplaintStatus.AWAITING_CALLBACK,
+            case_filter(principal, CALLBACK_WORKERS),
+        ),
+        now=now,
+        dialect=dialect_of(session),
     )
     if due_only:
         query = query.where(col(Complaint.callback_due_at) <= now)
-    rows = session.exec(
-        query.order_by(col(Complaint.urgent).desc(), col(Complaint.callback_due_at).asc()).limit(
-            limit
-        )
-    ).all()
+    order = (
+        col(Complaint.urgent).desc(),
+        col(Complaint.callback_due_at).asc().nulls_last(),
+        col(Complaint.year).asc(),
+        col(Complaint.sequence).asc(),
+    )
+    rows, count = page_of(session, query, order, limit=limit, offset=offset)
     items = [
         CallbackItem(
             complaint=summary(r, now),
+            citizen_name=r.citizen_name,
+            citizen_phone=r.citizen_phone,
             callback_due_at=ist(r.callback_due_at),
             attempts_so_far=r.callback_attempts,
             last_reply=r.last_reply,
@@ -60,7 +76,7 @@ def callback_worklist(
         )
         for r in rows
     ]
-    return CallbackWorklist(data=items, count=len(items))
+    return CallbackWorklist(data=items, count=count, limit=limit, offset=offset)
 
 
 def directory(session: Session, district: str | None = None) -> list[OfficerEntry]:

@@ -26,6 +26,7 @@ from activities.templates import command_word, cut, reply, segments
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
+from api.lists import Offset, count_of
 from api.ratelimit import Window, counts, hit
 from api.routes.track import tracked
 from api.scope import case_filter
@@ -350,16 +351,18 @@ def citizens_unreachable_by_sms(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(*UNREACHABLE_READERS))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
 ) -> UnreachableList:
     """Open cases whose citizen is not reachable by SMS (the latest SMS to them failed or was
-    undelivered): telecallers call them instead."""
+    undelivered): telecallers call them instead. Urgent first, then the latest failure
+    first; `count` is every such case, `data` the page."""
     latest = (
         select(func.max(Message.id).label("id"))
         .where(Message.recipient_kind == RecipientKind.CITIZEN)
         .group_by(col(Message.complaint_id))
         .subquery()
     )
-    rows = session.exec(
+    query = (
         select(Complaint, Message)
         .join(Message, col(Message.complaint_id) == col(Complaint.id))
         .join(latest, col(Message.id) == latest.c.id)
@@ -368,13 +371,24 @@ def citizens_unreachable_by_sms(
             col(Complaint.status).in_(OPEN_STATUSES),
             case_filter(principal, UNREACHABLE_READERS),
         )
-        .order_by(col(Complaint.urgent).desc(), col(Message.updated_at).desc())
+    )
+    count = count_of(session, query)
+    rows = session.exec(
+        query.order_by(
+            col(Complaint.urgent).desc(),
+            col(Message.updated_at).desc(),
+            col(Complaint.year).asc(),
+            col(Complaint.sequence).asc(),
+        )
+        .offset(offset)
         .limit(limit)
     ).all()
     now = utcnow()
     items = [
         UnreachableItem(
             complaint=summary(complaint, now),
+            citizen_name=complaint.citizen_name,
+            citizen_phone=complaint.citizen_phone,
             template=message.template,
             status=message.status,
             error=message.error,
@@ -382,4 +396,4 @@ def citizens_unreachable_by_sms(
         )
         for complaint, message in rows
     ]
-    return UnreachableList(data=items, count=len(items))
+    return UnreachableList(data=items, count=count, limit=limit, offset=offset)

@@ -2,7 +2,7 @@
 summarised and paged in the database), bulk decisions (review_bulk), failed notices counted
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 18:00:00
 
 A batched session keeps its agenda in these rows alone (its workflow holds ids and counts).
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

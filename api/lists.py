@@ -1,0 +1,245 @@
+"""Lists of cases as every list route and page builds them: the filters, the search box, the
+order stated, the page, and the count of everything that matched.
+
+A list is complete and honest at any size: it is sorted in the database in the order it
+states (ties broken by registration year and sequence, as numbers, so 13/2026 comes before
+100/2026), cut into pages there, and `count` is every case that matched, never the page's
+length. Registration dates are IST days, inclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import Query
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api.errors import ApiError
+from api.views import summary
+from core.models import Complaint, utcnow
+from core.search import search_clause
+from schemas.calendar import IST
+from schemas.complaint import ComplaintList
+from schemas.enums import OPEN_STATUSES, ComplaintStatus
+
+# Page sizes: the API's bound, and what the pages show.
+MAX_LIMIT = 500
+PAGE_SIZE = 50
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Cases per page.")]
+Offset = Annotated[
+    int,
+    Query(
+        ge=0, le=2**31 - 1, description="Cases skipped (the page's start; `count` says how many)."
+    ),
+]
+SearchText = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Search: a registration number (20983/2018, 20983-2018, 20983), a mobile "
+        "number in any form, part of the citizen's name, or words of the complaint.",
+    ),
+]
+RegisteredFrom = Annotated[date | None, Query(description="Registered on or after this day (IST).")]
+RegisteredTo = Annotated[date | None, Query(description="Registered on or before this day (IST).")]
+
+
+class CaseOrder(StrEnum):
+    """The orders a case list may state (`sort=`)."""
+
+    # Urgent first, then the nearest (the most overdue) deadline first; no deadline last.
+    DEADLINE = "deadline"
+    # Urgent first, then the newest registration first.
+    NEWEST = "newest"
+    # The oldest registration first.
+    OLDEST = "oldest"
+
+
+def order_by(order: CaseOrder) -> tuple[UnaryExpression[Any], ...]:
+    """The ORDER BY of `order`, every tie broken by year and sequence as numbers."""
+    year, sequence = col(Complaint.year), col(Complaint.sequence)
+    if order is CaseOrder.DEADLINE:
+        return (
+            col(Complaint.urgent).desc(),
+            col(Complaint.next_deadline).asc().nulls_last(),
+            year.asc(),
+            sequence.asc(),
+        )
+    if order is CaseOrder.OLDEST:
+        return (col(Complaint.created_at).asc(), year.asc(), sequence.asc())
+    return (
+        col(Complaint.urgent).desc(),
+        col(Complaint.created_at).desc(),
+        year.desc(),
+        sequence.desc(),
+    )
+
+
+def ist_day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=IST)
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The filters every case list offers (None: not filtered)."""
+
+    status: ComplaintStatus | None = None
+    district: str | None = None
+    department: str | None = None
+    category: str | None = None
+    urgent: bool | None = None
+    overdue: bool | None = None
+    open_only: bool = False
+    registered_from: date | None = None
+    registered_to: date | None = None
+    q: str | None = None
+
+    def check(self) -> None:
+        """A 422 naming the field for a range that cannot hold anything."""
+        if (
+            self.registered_from
+            and self.registered_to
+            and self.registered_from > self.registered_to
+        ):
+            raise ApiError(
+                422,
+                "registered_from: after registered_to",
+                errors=[{"field": "registered_from", "message": "after registered_to"}],
+            )
+
+    def apply(
+        self, query: SelectOfScalar[Complaint], *, now: datetime, dialect: str
+    ) -> SelectOfScalar[Complaint]:
+        self.check()
+        if self.status is not None:
+            query = query.where(Complaint.status == self.status)
+        if self.district is not None:
+            query = query.where(Complaint.district == self.district)
+        if self.department is not None:
+            query = query.where(Complaint.department == self.department)
+        if self.category is not None:
+            query = query.where(Complaint.category == self.category)
+        if self.urgent is not None:
+            query = query.where(Complaint.urgent == self.urgent)
+        if self.open_only or self.overdue:
+            query = query.where(is_open())
+        if self.overdue is True:
+            query = query.where(col(Complaint.next_deadline) < now)
+        elif self.overdue is False:
+            query = query.where(
+                (col(Complaint.next_deadline).is_(None)) | (col(Complaint.next_deadline) >= now)
+            )
+        if self.registered_from is not None:
+            query = query.where(col(Complaint.created_at) >= ist_day_start(self.registered_from))
+        if self.registered_to is not None:
+            end = ist_day_start(self.registered_to + timedelta(days=1))
+            query = query.where(col(Complaint.created_at) < end)
+        if self.q:
+            found = search_clause(self.q, dialect)
+            if found is not None:
+                query = query.where(found)
+        return query
+
+
+def is_open() -> ColumnElement[bool]:
+    """Open cases, the statuses written into the statement: a constant list lets SQLite see
+    that the partial indexes over open cases (0011, 0013) apply, and plan from the statuses'
+    own statistics rather than a guess for any bound value."""
+    statuses: sa.BindParameter[list[str]] = sa.bindparam(
+        "open_statuses",
+        [status.value for status in OPEN_STATUSES],
+        expanding=True,
+        literal_execute=True,
+    )
+    return col(Complaint.status).in_(statuses)
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def count_of(session: Session, query: Any) -> int:
+    """How many rows `query` matches (all of them, not a page)."""
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
+
+
+def page_of(
+    session: Session,
+    query: SelectOfScalar[Complaint],
+    order: tuple[UnaryExpression[Any], ...],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Complaint], int]:
+    """One page of `query` in `order`, and the count of every case it matches.
+
+    The page's ids are chosen first (ordering narrow rows, from an index where one serves),
+    then only those cases are read whole: an officer's 20,000 open cases are not each read
+    and sorted with their text to show 50."""
+    count = count_of(session, query)
+    page = query.with_only_columns(col(Complaint.id)).order_by(*order).offset(offset).limit(limit)
+    ids: list[int] = list(session.execute(page).scalars().all())
+    if not ids:
+        return [], count
+    found = {
+        row.id: row for row in session.exec(select(Complaint).where(col(Complaint.id).in_(ids)))
+    }
+    return [found[i] for i in ids if i in found], count
+
+
+def pager(
+    path: str, given: dict[str, str], page: int, count: int, *, param: str = "page"
+) -> dict[str, Any]:
+    """The page's place in the list: first and last shown, the total, and the links (the
+    page number in `param`, the other parameters as `given`)."""
+    last_page = max(1, -(-count // PAGE_SIZE))
+
+    def link(number: int) -> str:
+        return f"{path}?{urlencode({**given, param: number})}"
+
+    first_shown = (page - 1) * PAGE_SIZE + 1 if count else 0
+    return {
+        "page": page,
+        "pages": last_page,
+        "first_shown": min(first_shown, count),
+        "last_shown": min(page * PAGE_SIZE, count),
+        "count": count,
+        "first": link(1) if page > 1 else None,
+        "previous": link(min(page, last_page + 1) - 1) if page > 1 else None,
+        "next": link(page + 1) if page < last_page else None,
+        "last": link(last_page) if page < last_page else None,
+    }
+
+
+# Earlier cases shown for a caller (newest first); the case listing (`q=` the phone) has all.
+HISTORY_SIZE = 20
+
+
+def caller_cases(
+    session: Session,
+    where: ColumnElement[bool],
+    phone: str,
+    *,
+    besides: tuple[int, int] | None = None,
+    limit: int = HISTORY_SIZE,
+) -> ComplaintList:
+    """The cases of `phone` (E.164) that `where` admits, newest first, and how many there
+    are; `besides` (year, sequence), the case being read, left out. From the phone's index."""
+    query = select(Complaint).where(where, col(Complaint.citizen_phone) == phone)
+    if besides is not None:
+        query = query.where(
+            sa.not_(
+                sa.and_(col(Complaint.year) == besides[0], col(Complaint.sequence) == besides[1])
+            )
+        )
+    rows, count = page_of(session, query, order_by(CaseOrder.NEWEST), limit=limit, offset=0)
+    now = utcnow()
+    return ComplaintList(data=[summary(r, now) for r in rows], count=count, limit=limit)
