@@ -260,9 +260,9 @@ class RequestGuard:
                 more = message.get("more_body", False)
             spool.seek(0)
             if not multipart:
-                refused = self._check_body(spool.read(), content_type)
-                if refused is not None:
-                    await answer("forbidden_character", *refused)(scope, receive, send)
+                problem = await self._check_body(scope, spool.read(), headers.get(b"content-type"))
+                if problem is not None:
+                    await answer(*problem)(scope, receive, send)
                     return
                 spool.seek(0)
             remaining = size

@@ -21,9 +21,9 @@ from starlette.datastructures import FormData
 from api.actions import CaseAction, CaseActors
 from api.deps import AppState
 from api.errors import ApiError
+from api.lists import PAGE_SIZE, caller_cases, pager
 from api.pages import files
 from api.pages.confirm import carried, confirmation, confirmed
-from api.lists import PAGE_SIZE, caller_cases, pager
 from api.pages.reference import (
     category_label,
     department_label,
@@ -486,6 +486,7 @@ async def history_json(request: Request, principal: Telecaller, form: CheckedFor
     subject, status and date in the reader's language, newest first. Posted, so the phone
     never appears in an address or an access log."""
     code = language(request)
+    _ = gettext_for(request)
     found = await run_in_threadpool(
         caller_history, _app(request), principal, field(form, "citizen.phone")
     )
@@ -500,7 +501,7 @@ async def history_json(request: Request, principal: Telecaller, form: CheckedFor
                     "registration_number": c.registration_number,
                     "href": case_href(c),
                     "subject": category_label(c.category, code),
-                    "status": status_label(c.status, code),
+                    "status": staff_status(c.status, code, _),
                     "open": c.status.is_open,
                     "registered": format_date(c.created_at, "d MMM y", locale=code),
                 }
