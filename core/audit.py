@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from core.db import read_session, write_session
 from core.models import AuditEntry
@@ -149,19 +149,17 @@ def append(engine: Engine, entry: AuditEntry) -> None:
         session.commit()
 
 
-def entries(
-    engine: Engine,
+def _matching(
+    query: Any,
     *,
-    subject: str | None = None,
-    complaint: tuple[int, int] | None = None,
-    outcomes: Iterable[str] = (),
-    since: datetime | None = None,
-    until: datetime | None = None,
-    before_id: int | None = None,
-    limit: int = 100,
-) -> list[AuditEntry]:
-    """Newest first; page with `before_id` (the last id of the previous page)."""
-    query = select(AuditEntry)
+    subject: str | None,
+    complaint: tuple[int, int] | None,
+    outcomes: Iterable[str],
+    since: datetime | None,
+    until: datetime | None,
+) -> Any:
+    """`query` narrowed to the entries the filters select (one home for the page and its
+    count)."""
     if subject is not None:
         query = query.where(AuditEntry.subject == subject)
     if complaint is not None:
@@ -176,8 +174,53 @@ def entries(
         query = query.where(col(AuditEntry.at) >= since)
     if until is not None:
         query = query.where(col(AuditEntry.at) < until)
+    return query
+
+
+def entries(
+    engine: Engine,
+    *,
+    subject: str | None = None,
+    complaint: tuple[int, int] | None = None,
+    outcomes: Iterable[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Newest first; page with `before_id` (the last id of the previous page)."""
+    query = _matching(
+        select(AuditEntry),
+        subject=subject,
+        complaint=complaint,
+        outcomes=outcomes,
+        since=since,
+        until=until,
+    )
     if before_id is not None:
         query = query.where(col(AuditEntry.id) < before_id)
     query = query.order_by(col(AuditEntry.id).desc()).limit(limit)
     with read_session(engine) as session:
         return list(session.exec(query))
+
+
+def count(
+    engine: Engine,
+    *,
+    subject: str | None = None,
+    complaint: tuple[int, int] | None = None,
+    outcomes: Iterable[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many entries the same filters select in all (every page of `entries`)."""
+    query = _matching(
+        select(func.count()).select_from(AuditEntry),
+        subject=subject,
+        complaint=complaint,
+        outcomes=outcomes,
+        since=since,
+        until=until,
+    )
+    with read_session(engine) as session:
+        return int(session.exec(query).one())

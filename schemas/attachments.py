@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.calendar import IstModel
+
 
 class MediaType(StrEnum):
     """The types taken, decided by a file's content (core.attachments.sniff)."""
@@ -74,8 +76,8 @@ class AttachmentLinks(BaseModel):
     thumbnail: str | None = None
 
 
-class AttachmentPublic(BaseModel):
-    """A file of a case as staff see it."""
+class AttachmentPublic(IstModel):
+    """A file of a case as staff see it (`uploaded_at` in IST, as every time the API writes)."""
 
     id: str
     sha256: str

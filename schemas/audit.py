@@ -32,7 +32,7 @@ class AuditEntryPublic(IstModel):
 
 class AuditPage(BaseModel):
     data: list[AuditEntryPublic]
-    count: int
+    count: int = Field(description="How many entries the filters select in all (every page).")
     next_before_id: int | None = Field(
         description="Pass as before_id for the next (older) page; null on the last page."
     )

@@ -68,7 +68,7 @@ async def _page(http: httpx.AsyncClient, path: str) -> str:
 
 
 def _text(html: str, element_id: str) -> str:
-    found = re.search(rf'id="{element_id}">(.*?)</', html, re.S)
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
     assert found is not None, html
     return found.group(1).strip()
 

@@ -115,9 +115,16 @@ def test_reads_proceed_while_another_thread_holds_the_write_lock(engine: Engine)
 
 
 def test_migration_0006_adds_the_read_model_indexes(any_engine: Engine) -> None:
-    """The listing order and the open cases by deadline are indexed (bench/readmodel.py)."""
+    """The listing order and the open cases by deadline are indexed (bench/readmodel.py);
+    0013 extends the listing's index with the registration number's year and sequence, the
+    order's tie-breakers."""
     indexes = {i["name"]: i for i in sa.inspect(any_engine).get_indexes("complaint")}
-    assert indexes["ix_complaint_urgent_created"]["column_names"] == ["urgent", "created_at"]
+    assert indexes["ix_complaint_urgent_created"]["column_names"] == [
+        "urgent",
+        "created_at",
+        "year",
+        "sequence",
+    ]
     assert indexes["ix_complaint_open_deadline"]["column_names"] == ["next_deadline"]
 
 

@@ -4,7 +4,8 @@ middleware appends, and the database refuses updates and deletes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
@@ -26,7 +27,7 @@ BeforeId = Annotated[
 ]
 
 
-def _page(rows: list[audit.AuditEntry], limit: int) -> AuditPage:
+def _page(rows: list[audit.AuditEntry], total: int, limit: int) -> AuditPage:
     data = [
         AuditEntryPublic(
             id=row.id or 0,
@@ -45,7 +46,7 @@ def _page(rows: list[audit.AuditEntry], limit: int) -> AuditPage:
         for row in rows
     ]
     more = len(data) == limit and data[-1].id > 1
-    return AuditPage(data=data, count=len(data), next_before_id=data[-1].id if more else None)
+    return AuditPage(data=data, count=total, next_before_id=data[-1].id if more else None)
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -67,17 +68,17 @@ async def audit_trail(
 ) -> AuditPage:
     """Every recorded state-changing request, newest first; filter by user or client
     (`subject`), outcome (repeatable, e.g. `outcome=refused`) and time."""
+    filters: dict[str, Any] = {
+        "subject": subject,
+        "outcomes": [o.value for o in outcome or ()],
+        "since": since,
+        "until": until,
+    }
     rows = await run_in_threadpool(
-        audit.entries,
-        app.engine,
-        subject=subject,
-        outcomes=[o.value for o in outcome or ()],
-        since=since,
-        until=until,
-        before_id=before_id,
-        limit=limit,
+        partial(audit.entries, app.engine, before_id=before_id, limit=limit, **filters)
     )
-    return _page(rows, limit)
+    total = await run_in_threadpool(partial(audit.count, app.engine, **filters))
+    return _page(rows, total, limit)
 
 
 @router.get("/complaints/{year}/{sequence}/audit", response_model=AuditPage)
@@ -95,4 +96,5 @@ async def complaint_audit_trail(
     rows = await run_in_threadpool(
         audit.entries, app.engine, complaint=(year, sequence), before_id=before_id, limit=limit
     )
-    return _page(rows, limit)
+    total = await run_in_threadpool(audit.count, app.engine, complaint=(year, sequence))
+    return _page(rows, total, limit)
