@@ -21,7 +21,18 @@ from api.auth import Authenticator, authenticator_from_settings
 from api.deps import AppState
 from api.guard import RequestGuard
 from api.middleware import AuditMiddleware, CaseContextMiddleware, HttpSemanticsMiddleware
-from api.routes import audit, codec, complaints, health, open311, reviews, staff, track, twilio
+from api.routes import (
+    audit,
+    codec,
+    complaints,
+    health,
+    open311,
+    reviews,
+    staff,
+    track,
+    twilio,
+    voice,
+)
 from core.db import prepare_database
 from core.holidays import configured_policy
 from core.ladder import configured_ladder
@@ -78,6 +89,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(twilio.router)
+    app.include_router(voice.router)  # IVR calls' webhooks, signed by Twilio
     app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(track.router)  # public: no token

@@ -333,3 +333,31 @@ class AuditEntry(SQLModel, table=True):
         if self.complaint_year is None or self.complaint_sequence is None:
             return None
         return f"{self.complaint_sequence}/{self.complaint_year}"
+
+
+class IvrCall(SQLModel, table=True):
+    """One IVR verification call (activities/voice.py, api/routes/voice.py), keyed so that a
+    retried activity places no second call; its CallSid acted on once (`acted_at`)."""
+
+    __tablename__ = "ivr_call"
+    __table_args__ = (sa.Index("ix_ivr_call_case", "registration_number", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    registration_number: str = Field(max_length=20)
+    attempt: int = 1
+    call_sid: str | None = Field(default=None, max_length=64, unique=True)
+    # Twilio's CallStatus, moving forward only (pending before Twilio has it).
+    status: str = Field(default="pending", max_length=20, index=True)
+    # The case's reading of the call (schemas.voice.CallResult), once known.
+    result: str | None = Field(default=None, max_length=20)
+    digits: str | None = Field(default=None, max_length=8)
+    recording_url: str | None = Field(default=None, max_length=500)
+    # When the citizen's answer (1 or 2) was applied to the case, and when the final status
+    # was signalled to it: each once, whatever Twilio redelivers.
+    acted_at: datetime | None = Field(default=None, sa_column=_ts())
+    signalled_at: datetime | None = Field(default=None, sa_column=_ts())
+    # A closure the machine verified, sampled for a person to check (policy ivr_audit_percent).
+    audit: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
