@@ -340,7 +340,10 @@ class IvrCall(SQLModel, table=True):
     retried activity places no second call; its CallSid acted on once (`acted_at`)."""
 
     __tablename__ = "ivr_call"
-    __table_args__ = (sa.Index("ix_ivr_call_case", "registration_number", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_ivr_call_case", "registration_number", "created_at"),
+        sa.Index("ix_ivr_call_audit", "audit", "checked_at", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120, unique=True)
@@ -359,5 +362,10 @@ class IvrCall(SQLModel, table=True):
     signalled_at: datetime | None = Field(default=None, sa_column=_ts())
     # A closure the machine verified, sampled for a person to check (policy ivr_audit_percent).
     audit: bool = False
+    # A person's check of a sampled closure: when, by whom, and whether the citizen agreed
+    # with the machine (the dashboard's disagreement rate).
+    checked_at: datetime | None = Field(default=None, sa_column=_ts())
+    checked_by: str | None = Field(default=None, max_length=200)
+    check_agrees: bool | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

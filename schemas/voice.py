@@ -77,3 +77,49 @@ class IvrOutcome(BaseModel):
 
     call_sid: str = Field(max_length=64)
     result: CallResult
+
+
+class IvrSummary(IstModel):
+    """The machine's calls on a case awaiting its verification, for the telecaller's list:
+    how many were placed, how the last one ended, its CallSid, and its reading (1 / 2 / 3)."""
+
+    calls: int
+    last_result: str | None
+    last_call_sid: str | None
+    last_at: datetime
+
+
+class IvrCheckItem(IstModel):
+    """A closure the machine verified, sampled for a person to call (CPGRAMS' practice)."""
+
+    registration_number: str
+    call_sid: str | None
+    closed_at: datetime
+    citizen_name: str
+    citizen_phone: str
+    language: str
+
+
+class IvrCheckList(BaseModel):
+    data: list[IvrCheckItem]
+    count: int  # all sampled closures still to check (the page holds `limit` of them)
+
+
+class IvrCheck(BaseModel):
+    """What the citizen told the person who checked the machine's closure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agrees: bool
+    remark: str | None = Field(default=None, max_length=2000)
+
+
+class VerificationByChannel(BaseModel):
+    """Verification outcomes by channel (the machine's calls, the telecallers'), and how often
+    a person's check of a sampled machine closure disagreed with it."""
+
+    by_ivr: int
+    by_telecaller: int
+    checked: int
+    disagreed: int
+    disagreement_rate: float | None  # None until a check was made

@@ -33,7 +33,7 @@ from schemas.voice import CallResult
 from schemas.workflow import DepartmentReport, ReportOutcome
 from tests.fake_twilio import CreatedCall, FakeTwilio, answer_call, send_call_status, signed_post
 from tests.helpers import api_client, running_worker
-from tests.lifecycle_helpers import HISTORIES, CaseHandle, open_case, reach, state_of
+from tests.lifecycle_helpers import HISTORIES, CaseHandle, open_case, reach, row_of, state_of
 from workflows.complaint import IVR_PATCH, ComplaintWorkflow
 from workflows.ivr import after_call, audited, calling_slot, ivr_applies
 
@@ -67,9 +67,23 @@ def ivr_settings(settings: Settings, fake: FakeTwilio) -> Settings:
 
 
 @pytest.fixture
+def ivr_settings_sampling_all(ivr_settings: Settings, tmp_path: Path) -> Settings:
+    """Every closure the machine verifies is sampled for a person's check."""
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"ivr_audit_percent": 100}', encoding="utf-8")
+    return ivr_settings.model_copy(update={"policy_file": policy})
+
+
+@pytest.fixture
 async def http(
-    ts_env: WorkflowEnvironment, engine: Engine, ivr_settings: Settings, fake: FakeTwilio
+    ts_env: WorkflowEnvironment,
+    engine: Engine,
+    ivr_settings: Settings,
+    fake: FakeTwilio,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[httpx.AsyncClient]:
+    if "sampled" in request.node.name:
+        ivr_settings = request.getfixturevalue("ivr_settings_sampling_all")
     app = create_app(ivr_settings, engine=engine, client=ts_env.client)
     voice = TwilioVoiceGateway(ivr_settings, http_client=fake.http_client())
     async with (
@@ -161,6 +175,36 @@ async def test_ivr_2_escalates_with_the_spoken_remark(
         assert row.recording_url == recording and row.digits == "2"
 
 
+async def test_a_sampled_machine_closure_is_checked_by_a_person(
+    ts_env: WorkflowEnvironment,
+    engine: Engine,
+    ivr_settings: Settings,
+    fake: FakeTwilio,
+    http: httpx.AsyncClient,
+) -> None:
+    handle = await _awaiting_call(ts_env, engine, ivr_settings)
+    call = await _call(fake, 1)
+    await answer_call(http, call, fake.auth_token, digits="1")
+    await reach(handle, ComplaintStatus.CLOSED)
+    row = row_of(engine, handle)
+    checks = (await http.get("/v1/voice/checks")).json()
+    assert checks["count"] == 1
+    assert checks["data"][0]["registration_number"] == row.registration_number
+    assert checks["data"][0]["call_sid"] == call.sid
+    path = f"/v1/voice/checks/{row.year}/{row.sequence}"
+    assert (await http.post(path, json={"agrees": False})).status_code == 204
+    assert (await http.post(path, json={"agrees": True})).status_code == 404  # checked once
+    assert (await http.get("/v1/voice/checks")).json()["count"] == 0
+    figures = (await http.get("/v1/voice/verification")).json()
+    assert figures == {
+        "by_ivr": 1,
+        "by_telecaller": 0,
+        "checked": 1,
+        "disagreed": 1,
+        "disagreement_rate": 1.0,
+    }
+
+
 async def test_no_answer_three_times_then_the_telecaller(
     ts_env: WorkflowEnvironment,
     engine: Engine,
@@ -188,6 +232,12 @@ async def test_no_answer_three_times_then_the_telecaller(
     assert names.count("ivr_call_placed") == 3 and names.count("ivr_unanswered") == 2
     assert names[-1] == "ivr_handed_to_telecaller"
     assert len(fake.calls) == 3
+    # The telecaller's list shows the machine's attempts and how the last one ended.
+    listed = await http.get("/v1/callbacks", params={"due_only": "false"})
+    assert listed.status_code == 200
+    (item,) = [i for i in listed.json()["data"] if i["ivr"]]
+    assert item["ivr"]["calls"] == 3 and item["ivr"]["last_result"] == "no_answer"
+    assert item["ivr"]["last_call_sid"] == fake.calls[-1].sid
 
 
 async def test_a_call_due_at_night_waits_for_the_morning(

@@ -11,6 +11,7 @@ from api.auth import require
 from api.deps import SessionDep
 from api.scope import case_filter
 from api.views import ist, summary
+from core.ivr_calls import ivr_summaries
 from core.models import Complaint, Officer, utcnow
 from schemas.auth import Principal, Role
 from schemas.enums import ComplaintStatus
@@ -50,6 +51,7 @@ def callback_worklist(
             limit
         )
     ).all()
+    calls = ivr_summaries(session, [r.registration_number for r in rows])
     items = [
         CallbackItem(
             complaint=summary(r, now),
@@ -57,6 +59,7 @@ def callback_worklist(
             attempts_so_far=r.callback_attempts,
             last_reply=r.last_reply,
             due=bool(r.callback_due_at and r.callback_due_at <= now),
+            ivr=calls.get(r.registration_number),
         )
         for r in rows
     ]

@@ -21,21 +21,44 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from activities.voice import voice_url
-from api.deps import AppStateDep
+from api.auth import require
+from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
 from api.routes.twilio import verified_params
+from api.scope import get_case
 from api.updates import execute_within
-from core.ivr_calls import CallView, claim, find_call, keep_recording, note_digits, set_audit
+from core import audit
+from core.db import read_session
+from core.ivr_calls import (
+    CallView,
+    checks_due,
+    claim,
+    find_call,
+    keep_recording,
+    note_digits,
+    record_check,
+    set_audit,
+    verification_by_channel,
+)
 from core.settings import Settings
+from schemas.auth import Principal, Role
 from schemas.i18n import SOURCE_LANGUAGE, local_name, translations
 from schemas.reference import CATEGORY_BY_CODE
-from schemas.voice import DIGIT_RESULTS, FINAL_CALL_STATUSES, CallResult, IvrOutcome
+from schemas.voice import (
+    DIGIT_RESULTS,
+    FINAL_CALL_STATUSES,
+    CallResult,
+    IvrCheck,
+    IvrCheckList,
+    IvrOutcome,
+    VerificationByChannel,
+)
 from schemas.workflow import CallbackOutcome, CallbackResult
 from workflows.complaint import ComplaintWorkflow
 from workflows.ivr import audited
@@ -44,7 +67,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/voice", tags=["voice"])
 
-KeyQuery = Annotated[str, Query(max_length=120)]
+KeyQuery = Annotated[str | None, Query(max_length=120)]
 _SIGNED: dict[int | str, dict[str, Any]] = {
     403: {"description": "Invalid or missing X-Twilio-Signature."}
 }
@@ -168,26 +191,30 @@ async def _apply(
         await run_in_threadpool(set_audit, app.engine, call.key)
 
 
-async def _call(request: Request, app: AppStateDep, key: str) -> tuple[dict[str, str], CallView]:
+async def _call(
+    request: Request, app: AppStateDep, key: str | None
+) -> tuple[dict[str, str], CallView]:
+    """The signed request's parameters and its call (the signature is checked first)."""
     params = await verified_params(request, app.settings)
-    call = await run_in_threadpool(find_call, app.engine, key)
+    call = await run_in_threadpool(find_call, app.engine, key) if key else None
     if call is None:
         raise ApiError(404, f"no IVR call {key!r}")
     return params, call
 
 
 @router.post("/twiml", responses=_SIGNED)
-async def voice_twiml(request: Request, app: AppStateDep, key: KeyQuery) -> Response:
+async def voice_twiml(request: Request, app: AppStateDep, key: KeyQuery = None) -> Response:
     """The TwiML Twilio fetches when the citizen picks up."""
     _params, call = await _call(request, app, key)
     return _twiml(verification_twiml(call, app.settings))
 
 
 @router.post("/answer", responses=_SIGNED)
-async def voice_answer(request: Request, app: AppStateDep, key: KeyQuery) -> Response:
+async def voice_answer(request: Request, app: AppStateDep, key: KeyQuery = None) -> Response:
     """The citizen's key (or word): 1 closes, 2 asks for a remark then escalates, 3 (and
     anything else) leaves the case to the telecaller."""
     params, call = await _call(request, app, key)
+    key = call.key
     lang, settings = call_language(call.language), app.settings
     sid = params.get("CallSid") or call.call_sid or ""
     digit = pressed(params)
@@ -220,7 +247,7 @@ async def voice_answer(request: Request, app: AppStateDep, key: KeyQuery) -> Res
 
 
 @router.post("/remark", responses=_SIGNED)
-async def voice_remark(request: Request, app: AppStateDep, key: KeyQuery) -> Response:
+async def voice_remark(request: Request, app: AppStateDep, key: KeyQuery = None) -> Response:
     """After "2": the spoken remark (its recording kept as a reference), then the case goes
     to review."""
     params, call = await _call(request, app, key)
@@ -242,10 +269,11 @@ async def _not_satisfied(app: AppStateDep, call: CallView, sid: str, recording: 
 
 
 @router.post("/status", status_code=204, responses=_SIGNED)
-async def voice_status(request: Request, app: AppStateDep, key: KeyQuery) -> Response:
+async def voice_status(request: Request, app: AppStateDep, key: KeyQuery = None) -> Response:
     """The call's status callback: its final status tells the case how the call ended (once
     per CallSid; a redelivery changes nothing)."""
     params, call = await _call(request, app, key)
+    key = call.key
     sid = params.get("CallSid") or call.call_sid or ""
     status = params.get("CallStatus", "")
     if status not in FINAL_CALL_STATUSES:
@@ -269,3 +297,61 @@ async def voice_status(request: Request, app: AppStateDep, key: KeyQuery) -> Res
         except RPCError as err:
             log.warning("IVR result of %s not signalled: %s", key, err.message)
     return Response(status_code=204)
+
+
+# ---- staff: the sampled checks of the machine, and verification by channel ---------------
+
+CHECKERS = (Role.TELECALLER, Role.REVIEWER)
+READERS = (Role.REVIEWER, Role.ADMINISTRATOR, Role.TELECALLER)
+
+
+@router.get("/checks", response_model=IvrCheckList)
+def ivr_checks(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(*CHECKERS))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IvrCheckList:
+    """Closures the machine verified, sampled (policy `ivr_audit_percent`) for a person to
+    call the citizen again: the oldest first, paged."""
+    items, total = checks_due(session, limit=limit, offset=offset)
+    return IvrCheckList(data=items, count=total)
+
+
+@router.post(
+    "/checks/{year}/{sequence}",
+    status_code=204,
+    responses={404: {"description": "No sampled closure of this case is waiting for a check."}},
+)
+async def record_ivr_check(
+    year: int,
+    sequence: int,
+    check: IvrCheck,
+    app: AppStateDep,
+    principal: Annotated[Principal, Depends(require(*CHECKERS))],
+) -> Response:
+    """What the citizen told the person checking the machine's closure (a citizen who says
+    it is not solved may reopen it: `POST /v1/complaints/{year}/{sequence}/reopen`)."""
+    with read_session(app.engine) as session:
+        row = get_case(session, year, sequence, principal, CHECKERS)
+    done = await run_in_threadpool(
+        record_check,
+        app.engine,
+        row.registration_number,
+        agrees=check.agrees,
+        checked_by=principal.subject,
+    )
+    if not done:
+        raise ApiError(404, "no sampled IVR closure of this case is waiting for a check")
+    audit.describe("ivr_check", complaint=(year, sequence), agrees=check.agrees)
+    return Response(status_code=204)
+
+
+@router.get("/verification", response_model=VerificationByChannel)
+def verification(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+) -> VerificationByChannel:
+    """Verification by channel (the machine's calls, the telecallers') and the disagreement
+    rate of the sampled checks of the machine's closures (state-wide)."""
+    return verification_by_channel(session)

@@ -35,6 +35,9 @@ def upgrade() -> None:
         sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("signalled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("audit", sa.Boolean(), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checked_by", sa.String(length=200), nullable=True),
+        sa.Column("check_agrees", sa.Boolean(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -43,9 +46,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_ivr_call_status", "ivr_call", ["status"])
     op.create_index("ix_ivr_call_case", "ivr_call", ["registration_number", "created_at"])
+    op.create_index("ix_ivr_call_audit", "ivr_call", ["audit", "checked_at", "updated_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ivr_call_audit", table_name="ivr_call")
     op.drop_index("ix_ivr_call_case", table_name="ivr_call")
     op.drop_index("ix_ivr_call_status", table_name="ivr_call")
     op.drop_table("ivr_call")
