@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ from activities import twilio_gateway
 from activities.case import find_complaint
 from core.db import read_session, write_session
 from core.models import IvrCall, utcnow
-from core.settings import Settings
+from core.settings import Environment, Settings
 from schemas.voice import PlaceCallInput, PlacedCall
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,44 @@ class TwilioVoiceGateway(VoiceGateway):
         return call.sid
 
 
+class LocalVoiceGateway(VoiceGateway):
+    """Development without Twilio (`make run`): the call is recorded, not placed, and waits
+    for `make answer-call CASE=12/2026 DIGIT=1` (harness/answer_call.py) to play Twilio's
+    part against the API."""
+
+    name = "local"
+
+    def place(self, *, to: str, key: str) -> str:
+        sid = "CA" + uuid.uuid4().hex
+        log.info(
+            "IVR call %s NOT PLACED (no Twilio configured): answer it with "
+            "`make answer-call CASE=%s DIGIT=1`",
+            sid,
+            key.split(":", 1)[0],
+        )
+        return sid
+
+
 def make_voice_gateway(settings: Settings) -> VoiceGateway | None:
-    """Twilio when it is configured; None otherwise (no call can be placed: the telecaller
-    calls, as before IVR)."""
-    return TwilioVoiceGateway(settings) if settings.twilio_configured else None
+    """Twilio when it is configured; in development the local stand-in; None otherwise (no
+    call can be placed: the telecaller calls, as before IVR)."""
+    if settings.twilio_configured:
+        return TwilioVoiceGateway(settings)
+    if settings.environment is Environment.DEVELOPMENT:
+        return LocalVoiceGateway()
+    return None
+
+
+# What signs the voice webhooks where no Twilio auth token is configured: development only
+# (the local stand-in signs with it); anywhere else an unconfigured token refuses them all.
+LOCAL_SIGNING_TOKEN = "local-development-voice"
+
+
+def signing_token(settings: Settings) -> str:
+    """The token the voice webhooks are signed with (Twilio's auth token)."""
+    if settings.twilio_auth_token or settings.environment is not Environment.DEVELOPMENT:
+        return settings.twilio_auth_token
+    return LOCAL_SIGNING_TOKEN
 
 
 class VoiceActivities:

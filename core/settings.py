@@ -156,6 +156,9 @@ class Settings(LanguageSettings):
     ivr_voice_hi: str = "Polly.Aditi"
     ivr_voice_en: str = "Polly.Raveena"
     ivr_audio_base_url: str = ""
+    # The kinds new cases are verified by IVR for (comma separated, e.g. `complaint`),
+    # overriding the policy file's `ivr_kinds` when set; `make run` sets `complaint`.
+    ivr_kinds: str = ""
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT  # json: one JSON object per line (production)

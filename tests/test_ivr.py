@@ -18,12 +18,19 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from activities.voice import TwilioVoiceGateway
+from activities.voice import (
+    LocalVoiceGateway,
+    TwilioVoiceGateway,
+    make_voice_gateway,
+    signing_token,
+    voice_url,
+)
 from api.main import create_app
 from api.routes.voice import verification_twiml
 from core.ivr_calls import CallView
 from core.models import Complaint, IvrCall, TimelineEvent
-from core.settings import Settings
+from core.settings import Environment, Settings
+from harness.answer_call import pending_call
 from harness.factories import eventually
 from schemas.calendar import IST
 from schemas.enums import ComplaintStatus
@@ -405,3 +412,43 @@ def test_the_recorded_history_places_the_call_behind_its_patch() -> None:
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
     assert "place_call" in scheduled
+
+
+async def test_under_make_run_a_local_call_is_answered_by_the_documented_command_s_requests(
+    ts_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """Development without Twilio: the call is recorded (LocalVoiceGateway) and the requests
+    `make answer-call` sends (signed with the development token) close the case; outside
+    development the same requests are refused (no Twilio token: nothing signs)."""
+    dev = settings.model_copy(update={"environment": Environment.DEVELOPMENT})
+    assert isinstance(make_voice_gateway(dev), LocalVoiceGateway)
+    assert make_voice_gateway(settings) is None
+    app = create_app(dev, engine=engine, client=ts_env.client)
+    async with (
+        running_worker(ts_env.client, engine, dev, voice=LocalVoiceGateway()),
+        api_client(app) as client,
+    ):
+        handle = await _awaiting_call(ts_env, engine, dev)
+        reg = row_of(engine, handle).registration_number
+        call = await eventually(lambda: _pending(dev, reg), lambda c: c is not None)
+        assert call is not None and call.call_sid
+        url = voice_url(dev, "twiml", call.key)
+        token = signing_token(dev)
+        twiml = await signed_post(client, url, {"CallSid": call.call_sid}, token)
+        assert twiml.status_code == 200 and "<Gather" in twiml.text
+        answered = await signed_post(
+            client,
+            voice_url(dev, "answer", call.key),
+            {"CallSid": call.call_sid, "Digits": "1"},
+            token,
+        )
+        assert answered.status_code == 200
+        await reach(handle, ComplaintStatus.CLOSED)
+    refused = create_app(settings, engine=engine, client=ts_env.client)
+    async with api_client(refused) as other:
+        again = await signed_post(other, url, {"CallSid": call.call_sid}, token)
+        assert again.status_code == 403
+
+
+async def _pending(settings: Settings, registration_number: str) -> IvrCall | None:
+    return pending_call(settings, registration_number)

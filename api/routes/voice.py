@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from activities.voice import voice_url
+from activities.voice import signing_token, voice_url
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
@@ -195,7 +195,8 @@ async def _call(
     request: Request, app: AppStateDep, key: str | None
 ) -> tuple[dict[str, str], CallView]:
     """The signed request's parameters and its call (the signature is checked first)."""
-    params = await verified_params(request, app.settings)
+    signer = app.settings.model_copy(update={"twilio_auth_token": signing_token(app.settings)})
+    params = await verified_params(request, signer)
     call = await run_in_threadpool(find_call, app.engine, key) if key else None
     if call is None:
         raise ApiError(404, f"no IVR call {key!r}")
