@@ -179,5 +179,11 @@ class VoiceActivities:
             row.call_sid, row.status, row.updated_at = sid, "queued", utcnow()
             session.add(row)
             session.commit()
-        log.info("IVR call %s placed as %s (attempt %d)", input.key, sid, input.attempt)
+        log.info(
+            "IVR call %s handed to %s as %s (attempt %d)",
+            input.key,
+            self._gateway.name,
+            sid,
+            input.attempt,
+        )
         return PlacedCall(call_sid=sid)
