@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 
 import httpx
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 from twilio.request_validator import RequestValidator
 
 from activities.voice import signing_token, voice_url
@@ -23,19 +24,23 @@ from core.models import IvrCall
 from core.settings import Settings, get_settings
 
 
-def pending_call(settings: Settings, registration_number: str) -> IvrCall | None:
+def pending_query(registration_number: str) -> SelectOfScalar[IvrCall]:
     """The case's latest placed call whose final status the API has not had."""
+    return (
+        select(IvrCall)
+        .where(
+            IvrCall.registration_number == registration_number,
+            col(IvrCall.call_sid).is_not(None),
+            col(IvrCall.signalled_at).is_(None),
+        )
+        .order_by(col(IvrCall.id).desc())
+    )
+
+
+def pending_call(settings: Settings, registration_number: str) -> IvrCall | None:
     engine = make_engine(settings.effective_database_url)
     with read_session(engine) as session:
-        return session.exec(
-            select(IvrCall)
-            .where(
-                IvrCall.registration_number == registration_number,
-                col(IvrCall.call_sid).is_not(None),
-                col(IvrCall.signalled_at).is_(None),
-            )
-            .order_by(col(IvrCall.id).desc())
-        ).first()
+        return session.exec(pending_query(registration_number)).first()
 
 
 def _post(http: httpx.Client, token: str, url: str, params: dict[str, str]) -> httpx.Response:

@@ -30,7 +30,7 @@ from api.routes.voice import verification_twiml
 from core.ivr_calls import CallView
 from core.models import Complaint, IvrCall, TimelineEvent
 from core.settings import Environment, Settings
-from harness.answer_call import pending_call
+from harness.answer_call import pending_query
 from harness.factories import eventually
 from schemas.calendar import IST
 from schemas.enums import ComplaintStatus
@@ -53,6 +53,12 @@ REPORT = DepartmentReport(
     reply="The hand pump at the school was repaired on Monday. Water is flowing again.",
     submitted_by="officer",
 )
+
+
+@pytest.fixture
+def engine(any_engine: Engine) -> Engine:
+    """Every test of this module on SQLite and on PostgreSQL."""
+    return any_engine
 
 
 @pytest.fixture
@@ -430,7 +436,7 @@ async def test_under_make_run_a_local_call_is_answered_by_the_documented_command
     ):
         handle = await _awaiting_call(ts_env, engine, dev)
         reg = row_of(engine, handle).registration_number
-        call = await eventually(lambda: _pending(dev, reg), lambda c: c is not None)
+        call = await eventually(lambda: _pending(engine, reg), lambda c: c is not None)
         assert call is not None and call.call_sid
         url = voice_url(dev, "twiml", call.key)
         token = signing_token(dev)
@@ -450,5 +456,7 @@ async def test_under_make_run_a_local_call_is_answered_by_the_documented_command
         assert again.status_code == 403
 
 
-async def _pending(settings: Settings, registration_number: str) -> IvrCall | None:
-    return pending_call(settings, registration_number)
+async def _pending(engine: Engine, registration_number: str) -> IvrCall | None:
+    """The call `make answer-call` answers (harness/answer_call.py's query, on `engine`)."""
+    with Session(engine) as session:
+        return session.exec(pending_query(registration_number)).first()
