@@ -171,6 +171,8 @@ class ComplaintWorkflow:
         self._pausing_outbox = False
         # Whether IVR_PATCH applies to this run (decided once, at the top of `run`).
         self._ivr_on: bool | None = None
+        # Final results of calls still being placed (their CallSid not yet recorded), by SID.
+        self._early_results: dict[str, IvrOutcome] = {}
 
     # ---- run ------------------------------------------------------------------------------
 
@@ -1087,6 +1089,9 @@ class ComplaintWorkflow:
                     actor="ivr",
                     note=f"call {placed.call_sid}: attempt {attempt} of {policy.ivr_attempts}",
                 )
+            early = self._early_results.pop(placed.call_sid, None)
+            if early is not None:
+                await self._call_ended(early)
 
     async def _call_ended(self, outcome: IvrOutcome, why: str | None = None) -> None:
         """A call's final result: another call later, or the telecaller's turn. Acted on once
@@ -1094,6 +1099,11 @@ class ComplaintWorkflow:
         async with self._lock:
             state, policy = self._state, self._policy
             ivr = state.ivr
+            if ivr is not None and ivr.call_sid is None and ivr.next_at is not None:
+                # The call is being placed: its result came before the activity's (a number
+                # busy at once). Kept until the call is recorded, then acted on.
+                self._early_results[outcome.call_sid] = outcome
+                return
             if ivr is None or ivr.call_sid != outcome.call_sid or not self._call_owed():
                 return
             ivr.call_sid, ivr.last_result = None, outcome.result
