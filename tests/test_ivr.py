@@ -5,8 +5,10 @@ signed status callbacks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.voice import (
     LocalVoiceGateway,
     TwilioVoiceGateway,
+    VoiceGateway,
     make_voice_gateway,
     signing_token,
     voice_url,
@@ -36,7 +39,7 @@ from schemas.calendar import IST
 from schemas.enums import ComplaintStatus
 from schemas.escalation import REVIEW_STATUSES
 from schemas.policy import Policy
-from schemas.voice import CallResult
+from schemas.voice import CallResult, IvrOutcome
 from schemas.workflow import DepartmentReport, ReportOutcome
 from tests.fake_twilio import CreatedCall, FakeTwilio, answer_call, send_call_status, signed_post
 from tests.helpers import api_client, running_worker
@@ -460,3 +463,44 @@ async def _pending(engine: Engine, registration_number: str) -> IvrCall | None:
     """The call `make answer-call` answers (harness/answer_call.py's query, on `engine`)."""
     with Session(engine) as session:
         return session.exec(pending_query(registration_number)).first()
+
+
+class _BusyAtOnce(VoiceGateway):
+    """A call whose final status ("busy") reaches the case before the call's activity has
+    returned its CallSid: the status callback of a number busy at once."""
+
+    name = "busy-at-once"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.handle: CaseHandle | None = None
+        self.sids: list[str] = []
+
+    def place(self, *, to: str, key: str) -> str:
+        sid = "CA" + uuid.uuid4().hex
+        self.sids.append(sid)
+        assert self.handle is not None
+        signal = self.handle.signal(
+            ComplaintWorkflow.ivr_result, IvrOutcome(call_sid=sid, result=CallResult.BUSY)
+        )
+        asyncio.run_coroutine_threadsafe(signal, self.loop).result(timeout=10)
+        return sid
+
+
+async def test_a_result_before_the_call_is_recorded_is_acted_on(
+    ts_env: WorkflowEnvironment, engine: Engine, ivr_settings: Settings
+) -> None:
+    gateway = _BusyAtOnce(asyncio.get_running_loop())
+    async with running_worker(ts_env.client, engine, ivr_settings, voice=gateway):
+        handle = await open_case(ts_env.client, engine, ivr_settings, policy=IVR)
+        gateway.handle = handle
+        await reach(handle, ComplaintStatus.AWAITING_REPORT)
+        await handle.execute_update(ComplaintWorkflow.submit_report, REPORT)
+        state = await eventually(
+            lambda: state_of(handle),
+            lambda s: s.ivr is not None and s.ivr.last_result is CallResult.BUSY,
+        )
+    assert state.ivr is not None and state.ivr.call_sid is None and state.ivr.attempts == 1
+    assert state.ivr.next_at is not None  # the next call, not a wait for a status that came
+    names = [e.event for e in _events(engine, handle)]
+    assert names[-2:] == ["ivr_call_placed", "ivr_unanswered"]
