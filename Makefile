@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser clamav
+.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -53,6 +53,11 @@ api: $(STAMP)
 
 ## make user ARGS="create asha --role telecaller": API users and tokens (printed once);
 ## ARGS="list", "token NAME", "revoke NAME". One token: python -m core.admin token revoke ID.
+## make answer-call CASE=12/2026 DIGIT=1: answer the pending IVR call of a case under make run
+## (DIGIT 1 solved, 2 not solved, 3 operator; STATUS=no-answer|busy|failed for an unanswered one).
+answer-call: $(STAMP)
+	$(PY) -m harness.answer_call $(CASE) $(DIGIT) $(if $(STATUS),--status $(STATUS))
+
 user: $(STAMP)
 	$(PY) -m core.admin user $(ARGS)
 

@@ -32,6 +32,7 @@ from api.routes import (
     staff,
     track,
     twilio,
+    voice,
 )
 from core.db import prepare_database
 from core.holidays import configured_policy
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(twilio.router)
+    app.include_router(voice.router)  # IVR calls' webhooks, signed by Twilio
     app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(track.router)  # public: no token

@@ -83,4 +83,8 @@ def configured_policy(settings: Settings, now: datetime) -> Policy:
         subdivision=settings.holiday_subdivision or None,
         years=range(year - 1, year + 4),
     )
-    return load_policy(settings.policy_file, holidays=found)
+    policy = load_policy(settings.policy_file, holidays=found)
+    if settings.ivr_kinds:
+        kinds = tuple(k.strip() for k in settings.ivr_kinds.split(",") if k.strip())
+        policy = policy.model_copy(update={"ivr_kinds": kinds})
+    return policy

@@ -438,3 +438,39 @@ class Attachment(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_column=_ts())
     deleted_by: str | None = Field(default=None, max_length=200)
     deletion_reason: str | None = Field(default=None, max_length=40)
+
+
+class IvrCall(SQLModel, table=True):
+    """One IVR verification call (activities/voice.py, api/routes/voice.py), keyed so that a
+    retried activity places no second call; its CallSid acted on once (`acted_at`)."""
+
+    __tablename__ = "ivr_call"
+    __table_args__ = (
+        sa.Index("ix_ivr_call_case", "registration_number", "created_at"),
+        sa.Index("ix_ivr_call_audit", "audit", "checked_at", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    registration_number: str = Field(max_length=20)
+    attempt: int = 1
+    call_sid: str | None = Field(default=None, max_length=64, unique=True)
+    # Twilio's CallStatus, moving forward only (pending before Twilio has it).
+    status: str = Field(default="pending", max_length=20, index=True)
+    # The case's reading of the call (schemas.voice.CallResult), once known.
+    result: str | None = Field(default=None, max_length=20)
+    digits: str | None = Field(default=None, max_length=8)
+    recording_url: str | None = Field(default=None, max_length=500)
+    # When the citizen's answer (1 or 2) was applied to the case, and when the final status
+    # was signalled to it: each once, whatever Twilio redelivers.
+    acted_at: datetime | None = Field(default=None, sa_column=_ts())
+    signalled_at: datetime | None = Field(default=None, sa_column=_ts())
+    # A closure the machine verified, sampled for a person to check (policy ivr_audit_percent).
+    audit: bool = False
+    # A person's check of a sampled closure: when, by whom, and whether the citizen agreed
+    # with the machine (the dashboard's disagreement rate).
+    checked_at: datetime | None = Field(default=None, sa_column=_ts())
+    checked_by: str | None = Field(default=None, max_length=200)
+    check_agrees: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -184,6 +184,18 @@ class Settings(LanguageSettings):
     # India DLT: the principal entity ID registered on the DLT portal (templates carry
     # their own DLT template IDs, see activities/templates.py).
     twilio_dlt_entity_id: str = ""
+    # The verification call made by machine (IVR, activities/voice.py): the caller ID (empty:
+    # TWILIO_FROM_NUMBER), at most this many calls in progress at once, and the voice of
+    # `<Say>` (an Indian one) unless IVR_AUDIO_BASE_URL names recorded prompts
+    # (`<base>/<language>/<prompt>.mp3`, api/routes/voice.py).
+    twilio_voice_from_number: str = ""
+    ivr_max_concurrent_calls: int = Field(default=20, ge=1)
+    ivr_voice_hi: str = "Polly.Aditi"
+    ivr_voice_en: str = "Polly.Raveena"
+    ivr_audio_base_url: str = ""
+    # The kinds new cases are verified by IVR for (comma separated, e.g. `complaint`),
+    # overriding the policy file's `ivr_kinds` when set; `make run` sets `complaint`.
+    ivr_kinds: str = ""
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT  # json: one JSON object per line (production)

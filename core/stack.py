@@ -219,6 +219,9 @@ def run(children: list[Child]) -> None:
     host, _, port_text = settings.temporal_address.partition(":")
     port = int(port_text or 7233)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The verification call made by machine, on for complaints: without Twilio the calls
+    # wait in the read model for `make answer-call CASE=12/2026 DIGIT=1` (README).
+    env.setdefault("IVR_KINDS", "complaint")
     children += [
         Child(
             "Temporal dev server",

@@ -98,6 +98,22 @@ class Policy(BaseModel):
     sms_redelivery_after: timedelta = timedelta(hours=1)
     sms_redelivery_window: timedelta = timedelta(days=7)
 
+    # The verification call made by machine (IVR, workflows/ivr.py): placed when a case starts
+    # awaiting its verification, for the kinds in `ivr_kinds` (empty: off) except the
+    # categories in `ivr_categories_off`; busy / no answer / failed calls are tried again
+    # `ivr_retry_after` later, `ivr_attempts` calls in all, only between `ivr_calling_from` and
+    # `ivr_calling_until` (IST), then handed to the telecaller. A call with no final status
+    # after `ivr_call_timeout` counts as failed. `ivr_audit_percent` of the closures the
+    # machine verified are also put on the telecaller's list, to check the machine.
+    ivr_kinds: tuple[str, ...] = ()
+    ivr_categories_off: tuple[str, ...] = ()
+    ivr_attempts: int = Field(default=3, ge=1)
+    ivr_retry_after: timedelta = timedelta(hours=2)
+    ivr_calling_from: time = time(9, 0)
+    ivr_calling_until: time = time(20, 0)
+    ivr_call_timeout: timedelta = timedelta(minutes=15)
+    ivr_audit_percent: int = Field(default=10, ge=0, le=100)
+
     def report_deadline(self, *, suggestion: bool, urgent: bool) -> timedelta:
         if urgent:
             return self.report_deadline_urgent

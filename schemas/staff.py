@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from schemas.calendar import IstModel
 from schemas.complaint import ComplaintSummary
 from schemas.enums import MessageStatus, OfficerRole
+from schemas.voice import IvrSummary
 
 
 class CallbackItem(IstModel):
@@ -22,6 +23,8 @@ class CallbackItem(IstModel):
     attempts_so_far: int
     last_reply: str | None
     due: bool
+    # The machine's verification calls so far (issue 30), None when none was placed.
+    ivr: IvrSummary | None = None
 
 
 class CallbackWorklist(BaseModel):

@@ -29,6 +29,7 @@ from schemas.enums import (
 from schemas.escalation import Ladder
 from schemas.policy import Policy
 from schemas.reference import DepartmentName, DistrictName
+from schemas.voice import IvrState
 
 DEFAULT_MAX_HISTORY_EVENTS = 1_000
 # Who acted comes from the caller's token, never from a request body: the API builds these
@@ -289,6 +290,8 @@ class ComplaintState(IstModel):
     # The code of the rung of the case's ladder it stands on (LADDER_PATCH; None: a state
     # from before, whose rung its `escalation_level` names).
     rung: str | None = None
+    # The machine's verification calls while the case awaits its verification (IVR_PATCH).
+    ivr: IvrState | None = None
 
 
 class ComplaintWorkflowInput(BaseModel):

@@ -28,10 +28,13 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
+from xml.etree import ElementTree
 
+import httpx
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -62,12 +65,23 @@ class CreatedMessage:
 
 
 @dataclass
+class CreatedCall:
+    """A call placed through the Calls API: its TwiML URL and status callback are ours."""
+
+    sid: str
+    to: str
+    form: dict[str, str]
+    status: str = "queued"
+
+
+@dataclass
 class _State:
     account_sid: str
     auth_token: str
     script: list[Failure | LoseResponse] = field(default_factory=list)
     refused: dict[str, Failure] = field(default_factory=dict)
     created: list[CreatedMessage] = field(default_factory=list)
+    calls: list[CreatedCall] = field(default_factory=list)
     # Until this monotonic time every create answers the outage's failures in turn.
     outage_until: float = 0.0
     outage: list[Failure] = field(default_factory=list)
@@ -141,8 +155,37 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         return path == f"/2010-04-01/Accounts/{self.server.state.account_sid}/Messages.json"
 
+    def _create_call(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if not (form.get("To") and form.get("From") and (form.get("Url") or form.get("Twiml"))):
+            self._error(400, 21205, "'To', 'From' and 'Url' are required.")
+            return
+        state = self.server.state
+        with state.lock:
+            call = CreatedCall(sid="CA" + uuid.uuid4().hex, to=form["To"], form=form)
+            state.calls.append(call)
+        uri = f"/2010-04-01/Accounts/{state.account_sid}/Calls/{call.sid}.json"
+        self._send_json(
+            201,
+            {
+                "account_sid": state.account_sid,
+                "sid": call.sid,
+                "to": call.to,
+                "from": form["From"],
+                "status": call.status,
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "uri": uri,
+            },
+        )
+
     def do_POST(self) -> None:
         if not self._authorised():
+            return
+        path = urlsplit(self.path).path
+        if path == f"/2010-04-01/Accounts/{self.server.state.account_sid}/Calls.json":
+            self._create_call()
             return
         if not self._messages_path():
             self._error(404, 20404, "The requested resource was not found")
@@ -276,6 +319,11 @@ class FakeTwilio:
             return list(self._server.state.created)
 
     @property
+    def calls(self) -> list[CreatedCall]:
+        with self._server.state.lock:
+            return list(self._server.state.calls)
+
+    @property
     def create_requests(self) -> int:
         return self._server.state.create_requests
 
@@ -344,3 +392,75 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["worker"]:
         raise SystemExit("usage: FAKE_TWILIO_URL=http://... python -m tests.fake_twilio worker")
     run_worker_against(os.environ["FAKE_TWILIO_URL"])
+
+
+# ---- the citizen's side of an IVR call ------------------------------------------------------
+
+
+def signed_post(
+    http: httpx.Client | httpx.AsyncClient, url: str, params: dict[str, str], auth_token: str
+) -> Any:
+    """POST `params` to the public `url` as Twilio does (signed); `http` talks to the app
+    (its base URL stands for the public one)."""
+    signature = RequestValidator(auth_token).compute_signature(url, params)
+    parts = urlsplit(url)
+    return http.post(
+        parts.path + (f"?{parts.query}" if parts.query else ""),
+        content=urlencode(params),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+
+
+async def answer_call(
+    http: httpx.AsyncClient,
+    call: CreatedCall,
+    auth_token: str,
+    *,
+    digits: str | None = None,
+    status: str = "completed",
+    recording_url: str | None = None,
+) -> list[str]:
+    """What Twilio does with a placed call: fetch its TwiML (if answered), press `digits`
+    (None: silence), follow a `<Record>` with `recording_url`, then send the final status
+    callback. Returns the TwiML documents the citizen heard."""
+    base = {"CallSid": call.sid, "AccountSid": "AC" + "1" * 32, "To": call.to}
+    heard: list[str] = []
+    if status == "completed":
+        twiml = await signed_post(
+            http, call.form["Url"], {**base, "CallStatus": "in-progress"}, auth_token
+        )
+        twiml.raise_for_status()
+        heard.append(twiml.text)
+        gather = ElementTree.fromstring(twiml.text).find("Gather")
+        if digits is not None and gather is not None:
+            answered = await signed_post(
+                http, gather.attrib["action"], {**base, "Digits": digits}, auth_token
+            )
+            answered.raise_for_status()
+            heard.append(answered.text)
+            record = ElementTree.fromstring(answered.text).find("Record")
+            if record is not None and recording_url is not None:
+                remark = await signed_post(
+                    http,
+                    record.attrib["action"],
+                    {**base, "RecordingUrl": recording_url, "RecordingDuration": "7"},
+                    auth_token,
+                )
+                remark.raise_for_status()
+                heard.append(remark.text)
+    await send_call_status(http, call, auth_token, status)
+    return heard
+
+
+async def send_call_status(
+    http: httpx.AsyncClient, call: CreatedCall, auth_token: str, status: str
+) -> None:
+    """The call's final status callback (Twilio may send it more than once)."""
+    base = {"CallSid": call.sid, "AccountSid": "AC" + "1" * 32, "To": call.to}
+    done = await signed_post(
+        http, call.form["StatusCallback"], {**base, "CallStatus": status}, auth_token
+    )
+    done.raise_for_status()

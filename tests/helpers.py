@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.sms import OutboxGateway, SmsGateway
+from activities.voice import VoiceGateway
 from core.auth import create_user
 from core.settings import Settings
 from schemas.auth import Role
@@ -33,6 +34,7 @@ async def running_worker(
     *,
     gateway: SmsGateway | None = None,
     policy: Policy | None = None,
+    voice: VoiceGateway | None = None,
 ) -> AsyncIterator[Worker]:
     """The project's real workers on the test's task queues: workflows and activities, and
     the SMS activities on their own (rate-limited) queue."""
@@ -45,9 +47,15 @@ async def running_worker(
             gateway=gateway,
             policy=policy or Policy(),
             executor=executor,
+            voice=voice,
         )
         sms_worker = build_sms_worker(
-            client, settings=settings, engine=engine, gateway=gateway, executor=executor
+            client,
+            settings=settings,
+            engine=engine,
+            gateway=gateway,
+            executor=executor,
+            voice=voice,
         )
         async with worker, sms_worker:
             yield worker

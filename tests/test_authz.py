@@ -58,6 +58,13 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/v1/track/{year}/{sequence}"): "open",  # the citizen's phone is the key
     ("POST", "/v1/twilio/status"): "signed",
     ("POST", "/v1/twilio/inbound"): "signed",
+    ("POST", "/v1/voice/twiml"): "signed",
+    ("POST", "/v1/voice/answer"): "signed",
+    ("POST", "/v1/voice/remark"): "signed",
+    ("POST", "/v1/voice/status"): "signed",
+    ("GET", "/v1/voice/checks"): frozenset({R.TELECALLER, R.REVIEWER}),
+    ("POST", "/v1/voice/checks/{year}/{sequence}"): frozenset({R.TELECALLER, R.REVIEWER}),
+    ("GET", "/v1/voice/verification"): frozenset({R.TELECALLER, R.REVIEWER, R.ADMINISTRATOR}),
     ("POST", "/v1/complaints"): frozenset({R.TELECALLER, R.INTEGRATION}),
     ("GET", "/v1/complaints"): CASE_READERS,
     ("GET", CASE): CASE_READERS,

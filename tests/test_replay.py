@@ -86,6 +86,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".working_calendar",
             ".escalation_ladder",
             ".repeat_contact",
+            ".ivr_verification_call",
         )
     ):
         assert markers and "record_transition" not in scheduled
@@ -105,6 +106,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
                 ".suggestion_notice",
                 ".working_calendar",
                 ".escalation_ladder",
+                ".ivr_verification_call",
             )
         )
         and "session" not in p.stem

@@ -34,6 +34,7 @@ from activities.case import CaseActivities
 from activities.media import MediaActivities
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
+from activities.voice import VoiceActivities, VoiceGateway, make_voice_gateway
 from core.db import prepare_database
 from core.holidays import configured_policy
 from core.ladder import configured_ladder
@@ -73,10 +74,13 @@ def build_worker(
     policy: Policy,
     executor: ThreadPoolExecutor,
     task_queue: str | None = None,
+    voice: VoiceGateway | None = None,
 ) -> Worker:
-    """One worker for workflows and all activities on `task_queue` (default from settings)."""
+    """One worker for workflows and all activities on `task_queue` (default from settings);
+    `voice`: the IVR calls' gateway (default: Twilio when configured)."""
     case = CaseActivities(engine)
     sms = SmsActivities(engine, gateway, settings)
+    calls = VoiceActivities(engine, voice or make_voice_gateway(settings), settings)
     reconciler = ReconcileActivities(engine, client, settings, policy)
     review = ReviewActivities(engine, client, gateway, settings)
     deliveries = CaseDeliveries(engine, client)
@@ -98,6 +102,7 @@ def build_worker(
             case.record_transition,
             case.mark_unsent,
             sms.send_sms,
+            calls.place_call,
             reconciler.start_pending_workflows,
             review.record_session,
             review.freeze_agenda,
@@ -129,19 +134,27 @@ def build_sms_worker(
     engine: Engine,
     gateway: SmsGateway,
     executor: ThreadPoolExecutor,
+    voice: VoiceGateway | None = None,
 ) -> Worker:
-    """The SMS activities alone on `settings.sms_task_queue`, rate-limited for the whole queue.
+    """The SMS activities alone on `settings.sms_task_queue`, rate-limited for the whole queue
+    (with the IVR calls, whose own bound is the number of calls in progress).
 
     The limit is enforced by the Temporal server across every worker polling the queue, so a
     burst of complaints queues its SMS instead of exceeding the gateway account's rate.
     """
     sms = SmsActivities(engine, gateway, settings)
     review = ReviewActivities(engine, client, gateway, settings)
+    calls = VoiceActivities(engine, voice or make_voice_gateway(settings), settings)
     return Worker(
         client,
         task_queue=settings.sms_task_queue,
         # Review notices and invitations too: they share the gateway's rate.
-        activities=[sms.send_sms, review.send_officer_notice, review.send_citizen_invitation],
+        activities=[
+            sms.send_sms,
+            review.send_officer_notice,
+            review.send_citizen_invitation,
+            calls.place_call,
+        ],
         activity_executor=executor,
         max_task_queue_activities_per_second=settings.sms_rate_limit_per_second,
         graceful_shutdown_timeout=timedelta(seconds=10),

@@ -12,6 +12,7 @@ from api.deps import SessionDep
 from api.lists import CaseFilters, Offset, SearchText, dialect_of, page_of
 from api.scope import case_filter
 from api.views import ist, summary
+from core.ivr_calls import ivr_summaries
 from core.models import Complaint, Officer, utcnow
 from schemas.auth import Principal, Role
 from schemas.enums import ComplaintStatus
@@ -64,6 +65,7 @@ def callback_worklist(
         col(Complaint.sequence).asc(),
     )
     rows, count = page_of(session, query, order, limit=limit, offset=offset)
+    calls = ivr_summaries(session, [r.registration_number for r in rows])
     items = [
         CallbackItem(
             complaint=summary(r, now),
@@ -73,6 +75,7 @@ def callback_worklist(
             attempts_so_far=r.callback_attempts,
             last_reply=r.last_reply,
             due=bool(r.callback_due_at and r.callback_due_at <= now),
+            ivr=calls.get(r.registration_number),
         )
         for r in rows
     ]
