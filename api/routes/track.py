@@ -58,6 +58,13 @@ def utf8_header(value: str) -> str:
         return value
 
 
+# Where the department's latest reply is also its current answer: awaiting the citizen's
+# verification, or closed. Elsewhere it was rejected ("not satisfied", a reopening) or
+# overtaken (a review's agenda, a transfer): the page still shows it as the latest answer, an
+# SMS does not give it as the answer.
+ANSWERED_STATUSES = frozenset({ComplaintStatus.AWAITING_CALLBACK, ComplaintStatus.CLOSED})
+
+
 def tracked(row: Complaint) -> TrackedComplaint:
     """The public fields of a case, and nothing else (times in IST)."""
     next_deadline: datetime | None = None

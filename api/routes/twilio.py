@@ -28,7 +28,7 @@ from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
 from api.lists import Offset, count_of
 from api.ratelimit import Window, counts, hit
-from api.routes.track import tracked
+from api.routes.track import ANSWERED_STATUSES, tracked
 from api.scope import case_filter
 from api.updates import execute_within
 from api.views import ist, summary
@@ -194,7 +194,7 @@ def _status_text(row: Complaint, language: str, helpline: str) -> str:
     if case.next_deadline:
         parts.append(reply("reply|next_date", language, date=fmt_ist_date(case.next_deadline)))
     tail = reply("reply|help_short", language, helpline=helpline)
-    if case.last_reply:
+    if case.last_reply and case.status in ANSWERED_STATUSES:
         # Three segments hold at most 459 characters: no need to measure more.
         answer = cut(" ".join(case.last_reply[:2000].split()), 480)
         if answer and answer[-1] not in ".!?।":
