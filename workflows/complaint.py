@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.sms import SmsActivities
     from schemas import search_attributes as sa
+    from schemas.attachments import AttachmentEvent
     from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, fmt_ist_date
     from schemas.enums import (
         ClosureReason,
@@ -105,6 +106,9 @@ LADDER_PATCH = "escalation-ladder"
 # never took the update; the marker names those that did, so a later change to the handler
 # branches on it and they still replay.
 REPEAT_CONTACT_PATCH = "repeat-contact"
+# A file's event (added, made public or private, removed, an Open311 media_url fetched or
+# refused) signalled to the case, which writes it to its timeline by reference.
+ATTACHMENT_TIMELINE_PATCH = "attachment-timeline"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -1007,6 +1011,15 @@ class ComplaintWorkflow:
                 note=f"{receipt.template} to {receipt.recipient.value}"
                 + (f": {receipt.error}" if receipt.error else ""),
             )
+
+    @workflow.signal
+    async def attachment_event(self, event: AttachmentEvent) -> None:
+        """A file of the case added, made public or private, removed, or an Open311
+        media_url fetched or refused: into the timeline by reference (never its name or
+        bytes). Signalled by the API (api/attachment_events.py) and MediaFetchWorkflow."""
+        async with self._lock:
+            workflow.patched(ATTACHMENT_TIMELINE_PATCH)
+            await self._record(event.event.value, actor=event.by, note=event.note)
 
     # ---- queries --------------------------------------------------------------------------
 
