@@ -28,7 +28,7 @@ from schemas.auth import Role
 from tests.helpers import api_client, running_worker
 from tests.lifecycle_helpers import HISTORIES
 from tests.test_attachments_open311 import media_host, request_form  # noqa: F401
-from tests.test_pages import sign_in, token_of
+from tests.test_pages import csrf, sign_in, token_of
 from workflows.complaint import ATTACHMENT_TIMELINE_PATCH
 from workflows.media import MEDIA_TIMELINE_PATCH, media_workflow_id
 
@@ -151,6 +151,32 @@ async def test_a_files_life_is_on_the_timeline_by_reference(
             for text in said:
                 assert text in page.text, (language, text)
             assert FILE_NAME not in page.text.split('class="timeline"')[-1]
+
+    # The citizen's page names what happened to their file, never who did it.
+    for language, said in (
+        ("en", ["What happened to the files", "File made public", "it showed someone"]),
+        ("hi", ["फ़ाइलों के साथ क्या हुआ", "प्रशासक ने फ़ाइल हटाई", "निजी विवरण"]),
+    ):
+        async with httpx.AsyncClient(
+            transport=http._transport,
+            base_url="http://testserver",
+            headers={"accept-language": language},
+        ) as citizen:
+            form = await citizen.get("/track")
+            shown = await citizen.post(
+                "/track",
+                data={
+                    "csrf_token": csrf(form),
+                    "number": f"{sequence}/{year}",
+                    "phone": "9876543210",
+                },
+            )
+            assert shown.status_code == 200, shown.text
+            heading, listed = said[0], shown.text.split("file-events")[-1].split("</ol>")[0]
+            assert heading in shown.text
+            for text in said[1:]:
+                assert text in listed, (language, text)
+            assert "sha256" not in listed and actors[3] not in listed
 
 
 async def test_a_refused_media_url_is_on_the_timeline_and_in_the_audit_trail(
