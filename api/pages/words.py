@@ -80,7 +80,12 @@ _FIELD_REFUSALS: dict[str, tuple[str, Callable[[Gettext], str]]] = {
 _FIELD_MESSAGES: dict[str, Callable[[Gettext], str]] = {
     "new_deadline": lambda _: _("The new deadline must be in the future."),
     "responsible_officer_id": lambda _: _("Choose one of the options."),
+    "attachments": lambda _: _(
+        "A resolved report needs an action-taken report: add a photo or document of the work done."
+    ),
 }
+# The API's field -> the form's (the report form's files are `files`).
+_FORM_FIELDS = {"attachments": "files"}
 
 
 def field_refusal(err: ApiError, _: Gettext) -> dict[str, str] | None:
@@ -95,7 +100,9 @@ def field_refusal(err: ApiError, _: Gettext) -> dict[str, str] | None:
         if isinstance(entry, dict) and isinstance(entry.get("field"), str):
             name = str(entry["field"])
             word = _FIELD_MESSAGES.get(name)
-            found[name] = word(_) if word else _("Please correct this field.")
+            found[_FORM_FIELDS.get(name, name)] = (
+                word(_) if word else _("Please correct this field.")
+            )
     return found or None
 
 
