@@ -111,8 +111,18 @@ async def test_a_files_life_is_on_the_timeline_by_reference(
     )
     assert removed.status_code == 204, removed.text
 
+    # The officer's action-taken report: its own kind on the timeline.
+    nodal = auth_headers(engine, Role.NODAL_OFFICER, district="Ranchi")
+    report = await http.post(
+        files,
+        files={"file": ("atr.jpg", photo(seed=6), "image/jpeg")},
+        data={"kind": "action_taken_report"},
+        headers=nodal,
+    )
+    assert report.status_code == 201, report.text
+
     case = await eventually(
-        lambda: _case(http, engine, year, sequence), lambda c: len(_events(c)) >= 4
+        lambda: _case(http, engine, year, sequence), lambda c: len(_events(c)) >= 5
     )
     events = _events(case)
     assert [e["event"] for e in events] == [
@@ -120,7 +130,11 @@ async def test_a_files_life_is_on_the_timeline_by_reference(
         "attachment_published",
         "attachment_unpublished",
         "attachment_removed",
+        "attachment_added",
     ]
+    assert events[4]["note"].startswith("kind=action_taken_report type=image/jpeg")
+    assert f"id={report.json()['id'][:8]}" in events[4]["note"]
+    events = events[:4]
     reference = (
         f"kind=evidence type=image/jpeg size={file['size']} id={file['id'][:8]} "
         f"sha256={file['sha256'][:12]}"
