@@ -1017,6 +1017,9 @@ class ComplaintWorkflow:
         """A file of the case added, made public or private, removed, or an Open311
         media_url fetched or refused: into the timeline by reference (never its name or
         bytes). Signalled by the API (api/attachment_events.py) and MediaFetchWorkflow."""
+        # A file sent with the registration (the desk) may be signalled with the first task:
+        # "registered" stays the timeline's first entry.
+        await workflow.wait_condition(lambda: self._state.event_seq > 0)
         async with self._lock:
             workflow.patched(ATTACHMENT_TIMELINE_PATCH)
             await self._record(event.event.value, actor=event.by, note=event.note)
