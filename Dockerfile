@@ -19,7 +19,9 @@ RUN /opt/venv/bin/pip install .
 
 FROM python:${PYTHON_VERSION}-slim
 # A fixed, unprivileged user: the code is owned by root and read-only for it.
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin jansamvad
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin jansamvad \
+    && install -d -o 10001 -g 10001 /var/lib/jan-samvad/attachments
+# (docker-compose.yml mounts the `attachments` volume there: a new volume takes this owner.)
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Run from the source tree (alembic.ini and migrations/ are found beside the packages).

@@ -24,8 +24,8 @@ import httpx
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
-from core import attachments
-from core.attachments import Refused
+from core import attachments, audit
+from core.attachments import Infected, Refused
 from core.models import utcnow
 from core.settings import Settings
 from schemas.attachments import (
@@ -180,6 +180,7 @@ class MediaActivities:
             )
         except Refused as refused:
             log.warning("media of %s refused: %s", input.registration_number, refused.message)
+            self._audit_refusal(input, refused)
             return MediaFetchResult(refused=f"{refused.status} {refused.message}")
         return MediaFetchResult(
             attachment=AttachmentRef(
@@ -191,6 +192,24 @@ class MediaActivities:
                 uploaded_by=row.uploaded_by,
                 uploaded_at=row.uploaded_at,
             )
+        )
+
+    def _audit_refusal(self, input: MediaFetch, refused: Refused) -> None:
+        """A refusal is final (not retried): the audit trail says so, on behalf of the
+        integration that sent the URL (the URL itself stays out: it may carry anything)."""
+        facts: dict[str, object] = {"field": refused.field, "reason": refused.message[:160]}
+        if isinstance(refused, Infected):
+            facts = {"field": refused.field, "signature": refused.signature[:80]}
+        audit.append(
+            self._engine,
+            audit.worker_entry(
+                subject=input.uploaded_by,
+                action="media_url_refused",
+                complaint=audit.complaint_of_number(input.registration_number),
+                status_code=refused.status,
+                facts=facts,
+                now=utcnow(),
+            ),
         )
 
     @activity.defn

@@ -53,6 +53,7 @@ async def start_media_fetch(
                 registration_number=row.registration_number,
                 url=url,
                 uploaded_by=by,
+                case_workflow_id=row.workflow_id,
             ),
             id=media_workflow_id(settings.workflow_id_prefix, row.year, row.sequence),
             task_queue=settings.temporal_task_queue,

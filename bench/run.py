@@ -21,6 +21,10 @@ with `--only`):
 7. review: a weekly review at the state's volume and the deadline storm before it, on a dev
    server of its own beside bare-engine update and timer baselines (bench/review.py; not in the
    default run: `--only review`);
+8. attachments: photos of about 3 MB uploaded by concurrent clients beside small photos in the
+   same run, on a stack and clamd of their own (bench/attachments.py): upload p50/p99, their
+   ratio to the small photos', the API's resident memory (not in the default run: several
+   minutes; `--only attachments`);
 6. priority: priority under load, on a fresh stack whose SMS queue sends 1/s (a long code):
    a burst of routine complaints with urgent ones and officers' reports spread over it
    (bench/priority.py): urgent registered -> forwarded and -> officer SMS handed over (p50/p99,
@@ -55,6 +59,7 @@ import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.attachments import run as attachments_bench
 from bench.bare import BareUnsandboxedWorkflow, BareWorkflow, noop, noop_async
 from bench.lifecycle import lifecycle
 from bench.priority import priority_under_load
@@ -66,9 +71,19 @@ from harness.factories import complaint_body
 from harness.processes import EmbeddedStack
 
 RESULTS = Path(__file__).parent / "results"
-SECTIONS = ("baseline", "intake", "lifecycle", "scale", "readmodel", "priority", "review")
-# Chosen with --only: the review section runs 10,000 cases for about an hour.
-DEFAULT_SECTIONS = SECTIONS[:-1]
+SECTIONS = (
+    "baseline",
+    "intake",
+    "lifecycle",
+    "scale",
+    "readmodel",
+    "priority",
+    "review",
+    "attachments",
+)
+# Chosen with --only: the review section runs 10,000 cases for about an hour, the attachments
+# section several minutes of 3 MB uploads.
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s not in ("review", "attachments"))
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -473,10 +488,28 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
                 "True",
             ),
         ]
+    files = result.get("attachments")
+    if files:
+        rows += [
+            (
+                f"attachments: {files['photo_mb']} MB upload p50 (ms)",
+                _ms(files["p50_ms"]),
+                "",
+            ),
+            ("attachments: upload p99 (ms)", _ms(files["p99_ms"]), ""),
+            (
+                "attachments: p50 ratio to small photos",
+                f"{files['p50_ratio_to_baseline']:.1f}",
+                "",
+            ),
+            ("attachments: uploads/s", f"{files['uploads_per_s']:.2f}", ""),
+            ("attachments: API RSS growth (MB)", str(files["api_rss_growth_mb"]), "bounded"),
+        ]
     return rows
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (`make bench ARGS="--only attachments"`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
@@ -519,7 +552,16 @@ def main() -> None:
     )
     parser.add_argument("--review-bulk", type=int, default=2000, help="cases of the bulk directive")
     parser.add_argument("--review-singles", type=int, default=200, help="single decisions")
-    args = parser.parse_args()
+    parser.add_argument("--attachment-photos", type=int, default=100, help="photos uploaded")
+    parser.add_argument("--attachment-clients", type=int, default=10, help="uploading at once")
+    parser.add_argument(
+        "--attachment-megabytes", type=float, default=3.0, help="size of the large photos"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
 
     result: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -554,6 +596,10 @@ def main() -> None:
     if "review" in args.only:
         result["review"] = asyncio.run(
             review_at_scale(args.review_cases, args.review_bulk, args.review_singles)
+        )
+    if "attachments" in args.only:
+        result["attachments"] = attachments_bench(
+            args.attachment_photos, args.attachment_clients, args.attachment_megabytes
         )
     if "readmodel" in args.only:
         problem = _postgres_reachable(args.postgres_url)

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from core.db import read_session, write_session
-from core.models import AuditEntry
+from core.models import AUDIT_SUMMARY_LENGTH, AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,31 @@ def complaint_of(year: Any, sequence: Any) -> tuple[int, int] | None:
 
 
 # ---- storage and reading -------------------------------------------------------------------
+
+
+def worker_entry(
+    *,
+    subject: str,
+    action: str,
+    complaint: tuple[int, int] | None,
+    status_code: int,
+    facts: Mapping[str, Any],
+    now: datetime,
+) -> AuditEntry:
+    """An entry for what a worker decided on someone's behalf (an Open311 media_url refused):
+    method WORKER, the action as its route, non-personal facts only."""
+    summary = "; ".join([action, *(f"{k}={_plain(v)}" for k, v in facts.items())])
+    return AuditEntry(
+        at=now,
+        subject=subject,
+        method="WORKER",
+        route=action,
+        complaint_year=complaint[0] if complaint else None,
+        complaint_sequence=complaint[1] if complaint else None,
+        summary=summary[:AUDIT_SUMMARY_LENGTH],
+        status_code=status_code,
+        outcome=outcome_of(status_code).value,
+    )
 
 
 def append(engine: Engine, entry: AuditEntry) -> None:

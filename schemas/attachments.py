@@ -124,6 +124,9 @@ class MediaFetch(BaseModel):
     registration_number: str
     url: str = Field(max_length=2000)
     uploaded_by: str
+    # The case's workflow, told what became of the fetch (its timeline); None in inputs
+    # written before it was (their fetches tell no one).
+    case_workflow_id: str | None = None
 
 
 class MediaFetchResult(BaseModel):
@@ -141,3 +144,66 @@ class RetentionResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     removed: int = 0
+
+
+class AttachmentEventKind(StrEnum):
+    """What happened to a file of the case: the timeline's event names."""
+
+    ADDED = "attachment_added"
+    PUBLISHED = "attachment_published"
+    UNPUBLISHED = "attachment_unpublished"
+    REMOVED = "attachment_removed"
+    MEDIA_FETCHED = "media_url_fetched"
+    MEDIA_REFUSED = "media_url_refused"
+
+
+class AttachmentEvent(BaseModel):
+    """A file's event, signalled to the case's workflow (the timeline's one writer): a
+    reference only (id, the hash's first characters, type, size, kind; who; a reason code),
+    never the file's name (a citizen's name may be in it), its bytes or any text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: AttachmentEventKind
+    by: str = Field(max_length=200)
+    attachment_id: str | None = Field(default=None, max_length=32)
+    sha256_prefix: str | None = Field(default=None, max_length=12)
+    media_type: MediaType | None = None
+    size: int | None = None
+    kind: AttachmentKind | None = None
+    # A code: a deletion's reason (DeletionBody), a refused fetch's HTTP-like status.
+    reason: str | None = Field(default=None, max_length=40, pattern=r"^[a-z0-9_]+$")
+
+    @property
+    def note(self) -> str:
+        """The timeline's note: `key=value` pairs of codes and numbers (api/pages/words.py
+        puts them in the reader's words)."""
+        parts = {
+            "kind": self.kind.value if self.kind else None,
+            "type": self.media_type.value if self.media_type else None,
+            "size": str(self.size) if self.size is not None else None,
+            "id": self.attachment_id[:8] if self.attachment_id else None,
+            "sha256": self.sha256_prefix,
+            "reason": self.reason,
+        }
+        return " ".join(f"{k}={v}" for k, v in parts.items() if v)
+
+
+def attachment_event(
+    event: AttachmentEventKind,
+    ref: AttachmentRef,
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+) -> AttachmentEvent:
+    """The event of one file, from its reference."""
+    return AttachmentEvent(
+        event=event,
+        by=by or ref.uploaded_by,
+        attachment_id=ref.id,
+        sha256_prefix=ref.sha256[:12],
+        media_type=ref.media_type,
+        size=ref.size,
+        kind=ref.kind,
+        reason=reason,
+    )

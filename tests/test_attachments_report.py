@@ -169,4 +169,16 @@ async def test_the_desk_registers_with_the_citizens_photos(
         assert registered.status_code == 303, registered.text[-2000:]
         page = await desk.get(registered.headers["location"])
         assert "Photos and documents (2)" in page.text
-        assert page.text.count("Citizen&#39;s evidence") == 2
+        # In the files section (the timeline names them too: tests/test_attachments_timeline.py).
+        files = page.text.split('class="timeline"')[0]
+        assert files.count("Citizen&#39;s evidence") == 2
+    # The case's own workflow wrote them after "registered", one entry per file.
+    year, sequence = registered.headers["location"].rstrip("/").split("/")[-2:]
+    reader = auth_headers(any_engine, Role.TELECALLER)
+
+    async def timeline() -> list[str]:
+        answer = await proof_stack.get(f"/v1/complaints/{year}/{sequence}", headers=reader)
+        return [e["event"] for e in answer.json()["timeline"]]
+
+    events = await eventually(timeline, lambda t: t.count("attachment_added") == 2)
+    assert events[0] == "registered"

@@ -59,6 +59,10 @@ def test_there_are_histories_to_replay() -> None:
         "media_fetch_round_trip",
         # Recorded after REPEAT_CONTACT_PATCH: a repeat call linked to the case.
         "repeat_contact_linked.repeat_contact",
+        # Recorded after ATTACHMENT_TIMELINE_PATCH: a file's events signalled to the case;
+        # after MEDIA_TIMELINE_PATCH: a refused media_url's outcome signalled to its case.
+        "attachment_events.attachment_timeline",
+        "media_fetch_refused.media_timeline",
     } <= names
 
 
@@ -87,6 +91,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".escalation_ladder",
             ".repeat_contact",
             ".ivr_verification_call",
+            ".attachment_timeline",
         )
     ):
         assert markers and "record_transition" not in scheduled

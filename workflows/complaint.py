@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.sms import SmsActivities
     from activities.voice import VoiceActivities
     from schemas import search_attributes as sa
+    from schemas.attachments import AttachmentEvent
     from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, fmt_ist_date
     from schemas.enums import (
         ClosureReason,
@@ -116,6 +117,10 @@ REPEAT_CONTACT_PATCH = "repeat-contact"
 # answers 1 and 2 arrive as `record_callback` from the voice webhooks (actor `ivr`); the
 # case's own deadlines move it whatever the calls do.
 IVR_PATCH = "ivr-verification-call"
+
+# A file's event (added, made public or private, removed, an Open311 media_url fetched or
+# refused) signalled to the case, which writes it to its timeline by reference.
+ATTACHMENT_TIMELINE_PATCH = "attachment-timeline"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -1173,6 +1178,18 @@ class ComplaintWorkflow:
                 note=f"{receipt.template} to {receipt.recipient.value}"
                 + (f": {receipt.error}" if receipt.error else ""),
             )
+
+    @workflow.signal
+    async def attachment_event(self, event: AttachmentEvent) -> None:
+        """A file of the case added, made public or private, removed, or an Open311
+        media_url fetched or refused: into the timeline by reference (never its name or
+        bytes). Signalled by the API (api/attachment_events.py) and MediaFetchWorkflow."""
+        # A file sent with the registration (the desk) may be signalled with the first task:
+        # "registered" stays the timeline's first entry.
+        await workflow.wait_condition(lambda: self._state.event_seq > 0)
+        async with self._lock:
+            workflow.patched(ATTACHMENT_TIMELINE_PATCH)
+            await self._record(event.event.value, actor=event.by, note=event.note)
 
     # ---- queries --------------------------------------------------------------------------
 

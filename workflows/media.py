@@ -11,11 +11,22 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.media import MediaActivities
-    from schemas.attachments import MediaFetch, MediaFetchResult, RetentionResult
+    from schemas.attachments import (
+        AttachmentEvent,
+        AttachmentEventKind,
+        MediaFetch,
+        MediaFetchResult,
+        RetentionResult,
+        attachment_event,
+    )
+    from workflows.complaint import ComplaintWorkflow
 
 # A fetch that fails on the network or finds no scanner is tried again a few times (a
 # refusal — internal address, too large, a virus — is an answer, not a failure).
 MEDIA_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=5)
+# The fetch's outcome (fetched: the file's reference; refused: the status) signalled to the
+# case's workflow, for its timeline. Fetches recorded before it tell no one.
+MEDIA_TIMELINE_PATCH = "media-fetch-timeline"
 
 
 def media_workflow_id(prefix: str, year: int, sequence: int) -> str:
@@ -28,12 +39,31 @@ class MediaFetchWorkflow:
 
     @workflow.run
     async def run(self, input: MediaFetch) -> MediaFetchResult:
-        return await workflow.execute_activity_method(
+        result = await workflow.execute_activity_method(
             MediaActivities.fetch_media,
             input,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=MEDIA_RETRY,
         )
+        if input.case_workflow_id and workflow.patched(MEDIA_TIMELINE_PATCH):
+            await self._tell_case(input.case_workflow_id, input, result)
+        return result
+
+    async def _tell_case(self, case_id: str, input: MediaFetch, result: MediaFetchResult) -> None:
+        if result.attachment is not None:
+            event = attachment_event(AttachmentEventKind.MEDIA_FETCHED, result.attachment)
+        else:
+            status = (result.refused or "").partition(" ")[0]
+            event = AttachmentEvent(
+                event=AttachmentEventKind.MEDIA_REFUSED,
+                by=input.uploaded_by,
+                reason=f"refused_{status}" if status.isdigit() else "refused",
+            )
+        case = workflow.get_external_workflow_handle_for(ComplaintWorkflow.run, case_id)
+        try:
+            await case.signal(ComplaintWorkflow.attachment_event, event)
+        except Exception:  # the case's workflow has finished: no timeline left
+            workflow.logger.warning("media fetch outcome not signalled to its case")
 
 
 @workflow.defn

@@ -17,8 +17,9 @@ from fastapi.responses import Response
 
 from api.deps import AppState
 from api.errors import ApiError
-from api.pages.files import citizen_files
+from api.pages.files import citizen_file_events, citizen_files
 from api.pages.web import CheckedForm, field, gettext_for, language, render
+from api.pages.words import attachment_note
 from api.ratelimit import RateLimited
 from api.routes.track import look_up_case, tracked, with_reopen_window
 from core.models import utcnow
@@ -92,6 +93,9 @@ async def track(request: Request, form: CheckedForm) -> Response:
     shown = await run_in_threadpool(
         citizen_files, app.engine, int(matched.group(2)), int(matched.group(1))
     )
+    file_events = await run_in_threadpool(
+        citizen_file_events, app.engine, int(matched.group(2)), int(matched.group(1))
+    )
     return render(
         request,
         "track.html",
@@ -100,6 +104,10 @@ async def track(request: Request, form: CheckedForm) -> Response:
             "errors": {},
             "case": case,
             "files": shown,
+            "file_events": [
+                {"at": e.at, "label": _(e.event), "detail": attachment_note(e.note or "", _)}
+                for e in file_events
+            ],
             "next_step": next_step(request, case),
         },
     )

@@ -26,8 +26,13 @@ from api.routes import complaints
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from core import attachments
 from core.db import read_session
-from core.models import Attachment, Complaint
-from schemas.attachments import AttachmentKind, AttachmentSource, PublicationBody
+from core.models import Attachment, Complaint, TimelineEvent
+from schemas.attachments import (
+    AttachmentEventKind,
+    AttachmentKind,
+    AttachmentSource,
+    PublicationBody,
+)
 from schemas.auth import Principal
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -299,3 +304,40 @@ async def publish_file(
             number = f"{sequence}/{year}"
             raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
     return redirect(f"/cases/{year}/{sequence}?done=publication#files")
+
+
+# The citizen's page names the latest file events (a case has at most a few dozen files).
+CITIZEN_FILE_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """A file's event as the citizen's page shows it (from the case's timeline)."""
+
+    at: datetime
+    event: str
+    note: str | None
+
+
+def citizen_file_events(engine: Engine, year: int, sequence: int) -> list[FileEvent]:
+    """The latest file events of the case the citizen should know of (newest first): their
+    evidence added, published, made private or removed (with why), their app's photo fetched
+    or not; the officer's action-taken report once made public. Never who did it."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(TimelineEvent)
+            .join(Complaint, col(Complaint.id) == col(TimelineEvent.complaint_id))
+            .where(
+                Complaint.year == year,
+                Complaint.sequence == sequence,
+                col(TimelineEvent.event).in_([e.value for e in AttachmentEventKind]),
+            )
+            .order_by(col(TimelineEvent.seq).desc())
+            .limit(CITIZEN_FILE_EVENTS)
+        ).all()
+    report = f"kind={AttachmentKind.ACTION_TAKEN_REPORT.value}"
+    return [
+        FileEvent(at=r.at, event=r.event, note=r.note)
+        for r in rows
+        if report not in (r.note or "") or r.event == AttachmentEventKind.PUBLISHED.value
+    ]

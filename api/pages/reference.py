@@ -64,6 +64,13 @@ TIMELINE_EVENTS = (
     "sms_undelivered",
     "sms_failed",
     "sms_dropped",
+    # A file's events (schemas.attachments.AttachmentEventKind).
+    "attachment_added",
+    "attachment_published",
+    "attachment_unpublished",
+    "attachment_removed",
+    "media_url_fetched",
+    "media_url_refused",
 )
 
 

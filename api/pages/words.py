@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from api.errors import ApiError
+from schemas.attachments import AttachmentEventKind, AttachmentKind, MediaType
 from schemas.enums import ClosureReason, ComplaintStatus
 from schemas.escalation import all_rungs
 from schemas.workflow import ReportOutcome, SmsTemplate
@@ -80,11 +81,10 @@ _FIELD_MESSAGES: dict[str, Callable[[Gettext], str]] = {
     "new_deadline": lambda _: _("The new deadline must be in the future."),
     "responsible_officer_id": lambda _: _("Choose one of the options."),
     "attachments": lambda _: _(
-        "Attach the action-taken report (a photo or a document): a resolved report on this "
-        "subject needs one."
+        "A resolved report needs an action-taken report: add a photo or document of the work done."
     ),
 }
-# The API's field name where the page's form names it otherwise.
+# The API's field -> the form's (the report form's files are `files`).
 _FORM_FIELDS = {"attachments": "files"}
 
 
@@ -158,6 +158,53 @@ _SMS: dict[str, Callable[[Gettext], str]] = {
 }
 
 
+_ATTACHMENT_EVENTS = frozenset(e.value for e in AttachmentEventKind)
+_FACT = re.compile(r"([a-z0-9]+)=(\S+)")
+_REASONS: dict[str, Callable[[Gettext], str]] = {
+    "personal_data": lambda _: _("it showed someone's personal data"),
+    "wrong_case": lambda _: _("added to the wrong case"),
+    "unlawful": lambda _: _("unlawful content"),
+    "duplicate": lambda _: _("a duplicate"),
+    "retention": lambda _: _("the retention period ended"),
+}
+
+
+def file_size(size: int) -> str:
+    """A file's size as people read it (kB up to a megabyte, then MB)."""
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{max(size // 1000, 1)} kB"
+
+
+def attachment_note(note: str, _: Gettext) -> str | None:
+    """A file event's note (`kind=evidence type=image/jpeg size=… id=… sha256=…
+    reason=…`, schemas.attachments.AttachmentEvent) in the reader's words; None when the
+    note is not of that form."""
+    facts = dict(_FACT.findall(note))
+    if not facts:
+        return None
+    parts: list[str] = []
+    if kind := facts.get("kind"):
+        if kind == AttachmentKind.ACTION_TAKEN_REPORT.value:
+            parts.append(_("Action-taken report"))
+        else:
+            parts.append(_("Citizen's evidence"))
+    if media := facts.get("type"):
+        try:
+            parts.append(MediaType(media).label)
+        except ValueError:
+            parts.append(media)
+    if (size := facts.get("size", "")).isdigit():
+        parts.append(file_size(int(size)))
+    if file_id := facts.get("id"):
+        parts.append(_("file %(id)s") % {"id": file_id})
+    reason = facts.get("reason", "")
+    if reason in _REASONS:
+        parts.append(_("reason: %(reason)s") % {"reason": _REASONS[reason](_)})
+    elif reason.startswith("refused"):
+        status = reason.removeprefix("refused").lstrip("_")
+        parts.append(_("not taken (%(status)s)") % {"status": status} if status else _("not taken"))
+    return " · ".join(parts) or None
+
+
 def note_text(
     event: str,
     note: str | None,
@@ -169,6 +216,8 @@ def note_text(
     remark, a directive) kept as written."""
     if not note:
         return ""
+    if event in _ATTACHMENT_EVENTS and (said := attachment_note(note, _)):
+        return said
     head, sep, rest = note.partition(": ")
     if event == "closed" and head in _CLOSURES:
         return _CLOSURES[head](_) + (f": {rest}" if sep else "")

@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from api.attachment_events import tell_case
 from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep
 from api.errors import ApiError
@@ -35,6 +36,7 @@ from core.models import Attachment, Complaint, utcnow
 from core.scanner import ClamdScanner, ScannerUnavailable
 from schemas.attachments import (
     IMAGE_TYPES,
+    AttachmentEventKind,
     AttachmentKind,
     AttachmentLinks,
     AttachmentList,
@@ -188,6 +190,8 @@ async def take_in(
         size=attachment.size,
         source=source,
     )
+    if created:
+        await tell_case(app, case, attachment, AttachmentEventKind.ADDED, by=by)
     return attachment, created
 
 
@@ -376,6 +380,9 @@ async def publish_attachment(
         now=utcnow(),
     )
     audit.describe("publish_attachment" if body.public else "unpublish_attachment")
+    if attachment.public != body.public:
+        event = AttachmentEventKind.PUBLISHED if body.public else AttachmentEventKind.UNPUBLISHED
+        await tell_case(app, case, attachment, event, by=principal.subject)
     attachment.public = body.public
     return public_view(case, attachment)
 
@@ -393,7 +400,7 @@ async def delete_attachment(
 ) -> Response:
     """Removes the file (administrators only, with a reason): its reference stays with who,
     when and why; its bytes are deleted from the store."""
-    _case, attachment = _attachment_of(session, principal, REMOVERS, year, sequence, attachment_id)
+    case, attachment = _attachment_of(session, principal, REMOVERS, year, sequence, attachment_id)
     session.close()
     await run_in_threadpool(
         lambda: attachments.delete(
@@ -406,6 +413,14 @@ async def delete_attachment(
         )
     )
     audit.describe("delete_attachment", reason=body.reason)
+    await tell_case(
+        app,
+        case,
+        attachment,
+        AttachmentEventKind.REMOVED,
+        by=principal.subject,
+        reason=str(body.reason.value),
+    )
     return Response(status_code=204)
 
 
