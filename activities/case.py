@@ -168,6 +168,12 @@ class CaseActivities:
                 complaint.callback_attempts = snap.callback_attempts
                 if snap.undecided_times is not None:
                     complaint.undecided_times = snap.undecided_times
+                if snap.interim_replies is not None:
+                    complaint.interim_replies = snap.interim_replies
+                    complaint.interim_reason = snap.interim_reason
+                    complaint.interim_expected_by = snap.interim_expected_by
+                    complaint.extension_requested_until = snap.extension_requested_until
+                    complaint.report_reason = snap.report_reason
                 complaint.state_version = input.seq
                 complaint.updated_at = utcnow()
                 session.add(complaint)

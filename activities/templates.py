@@ -184,6 +184,12 @@ TEXTS: tuple[Template, ...] = (
     _t("reopened|suggestion",
         "CM Jan Samvad {reg}: your suggestion is reopened and sent back to {office}, answer due "
         "by {due}. Help: {helpline}"),
+    _t("interim_reply|complaint",
+        "CM Jan Samvad {reg}: the officer needs more time on your complaint ({reason}); "
+        "expected by {date}. Your case still goes to review if late. Help: {helpline}"),
+    _t("interim_reply|suggestion",
+        "CM Jan Samvad {reg}: the officer needs more time on your suggestion ({reason}); "
+        "expected by {date}. Help: {helpline}"),
     _t("sidhi_baat_invitation",
         "CM Jan Samvad {reg}: you are invited to Sidhi Baat with the Chief Minister on {date} "
         "at {venue}. Please bring this SMS and your papers. Help: {helpline}"),

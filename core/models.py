@@ -145,6 +145,13 @@ class Complaint(SQLModel, table=True):
     citizen_remark: str | None = Field(default=None, sa_column=Column(sa.Text))
     callback_due_at: datetime | None = Field(default=None, sa_column=_ts())
     callback_attempts: int = 0
+    # Interim replies of late officers (issue 32): how many, the last one's reason and
+    # expected date, the extension it asks the next review for; a report's reason code.
+    interim_replies: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    interim_reason: str | None = Field(default=None, max_length=40)
+    interim_expected_by: datetime | None = Field(default=None, sa_column=_ts())
+    extension_requested_until: datetime | None = Field(default=None, sa_column=_ts())
+    report_reason: str | None = Field(default=None, max_length=40)
     # The workflow's event sequence last projected here: older projections never overwrite.
     state_version: int = 0
 

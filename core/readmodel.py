@@ -156,6 +156,8 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
                 sidhi_baat_at=row.review_date
                 if section is AgendaSection.AWAITING_SIDHI_BAAT
                 else None,
+                extension_requested_until=row.extension_requested_until,
+                report_reason=row.report_reason,
             )
         )
     # Decisions first; within a section by district, the longest-undecided, then the oldest.

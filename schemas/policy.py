@@ -20,6 +20,7 @@ from schemas.calendar import (
     add_working_days,
     end_of_working_day,
 )
+from schemas.reasons import INTERIM_REASONS, NOT_ACTIONABLE_REASONS
 
 
 class Policy(BaseModel):
@@ -71,6 +72,11 @@ class Policy(BaseModel):
     holidays: tuple[Holiday, ...] = ()
 
     reopen_window: timedelta = timedelta(days=15)
+
+    # The reasons this state's officers may give (`schemas.reasons`): for an interim reply on
+    # a case running late, and for a report that a case cannot be acted on.
+    interim_reasons: tuple[str, ...] = tuple(INTERIM_REASONS)
+    not_actionable_reasons: tuple[str, ...] = tuple(NOT_ACTIONABLE_REASONS)
 
     # The case's clock is the citizen's: a transfer gives the new officer a deadline no later
     # than the case's promise (registration + its report window, or a directive's deadline)

@@ -54,6 +54,15 @@ REFUSALS: dict[str, str] = dict(
         ),
         _r("deadline_zone", "new_deadline: give a time zone (IST is +05:30)"),
         _r("deadline_past", "new_deadline: must be in the future"),
+        _r("reason_not_listed", "{field}: '{value}' is not one of this state's reasons: {valid}"),
+        _r("reason_required", "{field}: a not actionable report names its reason: {valid}"),
+        _r(
+            "does_not_pertain",
+            "reason: a case that does not pertain to you is never closed: transfer it "
+            "(outcome transferred, with transfer_to_district or transfer_to_department)",
+        ),
+        _r("text_required", "{field}: say what is holding the case up"),
+        _r("expected_past", "expected_by: must be in the future"),
         _r("reopen_window_ended", "the reopen window of {days} days ended on {date}"),
         _r("not_on_agenda", "case {reg} is not on the agenda of {session}"),
         _r("already_decided", "case {reg} was already decided at this session"),

@@ -89,6 +89,11 @@ class AgendaItem(IstModel):
     undecided_times: int = 0
     # For an "awaiting Sidhi Baat" case: the Sidhi Baat session it is bound for.
     sidhi_baat_at: datetime | None = None
+    # An interim reply asked for more time than the case's deadline: until when (the review
+    # decides; its directive's deadline answers it). None: no extension asked.
+    extension_requested_until: datetime | None = None
+    # A "not actionable" report's reason code (the review sees them grouped).
+    report_reason: str | None = None
 
 
 class ReviewSessionInput(BaseModel):

@@ -109,6 +109,22 @@ class DepartmentReport(BaseModel):
     transfer_to_department: DepartmentName | None = Field(
         default=None, description="A department code, or its name in English or Hindi."
     )
+    # Not actionable: why, a code of the state's list (`Policy.not_actionable_reasons`).
+    reason: str | None = Field(default=None, max_length=40)
+
+
+class InterimReply(IstModel):
+    """An officer running late tells the citizen why and by when (update). It never moves the
+    case's deadline: an `expected_by` past it is a request for an extension, which the next
+    review decides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=2000)
+    # Without an offset: IST (schemas.calendar.assume_ist).
+    expected_by: IstDateTime
+    submitted_by: Actor = ""
 
 
 class CallbackOutcome(StrEnum):
@@ -206,6 +222,8 @@ class SmsTemplate(StrEnum):
     OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
     # A suggestion the department is still considering (its final answer is due next).
     SUGGESTION_UNDER_CONSIDERATION = "suggestion_under_consideration"
+    # An officer running late: why, and by when they expect to finish (issue 32).
+    INTERIM_REPLY = "interim_reply"
 
 
 class QueuedSms(IstModel):
@@ -274,6 +292,13 @@ class ComplaintState(IstModel):
     # The code of the rung of the case's ladder it stands on (LADDER_PATCH; None: a state
     # from before, whose rung its `escalation_level` names).
     rung: str | None = None
+    # Interim replies (INTERIM_REPLY_PATCH): how many, the last one's reason and expected
+    # date, and the extension it asks for when that date is past the case's deadline (the
+    # next review decides; a directive answers it).
+    interim_replies: int = 0
+    interim_reason: str | None = None
+    interim_expected_by: datetime | None = None
+    extension_requested_until: datetime | None = None
 
 
 class ComplaintWorkflowInput(BaseModel):
@@ -384,6 +409,13 @@ class CaseSnapshot(BaseModel):
     callback_attempts: int
     # Sessions in a row that left it undecided (None: a run from before it was projected).
     undecided_times: int | None = None
+    # Interim replies (None: a run from before they were projected).
+    interim_replies: int | None = None
+    interim_reason: str | None = None
+    interim_expected_by: datetime | None = None
+    extension_requested_until: datetime | None = None
+    # The last report's reason code (a "not actionable" report names one).
+    report_reason: str | None = None
 
 
 class RecordTransitionInput(BaseModel):

@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", CASE): CASE_READERS,
     ("GET", f"{CASE}/live"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", f"{CASE}/report"): frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
+    ("POST", f"{CASE}/interim-reply"): frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
     ("POST", f"{CASE}/callback"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/review-request"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("POST", f"{CASE}/withdraw"): frozenset({R.TELECALLER}),

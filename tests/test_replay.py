@@ -54,6 +54,8 @@ def test_there_are_histories_to_replay() -> None:
         # Collector's: four rungs; the seed's: officer to weekly review).
         "district_collector_four_rungs.escalation_ladder",
         "seed_ladder_weekly_review.escalation_ladder",
+        # Recorded after INTERIM_REPLY_PATCH: an interim reply asking the review for more time.
+        "interim_reply_extension.interim_reply",
     } <= names
 
 
@@ -78,6 +80,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".suggestion_notice",
             ".working_calendar",
             ".escalation_ladder",
+            ".interim_reply",
         )
     ):
         assert markers and "record_transition" not in scheduled
@@ -97,6 +100,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
                 ".suggestion_notice",
                 ".working_calendar",
                 ".escalation_ladder",
+                ".interim_reply",
             )
         )
         and "session" not in p.stem

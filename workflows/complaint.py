@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionKind,
         DeliveryReceipt,
         DepartmentReport,
+        InterimReply,
         MarkUnsentInput,
         OfficerAssignment,
         QueuedSms,
@@ -99,6 +100,11 @@ WORKING_CALENDAR_PATCH = "working-calendar"
 # time and bound are the rung's (a forum held per district sits on the district's weekday, one
 # session per district). Runs from before keep the seed's rules read from the policy.
 LADDER_PATCH = "escalation-ladder"
+# Patch: an officer running late sends an interim reply (a reason from the state's list, a
+# text, an expected date): recorded, the citizen told by SMS; the case's deadline never moves,
+# and an expected date past it is an extension request the next review decides (a directive
+# answers it). Runs from before never received one.
+INTERIM_REPLY_PATCH = "interim-reply"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -636,6 +642,7 @@ class ComplaintWorkflow:
             state.status = ComplaintStatus.AWAITING_CALLBACK
             state.callback_attempts = 0
             state.callback_due_at, state.next_deadline = rules.callback_schedule(now, self._policy)
+            state.extension_requested_until = None  # the report answers it
             await self._record(
                 "report_received",
                 actor=report.submitted_by,
@@ -699,6 +706,13 @@ class ComplaintWorkflow:
                 report.transfer_to_department
             ):
                 raise CaseRejected("unknown_department", value=report.transfer_to_department)
+        if report.outcome is ReportOutcome.NOT_ACTIONABLE:
+            # Validators do not run on replay: older histories' reports without a reason replay.
+            refused = rules.not_actionable_refusal(
+                report.reason, self._policy.not_actionable_reasons
+            )
+            if refused is not None:
+                raise CaseRejected(refused[0], **refused[1])
 
     # ---- callback verification (update) ---------------------------------------------------
 
@@ -802,6 +816,8 @@ class ComplaintWorkflow:
                 # the directive's deadline is the new promise.
                 state.citizen_unsatisfied = False
                 state.promise_at = deadline
+            # The review has answered any extension an interim reply asked for.
+            state.extension_requested_until = None
             forum = state.review.kind.value if state.review else "review"
             await self._assign(
                 officer,
@@ -828,6 +844,54 @@ class ComplaintWorkflow:
                 raise CaseRejected("deadline_zone")
             if decision.new_deadline <= workflow.now():
                 raise CaseRejected("deadline_past")
+
+    # ---- interim reply (update) -----------------------------------------------------------
+
+    @workflow.update
+    async def send_interim_reply(self, reply: InterimReply) -> ActionResult:
+        """The officer, running late, tells the citizen why and by when. The case's deadline
+        stays where it is (the citizen's clock still escalates it); an expected date past it
+        is an extension request, on the next review's agenda, never the officer's own grant."""
+        async with self._lock:
+            # Again under the lock: a deadline or a report may have moved the case meanwhile.
+            self._validate_interim(reply)
+            if not workflow.patched(INTERIM_REPLY_PATCH):  # pragma: no cover (new runs: True)
+                raise CaseRejected("wrong_status", status="old", wanted="new")
+            state = self._state
+            state.interim_replies += 1
+            state.interim_reason = reply.reason
+            state.interim_expected_by = reply.expected_by
+            extension = rules.extension_request(reply.expected_by, state.next_deadline)
+            state.extension_requested_until = extension
+            expected = fmt_ist_date(reply.expected_by)
+            note = f"{reply.reason}: {reply.text}; expected by {expected}"
+            if extension is not None:
+                note += f"; extension past {fmt_ist(state.next_deadline)} asked of the review"
+            await self._record("interim_reply", actor=reply.submitted_by, note=note)
+            await self._sms(
+                SmsTemplate.INTERIM_REPLY,
+                RecipientKind.CITIZEN,
+                {"reason": reply.reason, "date": fmt_ist(reply.expected_by)},
+            )
+            if extension is not None:
+                return self._result(
+                    f"interim reply sent; the deadline stays {fmt_ist(state.next_deadline)}: "
+                    f"the extension to {expected} is for the next review to decide"
+                )
+            return self._result(f"interim reply sent; expected by {expected}")
+
+    @send_interim_reply.validator
+    def _validate_interim(self, reply: InterimReply) -> None:
+        self._require(ComplaintStatus.AWAITING_REPORT)
+        refused = rules.interim_refusal(
+            reason=reply.reason,
+            text=reply.text,
+            expected_by=reply.expected_by,
+            now=workflow.now(),
+            allowed=self._policy.interim_reasons,
+        )
+        if refused is not None:
+            raise CaseRejected(refused[0], **refused[1])
 
     # ---- citizen actions (updates) --------------------------------------------------------
 
@@ -1040,6 +1104,11 @@ class ComplaintWorkflow:
             ),
             callback_attempts=state.callback_attempts,
             undecided_times=state.rollovers if state.status in REVIEW_STATUSES else 0,
+            interim_replies=state.interim_replies,
+            interim_reason=state.interim_reason,
+            interim_expected_by=state.interim_expected_by,
+            extension_requested_until=state.extension_requested_until,
+            report_reason=report.reason if report else None,
         )
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.COMPLAINT_STATUS.value_set(state.status.value),

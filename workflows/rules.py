@@ -27,6 +27,7 @@ from schemas.escalation import (
     with_policy,
 )
 from schemas.policy import Policy
+from schemas.reasons import DOES_NOT_PERTAIN
 from schemas.workflow import ComplaintState, ReviewSlot
 
 
@@ -289,3 +290,54 @@ def transfer_terms(
     else:
         reason = None
     return TransferTerms(deadline=max(deadline, now), escalate_because=reason)
+
+
+# ---- closure trust (issue 32): interim replies, reasons --------------------------------------
+
+
+def interim_refusal(
+    *, reason: str, text: str, expected_by: datetime, now: datetime, allowed: tuple[str, ...]
+) -> tuple[str, dict[str, str]] | None:
+    """Why an interim reply is refused (a refusal key and its parameters), or None: its reason
+    must be one of the state's (`allowed`), its text say something, its expected date lie
+    ahead and carry a zone."""
+    if reason not in allowed:
+        return "reason_not_listed", {
+            "field": "reason",
+            "value": reason,
+            "valid": ", ".join(allowed),
+        }
+    if not text.strip():
+        return "text_required", {"field": "text"}
+    if expected_by.tzinfo is None:
+        return "deadline_zone", {}
+    if expected_by <= now:
+        return "expected_past", {}
+    return None
+
+
+def extension_request(expected_by: datetime, deadline: datetime | None) -> datetime | None:
+    """The extension an interim reply asks for: its expected date when that is past the
+    moment the case escalates (`deadline`), else None. It never moves the deadline: the next
+    review decides it."""
+    if deadline is not None and expected_by > deadline:
+        return expected_by
+    return None
+
+
+def not_actionable_refusal(
+    reason: str | None, allowed: tuple[str, ...]
+) -> tuple[str, dict[str, str]] | None:
+    """Why a "not actionable" report's reason is refused, or None. "Does not pertain" is a
+    transfer, never a closure."""
+    if reason is None or not reason.strip():
+        return "reason_required", {"field": "reason", "valid": ", ".join(allowed)}
+    if reason in DOES_NOT_PERTAIN:
+        return "does_not_pertain", {}
+    if reason not in allowed:
+        return "reason_not_listed", {
+            "field": "reason",
+            "value": reason,
+            "valid": ", ".join(allowed),
+        }
+    return None

@@ -44,6 +44,7 @@ TIMELINE_EVENTS = (
     "transferred",
     "suggestion_under_consideration",
     "report_received",
+    "interim_reply",
     "officer_reminded",
     "callback_rescheduled",
     "citizen_not_satisfied",

@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.actions import CaseAction, CaseActors
 from api.auth import require
+from api.closure import interim_reason_listed
 from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
@@ -35,6 +36,7 @@ from schemas.actions import (
     WithdrawalBody,
 )
 from schemas.auth import Principal, Role
+from schemas.closure import InterimReplyBody
 from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
 from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.escalation import REVIEW_STATUSES
@@ -293,6 +295,21 @@ async def submit_report(
     return await act.execute(
         ComplaintWorkflow.submit_report,
         report.as_update(act.actor),
+        also=current_officer_filter(act.principal),
+    )
+
+
+@router.post("/{year}/{sequence}/interim-reply", responses=_ACTION_RESPONSES)
+async def send_interim_reply(
+    reply: InterimReplyBody, act: Annotated[CaseAction, Depends(REPORTING.dependency)]
+) -> ActionResult:
+    """The officer the case is with, running late: a reason from the state's list, a text and
+    an expected date, sent to the citizen by SMS. The case's deadline does not move; a date
+    past it is an extension request for the next review (`extension_requested_until`)."""
+    interim_reason_listed(reply.reason, act.app.policy.interim_reasons)
+    return await act.execute(
+        ComplaintWorkflow.send_interim_reply,
+        reply.as_update(act.actor),
         also=current_officer_filter(act.principal),
     )
 
