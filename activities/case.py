@@ -174,6 +174,9 @@ class CaseActivities:
                     complaint.interim_expected_by = snap.interim_expected_by
                     complaint.extension_requested_until = snap.extension_requested_until
                     complaint.report_reason = snap.report_reason
+                if snap.appeals is not None:
+                    complaint.rating = snap.rating
+                    complaint.appeals = snap.appeals
                 complaint.state_version = input.seq
                 complaint.updated_at = utcnow()
                 session.add(complaint)

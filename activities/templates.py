@@ -245,6 +245,11 @@ REPLIES: tuple[Template, ...] = (
     _t("reply|opted_in",
        "CM Jan Samvad: SMS from us are on again. To stop them, SMS STOP. Help: {helpline}"),
     _t("reply|full_stop", "."),
+    _t("reply|rated", "CM Jan Samvad {reg}: thank you, your rating {score}/5 is recorded."),
+    _t("reply|appealed",
+       "CM Jan Samvad {reg}: your appeal is recorded; the review date follows by SMS."),
+    _t("reply|rating_refused",
+       "CM Jan Samvad {reg}: rating not recorded ({reason}). Help: {helpline}"),
 )  # fmt: skip
 REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}
 

@@ -152,6 +152,9 @@ class Complaint(SQLModel, table=True):
     interim_expected_by: datetime | None = Field(default=None, sa_column=_ts())
     extension_requested_until: datetime | None = Field(default=None, sa_column=_ts())
     report_reason: str | None = Field(default=None, max_length=40)
+    # The citizen's rating (1-5) of the latest closure, and appeals against closures.
+    rating: int | None = None
+    appeals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The workflow's event sequence last projected here: older projections never overwrite.
     state_version: int = 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from schemas.calendar import IstDateTime, IstModel
-from schemas.workflow import InterimReply
+from schemas.workflow import ClosureRating, InterimReply, RatingChannel
 
 
 class InterimReplyBody(IstModel):
@@ -28,3 +28,18 @@ class InterimReplyBody(IstModel):
 
     def as_update(self, actor: str) -> InterimReply:
         return InterimReply(**self.model_dump(), submitted_by=actor)
+
+
+class RatingBody(IstModel):
+    """The citizen's rating of the closure, 1-5, taken at the desk (`POST .../rating`); 1 or
+    2, or `appeal`, appeals it (one rung up the case's ladder, once per closure, within the
+    policy's `appeal_window`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    appeal: bool = False
+    remark: str | None = Field(default=None, max_length=2000)
+
+    def as_update(self, actor: str, via: RatingChannel = RatingChannel.DESK) -> ClosureRating:
+        return ClosureRating(**self.model_dump(), via=via, recorded_by=actor)

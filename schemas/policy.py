@@ -72,6 +72,9 @@ class Policy(BaseModel):
     holidays: tuple[Holiday, ...] = ()
 
     reopen_window: timedelta = timedelta(days=15)
+    # A closure may be rated (1-5) and appealed this long after it (issue 32): a rating of 1
+    # or 2, or an explicit appeal, takes the case one rung up its ladder, once per closure.
+    appeal_window: timedelta = timedelta(days=30)
 
     # The reasons this state's officers may give (`schemas.reasons`): for an interim reply on
     # a case running late, and for a report that a case cannot be acted on.

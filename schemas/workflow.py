@@ -127,6 +127,28 @@ class InterimReply(IstModel):
     submitted_by: Actor = ""
 
 
+class RatingChannel(StrEnum):
+    """How a citizen's rating of a closure came in."""
+
+    SMS = "sms"  # a digit in reply to the closure SMS
+    CALL = "call"  # on the verification call
+    PAGE = "page"  # the citizen's own page (phone checked)
+    DESK = "desk"  # through a telecaller at the desk
+
+
+class ClosureRating(BaseModel):
+    """The citizen rates a closure 1-5, within the appeal window (update); 1 or 2, or an
+    explicit `appeal`, appeals it: the case goes one rung up its ladder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    via: RatingChannel
+    appeal: bool = False
+    remark: str | None = Field(default=None, max_length=2000)
+    recorded_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
+
+
 class CallbackOutcome(StrEnum):
     SATISFIED = "satisfied"
     NOT_SATISFIED = "not_satisfied"
@@ -296,6 +318,13 @@ class ComplaintState(IstModel):
     # date, and the extension it asks for when that date is past the case's deadline (the
     # next review decides; a directive answers it).
     interim_replies: int = 0
+    # Closures, and the citizen's rating of the latest (CLOSURE_RATING_PATCH): the number of
+    # the closure last appealed (one appeal per closure) and how many appeals in all.
+    closures: int = 0
+    rating: int | None = None
+    rated_via: str | None = None
+    appealed_closure: int = 0
+    appeals: int = 0
     interim_reason: str | None = None
     interim_expected_by: datetime | None = None
     extension_requested_until: datetime | None = None
@@ -416,6 +445,9 @@ class CaseSnapshot(BaseModel):
     extension_requested_until: datetime | None = None
     # The last report's reason code (a "not actionable" report names one).
     report_reason: str | None = None
+    # The citizen's rating of the latest closure, and appeals (None: a run from before).
+    rating: int | None = None
+    appeals: int | None = None
 
 
 class RecordTransitionInput(BaseModel):

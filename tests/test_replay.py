@@ -56,6 +56,8 @@ def test_there_are_histories_to_replay() -> None:
         "seed_ladder_weekly_review.escalation_ladder",
         # Recorded after INTERIM_REPLY_PATCH: an interim reply asking the review for more time.
         "interim_reply_extension.interim_reply",
+        # Recorded after CLOSURE_RATING_PATCH: rated, appealed, closed again, appealed again.
+        "rated_and_appealed.closure_rating",
     } <= names
 
 
@@ -81,6 +83,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".working_calendar",
             ".escalation_ladder",
             ".interim_reply",
+            ".closure_rating",
         )
     ):
         assert markers and "record_transition" not in scheduled
@@ -101,6 +104,7 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
                 ".working_calendar",
                 ".escalation_ladder",
                 ".interim_reply",
+                ".closure_rating",
             )
         )
         and "session" not in p.stem

@@ -48,6 +48,7 @@ def next_wake(
     *,
     drop_late_reminders: bool,
     ladder: Ladder | None = None,
+    appeal_window: timedelta | None = None,
 ) -> tuple[datetime, Wake] | None:
     """The next moment the case must move by itself and what it does then; None for a case
     with nothing ahead (withdrawn, or not yet forwarded). Every open status has exactly one.
@@ -77,7 +78,10 @@ def next_wake(
             return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
             assert state.closed_at
-            return state.closed_at + policy.reopen_window, Wake.REOPEN_WINDOW_ENDS
+            # A closed case waits out its reopen window, and its appeal window when it has one
+            # (CLOSURE_RATING_PATCH).
+            window = max(policy.reopen_window, appeal_window or policy.reopen_window)
+            return state.closed_at + window, Wake.REOPEN_WINDOW_ENDS
         case _:
             return None
 
@@ -340,4 +344,34 @@ def not_actionable_refusal(
             "value": reason,
             "valid": ", ".join(allowed),
         }
+    return None
+
+
+def appeal_asked(score: int, explicit: bool) -> bool:
+    """Whether a rating appeals the closure: a score of 1 or 2 ("poor"), or an explicit
+    appeal."""
+    return explicit or score <= 2
+
+
+def rating_refusal(
+    *,
+    closed_at: datetime | None,
+    now: datetime,
+    window: timedelta,
+    appeal: bool,
+    closures: int,
+    appealed_closure: int,
+) -> tuple[str, dict[str, str]] | None:
+    """Why a rating (or appeal) of the latest closure is refused, or None: the window after
+    the closure has ended (the citizen is told how to file anew), or this closure was
+    appealed already (one appeal per closure)."""
+    if closed_at is None:
+        return "not_closed", {}
+    if now > closed_at + window:
+        return "appeal_window_ended", {
+            "days": str(window.days),
+            "date": fmt_ist(closed_at + window).split(" ")[0],
+        }
+    if appeal and appealed_closure == closures:
+        return "already_appealed", {}
     return None

@@ -45,6 +45,8 @@ TIMELINE_EVENTS = (
     "suggestion_under_consideration",
     "report_received",
     "interim_reply",
+    "closure_rated",
+    "appealed",
     "officer_reminded",
     "callback_rescheduled",
     "citizen_not_satisfied",

@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.actions import CaseAction, CaseActors
 from api.auth import require
-from api.closure import interim_reason_listed
+from api.closure import interim_reason_listed, rate_on_call
 from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
@@ -36,7 +36,7 @@ from schemas.actions import (
     WithdrawalBody,
 )
 from schemas.auth import Principal, Role
-from schemas.closure import InterimReplyBody
+from schemas.closure import InterimReplyBody, RatingBody
 from schemas.complaint import ComplaintList, ComplaintPublic, ComplaintSubmission
 from schemas.enums import OPEN_STATUSES, ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.escalation import REVIEW_STATUSES
@@ -318,8 +318,20 @@ async def send_interim_reply(
 async def record_callback(
     result: CallbackBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
 ) -> ActionResult:
-    """The telecaller's verification call outcome, recorded as the caller's."""
-    return await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
+    """The telecaller's verification call outcome, recorded as the caller's; a `rating` the
+    citizen gave on a call that closed the case is recorded on the closure too."""
+    answer = await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
+    return await rate_on_call(act, answer, result.rating)
+
+
+@router.post("/{year}/{sequence}/rating", responses=_ACTION_RESPONSES)
+async def rate_closure(
+    rating: RatingBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
+) -> ActionResult:
+    """The citizen's rating (1-5) of the closure, taken by the caller: within the appeal
+    window, changeable; 1 or 2, or `appeal`, takes the case one rung up its ladder (once per
+    closure). After the window: 409 saying how to file anew."""
+    return await act.execute(ComplaintWorkflow.rate_closure, rating.as_update(act.actor))
 
 
 @router.post("/{year}/{sequence}/review-request", responses=_ACTION_RESPONSES)

@@ -32,11 +32,15 @@ def upgrade() -> None:
             sa.Column("extension_requested_until", sa.DateTime(timezone=True), nullable=True)
         )
         batch.add_column(sa.Column("report_reason", sa.String(length=40), nullable=True))
+        batch.add_column(sa.Column("rating", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("appeals", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("complaint") as batch:
         for column in (
+            "appeals",
+            "rating",
             "report_reason",
             "extension_requested_until",
             "interim_expected_by",
