@@ -200,7 +200,7 @@ async def test_rating_on_the_call_at_the_desk_and_by_sms_digit(
     tw_stack: httpx.AsyncClient,  # noqa: F811
     fake: FakeTwilio,  # noqa: F811
 ) -> None:
-    case = await _registered_and_acknowledged(tw_stack, fake, language="en")
+    case = await _registered_and_acknowledged(tw_stack, fake)
     reg = case["registration_number"]
     sequence, year = reg.split("/")
     path = f"/v1/complaints/{year}/{sequence}"
@@ -220,9 +220,9 @@ async def test_rating_on_the_call_at_the_desk_and_by_sms_digit(
     assert [e["channel"] for e in rated] == ["call", "desk"]
     # By SMS: a digit in reply to the closure SMS; a 1 appeals.
     code, twiml = await _inbound(tw_stack, "1", "+919876543210", fake.auth_token)
-    assert code == 200 and "appeal is recorded" in _reply(twiml), twiml
+    assert code == 200 and "अपील दर्ज" in _reply(twiml), twiml  # the citizen is Hindi-speaking
     after = await eventually(lambda: _case(tw_stack, reg), lambda c: c["status"] == "weekly_review")
     assert any(e["event"] == "appealed" and e["channel"] == "sms" for e in after["timeline"])
     # Appealed once: a second digit is refused, saying why.
     code, twiml = await _inbound(tw_stack, "2", "+919876543210", fake.auth_token)
-    assert "help" in _reply(twiml).lower() or "not recorded" in _reply(twiml)
+    assert "रेटिंग दर्ज नहीं" in _reply(twiml) or "Help" in _reply(twiml), twiml
