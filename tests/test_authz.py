@@ -68,6 +68,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", f"{CASE}/review-request"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("POST", f"{CASE}/withdraw"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/reopen"): frozenset({R.TELECALLER}),
+    ("POST", f"{CASE}/rating"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/decision"): frozenset({R.REVIEWER}),
     ("GET", "/v1/callbacks"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("GET", "/v1/sms/unreachable"): frozenset({R.TELECALLER, R.ADMINISTRATOR}),
