@@ -170,6 +170,15 @@ class CaseActivities:
                     complaint.undecided_times = snap.undecided_times
                 if snap.repeat_contacts is not None:
                     complaint.repeat_contacts = snap.repeat_contacts
+                if snap.interim_replies is not None:
+                    complaint.interim_replies = snap.interim_replies
+                    complaint.interim_reason = snap.interim_reason
+                    complaint.interim_expected_by = snap.interim_expected_by
+                    complaint.extension_requested_until = snap.extension_requested_until
+                    complaint.report_reason = snap.report_reason
+                if snap.appeals is not None:
+                    complaint.rating = snap.rating
+                    complaint.appeals = snap.appeals
                 complaint.state_version = input.seq
                 complaint.updated_at = utcnow()
                 session.add(complaint)

@@ -40,6 +40,7 @@ from schemas.delivery import STATUS_RANK
 from schemas.enums import Language, MessageStatus, RecipientKind
 from schemas.escalation import forum_rung
 from schemas.i18n import local_name
+from schemas.reasons import interim_label
 from schemas.reference import CATEGORY_BY_CODE, DLT_VARIABLE_MAX
 from schemas.workflow import SendSmsInput, SendSmsResult, SmsTemplate
 
@@ -124,6 +125,7 @@ DECISION_TEMPLATES = frozenset(
         SmsTemplate.REVIEW_REQUEST_ANSWER,
         SmsTemplate.WITHDRAWN,
         SmsTemplate.REOPENED,
+        SmsTemplate.INTERIM_REPLY,
     }
 )
 OPTED_OUT_NOTE = "not sent: the citizen opted out of SMS (STOP)"
@@ -242,6 +244,8 @@ def sms_params(params: dict[str, str], language: str, *, with_time: bool) -> dic
     for key in ("due", "date", "prep"):
         if key in out and not with_time:
             out[key] = out[key].split(" ")[0]
+    if "reason" in out:  # an interim reply's reason code, in the reader's words
+        out["reason"] = cut(interim_label(out["reason"], language), DLT_VARIABLE_MAX)
     if "forum" in out:
         try:
             out["forum"] = forum_rung(out["forum"]).sms_name(language)

@@ -190,6 +190,12 @@ TEXTS: tuple[Template, ...] = (
     _t("reopened|suggestion",
         "CM Jan Samvad {reg}: your suggestion is reopened and sent back to {office}, answer due "
         "by {due}. Help: {helpline}"),
+    _t("interim_reply|complaint",
+        "CM Jan Samvad {reg}: the officer needs more time on your complaint ({reason}); "
+        "expected by {date}. Your case still goes to review if late. Help: {helpline}"),
+    _t("interim_reply|suggestion",
+        "CM Jan Samvad {reg}: the officer needs more time on your suggestion ({reason}); "
+        "expected by {date}. Help: {helpline}"),
     _t("sidhi_baat_invitation",
         "CM Jan Samvad {reg}: you are invited to Sidhi Baat with the Chief Minister on {date} "
         "at {venue}. Please bring this SMS and your papers. Help: {helpline}"),
@@ -245,6 +251,11 @@ REPLIES: tuple[Template, ...] = (
     _t("reply|opted_in",
        "CM Jan Samvad: SMS from us are on again. To stop them, SMS STOP. Help: {helpline}"),
     _t("reply|full_stop", "."),
+    _t("reply|rated", "CM Jan Samvad {reg}: thank you, your rating {score}/5 is recorded."),
+    _t("reply|appealed",
+       "CM Jan Samvad {reg}: your appeal is recorded; the review date follows by SMS."),
+    _t("reply|rating_refused",
+       "CM Jan Samvad {reg}: rating not recorded ({reason}). Help: {helpline}"),
 )  # fmt: skip
 REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}
 

@@ -148,6 +148,16 @@ class Complaint(SQLModel, table=True):
     # Calls from the citizen about this case after it was registered, linked to it instead of
     # registered again (a repeat call is a sign of a stuck case).
     repeat_contacts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Interim replies of late officers (issue 32): how many, the last one's reason and
+    # expected date, the extension it asks the next review for; a report's reason code.
+    interim_replies: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    interim_reason: str | None = Field(default=None, max_length=40)
+    interim_expected_by: datetime | None = Field(default=None, sa_column=_ts())
+    extension_requested_until: datetime | None = Field(default=None, sa_column=_ts())
+    report_reason: str | None = Field(default=None, max_length=40)
+    # The citizen's rating (1-5) of the latest closure, and appeals against closures.
+    rating: int | None = None
+    appeals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The workflow's event sequence last projected here: older projections never overwrite.
     state_version: int = 0
 

@@ -227,6 +227,8 @@ def _items_of(
                 else None,
                 description=row.description,
                 urgent=row.urgent,
+                extension_requested_until=row.extension_requested_until,
+                report_reason=row.report_reason,
             )
         )
     return items

@@ -9,9 +9,10 @@ histories carry them); the bodies have none, and refuse one that is sent (`extra
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from schemas.calendar import IstDateTime, IstModel
+from schemas.reasons import DOES_NOT_PERTAIN
 from schemas.reference import DepartmentName, DistrictName
 from schemas.review import (
     BulkDecisionRequest,
@@ -59,6 +60,21 @@ class ReportBody(_Body):
     transfer_to_department: DepartmentName | None = Field(
         default=None, description="A department code, or its name in English or Hindi."
     )
+    # Not actionable: why, a code of the state's list (`GET /v1/reference/reasons`).
+    reason: str | None = Field(default=None, max_length=40, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_for_not_actionable(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        # "Does not pertain" is a transfer, never a closure; "not actionable" says why.
+        if reason is not None and reason.strip().lower() in DOES_NOT_PERTAIN:
+            raise ValueError(
+                "a case that does not pertain to you is never closed: transfer it (outcome "
+                "transferred, with transfer_to_district or transfer_to_department)"
+            )
+        if info.data.get("outcome") is ReportOutcome.NOT_ACTIONABLE and not (reason or "").strip():
+            raise ValueError("a not actionable report names its reason (GET /v1/reference/reasons)")
+        return reason
 
     def as_update(self, actor: str) -> DepartmentReport:
         return DepartmentReport(**self.model_dump(), submitted_by=actor)
@@ -69,9 +85,11 @@ class CallbackBody(_Body):
 
     outcome: CallbackOutcome
     remark: str | None = Field(default=None, max_length=2000)
+    # The citizen's rating of the closure (1-5), asked on a satisfied call (issue 32).
+    rating: int | None = Field(default=None, ge=1, le=5)
 
     def as_update(self, actor: str) -> CallbackResult:
-        return CallbackResult(**self.model_dump(), telecaller=actor)
+        return CallbackResult(**self.model_dump(exclude={"rating"}), telecaller=actor)
 
 
 class ReviewRequestBody(_Body):

@@ -23,6 +23,7 @@ from babel.messages.pofile import write_po
 
 from schemas.escalation import all_rungs
 from schemas.i18n import LOCALE_DIR
+from schemas.reasons import INTERIM_REASONS, NOT_ACTIONABLE_REASONS
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.tracking import STATUS_LABELS
 
@@ -49,6 +50,10 @@ def names(directory_file: Path) -> Iterator[tuple[str, str]]:
     for rung in all_rungs().values():
         yield "forum", rung.labels["en"]
         yield "forum|sms", rung.sms_names["en"]
+    for label in INTERIM_REASONS.values():
+        yield "interim_reason", label
+    for label in NOT_ACTIONABLE_REASONS.values():
+        yield "not_actionable_reason", label
     yield from directory_names(directory_file)
 
 

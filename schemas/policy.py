@@ -20,6 +20,7 @@ from schemas.calendar import (
     add_working_days,
     end_of_working_day,
 )
+from schemas.reasons import INTERIM_REASONS, NOT_ACTIONABLE_REASONS
 
 
 class Policy(BaseModel):
@@ -79,6 +80,15 @@ class Policy(BaseModel):
     # report file (a photo or document the officer attached since the last report); "*":
     # every category. Checked by the API when the report arrives (422 naming `attachments`).
     proof_required_for_resolved: tuple[str, ...] = ()
+
+    # A closure may be rated (1-5) and appealed this long after it (issue 32): a rating of 1
+    # or 2, or an explicit appeal, takes the case one rung up its ladder, once per closure.
+    appeal_window: timedelta = timedelta(days=30)
+
+    # The reasons this state's officers may give (`schemas.reasons`): for an interim reply on
+    # a case running late, and for a report that a case cannot be acted on.
+    interim_reasons: tuple[str, ...] = tuple(INTERIM_REASONS)
+    not_actionable_reasons: tuple[str, ...] = tuple(NOT_ACTIONABLE_REASONS)
 
     # The case's clock is the citizen's: a transfer gives the new officer a deadline no later
     # than the case's promise (registration + its report window, or a directive's deadline)

@@ -54,6 +54,23 @@ REFUSALS: dict[str, str] = dict(
         ),
         _r("deadline_zone", "new_deadline: give a time zone (IST is +05:30)"),
         _r("deadline_past", "new_deadline: must be in the future"),
+        _r("reason_not_listed", "{field}: '{value}' is not one of this state's reasons: {valid}"),
+        _r("reason_required", "{field}: a not actionable report names its reason: {valid}"),
+        _r(
+            "does_not_pertain",
+            "reason: a case that does not pertain to you is never closed: transfer it "
+            "(outcome transferred, with transfer_to_district or transfer_to_department)",
+        ),
+        _r("not_closed", "this case is not closed: there is no closure to rate"),
+        _r(
+            "appeal_window_ended",
+            "the {days}-day window to rate or appeal this closure ended on {date}: to take the "
+            "matter up again, file a new complaint (call the helpline)",
+        ),
+        _r("already_appealed", "this closure was appealed already (one appeal per closure)"),
+        _r("no_appeal_for_suggestion", "a suggestion's answer is rated, not appealed"),
+        _r("text_required", "{field}: say what is holding the case up"),
+        _r("expected_past", "expected_by: must be in the future"),
         _r("reopen_window_ended", "the reopen window of {days} days ended on {date}"),
         _r("not_on_agenda", "case {reg} is not on the agenda of {session}"),
         _r("already_decided", "case {reg} was already decided at this session"),

@@ -101,6 +101,12 @@ class AgendaItem(IstModel):
     # An urgent case: its desk is the department's urgent desk (`nodal_officer_id` names it).
     urgent: bool = False
 
+    # An interim reply asked for more time than the case's deadline: until when (the review
+    # decides; its directive's deadline answers it). None: no extension asked.
+    extension_requested_until: datetime | None = None
+    # A "not actionable" report's reason code (the review sees them grouped).
+    report_reason: str | None = None
+
 
 class SessionBatches(BaseModel):
     """How a session works through its agenda (settings REVIEW_*_BATCH): every stage runs in

@@ -110,6 +110,44 @@ class DepartmentReport(BaseModel):
     transfer_to_department: DepartmentName | None = Field(
         default=None, description="A department code, or its name in English or Hindi."
     )
+    # Not actionable: why, a code of the state's list (`Policy.not_actionable_reasons`).
+    reason: str | None = Field(default=None, max_length=40)
+
+
+class InterimReply(IstModel):
+    """An officer running late tells the citizen why and by when (update). It never moves the
+    case's deadline: an `expected_by` past it is a request for an extension, which the next
+    review decides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=2000)
+    # Without an offset: IST (schemas.calendar.assume_ist).
+    expected_by: IstDateTime
+    submitted_by: Actor = ""
+
+
+class RatingChannel(StrEnum):
+    """How a citizen's rating of a closure came in."""
+
+    SMS = "sms"  # a digit in reply to the closure SMS
+    CALL = "call"  # on the verification call
+    PAGE = "page"  # the citizen's own page (phone checked)
+    DESK = "desk"  # through a telecaller at the desk
+
+
+class ClosureRating(BaseModel):
+    """The citizen rates a closure 1-5, within the appeal window (update); 1 or 2, or an
+    explicit `appeal`, appeals it: the case goes one rung up its ladder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    via: RatingChannel
+    appeal: bool = False
+    remark: str | None = Field(default=None, max_length=2000)
+    recorded_by: SkipJsonSchema[str] = Field(default="citizen", description=FROM_TOKEN)
 
 
 class CallbackOutcome(StrEnum):
@@ -220,6 +258,8 @@ class SmsTemplate(StrEnum):
     OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
     # A suggestion the department is still considering (its final answer is due next).
     SUGGESTION_UNDER_CONSIDERATION = "suggestion_under_consideration"
+    # An officer running late: why, and by when they expect to finish (issue 32).
+    INTERIM_REPLY = "interim_reply"
 
 
 class QueuedSms(IstModel):
@@ -292,6 +332,20 @@ class ComplaintState(IstModel):
     rung: str | None = None
     # The machine's verification calls while the case awaits its verification (IVR_PATCH).
     ivr: IvrState | None = None
+    # Interim replies (INTERIM_REPLY_PATCH): how many, the last one's reason and expected
+    # date, and the extension it asks for when that date is past the case's deadline (the
+    # next review decides; a directive answers it).
+    interim_replies: int = 0
+    # Closures, and the citizen's rating of the latest (CLOSURE_RATING_PATCH): the number of
+    # the closure last appealed (one appeal per closure) and how many appeals in all.
+    closures: int = 0
+    rating: int | None = None
+    rated_via: str | None = None
+    appealed_closure: int = 0
+    appeals: int = 0
+    interim_reason: str | None = None
+    interim_expected_by: datetime | None = None
+    extension_requested_until: datetime | None = None
 
 
 class ComplaintWorkflowInput(BaseModel):
@@ -404,6 +458,16 @@ class CaseSnapshot(BaseModel):
     undecided_times: int | None = None
     # Repeat calls linked to the case (None: a run from before they were projected).
     repeat_contacts: int | None = None
+    # Interim replies (None: a run from before they were projected).
+    interim_replies: int | None = None
+    interim_reason: str | None = None
+    interim_expected_by: datetime | None = None
+    extension_requested_until: datetime | None = None
+    # The last report's reason code (a "not actionable" report names one).
+    report_reason: str | None = None
+    # The citizen's rating of the latest closure, and appeals (None: a run from before).
+    rating: int | None = None
+    appeals: int | None = None
 
 
 class RecordTransitionInput(BaseModel):

@@ -70,10 +70,12 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", CASE): CASE_READERS,
     ("GET", f"{CASE}/live"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", f"{CASE}/report"): frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
+    ("POST", f"{CASE}/interim-reply"): frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
     ("POST", f"{CASE}/callback"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/review-request"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("POST", f"{CASE}/withdraw"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/reopen"): frozenset({R.TELECALLER}),
+    ("POST", f"{CASE}/rating"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/decision"): frozenset({R.REVIEWER}),
     # A case's files (tests/test_attachments_api.py: scope, the integration's own cases).
     ("POST", f"{CASE}/attachments"): frozenset(

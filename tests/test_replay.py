@@ -63,6 +63,10 @@ def test_there_are_histories_to_replay() -> None:
         # after MEDIA_TIMELINE_PATCH: a refused media_url's outcome signalled to its case.
         "attachment_events.attachment_timeline",
         "media_fetch_refused.media_timeline",
+        # Recorded after INTERIM_REPLY_PATCH: an interim reply asking the review for more time.
+        "interim_reply_extension.interim_reply",
+        # Recorded after CLOSURE_RATING_PATCH: rated, appealed, closed again, appealed again.
+        "rated_and_appealed.closure_rating",
     } <= names
 
 
@@ -92,6 +96,8 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
             ".repeat_contact",
             ".ivr_verification_call",
             ".attachment_timeline",
+            ".interim_reply",
+            ".closure_rating",
         )
     ):
         assert markers and "record_transition" not in scheduled
@@ -112,6 +118,8 @@ def test_the_patch_decides_how_the_read_model_is_written(path: Path) -> None:
                 ".working_calendar",
                 ".escalation_ladder",
                 ".ivr_verification_call",
+                ".interim_reply",
+                ".closure_rating",
             )
         )
         and "session" not in p.stem

@@ -108,7 +108,8 @@ def _workflow_params(officer: bool) -> dict[str, str]:
     """What the workflow passes (moments as `dd-mm-YYYY HH:MM` IST, forum codes)."""
     return sms_params(
         {"due": "31-12-2026 17:00", "date": "29-12-2026 11:00", "prep": "22-12-2026 11:00",
-         "forum": "weekly_review", "reopen_days": "15", "count": "99",
+         "forum": "weekly_review", "reason": "other_department_input", "reopen_days": "15",
+         "count": "99",
          "venue": DEFAULT_VENUE, "teleconference": DEFAULT_TELECONFERENCE},
         "en", with_time=officer,
     )  # fmt: skip
@@ -338,6 +339,7 @@ def _examples() -> str:
                 **sms_params(
                     {"due": "15-12-2026 17:00", "date": "08-12-2026 11:00",
                      "prep": "01-12-2026 11:00", "forum": "weekly_review", "reopen_days": "15",
+                     "reason": "site_inspection_due",
                      "count": "3", "venue": DEFAULT_VENUE,
                      "teleconference": DEFAULT_TELECONFERENCE},
                     language, with_time=officer_text or entry.context == "sidhi_baat_invitation",

@@ -48,12 +48,14 @@ with workflow.unsafe.imports_passed_through():
         CallbackOutcome,
         CallbackResult,
         CaseSnapshot,
+        ClosureRating,
         ComplaintState,
         ComplaintWorkflowInput,
         ComplaintWorkflowResult,
         DecisionKind,
         DeliveryReceipt,
         DepartmentReport,
+        InterimReply,
         MarkUnsentInput,
         OfficerAssignment,
         QueuedSms,
@@ -121,6 +123,16 @@ IVR_PATCH = "ivr-verification-call"
 # A file's event (added, made public or private, removed, an Open311 media_url fetched or
 # refused) signalled to the case, which writes it to its timeline by reference.
 ATTACHMENT_TIMELINE_PATCH = "attachment-timeline"
+
+# Patch: an officer running late sends an interim reply (a reason from the state's list, a
+# text, an expected date): recorded, the citizen told by SMS; the case's deadline never moves,
+# and an expected date past it is an extension request the next review decides (a directive
+# answers it). Runs from before never received one.
+INTERIM_REPLY_PATCH = "interim-reply"
+# Patch: the citizen rates a closure 1-5 (SMS digit, call, page, desk) within the policy's
+# `appeal_window`, which a closed case now waits out (not only the reopen window); 1 or 2, or
+# an explicit appeal, takes the case one rung up its ladder, once per closure.
+CLOSURE_RATING_PATCH = "closure-rating-appeal"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -178,6 +190,9 @@ class ComplaintWorkflow:
         # The case's ladder when LADDER_PATCH applies to this run (decided once: _case_ladder).
         self._ladder_decided = False
         self._ladder: Ladder | None = None
+        # Whether CLOSURE_RATING_PATCH applies to this run (decided once: _rating_window).
+        self._rating_decided = False
+        self._rates = False
         # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
         self._sending = False
         self._pausing_outbox = False
@@ -195,6 +210,7 @@ class ComplaintWorkflow:
         self._citizen_clock()
         self._work_calendar()
         self._case_ladder()
+        self._rating_window()
         caller = asyncio.create_task(self._ivr_caller()) if self._ivr() else None
         if self._queued():
             drainer = asyncio.create_task(self._drain_outbox())
@@ -278,6 +294,7 @@ class ComplaintWorkflow:
             workflow.now(),
             drop_late_reminders=self._queued(),
             ladder=self._case_ladder(),
+            appeal_window=self._rating_window(),
         )
         if wake is None:
             return None, None
@@ -597,6 +614,10 @@ class ComplaintWorkflow:
         state.status = ComplaintStatus.CLOSED
         state.closure_reason = reason
         state.closed_at = workflow.now()
+        # A new closure: rated (and appealed) afresh.
+        state.closures += 1
+        state.rating = None
+        state.rated_via = None
         state.next_deadline = None
         state.review = None
         await self._record(
@@ -665,6 +686,7 @@ class ComplaintWorkflow:
             state.status = ComplaintStatus.AWAITING_CALLBACK
             state.callback_attempts = 0
             state.callback_due_at, state.next_deadline = rules.callback_schedule(now, self._policy)
+            state.extension_requested_until = None  # the report answers it
             await self._record(
                 "report_received",
                 actor=report.submitted_by,
@@ -737,6 +759,13 @@ class ComplaintWorkflow:
                 report.transfer_to_department
             ):
                 raise CaseRejected("unknown_department", value=report.transfer_to_department)
+        if report.outcome is ReportOutcome.NOT_ACTIONABLE:
+            # Validators do not run on replay: older histories' reports without a reason replay.
+            refused = rules.not_actionable_refusal(
+                report.reason, self._policy.not_actionable_reasons
+            )
+            if refused is not None:
+                raise CaseRejected(refused[0], **refused[1])
 
     # ---- callback verification (update) ---------------------------------------------------
 
@@ -840,6 +869,8 @@ class ComplaintWorkflow:
                 # the directive's deadline is the new promise.
                 state.citizen_unsatisfied = False
                 state.promise_at = deadline
+            # The review has answered any extension an interim reply asked for.
+            state.extension_requested_until = None
             forum = state.review.kind.value if state.review else "review"
             await self._assign(
                 officer,
@@ -866,6 +897,117 @@ class ComplaintWorkflow:
                 raise CaseRejected("deadline_zone")
             if decision.new_deadline <= workflow.now():
                 raise CaseRejected("deadline_past")
+
+    # ---- interim reply (update) -----------------------------------------------------------
+
+    @workflow.update
+    async def send_interim_reply(self, reply: InterimReply) -> ActionResult:
+        """The officer, running late, tells the citizen why and by when. The case's deadline
+        stays where it is (the citizen's clock still escalates it); an expected date past it
+        is an extension request, on the next review's agenda, never the officer's own grant."""
+        async with self._lock:
+            # Again under the lock: a deadline or a report may have moved the case meanwhile.
+            self._validate_interim(reply)
+            if not workflow.patched(INTERIM_REPLY_PATCH):  # pragma: no cover (new runs: True)
+                raise CaseRejected("wrong_status", status="old", wanted="new")
+            state = self._state
+            state.interim_replies += 1
+            state.interim_reason = reply.reason
+            state.interim_expected_by = reply.expected_by
+            extension = rules.extension_request(reply.expected_by, state.next_deadline)
+            state.extension_requested_until = extension
+            expected = fmt_ist_date(reply.expected_by)
+            note = f"{reply.reason}: {reply.text}; expected by {expected}"
+            if extension is not None:
+                note += f"; extension past {fmt_ist(state.next_deadline)} asked of the review"
+            await self._record("interim_reply", actor=reply.submitted_by, note=note)
+            await self._sms(
+                SmsTemplate.INTERIM_REPLY,
+                RecipientKind.CITIZEN,
+                {"reason": reply.reason, "date": fmt_ist(reply.expected_by)},
+            )
+            if extension is not None:
+                return self._result(
+                    f"interim reply sent; the deadline stays {fmt_ist(state.next_deadline)}: "
+                    f"the extension to {expected} is for the next review to decide"
+                )
+            return self._result(f"interim reply sent; expected by {expected}")
+
+    @send_interim_reply.validator
+    def _validate_interim(self, reply: InterimReply) -> None:
+        self._require(ComplaintStatus.AWAITING_REPORT)
+        refused = rules.interim_refusal(
+            reason=reply.reason,
+            text=reply.text,
+            expected_by=reply.expected_by,
+            now=workflow.now(),
+            allowed=self._policy.interim_reasons,
+        )
+        if refused is not None:
+            raise CaseRejected(refused[0], **refused[1])
+
+    # ---- rating and appeal (update) -------------------------------------------------------
+
+    @workflow.update
+    async def rate_closure(self, rating: ClosureRating) -> ActionResult:
+        """The citizen rates the latest closure 1-5 (changeable within the appeal window). A
+        1 or 2, or an explicit appeal, appeals it: the case goes one rung up its own ladder
+        (a forum, not back to the same officer) with that forum's deadline, and the citizen
+        is told; one appeal per closure."""
+        async with self._lock:
+            # Again under the lock: the window may have ended, or an appeal been recorded.
+            self._validate_rating(rating)
+            state = self._state
+            changed = state.rating is not None
+            state.rating = rating.score
+            state.rated_via = rating.via.value
+            staff = rating.recorded_by != "citizen"
+            note = f"{rating.score}/5 ({rating.via.value}){'; changed' if changed else ''}"
+            if rating.remark:
+                note += f": {rating.remark}"
+            actor = rating.recorded_by if staff else f"citizen ({rating.via.value})"
+            await self._record(
+                "closure_rated", actor=actor, note=note, channel=rating.via.value, for_citizen=staff
+            )
+            if not rules.appeal_asked(rating.score, rating.appeal):
+                return self._result(f"rating {rating.score}/5 recorded")
+            state.appeals += 1
+            state.appealed_closure = state.closures
+            state.citizen_unsatisfied = True
+            state.citizen_remark = rating.remark or f"appeal: closure rated {rating.score}/5"
+            await self._record(
+                "appealed", actor=actor, note=note, channel=rating.via.value, for_citizen=staff
+            )
+            # No await between reopening and escalating: the case is never "closed" without
+            # a closure moment, nor open without a forum, when the run loop looks at it.
+            state.closure_reason = None
+            state.closed_at = None
+            await self._escalate(reason=f"appeal: closure rated {rating.score}/5", actor=actor)
+            assert state.review
+            return self._result(
+                f"appeal recorded: on the agenda of {fmt_ist(state.review.starts_at)}"
+            )
+
+    @rate_closure.validator
+    def _validate_rating(self, rating: ClosureRating) -> None:
+        self._require(ComplaintStatus.CLOSED)
+        state = self._state
+        window = self._rating_window()
+        if window is None:
+            raise CaseRejected("wrong_status", status="closed", wanted="a newer case")
+        appeal = rules.appeal_asked(rating.score, rating.appeal)
+        if appeal and self._input.kind is ComplaintKind.SUGGESTION:
+            raise CaseRejected("no_appeal_for_suggestion")
+        refused = rules.rating_refusal(
+            closed_at=state.closed_at,
+            now=workflow.now(),
+            window=window,
+            appeal=appeal,
+            closures=state.closures,
+            appealed_closure=state.appealed_closure,
+        )
+        if refused is not None:
+            raise CaseRejected(refused[0], **refused[1])
 
     # ---- citizen actions (updates) --------------------------------------------------------
 
@@ -1253,6 +1395,13 @@ class ComplaintWorkflow:
             callback_attempts=state.callback_attempts,
             undecided_times=state.rollovers if state.status in REVIEW_STATUSES else 0,
             repeat_contacts=state.repeat_contacts,
+            interim_replies=state.interim_replies,
+            interim_reason=state.interim_reason,
+            interim_expected_by=state.interim_expected_by,
+            extension_requested_until=state.extension_requested_until,
+            report_reason=report.reason if report else None,
+            rating=state.rating,
+            appeals=state.appeals,
         )
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.COMPLAINT_STATUS.value_set(state.status.value),
@@ -1311,6 +1460,14 @@ class ComplaintWorkflow:
                 if self._state.rung is None:
                     self._state.rung = rules.rung_of(self._state, self._ladder).code
         return self._ladder
+
+    def _rating_window(self) -> timedelta | None:
+        """The appeal window of this run (CLOSURE_RATING_PATCH), or None for a run from
+        before it; decided once, at the top of `run`."""
+        if not self._rating_decided:
+            self._rating_decided = True
+            self._rates = workflow.patched(CLOSURE_RATING_PATCH)
+        return self._policy.appeal_window if self._rates else None
 
     def _report_due(self, start: datetime) -> datetime:
         """When the report on work arriving at `start` is due (`rules.report_due`)."""

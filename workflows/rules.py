@@ -27,6 +27,7 @@ from schemas.escalation import (
     with_policy,
 )
 from schemas.policy import Policy
+from schemas.reasons import DOES_NOT_PERTAIN
 from schemas.workflow import ComplaintState, ReviewSlot
 
 
@@ -47,6 +48,7 @@ def next_wake(
     *,
     drop_late_reminders: bool,
     ladder: Ladder | None = None,
+    appeal_window: timedelta | None = None,
 ) -> tuple[datetime, Wake] | None:
     """The next moment the case must move by itself and what it does then; None for a case
     with nothing ahead (withdrawn, or not yet forwarded). Every open status has exactly one.
@@ -76,7 +78,10 @@ def next_wake(
             return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
             assert state.closed_at
-            return state.closed_at + policy.reopen_window, Wake.REOPEN_WINDOW_ENDS
+            # A closed case waits out its reopen window, and its appeal window when it has one
+            # (CLOSURE_RATING_PATCH).
+            window = max(policy.reopen_window, appeal_window or policy.reopen_window)
+            return state.closed_at + window, Wake.REOPEN_WINDOW_ENDS
         case _:
             return None
 
@@ -289,3 +294,84 @@ def transfer_terms(
     else:
         reason = None
     return TransferTerms(deadline=max(deadline, now), escalate_because=reason)
+
+
+# ---- closure trust (issue 32): interim replies, reasons --------------------------------------
+
+
+def interim_refusal(
+    *, reason: str, text: str, expected_by: datetime, now: datetime, allowed: tuple[str, ...]
+) -> tuple[str, dict[str, str]] | None:
+    """Why an interim reply is refused (a refusal key and its parameters), or None: its reason
+    must be one of the state's (`allowed`), its text say something, its expected date lie
+    ahead and carry a zone."""
+    if reason not in allowed:
+        return "reason_not_listed", {
+            "field": "reason",
+            "value": reason,
+            "valid": ", ".join(allowed),
+        }
+    if not text.strip():
+        return "text_required", {"field": "text"}
+    if expected_by.tzinfo is None:
+        return "deadline_zone", {}
+    if expected_by <= now:
+        return "expected_past", {}
+    return None
+
+
+def extension_request(expected_by: datetime, deadline: datetime | None) -> datetime | None:
+    """The extension an interim reply asks for: its expected date when that is past the
+    moment the case escalates (`deadline`), else None. It never moves the deadline: the next
+    review decides it."""
+    if deadline is not None and expected_by > deadline:
+        return expected_by
+    return None
+
+
+def not_actionable_refusal(
+    reason: str | None, allowed: tuple[str, ...]
+) -> tuple[str, dict[str, str]] | None:
+    """Why a "not actionable" report's reason is refused, or None. "Does not pertain" is a
+    transfer, never a closure."""
+    if reason is None or not reason.strip():
+        return "reason_required", {"field": "reason", "valid": ", ".join(allowed)}
+    if reason in DOES_NOT_PERTAIN:
+        return "does_not_pertain", {}
+    if reason not in allowed:
+        return "reason_not_listed", {
+            "field": "reason",
+            "value": reason,
+            "valid": ", ".join(allowed),
+        }
+    return None
+
+
+def appeal_asked(score: int, explicit: bool) -> bool:
+    """Whether a rating appeals the closure: a score of 1 or 2 ("poor"), or an explicit
+    appeal."""
+    return explicit or score <= 2
+
+
+def rating_refusal(
+    *,
+    closed_at: datetime | None,
+    now: datetime,
+    window: timedelta,
+    appeal: bool,
+    closures: int,
+    appealed_closure: int,
+) -> tuple[str, dict[str, str]] | None:
+    """Why a rating (or appeal) of the latest closure is refused, or None: the window after
+    the closure has ended (the citizen is told how to file anew), or this closure was
+    appealed already (one appeal per closure)."""
+    if closed_at is None:
+        return "not_closed", {}
+    if now > closed_at + window:
+        return "appeal_window_ended", {
+            "days": str(window.days),
+            "date": fmt_ist(closed_at + window).split(" ")[0],
+        }
+    if appeal and appealed_closure == closures:
+        return "already_appealed", {}
+    return None

@@ -70,6 +70,7 @@ from schemas.complaint import (
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
 from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
+from schemas.reasons import not_actionable_label
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.staff import CallbackWorklist, UnreachableList
 from schemas.workflow import (
@@ -566,6 +567,10 @@ async def case_page(
             "linked": request.query_params.get("linked"),
             "done": request.query_params.get("done"),
             "report_outcomes": outcomes,
+            "not_actionable_reasons": [
+                (code, not_actionable_label(code, language(request)))
+                for code in _app(request).policy.not_actionable_reasons
+            ],
             "callback_outcomes": list(CallbackOutcome),
             "districts": DISTRICTS,
             "departments": DEPARTMENTS,
@@ -695,7 +700,7 @@ async def report(
     """`POST .../report`: outcome, the department's reply, and a transfer's target."""
     values = {
         name: field(form, name)
-        for name in ("outcome", "reply", "transfer_to_district", "transfer_to_department")
+        for name in ("outcome", "reply", "reason", "transfer_to_district", "transfer_to_department")
     }
     refused = await _report_files(request, principal, year, sequence, form, values)
     if refused is not None:
@@ -714,6 +719,7 @@ async def report(
                 or values["transfer_to_district"]
                 or None,
                 "transfer_to_department": values["transfer_to_department"] or None,
+                "reason": values["reason"] or None,
             }
         ),
         action=complaints.submit_report,

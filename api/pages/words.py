@@ -155,6 +155,7 @@ _SMS: dict[str, Callable[[Gettext], str]] = {
     SmsTemplate.ESCALATED_SIDHI_BAAT.value: lambda _: _("Sidhi Baat invitation"),
     SmsTemplate.OFFICER_DIRECTIVE.value: lambda _: _("Directive to the officer"),
     SmsTemplate.SUGGESTION_UNDER_CONSIDERATION.value: lambda _: _("Suggestion under consideration"),
+    SmsTemplate.INTERIM_REPLY.value: lambda _: _("Interim reply"),
 }
 
 

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.actions import CaseAction, CaseActors
 from api.auth import require
+from api.closure import interim_reason_listed, rate_on_call
 from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
 from api.errors import ApiError, refusal, require_future, workflow_error
 from api.intake import IdempotencyConflict, register_complaint
@@ -48,6 +49,7 @@ from schemas.actions import (
     WithdrawalBody,
 )
 from schemas.auth import Principal, Role
+from schemas.closure import InterimReplyBody, RatingBody
 from schemas.complaint import (
     ComplaintCreate,
     ComplaintList,
@@ -433,12 +435,39 @@ async def submit_report(
     )
 
 
+@router.post("/{year}/{sequence}/interim-reply", responses=_ACTION_RESPONSES)
+async def send_interim_reply(
+    reply: InterimReplyBody, act: Annotated[CaseAction, Depends(REPORTING.dependency)]
+) -> ActionResult:
+    """The officer the case is with, running late: a reason from the state's list, a text and
+    an expected date, sent to the citizen by SMS. The case's deadline does not move; a date
+    past it is an extension request for the next review (`extension_requested_until`)."""
+    interim_reason_listed(reply.reason, act.app.policy.interim_reasons)
+    return await act.execute(
+        ComplaintWorkflow.send_interim_reply,
+        reply.as_update(act.actor),
+        also=current_officer_filter(act.principal),
+    )
+
+
 @router.post("/{year}/{sequence}/callback", responses=_ACTION_RESPONSES)
 async def record_callback(
     result: CallbackBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
 ) -> ActionResult:
-    """The telecaller's verification call outcome, recorded as the caller's."""
-    return await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
+    """The telecaller's verification call outcome, recorded as the caller's; a `rating` the
+    citizen gave on a call that closed the case is recorded on the closure too."""
+    answer = await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
+    return await rate_on_call(act, answer, result.rating)
+
+
+@router.post("/{year}/{sequence}/rating", responses=_ACTION_RESPONSES)
+async def rate_closure(
+    rating: RatingBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
+) -> ActionResult:
+    """The citizen's rating (1-5) of the closure, taken by the caller: within the appeal
+    window, changeable; 1 or 2, or `appeal`, takes the case one rung up its ladder (once per
+    closure). After the window: 409 saying how to file anew."""
+    return await act.execute(ComplaintWorkflow.rate_closure, rating.as_update(act.actor))
 
 
 @router.post("/{year}/{sequence}/review-request", responses=_ACTION_RESPONSES)

@@ -24,6 +24,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from activities.templates import command_word, cut, reply, segments
 from api.auth import require
+from api.closure import rate_by_sms, rating_digit
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
 from api.lists import Offset, count_of
@@ -281,8 +282,11 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     match = _COMMAND.fullmatch(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
     command = command_words().get(match["word"].casefold()) if match else None
     choice = choice_of(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
+    score = rating_digit(text)
     if choice is not None:
         answer = await _record_choice(app, params.get("From", ""), choice, sid)
+    elif score is not None:  # a digit in reply to the closure SMS: the citizen's rating
+        answer = await rate_by_sms(app, params.get("From", ""), score, sid)
     elif match is None or command is None:
         answer = help_text(helpline)
     else:
