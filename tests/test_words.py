@@ -73,11 +73,18 @@ def test_every_refusal_reads_in_english_and_hindi_with_statuses_in_words() -> No
         "due": "01-12-2026 10:00", "current": "s1", "requested": "s2", "days": "15",
         "date": "15-12-2026", "reg": "1/2026", "session": "weekly-review-2026-12-01",
         "cutoff": "30-11-2026 18:00", "reason": "x", "helpline": "181", "limit": "5",
+        "field": "reason",
     }  # fmt: skip
     for key in REFUSALS:
         en, hi = english(key, params), translated(key, "hi", params)
         assert en and re.search("[\u0900-\u097f]", hi), key
-        fields = ("transfer_to_", "citizen_informed", "new_deadline", "limit_override_reason")
+        fields = (
+            "transfer_to_",
+            "citizen_informed",
+            "new_deadline",
+            "limit_override_reason",
+            "expected_by",
+        )
         for named_field in fields:
             en = en.replace(named_field, "")
         assert "_" not in en, (key, en)  # no internal status codes
