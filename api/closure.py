@@ -1,4 +1,4 @@
-"""Closure the citizen trusts (issue 32): the API's own checks of reasons against the state's
+"""Closure the citizen trusts: the API's own checks of reasons against the state's
 lists, before the case's workflow checks them again against the policy it was registered
 under (which a state may have changed since)."""
 

@@ -148,7 +148,7 @@ class Complaint(SQLModel, table=True):
     # Calls from the citizen about this case after it was registered, linked to it instead of
     # registered again (a repeat call is a sign of a stuck case).
     repeat_contacts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    # Interim replies of late officers (issue 32): how many, the last one's reason and
+    # Interim replies of late officers: how many, the last one's reason and
     # expected date, the extension it asks the next review for; a report's reason code.
     interim_replies: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     interim_reason: str | None = Field(default=None, max_length=40)

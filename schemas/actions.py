@@ -85,7 +85,7 @@ class CallbackBody(_Body):
 
     outcome: CallbackOutcome
     remark: str | None = Field(default=None, max_length=2000)
-    # The citizen's rating of the closure (1-5), asked on a satisfied call (issue 32).
+    # The citizen's rating of the closure (1-5), asked on a satisfied call.
     rating: int | None = Field(default=None, ge=1, le=5)
 
     def as_update(self, actor: str) -> CallbackResult:

@@ -1,4 +1,4 @@
-"""What a caller sends about a closure the citizen can trust (issue 32): the HTTP bodies of
+"""What a caller sends about a closure the citizen can trust: the HTTP bodies of
 an interim reply (an officer running late), beside `schemas.actions`' others.
 
 A body carries what the caller decides, never who the caller is (`schemas.actions`).

@@ -81,7 +81,7 @@ class Policy(BaseModel):
     # every category. Checked by the API when the report arrives (422 naming `attachments`).
     proof_required_for_resolved: tuple[str, ...] = ()
 
-    # A closure may be rated (1-5) and appealed this long after it (issue 32): a rating of 1
+    # A closure may be rated (1-5) and appealed this long after it: a rating of 1
     # or 2, or an explicit appeal, takes the case one rung up its ladder, once per closure.
     appeal_window: timedelta = timedelta(days=30)
 

@@ -1,4 +1,4 @@
-"""The reasons an officer gives, from lists a state configures (issue 32).
+"""The reasons an officer gives, from lists a state configures.
 
 An interim reply (the case runs late) and a "not actionable" report each name a reason by its
 code; the state's policy (`Policy.interim_reasons`, `Policy.not_actionable_reasons`, a

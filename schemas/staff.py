@@ -23,7 +23,7 @@ class CallbackItem(IstModel):
     attempts_so_far: int
     last_reply: str | None
     due: bool
-    # The machine's verification calls so far (issue 30), None when none was placed.
+    # The machine's verification calls so far, None when none was placed.
     ivr: IvrSummary | None = None
 
 

@@ -258,7 +258,7 @@ class SmsTemplate(StrEnum):
     OFFICER_DIRECTIVE = "officer_directive"  # the officer's own notice of a review's directive
     # A suggestion the department is still considering (its final answer is due next).
     SUGGESTION_UNDER_CONSIDERATION = "suggestion_under_consideration"
-    # An officer running late: why, and by when they expect to finish (issue 32).
+    # An officer running late: why, and by when they expect to finish.
     INTERIM_REPLY = "interim_reply"
 
 

@@ -73,7 +73,7 @@ async def test_report_callback_and_closure_over_http(stack: httpx.AsyncClient) -
 
     reopened = await stack.post(f"{path}/reopen", json={"reason": "the toilet has no door"})
     assert reopened.status_code == 200 and reopened.json()["status"] == "awaiting_report"
-    # The answer the citizen just rejected is still the latest that came (issue 26).
+    # The answer the citizen just rejected is still the latest that came.
     tracked = (await stack.get(path.replace("/complaints/", "/track/"), headers=phone)).json()
     assert tracked["status"] == "awaiting_report" and tracked["last_reply"] == REPORT["reply"]
     assert tracked["reopen_until"] is None

@@ -1,4 +1,4 @@
-"""The citizen's page tells the truth and the next step (issue 26 point 5), on SQLite and
+"""The citizen's page tells the truth and the next step, on SQLite and
 PostgreSQL with the real worker and dev server: a department's reply followed by "not
 satisfied" is still the latest answer (not "no answer yet"), and a closed case says it can be
 reopened until a date from the case's own recorded policy (not today's settings, not "ask for

@@ -1,4 +1,4 @@
-"""The citizen rates a closure 1-5 and may appeal it (issue 32): by SMS digit, on the
+"""The citizen rates a closure 1-5 and may appeal it: by SMS digit, on the
 verification call, at the desk (the citizen's page uses the same update); changeable within
 the appeal window; a 1 or 2, or an explicit appeal, takes the case one rung up its ladder
 (a forum with its own date, not back to the officer), once per closure.

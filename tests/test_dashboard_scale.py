@@ -1,4 +1,4 @@
-"""The dashboard at state scale (issue 26 point 9), on SQLite and PostgreSQL: every number a
+"""The dashboard at state scale, on SQLite and PostgreSQL: every number a
 grouped query in the database (a fixed number of statements whatever the number of cases, no
 case row loaded), filters by period, district and department, each number a link to the
 case listing behind it, score B over complaints only (an answered suggestion is no

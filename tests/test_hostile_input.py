@@ -1,4 +1,4 @@
-"""Hostile input, second round (issue 28): one test per kind, over the routes, fields and
+"""Hostile input, second round: one test per kind, over the routes, fields and
 content types it can reach, on SQLite and PostgreSQL.
 
 Kinds: scope from a missing, null or empty OIDC claim and a roles claim of another shape;

@@ -1,4 +1,4 @@
-"""An officer running late sends an interim reply (issue 32): a reason from the state's list,
+"""An officer running late sends an interim reply: a reason from the state's list,
 a text, an expected date. The citizen is told; the case's deadline never moves (the citizen's
 clock still escalates it); a date past it is an extension request the next review sees. A
 "not actionable" report names its reason; "does not pertain" is a transfer, never a closure.

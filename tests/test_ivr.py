@@ -1,4 +1,4 @@
-"""The verification call made by machine (issue 30): the time-skipping server, the project's
+"""The verification call made by machine: the time-skipping server, the project's
 real workers, the API in-process, and the real `twilio` library placing calls on the local
 fake (`tests/fake_twilio.py`), whose citizen fetches the TwiML, presses keys and sends the
 signed status callbacks."""

@@ -1,4 +1,4 @@
-"""No token, key, phone, name, address or message text in any log line (issue 28, item 6).
+"""No token, key, phone, name, address or message text in any log line.
 
 The README's walk-through (register, read, track, report, call back, decide, ask for a review,
 withdraw, list, audit), plus what the walk-through's neighbours do (Open311 with its `api_key`

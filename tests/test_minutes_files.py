@@ -1,4 +1,4 @@
-"""Minutes people can file, and every CSV safe to open (issue 26 point 8, issue 28 item 4):
+"""Minutes people can file, and every CSV safe to open:
 each cell a spreadsheet would evaluate is neutralised (OWASP's CSV-injection prefixes, their
 full-width and small forms, behind spaces), the file is UTF-8 with a byte-order mark, the review
 room's CSV has the reader's column names and officers by name and designation, no CSV is cached,

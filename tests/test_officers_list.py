@@ -1,5 +1,5 @@
 """`GET /v1/officers` answers like every other list: `{data, count}`, paged by `limit` and
-`offset` in a stated order (by id), `count` the whole match (issue 26)."""
+`offset` in a stated order (by id), `count` the whole match."""
 
 from __future__ import annotations
 

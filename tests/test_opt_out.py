@@ -1,4 +1,4 @@
-"""STOP and START by SMS (issue 28, item 8): the citizen's choice is recorded once per inbound
+"""STOP and START by SMS: the citizen's choice is recorded once per inbound
 SMS, confirmed in each language, durable in the read model and honoured where SMS are sent.
 
 Through the real twilio library to the local fake Twilio (what reaches the provider is

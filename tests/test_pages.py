@@ -330,7 +330,7 @@ async def test_the_desk_validates_beside_the_fields_and_registers_once(
         "reason": "solved locally",
         "idempotency_key": "w1",
     }
-    # Irreversible: a second step says what will happen (issue 26); nothing is done yet.
+    # Irreversible: a second step says what will happen; nothing is done yet.
     asked = await stack.post(f"{case_path}/withdraw", data=withdrawal)
     assert asked.status_code == 200 and 'id="confirm"' in asked.text
     done = await stack.post(f"{case_path}/withdraw", data={**withdrawal, "confirmed": "yes"})

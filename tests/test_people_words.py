@@ -1,4 +1,4 @@
-"""People's words on the staff pages (issue 26 point 6), on SQLite and PostgreSQL with the
+"""People's words on the staff pages, on SQLite and PostgreSQL with the
 real worker and dev server: a refusal about a field is said beside it in the reader's
 language without the field's name ("a transfer names the district (transfer_to_district)"
 and "citizen_informed: …" no more), the timeline names outcomes (`partially_resolved`) and

@@ -1,4 +1,4 @@
-"""Closing a case at a review from the review room (issue 26 points 6 and 7), on SQLite and
+"""Closing a case at a review from the review room, on SQLite and
 PostgreSQL with the real worker, dev server and session workflow: without the citizen
 informed, the refusal is said beside the checkbox in the reader's words (no
 "citizen_informed: …"); with it, a second page says what closing does and nothing is decided

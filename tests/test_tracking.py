@@ -40,7 +40,7 @@ PUBLIC_FIELDS = {
     "updated_at",
     "next_deadline",
     "last_reply",
-    # A closed case's next step (issue 26): when it closed, until when it can be reopened.
+    # A closed case's next step: when it closed, until when it can be reopened.
     "closed_at",
     "reopen_until",
     "reopen_days",
@@ -179,7 +179,7 @@ async def test_tracking_labels_and_dates_follow_the_case(
     assert review["status_label"]["hi"] == "मुख्यमंत्री सचिव की साप्ताहिक समीक्षा में"
     assert review["next_deadline"] == "2026-12-01T11:00:00+05:30"  # the meeting, in IST
     # On a review's agenda (the citizen was not satisfied) the department's reply is still
-    # the latest answer that came (issue 26: "no reply has come yet" was untrue).
+    # the latest answer that came.
     assert review["last_reply"] == "Toilet built on 2 Dec"
     assert closed["status_label"]["en"] == "Closed"
     assert closed["next_deadline"] is None

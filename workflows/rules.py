@@ -296,7 +296,7 @@ def transfer_terms(
     return TransferTerms(deadline=max(deadline, now), escalate_because=reason)
 
 
-# ---- closure trust (issue 32): interim replies, reasons --------------------------------------
+# ---- closure trust: interim replies, reasons --------------------------------------
 
 
 def interim_refusal(

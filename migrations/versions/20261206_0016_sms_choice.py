@@ -1,4 +1,4 @@
-"""sms_choice: a citizen's STOP / START by SMS, durable in the read model (issue 28)
+"""sms_choice: a citizen's STOP / START by SMS, durable in the read model
 
 Revision ID: 0016
 Revises: 0015

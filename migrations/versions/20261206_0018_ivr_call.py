@@ -1,4 +1,4 @@
-"""ivr_call: the verification calls made by machine (issue 30)
+"""ivr_call: the verification calls made by machine
 
 Revision ID: 0018
 Revises: 0017

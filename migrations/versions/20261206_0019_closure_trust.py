@@ -1,4 +1,4 @@
-"""closure_trust: interim replies, extension requests and report reasons (issue 32)
+"""closure_trust: interim replies, extension requests and report reasons
 
 Revision ID: 0019
 Revises: 0018
