@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -353,7 +354,9 @@ async def _multipart_fields(scope: Any, body: bytes) -> list[tuple[str, str]] | 
     request = Request({**scope, "state": {}}, once)
     try:
         form = await request.form()
-    except (MultiPartException, ValueError, AssertionError):
+    except (MultiPartException, HTTPException, ValueError, AssertionError):
+        # Malformed (Starlette words a bad multipart body as a 400 HTTPException): the
+        # route's own parsing answers it.
         return None
     try:
         found: list[tuple[str, str]] = []
