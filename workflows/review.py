@@ -84,6 +84,16 @@ class SessionRejected(Refused):
         super().__init__(key, kind="SessionRejected", **params)
 
 
+def _rejection(err: ActivityError) -> SessionRejected:
+    """A decision's failed delivery as the session's refusal: the case's own refusal passed
+    on as it is (key and values), anything else as `other` with its message."""
+    refused = Refused.of(err.cause) if err.cause else None
+    if refused is not None:
+        return SessionRejected(refused[0], **refused[1])
+    cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+    return SessionRejected("other", reason=cause)
+
+
 @workflow.defn
 class ReviewSessionWorkflow:
     """One weekly review or Sidhi Baat session: agenda at the cutoff, notices, decisions, close."""
@@ -303,12 +313,7 @@ class ReviewSessionWorkflow:
                     retry_policy=_DELIVERY_RETRY,
                 )
             except ActivityError as err:
-                # The case's own refusal, passed on as it is (key and values).
-                refused = Refused.of(err.cause) if err.cause else None
-                if refused is not None:
-                    raise SessionRejected(refused[0], **refused[1]) from err
-                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-                raise SessionRejected("other", reason=cause) from err
+                raise _rejection(err) from err
             self._decisions[request.registration_number] = record
             return record
 
@@ -599,11 +604,7 @@ class ReviewSessionWorkflow:
                     retry_policy=_DELIVERY_RETRY,
                 )
             except ActivityError as err:
-                refused = Refused.of(err.cause) if err.cause else None
-                if refused is not None:
-                    raise SessionRejected(refused[0], **refused[1]) from err
-                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-                raise SessionRejected("other", reason=cause) from err
+                raise _rejection(err) from err
             self._decided_count += 1
             return record
 
