@@ -83,7 +83,7 @@ def dev_server_command(settings: Settings, *, port: int, ui_port: int | None) ->
         command += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
         if key_ring(settings) is not None:
             # Payloads are encrypted: the UI decodes them through the API (an engineer signs
-            # the UI in first: README, "Citizen data in Temporal").
+            # the UI in first: docs/security.md, "Citizen data in Temporal").
             command += ["--ui-codec-endpoint", codec_endpoint(settings)]
     return command
 
@@ -220,7 +220,7 @@ def run(children: list[Child]) -> None:
     port = int(port_text or 7233)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # The verification call made by machine, on for complaints: without Twilio the calls
-    # wait in the read model for `make answer-call CASE=12/2026 DIGIT=1` (README).
+    # wait in the read model for `make answer-call CASE=12/2026 DIGIT=1` (docs/ivr.md).
     env.setdefault("IVR_KINDS", "complaint")
     children += [
         Child(
@@ -263,7 +263,7 @@ def run(children: list[Child]) -> None:
         f"  API + docs   {settings.public_base_url}/docs\n"
         f"  Temporal UI  {temporal_ui_url(settings)} (decoded: {settings.public_base_url}"
         "/engineer)\n"
-        f"  Codec        {codec_endpoint(settings)} (payloads encrypted; README:"
+        f"  Codec        {codec_endpoint(settings)} (payloads encrypted; docs/security.md:"
         " Citizen data in Temporal)\n"
         f"{tokens_note}"
         "  A process that crashes is restarted; Ctrl-C stops everything.\n",

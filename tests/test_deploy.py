@@ -282,13 +282,6 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image() -> None:
     assert {".git", ".venv", ".data", ".env"} <= ignored
 
 
-def test_readme_settings_table_names_every_setting() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
-    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in table]
-    assert not missing, f"README's settings table lacks {missing}"
-
-
 def test_workers_are_split_by_task_queue() -> None:
     services = load_compose()["services"]
     assert services["worker"]["environment"]["WORKER_QUEUES"] == "workflows"

@@ -15,7 +15,7 @@ from api.metrics import HttpMetrics, ReadModelCollector, render
 from core.settings import PROJECT_ROOT
 
 ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
-README = PROJECT_ROOT / "README.md"
+RUNBOOK = PROJECT_ROOT / "docs" / "operations.md"
 
 
 def rules() -> list[dict[str, Any]]:
@@ -54,13 +54,13 @@ def test_rules_use_only_metrics_the_api_exports(engine: Engine) -> None:
             assert name in exported, f"{rule['alert']}: no metric {name}"
 
 
-def test_runbook_sections_named_by_alerts_exist_in_the_readme() -> None:
+def test_runbook_sections_named_by_alerts_exist_in_the_operations_page() -> None:
     headings = {
         line.lstrip("#").strip()
-        for line in README.read_text(encoding="utf-8").splitlines()
+        for line in RUNBOOK.read_text(encoding="utf-8").splitlines()
         if line.startswith("#")
     }
     for rule in rules():
         match = re.search(r"runbook: '([^']+)'", rule["annotations"]["runbook"])
-        assert match, f"{rule['alert']}: runbook annotation names no README section"
-        assert match[1] in headings, f"{rule['alert']}: README has no section {match[1]!r}"
+        assert match, f"{rule['alert']}: runbook annotation names no runbook section"
+        assert match[1] in headings, f"{rule['alert']}: docs/operations.md has no section {match[1]!r}"

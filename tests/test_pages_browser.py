@@ -132,7 +132,7 @@ async def context(
 async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    # DOCS_SCREENSHOTS=docs/screenshots: the README's pictures (the first screenful, JPEG).
+    # DOCS_SCREENSHOTS=docs/screenshots: the pictures of docs/pages.md (the first screenful, JPEG).
     docs = os.environ.get("DOCS_SCREENSHOTS")
     if docs:
         Path(docs).mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """SMS texts: segment counting; every text within two segments with the longest real values;
 every DLT variable within 30 characters over the whole directory and reference data; the
-catalogues (placeholders, DLT IDs, Hindi grammar); the golden examples in the README."""
+catalogues (placeholders, DLT IDs, Hindi grammar); the golden examples in docs/sms.md."""
 
 from __future__ import annotations
 
@@ -316,14 +316,14 @@ def test_dlt_sheet_has_variables_in_dlt_form_and_the_entity_id() -> None:
     assert dlt_text("no. {reg}, call {helpline}.") == "no. {#var#}, call {#var#}."
 
 
-# ---- golden examples (the README's SMS section) ------------------------------------------
+# ---- golden examples (docs/sms.md) --------------------------------------------------------
 
-README = PROJECT_ROOT / "README.md"
+SMS_PAGE = PROJECT_ROOT / "docs" / "sms.md"
 _START, _END = "<!-- sms-examples:start -->", "<!-- sms-examples:end -->"
 
 
 def _examples() -> str:
-    """Every text in English and Hindi for one representative case, as the README shows them."""
+    """Every text in English and Hindi for one representative case, as docs/sms.md shows them."""
     officer = next(o for o in _officers() if o.district == "Ranchi")
     lines = ["| message | English | हिन्दी |", "|---|---|---|"]
     for entry in TEXTS:
@@ -350,14 +350,14 @@ def _examples() -> str:
     return "\n".join(lines)
 
 
-def test_the_readme_shows_every_text_as_rendered() -> None:
-    """Golden file: the README's table is the texts as sent. JANSAMVAD_UPDATE_GOLDEN=1 rewrites
+def test_the_sms_page_shows_every_text_as_rendered() -> None:
+    """Golden file: docs/sms.md's table is the texts as sent. JANSAMVAD_UPDATE_GOLDEN=1 rewrites
     it (then read it as a citizen would before committing)."""
-    readme = README.read_text(encoding="utf-8")
+    readme = SMS_PAGE.read_text(encoding="utf-8")
     start, end = readme.index(_START) + len(_START), readme.index(_END)
     expected = "\n" + _examples() + "\n"
     if os.environ.get("JANSAMVAD_UPDATE_GOLDEN"):
-        README.write_text(readme[:start] + expected + readme[end:], encoding="utf-8")
+        SMS_PAGE.write_text(readme[:start] + expected + readme[end:], encoding="utf-8")
     assert readme[start:end] == expected
 
 
