@@ -24,7 +24,7 @@ from schemas.reasons import INTERIM_REASONS, NOT_ACTIONABLE_REASONS
 
 
 class Policy(BaseModel):
-    """Deadlines and retry rules; every field has a documented default (docs/lifecycle.md, "The policy")."""
+    """Deadlines and retry rules; every field has a documented default (docs/lifecycle.md)."""
 
     model_config = ConfigDict(frozen=True)
 

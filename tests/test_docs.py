@@ -87,7 +87,7 @@ def test_the_readme_is_at_most_300_lines() -> None:
 
 def test_the_link_finder_sees_links_and_skips_code() -> None:
     """The checks below rest on this reading of Markdown."""
-    assert anchor_of("Attachments (`make bench ARGS=\"--only attachments\"`, not in it)") == (
+    assert anchor_of('Attachments (`make bench ARGS="--only attachments"`, not in it)') == (
         "attachments-make-bench-args--only-attachments-not-in-it"
     )
     assert anchor_of("What waits for what") == "what-waits-for-what"
@@ -132,7 +132,8 @@ def _as_shown(default: object) -> str:
     if isinstance(default, Enum):
         return str(default.value)
     if isinstance(default, Path):
-        return str(default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default)
+        inside = default.is_relative_to(PROJECT_ROOT)
+        return str(default.relative_to(PROJECT_ROOT) if inside else default)
     return str(default)
 
 

@@ -204,7 +204,7 @@ def test_a_ladder_file_is_validated_naming_the_field(tmp_path: Path) -> None:
 
 
 def test_the_shipped_example_ladder_file_loads(tmp_path: Path) -> None:
-    """deploy/ladders/district_collector.json, docs/calendar.md's example of a state's own ladder."""
+    """deploy/ladders/district_collector.json, the example of a state's own ladder (docs/)."""
     example = Path(__file__).resolve().parent.parent / "deploy/ladders/district_collector.json"
     ladder = configured_ladder(Settings(_env_file=None, ladder_file=example), Policy())
     assert walk(ladder) == ["nodal_officer", "dc_review", "weekly_review", "sidhi_baat"]

@@ -63,4 +63,4 @@ def test_runbook_sections_named_by_alerts_exist_in_the_operations_page() -> None
     for rule in rules():
         match = re.search(r"runbook: '([^']+)'", rule["annotations"]["runbook"])
         assert match, f"{rule['alert']}: runbook annotation names no runbook section"
-        assert match[1] in headings, f"{rule['alert']}: docs/operations.md has no section {match[1]!r}"
+        assert match[1] in headings, f"{rule['alert']}: no runbook section {match[1]!r}"

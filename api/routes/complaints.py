@@ -70,7 +70,8 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
 RegistrationT = TypeVar("RegistrationT", bound=ComplaintPublic)
 
-# Who may do what (docs/security.md, "Roles and access"); reads and reports are scoped (api/scope.py).
+# Who may do what (docs/security.md, "Roles and access"); reads and reports are scoped
+# (api/scope.py).
 REGISTRARS = (Role.TELECALLER, Role.INTEGRATION)
 READERS = (
     Role.NODAL_OFFICER,
