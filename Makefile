@@ -22,7 +22,7 @@ test: $(STAMP) browser clamav
 	$(PY) -m pytest
 
 ## make browser: Debian's chromium and a Devanagari font for the pages' browser tests
-## (tests/test_pages_browser.py), installed with apt-get when missing and apt-get can.
+## (tests/system/test_pages_browser.py), installed with apt-get when missing and apt-get can.
 browser:
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi devanagari || { \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

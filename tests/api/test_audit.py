@@ -194,7 +194,7 @@ async def test_every_state_changing_route_leaves_an_entry(
     assert set(recorded) == set(writes) - reading
     for (method, template), entry in recorded.items():
         # Twilio's webhooks and signing out of the codec take no token: no subject. Nor do
-        # the pages without a session cookie (tests/test_pages.py: with one, its user).
+        # the pages without a session cookie (tests/api/test_pages.py: with one, its user).
         tokenless = (
             template.startswith("/v1/twilio/")
             or (template.startswith("/v1/voice/") and "/checks" not in template)  # IVR webhooks

@@ -1,7 +1,7 @@
 """Bearer-token authentication: the token store, the `require` dependency, the admin
 command line, development tokens and the OIDC/JWKS authenticator.
 
-Role-by-endpoint decisions and district scopes are tests/test_authz.py's; here a couple of
+Role-by-endpoint decisions and district scopes are tests/api/test_authz.py's; here a couple of
 endpoints that need only the read model stand for all (`GET /v1/complaints` admits the case
 readers, not integration clients).
 """

@@ -31,7 +31,7 @@ from harness.factories import (
 from schemas.auth import Role
 
 # Pages sign in with a session cookie, not a bearer token: ("page", roles) or
-# "page-open"; tests/test_pages.py checks them with a signed-in browser per role.
+# "page-open"; tests/api/test_pages.py checks them with a signed-in browser per role.
 Decision = (
     frozenset[Role]
     | Literal["open", "signed", "api_key", "page-open"]
@@ -77,7 +77,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", f"{CASE}/reopen"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/rating"): frozenset({R.TELECALLER}),
     ("POST", f"{CASE}/decision"): frozenset({R.REVIEWER}),
-    # A case's files (tests/test_attachments_api.py: scope, the integration's own cases).
+    # A case's files (tests/api/test_attachments_api.py: scope, the integration's own cases).
     ("POST", f"{CASE}/attachments"): frozenset(
         {R.TELECALLER, R.NODAL_OFFICER, R.DEPARTMENT_OFFICER, R.INTEGRATION}
     ),
@@ -101,14 +101,14 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/v1/audit"): frozenset({R.ADMINISTRATOR, R.REVIEWER}),
     ("GET", f"{CASE}/audit"): frozenset({R.ADMINISTRATOR, R.REVIEWER}),
     ("GET", "/metrics"): frozenset({R.MONITORING, R.ADMINISTRATOR, R.ENGINEER}),
-    # The Temporal UI's codec endpoint (tests/test_codec.py: the cookie, CORS, decoding).
+    # The Temporal UI's codec endpoint (tests/api/test_codec.py: the cookie, CORS, decoding).
     ("POST", "/v1/codec/decode"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", "/v1/codec/encode"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", "/v1/codec/{namespace}/decode"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", "/v1/codec/{namespace}/encode"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("POST", "/v1/codec/session"): frozenset({R.ENGINEER, R.ADMINISTRATOR}),
     ("DELETE", "/v1/codec/session"): "open",  # forgets the caller's own cookie
-    # Open311 GeoReport v2 (tests/test_open311.py): reads are public in the spec and answer
+    # Open311 GeoReport v2 (tests/system/test_open311.py): reads are public in the spec and answer
     # no personal field; a POST brings an integration token as its api_key.
     ("GET", f"{OPEN311}/discovery.{{fmt}}"): "open",
     ("GET", f"{OPEN311}/services.{{fmt}}"): "open",
@@ -125,7 +125,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/language"): "page-open",
     ("GET", "/sign-in"): "page-open",
     ("POST", "/sign-in"): "page-open",
-    ("GET", "/sign-in/oidc"): "page-open",  # tests/test_pages_oidc.py
+    ("GET", "/sign-in/oidc"): "page-open",  # tests/api/test_pages_oidc.py
     ("GET", "/sign-in/oidc/callback"): "page-open",
     ("POST", "/sign-out"): "page-open",
     ("GET", "/track"): "page-open",
@@ -204,7 +204,7 @@ async def test_authorisation_matrix(http: httpx.AsyncClient, any_engine: Engine)
 
     for (method, template), decision in sorted(EXPECTED.items(), key=lambda item: item[0]):
         if decision == "page-open" or isinstance(decision, tuple):
-            continue  # cookie sessions: tests/test_pages.py
+            continue  # cookie sessions: tests/api/test_pages.py
         url = template.replace(":path}", "}").format_map(values)  # a catch-all's converter
         anonymous = await call(method, url, {})
         if decision == "open":

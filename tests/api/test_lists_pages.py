@@ -1,7 +1,7 @@
 """The list pages over plain HTTP: the inbox paged in deadline order with its total, the
 header's search box, the verification calls with what the telecaller dials and asks, the
 caller's history on the desk (script route and the no-script form) and the case page's
-other cases. In the browser: tests/test_lists_browser.py."""
+other cases. In the browser: tests/system/test_lists_browser.py."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 every form, sign-out; roles and scope exactly as the API's (another district's case is the
 same 404 as a missing one); the citizen's page with the API's limits; the telecaller desk's
 validation beside the fields and its idempotent register; /docs and /redoc served with no
-asset from anywhere but the API itself. Browser tests: tests/test_pages_browser.py."""
+asset from anywhere but the API itself. Browser tests: tests/system/test_pages_browser.py."""
 
 from __future__ import annotations
 
@@ -366,7 +366,7 @@ async def test_the_desk_validates_beside_the_fields_and_registers_once(
 async def test_every_page_admits_exactly_the_roles_declared(
     pages: httpx.AsyncClient, engine: Engine
 ) -> None:
-    """tests/test_authz.py's EXPECTED for the pages, with a signed-in browser per role."""
+    """tests/api/test_authz.py's EXPECTED for the pages, with a signed-in browser per role."""
     from tests.api.test_authz import EXPECTED
 
     case = insert_case(engine, district="Ranchi")
@@ -433,7 +433,7 @@ async def test_the_engineer_opens_the_temporal_ui_decoded_on_the_apis_host(
     cookie = opened.headers["set-cookie"]
     assert cookie.startswith(f"jan_samvad_codec={secret};") and "Path=/v1/codec" in cookie
     assert "HttpOnly" in cookie
-    # The browser's cookie now admits the UI's requests (tests/test_codec.py: the decoding).
+    # The browser's cookie now admits the UI's requests (tests/api/test_codec.py: the decoding).
     answer = await pages.post("/v1/codec/decode", json={"payloads": []}, headers={"origin": ui})
     assert answer.status_code in (200, 404), answer.text  # 404: encryption is off in tests
     pages.cookies.delete("jan_samvad_codec")

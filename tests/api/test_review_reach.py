@@ -2,7 +2,7 @@
 one path: through the session whose agenda holds the case, whichever route it came by.
 
 Time-skipping server, real activities and workflows (the session helpers are
-tests/test_review_sessions.py's).
+tests/workflows/test_review_sessions.py's).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ bodies of any JSON media type, forms and multipart through the character guard (
 415); nesting deep enough to exhaust a parser's recursion; bidirectional controls and
 invisible names (and pages that isolate user text); HEAD on every GET route and the caching
 headers of personal answers; inbound SMS too long to parse; SMS variables cut inside a
-character. (Logs: tests/test_log_privacy.py. STOP/START: tests/test_opt_out.py.)
+character. (Logs: tests/system/test_log_privacy.py. STOP/START: tests/api/test_opt_out.py.)
 """
 
 from __future__ import annotations

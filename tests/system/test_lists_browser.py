@@ -2,7 +2,7 @@
 Temporal dev server as processes; no network beyond the API): an officer holding 600 cases
 sees the oldest overdue first and pages to the last; the header's search box finds a case by
 the caller's phone; the desk shows the caller's earlier complaints as the phone is typed
-(static/history.js). Screenshots to SCREENSHOT_DIR (tests/test_pages_browser.py)."""
+(static/history.js). Screenshots to SCREENSHOT_DIR (tests/system/test_pages_browser.py)."""
 
 from __future__ import annotations
 

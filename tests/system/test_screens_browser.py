@@ -1,5 +1,5 @@
 """Issue 26's screens in a real browser (chromium with Playwright against the real API,
-worker and dev server; the network cut as in tests/test_pages_browser.py): withdrawing a case
+worker and dev server; the network cut as in tests/system/test_pages_browser.py): withdrawing a case
 asks on a second page what will happen, and going back changes nothing; the dashboard fits a
 360 px phone without sideways scrolling, in English and in Hindi, its numbers open."""
 

@@ -3,7 +3,7 @@
 Task priority needs server 1.28 or later (with the dynamic config `make run` passes too,
 `deploy/temporal/dynamicconfig.yaml`); 1.27 accepts the priority and ignores it, so urgent
 cases lose their head start exactly in production. The compose file, interpolated as
-`docker compose config` does (`tests/test_deploy.py`), must run such a server by default and
+`docker compose config` does (`tests/unit/test_deploy.py`), must run such a server by default and
 with `.env.example`'s value, and this check must refuse an older one.
 """
 

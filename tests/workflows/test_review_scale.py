@@ -286,7 +286,7 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
 def test_session_histories_of_both_generations_are_kept_for_the_replay_suite() -> None:
     """Sessions opened before BATCHED_SESSION_PATCH replay their unbatched code (no marker,
     one `freeze_agenda`); batched ones carry the marker and freeze page by page. Both replay
-    in tests/test_replay.py."""
+    in tests/workflows/test_replay.py."""
     histories = HISTORIES
     for path in sorted(histories.glob("review_session*.json")):
         history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
