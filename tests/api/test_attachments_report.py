@@ -169,7 +169,8 @@ async def test_the_desk_registers_with_the_citizens_photos(
         assert registered.status_code == 303, registered.text[-2000:]
         page = await desk.get(registered.headers["location"])
         assert "Photos and documents (2)" in page.text
-        # In the files section (the timeline names them too: tests/api/test_attachments_timeline.py).
+        # In the files section (the timeline names them too:
+        # tests/api/test_attachments_timeline.py).
         files = page.text.split('class="timeline"')[0]
         assert files.count("Citizen&#39;s evidence") == 2
     # The case's own workflow wrote them after "registered", one entry per file.

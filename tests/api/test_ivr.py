@@ -404,8 +404,8 @@ def test_ivr_per_kind_and_category_and_the_sample() -> None:
 
 
 def test_the_recorded_history_places_the_call_behind_its_patch() -> None:
-    """The committed history of the new path (replayed by tests/workflows/test_replay.py) carries the
-    patch marker and the call placed by an activity after the report."""
+    """The committed history of the new path (replayed by tests/workflows/test_replay.py)
+    carries the patch marker and the call placed by an activity after the report."""
     path = HISTORIES / "ivr_verified.ivr_verification_call.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     markers = [
