@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call
+.PHONY: run test test-fast lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -20,6 +20,10 @@ run: $(STAMP) clamav
 ## make test: the whole suite (SQLite and PostgreSQL read models, time-skipping and dev servers).
 test: $(STAMP) browser clamav
 	$(PY) -m pytest
+
+## make test-fast: the pure tests (tests/unit: no server, no PostgreSQL, no stack), in seconds.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -q
 
 ## make browser: Debian's chromium and a Devanagari font for the pages' browser tests
 ## (tests/system/test_pages_browser.py), installed with apt-get when missing and apt-get can.
