@@ -39,20 +39,20 @@ HUGE = str(10**20)
     ],
 )
 async def test_extremes_are_422_naming_the_parameter(
-    stack: httpx.AsyncClient,
+    app_http: httpx.AsyncClient,
     method: str,
     path: str,
     params: dict[str, str],
     json: dict[str, str] | None,
     field: str,
 ) -> None:
-    answer = await stack.request(method, path, params=params, json=json)
+    answer = await app_http.request(method, path, params=params, json=json)
     assert answer.status_code == 422, answer.text
     assert field in [e["field"] for e in answer.json()["errors"]], answer.json()
 
 
 async def test_numbers_beyond_a_database_integer_in_a_path_name_no_case(
-    stack: httpx.AsyncClient,
+    app_http: httpx.AsyncClient,
 ) -> None:
-    assert (await stack.get(f"/v1/complaints/{HUGE}/1")).status_code in (404, 422)
-    assert (await stack.get(f"/v1/complaints/2026/{HUGE}")).status_code in (404, 422)
+    assert (await app_http.get(f"/v1/complaints/{HUGE}/1")).status_code in (404, 422)
+    assert (await app_http.get(f"/v1/complaints/2026/{HUGE}")).status_code in (404, 422)

@@ -56,11 +56,11 @@ async def test_a_replay_tells_a_registering_client_only_what_the_first_answer_di
 
 @pytest.mark.parametrize("key", ["", "a" * 101, "with space", "ключ", "a/b"])
 async def test_a_malformed_key_is_refused_naming_it_and_nothing_is_written(
-    stack: httpx.AsyncClient, key: str
+    app_http: httpx.AsyncClient, key: str
 ) -> None:
-    engine: Engine = stack.app_engine  # type: ignore[attr-defined]
+    engine: Engine = app_http.app_engine  # type: ignore[attr-defined]
     headers = {**auth_headers(engine, Role.INTEGRATION)}
-    answer = await stack.post(
+    answer = await app_http.post(
         "/v1/complaints",
         json=complaint_body(),
         headers={
@@ -70,8 +70,8 @@ async def test_a_malformed_key_is_refused_naming_it_and_nothing_is_written(
     )
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["Idempotency-Key"]
-    listed = (await stack.get("/v1/complaints")).json()
+    listed = (await app_http.get("/v1/complaints")).json()
     assert listed["count"] == 0
     # An empty key spoils nothing for the next request.
-    ok = await stack.post("/v1/complaints", json=complaint_body(), headers=headers)
+    ok = await app_http.post("/v1/complaints", json=complaint_body(), headers=headers)
     assert ok.status_code == 201

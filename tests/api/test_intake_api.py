@@ -147,14 +147,14 @@ async def test_concurrent_posts_get_distinct_consecutive_numbers(
     ],
 )
 async def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(
-    stack: httpx.AsyncClient, overrides: dict[str, Any], field: str, phrase: str
+    app_http: httpx.AsyncClient, overrides: dict[str, Any], field: str, phrase: str
 ) -> None:
-    response = await stack.post("/v1/complaints", json=complaint_body(**overrides))
+    response = await app_http.post("/v1/complaints", json=complaint_body(**overrides))
     assert response.status_code == 422
     body = response.json()
     assert field in [e["field"] for e in body["errors"]], body
     assert phrase in body["detail"], body["detail"]
-    with Session(stack.app_engine) as session:  # type: ignore[attr-defined]
+    with Session(app_http.app_engine) as session:  # type: ignore[attr-defined]
         assert session.exec(select(func.count()).select_from(Complaint)).one() == 0
 
 
@@ -190,8 +190,8 @@ async def test_district_is_case_insensitive_and_hinglish_is_stored_exactly(
     assert response.json()["description"] == text
 
 
-async def test_unknown_complaint_is_404(stack: httpx.AsyncClient) -> None:
-    response = await stack.get("/v1/complaints/2018/20983")
+async def test_unknown_complaint_is_404(app_http: httpx.AsyncClient) -> None:
+    response = await app_http.get("/v1/complaints/2018/20983")
     assert response.status_code == 404
     assert "20983/2018" in response.json()["detail"]
 

@@ -47,9 +47,9 @@ async def test_audit_filters_read_a_date_as_the_start_of_that_ist_day(
 
 @pytest.mark.parametrize("value", ["yesterday", "2026-13-01", "29-11-2026"])
 async def test_what_is_no_time_is_422_naming_the_field(
-    stack: httpx.AsyncClient, value: str
+    app_http: httpx.AsyncClient, value: str
 ) -> None:
-    answer = await stack.get("/v1/audit", params={"since": value})
+    answer = await app_http.get("/v1/audit", params={"since": value})
     assert answer.status_code == 422
     assert [e["field"] for e in answer.json()["errors"]] == ["since"]
 
@@ -81,13 +81,13 @@ async def test_a_deadline_without_an_offset_is_ist(stack: httpx.AsyncClient) -> 
 @pytest.mark.parametrize("deadline", ["2020-01-15T17:00", "2020-01-15T17:00:00+00:00"])
 @pytest.mark.parametrize("route", ["case", "session"], ids=["per-case route", "session route"])
 async def test_a_deadline_in_the_past_is_422_on_both_decision_routes(
-    stack: httpx.AsyncClient, deadline: str, route: str
+    app_http: httpx.AsyncClient, deadline: str, route: str
 ) -> None:
     body = {"decision": "directive", "text": "Finish it", "new_deadline": deadline}
     if route == "case":
-        answer = await stack.post("/v1/complaints/2026/1/decision", json=body)
+        answer = await app_http.post("/v1/complaints/2026/1/decision", json=body)
     else:
         body["registration_number"] = "1/2026"
-        answer = await stack.post("/v1/reviews/weekly_review/2026-12-01/decisions", json=body)
+        answer = await app_http.post("/v1/reviews/weekly_review/2026-12-01/decisions", json=body)
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["new_deadline"]

@@ -20,21 +20,21 @@ ACTORS = {
 }
 
 
-async def test_the_published_422_is_the_answered_422(stack: httpx.AsyncClient) -> None:
-    schema = (await stack.get("/openapi.json")).json()
+async def test_the_published_422_is_the_answered_422(app_http: httpx.AsyncClient) -> None:
+    schema = (await app_http.get("/openapi.json")).json()
     published = schema["components"]["schemas"]["HTTPValidationError"]
     assert set(published["properties"]) == {"detail", "errors"}
     assert set(published["properties"]["errors"]["items"]["properties"]) >= {"field", "message"}
-    answer = await stack.post("/v1/complaints", json=complaint_body(citizen__phone="12"))
+    answer = await app_http.post("/v1/complaints", json=complaint_body(citizen__phone="12"))
     assert answer.status_code == 422
     assert set(answer.json()) == {"detail", "errors"}
     assert set(answer.json()["errors"][0]) >= {"field", "message"}
 
 
 async def test_request_bodies_publish_no_field_the_api_takes_from_the_token(
-    stack: httpx.AsyncClient,
+    app_http: httpx.AsyncClient,
 ) -> None:
-    document = (await stack.get("/openapi.json")).json()
+    document = (await app_http.get("/openapi.json")).json()
     schemas = document["components"]["schemas"]
     bodies: dict[str, set[str]] = {}
     for path, operations in document["paths"].items():
@@ -61,13 +61,13 @@ async def test_request_bodies_publish_no_field_the_api_takes_from_the_token(
 
 
 async def test_messages_read_as_sentences_and_invalid_json_names_the_body(
-    stack: httpx.AsyncClient,
+    app_http: httpx.AsyncClient,
 ) -> None:
-    bad_phone = await stack.post("/v1/complaints", json=complaint_body(citizen__phone="12"))
+    bad_phone = await app_http.post("/v1/complaints", json=complaint_body(citizen__phone="12"))
     message = bad_phone.json()["errors"][0]["message"]
     assert not message.startswith("Value error") and "Indian mobile number" in message
     assert "Value error" not in bad_phone.json()["detail"]
-    broken = await stack.post(
+    broken = await app_http.post(
         "/v1/complaints",
         content=b'{"kind": "complaint",',
         headers={"Content-Type": "application/json"},
