@@ -82,10 +82,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 # ---- databases ---------------------------------------------------------------------------
 
 
-def _sqlite_engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'read-model.db'}")
-
-
 def _postgres_available() -> str | None:
     try:
         probe = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})

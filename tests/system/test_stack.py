@@ -117,12 +117,6 @@ def _pids_by_role(pid: int) -> dict[str, int]:
     return roles
 
 
-def _restarted(stack_pid: int, role: str, old: int) -> int | None:
-    """The pid of `role`'s process if it is a new one (restarted), else None."""
-    now = _pids_by_role(stack_pid).get(role)
-    return now if now is not None and now != old else None
-
-
 def test_the_api_outlives_a_crashed_worker_and_dev_server_which_are_restarted(
     tmp_path: Path,
 ) -> None:

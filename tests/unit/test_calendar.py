@@ -17,7 +17,6 @@ from schemas.calendar import (
     add_working_days,
     end_of_working_day,
     is_last_tuesday,
-    is_session_day,
     is_working_day,
     last_tuesday_of_month,
     next_session,
@@ -162,10 +161,6 @@ def test_a_moved_session_is_still_found_after_its_nominal_day() -> None:
         calendar=calendar,
     )
     assert starts == [ist(2027, 1, 27, 11, 0), ist(2027, 2, 23, 11, 0)]
-    assert is_session_day(SessionKind.SIDHI_BAAT, date(2027, 1, 27), calendar)
-    assert not is_session_day(SessionKind.SIDHI_BAAT, date(2027, 1, 26), calendar)
-    assert not is_session_day(SessionKind.WEEKLY_REVIEW, date(2027, 1, 28), calendar)
-    assert is_session_day(SessionKind.WEEKLY_REVIEW, date(2027, 2, 2), calendar)
 
 
 def test_a_session_on_a_holiday_may_be_skipped_instead() -> None:
