@@ -1,9 +1,9 @@
 """Committed histories of every lifecycle path replay against today's workflow code.
 
 A change that would break running cases (non-determinism) fails here. Record new histories
-with `JANSAMVAD_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_lifecycle.py
-tests/workflows/test_review_sessions.py`; keep
-the old ones: cases started under old code are still running in production.
+with `JANSAMVAD_RECORD_HISTORIES=1 .venv/bin/python -m pytest
+tests/workflows/test_lifecycle.py tests/workflows/test_review_sessions.py`; keep the old ones:
+cases started under old code are still running in production.
 """
 
 from __future__ import annotations
