@@ -18,11 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from api.guard import forbidden_character
-from api.main import create_app
 from core.models import Complaint
 from core.settings import Settings
 from harness.factories import complaint_body
-from tests.helpers import api_client
 
 BAD = ["\x00", "\x1b", "\x7f", "\x85", "\ud800", "\uffff"]
 CASE = "/v1/complaints/2026/1"
@@ -62,15 +60,6 @@ def _with(value: Any, bad: str) -> Any:
     return value
 
 
-@pytest.fixture
-async def api(
-    any_engine: Engine, settings: Settings, dev_env: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, engine=any_engine, client=dev_env.client)
-    async with api_client(app) as http:
-        yield http
-
-
 def _complaints(engine: Engine) -> int:
     with Session(engine) as session:
         return int(session.exec(select(func.count()).select_from(Complaint)).one())
@@ -81,7 +70,7 @@ def _complaints(engine: Engine) -> int:
     ("method", "path", "body", "field"), FIELDS, ids=[f"{f[1]}:{f[3]}" for f in FIELDS]
 )
 async def test_every_text_field_refuses_what_cannot_be_stored(
-    api: httpx.AsyncClient,
+    app_http: httpx.AsyncClient,
     any_engine: Engine,
     method: str,
     path: str,
@@ -90,7 +79,7 @@ async def test_every_text_field_refuses_what_cannot_be_stored(
     bad: str,
 ) -> None:
     # As JSON escapes (`\u0000`, `\ud800`): what a client sends on the wire.
-    answer = await api.request(
+    answer = await app_http.request(
         method,
         path,
         content=json.dumps(_with(body, bad)).encode(),
@@ -103,37 +92,37 @@ async def test_every_text_field_refuses_what_cannot_be_stored(
 
 
 async def test_query_parameters_and_forms_are_checked_too(
-    api: httpx.AsyncClient, any_engine: Engine
+    app_http: httpx.AsyncClient, any_engine: Engine
 ) -> None:
-    listed = await api.get("/v1/complaints", params={"district": "Ran\x00chi"})
+    listed = await app_http.get("/v1/complaints", params={"district": "Ran\x00chi"})
     assert listed.status_code == 422
     assert listed.json()["errors"][0]["field"] == "district"
     # A path: the server has decoded %00 into a NUL; a literal "%00" (%2500) is just text.
-    in_path = await api.get("/v1/complaints/2026/1%00")
+    in_path = await app_http.get("/v1/complaints/2026/1%00")
     assert in_path.status_code == 422
     assert in_path.json()["errors"][0]["field"] == "path"
-    literal = await api.get("/v1/reviews/weekly_review/2026-12-01%2500")
+    literal = await app_http.get("/v1/reviews/weekly_review/2026-12-01%2500")
     assert literal.status_code != 422 or literal.json()["errors"][0]["field"] == "day"
     # A Twilio webhook's form (refused before its signature is even looked at).
-    inbound = await api.post("/v1/twilio/inbound", data={"Body": "STATUS 1/2026\x00"})
+    inbound = await app_http.post("/v1/twilio/inbound", data={"Body": "STATUS 1/2026\x00"})
     assert inbound.status_code == 422
     assert inbound.json()["errors"][0]["field"] == "Body"
 
 
-async def test_what_can_be_stored_passes(api: httpx.AsyncClient, any_engine: Engine) -> None:
+async def test_what_can_be_stored_passes(app_http: httpx.AsyncClient, any_engine: Engine) -> None:
     text = "गाँव में शौचालय नहीं\nline two\twith a tab — and 😀"
     assert forbidden_character(text) is None
-    created = await api.post("/v1/complaints", json=complaint_body(description=text))
+    created = await app_http.post("/v1/complaints", json=complaint_body(description=text))
     assert created.status_code in (201, 202), created.text
     assert created.json()["description"] == text
     assert _complaints(any_engine) == 1
 
 
 async def test_a_body_too_large_is_refused_before_it_is_read(
-    api: httpx.AsyncClient, settings: Settings, any_engine: Engine
+    app_http: httpx.AsyncClient, settings: Settings, any_engine: Engine
 ) -> None:
     big = complaint_body(description="x" * (settings.max_body_bytes + 1))
-    answer = await api.post("/v1/complaints", json=big)
+    answer = await app_http.post("/v1/complaints", json=big)
     assert answer.status_code == 413
     # Without a Content-Length (streamed): refused once the bytes pass the limit.
 
@@ -141,7 +130,7 @@ async def test_a_body_too_large_is_refused_before_it_is_read(
         for _ in range(settings.max_body_bytes // 1024 + 2):
             yield b" " * 1024
 
-    streamed = await api.post(
+    streamed = await app_http.post(
         "/v1/complaints", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert streamed.status_code == 413
