@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call
+.PHONY: run test test-fast lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -21,8 +21,12 @@ run: $(STAMP) clamav
 test: $(STAMP) browser clamav
 	$(PY) -m pytest
 
+## make test-fast: the pure tests (tests/unit: no server, no PostgreSQL, no stack), in seconds.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
 ## make browser: Debian's chromium and a Devanagari font for the pages' browser tests
-## (tests/test_pages_browser.py), installed with apt-get when missing and apt-get can.
+## (tests/system/test_pages_browser.py), installed with apt-get when missing and apt-get can.
 browser:
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi devanagari || { \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

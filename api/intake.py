@@ -115,7 +115,9 @@ def register_complaint(
     An idempotent replay is never refused; with `recent_duplicates`, neither is a re-sent
     identical request, which answers the first one."""
     digest = fingerprint(body)
-    for attempt in range(_MAX_ATTEMPTS):
+    attempt = 0
+    while True:
+        attempt += 1
         with write_session(engine) as session:  # BEGIN IMMEDIATE on SQLite: numbers queue
             try:
                 if idempotency_key:
@@ -182,6 +184,5 @@ def register_complaint(
                 # A concurrent request with the same key, or the first of a new year, won the
                 # race; or SQLite was busy. Nothing was written: try again from the top.
                 session.rollback()
-                if attempt == _MAX_ATTEMPTS - 1:
+                if attempt == _MAX_ATTEMPTS:
                     raise
-    raise AssertionError("unreachable")

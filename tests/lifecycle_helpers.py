@@ -35,7 +35,7 @@ CaseHandle = WorkflowHandle[ComplaintWorkflow, ComplaintWorkflowResult]
 # Tests that count days from registration (reminders at 50%, escalation a day after the
 # deadline) keep exact deadlines unless they give their own policy: a deadline at the end of a
 # working day would move with the weekday the suite runs on. The working-day calendar has its
-# own tests (tests/test_calendar.py, tests/test_working_calendar.py).
+# own tests (tests/unit/test_calendar.py, tests/api/test_working_calendar.py).
 EXACT_DEADLINES = Policy(working_day_ends=None)
 
 

@@ -59,7 +59,7 @@ RETENTION_SCHEDULE_ID = "jan-samvad-attachment-retention"
 # The sandbox still forbids non-deterministic calls, but it no longer re-imports every module
 # for each workflow run: our workflow modules keep no mutable module state, and a fresh import
 # per run cost the worker about 18% of its CPU at intake (bench.profile). The replay tests
-# (tests/test_replay.py) run the committed histories through this same runner.
+# (tests/workflows/test_replay.py) run the committed histories through this same runner.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
 )

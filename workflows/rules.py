@@ -5,7 +5,7 @@ citizen's next attempt is, and when work is due.
 Pure, deterministic functions of their arguments (the case's state, its policy, its working
 calendar, "now"): no Temporal, no I/O, no clock. `workflows.complaint.ComplaintWorkflow` asks
 them "when, and what next" and does the effects (state, read model, SMS) under its lock; the
-unit tests (`tests/test_rules.py`) run them in milliseconds without a server. Which patch
+unit tests (`tests/unit/test_rules.py`) run them in milliseconds without a server. Which patch
 generation a run belongs to is the workflow's business: it passes the answers in as flags.
 """
 

@@ -37,7 +37,7 @@ def category_label(code: str | None, language: str) -> str:
 
 
 # Message IDs the templates translate from data (`_(value)`), which extraction cannot see:
-# the catalogues must have them too (tests/test_pages_catalogue.py checks both languages).
+# the catalogues must have them too (tests/unit/test_pages_catalogue.py checks both languages).
 TIMELINE_EVENTS = (
     "registered",
     "forwarded",
