@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, next_session
-from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.enums import ComplaintStatus, EscalationLevel, on_agenda
 from schemas.escalation import (
     JHARKHAND,
-    REVIEW_STATUSES,
     Ladder,
     Rung,
     next_sitting,
@@ -73,7 +72,7 @@ def next_wake(
         case ComplaintStatus.AWAITING_CALLBACK:
             assert state.next_deadline
             return state.next_deadline, Wake.CALLBACK_OVERDUE
-        case status if status in REVIEW_STATUSES:
+        case status if on_agenda(status):
             assert state.review
             return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
@@ -114,10 +113,10 @@ def rung_slot(
 ) -> ReviewSlot:
     """The sitting of `rung`'s forum a case escalated (or rolled over) at `now` goes to: the
     first whose agenda cutoff is still ahead, the district's own for a forum held per
-    district, moved off holidays by `calendar`."""
+    district (its division's for one held per division), moved off holidays by `calendar`."""
     forum = rung.forum
     assert forum is not None  # a validated ladder: every rung above the first has one
-    where = district if forum.per_district else None
+    where = forum.place_of(district)
     starts_at = next_sitting(forum, now, district=where, calendar=calendar)
     return ReviewSlot(
         kind=forum.session_kind,

@@ -67,7 +67,7 @@ from schemas.complaint import (
     ComplaintSummary,
     normalise_phone,
 )
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus, is_open
 from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
 from schemas.reasons import not_actionable_label
@@ -503,7 +503,7 @@ async def history_json(request: Request, principal: Telecaller, form: CheckedFor
                     "href": case_href(c),
                     "subject": category_label(c.category, code),
                     "status": staff_status(c.status, code, _),
-                    "open": c.status.is_open,
+                    "open": is_open(c.status),
                     "registered": format_date(c.created_at, "d MMM y", locale=code),
                 }
                 for c in found.data
@@ -581,8 +581,8 @@ async def case_page(
             and case.status is ComplaintStatus.AWAITING_REPORT,
             # The citizen's own requests, taken by phone (the workflow decides what it grants).
             "can_request_review": principal.has(*complaints.REVIEW_REQUESTERS)
-            and case.status.is_open,
-            "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
+            and is_open(case.status),
+            "can_withdraw": principal.has(*complaints.CALLERS) and is_open(case.status),
             "can_reopen": principal.has(*complaints.CALLERS)
             and case.status is ComplaintStatus.CLOSED,
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
@@ -834,7 +834,7 @@ async def _confirm_withdrawal(
         case = await run_in_threadpool(_case, _app(request), principal, year, sequence)
     except (ValidationError, ApiError):
         return None
-    if not case.status.is_open:
+    if not is_open(case.status):
         return None
     number = case.registration_number
     return confirmation(

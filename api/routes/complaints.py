@@ -40,6 +40,7 @@ from api.views import public, summary
 from core import attachments, audit
 from core.db import read_session
 from core.models import Complaint, Officer, utcnow
+from core.readmodel import agenda_cases
 from schemas.actions import (
     CallbackBody,
     DecisionBody,
@@ -57,8 +58,7 @@ from schemas.complaint import (
     ComplaintSubmission,
     Registration,
 )
-from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
-from schemas.escalation import REVIEW_STATUSES
+from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel, on_agenda
 from schemas.reference import CategoryName, DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
@@ -289,7 +289,7 @@ def list_complaints(
     department: DepartmentName | None = None,
     category: CategoryName | None = None,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
-    escalation_level: EscalationLevel | None = None,
+    escalation_level: Annotated[int | None, Query(ge=0, le=99)] = None,
     kind: ComplaintKind | None = None,
     urgent: bool | None = None,
     overdue: bool | None = None,
@@ -336,7 +336,7 @@ def list_complaints(
         # Cases the reviews keep leaving undecided (on an agenda now): the bound's watch list.
         query = query.where(
             col(Complaint.undecided_times) >= undecided_min,
-            col(Complaint.status).in_(REVIEW_STATUSES),
+            agenda_cases(),
         )
     order: tuple[UnaryExpression[Any], ...]
     if sort is None and overdue is True:
@@ -500,7 +500,7 @@ async def _open_session(
     app: AppState, row: Complaint
 ) -> WorkflowHandle[ReviewSessionWorkflow, SessionSummary] | None:
     """The session workflow whose agenda holds the case, if that session has been opened."""
-    if row.status not in REVIEW_STATUSES or not row.review_session_id:
+    if not on_agenda(row.status) or not row.review_session_id:
         return None
     handle = app.client.get_workflow_handle_for(
         ReviewSessionWorkflow.run,
@@ -558,7 +558,7 @@ async def record_decision(
     return ActionResult(
         registration_number=record.registration_number,
         status=record.case_status,
-        escalation_level=EscalationLevel(row.escalation_level),
+        escalation_level=row.escalation_level,
         next_deadline=record.case_next_deadline,
         message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
     )

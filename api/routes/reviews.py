@@ -22,6 +22,7 @@ from api.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
 from core.readmodel import (
+    agenda_cases,
     agenda_items,
     agenda_rows,
     agenda_summary,
@@ -32,7 +33,6 @@ from schemas.auth import Principal, Role
 from schemas.calendar import CalendarDay, SessionKind, session_start
 from schemas.escalation import (
     LADDERS,
-    REVIEW_STATUSES,
     DayRule,
     Forum,
     is_sitting_day,
@@ -85,7 +85,7 @@ def forum_of(app: AppStateDep, kind: str) -> Forum | None:
 def _parse_kind(app: AppStateDep, kind: str) -> Forum:
     forum = forum_of(app, kind)
     if forum is None:
-        kinds = " or ".join(f.session_kind.value for _, f in app.ladder.forums())
+        kinds = " or ".join(f.session_kind for _, f in app.ladder.forums())
         raise ApiError(404, f"no kind of session {kind!r} ({kinds})")
     return forum
 
@@ -93,7 +93,7 @@ def _parse_kind(app: AppStateDep, kind: str) -> Forum:
 def _district_of(forum: Forum, district: str | None) -> str | None:
     """The session's district: required (and a known one) for a forum each district holds,
     refused for a forum of the whole state."""
-    kind = forum.session_kind.value
+    kind = forum.session_kind
     if not forum.per_district:
         if district is not None:
             raise ApiError(422, f"district: the {kind} is one session for the whole state")
@@ -109,7 +109,7 @@ def _district_of(forum: Forum, district: str | None) -> str | None:
 
 
 def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[str, str]:
-    base = f"/v1/reviews/{kind.value}/{day.isoformat()}"
+    base = f"/v1/reviews/{kind}/{day.isoformat()}"
     query = f"?{urlencode({'district': district}, quote_via=quote)}" if district else ""
     return {
         "self": base + query,
@@ -170,7 +170,7 @@ def _pending_counts(session: Session, only: str | None = None) -> dict[str, int]
     )
     rows = session.exec(
         select(Complaint.review_session_id, func.count())
-        .where(which, col(Complaint.status).in_(REVIEW_STATUSES))
+        .where(which, agenda_cases())
         .group_by(col(Complaint.review_session_id))
     ).all()
     return {sid: n for sid, n in rows if sid}
@@ -189,7 +189,7 @@ def _find(
     if row is None and not is_sitting_day(forum, day, district=where, calendar=calendar):
         raise ApiError(
             404,
-            f"no {forum.session_kind.value} on {day.isoformat()}: sessions are on "
+            f"no {forum.session_kind} on {day.isoformat()}: sessions are on "
             f"{_rule(forum, where)}, or the next working day when that is a holiday",
         )
     if row is not None:
