@@ -28,7 +28,6 @@ from core.readmodel import open_cases
 from core.search import search_clause
 from schemas.calendar import IST
 from schemas.complaint import ComplaintList
-from schemas.enums import ComplaintStatus
 
 # Page sizes: the API's bound, and what the pages show.
 MAX_LIMIT = 500
@@ -92,7 +91,7 @@ def ist_day_start(day: date) -> datetime:
 class CaseFilters:
     """The filters every case list offers (None: not filtered)."""
 
-    status: ComplaintStatus | None = None
+    status: str | None = None
     district: str | None = None
     department: str | None = None
     category: str | None = None

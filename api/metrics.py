@@ -27,7 +27,8 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
-from core.readmodel import agenda_cases, open_cases
+from core.readmodel import agenda_cases
+from core.readmodel import open_cases as open_predicate
 from schemas.auth import Role
 from schemas.escalation import review_statuses
 
@@ -103,7 +104,7 @@ class ReadModelCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Open cases by status, district and level; overdue; review agenda; SMS by status."""
         now = utcnow()
-        is_open = open_cases()
+        is_open = open_predicate()
         with self.engine.connect() as connection:
             open_rows = connection.execute(
                 sa.select(

@@ -58,8 +58,6 @@ def active_officer(
     return session.exec(query.order_by(Officer.id)).first()
 
 
-
-
 def open_cases() -> sa.ColumnElement[bool]:
     """Cases still being dealt with, on any ladder: `status NOT IN ('closed', 'withdrawn')`,
     the statuses written into the statement, so SQLite sees that the partial indexes over

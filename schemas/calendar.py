@@ -16,7 +16,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+)
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 

@@ -89,8 +89,9 @@ def as_status(value: str) -> ComplaintStatus | str:
 
 
 # A status in a model: a member when the code knows it, else a ladder's own (a string).
+_Word = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]*[a-z]$", max_length=20)]
 Status = Annotated[
-    ComplaintStatus | Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]*[a-z]$", max_length=20)],
+    ComplaintStatus | _Word,
     Field(union_mode="left_to_right"),
 ]
 

@@ -130,7 +130,9 @@ class Forum(BaseModel):
         seen: dict[str, str] = {}
         for division, districts in self.divisions.items():
             if not division.strip() or len(division) > 60:
-                raise ValueError(f"divisions: a division's name is 1 to 60 characters: {division!r}")
+                raise ValueError(
+                    f"divisions: a division's name is 1 to 60 characters: {division!r}"
+                )
             for district in districts:
                 if canonical_district(district) != district:
                     raise ValueError(f"divisions.{division}: unknown district {district!r}")
@@ -543,6 +545,19 @@ REVIEW_STATUSES: tuple[ComplaintStatus, ...] = tuple(
     for s in ComplaintStatus
     if any(r.status is s and r.forum for ladder in LADDERS.values() for r in ladder.rungs)
 )
+
+
+def all_statuses() -> tuple[ComplaintStatus | str, ...]:
+    """Every status a case may have: the lifecycle's and every forum's of the configured and
+    shipped ladders, in the order a case meets them (filters list them so)."""
+    return (
+        ComplaintStatus.REGISTERED,
+        ComplaintStatus.AWAITING_REPORT,
+        ComplaintStatus.AWAITING_CALLBACK,
+        *review_statuses(),
+        ComplaintStatus.CLOSED,
+        ComplaintStatus.WITHDRAWN,
+    )
 
 
 def prepared_at(kind: str) -> tuple[ComplaintStatus | str, ...]:

@@ -77,7 +77,7 @@ def review_schedule(settings: Settings, policy: Policy, forum: Forum) -> Schedul
                     hour=[ScheduleRange(at.hour)],
                     minute=[ScheduleRange(at.minute)],
                     second=[ScheduleRange(0)],
-                    comment=f"{str(kind)}: every {names} at {at.strftime('%H:%M')} IST",
+                    comment=f"{kind}: every {names} at {at.strftime('%H:%M')} IST",
                 )
             ],
             time_zone_name=IST_ZONE,

@@ -42,7 +42,7 @@ from api.pages.web import (
     safe_next,
     signed_in,
 )
-from api.pages.words import actor_label, field_refusal, note_text, staff_status
+from api.pages.words import Gettext, actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
@@ -149,6 +149,19 @@ def validation_errors(
     return found
 
 
+def event_label(event: str, language: str, _: Gettext) -> str:
+    """A timeline event in the reader's words: an escalation by its forum's name on the
+    configured ladder (or a shipped one), any other event by its catalogue entry."""
+    prefix = "escalated_to_"
+    if event.startswith(prefix):
+        try:
+            forum = forum_rung(event.removeprefix(prefix)).label(language)
+        except KeyError:
+            return _(event)
+        return _("Escalated to: %(forum)s") % {"forum": forum}
+    return _(event)
+
+
 def common(request: Request) -> dict[str, Any]:
     """What the forms and lists need to show names in the reader's language."""
     _ = gettext_for(request)
@@ -162,6 +175,7 @@ def common(request: Request) -> dict[str, Any]:
         "district_label": lambda name: district_label(name, code),
         "level_label": lambda level: level_rung(int(level)).label(code),
         "forum_label": lambda kind: forum_rung(kind).label(code),
+        "event_label": lambda event: event_label(event, code, _),
         "outcome_label": lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
         "note_text": lambda event, note: note_text(
             event,

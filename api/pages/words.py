@@ -15,7 +15,7 @@ from collections.abc import Callable
 from api.errors import ApiError
 from schemas.attachments import AttachmentEventKind, AttachmentKind, MediaType
 from schemas.enums import ClosureReason, ComplaintStatus
-from schemas.escalation import all_rungs
+from schemas.escalation import status_rung
 from schemas.workflow import ReportOutcome, SmsTemplate
 
 Gettext = Callable[[str], str]
@@ -33,13 +33,12 @@ _STAFF_STATUS: dict[ComplaintStatus, Callable[[Gettext], str]] = {
 
 def staff_status(status: ComplaintStatus | str, language: str, _: Gettext) -> str:
     """`status` in officers' words; a review forum's status by its forum's name."""
-    status = ComplaintStatus(status)
     if status in _STAFF_STATUS:
-        return _STAFF_STATUS[status](_)
-    for rung in all_rungs().values():
-        if rung.status is status:
-            return _("On the agenda: %(forum)s") % {"forum": rung.label(language)}
-    return str(status.value)
+        return _STAFF_STATUS[ComplaintStatus(status)](_)
+    rung = status_rung(status)
+    if rung is not None:
+        return _("On the agenda: %(forum)s") % {"forum": rung.label(language)}
+    return str(status)
 
 
 # ---- refusals beside their field -----------------------------------------------------------

@@ -59,6 +59,7 @@ from schemas.complaint import (
     Registration,
 )
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel, on_agenda
+from schemas.escalation import all_statuses
 from schemas.reference import CategoryName, DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
@@ -288,7 +289,7 @@ def list_complaints(
     district: DistrictName | None = None,
     department: DepartmentName | None = None,
     category: CategoryName | None = None,
-    status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=40)] = None,
     escalation_level: Annotated[int | None, Query(ge=0, le=99)] = None,
     kind: ComplaintKind | None = None,
     urgent: bool | None = None,
@@ -309,7 +310,11 @@ def list_complaints(
     overdue first; without one last) or `oldest`; with `overdue=true` and no `sort`, the
     longest overdue first. Ties go by registration year and sequence as numbers.
     `undecided_min`: on an agenda, left undecided by at least that many sessions in a row. A
-    nodal or department officer lists only the cases of their scope (search included)."""
+    nodal or department officer lists only the cases of their scope (search included).
+    `status`: the lifecycle's or a forum's of the configured ladder (422 naming it if not)."""
+    if status_ is not None and status_ not in all_statuses():
+        known = ", ".join(str(s) for s in all_statuses())
+        raise ApiError(422, f"status: {status_!r} is no status of a case ({known})")
     filters = CaseFilters(
         status=status_,
         district=district,
