@@ -222,13 +222,13 @@ class Ladder(BaseModel):
             for i, value in enumerate(values):
                 if value in values[:i]:
                     raise ValueError(
-                        f"rungs.{i}.{field}: {value!r} is already another rung's "
+                        f"rungs.{i}.{field}: '{value}' is already another rung's "
                         f"(each rung needs its own {field})"
                     )
         for i, rung in enumerate(self.rungs[1:], start=1):
             if rung.status in LIFECYCLE_STATUSES:
                 raise ValueError(
-                    f"rungs.{i}.status: {rung.status!r} is the lifecycle's own, not a forum's"
+                    f"rungs.{i}.status: '{rung.status}' is the lifecycle's own, not a forum's"
                 )
         ranks = [r.rank for r in self.rungs]
         if ranks != sorted(set(ranks)):

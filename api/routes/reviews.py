@@ -94,6 +94,14 @@ def _district_of(forum: Forum, district: str | None) -> str | None:
     """The session's district: required (and a known one) for a forum each district holds,
     refused for a forum of the whole state."""
     kind = forum.session_kind
+    if forum.held_by == "division":
+        if district in forum.divisions:
+            return district
+        raise ApiError(
+            422,
+            f"district: each division holds its own {kind}; name one of "
+            + ", ".join(forum.divisions),
+        )
     if not forum.per_district:
         if district is not None:
             raise ApiError(422, f"district: the {kind} is one session for the whole state")
