@@ -217,7 +217,7 @@ def _held_on(day: date, calendar: WorkingCalendar | None) -> date | None:
 
 
 def next_session(
-    kind: SessionKind,
+    kind: str,
     after: datetime,
     *,
     at: time,
@@ -238,7 +238,7 @@ def next_session(
         start_day -= timedelta(days=_MAX_DAYS_OFF)
     candidate = _tuesdays_from(start_day)
     while True:
-        if kind is SessionKind.SIDHI_BAAT and not is_last_tuesday(candidate):
+        if kind == SessionKind.SIDHI_BAAT and not is_last_tuesday(candidate):
             candidate = last_tuesday_of_month(candidate.year, candidate.month)
         held = _held_on(candidate, calendar)
         if held is not None:
@@ -248,7 +248,7 @@ def next_session(
         candidate = candidate + timedelta(days=7)
 
 
-def is_session_day(kind: SessionKind, day: date, calendar: WorkingCalendar | None) -> bool:
+def is_session_day(kind: str, day: date, calendar: WorkingCalendar | None) -> bool:
     """Whether a session of `kind` is held on `day` (a Tuesday, the last Tuesday of a month
     for Sidhi Baat, or the working day one of those moved to)."""
     midnight = datetime.combine(day, time(0), tzinfo=IST)
@@ -259,7 +259,7 @@ def is_session_day(kind: SessionKind, day: date, calendar: WorkingCalendar | Non
 
 
 def upcoming_sessions(
-    kind: SessionKind,
+    kind: str,
     after: datetime,
     *,
     at: time,

@@ -16,13 +16,20 @@ from schemas.i18n import local_name, offered_languages
 # English: a rung's status (with the officer, on a forum's agenda) is its rung's
 # `status_labels` (schemas/escalation.py), the others are here. Their translations are in the
 # `names` catalogue (context `status`).
-STATUS_LABELS: dict[ComplaintStatus, str] = {
+STATUS_LABELS: dict[str, str] = {
     ComplaintStatus.REGISTERED: "Registered",
     ComplaintStatus.AWAITING_CALLBACK: "The department has replied; we will call you to confirm",
     **{rung.status: rung.status_labels["en"] for rung in all_rungs().values()},
     ComplaintStatus.CLOSED: "Closed",
     ComplaintStatus.WITHDRAWN: "Withdrawn at the citizen's request",
 }
+
+
+def status_english(status: str) -> str:
+    """The citizen's words for `status` (any configured ladder's) in English; KeyError for a
+    status no ladder defines."""
+    rung = status_rung(status)
+    return rung.status_labels["en"] if rung is not None else STATUS_LABELS[status]
 
 
 def status_label(status: ComplaintStatus | str, language: str) -> str:
@@ -33,7 +40,7 @@ def status_label(status: ComplaintStatus | str, language: str) -> str:
     if rung is not None:
         own = rung.status_labels.get(language)
         return own or local_name("status", rung.status_labels["en"], language)
-    return local_name("status", STATUS_LABELS[ComplaintStatus(status)], language)
+    return local_name("status", STATUS_LABELS[status], language)
 
 
 def status_labels(status: ComplaintStatus | str) -> dict[str, str]:

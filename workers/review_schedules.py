@@ -32,7 +32,6 @@ from temporalio.client import (
 )
 
 from core.settings import Settings
-from schemas.calendar import SessionKind
 from schemas.escalation import Forum, Ladder
 from schemas.policy import Policy
 from schemas.review import PlannerInput
@@ -44,7 +43,7 @@ IST_ZONE = "Asia/Kolkata"
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def review_schedule_id(settings: Settings, kind: SessionKind) -> str:
+def review_schedule_id(settings: Settings, kind: str) -> str:
     """`jan-samvad-weekly-review` / `jan-samvad-sidhi-baat` after the workflow ID prefix."""
     return f"{settings.workflow_id_prefix}jan-samvad-{str(kind).replace('_', '-')}"
 

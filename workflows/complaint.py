@@ -567,7 +567,7 @@ class ComplaintWorkflow:
             sidhi_baat_at, workflow.now(), policy, self._work_calendar()
         )
 
-    def _schedule_review(self, kind: SessionKind) -> None:
+    def _schedule_review(self, kind: str) -> None:
         state, policy = self._state, self._policy
         state.review = rules.review_slot(kind, workflow.now(), policy, self._work_calendar())
         state.status = rules.status_for(kind)

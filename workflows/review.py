@@ -230,7 +230,7 @@ class ReviewSessionWorkflow:
             for officer_id, items in sorted(by_officer.items())
         ]
         invites = inp.invites_citizens
-        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
+        if invites or (invites is None and inp.kind == SessionKind.SIDHI_BAAT):
             calls += [
                 workflow.execute_activity_method(
                     ReviewActivities.send_citizen_invitation,
@@ -511,7 +511,7 @@ class ReviewSessionWorkflow:
         inp = self._input
         invites = inp.invites_citizens
         kinds = [False]
-        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
+        if invites or (invites is None and inp.kind == SessionKind.SIDHI_BAAT):
             kinds.append(True)
         for citizens in kinds:
             after = ""
@@ -743,7 +743,7 @@ class ReviewPlannerWorkflow:
         policy = input.policy
         at = (
             policy.weekly_review_time
-            if input.kind is SessionKind.WEEKLY_REVIEW
+            if input.kind == SessionKind.WEEKLY_REVIEW
             else policy.sidhi_baat_time
         )
         starts = upcoming_sessions(

@@ -85,7 +85,7 @@ from schemas.reference import (
     DEPARTMENT_BY_CODE,
     DISTRICTS,
 )
-from schemas.tracking import STATUS_LABELS
+from schemas.tracking import status_english
 from workflows.start import start_complaint_workflow
 
 PREFIX = "/open311/v2"
@@ -373,7 +373,7 @@ def public_request(row: Complaint, media_url: str | None = None) -> ServiceReque
     return ServiceRequest(
         service_request_id=service_request_id(row.year, row.sequence),
         status="open" if is_open(view.status) else "closed",
-        status_notes=in_every_language("status", STATUS_LABELS[view.status]),
+        status_notes=in_every_language("status", status_english(view.status)),
         service_name=_service(category.code).service_name if category else None,
         service_code=category.code if category else None,
         agency_responsible=_agency(row),

@@ -116,7 +116,7 @@ def _district_of(forum: Forum, district: str | None) -> str | None:
     return name
 
 
-def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[str, str]:
+def _links(kind: str, day: date, district: str | None = None) -> dict[str, str]:
     base = f"/v1/reviews/{kind}/{day.isoformat()}"
     query = f"?{urlencode({'district': district}, quote_via=quote)}" if district else ""
     return {
