@@ -606,7 +606,7 @@ def all_rungs(extra: Iterable[Ladder] = ()) -> dict[str, Rung]:
     """Every rung by code, over the shipped ladders, the configured one and `extra` (the
     later wins)."""
     found: dict[str, Rung] = {}
-    for ladder in (*reversed(ladders()), *extra):
+    for ladder in (*LADDERS.values(), *_CONFIGURED, *extra):
         for rung in ladder.rungs:
             found[rung.code] = rung
     return found
