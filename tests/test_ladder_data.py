@@ -279,3 +279,5 @@ async def _every_page_names_the_rungs(
     assert number in agenda.text
     dashboard = await http.get("/dashboard")
     assert dashboard.status_code == 200
+    for rung in ladder.rungs:  # open cases by district and level: a column per rung
+        assert _names(ladder, rung.code, language) in dashboard.text, (language, rung.code)
