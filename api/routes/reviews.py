@@ -30,7 +30,7 @@ from core.readmodel import (
 )
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal, Role
-from schemas.calendar import CalendarDay, SessionKind, session_start
+from schemas.calendar import CalendarDay, session_start
 from schemas.escalation import (
     LADDERS,
     DayRule,
@@ -128,7 +128,7 @@ def _links(kind: str, day: date, district: str | None = None) -> dict[str, str]:
 
 
 def _info(row: ReviewSession) -> SessionInfo:
-    kind = SessionKind(row.kind)
+    kind = row.kind
     starts = ist(row.starts_at)
     assert starts is not None
     district = parse_session_id(row.session_id)[2]
@@ -223,7 +223,7 @@ def _rule(forum: Forum, district: str | None) -> str:
 def list_sessions(
     session: SessionDep,
     app: AppStateDep,
-    kind: SessionKind | None = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
     when: Annotated[Literal["upcoming", "past", "all"], Query()] = "all",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -231,6 +231,9 @@ def list_sessions(
     """Upcoming and past sessions with their counts (soonest upcoming first, then the past,
     newest first); `count` is all of them, `data` the page from `offset` (a District
     Collector's ladder opens one session per district per sitting: 24 a week)."""
+    if kind is not None and forum_of(app, kind) is None:
+        kinds = ", ".join(str(f.session_kind) for _, f in app.ladder.forums())
+        raise ApiError(422, f"kind: no forum's sessions are {kind!r} ({kinds})")
     pending = _pending_counts(session)
     infos: dict[str, SessionInfo] = {}
     for row in session.exec(select(ReviewSession)).all():
@@ -248,7 +251,7 @@ def list_sessions(
     selected = [
         i
         for i in infos.values()
-        if (kind is None or i.kind is kind)
+        if (kind is None or i.kind == kind.replace("-", "_"))
         and (when == "all" or (when == "upcoming") == (i.phase is not SessionPhase.CLOSED))
     ]
     upcoming = sorted(
