@@ -108,9 +108,14 @@ class Forum(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _held_by_district(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("per_district") and "held_by" not in data:
-            return {**data, "held_by": "district"}
-        return data
+        """`per_district: true` (files written before `held_by`) is `held_by: "district"`;
+        `per_district` always says whether the forum is held by districts."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("per_district") and data.get("held_by", "district") != "district":
+            raise ValueError("per_district: true contradicts held_by (say held_by alone)")
+        held_by = "district" if data.get("per_district") else data.get("held_by", "state")
+        return {**data, "held_by": held_by, "per_district": held_by == "district"}
 
     @model_validator(mode="after")
     def _districts_known(self) -> Forum:
@@ -119,8 +124,6 @@ class Forum(BaseModel):
                 raise ValueError(f"weekday_by_district: unknown district {district!r}")
             if not 0 <= weekday <= 6:
                 raise ValueError(f"weekday_by_district.{district}: a weekday is 0 (Mon) to 6")
-        if self.per_district != (self.held_by == "district"):
-            object.__setattr__(self, "per_district", self.held_by == "district")
         if self.held_by != "division":
             if self.divisions:
                 raise ValueError("divisions: only a forum held_by division has divisions")

@@ -37,6 +37,7 @@ from tests.helpers import api_client, running_worker
 from tests.lifecycle_helpers import (
     EXACT_DEADLINES,
     CaseHandle,
+    messages,
     open_case,
     row_of,
     state_of,
@@ -209,6 +210,7 @@ async def test_a_case_climbs_five_levels_by_its_own_timers_and_every_page_names_
         citizen__language="en",
         citizen__district="Seraikela Kharsawan",
     )
+    await eventually(lambda: state_of(handle), lambda s: s.status == "awaiting_report")
     sessions: dict[str, str] = {}
     for status in CLIMB:
         state = await _until(env, handle, status)
@@ -227,8 +229,11 @@ async def test_a_case_climbs_five_levels_by_its_own_timers_and_every_page_names_
     assert parse_session_id(sessions["divcom_review"])[2] == "Kolhan"
     assert parse_session_id(sessions["cm_review"])[2] is None
     events = timeline(any_engine, handle)
+    told = [m.text for m in messages(any_engine, handle) if m.template == "escalated"]
     for status in CLIMB:
         assert events.count(f"escalated_to_{status}") == 1
+        # The citizen is told each forum by its SMS name.
+        assert any(ladder.rung(status).sms_names["en"] in text for text in told), status
 
     # The top rung rolls over to itself, counted.
     state = await state_of(handle)

@@ -511,7 +511,9 @@ class ComplaintWorkflow:
         if prepared_at is not None:
             note += f", prepared at the {prepared_at[0].code} of {fmt_ist(prepared_at[1])}"
         await self._record(f"escalated_to_{rung.forum.session_kind}", actor=actor, note=note)
-        if prepared_at is not None:
+        # The two-date text names Sidhi Baat and the weekly review: another ladder's prepared
+        # forum is told by the one-forum text (its forum and date).
+        if prepared_at is not None and rung.forum.session_kind == SessionKind.SIDHI_BAAT:
             await self._sms(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
