@@ -270,6 +270,9 @@ async def _every_page_names_the_rungs(
     for code in CLIMB:
         assert _names(ladder, code, language) in case.text, (language, code)
     assert "escalated_to_" not in case.text
+    # The escalations' notes name the forums left undecided at, not their codes.
+    for code in CLIMB:
+        assert f"of the {code}" not in case.text, (language, code)
     inbox = await http.get("/cases", params={"status": "cm_review"})
     assert inbox.status_code == 200
     assert number in inbox.text
