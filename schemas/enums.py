@@ -107,8 +107,11 @@ class EscalationLevel(IntEnum):
     DC_REVIEW = 3
 
 
-# A stored level in a model: a member when the code knows it, else a ladder's own number.
-Level = Annotated[EscalationLevel | Annotated[int, Field(ge=0)], Field(union_mode="left_to_right")]
+# A stored level in a model: a member when the code knows it, else a ladder's own number (0-99,
+# as the API's `escalation_level` filter takes it).
+Level = Annotated[
+    EscalationLevel | Annotated[int, Field(ge=0, le=99)], Field(union_mode="left_to_right")
+]
 
 
 class ClosureReason(StrEnum):

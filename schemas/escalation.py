@@ -22,6 +22,12 @@ LADDER_FILE (JSON, validated by these models, see `load_ladder`):
   a weekday the configuration names (`weekday_by_district`, DISTRICT_REVIEW_DAYS; default
   Friday).
 
+A ladder file defines its own words: a rung's `status` and `level` and its forum's
+`session_kind` are strings (numbers) the file names, checked when it is loaded; a forum is held
+for the whole state, per district, or per division (`divisions` in the file). The process's
+configured ladder (`configure`) is read, with the shipped ones, by everything that names a
+status, kind or level outside workflows (pages, metrics, agendas, session ids): docs/ladders.md.
+
 The ladder a case was registered under travels in its workflow input (like its policy), so a
 running case keeps its ladder when the configuration changes.
 """
@@ -179,9 +185,10 @@ class Forum(BaseModel):
 
 
 class Rung(BaseModel):
-    """One rung: identity (`code`), order (`rank`), the case status and stored
-    `EscalationLevel` value while there, its forum (None: with the officer), the rung it
-    escalates to, and its names per language code (see the module's docstring)."""
+    """One rung: identity (`code`), order (`rank`), the case status and stored level (the
+    shipped ones `EscalationLevel` values, a file's its own numbers) while there, its forum
+    (None: with the officer), the rung it escalates to, and its names per language code (see
+    the module's docstring)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -43,6 +43,7 @@ from tests.lifecycle_helpers import (
     state_of,
     timeline,
 )
+from tests.test_metrics import labels, parse
 from tests.test_pages import sign_in, token_of
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "ladders" / "five_levels.json"
@@ -246,6 +247,12 @@ async def test_a_case_climbs_five_levels_by_its_own_timers_and_every_page_names_
     async with api_client(app, authorized=False) as http:
         await sign_in(http, token_of(auth_headers(any_engine, Role.REVIEWER)))
         number = row_of(any_engine, handle).registration_number
+        # The metrics count the case on its rung's agenda, a series per forum of the ladder.
+        scraped = await http.get("/metrics", headers=auth_headers(any_engine, Role.MONITORING))
+        agenda = parse(scraped.text)
+        for status in CLIMB:
+            expected = 1 if status == "cm_review" else 0
+            assert agenda[("jansamvad_review_agenda_cases", labels(review=status))] == expected
         for language in ("en", "hi"):
             http.headers["accept-language"] = language
             await _every_page_names_the_rungs(http, language, ladder, number, state)
