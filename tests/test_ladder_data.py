@@ -32,6 +32,7 @@ from schemas.auth import Role
 from schemas.calendar import IST
 from schemas.escalation import _CONFIGURED, Ladder, parse_session_id
 from schemas.reference import forget_names
+from schemas.review import PlannerInput
 from schemas.workflow import ComplaintState
 from tests.helpers import api_client, running_worker
 from tests.lifecycle_helpers import (
@@ -45,6 +46,7 @@ from tests.lifecycle_helpers import (
 )
 from tests.test_metrics import labels, parse
 from tests.test_pages import sign_in, token_of
+from workflows.review import ReviewPlannerWorkflow
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "ladders" / "five_levels.json"
 DEADLINES = {
@@ -296,3 +298,31 @@ async def _every_page_names_the_rungs(
     assert dashboard.status_code == 200
     for rung in ladder.rungs:  # open cases by district and level: a column per rung
         assert _names(ladder, rung.code, language) in dashboard.text, (language, rung.code)
+
+
+async def test_the_divisional_commissioners_sittings_are_one_per_division(
+    env: WorkflowEnvironment, five_levels: tuple[Settings, Ladder], settings: Settings
+) -> None:
+    """The planner opens a forum held by divisions once per division and sitting, each
+    session id naming its division (shortened by a hash where it would be too long)."""
+    _, ladder = five_levels
+    forum = ladder.rung("divcom_review").forum
+    assert forum is not None
+    planned = await env.client.execute_workflow(
+        ReviewPlannerWorkflow.run,
+        PlannerInput(
+            kind=forum.session_kind,
+            policy=POLICY,
+            forum=forum,
+            workflow_id_prefix=settings.workflow_id_prefix,
+            sessions_ahead=1,
+        ),
+        id=f"{settings.workflow_id_prefix}divcom-planner",
+        task_queue=settings.temporal_task_queue,
+    )
+    places = sorted(str(parse_session_id(sid)[2]) for sid in planned.opened)
+    assert places == sorted(forum.divisions)
+    assert all(
+        len(sid) <= 40 and parse_session_id(sid)[0] == "divcom_review" for sid in planned.opened
+    )
+    assert {parse_session_id(sid)[1].weekday() for sid in planned.opened} == {forum.weekday}
