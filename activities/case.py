@@ -157,7 +157,7 @@ class CaseActivities:
                         complaint.department = snap.officer.department
                     if snap.officer.district and input.follow_district:
                         complaint.district = snap.officer.district
-                complaint.review_kind = snap.review.kind.value if snap.review else None
+                complaint.review_kind = str(snap.review.kind) if snap.review else None
                 complaint.review_session_id = snap.review.session_id if snap.review else None
                 complaint.review_date = snap.review.starts_at if snap.review else None
                 complaint.closure_reason = snap.closure_reason

@@ -98,7 +98,7 @@ class ReviewActivities:
             if row is None:
                 row = ReviewSession(
                     session_id=input.session_id,
-                    kind=input.kind.value,
+                    kind=str(input.kind),
                     starts_at=input.starts_at,
                     cutoff_at=input.cutoff_at,
                     workflow_id=input.workflow_id,

@@ -24,10 +24,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api.errors import ApiError
 from api.views import summary
 from core.models import Complaint, utcnow
+from core.readmodel import open_cases
 from core.search import search_clause
 from schemas.calendar import IST
 from schemas.complaint import ComplaintList
-from schemas.enums import OPEN_STATUSES, ComplaintStatus
 
 # Page sizes: the API's bound, and what the pages show.
 MAX_LIMIT = 500
@@ -91,7 +91,7 @@ def ist_day_start(day: date) -> datetime:
 class CaseFilters:
     """The filters every case list offers (None: not filtered)."""
 
-    status: ComplaintStatus | None = None
+    status: str | None = None
     district: str | None = None
     department: str | None = None
     category: str | None = None
@@ -150,16 +150,8 @@ class CaseFilters:
 
 
 def is_open() -> ColumnElement[bool]:
-    """Open cases, the statuses written into the statement: a constant list lets SQLite see
-    that the partial indexes over open cases (0011, 0013) apply, and plan from the statuses'
-    own statistics rather than a guess for any bound value."""
-    statuses: sa.BindParameter[list[str]] = sa.bindparam(
-        "open_statuses",
-        [status.value for status in OPEN_STATUSES],
-        expanding=True,
-        literal_execute=True,
-    )
-    return col(Complaint.status).in_(statuses)
+    """Open cases (any ladder's status but the closing ones): `core.readmodel.open_cases`."""
+    return open_cases()
 
 
 def dialect_of(session: Session) -> str:

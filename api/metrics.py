@@ -27,9 +27,10 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
+from core.readmodel import agenda_cases
+from core.readmodel import open_cases as open_predicate
 from schemas.auth import Role
-from schemas.enums import OPEN_STATUSES
-from schemas.escalation import REVIEW_STATUSES
+from schemas.escalation import review_statuses
 
 PREFIX = "jansamvad"
 # The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
@@ -103,7 +104,7 @@ class ReadModelCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Open cases by status, district and level; overdue; review agenda; SMS by status."""
         now = utcnow()
-        is_open = col(Complaint.status).in_(OPEN_STATUSES)
+        is_open = open_predicate()
         with self.engine.connect() as connection:
             open_rows = connection.execute(
                 sa.select(
@@ -129,12 +130,12 @@ class ReadModelCollector(Collector):
             )
             undecided_rows = connection.execute(
                 sa.select(col(Complaint.status), times, sa.func.count())
-                .where(col(Complaint.status).in_(REVIEW_STATUSES))
+                .where(agenda_cases())
                 .group_by(col(Complaint.status), times)
             ).all()
             agenda_rows = connection.execute(
                 sa.select(col(Complaint.status), sa.func.count())
-                .where(col(Complaint.status).in_(REVIEW_STATUSES))
+                .where(agenda_cases())
                 .group_by(Complaint.status)
             ).all()
             not_started = connection.execute(
@@ -179,11 +180,11 @@ class ReadModelCollector(Collector):
 
         agenda = GaugeMetricFamily(
             f"{PREFIX}_review_agenda_cases",
-            "Cases waiting for a review: the weekly review and Sidhi Baat agendas.",
+            "Cases waiting for a review, by forum (the configured ladder's and the shipped ones').",
             labels=["review"],
         )
         counts = {_value(status): count for status, count in agenda_rows}
-        for review in REVIEW_STATUSES:
+        for review in review_statuses():
             agenda.add_metric([_value(review)], counts.get(review, 0))
         yield agenda
 

@@ -21,9 +21,9 @@ from api.actions import CaseAction
 from api.errors import ApiError
 from core.db import read_session
 from core.models import Complaint
+from core.readmodel import open_cases
 from schemas.auth import Principal, Role
 from schemas.complaint import ComplaintCreate
-from schemas.enums import OPEN_STATUSES
 from schemas.workflow import ActionResult, RepeatContact
 from workflows.complaint import ComplaintWorkflow
 
@@ -60,7 +60,7 @@ def possible_duplicates(
     query = select(Complaint).where(
         col(Complaint.citizen_phone) == body.citizen.phone,
         col(Complaint.created_at) >= now - window,
-        col(Complaint.status).in_(OPEN_STATUSES),
+        open_cases(),
     )
     if besides is not None:
         query = query.where(col(Complaint.id) != besides)

@@ -17,7 +17,7 @@ from schemas.complaint import (
     OfficerPublic,
     TimelineEntry,
 )
-from schemas.enums import EscalationLevel
+from schemas.enums import is_open
 
 
 def ist(moment: datetime | None) -> datetime | None:
@@ -25,7 +25,7 @@ def ist(moment: datetime | None) -> datetime | None:
 
 
 def _is_overdue(row: Complaint, now: datetime) -> bool:
-    return bool(row.status.is_open and row.next_deadline and row.next_deadline < now)
+    return bool(is_open(row.status) and row.next_deadline and row.next_deadline < now)
 
 
 def summary(row: Complaint, now: datetime | None = None) -> ComplaintSummary:
@@ -39,7 +39,7 @@ def summary(row: Complaint, now: datetime | None = None) -> ComplaintSummary:
         category=row.category,
         urgent=row.urgent,
         status=row.status,
-        escalation_level=EscalationLevel(row.escalation_level),
+        escalation_level=row.escalation_level,
         next_deadline=ist(row.next_deadline),
         overdue=_is_overdue(row, now),
         undecided_times=row.undecided_times,

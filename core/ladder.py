@@ -15,7 +15,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from core.settings import Settings
-from schemas.escalation import LADDERS, Ladder, load_ladder, with_district_days, with_policy
+from schemas.escalation import (
+    LADDERS,
+    Ladder,
+    configure,
+    load_ladder,
+    with_district_days,
+    with_policy,
+)
 from schemas.i18n import offered_languages
 from schemas.policy import Policy
 from schemas.reference import DLT_VARIABLE_MAX
@@ -26,13 +33,16 @@ class LadderFileError(ValueError):
 
 
 def configured_ladder(settings: Settings, policy: Policy) -> Ladder:
-    """The ladder of new cases; LadderFileError / ValueError naming the bad field."""
-    return _ladder(
+    """The ladder of new cases, made the process's configured one (pages, metrics and
+    agendas name its rungs); LadderFileError / ValueError naming the bad field."""
+    ladder = _ladder(
         settings.ladder,
         settings.ladder_file,
         tuple(sorted(settings.district_review_weekdays.items())),
         policy,
     )
+    configure(ladder)
+    return ladder
 
 
 @lru_cache(maxsize=8)

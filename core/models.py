@@ -13,10 +13,10 @@ from schemas.enums import (
     Channel,
     ClosureReason,
     ComplaintKind,
-    ComplaintStatus,
     MessageStatus,
     OfficerRole,
     RecipientKind,
+    as_status,
 )
 
 
@@ -55,6 +55,21 @@ def _enum(enum: type, *, nullable: bool = False, index: bool = False) -> Column:
         nullable=nullable,
         index=index,
     )
+
+
+class LadderStatus(sa.types.TypeDecorator[str]):
+    """A case's status as a plain string (VARCHAR(40)): the lifecycle's and shipped rungs'
+    read back as `ComplaintStatus` members, a configured ladder's own as its string, so a
+    ladder file's statuses need no migration."""
+
+    impl = sa.String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else as_status(value)
 
 
 class District(SQLModel, table=True):
@@ -128,7 +143,7 @@ class Complaint(SQLModel, table=True):
     urgent: bool = False
     wishes_to_meet_cm: bool = False
 
-    status: ComplaintStatus = Field(sa_column=_enum(ComplaintStatus, index=True))
+    status: str = Field(sa_column=Column(LadderStatus(), nullable=False, index=True))
     escalation_level: int = 0
     next_deadline: datetime | None = Field(default=None, sa_column=_ts(index=True))
     assigned_officer_id: str | None = Field(default=None, max_length=100, index=True)

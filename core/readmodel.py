@@ -27,10 +27,9 @@ from core.models import (
     TimelineEvent,
     utcnow,
 )
-from schemas.calendar import SessionKind
 from schemas.delivery import STATUS_RANK
-from schemas.enums import MessageStatus, OfficerRole, RecipientKind
-from schemas.escalation import REVIEW_STATUSES, prepared_at
+from schemas.enums import CLOSED_STATUSES, MessageStatus, OfficerRole, RecipientKind
+from schemas.escalation import ladders, prepared_at, review_statuses
 from schemas.reference import CATEGORY_BY_CODE
 from schemas.refusals import english
 from schemas.review import (
@@ -59,11 +58,34 @@ def active_officer(
     return session.exec(query.order_by(Officer.id)).first()
 
 
-# A case's escalation to each forum (the ladder's session kinds).
-ESCALATION_EVENTS = tuple(f"escalated_to_{kind.value}" for kind in SessionKind)
-# Timeline events that make up a case's escalation history on the agenda.
+def open_cases() -> sa.ColumnElement[bool]:
+    """Cases still being dealt with, on any ladder: `status NOT IN ('closed', 'withdrawn')`,
+    the statuses written into the statement, so SQLite sees that the partial indexes over
+    open cases (migration 0020: the same predicate) apply."""
+    closed: sa.BindParameter[list[str]] = sa.bindparam(
+        "closed_statuses",
+        [status.value for status in CLOSED_STATUSES],
+        expanding=True,
+        literal_execute=True,
+    )
+    return col(Complaint.status).not_in(closed)
+
+
+def agenda_cases() -> sa.ColumnElement[bool]:
+    """Cases on some forum's agenda: a status of a rung with a forum on the configured ladder
+    or a shipped one (`schemas.escalation.review_statuses`)."""
+    return col(Complaint.status).in_([str(s) for s in review_statuses()])
+
+
+def escalation_events() -> tuple[str, ...]:
+    """A case's escalation to each forum (the configured and shipped ladders' session kinds)."""
+    kinds = dict.fromkeys(str(f.session_kind) for ladder in ladders() for _, f in ladder.forums())
+    return tuple(f"escalated_to_{kind}" for kind in kinds)
+
+
+# Timeline events that make up a case's escalation history on the agenda (with
+# `escalation_events`).
 HISTORY_EVENTS = (
-    *ESCALATION_EVENTS,
     "review_rolled_over",
     "directive_given",
     "citizen_not_satisfied",
@@ -91,14 +113,16 @@ def district_nodal_officer(session: Session, district: str) -> Officer | None:
 _IN_BATCH = 500
 
 
-# A case's round at the reviews starts again at these events; rollovers after it are counted.
-_ROUND_STARTS = (*ESCALATION_EVENTS, "directive_given")
+# A case's round at the reviews starts again at an escalation or a directive; rollovers after
+# it are counted.
+def _round_starts(event: str) -> bool:
+    return event.startswith("escalated_to_") or event == "directive_given"
 
 
 def _undecided_times(events: list[TimelineEvent]) -> int:
     count = 0
     for event in events:
-        if event.event in _ROUND_STARTS:
+        if _round_starts(event.event):
             count = 0
         elif event.event == "review_rolled_over":
             count += 1
@@ -139,7 +163,7 @@ def _agenda_query(session: Session, session_id: str, section: AgendaSection) -> 
     if section is AgendaSection.FOR_DECISION:
         return select(Complaint).where(
             Complaint.review_session_id == session_id,
-            col(Complaint.status).in_(REVIEW_STATUSES),
+            agenda_cases(),
         )
     meeting = session.get(ReviewSession, session_id)
     prepared = prepared_at(meeting.kind) if meeting is not None else ()
@@ -188,7 +212,7 @@ def _items_of(
             select(TimelineEvent)
             .where(
                 col(TimelineEvent.complaint_id).in_(ids[start : start + _IN_BATCH]),
-                col(TimelineEvent.event).in_(HISTORY_EVENTS),
+                col(TimelineEvent.event).in_((*escalation_events(), *HISTORY_EVENTS)),
             )
             .order_by(col(TimelineEvent.complaint_id), col(TimelineEvent.seq))
         ):

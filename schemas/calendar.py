@@ -16,7 +16,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+)
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
@@ -63,11 +70,20 @@ TUESDAY = 1  # date.weekday()
 
 
 class SessionKind(StrEnum):
-    """The forums' session kinds (`schemas.escalation.Forum.session_kind`)."""
+    """The shipped forums' session kinds (`schemas.escalation.Forum.session_kind`); a ladder
+    file names its own forums' kinds (a `Kind`)."""
 
     DC_REVIEW = "dc_review"
     WEEKLY_REVIEW = "weekly_review"
     SIDHI_BAAT = "sidhi_baat"
+
+
+# A session kind in a model: a member when the code knows it, else a ladder's own (at most 20
+# characters: `review_session.kind`).
+Kind = Annotated[
+    SessionKind | Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]*[a-z]$", max_length=20)],
+    Field(union_mode="left_to_right"),
+]
 
 
 class SessionOnHoliday(StrEnum):
@@ -201,7 +217,7 @@ def _held_on(day: date, calendar: WorkingCalendar | None) -> date | None:
 
 
 def next_session(
-    kind: SessionKind,
+    kind: str,
     after: datetime,
     *,
     at: time,
@@ -222,7 +238,7 @@ def next_session(
         start_day -= timedelta(days=_MAX_DAYS_OFF)
     candidate = _tuesdays_from(start_day)
     while True:
-        if kind is SessionKind.SIDHI_BAAT and not is_last_tuesday(candidate):
+        if kind == SessionKind.SIDHI_BAAT and not is_last_tuesday(candidate):
             candidate = last_tuesday_of_month(candidate.year, candidate.month)
         held = _held_on(candidate, calendar)
         if held is not None:
@@ -233,7 +249,7 @@ def next_session(
 
 
 def upcoming_sessions(
-    kind: SessionKind,
+    kind: str,
     after: datetime,
     *,
     at: time,

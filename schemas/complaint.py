@@ -15,11 +15,11 @@ from schemas.enums import (
     Channel,
     ClosureReason,
     ComplaintKind,
-    ComplaintStatus,
-    EscalationLevel,
     Language,
+    Level,
     MessageStatus,
     RecipientKind,
+    Status,
 )
 from schemas.i18n import default_language, offered_languages
 from schemas.reference import URGENT_CATEGORIES, CategoryName, DepartmentName, DistrictName
@@ -234,8 +234,8 @@ class ComplaintSummary(IstModel):
     department: str | None
     category: str | None
     urgent: bool
-    status: ComplaintStatus
-    escalation_level: EscalationLevel
+    status: Status
+    escalation_level: Level
     next_deadline: datetime | None
     overdue: bool
     # Sessions in a row that left it undecided on a review's agenda.

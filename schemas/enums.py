@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 
 class ComplaintKind(StrEnum):
@@ -34,7 +34,10 @@ Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 
 class ComplaintStatus(StrEnum):
-    """Where a case stands. Every status but the closed ones has a next deadline."""
+    """Where a case stands. Every status but the closed ones has a next deadline. The
+    lifecycle's own statuses are fixed; a case on a forum's agenda has its rung's status, a
+    string the configured ladder defines (`schemas.escalation.Rung.status`; the shipped
+    ladders' are members here too, so code may name them)."""
 
     REGISTERED = "registered"  # recorded; workflow not yet acknowledged it
     AWAITING_REPORT = "awaiting_report"  # with the nodal / department officer
@@ -50,22 +53,65 @@ class ComplaintStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self not in (ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN)
+        return is_open(self)
 
 
-# The statuses of a case still being dealt with, in one place (the API's filters, metrics and
-# the read model's partial index, migrations/versions/*_0011_*.py, list them in this order).
-OPEN_STATUSES: tuple[ComplaintStatus, ...] = tuple(s for s in ComplaintStatus if s.is_open)
+# The statuses that end a case (reopened or not): every other status, whatever ladder defines
+# it, is open. The read model's partial indexes of open cases are on `status NOT IN` these
+# (migrations/versions/*_0020_*.py), so no ladder's statuses are listed in the database.
+CLOSED_STATUSES: tuple[ComplaintStatus, ...] = (ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN)
+# The lifecycle's own statuses: a ladder's rung above the officer's may use none of them.
+LIFECYCLE_STATUSES: tuple[ComplaintStatus, ...] = (
+    ComplaintStatus.REGISTERED,
+    ComplaintStatus.AWAITING_REPORT,
+    ComplaintStatus.AWAITING_CALLBACK,
+    *CLOSED_STATUSES,
+)
+
+
+def is_open(status: str) -> bool:
+    """Whether a case at `status` (any ladder's) is still being dealt with."""
+    return status not in CLOSED_STATUSES
+
+
+def on_agenda(status: str) -> bool:
+    """Whether a case at `status` is on a forum's agenda (a ladder's status, not the
+    lifecycle's own)."""
+    return status not in LIFECYCLE_STATUSES
+
+
+def as_status(value: str) -> ComplaintStatus | str:
+    """`value` as a `ComplaintStatus` member when it is one, else the ladder's string."""
+    try:
+        return ComplaintStatus(value)
+    except ValueError:
+        return value
+
+
+# A status in a model: a member when the code knows it, else a ladder's own (a string).
+_Word = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]*[a-z]$", max_length=20)]
+Status = Annotated[
+    ComplaintStatus | _Word,
+    Field(union_mode="left_to_right"),
+]
 
 
 class EscalationLevel(IntEnum):
     """The stored identity of a rung (`Rung.level`), never its rank: a rung inserted between
-    two others takes a new value, so stored and running cases keep their meaning."""
+    two others takes a new value, so stored and running cases keep their meaning. The shipped
+    ladders' values; a ladder file may give its rungs any other (a `Level`)."""
 
     NODAL_OFFICER = 0
     WEEKLY_REVIEW = 1
     SIDHI_BAAT = 2
     DC_REVIEW = 3
+
+
+# A stored level in a model: a member when the code knows it, else a ladder's own number (0-99,
+# as the API's `escalation_level` filter takes it).
+Level = Annotated[
+    EscalationLevel | Annotated[int, Field(ge=0, le=99)], Field(union_mode="left_to_right")
+]
 
 
 class ClosureReason(StrEnum):

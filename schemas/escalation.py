@@ -22,22 +22,31 @@ LADDER_FILE (JSON, validated by these models, see `load_ladder`):
   a weekday the configuration names (`weekday_by_district`, DISTRICT_REVIEW_DAYS; default
   Friday).
 
+A ladder file defines its own words: a rung's `status` and `level` and its forum's
+`session_kind` are strings (numbers) the file names, checked when it is loaded; a forum is held
+for the whole state, per district, or per division (`divisions` in the file). The process's
+configured ladder (`configure`) is read, with the shipped ones, by everything that names a
+status, kind or level outside workflows (pages, metrics, agendas, session ids): docs/ladders.md.
+
 The ladder a case was registered under travels in its workflow input (like its policy), so a
 running case keeps its ladder when the configuration changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.calendar import (
     IST,
+    Kind,
     SessionKind,
     SessionOnHoliday,
     WorkingCalendar,
@@ -45,13 +54,23 @@ from schemas.calendar import (
     next_working_day,
     to_ist,
 )
-from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.enums import (
+    LIFECYCLE_STATUSES,
+    ComplaintStatus,
+    EscalationLevel,
+    Level,
+    Status,
+)
 from schemas.i18n import local_name
 from schemas.policy import Policy
 from schemas.reference import DISTRICTS, DLT_VARIABLE_MAX, canonical_district
 
-# The read model's session id column (review_session.session_id, VARCHAR(40)).
+# The read model's session id column (review_session.session_id, VARCHAR(40)): a longer id
+# is shortened deterministically (`session_id`).
 SESSION_ID_MAX = 40
+
+# Who holds a forum's sessions: one for the whole state, one per district, one per division.
+HeldBy = Literal["state", "district", "division"]
 
 
 class DayRule(StrEnum):
@@ -66,25 +85,43 @@ class Forum(BaseModel):
     and how long an undecided case may wait there (`max_rollovers` sessions in a row, then the
     next rung; None only on the top rung, whose rollovers are counted and shown).
 
-    `per_district`: one session per district per sitting (each district's own weekday from
-    `weekday_by_district`, else `weekday`). `prepared_at`: the code of a lower rung whose
-    sessions prepare a case bound here ("awaiting Sidhi Baat" on the weekly review's agenda).
-    `invites_citizens`: citizens who asked to meet the Chief Minister are invited by SMS."""
+    `held_by`: `state` (one session per sitting), `district` (one per district per sitting,
+    each district's own weekday from `weekday_by_district`, else `weekday`) or `division` (one
+    per division per sitting: `divisions` names each division's districts, every district in
+    exactly one). `per_district` is `held_by == "district"` (a file may say either).
+    `prepared_at`: the code of a lower rung whose sessions prepare a case bound here ("awaiting
+    Sidhi Baat" on the weekly review's agenda). `invites_citizens`: citizens who asked to meet
+    the Chief Minister are invited by SMS."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    session_kind: SessionKind
+    session_kind: Kind
     day_rule: DayRule
     weekday: int = Field(ge=0, le=6)  # date.weekday(): Monday 0 ... Sunday 6
     # A weekday per district (canonical name) for forums held by each district.
     weekday_by_district: dict[str, int] = {}
+    held_by: HeldBy = "state"
     per_district: bool = False
+    # Division name -> its districts (canonical names), for a forum held per division.
+    divisions: dict[str, tuple[str, ...]] = {}
     session_time: time = time(11, 0)
     agenda_cutoff_before: timedelta = timedelta(hours=17)
     rollover_after: timedelta = timedelta(days=1)
     max_rollovers: int | None = Field(default=None, ge=1)
     prepared_at: str | None = None
     invites_citizens: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _held_by_district(cls, data: Any) -> Any:
+        """`per_district: true` (files written before `held_by`) is `held_by: "district"`;
+        `per_district` always says whether the forum is held by districts."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("per_district") and data.get("held_by", "district") != "district":
+            raise ValueError("per_district: true contradicts held_by (say held_by alone)")
+        held_by = "district" if data.get("per_district") else data.get("held_by", "state")
+        return {**data, "held_by": held_by, "per_district": held_by == "district"}
 
     @model_validator(mode="after")
     def _districts_known(self) -> Forum:
@@ -93,7 +130,49 @@ class Forum(BaseModel):
                 raise ValueError(f"weekday_by_district: unknown district {district!r}")
             if not 0 <= weekday <= 6:
                 raise ValueError(f"weekday_by_district.{district}: a weekday is 0 (Mon) to 6")
+        if self.held_by != "division":
+            if self.divisions:
+                raise ValueError("divisions: only a forum held_by division has divisions")
+            return self
+        if not self.divisions:
+            raise ValueError("divisions: a forum held_by division names its divisions")
+        seen: dict[str, str] = {}
+        for division, districts in self.divisions.items():
+            if not division.strip() or len(division) > 60:
+                raise ValueError(
+                    f"divisions: a division's name is 1 to 60 characters: {division!r}"
+                )
+            for district in districts:
+                if canonical_district(district) != district:
+                    raise ValueError(f"divisions.{division}: unknown district {district!r}")
+                if district in seen:
+                    raise ValueError(
+                        f"divisions.{division}: {district} is already in {seen[district]}"
+                    )
+                seen[district] = division
+        missing = [d for d in DISTRICTS if d not in seen]
+        if missing:
+            raise ValueError(f"divisions: districts in no division: {', '.join(missing)}")
         return self
+
+    def place_of(self, district: str | None) -> str | None:
+        """Where the session a case of `district` goes to is held: the district, its
+        division, or None (the whole state)."""
+        if self.held_by == "district":
+            return district
+        if self.held_by == "division" and district is not None:
+            for division, districts in self.divisions.items():
+                if district in districts:
+                    return division
+        return None
+
+    def places(self) -> tuple[str | None, ...]:
+        """Every place that holds a session of this forum at each sitting (None: the state)."""
+        if self.held_by == "district":
+            return DISTRICTS
+        if self.held_by == "division":
+            return tuple(self.divisions)
+        return (None,)
 
     def weekday_for(self, district: str | None) -> int:
         if district is not None:
@@ -106,16 +185,18 @@ class Forum(BaseModel):
 
 
 class Rung(BaseModel):
-    """One rung: identity (`code`), order (`rank`), the case status and stored
-    `EscalationLevel` value while there, its forum (None: with the officer), the rung it
-    escalates to, and its names per language code (see the module's docstring)."""
+    """One rung: identity (`code`), order (`rank`), the case status and stored level (the
+    shipped ones `EscalationLevel` values, a file's its own numbers) while there, its forum
+    (None: with the officer), the rung it escalates to, and its names per language code (see
+    the module's docstring)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str = Field(pattern="^[a-z][a-z_]*[a-z]$", max_length=20)
     rank: int
-    status: ComplaintStatus
-    level: EscalationLevel
+    # The officer's rung has `awaiting_report`; a forum's rung its own (its session kind).
+    status: Status
+    level: Level
     forum: Forum | None = None
     next: str
     labels: dict[str, str]
@@ -139,7 +220,7 @@ class Ladder(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=60)
-    rungs: tuple[Rung, ...]
+    rungs: tuple[Rung, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _well_formed(self) -> Ladder:
@@ -148,14 +229,23 @@ class Ladder(BaseModel):
             raise ValueError(f"ladder {self.name}: rung codes must be unique: {codes}")
         for field in ("status", "level"):
             values = [getattr(r, field) for r in self.rungs]
-            if len(set(values)) != len(values):
-                raise ValueError(f"ladder {self.name}: each rung needs its own {field}")
+            for i, value in enumerate(values):
+                if value in values[:i]:
+                    raise ValueError(
+                        f"rungs.{i}.{field}: '{value}' is already another rung's "
+                        f"(each rung needs its own {field})"
+                    )
+        for i, rung in enumerate(self.rungs[1:], start=1):
+            if rung.status in LIFECYCLE_STATUSES:
+                raise ValueError(
+                    f"rungs.{i}.status: '{rung.status}' is the lifecycle's own, not a forum's"
+                )
         ranks = [r.rank for r in self.rungs]
         if ranks != sorted(set(ranks)):
             raise ValueError(f"ladder {self.name}: ranks must increase down the list: {ranks}")
         if not self.rungs or self.rungs[0].forum is not None:
             raise ValueError(f"ladder {self.name}: the first rung is the officer's (no forum)")
-        if self.rungs[0].status is not ComplaintStatus.AWAITING_REPORT or self.rungs[0].level:
+        if self.rungs[0].status != ComplaintStatus.AWAITING_REPORT or self.rungs[0].level:
             raise ValueError(
                 f"rung {self.rungs[0].code}: the officer's rung has status awaiting_report, level 0"
             )
@@ -183,10 +273,10 @@ class Ladder(BaseModel):
                 continue
             if rung.forum is None:
                 raise ValueError(f"rung {rung.code}: every rung above the officer's has a forum")
-            if rung.status.value != rung.forum.session_kind.value:
+            if str(rung.status) != str(rung.forum.session_kind):
                 raise ValueError(
-                    f"rung {rung.code}: status {rung.status.value} and session_kind "
-                    f"{rung.forum.session_kind.value} must be the same word"
+                    f"rung {rung.code}: status {rung.status} and forum.session_kind "
+                    f"{rung.forum.session_kind} must be the same word"
                 )
             if rung.forum.max_rollovers is None and rung is not self.rungs[-1]:
                 raise ValueError(f"rung {rung.code}: needs a rollover bound (max_rollovers)")
@@ -294,42 +384,61 @@ def is_sitting_day(
 # ---- session ids: built and parsed here alone ---------------------------------------------
 
 _SESSION_ID = re.compile(
-    r"^(?P<kind>[a-z]+(?:-[a-z]+)*?)-(?P<day>\d{4}-\d{2}-\d{2})(?:-(?P<district>[a-z-]+))?$"
+    r"^(?P<kind>[a-z]+(?:-[a-z]+)*?)-(?P<day>\d{4}-\d{2}-\d{2})(?:-(?P<place>[a-z0-9-]+))?$"
 )
 
 
 def district_slug(district: str) -> str:
-    """`Seraikela Kharsawan` -> `seraikela-kharsawan` (a session id's district part)."""
+    """`Seraikela Kharsawan` -> `seraikela-kharsawan` (a session id's place part)."""
     return "-".join(district.lower().split())
-
-
-_DISTRICT_BY_SLUG = {district_slug(d): d for d in DISTRICTS}
 
 
 def session_id(kind: str, start: datetime, district: str | None = None) -> str:
     """Business key of a session: `weekly-review-2026-12-01`, or for a forum held per
-    district `dc-review-2027-01-08-ranchi`. ValueError if it would not fit the read model."""
+    district (or division) `dc-review-2027-01-08-ranchi`. An id longer than the read model's
+    `SESSION_ID_MAX` keeps its first characters (kind and day, at most 31) and ends in a hash
+    of the whole: `divcom-review-2027-01-08-seraik-1a2b3c4d`, the same for the same session."""
     sid = f"{kind.replace('_', '-')}-{to_ist(start).date().isoformat()}"
     if district is not None:
         sid += f"-{district_slug(district)}"
     if len(sid) > SESSION_ID_MAX:
-        raise ValueError(f"session id {sid!r} is longer than {SESSION_ID_MAX} characters")
+        digest = hashlib.sha256(sid.encode()).hexdigest()[:8]
+        sid = f"{sid[: SESSION_ID_MAX - 9].rstrip('-')}-{digest}"
     return sid
 
 
-def parse_session_id(sid: str) -> tuple[SessionKind, date, str | None]:
-    """The kind, day and district (None: a state-level forum) of a session id; ValueError if
-    `sid` is not one `session_id` builds."""
+def parse_session_id(sid: str) -> tuple[SessionKind | str, date, str | None]:
+    """The kind, day and place (a district, a configured ladder's division; None: a
+    state-level forum) of a session id; ValueError if `sid` is not one `session_id` builds
+    for a forum of the configured ladder or a shipped one."""
     found = _SESSION_ID.match(sid)
     if found is None:
         raise ValueError(f"not a session id: {sid!r}")
-    kind = SessionKind(found["kind"].replace("-", "_"))
-    district = None
-    if found["district"] is not None:
-        district = _DISTRICT_BY_SLUG.get(found["district"])
-        if district is None:
-            raise ValueError(f"session id {sid!r}: unknown district {found['district']!r}")
-    return kind, date.fromisoformat(found["day"]), district
+    kind, day = found["kind"].replace("-", "_"), found["day"]
+    if not any(ladder.for_kind(kind) for ladder in ladders()):
+        raise ValueError(f"session id {sid!r}: no forum of kind {kind!r}")
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"not a session id: {sid!r}") from None
+    if found["place"] is None:
+        return _as_kind(kind), when, None
+    start = datetime.combine(when, time(12), tzinfo=IST)
+    for place in (*DISTRICTS, *(p for f in _forums_held_by_division() for p in f.divisions)):
+        if session_id(kind, start, place) == sid:
+            return _as_kind(kind), when, place
+    raise ValueError(f"session id {sid!r}: unknown place {found['place']!r}")
+
+
+def _as_kind(kind: str) -> SessionKind | str:
+    try:
+        return SessionKind(kind)
+    except ValueError:
+        return kind
+
+
+def _forums_held_by_division() -> list[Forum]:
+    return [f for ladder in ladders() for _, f in ladder.forums() if f.held_by == "division"]
 
 
 # ---- the shipped ladders ------------------------------------------------------------------
@@ -413,8 +522,34 @@ DISTRICT_COLLECTOR = Ladder(
 
 LADDERS = {ladder.name: ladder for ladder in (JHARKHAND, DISTRICT_COLLECTOR)}
 
-# Statuses of a case on some forum's agenda, in one place: every shipped rung with a forum
-# (a ladder file may only use statuses that `ComplaintStatus` knows, so these are all).
+# The ladder this process was configured with (LADDER, LADDER_FILE; `core.ladder` sets it at
+# start), read with the shipped ones by everything outside workflows that names a status,
+# kind or level: pages, metrics, agendas, session ids. Workflows read the case's own ladder.
+_CONFIGURED: list[Ladder] = []
+
+
+def configure(ladder: Ladder) -> None:
+    """Make `ladder` the configured one (the process's LADDER / LADDER_FILE)."""
+    _CONFIGURED[:] = [ladder]
+
+
+def ladders() -> tuple[Ladder, ...]:
+    """The configured ladder, then the shipped ones (the first that knows a word wins)."""
+    return (*_CONFIGURED, *(ladder for ladder in LADDERS.values() if ladder not in _CONFIGURED))
+
+
+def review_statuses() -> tuple[ComplaintStatus | str, ...]:
+    """Statuses of a case on some forum's agenda: every rung with a forum, over the configured
+    and the shipped ladders, in ladder order."""
+    found: list[ComplaintStatus | str] = []
+    for ladder in ladders():
+        for rung in ladder.rungs:
+            if rung.forum is not None and rung.status not in found:
+                found.append(rung.status)
+    return tuple(found)
+
+
+# The shipped ladders' review statuses (code that names them; others call `review_statuses`).
 REVIEW_STATUSES: tuple[ComplaintStatus, ...] = tuple(
     s
     for s in ComplaintStatus
@@ -422,24 +557,36 @@ REVIEW_STATUSES: tuple[ComplaintStatus, ...] = tuple(
 )
 
 
-def prepared_at(kind: str) -> tuple[ComplaintStatus, ...]:
+def all_statuses() -> tuple[ComplaintStatus | str, ...]:
+    """Every status a case may have: the lifecycle's and every forum's of the configured and
+    shipped ladders, in the order a case meets them (filters list them so)."""
+    return (
+        ComplaintStatus.REGISTERED,
+        ComplaintStatus.AWAITING_REPORT,
+        ComplaintStatus.AWAITING_CALLBACK,
+        *review_statuses(),
+        ComplaintStatus.CLOSED,
+        ComplaintStatus.WITHDRAWN,
+    )
+
+
+def prepared_at(kind: str) -> tuple[ComplaintStatus | str, ...]:
     """The statuses of cases bound for a higher forum that a session of `kind` prepares
-    (`Forum.prepared_at`: Sidhi Baat's cases on the weekly review's agenda), over the shipped
-    ladders."""
-    found: list[ComplaintStatus] = []
-    for rung in all_rungs().values():
-        lower = rung.forum.prepared_at if rung.forum else None
-        for ladder in LADDERS.values():
-            below = ladder.for_kind(kind)
-            if lower is not None and below is not None and below.code == lower:
-                if rung.status not in found:
-                    found.append(rung.status)
+    (`Forum.prepared_at`: Sidhi Baat's cases on the weekly review's agenda), over the
+    configured and shipped ladders."""
+    found: list[ComplaintStatus | str] = []
+    for ladder in ladders():
+        below = ladder.for_kind(kind)
+        for rung, forum in ladder.forums():
+            if below is not None and forum.prepared_at == below.code and rung.status not in found:
+                found.append(rung.status)
     return tuple(found)
 
 
 def forum_rung(kind: str) -> Rung:
-    """The shipped rung whose forum's sessions are of `kind`; KeyError if none."""
-    for ladder in LADDERS.values():
+    """The rung whose forum's sessions are of `kind`, on the configured ladder or a shipped
+    one; KeyError if none."""
+    for ladder in ladders():
         rung = ladder.for_kind(kind)
         if rung is not None:
             return rung
@@ -447,18 +594,29 @@ def forum_rung(kind: str) -> Rung:
 
 
 def level_rung(level: int) -> Rung:
-    """The shipped rung whose stored `EscalationLevel` value is `level`; KeyError if none."""
-    for ladder in LADDERS.values():
+    """The rung whose stored level is `level`, on the configured ladder or a shipped one;
+    KeyError if none."""
+    for ladder in ladders():
         for rung in ladder.rungs:
             if rung.level == level:
                 return rung
     raise KeyError(level)
 
 
+def status_rung(status: str) -> Rung | None:
+    """The rung whose status is `status` (configured ladder first), None if none."""
+    for ladder in ladders():
+        for rung in ladder.rungs:
+            if rung.status == status:
+                return rung
+    return None
+
+
 def all_rungs(extra: Iterable[Ladder] = ()) -> dict[str, Rung]:
-    """Every rung by code, over the shipped ladders and `extra` (a configured ladder wins)."""
+    """Every rung by code, over the shipped ladders, the configured one and `extra` (the
+    later wins)."""
     found: dict[str, Rung] = {}
-    for ladder in (*LADDERS.values(), *extra):
+    for ladder in (*LADDERS.values(), *_CONFIGURED, *extra):
         for rung in ladder.rungs:
             found[rung.code] = rung
     return found
@@ -500,7 +658,7 @@ def with_district_days(ladder: Ladder, days: dict[str, int]) -> Ladder:
                 )
             }
         )
-        if rung.forum is not None and rung.forum.per_district
+        if rung.forum is not None and rung.forum.held_by == "district"
         else rung
         for rung in ladder.rungs
     )

@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.calendar import IstDateTime, IstModel, SessionKind
-from schemas.enums import ComplaintKind, ComplaintStatus
+from schemas.calendar import IstDateTime, IstModel, Kind
+from schemas.enums import ComplaintKind, Status
 from schemas.escalation import Forum
 from schemas.policy import Policy
 from schemas.workflow import Actor, DecisionKind
@@ -81,7 +81,7 @@ class AgendaItem(IstModel):
     subject: str
     registered_at: datetime
     age_days: int
-    status: ComplaintStatus
+    status: Status
     escalation_level: int
     escalation_history: list[HistoryEntry] = Field(default_factory=list)
     last_reply: str | None = None
@@ -153,7 +153,7 @@ class ReviewSessionInput(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: SessionKind
+    kind: Kind
     session_id: str
     starts_at: datetime
     cutoff_at: datetime
@@ -201,7 +201,7 @@ class DecisionRecord(IstModel):
     new_deadline: datetime | None
     citizen_informed: bool
     decided_at: datetime
-    case_status: ComplaintStatus
+    case_status: Status
     case_next_deadline: datetime | None
 
 
@@ -314,7 +314,7 @@ class SessionSummary(IstModel):
     """
 
     session_id: str
-    kind: SessionKind
+    kind: Kind
     phase: SessionPhase
     starts_at: datetime
     cutoff_at: datetime
@@ -348,7 +348,7 @@ class PlannerInput(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: SessionKind
+    kind: Kind
     policy: Policy = Policy()
     workflow_id_prefix: str = ""
     # How many sessions of the kind to keep open ahead (the current one included).
@@ -377,7 +377,7 @@ class SessionRecordInput(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     session_id: str
-    kind: SessionKind
+    kind: Kind
     starts_at: datetime
     cutoff_at: datetime
     workflow_id: str
@@ -406,7 +406,7 @@ class OfficerNoticeInput(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     session_id: str
-    kind: SessionKind
+    kind: Kind
     starts_at: datetime
     officer_id: str
     districts: list[str]
@@ -572,7 +572,7 @@ class SessionCounts(BaseModel):
 
 class SessionInfo(IstModel):
     session_id: str
-    kind: SessionKind
+    kind: Kind
     # The district whose session it is (a forum each district holds); None: the state's.
     district: str | None = None
     date: date

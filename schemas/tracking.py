@@ -8,15 +8,15 @@ from datetime import datetime
 from pydantic import Field
 
 from schemas.calendar import IstModel
-from schemas.enums import ComplaintKind, ComplaintStatus
-from schemas.escalation import all_rungs
+from schemas.enums import ComplaintKind, ComplaintStatus, Status
+from schemas.escalation import all_rungs, status_rung
 from schemas.i18n import local_name, offered_languages
 
 # Citizen-friendly words for each status (the API's own values stay the machine's), in
 # English: a rung's status (with the officer, on a forum's agenda) is its rung's
 # `status_labels` (schemas/escalation.py), the others are here. Their translations are in the
 # `names` catalogue (context `status`).
-STATUS_LABELS: dict[ComplaintStatus, str] = {
+STATUS_LABELS: dict[str, str] = {
     ComplaintStatus.REGISTERED: "Registered",
     ComplaintStatus.AWAITING_CALLBACK: "The department has replied; we will call you to confirm",
     **{rung.status: rung.status_labels["en"] for rung in all_rungs().values()},
@@ -25,9 +25,22 @@ STATUS_LABELS: dict[ComplaintStatus, str] = {
 }
 
 
+def status_english(status: str) -> str:
+    """The citizen's words for `status` (any configured ladder's) in English; KeyError for a
+    status no ladder defines."""
+    rung = status_rung(status)
+    return rung.status_labels["en"] if rung is not None else STATUS_LABELS[status]
+
+
 def status_label(status: ComplaintStatus | str, language: str) -> str:
-    """The citizen's words for `status` in `language`."""
-    return local_name("status", STATUS_LABELS[ComplaintStatus(status)], language)
+    """The citizen's words for `status` (any configured ladder's) in `language`: its rung's
+    `status_labels` in that language, else the `names` catalogue's translation (context
+    `status`) of its English. KeyError for a status no ladder defines."""
+    rung = status_rung(status)
+    if rung is not None:
+        own = rung.status_labels.get(language)
+        return own or local_name("status", rung.status_labels["en"], language)
+    return local_name("status", STATUS_LABELS[status], language)
 
 
 def status_labels(status: ComplaintStatus | str) -> dict[str, str]:
@@ -40,7 +53,7 @@ class TrackedComplaint(IstModel):
 
     registration_number: str = Field(examples=["1/2026"])
     kind: ComplaintKind
-    status: ComplaintStatus
+    status: Status
     status_label: dict[str, str] = Field(
         description="The status in the citizen's words, in each language the centre offers "
         "(keyed by ISO 639 code)",

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from schemas.calendar import IstDateTime, IstModel, SessionKind
+from schemas.calendar import IstDateTime, IstModel, Kind
 from schemas.enums import (
     Channel,
     ClosureReason,
@@ -22,9 +22,11 @@ from schemas.enums import (
     ComplaintStatus,
     EscalationLevel,
     Language,
+    Level,
     MessageStatus,
     OfficerRole,
     RecipientKind,
+    Status,
 )
 from schemas.escalation import Ladder
 from schemas.policy import Policy
@@ -61,7 +63,7 @@ class OfficerAssignment(BaseModel):
 class ReviewSlot(IstModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: SessionKind
+    kind: Kind
     session_id: str
     starts_at: datetime
 
@@ -232,8 +234,8 @@ class ActionResult(IstModel):
     """What every accepted update answers: where the case stands now."""
 
     registration_number: str
-    status: ComplaintStatus
-    escalation_level: EscalationLevel
+    status: Status
+    escalation_level: Level
     next_deadline: datetime | None
     review: ReviewSlot | None = None
     message: str
@@ -294,8 +296,8 @@ class QueuedSms(IstModel):
 class ComplaintState(IstModel):
     """The live state of a case; carried across continue-as-new."""
 
-    status: ComplaintStatus = ComplaintStatus.REGISTERED
-    escalation_level: EscalationLevel = EscalationLevel.NODAL_OFFICER
+    status: Status = ComplaintStatus.REGISTERED
+    escalation_level: Level = EscalationLevel.NODAL_OFFICER
     next_deadline: datetime | None = None
     acknowledged: bool = False
     officer: OfficerAssignment | None = None
@@ -382,7 +384,7 @@ class ComplaintWorkflowInput(BaseModel):
 
 class ComplaintWorkflowResult(BaseModel):
     registration_number: str
-    status: ComplaintStatus
+    status: Status
     closure_reason: ClosureReason | None
 
 
@@ -443,8 +445,8 @@ class RouteInput(BaseModel):
 class CaseSnapshot(BaseModel):
     """The fields of the read model that the workflow owns."""
 
-    status: ComplaintStatus
-    escalation_level: EscalationLevel
+    status: Status
+    escalation_level: Level
     next_deadline: datetime | None
     officer: OfficerAssignment | None
     review: ReviewSlot | None

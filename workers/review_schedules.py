@@ -32,7 +32,6 @@ from temporalio.client import (
 )
 
 from core.settings import Settings
-from schemas.calendar import SessionKind
 from schemas.escalation import Forum, Ladder
 from schemas.policy import Policy
 from schemas.review import PlannerInput
@@ -44,9 +43,9 @@ IST_ZONE = "Asia/Kolkata"
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def review_schedule_id(settings: Settings, kind: SessionKind) -> str:
+def review_schedule_id(settings: Settings, kind: str) -> str:
     """`jan-samvad-weekly-review` / `jan-samvad-sidhi-baat` after the workflow ID prefix."""
-    return f"{settings.workflow_id_prefix}jan-samvad-{kind.value.replace('_', '-')}"
+    return f"{settings.workflow_id_prefix}jan-samvad-{str(kind).replace('_', '-')}"
 
 
 def review_schedule(settings: Settings, policy: Policy, forum: Forum) -> Schedule:
@@ -66,7 +65,7 @@ def review_schedule(settings: Settings, policy: Policy, forum: Forum) -> Schedul
                 sms_task_queue=settings.sms_task_queue or None,
                 batches=settings.review_batches_for(forum.invites_citizens),
             ),
-            id=f"{settings.workflow_id_prefix}{kind.value.replace('_', '-')}-planner",
+            id=f"{settings.workflow_id_prefix}{str(kind).replace('_', '-')}-planner",
             task_queue=settings.temporal_task_queue,
         ),
         spec=ScheduleSpec(
@@ -77,7 +76,7 @@ def review_schedule(settings: Settings, policy: Policy, forum: Forum) -> Schedul
                     hour=[ScheduleRange(at.hour)],
                     minute=[ScheduleRange(at.minute)],
                     second=[ScheduleRange(0)],
-                    comment=f"{kind.value}: every {names} at {at.strftime('%H:%M')} IST",
+                    comment=f"{kind}: every {names} at {at.strftime('%H:%M')} IST",
                 )
             ],
             time_zone_name=IST_ZONE,

@@ -35,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
         ComplaintKind,
         ComplaintStatus,
         RecipientKind,
+        is_open,
+        on_agenda,
     )
     from schemas.escalation import REVIEW_STATUSES, Ladder, Rung
     from schemas.reference import canonical_department, canonical_district
@@ -444,7 +446,7 @@ class ComplaintWorkflow:
         ladder = self._case_ladder()
         if ladder is not None:
             upper = ladder.next_rung(rules.rung_of(state, ladder).code).forum
-            forum = upper.session_kind.value if upper else SessionKind.WEEKLY_REVIEW.value
+            forum = str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
         else:
             forum = SessionKind.WEEKLY_REVIEW.value
         await self._sms(
@@ -478,7 +480,7 @@ class ComplaintWorkflow:
         note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
         if prepared_at is not None:
             note += f", prepared at the weekly review of {fmt_ist(prepared_at)}"
-        await self._record(f"escalated_to_{kind.value}", actor=actor, note=note)
+        await self._record(f"escalated_to_{kind}", actor=actor, note=note)
         if prepared_at is not None:
             # The citizen is told both dates: never a month without a review in sight.
             await self._sms(
@@ -490,7 +492,7 @@ class ComplaintWorkflow:
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": kind.value, "date": fmt_ist(state.review.starts_at)},
+            {"forum": str(kind), "date": fmt_ist(state.review.starts_at)},
         )
 
     async def _climb(self, ladder: Ladder, *, reason: str, actor: str) -> None:
@@ -508,8 +510,10 @@ class ComplaintWorkflow:
         note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
         if prepared_at is not None:
             note += f", prepared at the {prepared_at[0].code} of {fmt_ist(prepared_at[1])}"
-        await self._record(f"escalated_to_{rung.forum.session_kind.value}", actor=actor, note=note)
-        if prepared_at is not None:
+        await self._record(f"escalated_to_{rung.forum.session_kind}", actor=actor, note=note)
+        # The two-date text names Sidhi Baat and the weekly review: another ladder's prepared
+        # forum is told by the one-forum text (its forum and date).
+        if prepared_at is not None and rung.forum.session_kind == SessionKind.SIDHI_BAAT:
             await self._sms(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
@@ -519,7 +523,7 @@ class ComplaintWorkflow:
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": rung.forum.session_kind.value, "date": fmt_ist(state.review.starts_at)},
+            {"forum": str(rung.forum.session_kind), "date": fmt_ist(state.review.starts_at)},
         )
 
     def _district(self) -> str:
@@ -565,7 +569,7 @@ class ComplaintWorkflow:
             sidhi_baat_at, workflow.now(), policy, self._work_calendar()
         )
 
-    def _schedule_review(self, kind: SessionKind) -> None:
+    def _schedule_review(self, kind: str) -> None:
         state, policy = self._state, self._policy
         state.review = rules.review_slot(kind, workflow.now(), policy, self._work_calendar())
         state.status = rules.status_for(kind)
@@ -606,7 +610,7 @@ class ComplaintWorkflow:
         await self._sms(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": previous.kind.value, "date": fmt_ist(state.review.starts_at)},
+            {"forum": str(previous.kind), "date": fmt_ist(state.review.starts_at)},
         )
 
     async def _close(self, reason: ClosureReason, *, actor: str, note: str | None) -> None:
@@ -815,7 +819,7 @@ class ComplaintWorkflow:
                     return self._result("citizen unreachable on every attempt: escalated")
             raise CaseRejected(  # pragma: no cover (every outcome is handled above)
                 "wrong_status",
-                status=self._state.status.value,
+                status=str(self._state.status),
                 wanted=ComplaintStatus.AWAITING_CALLBACK.value,
             )
 
@@ -847,7 +851,7 @@ class ComplaintWorkflow:
     async def record_decision(self, decision: ReviewDecision) -> ActionResult:
         """A weekly review's or Sidhi Baat's directive (or closure) for this case."""
         async with self._lock:
-            self._require(*REVIEW_STATUSES)
+            self._require_on_agenda()
             state = self._state
             state.directives_received += 1
             if decision.decision is DecisionKind.CLOSE:
@@ -871,7 +875,7 @@ class ComplaintWorkflow:
                 state.promise_at = deadline
             # The review has answered any extension an interim reply asked for.
             state.extension_requested_until = None
-            forum = state.review.kind.value if state.review else "review"
+            forum = str(state.review.kind) if state.review else "review"
             await self._assign(
                 officer,
                 event="directive_given",
@@ -884,7 +888,7 @@ class ComplaintWorkflow:
 
     @record_decision.validator
     def _validate_decision(self, decision: ReviewDecision) -> None:
-        self._require(*REVIEW_STATUSES)
+        self._require_on_agenda()
         state = self._state
         if decision.session_id and state.review and decision.session_id != state.review.session_id:
             raise CaseRejected(
@@ -1026,7 +1030,7 @@ class ComplaintWorkflow:
                 channel=request.via,
                 for_citizen=staff,
             )
-            if state.status in REVIEW_STATUSES:
+            if on_agenda(state.status):
                 assert state.review
                 message = f"already on the agenda of {fmt_ist(state.review.starts_at)}"
                 # The one SMS the request owes says where the case is, not an officer's
@@ -1034,7 +1038,7 @@ class ComplaintWorkflow:
                 await self._sms(
                     SmsTemplate.ESCALATED,
                     RecipientKind.CITIZEN,
-                    {"forum": state.review.kind.value, "date": fmt_ist(state.review.starts_at)},
+                    {"forum": str(state.review.kind), "date": fmt_ist(state.review.starts_at)},
                 )
                 return self._result(message)
             else:
@@ -1162,7 +1166,7 @@ class ComplaintWorkflow:
 
     @roll_over_from_session.validator
     def _validate_session_rollover(self, request: RollOverRequest) -> None:
-        self._require(*REVIEW_STATUSES)
+        self._require_on_agenda()
         review = self._state.review
         if review is None or review.session_id != request.session_id:
             current = review.session_id if review else "no session"
@@ -1342,14 +1346,24 @@ class ComplaintWorkflow:
 
     # ---- helpers --------------------------------------------------------------------------
 
+    def _require_on_agenda(self) -> None:
+        """A case on a forum's agenda (any rung of its ladder above the officer's)."""
+        if not on_agenda(self._state.status):
+            ladder = self._case_ladder()
+            forums = ladder.forums() if ladder is not None else ()
+            statuses = [str(rung.status) for rung, _ in forums] or list(REVIEW_STATUSES)
+            raise CaseRejected(
+                "wrong_status", status=str(self._state.status), wanted=" or ".join(statuses)
+            )
+
     def _require(self, *statuses: ComplaintStatus) -> None:
         if self._state.status not in statuses:
-            wanted = " or ".join(s.value for s in statuses)
-            raise CaseRejected("wrong_status", status=self._state.status.value, wanted=wanted)
+            wanted = " or ".join(str(s) for s in statuses)
+            raise CaseRejected("wrong_status", status=str(self._state.status), wanted=wanted)
 
     def _require_open(self) -> None:
-        if not self._state.status.is_open or self._state.status is ComplaintStatus.REGISTERED:
-            raise CaseRejected("not_open", status=self._state.status.value)
+        if not is_open(self._state.status) or self._state.status is ComplaintStatus.REGISTERED:
+            raise CaseRejected("not_open", status=str(self._state.status))
 
     def _result(self, message: str) -> ActionResult:
         state = self._state
@@ -1393,7 +1407,7 @@ class ComplaintWorkflow:
                 state.callback_due_at if state.status is ComplaintStatus.AWAITING_CALLBACK else None
             ),
             callback_attempts=state.callback_attempts,
-            undecided_times=state.rollovers if state.status in REVIEW_STATUSES else 0,
+            undecided_times=state.rollovers if on_agenda(state.status) else 0,
             repeat_contacts=state.repeat_contacts,
             interim_replies=state.interim_replies,
             interim_reason=state.interim_reason,
@@ -1404,7 +1418,7 @@ class ComplaintWorkflow:
             appeals=state.appeals,
         )
         updates: list[SearchAttributeUpdate[Any]] = [
-            sa.COMPLAINT_STATUS.value_set(state.status.value),
+            sa.COMPLAINT_STATUS.value_set(str(state.status)),
             sa.ESCALATION_LEVEL.value_set(int(state.escalation_level)),
             (
                 sa.NEXT_DEADLINE.value_set(state.next_deadline)
@@ -1575,8 +1589,8 @@ class ComplaintWorkflow:
             return "the case has moved to another officer since"
         if sms.valid_until is not None and workflow.now() >= sms.valid_until:
             return f"its deadline {fmt_ist(sms.valid_until)} has passed"
-        if sms.template in _OFFICER_TEMPLATES and not state.status.is_open:
-            return f"the case is {state.status.value}"
+        if sms.template in _OFFICER_TEMPLATES and not is_open(state.status):
+            return f"the case is {state.status}"
         return None
 
     def _next_sendable(self) -> tuple[int | None, datetime | None]:

@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
     from schemas.calendar import SessionKind, fmt_ist, to_ist, upcoming_sessions
     from schemas.escalation import Forum, session_id, upcoming_sittings
-    from schemas.reference import DISTRICTS
     from schemas.refusals import Refused
     from schemas.review import (
         AgendaItem,
@@ -231,7 +230,7 @@ class ReviewSessionWorkflow:
             for officer_id, items in sorted(by_officer.items())
         ]
         invites = inp.invites_citizens
-        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
+        if invites or (invites is None and inp.kind == SessionKind.SIDHI_BAAT):
             calls += [
                 workflow.execute_activity_method(
                     ReviewActivities.send_citizen_invitation,
@@ -512,7 +511,7 @@ class ReviewSessionWorkflow:
         inp = self._input
         invites = inp.invites_citizens
         kinds = [False]
-        if invites or (invites is None and inp.kind is SessionKind.SIDHI_BAAT):
+        if invites or (invites is None and inp.kind == SessionKind.SIDHI_BAAT):
             kinds.append(True)
         for citizens in kinds:
             after = ""
@@ -744,7 +743,7 @@ class ReviewPlannerWorkflow:
         policy = input.policy
         at = (
             policy.weekly_review_time
-            if input.kind is SessionKind.WEEKLY_REVIEW
+            if input.kind == SessionKind.WEEKLY_REVIEW
             else policy.sidhi_baat_time
         )
         starts = upcoming_sessions(
@@ -780,7 +779,7 @@ class ReviewPlannerWorkflow:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     # Sessions outlive the planner run that opened them.
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    static_summary=f"{input.kind.value} {starts_at.date().isoformat()}",
+                    static_summary=f"{input.kind} {starts_at.date().isoformat()}",
                 )
                 opened.append(sid)
             except WorkflowAlreadyStartedError:
@@ -794,8 +793,7 @@ class ReviewPlannerWorkflow:
         opened: list[str] = []
         already_open: list[str] = []
         calendar = input.policy.working_calendar()
-        districts: tuple[str | None, ...] = DISTRICTS if forum.per_district else (None,)
-        for district in districts:
+        for district in forum.places():
             starts = upcoming_sittings(
                 forum,
                 workflow.now(),
@@ -824,7 +822,7 @@ class ReviewPlannerWorkflow:
                         id=session_workflow_id(input.workflow_id_prefix, sid),
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                        static_summary=f"{forum.session_kind.value} {sid}",
+                        static_summary=f"{forum.session_kind} {sid}",
                     )
                     opened.append(sid)
                 except WorkflowAlreadyStartedError:

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, next_session
-from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.enums import ComplaintStatus, EscalationLevel, on_agenda
 from schemas.escalation import (
     JHARKHAND,
-    REVIEW_STATUSES,
     Ladder,
     Rung,
     next_sitting,
@@ -73,7 +72,7 @@ def next_wake(
         case ComplaintStatus.AWAITING_CALLBACK:
             assert state.next_deadline
             return state.next_deadline, Wake.CALLBACK_OVERDUE
-        case status if status in REVIEW_STATUSES:
+        case status if on_agenda(status):
             assert state.review
             return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
@@ -114,10 +113,10 @@ def rung_slot(
 ) -> ReviewSlot:
     """The sitting of `rung`'s forum a case escalated (or rolled over) at `now` goes to: the
     first whose agenda cutoff is still ahead, the district's own for a forum held per
-    district, moved off holidays by `calendar`."""
+    district (its division's for one held per division), moved off holidays by `calendar`."""
     forum = rung.forum
     assert forum is not None  # a validated ladder: every rung above the first has one
-    where = district if forum.per_district else None
+    where = forum.place_of(district)
     starts_at = next_sitting(forum, now, district=where, calendar=calendar)
     return ReviewSlot(
         kind=forum.session_kind,
@@ -136,7 +135,7 @@ def rung_exhausted(rung: Rung, rollovers: int) -> bool:
 
 
 def escalation_target(
-    level: EscalationLevel, ladder: Ladder = JHARKHAND
+    level: int, ladder: Ladder = JHARKHAND
 ) -> tuple[EscalationLevel, SessionKind]:
     """The next rung of `ladder` from the rung at `level`: from the nodal officer to the
     weekly review, from there (and from Sidhi Baat itself, again) to Sidhi Baat."""
@@ -145,19 +144,19 @@ def escalation_target(
     return EscalationLevel(rung.level), SessionKind(rung.forum.session_kind)
 
 
-def status_for(kind: SessionKind) -> ComplaintStatus:
+def status_for(kind: str) -> ComplaintStatus:
     """The status of a case on the agenda of a session of `kind`."""
-    if kind is SessionKind.WEEKLY_REVIEW:
+    if kind == SessionKind.WEEKLY_REVIEW:
         return ComplaintStatus.WEEKLY_REVIEW
     return ComplaintStatus.SIDHI_BAAT
 
 
 def review_slot(
-    kind: SessionKind, now: datetime, policy: Policy, calendar: WorkingCalendar | None
+    kind: str, now: datetime, policy: Policy, calendar: WorkingCalendar | None
 ) -> ReviewSlot:
     """The session of `kind` a case escalated at `now` goes to: the first whose agenda cutoff
     is still ahead (moved off holidays by `calendar`)."""
-    at = policy.weekly_review_time if kind is SessionKind.WEEKLY_REVIEW else policy.sidhi_baat_time
+    at = policy.weekly_review_time if kind == SessionKind.WEEKLY_REVIEW else policy.sidhi_baat_time
     starts_at = next_session(
         kind, now, at=at, cutoff_before=policy.agenda_cutoff_before, calendar=calendar
     )
@@ -188,10 +187,10 @@ def weekly_review_before(
     return prepared_at if prepared_at < sidhi_baat_at else None
 
 
-def goes_on_to_sidhi_baat(kind: SessionKind, rollovers: int, policy: Policy) -> bool:
+def goes_on_to_sidhi_baat(kind: str, rollovers: int, policy: Policy) -> bool:
     """Whether a case undecided `rollovers` times in a row at sessions of `kind` escalates
     instead of rolling over (weekly reviews only: Sidhi Baat rolls over, counted)."""
-    return kind is SessionKind.WEEKLY_REVIEW and rollovers >= policy.max_weekly_rollovers
+    return kind == SessionKind.WEEKLY_REVIEW and rollovers >= policy.max_weekly_rollovers
 
 
 def review_request_granted(

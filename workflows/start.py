@@ -77,7 +77,7 @@ def initial_search_attributes(complaint: Complaint) -> TypedSearchAttributes:
         SearchAttributePair(sa.DISTRICT, complaint.district),
         SearchAttributePair(sa.CHANNEL, complaint.channel.value),
         SearchAttributePair(sa.COMPLAINT_KIND, complaint.kind.value),
-        SearchAttributePair(sa.COMPLAINT_STATUS, complaint.status.value),
+        SearchAttributePair(sa.COMPLAINT_STATUS, str(complaint.status)),
         SearchAttributePair(sa.URGENT, complaint.urgent),
         SearchAttributePair(sa.ESCALATION_LEVEL, 0),
     ]

@@ -42,7 +42,7 @@ from api.pages.web import (
     safe_next,
     signed_in,
 )
-from api.pages.words import actor_label, field_refusal, note_text, staff_status
+from api.pages.words import Gettext, actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
@@ -67,7 +67,7 @@ from schemas.complaint import (
     ComplaintSummary,
     normalise_phone,
 )
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus, is_open
 from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
 from schemas.reasons import not_actionable_label
@@ -149,6 +149,19 @@ def validation_errors(
     return found
 
 
+def event_label(event: str, language: str, _: Gettext) -> str:
+    """A timeline event in the reader's words: an escalation by its forum's name on the
+    configured ladder (or a shipped one), any other event by its catalogue entry."""
+    prefix = "escalated_to_"
+    if event.startswith(prefix):
+        try:
+            forum = forum_rung(event.removeprefix(prefix)).label(language)
+        except KeyError:
+            return _(event)
+        return _("Escalated to: %(forum)s") % {"forum": forum}
+    return _(event)
+
+
 def common(request: Request) -> dict[str, Any]:
     """What the forms and lists need to show names in the reader's language."""
     _ = gettext_for(request)
@@ -162,6 +175,7 @@ def common(request: Request) -> dict[str, Any]:
         "district_label": lambda name: district_label(name, code),
         "level_label": lambda level: level_rung(int(level)).label(code),
         "forum_label": lambda kind: forum_rung(kind).label(code),
+        "event_label": lambda event: event_label(event, code, _),
         "outcome_label": lambda value: _OUTCOMES.get(str(value), lambda _: str(value))(_),
         "note_text": lambda event, note: note_text(
             event,
@@ -503,7 +517,7 @@ async def history_json(request: Request, principal: Telecaller, form: CheckedFor
                     "href": case_href(c),
                     "subject": category_label(c.category, code),
                     "status": staff_status(c.status, code, _),
-                    "open": c.status.is_open,
+                    "open": is_open(c.status),
                     "registered": format_date(c.created_at, "d MMM y", locale=code),
                 }
                 for c in found.data
@@ -581,8 +595,8 @@ async def case_page(
             and case.status is ComplaintStatus.AWAITING_REPORT,
             # The citizen's own requests, taken by phone (the workflow decides what it grants).
             "can_request_review": principal.has(*complaints.REVIEW_REQUESTERS)
-            and case.status.is_open,
-            "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
+            and is_open(case.status),
+            "can_withdraw": principal.has(*complaints.CALLERS) and is_open(case.status),
             "can_reopen": principal.has(*complaints.CALLERS)
             and case.status is ComplaintStatus.CLOSED,
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
@@ -834,7 +848,7 @@ async def _confirm_withdrawal(
         case = await run_in_threadpool(_case, _app(request), principal, year, sequence)
     except (ValidationError, ApiError):
         return None
-    if not case.status.is_open:
+    if not is_open(case.status):
         return None
     number = case.registration_number
     return confirmation(

@@ -25,8 +25,7 @@ from api.routes.track import look_up_case, tracked, with_reopen_window
 from core.models import utcnow
 from schemas.calendar import IST
 from schemas.complaint import ascii_digits, normalise_phone
-from schemas.enums import ComplaintStatus
-from schemas.escalation import REVIEW_STATUSES
+from schemas.enums import ComplaintStatus, on_agenda
 from schemas.tracking import TrackedComplaint
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -142,7 +141,7 @@ def next_step(request: Request, case: TrackedComplaint) -> str:
             "The department has replied. A telecaller will call you to ask whether the problem "
             "is solved: if it is not, say so on that call, or call 181."
         )
-    if status in REVIEW_STATUSES:
+    if on_agenda(status):
         return _(
             "Your case is on the agenda of the review meeting on the next date above. You will "
             "get an SMS with its decision."

@@ -41,9 +41,10 @@ from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
 from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
+from core.readmodel import open_cases
 from schemas.auth import Principal, Role
 from schemas.calendar import IST, within_calendar
-from schemas.enums import OPEN_STATUSES, ClosureReason, ComplaintKind, ComplaintStatus
+from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
 from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
@@ -224,7 +225,7 @@ def _trend(
         else_=whole + sa.case((gone > whole, 1), else_=0),
     )
     recent = sa.or_(
-        col(Complaint.status).in_(OPEN_STATUSES),
+        open_cases(),
         sa.and_(
             col(Complaint.status) == ComplaintStatus.CLOSED,
             col(Complaint.closed_at) > weeks[0],
@@ -273,7 +274,7 @@ def compute(
     position = {int(rung.level): i for i, rung in enumerate(ladder.rungs)}
     top = len(ladder.rungs) - 1
     scope = [case_filter(principal, DASHBOARD_READERS), *filters.where()]
-    is_open = col(Complaint.status).in_(OPEN_STATUSES)
+    is_open = open_cases()
 
     # Age in whole IST days since the registration day: a bucket is a range of days, so its
     # list is the case listing between two registration dates.

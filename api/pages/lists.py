@@ -27,7 +27,7 @@ from core.db import read_session
 from core.search import parse
 from schemas.auth import Principal
 from schemas.complaint import ComplaintList
-from schemas.enums import ComplaintStatus
+from schemas.escalation import all_statuses
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -66,8 +66,8 @@ def read_filters(request: Request) -> ListRequest:
     for name, value in given.items():
         if name == "q":
             api["q"] = value[:200]
-        elif name == "status" and value in {s.value for s in ComplaintStatus}:
-            api["status_"] = ComplaintStatus(value)
+        elif name == "status" and value in all_statuses():
+            api["status_"] = value
         elif name in ("overdue", "urgent") and value in ("true", "false"):
             api[name] = value == "true"
         elif name == "category" and value in {c.code for c in CATEGORIES}:
@@ -138,7 +138,7 @@ async def _list_page(
             "filters": wanted.given,
             "ignored": wanted.ignored,
             "pager": pager(path, wanted.given, wanted.page, listed.count),
-            "statuses": list(ComplaintStatus),
+            "statuses": all_statuses(),
             "categories": CATEGORIES,
             "departments": DEPARTMENTS,
             "districts": DISTRICTS,

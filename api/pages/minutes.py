@@ -53,14 +53,16 @@ def person(officer_id: str | None, officers: dict[str, Officer], language: str) 
     return Person(found.name, local_name("designation", found.designation, language))
 
 
-def chair(kind: SessionKind, _: Gettext) -> str:
+def chair(kind: str, _: Gettext) -> str:
     """Who chairs a forum (the domain's: the CM's secretary on Tuesdays, the Chief Minister
-    at Sidhi Baat, the Deputy Commissioner at a district's review)."""
-    return {
+    at Sidhi Baat, the Deputy Commissioner at a district's review; a ladder file's forum
+    names its chair in its own name)."""
+    chairs: dict[str, str] = {
         SessionKind.WEEKLY_REVIEW: _("Secretary to the Chief Minister"),
         SessionKind.SIDHI_BAAT: _("Chief Minister"),
         SessionKind.DC_REVIEW: _("Deputy Commissioner"),
-    }.get(kind, "")
+    }
+    return chairs.get(kind, "")
 
 
 def districts_present(minutes: Minutes) -> list[str]:

@@ -37,7 +37,8 @@ def category_label(code: str | None, language: str) -> str:
 
 
 # Message IDs the templates translate from data (`_(value)`), which extraction cannot see:
-# the catalogues must have them too (tests/unit/test_pages_catalogue.py checks both languages).
+# the catalogues must have them too (tests/unit/test_pages_catalogue.py checks both languages). An
+# escalation (`escalated_to_<kind>`) is named by its forum (`api.pages.cases.event_label`).
 TIMELINE_EVENTS = (
     "registered",
     "forwarded",
@@ -51,9 +52,6 @@ TIMELINE_EVENTS = (
     "callback_rescheduled",
     "citizen_not_satisfied",
     "citizen_unreachable",
-    "escalated_to_dc_review",
-    "escalated_to_weekly_review",
-    "escalated_to_sidhi_baat",
     "review_requested",
     "review_rolled_over",
     "directive_given",

@@ -362,7 +362,7 @@ async def _confirm_close(
         raise PageError(err.status_code, refusal_text(request, err)) from None
     code = language(request)
     undecided = max(0, info.agenda_count - info.decided_count)
-    forum = common(request)["forum_label"](info.kind.value)
+    forum = common(request)["forum_label"](str(info.kind))
     return confirmation(
         request,
         principal,

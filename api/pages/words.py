@@ -15,7 +15,7 @@ from collections.abc import Callable
 from api.errors import ApiError
 from schemas.attachments import AttachmentEventKind, AttachmentKind, MediaType
 from schemas.enums import ClosureReason, ComplaintStatus
-from schemas.escalation import all_rungs
+from schemas.escalation import all_rungs, status_rung
 from schemas.workflow import ReportOutcome, SmsTemplate
 
 Gettext = Callable[[str], str]
@@ -33,13 +33,12 @@ _STAFF_STATUS: dict[ComplaintStatus, Callable[[Gettext], str]] = {
 
 def staff_status(status: ComplaintStatus | str, language: str, _: Gettext) -> str:
     """`status` in officers' words; a review forum's status by its forum's name."""
-    status = ComplaintStatus(status)
     if status in _STAFF_STATUS:
-        return _STAFF_STATUS[status](_)
-    for rung in all_rungs().values():
-        if rung.status is status:
-            return _("On the agenda: %(forum)s") % {"forum": rung.label(language)}
-    return str(status.value)
+        return _STAFF_STATUS[ComplaintStatus(status)](_)
+    rung = status_rung(status)
+    if rung is not None:
+        return _("On the agenda: %(forum)s") % {"forum": rung.label(language)}
+    return str(status)
 
 
 # ---- refusals beside their field -----------------------------------------------------------
@@ -132,6 +131,11 @@ def actor_label(actor: str, _: Gettext) -> str:
 _REMINDER = re.compile(r"reminder (\d+): report due (.+)")
 _ATTEMPT = re.compile(r"attempt (\d+) of (\d+)")
 _UNREACHABLE = re.compile(r"unreachable on (\d+) attempts")
+# An escalation's note (the workflow's): why, the sitting, and the lower forum preparing it.
+_CLIMBED = re.compile(
+    r"undecided at (\d+) sessions of the ([a-z_]+); on the agenda of ([^,]+)"
+    r"(?:, prepared at the ([a-z_]+) of (.+))?"
+)
 _UNDECIDED = re.compile(r"undecided at (\S+); now (\S+)")
 _TO_OFFICER = re.compile(r"to (.+?)(?: \(transfer (\d+)\))?: (.*)", re.S)
 _URGENT = "urgent: sent directly to the department's officers"
@@ -206,6 +210,28 @@ def attachment_note(note: str, _: Gettext) -> str | None:
     return " · ".join(parts) or None
 
 
+def _climbed(matched: re.Match[str], _: Gettext, forum_label: Callable[[str], str]) -> str | None:
+    """An escalation for sessions left undecided, its rungs by their forums' names (None: a
+    rung no ladder knows)."""
+    times, below, when, prepared, prepared_when = matched.groups()
+    rungs = all_rungs()
+    forums = [rungs[code].forum if code in rungs else None for code in (below, prepared) if code]
+    names = [forum_label(str(forum.session_kind)) for forum in forums if forum is not None]
+    if len(names) != len(forums):
+        return None
+    said = _("Undecided at %(n)s sessions of the %(forum)s; on the agenda of %(when)s") % {
+        "n": times,
+        "forum": names[0],
+        "when": when,
+    }
+    if prepared:
+        said += _(", prepared at the %(forum)s of %(when)s") % {
+            "forum": names[1],
+            "when": prepared_when,
+        }
+    return said
+
+
 def note_text(
     event: str,
     note: str | None,
@@ -240,6 +266,8 @@ def note_text(
         return _("Attempt %(n)s of %(of)s") % {"n": matched.group(1), "of": matched.group(2)}
     if matched := _UNREACHABLE.fullmatch(note):
         return _("Not reachable in %(n)s attempts") % {"n": matched.group(1)}
+    if matched := _CLIMBED.fullmatch(note):
+        return _climbed(matched, _, forum_label) or note
     if matched := _UNDECIDED.fullmatch(note):
         return _("Left undecided at %(held)s; now on the agenda of %(next)s") % {
             "held": matched.group(1),

@@ -40,6 +40,7 @@ from api.views import public, summary
 from core import attachments, audit
 from core.db import read_session
 from core.models import Complaint, Officer, utcnow
+from core.readmodel import agenda_cases
 from schemas.actions import (
     CallbackBody,
     DecisionBody,
@@ -57,8 +58,8 @@ from schemas.complaint import (
     ComplaintSubmission,
     Registration,
 )
-from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
-from schemas.escalation import REVIEW_STATUSES
+from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel, on_agenda
+from schemas.escalation import all_statuses
 from schemas.reference import CategoryName, DepartmentName, DistrictName
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
 from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
@@ -289,8 +290,8 @@ def list_complaints(
     district: DistrictName | None = None,
     department: DepartmentName | None = None,
     category: CategoryName | None = None,
-    status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
-    escalation_level: EscalationLevel | None = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=40)] = None,
+    escalation_level: Annotated[int | None, Query(ge=0, le=99)] = None,
     kind: ComplaintKind | None = None,
     urgent: bool | None = None,
     overdue: bool | None = None,
@@ -310,7 +311,11 @@ def list_complaints(
     overdue first; without one last) or `oldest`; with `overdue=true` and no `sort`, the
     longest overdue first. Ties go by registration year and sequence as numbers.
     `undecided_min`: on an agenda, left undecided by at least that many sessions in a row. A
-    nodal or department officer lists only the cases of their scope (search included)."""
+    nodal or department officer lists only the cases of their scope (search included).
+    `status`: the lifecycle's or a forum's of the configured ladder (422 naming it if not)."""
+    if status_ is not None and status_ not in all_statuses():
+        known = ", ".join(str(s) for s in all_statuses())
+        raise ApiError(422, f"status: {status_!r} is no status of a case ({known})")
     filters = CaseFilters(
         status=status_,
         district=district,
@@ -337,7 +342,7 @@ def list_complaints(
         # Cases the reviews keep leaving undecided (on an agenda now): the bound's watch list.
         query = query.where(
             col(Complaint.undecided_times) >= undecided_min,
-            col(Complaint.status).in_(REVIEW_STATUSES),
+            agenda_cases(),
         )
     order: tuple[UnaryExpression[Any], ...]
     if sort is None and overdue is True:
@@ -501,7 +506,7 @@ async def _open_session(
     app: AppState, row: Complaint
 ) -> WorkflowHandle[ReviewSessionWorkflow, SessionSummary] | None:
     """The session workflow whose agenda holds the case, if that session has been opened."""
-    if row.status not in REVIEW_STATUSES or not row.review_session_id:
+    if not on_agenda(row.status) or not row.review_session_id:
         return None
     handle = app.client.get_workflow_handle_for(
         ReviewSessionWorkflow.run,
@@ -559,7 +564,7 @@ async def record_decision(
     return ActionResult(
         registration_number=record.registration_number,
         status=record.case_status,
-        escalation_level=EscalationLevel(row.escalation_level),
+        escalation_level=row.escalation_level,
         next_deadline=record.case_next_deadline,
         message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
     )

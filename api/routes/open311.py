@@ -60,7 +60,7 @@ from core.settings import Settings
 from schemas.auth import Principal, Role
 from schemas.calendar import IST, assume_ist
 from schemas.complaint import ComplaintCreate
-from schemas.enums import Channel, ComplaintKind, ComplaintStatus
+from schemas.enums import Channel, ComplaintKind, ComplaintStatus, is_open
 from schemas.i18n import default_language, language_name, local_name, offered_languages
 from schemas.open311 import (
     Attribute,
@@ -85,7 +85,7 @@ from schemas.reference import (
     DEPARTMENT_BY_CODE,
     DISTRICTS,
 )
-from schemas.tracking import STATUS_LABELS
+from schemas.tracking import status_english
 from workflows.start import start_complaint_workflow
 
 PREFIX = "/open311/v2"
@@ -372,8 +372,8 @@ def public_request(row: Complaint, media_url: str | None = None) -> ServiceReque
     category = CATEGORY_BY_CODE.get(row.category or "")
     return ServiceRequest(
         service_request_id=service_request_id(row.year, row.sequence),
-        status="open" if view.status.is_open else "closed",
-        status_notes=in_every_language("status", STATUS_LABELS[view.status]),
+        status="open" if is_open(view.status) else "closed",
+        status_notes=in_every_language("status", status_english(view.status)),
         service_name=_service(category.code).service_name if category else None,
         service_code=category.code if category else None,
         agency_responsible=_agency(row),

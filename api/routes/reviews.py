@@ -22,6 +22,7 @@ from api.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
 from core.readmodel import (
+    agenda_cases,
     agenda_items,
     agenda_rows,
     agenda_summary,
@@ -29,10 +30,9 @@ from core.readmodel import (
 )
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal, Role
-from schemas.calendar import CalendarDay, SessionKind, session_start
+from schemas.calendar import CalendarDay, session_start
 from schemas.escalation import (
     LADDERS,
-    REVIEW_STATUSES,
     DayRule,
     Forum,
     is_sitting_day,
@@ -85,7 +85,7 @@ def forum_of(app: AppStateDep, kind: str) -> Forum | None:
 def _parse_kind(app: AppStateDep, kind: str) -> Forum:
     forum = forum_of(app, kind)
     if forum is None:
-        kinds = " or ".join(f.session_kind.value for _, f in app.ladder.forums())
+        kinds = " or ".join(f.session_kind for _, f in app.ladder.forums())
         raise ApiError(404, f"no kind of session {kind!r} ({kinds})")
     return forum
 
@@ -93,7 +93,15 @@ def _parse_kind(app: AppStateDep, kind: str) -> Forum:
 def _district_of(forum: Forum, district: str | None) -> str | None:
     """The session's district: required (and a known one) for a forum each district holds,
     refused for a forum of the whole state."""
-    kind = forum.session_kind.value
+    kind = forum.session_kind
+    if forum.held_by == "division":
+        if district in forum.divisions:
+            return district
+        raise ApiError(
+            422,
+            f"district: each division holds its own {kind}; name one of "
+            + ", ".join(forum.divisions),
+        )
     if not forum.per_district:
         if district is not None:
             raise ApiError(422, f"district: the {kind} is one session for the whole state")
@@ -108,8 +116,8 @@ def _district_of(forum: Forum, district: str | None) -> str | None:
     return name
 
 
-def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[str, str]:
-    base = f"/v1/reviews/{kind.value}/{day.isoformat()}"
+def _links(kind: str, day: date, district: str | None = None) -> dict[str, str]:
+    base = f"/v1/reviews/{kind}/{day.isoformat()}"
     query = f"?{urlencode({'district': district}, quote_via=quote)}" if district else ""
     return {
         "self": base + query,
@@ -120,7 +128,7 @@ def _links(kind: SessionKind, day: date, district: str | None = None) -> dict[st
 
 
 def _info(row: ReviewSession) -> SessionInfo:
-    kind = SessionKind(row.kind)
+    kind = row.kind
     starts = ist(row.starts_at)
     assert starts is not None
     district = parse_session_id(row.session_id)[2]
@@ -170,7 +178,7 @@ def _pending_counts(session: Session, only: str | None = None) -> dict[str, int]
     )
     rows = session.exec(
         select(Complaint.review_session_id, func.count())
-        .where(which, col(Complaint.status).in_(REVIEW_STATUSES))
+        .where(which, agenda_cases())
         .group_by(col(Complaint.review_session_id))
     ).all()
     return {sid: n for sid, n in rows if sid}
@@ -189,7 +197,7 @@ def _find(
     if row is None and not is_sitting_day(forum, day, district=where, calendar=calendar):
         raise ApiError(
             404,
-            f"no {forum.session_kind.value} on {day.isoformat()}: sessions are on "
+            f"no {forum.session_kind} on {day.isoformat()}: sessions are on "
             f"{_rule(forum, where)}, or the next working day when that is a holiday",
         )
     if row is not None:
@@ -215,7 +223,7 @@ def _rule(forum: Forum, district: str | None) -> str:
 def list_sessions(
     session: SessionDep,
     app: AppStateDep,
-    kind: SessionKind | None = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
     when: Annotated[Literal["upcoming", "past", "all"], Query()] = "all",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -223,6 +231,9 @@ def list_sessions(
     """Upcoming and past sessions with their counts (soonest upcoming first, then the past,
     newest first); `count` is all of them, `data` the page from `offset` (a District
     Collector's ladder opens one session per district per sitting: 24 a week)."""
+    if kind is not None and forum_of(app, kind) is None:
+        kinds = ", ".join(str(f.session_kind) for _, f in app.ladder.forums())
+        raise ApiError(422, f"kind: no forum's sessions are {kind!r} ({kinds})")
     pending = _pending_counts(session)
     infos: dict[str, SessionInfo] = {}
     for row in session.exec(select(ReviewSession)).all():
@@ -240,7 +251,7 @@ def list_sessions(
     selected = [
         i
         for i in infos.values()
-        if (kind is None or i.kind is kind)
+        if (kind is None or i.kind == kind.replace("-", "_"))
         and (when == "all" or (when == "upcoming") == (i.phase is not SessionPhase.CLOSED))
     ]
     upcoming = sorted(

@@ -28,8 +28,7 @@ from core.models import Complaint, utcnow
 from core.settings import Settings
 from schemas.calendar import to_ist
 from schemas.complaint import normalise_phone
-from schemas.enums import ComplaintStatus
-from schemas.escalation import REVIEW_STATUSES
+from schemas.enums import ComplaintStatus, is_open, on_agenda
 from schemas.tracking import TrackedComplaint, status_labels
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
@@ -68,9 +67,9 @@ ANSWERED_STATUSES = frozenset({ComplaintStatus.AWAITING_CALLBACK, ComplaintStatu
 def tracked(row: Complaint) -> TrackedComplaint:
     """The public fields of a case, and nothing else (times in IST)."""
     next_deadline: datetime | None = None
-    if row.status in REVIEW_STATUSES:
+    if on_agenda(row.status):
         next_deadline = row.review_date or row.next_deadline  # the meeting that takes it up
-    elif row.status.is_open:
+    elif is_open(row.status):
         next_deadline = row.next_deadline
     return TrackedComplaint(
         registration_number=row.registration_number,

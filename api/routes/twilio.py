@@ -36,14 +36,14 @@ from api.views import ist, summary
 from core import audit
 from core.db import read_session
 from core.models import Complaint, Message, utcnow
-from core.readmodel import apply_receipt
+from core.readmodel import apply_receipt, open_cases
 from core.settings import Settings
 from core.sms_choice import record_choice
 from schemas.auth import Principal, Role
 from schemas.calendar import fmt_ist_date
 from schemas.complaint import ascii_digits, normalise_phone
 from schemas.delivery import FINAL_STATUSES, message_status
-from schemas.enums import OPEN_STATUSES, MessageStatus, RecipientKind
+from schemas.enums import MessageStatus, RecipientKind
 from schemas.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.staff import UnreachableItem, UnreachableList
 from schemas.tracking import status_label
@@ -372,7 +372,7 @@ def citizens_unreachable_by_sms(
         .join(latest, col(Message.id) == latest.c.id)
         .where(
             col(Message.status).in_([MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
-            col(Complaint.status).in_(OPEN_STATUSES),
+            open_cases(),
             case_filter(principal, UNREACHABLE_READERS),
         )
     )

@@ -206,4 +206,4 @@ async def _case_as(stack: httpx.AsyncClient, number: str) -> dict[str, Any]:
                 Complaint.year == int(year), Complaint.sequence == int(sequence)
             )
         ).one()
-        return {"repeat_contacts": row.repeat_contacts, "status": row.status.value}
+        return {"repeat_contacts": row.repeat_contacts, "status": str(row.status)}

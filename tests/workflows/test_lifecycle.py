@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.models import Officer
 from core.settings import Settings
 from schemas.calendar import IST, is_last_tuesday
-from schemas.enums import ClosureReason, ComplaintStatus, EscalationLevel, OfficerRole
+from schemas.enums import ClosureReason, ComplaintStatus, EscalationLevel, OfficerRole, is_open
 from schemas.workflow import (
     DEFAULT_MAX_HISTORY_EVENTS,
     CallbackOutcome,
@@ -421,7 +421,7 @@ async def test_a_case_open_two_years_continues_as_new_and_keeps_its_state(
     # The last directive's SMS go out after it (and may cross a continuation): let them.
     await settled(handle)
     state = await state_of(handle)
-    assert state.status.is_open
+    assert is_open(state.status)
     assert state.escalation_level is EscalationLevel.SIDHI_BAAT
     assert state.continued >= 2, "the case never continued as new"
     assert state.directives_received == directives >= 12
