@@ -181,7 +181,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _key(by: GradedBy) -> ColumnElement[Any]:
+def _key(by: GradedBy) -> Any:
     if by is GradedBy.OFFICER:
         return col(Complaint.assigned_officer_id)
     if by is GradedBy.DEPARTMENT:
