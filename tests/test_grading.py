@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core.closure import extension_requests
 from core.grading import GradedBy, GradeOrder, GradingFilters, Month, grading
 from core.models import Complaint
 from harness.factories import insert_case
@@ -238,3 +239,45 @@ def test_another_month_grades_other_cases(graded: Engine) -> None:
     for bad in ("2026-13", "26-11", "2026/11", "november"):
         with pytest.raises(ValueError):
             Month.parse(bad)
+
+
+# ---- the review agenda's section of extension requests -------------------------------------
+
+
+def test_the_agendas_extension_section_lists_interim_replies_requests_first(
+    any_engine: Engine,
+) -> None:
+    """Cases on one session's agenda with interim replies: those asking for an extension
+    first (the earliest date first), then those whose replies stayed within the deadline;
+    paged in the database; other cases and other sessions' are not listed."""
+
+    def on_agenda(session_id: str, replies: int, until: datetime | None) -> str:
+        row = insert_case(any_engine, district="Ranchi")
+        with Session(any_engine) as session:
+            stored = session.get(Complaint, row.id)
+            assert stored is not None
+            stored.status = ComplaintStatus.WEEKLY_REVIEW
+            stored.review_session_id = session_id
+            stored.interim_replies = replies
+            stored.interim_reason = "awaiting_funds" if replies else None
+            stored.extension_requested_until = until
+            session.add(stored)
+            session.commit()
+        return row.registration_number
+
+    within = on_agenda("weekly-2026-12-15", 1, None)
+    later = on_agenda("weekly-2026-12-15", 2, NOW + 20 * DAY)
+    sooner = on_agenda("weekly-2026-12-15", 1, NOW + 10 * DAY)
+    on_agenda("weekly-2026-12-15", 0, None)  # no interim reply: not in the section
+    on_agenda("weekly-2026-12-22", 1, NOW + 5 * DAY)  # another session's agenda
+    with Session(any_engine) as session:
+        first, count = extension_requests(
+            session, "weekly-2026-12-15", district=None, limit=2, offset=0
+        )
+        rest, _ = extension_requests(session, "weekly-2026-12-15", district=None, limit=2, offset=2)
+        elsewhere, none = extension_requests(
+            session, "weekly-2026-12-15", district="Dhanbad", limit=2, offset=0
+        )
+    assert count == 3 and none == 0 and elsewhere == []
+    assert [r.registration_number for r in first + rest] == [sooner, later, within]
+    assert first[1].interim_replies == 2
