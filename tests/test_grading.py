@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -15,9 +16,11 @@ from sqlmodel import Session
 from core.closure import extension_requests
 from core.grading import GradedBy, GradeOrder, GradingFilters, Month, grading
 from core.models import Complaint
-from harness.factories import insert_case
+from harness.factories import auth_headers, insert_case
+from schemas.auth import Role
 from schemas.calendar import IST
 from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
+from tests.test_pages import sign_in, token_of
 
 DAY = timedelta(days=1)
 NOVEMBER = Month(2026, 11)
@@ -25,6 +28,8 @@ NOVEMBER = Month(2026, 11)
 REGISTERED = datetime(2026, 11, 10, 10, 0, tzinfo=IST)
 NOW = datetime(2026, 12, 15, 12, 0, tzinfo=IST)
 DEADLINE = REGISTERED + 15 * DAY
+# A deadline a directive set far ahead: not due whenever the test runs.
+FAR = datetime(2099, 1, 1, tzinfo=IST)
 
 RANCHI = "nodal-district-ranchi"
 DHANBAD = "nodal-district-dhanbad"
@@ -96,7 +101,7 @@ def ranchi_cases() -> list[Case]:
             RANCHI,
             reported_after=None,
             status=ComplaintStatus.AWAITING_REPORT,
-            deadline=NOW + 3 * DAY,
+            deadline=FAR,
         ),
         # Registered in October and withdrawn in November: neither is graded for November.
         Case(RANCHI, registered=REGISTERED - 40 * DAY),
@@ -281,3 +286,55 @@ def test_the_agendas_extension_section_lists_interim_replies_requests_first(
     assert count == 3 and none == 0 and elsewhere == []
     assert [r.registration_number for r in first + rest] == [sooner, later, within]
     assert first[1].interim_replies == 2
+
+
+# ---- the API and the pages -----------------------------------------------------------------
+
+
+async def test_the_api_pages_sorts_and_scopes_the_grading(
+    http: httpx.AsyncClient, any_engine: Engine
+) -> None:
+    for case in ranchi_cases() + dhanbad_cases() + dumka_cases():
+        put(any_engine, case)
+    reviewer = auth_headers(any_engine, Role.REVIEWER)
+    page = await http.get("/v1/grading", params={"month": "2026-11", "limit": 2}, headers=reviewer)
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert body["count"] == 3 and body["month"] == "2026-11" and body["by"] == "officer"
+    assert [r["key"] for r in body["data"]] == [DHANBAD, RANCHI]
+    ranchi = body["data"][1]
+    assert ranchi["score"] == pytest.approx(ranchi_expected()) and ranchi["grade"] == "B"
+    assert ranchi["shares"]["on_time"] == pytest.approx(0.5)
+    assert ranchi["average_rating"] == pytest.approx(10 / 3)
+    rest = await http.get(
+        "/v1/grading",
+        params={"month": "2026-11", "limit": 2, "offset": 2, "sort": "best"},
+        headers=reviewer,
+    )
+    assert [r["key"] for r in rest.json()["data"]] == [DUMKA]
+    departments = await http.get(
+        "/v1/grading", params={"month": "2026-11", "by": "department"}, headers=reviewer
+    )
+    assert {r["key"] for r in departments.json()["data"]} == {"sanitation", "drinking_water"}
+    # A nodal officer grades the cases of their own district only.
+    dhanbad = auth_headers(any_engine, Role.NODAL_OFFICER, district="Dhanbad")
+    mine = await http.get("/v1/grading", params={"month": "2026-11"}, headers=dhanbad)
+    assert mine.json()["count"] == 1 and mine.json()["data"][0]["key"] == DHANBAD
+    # Bad input: 422 naming the field; other roles: 403.
+    for name, value in (("month", "2026-13"), ("by", "telecaller"), ("district", "Atlantis"),
+                        ("sort", "random"), ("limit", "0")):  # fmt: skip
+        bad = await http.get("/v1/grading", params={name: value}, headers=reviewer)
+        assert bad.status_code == 422 and name in bad.text, (name, bad.text)
+    telecaller = auth_headers(any_engine, Role.TELECALLER)
+    assert (await http.get("/v1/grading", headers=telecaller)).status_code == 403
+
+    await sign_in(http, token_of(reviewer))
+    shown = await http.get("/grading", params={"month": "2026-11"})
+    assert shown.status_code == 200 and 'id="table-grading"' in shown.text
+    assert "67.1" in shown.text and "grading-formula" in shown.text
+    printed = await http.get("/grading", params={"month": "2026-11", "print": "1"})
+    assert 'class="printable"' in printed.text and 'id="grading-signatures"' in printed.text
+    wrong = await http.get("/grading", params={"month": "November"})
+    assert wrong.status_code == 422 and 'id="month-error"' in wrong.text
+    dashboard = await http.get("/dashboard")
+    assert dashboard.status_code == 200 and 'id="grading-panel"' in dashboard.text

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
+from api.pages.grading import GradingPanel, grading_panel, month_label
 from api.pages.reference import district_from_input, district_label
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
@@ -437,11 +438,12 @@ async def dashboard(request: Request, principal: Reader) -> Response:
     now = utcnow()
     filters, values, errors = read_filters(request)
 
-    def load() -> Dashboard:
+    def load() -> tuple[Dashboard, GradingPanel]:
         with read_session(app.engine) as session:
-            return compute(session, principal, app.policy, now, app.ladder, filters)
+            data = compute(session, principal, app.policy, now, app.ladder, filters)
+            return data, grading_panel(session, principal, now)
 
-    data = await run_in_threadpool(load)
+    data, panel = await run_in_threadpool(load)
     _ = gettext_for(request)
     code = language(request)
     query = filters.query()
@@ -518,6 +520,9 @@ async def dashboard(request: Request, principal: Reader) -> Response:
                 (_("Last 90 days"), (today - timedelta(days=89)).isoformat()),
             ],
             "today": today.isoformat(),
+            # The month's grading (its own include, _grading_panel.html).
+            "grading": panel,
+            "grading_month": month_label(panel.month, code),
         },
         principal=principal,
         status=422 if errors else 200,

@@ -12,16 +12,22 @@ from api.deps import SessionDep
 from api.errors import ApiError
 from api.lists import Offset
 from api.scope import case_filter
-from core.grading import WEIGHTS, Grade, GradedBy, GradeOrder, GradingFilters, Month, grading
+from core.grading import (
+    GRADING_READERS,
+    WEIGHTS,
+    Grade,
+    GradedBy,
+    GradeOrder,
+    GradingFilters,
+    Month,
+    grading,
+)
 from core.models import utcnow
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.grading import GradeEntry, GradeShares, GradingList
 from schemas.reference import DepartmentName, DistrictName
 
 router = APIRouter(prefix="/v1", tags=["grading"])
-
-# The CM's office and the reviewers state-wide; nodal officers over their own cases.
-GRADING_READERS = (Role.REVIEWER, Role.ADMINISTRATOR, Role.NODAL_OFFICER)
 
 
 def month_of(text: str | None) -> Month:
