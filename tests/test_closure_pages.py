@@ -168,7 +168,7 @@ async def test_the_officer_sends_an_interim_reply_from_the_case_page(site: Site)
     empty = await site.pages.post(action, data={"csrf_token": token})
     assert empty.status_code == 422
     for name in ("interim_reason", "interim_text", "interim_expected_by"):
-        assert f'id="{name}-error"' in empty.text, name
+        assert f'<p class="field-error" id="{name}-error">Required.</p>' in empty.text, name
     # A reason not on the state's list, a date in the past: beside those fields.
     ahead = (utcnow() + timedelta(days=5)).astimezone(IST).strftime("%Y-%m-%dT%H:%M")
     unlisted = await site.pages.post(

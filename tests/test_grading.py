@@ -42,7 +42,7 @@ class Case:
 
     officer: str
     district: str = "Ranchi"
-    department: str | None = "sanitation"
+    department: str | None = "drinking_water_sanitation"
     status: ComplaintStatus = ComplaintStatus.CLOSED
     kind: ComplaintKind = ComplaintKind.COMPLAINT
     reported_after: timedelta | None = 5 * DAY  # None: no report
@@ -136,9 +136,7 @@ def ranchi_expected() -> float:
 def dhanbad_cases() -> list[Case]:
     """Dhanbad's officer: five complaints reported on time and closed verified, rated 5;
     nothing late (the told-why share has nothing to count and leaves the formula)."""
-    return [
-        Case(DHANBAD, district="Dhanbad", department="drinking_water", rating=5) for _ in range(5)
-    ]
+    return [Case(DHANBAD, district="Dhanbad", department="health", rating=5) for _ in range(5)]
 
 
 def dumka_cases() -> list[Case]:
@@ -217,7 +215,7 @@ def test_departments_and_districts_are_graded_on_the_same_formula(graded: Engine
     assert count == 2
     by = {r.key: r for r in departments}
     # sanitation: Ranchi's seven and Dumka's two together.
-    sanitation = by["sanitation"]
+    sanitation = by["drinking_water_sanitation"]
     assert (sanitation.cases, sanitation.due, sanitation.on_time) == (9, 8, 3)
     assert (sanitation.closed_once, sanitation.late, sanitation.late_told_why) == (5, 5, 1)
     expected = (
@@ -229,7 +227,7 @@ def test_departments_and_districts_are_graded_on_the_same_formula(graded: Engine
         + 10 * 1 / 5
     )
     assert sanitation.score == pytest.approx(expected)
-    assert by["drinking_water"].score == pytest.approx(100.0)
+    assert by["health"].score == pytest.approx(100.0)
 
     districts, _ = run(graded, GradedBy.DISTRICT, filters=GradingFilters(NOVEMBER, "Ranchi"))
     assert [(r.key, r.cases) for r in districts] == [("Ranchi", 7)]
@@ -315,7 +313,7 @@ async def test_the_api_pages_sorts_and_scopes_the_grading(
     departments = await http.get(
         "/v1/grading", params={"month": "2026-11", "by": "department"}, headers=reviewer
     )
-    assert {r["key"] for r in departments.json()["data"]} == {"sanitation", "drinking_water"}
+    assert {r["key"] for r in departments.json()["data"]} == {"drinking_water_sanitation", "health"}
     # A nodal officer grades the cases of their own district only.
     dhanbad = auth_headers(any_engine, Role.NODAL_OFFICER, district="Dhanbad")
     mine = await http.get("/v1/grading", params={"month": "2026-11"}, headers=dhanbad)

@@ -756,7 +756,7 @@ async def interim_reply(
         sequence,
         form,
         build=lambda: InterimReplyBody.model_validate(
-            {api: values[page] or None for api, page in INTERIM_FIELDS.items()}
+            {api: values[page] for api, page in INTERIM_FIELDS.items() if values[page]}
         ),
         action=complaints.send_interim_reply,
         actors=complaints.REPORTING,
