@@ -150,3 +150,35 @@ async def test_the_grading_its_printable_page_and_the_dashboard_panel(
 def _shots() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+async def test_the_agenda_lists_interim_replies_and_extension_requests_apart(
+    live: EmbeddedStack,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    offline: Offline,  # noqa: F811
+) -> None:
+    reg, year, sequence = await _registered(live)
+    path = f"/v1/complaints/{year}/{sequence}"
+    for _ in range(100):
+        if (await _api(live, "GET", path, Role.REVIEWER))["status"] == "awaiting_report":
+            break
+    await _api(live, "POST", f"{path}/interim-reply", Role.NODAL_OFFICER, reason="awaiting_funds",
+               text="Funds from the block office are awaited.",
+               expected_by="2099-01-01T10:00:00+05:30")  # fmt: skip
+    # Bounced between offices once too often: on to the next weekly review, the interim
+    # reply's extension request with it.
+    for district in ("Dhanbad", "Bokaro", "Ranchi"):
+        await _api(live, "POST", f"{path}/report", Role.NODAL_OFFICER, outcome="transferred",
+                   reply="Not ours.", transfer_to_district=district)  # fmt: skip
+    case = await _api(live, "GET", path, Role.REVIEWER)
+    assert case["status"] == "weekly_review", case["status"]
+    day = case["review_date"][:10]
+    page = await (await context(browser, offline)).new_page()
+    agenda = f"/review-room/weekly_review/{day}"
+    await sign_in(page, live, token(live, Role.REVIEWER), agenda)
+    section = page.locator("#agenda-extensions")
+    await section.wait_for()
+    said = await section.inner_text()
+    assert reg in said and "1 Jan 2099" in said
+    await section.scroll_into_view_if_needed()
+    await shot(page, "closure-9-agenda-extensions")

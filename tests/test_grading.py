@@ -61,6 +61,8 @@ def put(engine: Engine, case: Case) -> None:
         stored = session.get(Complaint, row.id)
         assert stored is not None
         stored.created_at = case.registered
+        # Started (as far as the read model says): no reconciler starts a workflow for it.
+        stored.workflow_started_at = case.registered
         stored.kind = case.kind
         stored.department = case.department
         stored.status = case.status
