@@ -37,7 +37,7 @@ from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
 from api.pages.grading import GradingPanel, grading_panel, month_label
-from api.pages.reference import district_from_input, district_label
+from api.pages.reference import district_label, place_filters
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
@@ -47,7 +47,7 @@ from schemas.calendar import IST, within_calendar
 from schemas.enums import OPEN_STATUSES, ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
-from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
+from schemas.reference import DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -388,15 +388,7 @@ def read_filters(request: Request) -> tuple[Filters, dict[str, str], dict[str, s
         for name in ("district", "department", "registered_from", "registered_to")
     }
     errors: dict[str, str] = {}
-    district = None
-    if values["district"]:
-        district = district_from_input(values["district"])
-        if district is None:
-            errors["district"] = _("Not a district of Jharkhand: choose one from the list.")
-    department = values["department"] or None
-    if department is not None and department not in DEPARTMENT_BY_CODE:
-        errors["department"] = _("Choose one of the options.")
-        department = None
+    district, department = place_filters(values, errors, _)
     days: dict[str, date | None] = {}
     for name in ("registered_from", "registered_to"):
         days[name] = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from babel.dates import format_date
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from api.deps import AppState
 from api.lists import PAGE_SIZE, pager
 from api.pages.cases import common
-from api.pages.reference import department_label, district_from_input, district_label
+from api.pages.reference import department_label, district_label, place_filters
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
@@ -38,7 +39,7 @@ from core.grading import (
 from core.models import utcnow
 from schemas.auth import Principal
 from schemas.i18n import local_name
-from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
+from schemas.reference import DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -109,27 +110,15 @@ def _read(request: Request) -> tuple[dict[str, Any], dict[str, str], dict[str, s
             month = Month.parse(values["month"])
         except ValueError:
             errors["month"] = _("Not a month: write it as YYYY-MM, e.g. 2026-11.")
-    by = GradedBy.OFFICER
-    if values["by"]:
-        try:
-            by = GradedBy(values["by"])
-        except ValueError:
-            errors["by"] = _("Choose one of the options.")
-    order = GradeOrder.BEST
-    if values["sort"]:
-        try:
-            order = GradeOrder(values["sort"])
-        except ValueError:
-            errors["sort"] = _("Choose one of the options.")
-    district = None
-    if values["district"]:
-        district = district_from_input(values["district"])
-        if district is None:
-            errors["district"] = _("Not a district of Jharkhand: choose one from the list.")
-    department = values["department"] or None
-    if department is not None and department not in DEPARTMENT_BY_CODE:
-        errors["department"] = _("Choose one of the options.")
-        department = None
+    choices: dict[str, StrEnum] = {"by": GradedBy.OFFICER, "sort": GradeOrder.BEST}
+    for name, default in choices.items():
+        if values[name]:
+            try:
+                choices[name] = type(default)(values[name])
+            except ValueError:
+                errors[name] = _("Choose one of the options.")
+    by, order = GradedBy(choices["by"]), GradeOrder(choices["sort"])
+    district, department = place_filters(values, errors, _)
     given = params.get("page", "1")
     page = min(max(1, int(given)), 10**6) if given.isdigit() else 1
     chosen = {
