@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from core.db import read_session
 from core.models import Complaint, Message, Officer, TimelineEvent, utcnow
 from core.readmodel import active_officer
-from schemas.enums import MessageStatus, OfficerRole
+from schemas.enums import ClosureReason, ComplaintStatus, MessageStatus, OfficerRole
 from schemas.workflow import MarkUnsentInput, OfficerAssignment, RecordTransitionInput, RouteInput
 
 # The error of a message whose round of attempts ended without the gateway accepting it (a
@@ -45,6 +45,16 @@ def find_complaint(session: Session, registration_number: str) -> Complaint:
             f"complaint {registration_number} is not in the read model", non_retryable=True
         )
     return complaint
+
+
+def _is_report(before: str, after: str, reason: ClosureReason | None) -> bool:
+    """Whether a step is the department's report: a complaint awaiting it goes on to its
+    verification call, a suggestion is answered (closed)."""
+    if before != ComplaintStatus.AWAITING_REPORT:
+        return False
+    return after == ComplaintStatus.AWAITING_CALLBACK or (
+        after == ComplaintStatus.CLOSED and reason is ClosureReason.SUGGESTION_ANSWERED
+    )
 
 
 class CaseActivities:
@@ -130,6 +140,8 @@ class CaseActivities:
                 )
             ).first()
             if exists is None:
+                if input.event == "reopened":
+                    complaint.reopens += 1
                 session.add(
                     TimelineEvent(
                         complaint_id=complaint.id,
@@ -144,6 +156,10 @@ class CaseActivities:
                 )
             if input.seq > complaint.state_version:
                 snap = input.snapshot
+                if _is_report(complaint.status, snap.status, snap.closure_reason):
+                    # The deadline the report answers: the one in force until this step.
+                    complaint.reported_at = input.at
+                    complaint.report_due_at = complaint.next_deadline
                 complaint.status = snap.status
                 complaint.escalation_level = int(snap.escalation_level)
                 complaint.next_deadline = snap.next_deadline

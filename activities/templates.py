@@ -148,8 +148,8 @@ TEXTS: tuple[Template, ...] = (
        "CM Jan Samvad {reg}: the department is considering your suggestion; its final answer is "
        "due by {due}. Help: {helpline}"),
     _t("closed|complaint",
-        "CM Jan Samvad {reg}: your complaint is closed. Not resolved? Call {helpline} within "
-        "{reopen_days} days to reopen it."),
+        "CM Jan Samvad {reg}: your complaint is closed. Rate it: reply 1 (poor) to 5 (good); 1 "
+        "or 2 appeals. Not resolved? Call {helpline} within {reopen_days} days to reopen it."),
     _t("closed|suggestion",
         "CM Jan Samvad {reg}: your suggestion is closed. Thank you. For anything new, call "
         "{helpline}."),

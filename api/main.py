@@ -26,6 +26,7 @@ from api.routes import (
     audit,
     codec,
     complaints,
+    grading,
     health,
     open311,
     reviews,
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(attachments.router)  # a case's files (docs/attachments.md)
     app.include_router(attachments.public_router)  # files staff made public: no token
     app.include_router(staff.router)
+    app.include_router(grading.router)  # monthly grading (docs/closure.md)
     app.include_router(health.router)
     app.include_router(twilio.router)
     app.include_router(voice.router)  # IVR calls' webhooks, signed by Twilio

@@ -1,6 +1,7 @@
 """The CM dashboard at scale: every number of `/dashboard` (`api.pages.dashboard.compute`,
 grouped queries in the database) over the read-model section's generated complaints, without
-and with filters, p50/p99 in milliseconds beside the target (p99 <= 500 ms)."""
+and with filters, and the month's grading of officers (`core.grading`), p50/p99 in
+milliseconds beside the target (p99 <= 500 ms)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.pages.dashboard import Filters, compute
+from api.scope import case_filter
 from bench.stats import percentile
 from core.db import read_session
+from core.grading import GRADING_READERS, GradedBy, GradingFilters, Month, grading
 from core.models import utcnow
 from schemas.auth import Principal, Role
 from schemas.calendar import IST
@@ -45,4 +48,21 @@ def dashboard_timings(engine: sa.Engine, repeats: int) -> dict[str, dict[str, An
             "p50_ms": 1000 * percentile(latencies, 0.50),
             "p99_ms": 1000 * percentile(latencies, 0.99),
         }
+    # The month's grading of officers (core/grading.py): one grouped statement and a count.
+    scope = case_filter(reviewer, GRADING_READERS)
+    latencies = []
+    for attempt in range(repeats + 1):
+        began = time.perf_counter()
+        with read_session(engine) as session:
+            _rows, graded = grading(
+                session, by=GradedBy.OFFICER, filters=GradingFilters(Month.of(now)),
+                scope=scope, now=now, limit=50,
+            )  # fmt: skip
+        if attempt:
+            latencies.append(time.perf_counter() - began)
+    out["grading of officers, this month"] = {
+        "open": graded,
+        "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+    }
     return out

@@ -113,6 +113,8 @@ class Complaint(SQLModel, table=True):
         sa.Index("ix_complaint_filters", "district", "status", "escalation_level"),
         # The per-phone daily limit counts a phone's complaints of one day (api/intake.py).
         sa.Index("ix_complaint_phone_created", "citizen_phone", "created_at"),
+        # The grading of an officer's cases of a month (core/grading.py).
+        sa.Index("ix_complaint_officer_created", "assigned_officer_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -173,6 +175,11 @@ class Complaint(SQLModel, table=True):
     # The citizen's rating (1-5) of the latest closure, and appeals against closures.
     rating: int | None = None
     appeals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The latest report (or a suggestion's answer): when it came and the deadline then in
+    # force (on time: reported_at <= report_due_at); times the citizen reopened the case.
+    reported_at: datetime | None = Field(default=None, sa_column=_ts())
+    report_due_at: datetime | None = Field(default=None, sa_column=_ts())
+    reopens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The workflow's event sequence last projected here: older projections never overwrite.
     state_version: int = 0
 

@@ -34,6 +34,7 @@ from api.pages import (
     dashboard,
     engineer,
     files,
+    grading,
     lists,
     oidc,
     review_room,
@@ -73,7 +74,18 @@ def install(app: FastAPI) -> None:
     """The pages' routes (not in the OpenAPI document), their static files and error pages."""
     app.mount("/assets", StaticFiles(directory=PACKAGE / "static"), name="page-assets")
     app.add_middleware(DocsPolicy)
-    for module in (account, oidc, citizen, cases, lists, files, review_room, dashboard, engineer):
+    for module in (
+        account,
+        oidc,
+        citizen,
+        cases,
+        lists,
+        files,
+        review_room,
+        dashboard,
+        grading,
+        engineer,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(PageError)

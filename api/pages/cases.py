@@ -60,6 +60,7 @@ from schemas.actions import (
 )
 from schemas.attachments import AttachmentKind, AttachmentSource
 from schemas.auth import Principal
+from schemas.closure import InterimReplyBody
 from schemas.complaint import (
     ComplaintList,
     ComplaintPublic,
@@ -70,7 +71,7 @@ from schemas.complaint import (
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus, is_open
 from schemas.escalation import forum_rung, level_rung
 from schemas.i18n import all_names
-from schemas.reasons import not_actionable_label
+from schemas.reasons import interim_label, not_actionable_label
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.staff import CallbackWorklist, UnreachableList
 from schemas.workflow import (
@@ -585,6 +586,10 @@ async def case_page(
                 (code, not_actionable_label(code, language(request)))
                 for code in _app(request).policy.not_actionable_reasons
             ],
+            "interim_reasons": [
+                (code, interim_label(code, language(request)))
+                for code in _app(request).policy.interim_reasons
+            ],
             "callback_outcomes": list(CallbackOutcome),
             "districts": DISTRICTS,
             "departments": DEPARTMENTS,
@@ -740,6 +745,38 @@ async def report(
         actors=complaints.REPORTING,
         values=values,
         success=f"/inbox?done={sequence}/{year}",
+    )
+
+
+# The interim reply's fields on the case's page (beside the report's own `reason`).
+INTERIM_FIELDS = {
+    "reason": "interim_reason",
+    "text": "interim_text",
+    "expected_by": "interim_expected_by",
+}
+
+
+@router.post("/cases/{year}/{sequence}/interim-reply")
+async def interim_reply(
+    request: Request, year: int, sequence: int, principal: Officer, form: CheckedForm
+) -> Response:
+    """`POST .../interim-reply`: the officer running late tells the citizen why (a reason of
+    the state's list, a text) and by when; the case's deadline does not move."""
+    values = {name: field(form, name) for name in INTERIM_FIELDS.values()}
+    return await _act(
+        request,
+        principal,
+        year,
+        sequence,
+        form,
+        build=lambda: InterimReplyBody.model_validate(
+            {api: values[page] for api, page in INTERIM_FIELDS.items() if values[page]}
+        ),
+        action=complaints.send_interim_reply,
+        actors=complaints.REPORTING,
+        values=values,
+        rename=INTERIM_FIELDS,
+        success=f"/cases/{year}/{sequence}?done=interim_reply",
     )
 
 

@@ -36,7 +36,8 @@ from sqlmodel import Session, col, select
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
-from api.pages.reference import district_from_input, district_label
+from api.pages.grading import GradingPanel, grading_panel, month_label
+from api.pages.reference import district_label, place_filters
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
@@ -47,7 +48,7 @@ from schemas.calendar import IST, within_calendar
 from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
-from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
+from schemas.reference import DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -388,15 +389,7 @@ def read_filters(request: Request) -> tuple[Filters, dict[str, str], dict[str, s
         for name in ("district", "department", "registered_from", "registered_to")
     }
     errors: dict[str, str] = {}
-    district = None
-    if values["district"]:
-        district = district_from_input(values["district"])
-        if district is None:
-            errors["district"] = _("Not a district of Jharkhand: choose one from the list.")
-    department = values["department"] or None
-    if department is not None and department not in DEPARTMENT_BY_CODE:
-        errors["department"] = _("Choose one of the options.")
-        department = None
+    district, department = place_filters(values, errors, _)
     days: dict[str, date | None] = {}
     for name in ("registered_from", "registered_to"):
         days[name] = None
@@ -438,11 +431,12 @@ async def dashboard(request: Request, principal: Reader) -> Response:
     now = utcnow()
     filters, values, errors = read_filters(request)
 
-    def load() -> Dashboard:
+    def load() -> tuple[Dashboard, GradingPanel]:
         with read_session(app.engine) as session:
-            return compute(session, principal, app.policy, now, app.ladder, filters)
+            data = compute(session, principal, app.policy, now, app.ladder, filters)
+            return data, grading_panel(session, principal, now)
 
-    data = await run_in_threadpool(load)
+    data, panel = await run_in_threadpool(load)
     _ = gettext_for(request)
     code = language(request)
     query = filters.query()
@@ -519,6 +513,9 @@ async def dashboard(request: Request, principal: Reader) -> Response:
                 (_("Last 90 days"), (today - timedelta(days=89)).isoformat()),
             ],
             "today": today.isoformat(),
+            # The month's grading (its own include, _grading_panel.html).
+            "grading": panel,
+            "grading_month": month_label(panel.month, code),
         },
         principal=principal,
         status=422 if errors else 200,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from schemas.i18n import local_name
 from schemas.reference import CATEGORY_BY_CODE, DEPARTMENT_BY_CODE, canonical_district
 
@@ -16,6 +18,24 @@ def district_from_input(value: str) -> str | None:
         if found is not None:
             return found
     return None
+
+
+def place_filters(
+    values: dict[str, str], errors: dict[str, str], gettext: Callable[[str], str]
+) -> tuple[str | None, str | None]:
+    """A filter form's `district` and `department` as typed in `values`: the district and
+    the department code they name (None: not given, or naming nothing known, when a message
+    in the reader's language goes into `errors` under the field's name)."""
+    district = None
+    if values.get("district"):
+        district = district_from_input(values["district"])
+        if district is None:
+            errors["district"] = gettext("Not a district of Jharkhand: choose one from the list.")
+    department = values.get("department") or None
+    if department is not None and department not in DEPARTMENT_BY_CODE:
+        errors["department"] = gettext("Choose one of the options.")
+        department = None
+    return district, department
 
 
 def district_label(name: str | None, language: str) -> str:

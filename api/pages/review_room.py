@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
+from api.lists import PAGE_SIZE, pager
 from api.pages import files
 from api.pages.cases import common, new_key, validation_errors
 from api.pages.confirm import carried, confirmation, confirmed
@@ -43,11 +44,13 @@ from api.pages.web import (
 from api.pages.web import problem as refusal_text
 from api.pages.words import field_refusal
 from api.routes import reviews, staff
+from core.closure import ExtensionRequest, extension_requests
 from core.db import read_session
 from core.models import Officer
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
+from schemas.reasons import interim_label
 from schemas.review import (
     BulkProgress,
     BulkSelection,
@@ -147,7 +150,10 @@ async def agenda_page(
 ) -> Response:
     when = _day(request, day)
 
-    def load() -> tuple[SessionAgenda, list[OfficerEntry]]:
+    given = request.query_params.get("ext_page", "1")
+    extension_page = min(max(1, int(given)), 10**6) if given.isdigit() else 1
+
+    def load() -> tuple[SessionAgenda, list[OfficerEntry], tuple[list[ExtensionRequest], int]]:
         with read_session(_app(request).engine) as session:
             agenda = reviews.get_agenda(
                 kind,
@@ -159,10 +165,17 @@ async def agenda_page(
                 limit=_PAGE,
                 offset=_offset(request),
             )
-            return agenda, staff.directory(session)
+            extensions = extension_requests(
+                session,
+                agenda.session.session_id,
+                district=_district(request),
+                limit=PAGE_SIZE,
+                offset=(extension_page - 1) * PAGE_SIZE,
+            )
+            return agenda, staff.directory(session), extensions
 
     try:
-        agenda, officers = await run_in_threadpool(load)
+        agenda, officers, (extensions, extension_count) = await run_in_threadpool(load)
         filters = _filters(request)
     except ApiError as err:
         raise PageError(err.status_code, refusal_text(request, err)) from None
@@ -224,6 +237,16 @@ async def agenda_page(
             "summary_districts": sorted(
                 {r.district for r in agenda.summary.rows} if agenda.summary else set()
             ),
+            # Interim replies and the extensions they ask for: a section of their own.
+            "extensions": extensions,
+            "extension_pager": pager(
+                f"/review-room/{kind}/{when.isoformat()}",
+                {k: v for k, v in request.query_params.items() if k != "ext_page"},
+                extension_page,
+                extension_count,
+                param="ext_page",
+            ),
+            "interim_label": lambda code: interim_label(code, language(request)),
             "file_counts": await run_in_threadpool(
                 files.counts_by_number,
                 _app(request).engine,

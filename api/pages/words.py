@@ -73,6 +73,9 @@ _FIELD_REFUSALS: dict[str, tuple[str, Callable[[Gettext], str]]] = {
     ),
     "deadline_zone": ("new_deadline", lambda _: _("Not a date and time.")),
     "deadline_past": ("new_deadline", lambda _: _("The new deadline must be in the future.")),
+    # An interim reply's (and a "not actionable" report's) reason, its expected date.
+    "reason_not_listed": ("reason", lambda _: _("Choose one of the options.")),
+    "expected_past": ("expected_by", lambda _: _("The expected date must be in the future.")),
 }
 
 # Fields an API error may name in `errors[].field`, said again in the reader's words.

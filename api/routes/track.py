@@ -29,6 +29,7 @@ from core.settings import Settings
 from schemas.calendar import to_ist
 from schemas.complaint import normalise_phone
 from schemas.enums import ComplaintStatus, is_open, on_agenda
+from schemas.policy import Policy
 from schemas.tracking import TrackedComplaint, status_labels
 
 router = APIRouter(prefix="/v1/track", tags=["tracking"])
@@ -86,12 +87,19 @@ def tracked(row: Complaint) -> TrackedComplaint:
 
 
 async def with_reopen_window(
-    client: Client, row: Complaint, found: TrackedComplaint, *, rpc_seconds: float
+    client: Client,
+    row: Complaint,
+    found: TrackedComplaint,
+    *,
+    rpc_seconds: float,
+    policy: Policy | None = None,
 ) -> TrackedComplaint:
-    """A closed case's reopen deadline, from the case's own recorded policy."""
+    """A closed case's reopen deadline, from the case's own recorded policy (`policy` when
+    the caller has read it already)."""
     if row.status is not ComplaintStatus.CLOSED or row.closed_at is None:
         return found
-    policy = await recorded_policy(client, row.workflow_id, rpc_seconds=rpc_seconds)
+    if policy is None:
+        policy = await recorded_policy(client, row.workflow_id, rpc_seconds=rpc_seconds)
     if policy is None:
         return found
     return found.model_copy(

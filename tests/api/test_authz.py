@@ -91,6 +91,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/v1/callbacks"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("GET", "/v1/sms/unreachable"): frozenset({R.TELECALLER, R.ADMINISTRATOR}),
     ("GET", "/v1/officers"): frozenset(Role) - {R.INTEGRATION, R.MONITORING},
+    ("GET", "/v1/grading"): frozenset({R.REVIEWER, R.ADMINISTRATOR, R.NODAL_OFFICER}),
     ("GET", "/v1/reviews"): frozenset({R.REVIEWER, R.ADMINISTRATOR}),
     ("GET", SESSION): frozenset({R.REVIEWER, R.ADMINISTRATOR}),
     ("POST", f"{SESSION}/decisions"): frozenset({R.REVIEWER}),
@@ -130,6 +131,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/sign-out"): "page-open",
     ("GET", "/track"): "page-open",
     ("POST", "/track"): "page-open",
+    ("POST", "/track/rating"): "page-open",  # the phone checked again (test_closure_pages.py)
     ("GET", "/desk"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/desk/register"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/desk/history"): ("page", frozenset({R.TELECALLER})),
@@ -144,6 +146,10 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/cases/{year}/{sequence}/withdraw"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/cases/{year}/{sequence}/reopen"): ("page", frozenset({R.TELECALLER})),
     ("POST", "/cases/{year}/{sequence}/report"): (
+        "page",
+        frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
+    ),
+    ("POST", "/cases/{year}/{sequence}/interim-reply"): (
         "page",
         frozenset({R.NODAL_OFFICER, R.DEPARTMENT_OFFICER}),
     ),
@@ -171,6 +177,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("POST", "/review-room/{kind}/{day}/decisions"): ("page", frozenset({R.REVIEWER})),
     ("POST", "/review-room/{kind}/{day}/close"): ("page", frozenset({R.REVIEWER})),
     ("GET", "/dashboard"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR})),
+    ("GET", "/grading"): ("page", frozenset({R.REVIEWER, R.ADMINISTRATOR, R.NODAL_OFFICER})),
     ("GET", "/engineer"): ("page", frozenset({R.ENGINEER, R.ADMINISTRATOR})),
     ("POST", "/engineer/temporal-ui"): ("page", frozenset({R.ENGINEER, R.ADMINISTRATOR})),
 }

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from core.closure import extension_requests
 from core.readmodel import agenda_items
 from core.settings import Settings
 from harness.factories import eventually
@@ -120,6 +121,13 @@ async def test_an_interim_reply_never_moves_the_deadline_and_asks_the_review_for
     item = next(i for i in items if i.registration_number == escalated.registration_number)
     assert item.extension_requested_until is not None
     assert item.extension_requested_until.astimezone(UTC) == asked.astimezone(UTC)
+    # ... and in the agenda's own section of extension requests and interim replies.
+    with Session(engine) as session:
+        requests, count = extension_requests(
+            session, state.review.session_id, district=None, limit=10, offset=0
+        )
+    assert count == 1 and requests[0].registration_number == escalated.registration_number
+    assert requests[0].interim_reason == "awaiting_funds" and requests[0].interim_replies == 1
 
     # The review decides: its directive answers the request.
     await handle.execute_update(
