@@ -30,11 +30,9 @@ from core.models import utcnow
 from core.settings import Settings
 from schemas.attachments import (
     AttachmentKind,
-    AttachmentRef,
     AttachmentSource,
     MediaFetch,
     MediaFetchResult,
-    MediaType,
     RetentionResult,
 )
 
@@ -182,17 +180,7 @@ class MediaActivities:
             log.warning("media of %s refused: %s", input.registration_number, refused.message)
             self._audit_refusal(input, refused)
             return MediaFetchResult(refused=f"{refused.status} {refused.message}")
-        return MediaFetchResult(
-            attachment=AttachmentRef(
-                id=row.id,
-                sha256=row.sha256,
-                media_type=MediaType(row.media_type),
-                size=row.size,
-                kind=AttachmentKind(row.kind),
-                uploaded_by=row.uploaded_by,
-                uploaded_at=row.uploaded_at,
-            )
-        )
+        return MediaFetchResult(attachment=attachments.reference(row))
 
     def _audit_refusal(self, input: MediaFetch, refused: Refused) -> None:
         """A refusal is final (not retried): the audit trail says so, on behalf of the

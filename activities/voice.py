@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import abc
 import logging
+import tempfile
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
@@ -29,10 +32,13 @@ from twilio.rest import Client
 
 from activities import twilio_gateway
 from activities.case import find_complaint
+from core import attachments
+from core.attachments import Refused
 from core.db import read_session, write_session
 from core.models import IvrCall, utcnow
 from core.settings import Environment, Settings
-from schemas.voice import PlaceCallInput, PlacedCall
+from schemas.attachments import AttachmentKind, AttachmentSource, MediaFetchResult
+from schemas.voice import PlaceCallInput, PlacedCall, RecordingFetch
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +172,7 @@ class VoiceActivities:
                     key=input.key,
                     registration_number=input.registration_number,
                     attempt=input.attempt,
+                    sampled=input.sampled,
                 )
                 session.add(row)
                 try:
@@ -187,3 +194,90 @@ class VoiceActivities:
             input.attempt,
         )
         return PlacedCall(call_sid=sid)
+
+
+# ---- the citizen's spoken remark, kept on the case ------------------------------------------
+
+
+def recording_url(settings: Settings, recording_sid: str) -> str:
+    """The WAV of a recording on Twilio's REST API (fetched with the account's credentials)."""
+    base = settings.twilio_api_base_url.rstrip("/")
+    return (
+        f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
+    )
+
+
+def download_recording(settings: Settings, recording_sid: str, target: Path) -> None:
+    """Streams the recording into `target`, within ATTACHMENT_MAX_BYTES and
+    MEDIA_FETCH_TIMEOUT_SECONDS. `Refused` for what no retry cures (no such recording, the
+    account's credentials refused, too large); httpx errors and Twilio's 5xx and 429 for what
+    a retry may (a recording just made may not be served for a few seconds: 404 is retried)."""
+    max_bytes = settings.attachment_max_bytes
+    with (
+        httpx.Client(timeout=settings.media_fetch_timeout_seconds, trust_env=False) as client,
+        client.stream(
+            "GET",
+            recording_url(settings, recording_sid),
+            auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+        ) as response,
+    ):
+        if response.status_code in (401, 403):
+            raise Refused(422, f"Twilio refused the account's credentials ({response.status_code})")
+        if response.status_code != 200:
+            raise ApplicationError(f"Twilio answered HTTP {response.status_code} for the recording")
+        size = 0
+        with target.open("wb") as out:
+            for chunk in response.iter_bytes(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Refused(413, f"the recording is larger than {max_bytes} bytes")
+                out.write(chunk)
+
+
+class RecordingActivities:
+    """The spoken remark's fetch, with the read model and the attachment store and scanner."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._store = attachments.store_of(settings)
+        self._scanner = attachments.scanner_of(settings)
+        self._limits = attachments.limits_of(settings)
+
+    @activity.defn
+    def fetch_recording(self, input: RecordingFetch) -> MediaFetchResult:
+        """Fetches the citizen's spoken remark from Twilio, scans and cleans it like every
+        file, and records it on the case once per recording (a retry finds its reference):
+        the reference, or why it was refused (not retried). Network, Twilio and scanner
+        failures are retried."""
+        if not self._settings.twilio_configured:
+            return MediaFetchResult(refused="503 no Twilio account configured")
+        try:
+            with tempfile.TemporaryDirectory(prefix="jan-samvad-recording-") as work:
+                target = Path(work) / "recording"
+                download_recording(self._settings, input.recording_sid, target)
+                with target.open("rb") as source:
+                    stored = attachments.ingest(
+                        source,
+                        store=self._store,
+                        scanner=self._scanner,
+                        limits=self._limits,
+                        audio=True,
+                    )
+            row, _created = attachments.record(
+                self._engine,
+                complaint_id=input.complaint_id,
+                stored=stored,
+                kind=AttachmentKind.EVIDENCE,
+                source=AttachmentSource.IVR.value,
+                uploaded_by="ivr",
+                now=utcnow(),
+                limits=self._limits,
+                idempotency_key=f"ivr-recording:{input.recording_sid}",
+            )
+        except Refused as refused:
+            log.warning(
+                "spoken remark of %s refused: %s", input.registration_number, refused.message
+            )
+            return MediaFetchResult(refused=f"{refused.status} {refused.message}")
+        return MediaFetchResult(attachment=attachments.reference(row))

@@ -82,11 +82,11 @@ def ivr_settings(settings: Settings, fake: FakeTwilio) -> Settings:
     )
 
 
-@pytest.fixture
-def ivr_settings_sampling_all(ivr_settings: Settings, tmp_path: Path) -> Settings:
-    """Every closure the machine verifies is sampled for a person's check."""
+def sampling_today(ivr_settings: Settings, tmp_path: Path, percent: int) -> Settings:
+    """Today's setting: `percent` % of the closures the machine verifies sampled for a
+    person's check (the policy file); a case keeps the policy it started under."""
     policy = tmp_path / "policy.json"
-    policy.write_text('{"ivr_audit_percent": 100}', encoding="utf-8")
+    policy.write_text(f'{{"ivr_audit_percent": {percent}}}', encoding="utf-8")
     return ivr_settings.model_copy(update={"policy_file": policy})
 
 
@@ -98,8 +98,11 @@ async def http(
     fake: FakeTwilio,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    if "sampled" in request.node.name:
-        ivr_settings = request.getfixturevalue("ivr_settings_sampling_all")
+    for percent in (0, 100):
+        if f"today_samples_{percent}" in request.node.name:
+            ivr_settings = sampling_today(
+                ivr_settings, request.getfixturevalue("tmp_path"), percent
+            )
     app = create_app(ivr_settings, engine=engine, client=ts_env.client)
     voice = TwilioVoiceGateway(ivr_settings, http_client=fake.http_client())
     async with (
@@ -191,14 +194,17 @@ async def test_ivr_2_escalates_with_the_spoken_remark(
         assert row.recording_url == recording and row.digits == "2"
 
 
-async def test_a_sampled_machine_closure_is_checked_by_a_person(
+async def test_the_case_s_own_sample_is_checked_by_a_person_though_today_samples_0(
     ts_env: WorkflowEnvironment,
     engine: Engine,
     ivr_settings: Settings,
     fake: FakeTwilio,
     http: httpx.AsyncClient,
 ) -> None:
-    handle = await _awaiting_call(ts_env, engine, ivr_settings)
+    """The case started under a policy sampling every machine closure; today's setting
+    samples none: the case keeps its own promise, and a person checks its closure."""
+    every = IVR.model_copy(update={"ivr_audit_percent": 100})
+    handle = await _awaiting_call(ts_env, engine, ivr_settings, every)
     call = await _call(fake, 1)
     await answer_call(http, call, fake.auth_token, digits="1")
     await reach(handle, ComplaintStatus.CLOSED)
@@ -212,13 +218,27 @@ async def test_a_sampled_machine_closure_is_checked_by_a_person(
     assert (await http.post(path, json={"agrees": True})).status_code == 404  # checked once
     assert (await http.get("/v1/voice/checks")).json()["count"] == 0
     figures = (await http.get("/v1/voice/verification")).json()
-    assert figures == {
-        "by_ivr": 1,
-        "by_telecaller": 0,
-        "checked": 1,
-        "disagreed": 1,
-        "disagreement_rate": 1.0,
-    }
+    assert (figures["by_ivr"], figures["by_telecaller"]) == (1, 0)
+    assert (figures["checked"], figures["disagreed"], figures["disagreement_rate"]) == (1, 1, 1.0)
+
+
+async def test_a_case_outside_its_own_sample_is_not_checked_though_today_samples_100(
+    ts_env: WorkflowEnvironment,
+    engine: Engine,
+    ivr_settings: Settings,
+    fake: FakeTwilio,
+    http: httpx.AsyncClient,
+) -> None:
+    handle = await _awaiting_call(ts_env, engine, ivr_settings)  # its policy samples 0 %
+    call = await _call(fake, 1)
+    await answer_call(http, call, fake.auth_token, digits="1")
+    await reach(handle, ComplaintStatus.CLOSED)
+    assert (await http.get("/v1/voice/checks")).json()["count"] == 0
+    with Session(engine) as session:
+        row = session.exec(select(IvrCall).where(IvrCall.call_sid == call.sid)).one()
+        assert row.sampled is False and row.audit is False
+    figures = (await http.get("/v1/voice/verification")).json()
+    assert (figures["by_ivr"], figures["checked"], figures["disagreement_rate"]) == (1, 0, None)
 
 
 async def test_no_answer_three_times_then_the_telecaller(

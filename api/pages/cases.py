@@ -42,7 +42,14 @@ from api.pages.web import (
     safe_next,
     signed_in,
 )
-from api.pages.words import actor_label, field_refusal, note_text, staff_status
+from api.pages.words import (
+    actor_label,
+    call_result_label,
+    field_refusal,
+    note_text,
+    staff_status,
+    verification_channel_label,
+)
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
@@ -157,6 +164,8 @@ def common(request: Request) -> dict[str, Any]:
         # Staff read officers' words for a status (the citizen's are on /track).
         "status_label": lambda s: staff_status(s, code, _),
         "actor_label": lambda actor: actor_label(actor, _),
+        "call_result_label": lambda value: call_result_label(str(value), _),
+        "channel_label": lambda value: verification_channel_label(str(value), _),
         "category_label": lambda value: category_label(value, code),
         "department_label": lambda value: department_label(value, code),
         "district_label": lambda name: district_label(name, code),

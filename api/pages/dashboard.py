@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
+from api.pages.dashboard_verification import period_of, verification_figures
 from api.pages.reference import district_from_input, district_label
 from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
@@ -47,6 +48,7 @@ from schemas.enums import OPEN_STATUSES, ClosureReason, ComplaintKind, Complaint
 from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
 from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
+from schemas.voice import VerificationByChannel
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -437,11 +439,23 @@ async def dashboard(request: Request, principal: Reader) -> Response:
     now = utcnow()
     filters, values, errors = read_filters(request)
 
-    def load() -> Dashboard:
-        with read_session(app.engine) as session:
-            return compute(session, principal, app.policy, now, app.ladder, filters)
+    first, last = period_of(filters.registered_from, filters.registered_to, now)
 
-    data = await run_in_threadpool(load)
+    def load() -> tuple[Dashboard, VerificationByChannel]:
+        with read_session(app.engine) as session:
+            return compute(session, principal, app.policy, now, app.ladder, filters), (
+                verification_figures(
+                    session,
+                    principal,
+                    DASHBOARD_READERS,
+                    first=first,
+                    last=last,
+                    district=filters.district,
+                    department=filters.department,
+                )
+            )
+
+    data, verification = await run_in_threadpool(load)
     _ = gettext_for(request)
     code = language(request)
     query = filters.query()
@@ -518,6 +532,8 @@ async def dashboard(request: Request, principal: Reader) -> Response:
                 (_("Last 90 days"), (today - timedelta(days=89)).isoformat()),
             ],
             "today": today.isoformat(),
+            "verification": verification,
+            "verification_days": (first, last),
         },
         principal=principal,
         status=422 if errors else 200,
