@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.case import CaseActivities
 from api.main import create_app
-from core.db import read_session
+from core.db import alembic_config, read_session
 from core.ivr_calls import record_check
 from core.models import Complaint, IvrCall, Verification, utcnow
 from core.settings import Settings
@@ -238,3 +239,59 @@ async def test_the_dashboard_panel(
     whole = await app_client.get("/dashboard")
     panel = whole.text[whole.text.index('id="verification-by-channel"') :]
     assert re.search(r'data-channel="ivr"><td>[^<]*</td><td class="num">4</td>', panel)
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Not answered"), ("hi", "फ़ोन नहीं उठाया")])
+async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
+    app_client: httpx.AsyncClient, engine: Engine, language: str, words: str
+) -> None:
+    row = insert_case(engine, district="Ranchi")
+    now = utcnow()
+    with Session(engine) as session:
+        stored = session.get(Complaint, row.id)
+        assert stored is not None
+        stored.status = ComplaintStatus.AWAITING_CALLBACK
+        stored.callback_due_at = now - DAY
+        session.add(stored)
+        for attempt in (1, 2):
+            session.add(
+                IvrCall(
+                    key=f"{row.registration_number}:4:ivr:{attempt}",
+                    registration_number=row.registration_number,
+                    attempt=attempt,
+                    call_sid=f"CA{attempt:02d}{row.sequence:030d}",
+                    status="no-answer",
+                    result="no_answer",
+                )
+            )
+        session.commit()
+    app_client.headers["accept-language"] = language
+    await sign_in(app_client, token_of(auth_headers(engine, Role.TELECALLER)))
+    desk = await app_client.get("/desk")
+    assert desk.status_code == 200, desk.text
+    line = re.search(r'<div class="hint ivr">(.*?)</div>', desk.text, re.S)
+    assert line is not None and words in line.group(1) and "no_answer" not in line.group(1)
+    page = await app_client.get(f"/cases/{row.year}/{row.sequence}")
+    assert page.status_code == 200, page.text
+    summary = re.search(r'<dd id="ivr-summary">(.*?)</dd>', page.text, re.S)
+    assert summary is not None and summary.group(1).startswith("2 · ")
+    assert words in summary.group(1) and "no_answer" not in summary.group(1)
+
+
+def test_the_migration_fills_the_verifications_from_the_timeline(
+    engine: Engine, verified: dict[str, Complaint]
+) -> None:
+    """Down to 0019 and up again: the rows come back from the timeline and the checks."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0019")
+        command.upgrade(config, "0023")
+    with read_session(engine) as session:
+        figures = by_channel(session, since=utcnow() - 30 * DAY)
+    assert (figures.by_ivr, figures.by_telecaller, figures.checked, figures.disagreed) == (
+        3,
+        2,
+        2,
+        1,
+    )

@@ -57,6 +57,7 @@ from api.scope import case_filter
 from api.updates import scoped_key
 from api.views import summary
 from core.db import read_session
+from core.ivr_calls import ivr_summaries
 from core.models import Complaint, utcnow
 from schemas.actions import (
     CallbackBody,
@@ -80,6 +81,7 @@ from schemas.i18n import all_names
 from schemas.reasons import not_actionable_label
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.staff import CallbackWorklist, UnreachableList
+from schemas.voice import IvrSummary
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
@@ -536,6 +538,11 @@ def _case(app: AppState, principal: Principal, year: int, sequence: int) -> Comp
         return complaints.get_complaint(year, sequence, session, principal)
 
 
+def _ivr_summary(app: AppState, registration_number: str) -> IvrSummary | None:
+    with read_session(app.engine) as session:
+        return ivr_summaries(session, [registration_number]).get(registration_number)
+
+
 async def case_page(
     request: Request,
     principal: Principal,
@@ -594,6 +601,8 @@ async def case_page(
             "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
             "can_reopen": principal.has(*complaints.CALLERS)
             and case.status is ComplaintStatus.CLOSED,
+            # The machine's verification calls: how many, how the last one ended.
+            "ivr": await run_in_threadpool(_ivr_summary, _app(request), case.registration_number),
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
             "files": await run_in_threadpool(
                 files.case_files, _app(request).engine, year, sequence
