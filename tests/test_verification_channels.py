@@ -30,6 +30,7 @@ from schemas.enums import ClosureReason, ComplaintStatus
 from schemas.voice import VerificationChannel, verification_channel
 from schemas.workflow import CaseSnapshot, RecordTransitionInput
 from tests.helpers import api_client
+from tests.test_metrics import labels, parse
 from tests.test_pages import sign_in, token_of
 
 DAY = timedelta(days=1)
@@ -295,3 +296,19 @@ def test_the_migration_fills_the_verifications_from_the_timeline(
         2,
         1,
     )
+
+
+async def test_the_metrics_count_verifications_by_channel(
+    app_client: httpx.AsyncClient, engine: Engine, verified: dict[str, Complaint]
+) -> None:
+    answer = await app_client.get("/metrics", headers=auth_headers(engine, Role.MONITORING))
+    assert answer.status_code == 200, answer.text
+    samples = parse(answer.text)
+    assert samples[("jansamvad_verifications", labels(channel="ivr", result="satisfied"))] == 3
+    assert samples[("jansamvad_verifications", labels(channel="ivr", result="not_satisfied"))] == 1
+    assert (
+        samples[("jansamvad_verifications", labels(channel="telecaller", result="satisfied"))] == 1
+    )
+    disagreed = labels(channel="ivr", citizen="disagreed")
+    assert samples[("jansamvad_verification_checks", disagreed)] == 1
+    assert samples[("jansamvad_verification_checks", labels(channel="ivr", citizen="agreed"))] == 1
