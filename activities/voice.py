@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import abc
 import logging
-import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -32,13 +31,11 @@ from twilio.rest import Client
 
 from activities import twilio_gateway
 from activities.case import find_complaint
-from core import attachments
 from core.attachments import Refused
 from core.db import read_session, write_session
 from core.models import IvrCall, utcnow
 from core.settings import Environment, Settings
-from schemas.attachments import AttachmentKind, AttachmentSource, MediaFetchResult
-from schemas.voice import PlaceCallInput, PlacedCall, RecordingFetch
+from schemas.voice import PlaceCallInput, PlacedCall
 
 log = logging.getLogger(__name__)
 
@@ -232,52 +229,3 @@ def download_recording(settings: Settings, recording_sid: str, target: Path) -> 
                 if size > max_bytes:
                     raise Refused(413, f"the recording is larger than {max_bytes} bytes")
                 out.write(chunk)
-
-
-class RecordingActivities:
-    """The spoken remark's fetch, with the read model and the attachment store and scanner."""
-
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
-        self._store = attachments.store_of(settings)
-        self._scanner = attachments.scanner_of(settings)
-        self._limits = attachments.limits_of(settings)
-
-    @activity.defn
-    def fetch_recording(self, input: RecordingFetch) -> MediaFetchResult:
-        """Fetches the citizen's spoken remark from Twilio, scans and cleans it like every
-        file, and records it on the case once per recording (a retry finds its reference):
-        the reference, or why it was refused (not retried). Network, Twilio and scanner
-        failures are retried."""
-        if not self._settings.twilio_configured:
-            return MediaFetchResult(refused="503 no Twilio account configured")
-        try:
-            with tempfile.TemporaryDirectory(prefix="jan-samvad-recording-") as work:
-                target = Path(work) / "recording"
-                download_recording(self._settings, input.recording_sid, target)
-                with target.open("rb") as source:
-                    stored = attachments.ingest(
-                        source,
-                        store=self._store,
-                        scanner=self._scanner,
-                        limits=self._limits,
-                        audio=True,
-                    )
-            row, _created = attachments.record(
-                self._engine,
-                complaint_id=input.complaint_id,
-                stored=stored,
-                kind=AttachmentKind.EVIDENCE,
-                source=AttachmentSource.IVR.value,
-                uploaded_by="ivr",
-                now=utcnow(),
-                limits=self._limits,
-                idempotency_key=f"ivr-recording:{input.recording_sid}",
-            )
-        except Refused as refused:
-            log.warning(
-                "spoken remark of %s refused: %s", input.registration_number, refused.message
-            )
-            return MediaFetchResult(refused=f"{refused.status} {refused.message}")
-        return MediaFetchResult(attachment=attachments.reference(row))

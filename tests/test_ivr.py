@@ -25,9 +25,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.media import MediaActivities
 from activities.voice import (
     LocalVoiceGateway,
-    RecordingActivities,
     TwilioVoiceGateway,
     VoiceGateway,
     make_voice_gateway,
@@ -624,13 +624,13 @@ async def test_a_recording_twilio_does_not_serve_is_refused_by_credentials_or_re
         complaint_id=row.id, registration_number=row.registration_number, recording_sid=sid
     )
     wrong = remark_settings.model_copy(update={"twilio_auth_token": "not-the-token"})
-    refused = RecordingActivities(engine, wrong).fetch_recording(fetch)
+    refused = MediaActivities(engine, wrong).fetch_recording(fetch)
     assert refused.attachment is None and (refused.refused or "").startswith("422")
     missing = fetch.model_copy(update={"recording_sid": "RE" + uuid.uuid4().hex})
     with pytest.raises(ApplicationError, match="HTTP 404"):
-        RecordingActivities(engine, remark_settings).fetch_recording(missing)
-    first = RecordingActivities(engine, remark_settings).fetch_recording(fetch)
-    again = RecordingActivities(engine, remark_settings).fetch_recording(fetch)
+        MediaActivities(engine, remark_settings).fetch_recording(missing)
+    first = MediaActivities(engine, remark_settings).fetch_recording(fetch)
+    again = MediaActivities(engine, remark_settings).fetch_recording(fetch)
     assert first.attachment is not None and again.attachment == first.attachment
 
 

@@ -4,18 +4,14 @@ the case page, in English and Hindi (screenshots in tests/screenshots/, looked a
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from playwright.async_api import Browser
-from sqlmodel import Session
 
 from core.db import make_engine
 from core.ivr_calls import record_check
-from core.models import Complaint, IvrCall, utcnow
-from harness.factories import insert_case
+from core.models import utcnow
 from harness.processes import EmbeddedStack
 from schemas.auth import Role
-from schemas.enums import ClosureReason, ComplaintStatus
+from schemas.enums import ClosureReason
 from tests.test_pages_browser import (  # noqa: F401  (fixtures)
     Offline,
     browser,
@@ -26,7 +22,7 @@ from tests.test_pages_browser import (  # noqa: F401  (fixtures)
     sign_in,
     token,
 )
-from tests.test_verification_channels import DAY, _case
+from tests.test_verification_channels import DAY, _case, awaiting_callback_after_calls
 
 SOLVED = ClosureReason.RESOLVED_VERIFIED
 
@@ -75,25 +71,7 @@ async def test_the_desk_and_the_case_page_say_how_the_ivr_calls_ended(
 ) -> None:
     engine = make_engine(live.database_url)
     try:
-        row = insert_case(engine, district="Ranchi")
-        with Session(engine) as session:
-            stored = session.get(Complaint, row.id)
-            assert stored is not None
-            stored.status = ComplaintStatus.AWAITING_CALLBACK
-            stored.callback_due_at = utcnow() - timedelta(hours=2)
-            session.add(stored)
-            for attempt, result in ((1, "busy"), (2, "no_answer"), (3, "operator")):
-                session.add(
-                    IvrCall(
-                        key=f"{row.registration_number}:4:ivr:{attempt}",
-                        registration_number=row.registration_number,
-                        attempt=attempt,
-                        call_sid=f"CA{attempt:02d}{row.sequence:030d}",
-                        status="completed",
-                        result=result,
-                    )
-                )
-            session.commit()
+        row = awaiting_callback_after_calls(engine, ["busy", "no_answer", "operator"])
     finally:
         engine.dispose()
     for hindi, words in ((False, "Pressed 3: asked for an operator"), (True, "3 दबाया")):

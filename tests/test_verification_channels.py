@@ -242,30 +242,36 @@ async def test_the_dashboard_panel(
     assert re.search(r'data-channel="ivr"><td>[^<]*</td><td class="num">4</td>', panel)
 
 
-@pytest.mark.parametrize(("language", "words"), [("en", "Not answered"), ("hi", "फ़ोन नहीं उठाया")])
-async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
-    app_client: httpx.AsyncClient, engine: Engine, language: str, words: str
-) -> None:
+def awaiting_callback_after_calls(engine: Engine, results: list[str]) -> Complaint:
+    """A case awaiting its verification call, overdue, after the machine's calls ended with
+    `results` (`schemas.voice.CallResult` values), in order."""
     row = insert_case(engine, district="Ranchi")
-    now = utcnow()
     with Session(engine) as session:
         stored = session.get(Complaint, row.id)
         assert stored is not None
         stored.status = ComplaintStatus.AWAITING_CALLBACK
-        stored.callback_due_at = now - DAY
+        stored.callback_due_at = utcnow() - timedelta(hours=2)
         session.add(stored)
-        for attempt in (1, 2):
+        for attempt, result in enumerate(results, start=1):
             session.add(
                 IvrCall(
                     key=f"{row.registration_number}:4:ivr:{attempt}",
                     registration_number=row.registration_number,
                     attempt=attempt,
                     call_sid=f"CA{attempt:02d}{row.sequence:030d}",
-                    status="no-answer",
-                    result="no_answer",
+                    status="completed",
+                    result=result,
                 )
             )
         session.commit()
+    return row
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Not answered"), ("hi", "फ़ोन नहीं उठाया")])
+async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
+    app_client: httpx.AsyncClient, engine: Engine, language: str, words: str
+) -> None:
+    row = awaiting_callback_after_calls(engine, ["no_answer", "no_answer"])
     app_client.headers["accept-language"] = language
     await sign_in(app_client, token_of(auth_headers(engine, Role.TELECALLER)))
     desk = await app_client.get("/desk")

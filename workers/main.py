@@ -34,12 +34,7 @@ from activities.case import CaseActivities
 from activities.media import MediaActivities
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
-from activities.voice import (
-    RecordingActivities,
-    VoiceActivities,
-    VoiceGateway,
-    make_voice_gateway,
-)
+from activities.voice import VoiceActivities, VoiceGateway, make_voice_gateway
 from core.db import prepare_database
 from core.holidays import configured_policy
 from core.ladder import configured_ladder
@@ -91,7 +86,6 @@ def build_worker(
     review = ReviewActivities(engine, client, gateway, settings)
     deliveries = CaseDeliveries(engine, client)
     media = MediaActivities(engine, settings)
-    recordings = RecordingActivities(engine, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -128,7 +122,7 @@ def build_worker(
             deliveries.roll_over_batch,
             media.fetch_media,
             media.expire_attachments,
-            recordings.fetch_recording,
+            media.fetch_recording,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,

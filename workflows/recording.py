@@ -1,6 +1,6 @@
 """`RecordingFetchWorkflow`: the citizen's spoken remark on the verification call ("not
 solved", then `<Record>`), fetched from Twilio into the case's attachments by a worker
-(activities/voice.py `fetch_recording`), apart from the complaint's own workflow, which it
+(activities/media.py `fetch_recording`), apart from the complaint's own workflow, which it
 never holds up. Its input and result are references (ids, hash, type, size): never the
 recording. One per recording (the workflow ID is the recording's SID)."""
 
@@ -13,7 +13,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.voice import RecordingActivities
+    from activities.media import MediaActivities
     from schemas.attachments import AttachmentEventKind, MediaFetchResult, attachment_event
     from schemas.voice import RecordingFetch
     from workflows.complaint import ComplaintWorkflow
@@ -39,7 +39,7 @@ class RecordingFetchWorkflow:
     async def run(self, input: RecordingFetch) -> MediaFetchResult:
         try:
             result = await workflow.execute_activity_method(
-                RecordingActivities.fetch_recording,
+                MediaActivities.fetch_recording,
                 input,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=RECORDING_RETRY,
