@@ -20,7 +20,7 @@ from activities.case import CaseActivities
 from api.main import create_app
 from core.db import alembic_config, read_session
 from core.ivr_calls import record_check
-from core.models import Complaint, IvrCall, Verification, utcnow
+from core.models import Attachment, Complaint, IvrCall, Verification, utcnow
 from core.settings import Settings
 from core.verifications import by_channel
 from harness.factories import auth_headers, insert_case
@@ -272,6 +272,21 @@ async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
     app_client: httpx.AsyncClient, engine: Engine, language: str, words: str
 ) -> None:
     row = awaiting_callback_after_calls(engine, ["no_answer", "no_answer"])
+    with Session(engine) as session:  # a spoken remark kept on the case (as the fetch does)
+        session.add(
+            Attachment(
+                id="a" * 32,
+                complaint_id=row.id,
+                sha256="b" * 64,
+                media_type="audio/wav",
+                size=2048,
+                kind="evidence",
+                source="ivr",
+                uploaded_by="ivr",
+                uploaded_at=utcnow(),
+            )
+        )
+        session.commit()
     app_client.headers["accept-language"] = language
     await sign_in(app_client, token_of(auth_headers(engine, Role.TELECALLER)))
     desk = await app_client.get("/desk")
@@ -283,6 +298,8 @@ async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
     summary = re.search(r'<dd id="ivr-summary">(.*?)</dd>', page.text, re.S)
     assert summary is not None and summary.group(1).startswith("2 · ")
     assert words in summary.group(1) and "no_answer" not in summary.group(1)
+    src = f"/cases/{row.year}/{row.sequence}/attachments/{'a' * 32}"
+    assert f'<audio controls preload="none" src="{src}"></audio>' in page.text
 
 
 def test_the_migration_fills_the_verifications_from_the_timeline(
