@@ -276,7 +276,7 @@ async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
         session.add(
             Attachment(
                 id="a" * 32,
-                complaint_id=row.id,
+                complaint_id=row.id or 0,
                 sha256="b" * 64,
                 media_type="audio/wav",
                 size=2048,
