@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.media import MediaActivities
@@ -199,6 +200,12 @@ async def test_ivr_2_escalates_with_the_spoken_remark(
     with Session(engine) as session:
         row = session.exec(select(IvrCall).where(IvrCall.call_sid == call.sid)).one()
         assert row.recording_url == recording and row.digits == "2"
+    # "RE1" is not a Twilio recording SID: nothing is fetched with the account's credentials.
+    fetch = ts_env.client.get_workflow_handle(
+        recording_workflow_id(ivr_settings.workflow_id_prefix, "RE1")
+    )
+    with pytest.raises(RPCError, match="not found"):
+        await fetch.describe()
 
 
 async def test_the_case_s_own_sample_is_checked_by_a_person_though_today_samples_0(
