@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from core.db import read_session
 from core.models import Complaint, Message, Officer, TimelineEvent, utcnow
 from core.readmodel import active_officer
+from core.verifications import verification_of
 from schemas.enums import ClosureReason, ComplaintStatus, MessageStatus, OfficerRole
 from schemas.workflow import MarkUnsentInput, OfficerAssignment, RecordTransitionInput, RouteInput
 
@@ -154,6 +155,9 @@ class CaseActivities:
                         note=input.note,
                     )
                 )
+                verified = verification_of(complaint.id, input)
+                if verified is not None:  # the dashboard's verification by channel
+                    session.add(verified)
             if input.seq > complaint.state_version:
                 snap = input.snapshot
                 if _is_report(complaint.status, snap.status, snap.closure_reason):

@@ -1,4 +1,5 @@
-"""Fetching an Open311 `media_url` into a case's attachments (MediaFetchWorkflow's activity).
+"""Fetching an Open311 `media_url` into a case's attachments (MediaFetchWorkflow's activity),
+and the citizen's spoken remark on the verification call (RecordingFetchWorkflow's).
 
 The URL is the client's, so it is treated as hostile: http or https only; every address its
 host resolves to, and the address actually connected to (after each redirect, at most 3),
@@ -24,6 +25,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
+from activities.voice import download_recording
 from core import attachments, audit
 from core.attachments import Infected, Refused
 from core.models import utcnow
@@ -34,9 +36,9 @@ from schemas.attachments import (
     AttachmentSource,
     MediaFetch,
     MediaFetchResult,
-    MediaType,
     RetentionResult,
 )
+from schemas.voice import RecordingFetch
 
 log = logging.getLogger(__name__)
 
@@ -163,36 +165,75 @@ class MediaActivities:
                     timeout=settings.media_fetch_timeout_seconds,
                     allowed=allowed_networks(settings.media_fetch_allowed_networks),
                 )
-                with target.open("rb") as source:
-                    stored = attachments.ingest(
-                        source, store=self._store, scanner=self._scanner, limits=self._limits
-                    )
-            row, _created = attachments.record(
-                self._engine,
-                complaint_id=input.complaint_id,
-                stored=stored,
-                kind=AttachmentKind.EVIDENCE,
-                source=AttachmentSource.OPEN311.value,
-                uploaded_by=input.uploaded_by,
-                now=utcnow(),
-                limits=self._limits,
-                idempotency_key=key,
-            )
+                ref = self._take_in(
+                    target,
+                    complaint_id=input.complaint_id,
+                    source=AttachmentSource.OPEN311,
+                    uploaded_by=input.uploaded_by,
+                    idempotency_key=key,
+                )
         except Refused as refused:
             log.warning("media of %s refused: %s", input.registration_number, refused.message)
             self._audit_refusal(input, refused)
             return MediaFetchResult(refused=f"{refused.status} {refused.message}")
-        return MediaFetchResult(
-            attachment=AttachmentRef(
-                id=row.id,
-                sha256=row.sha256,
-                media_type=MediaType(row.media_type),
-                size=row.size,
-                kind=AttachmentKind(row.kind),
-                uploaded_by=row.uploaded_by,
-                uploaded_at=row.uploaded_at,
+        return MediaFetchResult(attachment=ref)
+
+    @activity.defn
+    def fetch_recording(self, input: RecordingFetch) -> MediaFetchResult:
+        """Fetches the citizen's spoken remark on the verification call from Twilio
+        (activities/voice.py `download_recording`), scans and cleans it like every file, and
+        records it on the case once per recording (a retry finds its reference): the
+        reference, or why it was refused (not retried). Network, Twilio and scanner failures
+        are retried."""
+        if not self._settings.twilio_configured:
+            return MediaFetchResult(refused="503 no Twilio account configured")
+        try:
+            with tempfile.TemporaryDirectory(prefix="jan-samvad-recording-") as work:
+                target = Path(work) / "recording"
+                download_recording(self._settings, input.recording_sid, target)
+                ref = self._take_in(
+                    target,
+                    complaint_id=input.complaint_id,
+                    source=AttachmentSource.IVR,
+                    uploaded_by="ivr",
+                    idempotency_key=f"ivr-recording:{input.recording_sid}",
+                    audio=True,
+                )
+        except Refused as refused:
+            log.warning(
+                "spoken remark of %s refused: %s", input.registration_number, refused.message
             )
+            return MediaFetchResult(refused=f"{refused.status} {refused.message}")
+        return MediaFetchResult(attachment=ref)
+
+    def _take_in(
+        self,
+        path: Path,
+        *,
+        complaint_id: int,
+        source: AttachmentSource,
+        uploaded_by: str,
+        idempotency_key: str,
+        audio: bool = False,
+    ) -> AttachmentRef:
+        """A fetched file the way of every file (scanned, typed, cleaned, stored), recorded on
+        the case as the citizen's evidence once per `idempotency_key`."""
+        with path.open("rb") as file:
+            stored = attachments.ingest(
+                file, store=self._store, scanner=self._scanner, limits=self._limits, audio=audio
+            )
+        row, _created = attachments.record(
+            self._engine,
+            complaint_id=complaint_id,
+            stored=stored,
+            kind=AttachmentKind.EVIDENCE,
+            source=source.value,
+            uploaded_by=uploaded_by,
+            now=utcnow(),
+            limits=self._limits,
+            idempotency_key=idempotency_key,
         )
+        return attachments.reference(row)
 
     def _audit_refusal(self, input: MediaFetch, refused: Refused) -> None:
         """A refusal is final (not retried): the audit trail says so, on behalf of the

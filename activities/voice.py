@@ -16,8 +16,10 @@ import abc
 import logging
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
@@ -29,6 +31,7 @@ from twilio.rest import Client
 
 from activities import twilio_gateway
 from activities.case import find_complaint
+from core.attachments import Refused
 from core.db import read_session, write_session
 from core.models import IvrCall, utcnow
 from core.settings import Environment, Settings
@@ -166,6 +169,7 @@ class VoiceActivities:
                     key=input.key,
                     registration_number=input.registration_number,
                     attempt=input.attempt,
+                    sampled=input.sampled,
                 )
                 session.add(row)
                 try:
@@ -187,3 +191,41 @@ class VoiceActivities:
             input.attempt,
         )
         return PlacedCall(call_sid=sid)
+
+
+# ---- the citizen's spoken remark, kept on the case ------------------------------------------
+
+
+def recording_url(settings: Settings, recording_sid: str) -> str:
+    """The WAV of a recording on Twilio's REST API (fetched with the account's credentials)."""
+    base = settings.twilio_api_base_url.rstrip("/")
+    return (
+        f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
+    )
+
+
+def download_recording(settings: Settings, recording_sid: str, target: Path) -> None:
+    """Streams the recording into `target`, within ATTACHMENT_MAX_BYTES and
+    MEDIA_FETCH_TIMEOUT_SECONDS. `Refused` for what no retry cures (no such recording, the
+    account's credentials refused, too large); httpx errors and Twilio's 5xx and 429 for what
+    a retry may (a recording just made may not be served for a few seconds: 404 is retried)."""
+    max_bytes = settings.attachment_max_bytes
+    with (
+        httpx.Client(timeout=settings.media_fetch_timeout_seconds, trust_env=False) as client,
+        client.stream(
+            "GET",
+            recording_url(settings, recording_sid),
+            auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+        ) as response,
+    ):
+        if response.status_code in (401, 403):
+            raise Refused(422, f"Twilio refused the account's credentials ({response.status_code})")
+        if response.status_code != 200:
+            raise ApplicationError(f"Twilio answered HTTP {response.status_code} for the recording")
+        size = 0
+        with target.open("wb") as out:
+            for chunk in response.iter_bytes(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Refused(413, f"the recording is larger than {max_bytes} bytes")
+                out.write(chunk)

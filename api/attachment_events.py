@@ -12,29 +12,12 @@ from datetime import timedelta
 from temporalio.service import RPCError
 
 from api.deps import AppState
+from core.attachments import reference
 from core.models import Attachment, Complaint
-from schemas.attachments import (
-    AttachmentEventKind,
-    AttachmentKind,
-    AttachmentRef,
-    MediaType,
-    attachment_event,
-)
+from schemas.attachments import AttachmentEventKind, attachment_event
 from workflows.complaint import ComplaintWorkflow
 
 log = logging.getLogger(__name__)
-
-
-def reference(attachment: Attachment) -> AttachmentRef:
-    return AttachmentRef(
-        id=attachment.id,
-        sha256=attachment.sha256,
-        media_type=MediaType(attachment.media_type),
-        size=attachment.size,
-        kind=AttachmentKind(attachment.kind),
-        uploaded_by=attachment.uploaded_by,
-        uploaded_at=attachment.uploaded_at,
-    )
 
 
 async def tell_case(

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import require
 from api.deps import AppStateDep
-from core.models import Complaint, utcnow
+from core.models import Complaint, Verification, utcnow
 from core.models import Message as Sms
 from core.readmodel import agenda_cases
 from core.readmodel import open_cases as open_predicate
@@ -102,7 +102,8 @@ class ReadModelCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Open cases by status, district and level; overdue; review agenda; SMS by status."""
+        """Open cases by status, district and level; overdue; review agenda; verifications
+        by channel and the checks of the machine's; SMS by status."""
         now = utcnow()
         is_open = open_predicate()
         with self.engine.connect() as connection:
@@ -143,6 +144,20 @@ class ReadModelCollector(Collector):
                     is_open, col(Complaint.workflow_started_at).is_(None)
                 )
             ).scalar_one()
+            verification_rows = connection.execute(
+                sa.select(
+                    col(Verification.channel),
+                    col(Verification.result),
+                    sa.func.count(),
+                    sa.func.count(col(Verification.checked_at)),
+                    sa.func.coalesce(
+                        sa.func.sum(
+                            sa.case((col(Verification.check_disagreed).is_(True), 1), else_=0)
+                        ),
+                        0,
+                    ),
+                ).group_by(col(Verification.channel), col(Verification.result))
+            ).all()
             sms_rows = connection.execute(
                 sa.select(col(Sms.status), col(Sms.recipient_kind), sa.func.count()).group_by(
                     Sms.status, Sms.recipient_kind
@@ -194,6 +209,31 @@ class ReadModelCollector(Collector):
             "starts them; lasting values mean Temporal or the worker is down).",
             value=not_started,
         )
+
+        verified = GaugeMetricFamily(
+            f"{PREFIX}_verifications",
+            "Verifications of cases' outcomes with the citizens since the start, by channel "
+            "(ivr: the machine's call; telecaller...) and result (satisfied, not_satisfied).",
+            labels=["channel", "result"],
+        )
+        checks = GaugeMetricFamily(
+            f"{PREFIX}_verification_checks",
+            "A person's checks of the machine's sampled 'solved', by whether the citizen "
+            "agreed (the disagreement rate: disagreed / all).",
+            labels=["channel", "citizen"],
+        )
+        checked: dict[tuple[str, str], int] = {}
+        for row in verification_rows:
+            channel, result = str(row[0]), str(row[1])
+            count, n_checked, n_disagreed = (int(str(n)) for n in row[2:])
+            verified.add_metric([channel, result], count)
+            for citizen, n in (("agreed", n_checked - n_disagreed), ("disagreed", n_disagreed)):
+                checked[(channel, citizen)] = checked.get((channel, citizen), 0) + n
+        for (channel, citizen), n in checked.items():
+            if channel == "ivr":  # only the machine's answers are sampled
+                checks.add_metric([channel, citizen], n)
+        yield verified
+        yield checks
 
         sms = GaugeMetricFamily(
             f"{PREFIX}_sms_messages",

@@ -7,10 +7,12 @@ media_url), never from bytes held whole in memory:
 2. scanned by clamd (core/scanner.py): infected → copied to the store's quarantine, refused
    (422, `Infected`) and audited by the caller; no scanner → 503, nothing stored;
 3. type by content, never by name or declared type: JPEG, PNG, WebP or PDF (415 otherwise);
+   a WAV recording only where the caller takes audio (the IVR's spoken remark);
 4. cleaned: images decoded and re-encoded by Pillow (EXIF, GPS, comments and profiles gone,
    orientation applied, at most ATTACHMENT_MAX_PIXELS), with a JPEG thumbnail; PDFs with
    active or hidden content (JavaScript, OpenAction, additional actions, launch actions,
-   embedded files, forms that submit, XFA) or encryption refused (422);
+   embedded files, forms that submit, XFA) or encryption refused (422); a WAV rewritten with
+   its samples alone (no metadata chunks);
 5. stored by the SHA-256 of the cleaned bytes (core/blobs.py): the same file twice is one blob.
 
 The reference (`record`) is a row of `core.models.Attachment`: one per file per case and per
@@ -26,6 +28,7 @@ import logging
 import re
 import tempfile
 import uuid
+import wave
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ from core.settings import Settings
 from schemas.attachments import (
     IMAGE_TYPES,
     AttachmentKind,
+    AttachmentRef,
     DeletionReason,
     MediaType,
 )
@@ -128,7 +132,23 @@ def sniff(head: bytes) -> MediaType | None:
         return MediaType.WEBP
     if head.startswith(b"%PDF-"):
         return MediaType.PDF
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return MediaType.WAV
     return None
+
+
+def clean_wav(source: Path, target: Path) -> None:
+    """A new WAV of the same PCM samples and nothing else (a recording's LIST / INFO chunks
+    and any other chunk are left behind). Refused (422) when it is not PCM WAV."""
+    try:
+        with wave.open(str(source), "rb") as read:
+            params = read.getparams()
+            with wave.open(str(target), "wb") as write:
+                write.setparams(params)
+                while frames := read.readframes(65536):
+                    write.writeframes(frames)
+    except (wave.Error, EOFError) as err:
+        raise Refused(422, "the recording is not a valid PCM WAV file") from err
 
 
 # ---- cleaning -------------------------------------------------------------------------------
@@ -302,13 +322,14 @@ def ingest(
     scanner: ClamdScanner,
     limits: Limits,
     cleaner: Executor | None = None,
+    audio: bool = False,
 ) -> Stored:
     """Takes a file in (see the module docstring): the cleaned file's blob, or `Refused`
     (`Infected` for a virus, after quarantine); `ScannerUnavailable` when clamd is not there.
     Blocking: call it from a worker thread. The decoding and re-encoding (the memory- and
     CPU-heavy part) runs on `cleaner` when given: a pool of a few threads, so a process
     holds a few images' pixels at a time, in a few threads' memory; the scan, which waits
-    on clamd, runs in the caller's thread."""
+    on clamd, runs in the caller's thread. `audio`: a WAV recording is taken too."""
     with tempfile.TemporaryDirectory(prefix="jan-samvad-upload-") as work:
         original = Path(work) / "original"
         original_sha = spool(source, original, max_bytes=limits.max_bytes)
@@ -322,6 +343,8 @@ def ingest(
             raise Infected(signature, original_sha)
         with original.open("rb") as handle:
             media_type = sniff(handle.read(16))
+        if media_type is MediaType.WAV and not audio:
+            media_type = None
         if media_type is None:
             raise Refused(415, "only JPEG, PNG and WebP photos and PDF documents are taken")
         thumb = Path(work) / "thumbnail"
@@ -330,6 +353,9 @@ def ingest(
         def clean() -> tuple[int, int] | None:
             if media_type is MediaType.PDF:
                 check_pdf(original)
+                return None
+            if media_type is MediaType.WAV:
+                clean_wav(original, cleaned)
                 return None
             size_px = clean_image(original, cleaned, media_type, max_pixels=limits.max_pixels)
             thumbnail(cleaned, thumb)
@@ -356,6 +382,19 @@ def ingest(
 
 
 # ---- references ----------------------------------------------------------------------------
+
+
+def reference(attachment: Attachment) -> AttachmentRef:
+    """The reference workflows and the timeline carry of a file's row."""
+    return AttachmentRef(
+        id=attachment.id,
+        sha256=attachment.sha256,
+        media_type=MediaType(attachment.media_type),
+        size=attachment.size,
+        kind=AttachmentKind(attachment.kind),
+        uploaded_by=attachment.uploaded_by,
+        uploaded_at=attachment.uploaded_at,
+    )
 
 
 def safe_filename(name: str | None) -> str | None:

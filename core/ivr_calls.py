@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, or_, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from core import verifications
 from core.db import read_session, write_session
-from core.models import Complaint, IvrCall, TimelineEvent, utcnow
-from schemas.enums import ClosureReason
-from schemas.voice import IvrCheckItem, IvrSummary, VerificationByChannel
+from core.models import Complaint, IvrCall, utcnow
+from schemas.voice import IvrCheckItem, IvrSummary
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class CallView:
     language: str
     category: str | None
     last_reply: str | None
+    complaint_id: int | None = None
 
 
 def find_call(engine: Engine, key: str) -> CallView | None:
@@ -48,6 +49,7 @@ def find_call(engine: Engine, key: str) -> CallView | None:
             language=case.language if case else "en",
             category=case.category if case else None,
             last_reply=case.last_reply if case else None,
+            complaint_id=case.id if case else None,
         )
 
 
@@ -80,8 +82,14 @@ def claim(engine: Engine, key: str, column: str, **values: object) -> bool:
 
 
 def set_audit(engine: Engine, key: str) -> None:
+    """The call's "solved" is due a person's check, if the case's own policy sampled the call
+    when it was placed (`IvrCall.sampled`)."""
     with write_session(engine) as session:
-        session.execute(update(IvrCall).where(col(IvrCall.key) == key).values(audit=True))
+        session.execute(
+            update(IvrCall)
+            .where(col(IvrCall.key) == key, col(IvrCall.sampled).is_(True))
+            .values(audit=True)
+        )
         session.commit()
 
 
@@ -150,8 +158,10 @@ def checks_due(session: Session, *, limit: int, offset: int) -> tuple[list[IvrCh
 def record_check(
     engine: Engine, registration_number: str, *, agrees: bool, checked_by: str
 ) -> bool:
-    """A person's check of the sampled closure of this case: False when none is due."""
+    """A person's check of the sampled closure of this case (also on its verification, for
+    the dashboard's disagreement rate): False when none is due."""
     with write_session(engine) as session:
+        now = utcnow()
         changed = session.execute(
             update(IvrCall)
             .where(
@@ -159,40 +169,14 @@ def record_check(
                 col(IvrCall.audit).is_(True),
                 col(IvrCall.checked_at).is_(None),
             )
-            .values(
-                checked_at=utcnow(), checked_by=checked_by, check_agrees=agrees, updated_at=utcnow()
-            )
+            .values(checked_at=now, checked_by=checked_by, check_agrees=agrees, updated_at=now)
         )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            return False
+        complaint_id = session.exec(
+            select(Complaint.id).where(Complaint.registration_number == registration_number)
+        ).one()
+        assert complaint_id is not None
+        verifications.record_check(session, complaint_id, agrees=agrees, now=now)
         session.commit()
-        return bool(changed.rowcount)  # type: ignore[attr-defined]
-
-
-def verification_by_channel(session: Session) -> VerificationByChannel:
-    """Verification outcomes recorded by the machine and by telecallers (the timeline's
-    verified closures and "not satisfied"), and the checks of sampled machine closures."""
-    verified = or_(
-        col(TimelineEvent.event) == "citizen_not_satisfied",
-        and_(
-            col(TimelineEvent.event) == "closed",
-            col(TimelineEvent.note).startswith(ClosureReason.RESOLVED_VERIFIED.value),
-        ),
-    )
-    by_ivr, total = session.exec(
-        select(
-            func.coalesce(func.sum(case((col(TimelineEvent.actor) == "ivr", 1), else_=0)), 0),
-            func.count(),
-        ).where(verified)
-    ).one()
-    checked, disagreed = session.exec(
-        select(
-            func.count(col(IvrCall.checked_at)),
-            func.coalesce(func.sum(case((col(IvrCall.check_agrees).is_(False), 1), else_=0)), 0),
-        )
-    ).one()
-    return VerificationByChannel(
-        by_ivr=int(by_ivr),
-        by_telecaller=int(total) - int(by_ivr),
-        checked=int(checked),
-        disagreed=int(disagreed),
-        disagreement_rate=round(int(disagreed) / int(checked), 4) if checked else None,
-    )
+        return True

@@ -499,6 +499,9 @@ class IvrCall(SQLModel, table=True):
     signalled_at: datetime | None = Field(default=None, sa_column=_ts())
     # A closure the machine verified, sampled for a person to check (policy ivr_audit_percent).
     audit: bool = False
+    # Whether the case's own policy (`ivr_audit_percent`, as the case carries it) puts this
+    # call's "solved" in the sample a person checks: decided by the workflow when it places it.
+    sampled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # A person's check of a sampled closure: when, by whom, and whether the citizen agreed
     # with the machine (the dashboard's disagreement rate).
     checked_at: datetime | None = Field(default=None, sa_column=_ts())
@@ -506,3 +509,31 @@ class IvrCall(SQLModel, table=True):
     check_agrees: bool | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Verification(SQLModel, table=True):
+    """One verification of a case's outcome with the citizen (the callback): by which channel
+    (`schemas.voice.VerificationChannel`), with which result (satisfied / not satisfied), and,
+    for a machine's "solved" a person checked, whether the citizen told the person otherwise.
+
+    Written by the projection of the case's timeline (activities/case.py `record_transition`)
+    once per timeline entry, so the dashboard counts verifications by period and channel in
+    one grouped, indexed query instead of reading the timeline."""
+
+    __tablename__ = "verification"
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "seq", name="uq_verification_seq"),
+        sa.Index("ix_verification_period", "verified_at", "channel", "result"),
+        sa.Index("ix_verification_case", "complaint_id", "channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id")
+    seq: int  # the timeline entry that recorded it
+    verified_at: datetime = Field(sa_column=_ts(nullable=False))
+    channel: str = Field(max_length=20)
+    result: str = Field(max_length=20)
+    # A person's check of a machine's "solved" (the sampled ones): when, and whether the
+    # citizen disagreed with the machine (True: the problem was not solved after all).
+    checked_at: datetime | None = Field(default=None, sa_column=_ts())
+    check_disagreed: bool | None = None

@@ -193,6 +193,9 @@ class Settings(LanguageSettings):
     ivr_voice_hi: str = "Polly.Aditi"
     ivr_voice_en: str = "Polly.Raveena"
     ivr_audio_base_url: str = ""
+    # Where the citizens' spoken remarks are fetched from (Twilio's REST API, with the
+    # account's SID and token): `<base>/2010-04-01/Accounts/<sid>/Recordings/<RE...>.wav`.
+    twilio_api_base_url: str = "https://api.twilio.com"
     # The kinds new cases are verified by IVR for (comma separated, e.g. `complaint`),
     # overriding the policy file's `ivr_kinds` when set; `make run` sets `complaint`.
     ivr_kinds: str = ""

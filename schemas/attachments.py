@@ -18,18 +18,27 @@ class MediaType(StrEnum):
     PNG = "image/png"
     WEBP = "image/webp"
     PDF = "application/pdf"
+    # A citizen's spoken remark on the verification call (the IVR's recording, fetched from
+    # Twilio): taken from that path only, never as an upload.
+    WAV = "audio/wav"
 
     @property
     def label(self) -> str:
-        return {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}.get(
-            self.value, "PDF"
-        )
+        return {
+            "image/jpeg": "JPEG",
+            "image/png": "PNG",
+            "image/webp": "WebP",
+            "audio/wav": "WAV",
+        }.get(self.value, "PDF")
 
     @property
     def extension(self) -> str:
-        return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
-            self.value, "pdf"
-        )
+        return {
+            "image/jpeg": "jpg",
+            "image/png": "png",
+            "image/webp": "webp",
+            "audio/wav": "wav",
+        }.get(self.value, "pdf")
 
 
 IMAGE_TYPES = frozenset({MediaType.JPEG, MediaType.PNG, MediaType.WEBP})
@@ -45,6 +54,7 @@ class AttachmentSource(StrEnum):
     DESK = "desk"
     OPEN311 = "open311"
     REPORT = "report"  # the officer's report form
+    IVR = "ivr"  # the citizen's spoken remark, recorded on the verification call
 
 
 class DeletionReason(StrEnum):

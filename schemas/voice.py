@@ -55,13 +55,15 @@ class IvrState(IstModel):
 
 
 class PlaceCallInput(BaseModel):
-    """Place one IVR call (activity). `key` makes a retry place no second call."""
+    """Place one IVR call (activity). `key` makes a retry place no second call; `sampled`:
+    the case's own policy puts this call's "solved" in the sample a person checks."""
 
     model_config = ConfigDict(frozen=True)
 
     registration_number: str
     key: str = Field(max_length=120)
     attempt: int = Field(ge=1)
+    sampled: bool = False
 
 
 class PlacedCall(BaseModel):
@@ -77,6 +79,22 @@ class IvrOutcome(BaseModel):
 
     call_sid: str = Field(max_length=64)
     result: CallResult
+
+
+# Twilio's recording SID: "RE" and 32 hex digits.
+RECORDING_SID = r"^RE[0-9a-fA-F]{32}$"
+
+
+class RecordingFetch(BaseModel):
+    """A citizen's spoken remark to fetch from Twilio into the case's attachments
+    (RecordingFetchWorkflow's input): references only, never the recording."""
+
+    model_config = ConfigDict(frozen=True)
+
+    complaint_id: int
+    registration_number: str
+    recording_sid: str = Field(pattern=RECORDING_SID)
+    case_workflow_id: str | None = None
 
 
 class IvrSummary(IstModel):
@@ -114,12 +132,59 @@ class IvrCheck(BaseModel):
     remark: str | None = Field(default=None, max_length=2000)
 
 
-class VerificationByChannel(BaseModel):
-    """Verification outcomes by channel (the machine's calls, the telecallers'), and how often
-    a person's check of a sampled machine closure disagreed with it."""
+class VerificationChannel(StrEnum):
+    """How a case's outcome was verified with the citizen: the machine's call, or a person
+    (the telecaller's call from the desk or through the API); a citizen's answer by SMS or at
+    the desk counts under the timeline channel it came in by."""
 
+    IVR = "ivr"
+    TELECALLER = "telecaller"
+    SMS = "sms"
+    DESK = "desk"
+
+
+class VerificationResult(StrEnum):
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+
+
+def verification_channel(actor: str, channel: str | None) -> VerificationChannel:
+    """The channel of a verification recorded by `actor`, come in by the timeline `channel`."""
+    if actor == "ivr":
+        return VerificationChannel.IVR
+    if channel in (VerificationChannel.SMS.value, VerificationChannel.DESK.value):
+        return VerificationChannel(channel)
+    return VerificationChannel.TELECALLER
+
+
+class ChannelFigures(IstModel):
+    """One channel's verifications in the period: satisfied and not, and (the machine's
+    only) the sampled "solved" a person checked, and how many of those the citizen denied."""
+
+    channel: VerificationChannel
+    verified: int
+    satisfied: int
+    not_satisfied: int
+    checked: int = 0
+    disagreed: int = 0
+    disagreement_rate: float | None = None  # disagreed / checked; None until a check
+
+
+def rate(part: int, whole: int) -> float | None:
+    """`part / whole` to four places, None when there is nothing to count."""
+    return round(part / whole, 4) if whole else None
+
+
+class VerificationByChannel(IstModel):
+    """Verifications recorded from `since` until `until` (IST moments; None: unbounded) by
+    channel, and how often a person's check of a sampled machine closure disagreed with it
+    (`disagreed` / `checked`, None until a check was made)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    channels: list[ChannelFigures] = Field(default_factory=list)
     by_ivr: int
-    by_telecaller: int
+    by_telecaller: int  # every channel but the machine's: people
     checked: int
     disagreed: int
-    disagreement_rate: float | None  # None until a check was made
+    disagreement_rate: float | None

@@ -82,6 +82,10 @@ class _State:
     refused: dict[str, Failure] = field(default_factory=dict)
     created: list[CreatedMessage] = field(default_factory=list)
     calls: list[CreatedCall] = field(default_factory=list)
+    # Recordings of calls (their WAV bytes), served at .../Recordings/{sid}.wav, and how
+    # many times each was fetched.
+    recordings: dict[str, bytes] = field(default_factory=dict)
+    recording_fetches: Counter[str] = field(default_factory=Counter)
     # Until this monotonic time every create answers the outage's failures in turn.
     outage_until: float = 0.0
     outage: list[Failure] = field(default_factory=list)
@@ -226,8 +230,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(201, payload)
 
+    def _send_recording(self) -> bool:
+        """A recording's media (`GET .../Recordings/{RecordingSid}.wav`), if the path is one."""
+        state = self.server.state
+        prefix = f"/2010-04-01/Accounts/{state.account_sid}/Recordings/"
+        path = urlsplit(self.path).path
+        if not (path.startswith(prefix) and path.endswith(".wav")):
+            return False
+        sid = path.removeprefix(prefix).removesuffix(".wav")
+        with state.lock:
+            data = state.recordings.get(sid)
+            state.recording_fetches[sid] += 1
+        if data is None:
+            self._error(404, 20404, "The requested resource was not found")
+            return True
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/x-wav")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
     def do_GET(self) -> None:
         if not self._authorised():
+            return
+        if self._send_recording():
             return
         if not self._messages_path():
             self._error(404, 20404, "The requested resource was not found")
@@ -331,6 +358,16 @@ class FakeTwilio:
     def list_requests(self) -> int:
         return self._server.state.list_requests
 
+    def add_recording(self, sid: str, wav: bytes) -> str:
+        """A call's recording the API serves (as Twilio does once `<Record>` ended); its URL."""
+        with self._server.state.lock:
+            self._server.state.recordings[sid] = wav
+        return f"{TWILIO_API}/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
+
+    def recording_fetches(self, sid: str) -> int:
+        with self._server.state.lock:
+            return self._server.state.recording_fetches[sid]
+
     def fail_next(self, status: int, code: int, message: str) -> None:
         with self._server.state.lock:
             self._server.state.script.append(Failure(status, code, message))
@@ -424,8 +461,9 @@ async def answer_call(
     recording_url: str | None = None,
 ) -> list[str]:
     """What Twilio does with a placed call: fetch its TwiML (if answered), press `digits`
-    (None: silence), follow a `<Record>` with `recording_url`, then send the final status
-    callback. Returns the TwiML documents the citizen heard."""
+    (None: silence), follow a `<Record>` with `recording_url` (its last part, when it is a
+    recording SID, sent as `RecordingSid`), then send the final status callback. Returns the
+    TwiML documents the citizen heard."""
     base = {"CallSid": call.sid, "AccountSid": "AC" + "1" * 32, "To": call.to}
     heard: list[str] = []
     if status == "completed":
@@ -446,7 +484,12 @@ async def answer_call(
                 remark = await signed_post(
                     http,
                     record.attrib["action"],
-                    {**base, "RecordingUrl": recording_url, "RecordingDuration": "7"},
+                    {
+                        **base,
+                        "RecordingUrl": recording_url,
+                        "RecordingSid": recording_url.rsplit("/", 1)[-1],
+                        "RecordingDuration": "7",
+                    },
                     auth_token,
                 )
                 remark.raise_for_status()

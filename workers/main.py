@@ -48,6 +48,7 @@ from workflows.client_activities import GRACE, CaseDeliveries, ReconcileActiviti
 from workflows.complaint import ComplaintWorkflow
 from workflows.media import AttachmentRetentionWorkflow, MediaFetchWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.recording import RecordingFetchWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def build_worker(
             ReviewPlannerWorkflow,
             MediaFetchWorkflow,
             AttachmentRetentionWorkflow,
+            RecordingFetchWorkflow,
         ],
         activities=[
             case.route_complaint,
@@ -120,6 +122,7 @@ def build_worker(
             deliveries.roll_over_batch,
             media.fetch_media,
             media.expire_attachments,
+            media.fetch_recording,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,

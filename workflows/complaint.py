@@ -1242,6 +1242,7 @@ class ComplaintWorkflow:
                         registration_number=reg,
                         key=f"{reg}:{ivr.round}:ivr:{attempt}",
                         attempt=attempt,
+                        sampled=ivr_rules.audited(reg, policy),
                     ),
                     task_queue=self._input.sms_task_queue or workflow.info().task_queue,
                     start_to_close_timeout=timedelta(seconds=30),

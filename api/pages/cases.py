@@ -42,7 +42,15 @@ from api.pages.web import (
     safe_next,
     signed_in,
 )
-from api.pages.words import Gettext, actor_label, field_refusal, note_text, staff_status
+from api.pages.words import (
+    Gettext,
+    actor_label,
+    call_result_label,
+    field_refusal,
+    note_text,
+    staff_status,
+    verification_channel_label,
+)
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
 from api.routes import complaints, staff, twilio
@@ -50,6 +58,7 @@ from api.scope import case_filter
 from api.updates import scoped_key
 from api.views import summary
 from core.db import read_session
+from core.ivr_calls import ivr_summaries
 from core.models import Complaint, utcnow
 from schemas.actions import (
     CallbackBody,
@@ -74,6 +83,7 @@ from schemas.i18n import all_names
 from schemas.reasons import interim_label, not_actionable_label
 from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 from schemas.staff import CallbackWorklist, UnreachableList
+from schemas.voice import IvrSummary
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
@@ -171,6 +181,8 @@ def common(request: Request) -> dict[str, Any]:
         # Staff read officers' words for a status (the citizen's are on /track).
         "status_label": lambda s: staff_status(s, code, _),
         "actor_label": lambda actor: actor_label(actor, _),
+        "call_result_label": lambda value: call_result_label(str(value), _),
+        "channel_label": lambda value: verification_channel_label(str(value), _),
         "category_label": lambda value: category_label(value, code),
         "department_label": lambda value: department_label(value, code),
         "district_label": lambda name: district_label(name, code),
@@ -542,6 +554,11 @@ def _case(app: AppState, principal: Principal, year: int, sequence: int) -> Comp
         return complaints.get_complaint(year, sequence, session, principal)
 
 
+def _ivr_summary(app: AppState, registration_number: str) -> IvrSummary | None:
+    with read_session(app.engine) as session:
+        return ivr_summaries(session, [registration_number]).get(registration_number)
+
+
 async def case_page(
     request: Request,
     principal: Principal,
@@ -604,6 +621,8 @@ async def case_page(
             "can_withdraw": principal.has(*complaints.CALLERS) and is_open(case.status),
             "can_reopen": principal.has(*complaints.CALLERS)
             and case.status is ComplaintStatus.CLOSED,
+            # The machine's verification calls: how many, how the last one ended.
+            "ivr": await run_in_threadpool(_ivr_summary, _app(request), case.registration_number),
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
             "files": await run_in_threadpool(
                 files.case_files, _app(request).engine, year, sequence

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
+from api.pages.dashboard_verification import period_of, verification_figures
 from api.pages.grading import GradingPanel, grading_panel, month_label
 from api.pages.reference import district_label, place_filters
 from api.pages.web import gettext_for, language, render, signed_in
@@ -49,6 +50,7 @@ from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
 from schemas.policy import Policy
 from schemas.reference import DEPARTMENTS, DISTRICTS
+from schemas.voice import VerificationByChannel
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -431,12 +433,23 @@ async def dashboard(request: Request, principal: Reader) -> Response:
     now = utcnow()
     filters, values, errors = read_filters(request)
 
-    def load() -> tuple[Dashboard, GradingPanel]:
+    first, last = period_of(filters.registered_from, filters.registered_to, now)
+
+    def load() -> tuple[Dashboard, GradingPanel, VerificationByChannel]:
         with read_session(app.engine) as session:
             data = compute(session, principal, app.policy, now, app.ladder, filters)
-            return data, grading_panel(session, principal, now)
+            verification = verification_figures(
+                session,
+                principal,
+                DASHBOARD_READERS,
+                first=first,
+                last=last,
+                district=filters.district,
+                department=filters.department,
+            )
+            return data, grading_panel(session, principal, now), verification
 
-    data, panel = await run_in_threadpool(load)
+    data, panel, verification = await run_in_threadpool(load)
     _ = gettext_for(request)
     code = language(request)
     query = filters.query()
@@ -516,6 +529,8 @@ async def dashboard(request: Request, principal: Reader) -> Response:
             # The month's grading (its own include, _grading_panel.html).
             "grading": panel,
             "grading_month": month_label(panel.month, code),
+            "verification": verification,
+            "verification_days": (first, last),
         },
         principal=principal,
         status=422 if errors else 200,

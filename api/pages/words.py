@@ -16,6 +16,7 @@ from api.errors import ApiError
 from schemas.attachments import AttachmentEventKind, AttachmentKind, MediaType
 from schemas.enums import ClosureReason, ComplaintStatus
 from schemas.escalation import all_rungs, status_rung
+from schemas.voice import CallResult, VerificationChannel
 from schemas.workflow import ReportOutcome, SmsTemplate
 
 Gettext = Callable[[str], str]
@@ -115,6 +116,7 @@ _ACTORS: dict[str, Callable[[Gettext], str]] = {
     "timer": lambda _: _("Deadline (automatic)"),
     "sms": lambda _: _("SMS service"),
     "citizen": lambda _: _("Citizen"),
+    "ivr": lambda _: _("IVR call (automatic)"),
 }
 
 _CLOSURES: dict[str, Callable[[Gettext], str]] = {
@@ -123,6 +125,44 @@ _CLOSURES: dict[str, Callable[[Gettext], str]] = {
     ClosureReason.CLOSED_AT_REVIEW.value: lambda _: _("Closed at a review"),
     ClosureReason.CITIZEN_UNREACHABLE.value: lambda _: _("Citizen not reachable"),
 }
+
+
+# How an IVR call ended (`schemas.voice.CallResult`), or, while no result is known, the call's
+# Twilio status (`IvrSummary.last_result` carries either).
+_CALL_RESULTS: dict[str, Callable[[Gettext], str]] = {
+    CallResult.SATISFIED.value: lambda _: _("Pressed 1: solved"),
+    CallResult.NOT_SATISFIED.value: lambda _: _("Pressed 2: not solved"),
+    CallResult.OPERATOR.value: lambda _: _("Pressed 3: asked for an operator"),
+    CallResult.NO_VALID_ANSWER.value: lambda _: _("Answered, no valid key pressed"),
+    CallResult.BUSY.value: lambda _: _("Line busy"),
+    CallResult.NO_ANSWER.value: lambda _: _("Not answered"),
+    CallResult.FAILED.value: lambda _: _("Call failed"),
+    "pending": lambda _: _("Being placed"),
+    "queued": lambda _: _("Being placed"),
+    "initiated": lambda _: _("Ringing"),
+    "ringing": lambda _: _("Ringing"),
+    "in-progress": lambda _: _("In progress"),
+}
+
+
+def call_result_label(value: str, _: Gettext) -> str:
+    """How the case's last IVR call ended, in words (a value not known here as it is)."""
+    word = _CALL_RESULTS.get(value)
+    return word(_) if word else value
+
+
+_CHANNELS: dict[str, Callable[[Gettext], str]] = {
+    VerificationChannel.IVR.value: lambda _: _("IVR call"),
+    VerificationChannel.TELECALLER.value: lambda _: _("Telecaller"),
+    VerificationChannel.SMS.value: lambda _: _("SMS reply"),
+    VerificationChannel.DESK.value: lambda _: _("At the desk"),
+}
+
+
+def verification_channel_label(value: str, _: Gettext) -> str:
+    """How a verification was made, in words."""
+    word = _CHANNELS.get(value)
+    return word(_) if word else value
 
 
 def actor_label(actor: str, _: Gettext) -> str:

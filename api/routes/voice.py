@@ -9,7 +9,8 @@ status is signalled once, so a redelivered callback changes nothing.
 
     1 → `record_callback` satisfied (closed), actor `ivr`, the CallSid in the note
     2 → a short spoken remark (`<Record>`), then `record_callback` not satisfied (to review),
-        the recording's URL kept in the remark
+        the recording's URL kept in the remark, and the recording fetched from Twilio into
+        the case's attachments (RecordingFetchWorkflow, once per recording)
     3, or no valid answer, or busy / no answer / failed → the workflow's `ivr_result`: another
         call within calling hours, or the telecaller's list with the call's result
 """
@@ -18,11 +19,14 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import AfterValidator
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -30,8 +34,9 @@ from activities.voice import signing_token, voice_url
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
+from api.lists import ist_day_start
 from api.routes.twilio import verified_params
-from api.scope import get_case
+from api.scope import case_filter, get_case
 from api.updates import execute_within
 from core import audit
 from core.db import read_session
@@ -44,30 +49,34 @@ from core.ivr_calls import (
     note_digits,
     record_check,
     set_audit,
-    verification_by_channel,
 )
 from core.settings import Settings
+from core.verifications import by_channel
 from schemas.auth import Principal, Role
+from schemas.calendar import within_calendar
 from schemas.i18n import SOURCE_LANGUAGE, local_name, translations
 from schemas.reference import CATEGORY_BY_CODE
 from schemas.voice import (
     DIGIT_RESULTS,
     FINAL_CALL_STATUSES,
+    RECORDING_SID,
     CallResult,
     IvrCheck,
     IvrCheckList,
     IvrOutcome,
+    RecordingFetch,
     VerificationByChannel,
 )
 from schemas.workflow import CallbackOutcome, CallbackResult
 from workflows.complaint import ComplaintWorkflow
-from workflows.ivr import audited
+from workflows.recording import RecordingFetchWorkflow, recording_workflow_id
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/voice", tags=["voice"])
 
 KeyQuery = Annotated[str | None, Query(max_length=120)]
+CalendarDay = Annotated[date, AfterValidator(within_calendar)]
 _SIGNED: dict[int | str, dict[str, Any]] = {
     403: {"description": "Invalid or missing X-Twilio-Signature."}
 }
@@ -187,7 +196,7 @@ async def _apply(
     except ApiError as err:  # the case moved on meanwhile (its own deadline): nothing to do
         log.info("IVR answer on %s not applied: %s", call.key, err.detail)
         return
-    if outcome is CallbackOutcome.SATISFIED and audited(call.registration_number, app.policy):
+    if outcome is CallbackOutcome.SATISFIED:  # sampled or not by the case's own policy
         await run_in_threadpool(set_audit, app.engine, call.key)
 
 
@@ -255,10 +264,36 @@ async def voice_remark(request: Request, app: AppStateDep, key: KeyQuery = None)
     sid = params.get("CallSid") or call.call_sid or ""
     recording = (params.get("RecordingUrl") or "")[:500] or None
     await _not_satisfied(app, call, sid, recording)
+    await _keep_spoken_remark(app, call, params.get("RecordingSid") or "")
     response = VoiceResponse()
     _speak(response, app.settings, "not_solved", call_language(call.language))
     response.hangup()
     return _twiml(response)
+
+
+async def _keep_spoken_remark(app: AppStateDep, call: CallView, recording_sid: str) -> None:
+    """Start the fetch of the spoken remark into the case's attachments (once per recording:
+    a redelivered request starts none); a malformed SID (not Twilio's) starts nothing."""
+    if call.complaint_id is None or not re.fullmatch(RECORDING_SID, recording_sid):
+        return
+    try:
+        await app.client.start_workflow(
+            RecordingFetchWorkflow.run,
+            RecordingFetch(
+                complaint_id=call.complaint_id,
+                registration_number=call.registration_number,
+                recording_sid=recording_sid,
+                case_workflow_id=call.workflow_id,
+            ),
+            id=recording_workflow_id(app.settings.workflow_id_prefix, recording_sid),
+            task_queue=app.settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            rpc_timeout=timedelta(seconds=app.settings.temporal_rpc_timeout_seconds),
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    except RPCError as err:  # the remark's URL stays on the call; the file is not fetched
+        log.warning("spoken remark on %s not fetched: %s", call.key, err.message)
 
 
 async def _not_satisfied(app: AppStateDep, call: CallView, sid: str, recording: str | None) -> None:
@@ -352,7 +387,23 @@ async def record_ivr_check(
 def verification(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(*READERS))],
+    since: Annotated[
+        CalendarDay | None, Query(alias="from", description="First IST day of the period.")
+    ] = None,
+    until: Annotated[
+        CalendarDay | None,
+        Query(alias="to", description="Last IST day of the period (included)."),
+    ] = None,
 ) -> VerificationByChannel:
-    """Verification by channel (the machine's calls, the telecallers') and the disagreement
-    rate of the sampled checks of the machine's closures (state-wide)."""
-    return verification_by_channel(session)
+    """Verifications recorded in the period (IST days, both included; none given: all) by
+    channel — the machine's calls, the telecallers' — and the disagreement rate of the
+    sampled checks of the machine's closures, over the cases the reader may see."""
+    if since and until and since > until:
+        message = "the period's last day comes before its first"
+        raise ApiError(422, f"to: {message}", errors=[{"field": "to", "message": message}])
+    return by_channel(
+        session,
+        since=ist_day_start(since) if since else None,
+        until=ist_day_start(until + timedelta(days=1)) if until else None,
+        where=[case_filter(principal, READERS)],
+    )

@@ -6,20 +6,27 @@ signed status callbacks."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import struct
 import uuid
+import wave
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHistory
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.media import MediaActivities
 from activities.voice import (
     LocalVoiceGateway,
     TwilioVoiceGateway,
@@ -34,12 +41,12 @@ from core.ivr_calls import CallView
 from core.models import Complaint, IvrCall, TimelineEvent
 from core.settings import Environment, Settings
 from harness.answer_call import pending_query
-from harness.factories import eventually
+from harness.factories import eventually, insert_case
 from schemas.calendar import IST
 from schemas.enums import ComplaintStatus
 from schemas.escalation import REVIEW_STATUSES
 from schemas.policy import Policy
-from schemas.voice import CallResult, IvrOutcome
+from schemas.voice import CallResult, IvrOutcome, RecordingFetch
 from schemas.workflow import DepartmentReport, ReportOutcome
 from tests.fake_twilio import CreatedCall, FakeTwilio, answer_call, send_call_status, signed_post
 from tests.helpers import api_client, running_worker
@@ -47,6 +54,7 @@ from tests.lifecycle_helpers import HISTORIES, CaseHandle, open_case, reach, row
 from tests.paths import GOLDEN
 from workflows.complaint import IVR_PATCH, ComplaintWorkflow
 from workflows.ivr import after_call, audited, calling_slot, ivr_applies
+from workflows.recording import recording_workflow_id
 
 PUBLIC_URL = "https://jansamvad.example.in"
 ALL_DAY = {"ivr_calling_from": time(0, 0), "ivr_calling_until": time(23, 59)}
@@ -82,11 +90,11 @@ def ivr_settings(settings: Settings, fake: FakeTwilio) -> Settings:
     )
 
 
-@pytest.fixture
-def ivr_settings_sampling_all(ivr_settings: Settings, tmp_path: Path) -> Settings:
-    """Every closure the machine verifies is sampled for a person's check."""
+def sampling_today(ivr_settings: Settings, tmp_path: Path, percent: int) -> Settings:
+    """Today's setting: `percent` % of the closures the machine verifies sampled for a
+    person's check (the policy file); a case keeps the policy it started under."""
     policy = tmp_path / "policy.json"
-    policy.write_text('{"ivr_audit_percent": 100}', encoding="utf-8")
+    policy.write_text(f'{{"ivr_audit_percent": {percent}}}', encoding="utf-8")
     return ivr_settings.model_copy(update={"policy_file": policy})
 
 
@@ -98,8 +106,11 @@ async def http(
     fake: FakeTwilio,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    if "sampled" in request.node.name:
-        ivr_settings = request.getfixturevalue("ivr_settings_sampling_all")
+    for percent in (0, 100):
+        if f"today_samples_{percent}" in request.node.name:
+            ivr_settings = sampling_today(
+                ivr_settings, request.getfixturevalue("tmp_path"), percent
+            )
     app = create_app(ivr_settings, engine=engine, client=ts_env.client)
     voice = TwilioVoiceGateway(ivr_settings, http_client=fake.http_client())
     async with (
@@ -189,16 +200,25 @@ async def test_ivr_2_escalates_with_the_spoken_remark(
     with Session(engine) as session:
         row = session.exec(select(IvrCall).where(IvrCall.call_sid == call.sid)).one()
         assert row.recording_url == recording and row.digits == "2"
+    # "RE1" is not a Twilio recording SID: nothing is fetched with the account's credentials.
+    fetch = ts_env.client.get_workflow_handle(
+        recording_workflow_id(ivr_settings.workflow_id_prefix, "RE1")
+    )
+    with pytest.raises(RPCError, match="not found"):
+        await fetch.describe()
 
 
-async def test_a_sampled_machine_closure_is_checked_by_a_person(
+async def test_the_case_s_own_sample_is_checked_by_a_person_though_today_samples_0(
     ts_env: WorkflowEnvironment,
     engine: Engine,
     ivr_settings: Settings,
     fake: FakeTwilio,
     http: httpx.AsyncClient,
 ) -> None:
-    handle = await _awaiting_call(ts_env, engine, ivr_settings)
+    """The case started under a policy sampling every machine closure; today's setting
+    samples none: the case keeps its own promise, and a person checks its closure."""
+    every = IVR.model_copy(update={"ivr_audit_percent": 100})
+    handle = await _awaiting_call(ts_env, engine, ivr_settings, every)
     call = await _call(fake, 1)
     await answer_call(http, call, fake.auth_token, digits="1")
     await reach(handle, ComplaintStatus.CLOSED)
@@ -212,13 +232,27 @@ async def test_a_sampled_machine_closure_is_checked_by_a_person(
     assert (await http.post(path, json={"agrees": True})).status_code == 404  # checked once
     assert (await http.get("/v1/voice/checks")).json()["count"] == 0
     figures = (await http.get("/v1/voice/verification")).json()
-    assert figures == {
-        "by_ivr": 1,
-        "by_telecaller": 0,
-        "checked": 1,
-        "disagreed": 1,
-        "disagreement_rate": 1.0,
-    }
+    assert (figures["by_ivr"], figures["by_telecaller"]) == (1, 0)
+    assert (figures["checked"], figures["disagreed"], figures["disagreement_rate"]) == (1, 1, 1.0)
+
+
+async def test_a_case_outside_its_own_sample_is_not_checked_though_today_samples_100(
+    ts_env: WorkflowEnvironment,
+    engine: Engine,
+    ivr_settings: Settings,
+    fake: FakeTwilio,
+    http: httpx.AsyncClient,
+) -> None:
+    handle = await _awaiting_call(ts_env, engine, ivr_settings)  # its policy samples 0 %
+    call = await _call(fake, 1)
+    await answer_call(http, call, fake.auth_token, digits="1")
+    await reach(handle, ComplaintStatus.CLOSED)
+    assert (await http.get("/v1/voice/checks")).json()["count"] == 0
+    with Session(engine) as session:
+        row = session.exec(select(IvrCall).where(IvrCall.call_sid == call.sid)).one()
+        assert row.sampled is False and row.audit is False
+    figures = (await http.get("/v1/voice/verification")).json()
+    assert (figures["by_ivr"], figures["checked"], figures["disagreement_rate"]) == (1, 0, None)
 
 
 async def test_no_answer_three_times_then_the_telecaller(
@@ -504,3 +538,114 @@ async def test_a_result_before_the_call_is_recorded_is_acted_on(
     assert state.ivr.next_at is not None  # the next call, not a wait for a status that came
     names = [e.event for e in _events(engine, handle)]
     assert names[-2:] == ["ivr_call_placed", "ivr_unanswered"]
+
+
+# ---- the spoken remark, kept as a file of the case -----------------------------------------
+
+
+def _wav_with_metadata() -> bytes:
+    """A short PCM recording (8 kHz mono, as Twilio records) carrying a LIST/INFO chunk with
+    a name in it: the samples are kept, the metadata is not."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(range(256)) * 64)
+    data = bytearray(out.getvalue())
+    info = b"INFOINAM\x0a\x00\x00\x00Sita Devi\x00"
+    data += b"LIST" + struct.pack("<I", len(info)) + info
+    struct.pack_into("<I", data, 4, len(data) - 8)
+    return bytes(data)
+
+
+@pytest.fixture
+def remark_settings(ivr_settings: Settings, fake: FakeTwilio, clamd_address: str) -> Settings:
+    """The IVR's settings with the attachments' scanner, and Twilio's REST API the fake."""
+    return ivr_settings.model_copy(
+        update={"clamd_address": clamd_address, "twilio_api_base_url": fake.base_url}
+    )
+
+
+async def test_the_spoken_remark_is_kept_as_a_file_of_the_case(
+    ts_env: WorkflowEnvironment, engine: Engine, remark_settings: Settings, fake: FakeTwilio
+) -> None:
+    app = create_app(remark_settings, engine=engine, client=ts_env.client)
+    voice = TwilioVoiceGateway(remark_settings, http_client=fake.http_client())
+    async with (
+        running_worker(ts_env.client, engine, remark_settings, voice=voice),
+        api_client(app) as http,
+    ):
+        handle = await _awaiting_call(ts_env, engine, remark_settings)
+        call = await _call(fake, 1)
+        sid = "RE" + uuid.uuid4().hex
+        recording = fake.add_recording(sid, _wav_with_metadata())
+        await answer_call(http, call, fake.auth_token, digits="2", recording_url=recording)
+        row = row_of(engine, handle)
+        files = f"/v1/complaints/{row.year}/{row.sequence}/attachments"
+        listed = await eventually(lambda: _json(http, files), lambda b: b["count"] == 1)
+        (item,) = listed["data"]
+        assert (item["media_type"], item["source"], item["uploaded_by"]) == (
+            "audio/wav",
+            "ivr",
+            "ivr",
+        )
+        content = await http.get(f"{files}/{item['id']}")
+        assert content.status_code == 200 and content.headers["content-type"] == "audio/wav"
+        with wave.open(io.BytesIO(content.content)) as kept:
+            assert kept.getframerate() == 8000
+            assert kept.readframes(kept.getnframes()) == bytes(range(256)) * 64
+        assert b"Sita Devi" not in content.content and b"LIST" not in content.content
+        events = await eventually(
+            lambda: _async_events(engine, handle),
+            lambda found: "attachment_added" in [e.event for e in found],
+        )
+        (added,) = [e for e in events if e.event == "attachment_added"]
+        assert added.actor == "ivr"
+        # Twilio redelivers the remark: no second fetch, no second file.
+        redelivered = await signed_post(
+            http,
+            call.form["Url"].replace("/twiml", "/remark"),
+            {"CallSid": call.sid, "RecordingUrl": recording, "RecordingSid": sid},
+            fake.auth_token,
+        )
+        assert redelivered.status_code == 200
+        handle_of_fetch = ts_env.client.get_workflow_handle(
+            recording_workflow_id(remark_settings.workflow_id_prefix, sid)
+        )
+        await handle_of_fetch.result()
+        assert fake.recording_fetches(sid) == 1
+        assert (await _json(http, files))["count"] == 1
+
+
+async def test_a_recording_twilio_does_not_serve_is_refused_by_credentials_or_retried(
+    remark_settings: Settings, engine: Engine, fake: FakeTwilio
+) -> None:
+    """The fetch sends the account's credentials (other ones are refused, not retried) and
+    retries what Twilio does not serve yet (404)."""
+    sid = "RE" + uuid.uuid4().hex
+    fake.add_recording(sid, _wav_with_metadata())
+    row = insert_case(engine, district="Ranchi")
+    assert row.id is not None
+    fetch = RecordingFetch(
+        complaint_id=row.id, registration_number=row.registration_number, recording_sid=sid
+    )
+    wrong = remark_settings.model_copy(update={"twilio_auth_token": "not-the-token"})
+    refused = MediaActivities(engine, wrong).fetch_recording(fetch)
+    assert refused.attachment is None and (refused.refused or "").startswith("422")
+    missing = fetch.model_copy(update={"recording_sid": "RE" + uuid.uuid4().hex})
+    with pytest.raises(ApplicationError, match="HTTP 404"):
+        MediaActivities(engine, remark_settings).fetch_recording(missing)
+    first = MediaActivities(engine, remark_settings).fetch_recording(fetch)
+    again = MediaActivities(engine, remark_settings).fetch_recording(fetch)
+    assert first.attachment is not None and again.attachment == first.attachment
+
+
+async def _json(http: httpx.AsyncClient, path: str) -> Any:
+    answer = await http.get(path)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def _async_events(engine: Engine, handle: CaseHandle) -> list[TimelineEvent]:
+    return _events(engine, handle)
