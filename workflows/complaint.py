@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.voice import VoiceActivities
     from schemas import search_attributes as sa
     from schemas.attachments import AttachmentEvent
-    from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, fmt_ist_date
+    from schemas.calendar import SessionKind, fmt_ist, fmt_ist_date
     from schemas.enums import (
         ClosureReason,
         ComplaintKind,
@@ -72,67 +72,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import ivr as ivr_rules
     from workflows import rules
-    from workflows.retry import DB_RETRY, DB_TIMEOUT, SMS_RETRY
+    from workflows.retry import DB_RETRY, DB_TIMEOUT
     from workflows.rules import Wake
 
-# Patch: a new case's read-model activities (routing, officer look-up, timeline projection)
-# run as local activities in the workflow worker when they share its queue (DB_TASK_QUEUE
-# empty, the embedded default): no round trip through the server's task queue for each, so the
-# acknowledgement SMS goes out sooner and the server does about a sixth less work per case
-# (bench/). Cases whose history predates the patch replay their scheduled activities.
-LOCAL_READ_MODEL_PATCH = "local-read-model-activities"
-# Patch: a transition never waits for its SMS. Messages are queued in the case's state as part
-# of the transition and sent after it, in order, by the case's outbox coroutine (outside the
-# lock); an urgent case is forwarded before it is acknowledged and its SMS carry a higher task
-# priority. Cases whose history predates the patch keep awaiting each SMS in place.
-SMS_QUEUE_PATCH = "sms-queue-off-critical-path"
-# Patch: the case's clock is the citizen's. A transfer caps the new officer's deadline at the
-# case's promise plus a grace and, past `max_transfers`, sends the case to review; a directive
-# clears the citizen's earlier "not satisfied" and sets a new promise; a review request is
-# granted on the promise, not the registration; the published deadline of a case on an agenda
-# is the moment it rolls over, not the meeting; the read model follows the case's district.
-CITIZEN_CLOCK_PATCH = "citizen-clock"
-# Patch: a suggestion put "under consideration" tells the citizen so (its own SMS, not a second
-# "forwarded") and does not re-send its officer the assignment they are working on.
-SUGGESTION_NOTICE_PATCH = "suggestion-under-consideration-notice"
-# Patch: the working-day calendar. A deadline of whole days falls at the end of the working day
-# (policy `working_day_ends`, IST) on a working day, or counts working days when the policy
-# says so; a review session due on a gazetted holiday (the case's `policy.holidays`) is held on
-# the next working day or skipped. Cases whose history predates the patch keep exact-time
-# deadlines and Tuesday sessions until their next continue-as-new.
-WORKING_CALENDAR_PATCH = "working-calendar"
-# Patch: the case runs its own ladder (`input.ladder`, the seed's when None). Its state holds
-# the rung it stands on; escalating is "the next rung"; a forum's sitting, cutoff, rollover
-# time and bound are the rung's (a forum held per district sits on the district's weekday, one
-# session per district). Runs from before keep the seed's rules read from the policy.
-LADDER_PATCH = "escalation-ladder"
-# Patch: the citizen's repeat call linked to the case (`record_contact`): a timeline entry,
-# the count in the read model, the case's number told again by SMS. Histories from before
-# never took the update; the marker names those that did, so a later change to the handler
-# branches on it and they still replay.
-REPEAT_CONTACT_PATCH = "repeat-contact"
-
-# Patch: the verification call made by machine. A case starting to await its verification,
-# of a kind and category the policy calls by IVR, is called by the case's caller coroutine
-# (outside the lock, like the SMS outbox): busy / no answer / failed calls are tried again
-# within calling hours, then handed to the telecaller, as is a citizen who presses 3. The
-# answers 1 and 2 arrive as `record_callback` from the voice webhooks (actor `ivr`); the
-# case's own deadlines move it whatever the calls do.
-IVR_PATCH = "ivr-verification-call"
-
-# A file's event (added, made public or private, removed, an Open311 media_url fetched or
-# refused) signalled to the case, which writes it to its timeline by reference.
-ATTACHMENT_TIMELINE_PATCH = "attachment-timeline"
-
-# Patch: an officer running late sends an interim reply (a reason from the state's list, a
-# text, an expected date): recorded, the citizen told by SMS; the case's deadline never moves,
-# and an expected date past it is an extension request the next review decides (a directive
-# answers it). Runs from before never received one.
-INTERIM_REPLY_PATCH = "interim-reply"
-# Patch: the citizen rates a closure 1-5 (SMS digit, call, page, desk) within the policy's
-# `appeal_window`, which a closed case now waits out (not only the reopen window); 1 or 2, or
-# an explicit appeal, takes the case one rung up its ladder, once per closure.
-CLOSURE_RATING_PATCH = "closure-rating-appeal"
 # Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
 # case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
 # workflow itself runs at 1, which its activities would otherwise inherit.)
@@ -180,24 +122,15 @@ class ComplaintWorkflow:
         self._lock = asyncio.Lock()
         # Bumped on every transition: waits wake when the case changed under them.
         self._version = 0
-        # Whether SMS_QUEUE_PATCH / CITIZEN_CLOCK_PATCH apply to this run (decided once, at
-        # the top of `run`: see _queued, _citizen_clock).
-        self._queue_sms: bool | None = None
-        self._clock: bool | None = None
-        # Whether WORKING_CALENDAR_PATCH applies to this run (decided once: _work_calendar).
-        self._calendar_decided = False
-        self._calendar: WorkingCalendar | None = None
-        # The case's ladder when LADDER_PATCH applies to this run (decided once: _case_ladder).
-        self._ladder_decided = False
-        self._ladder: Ladder | None = None
-        # Whether CLOSURE_RATING_PATCH applies to this run (decided once: _rating_window).
-        self._rating_decided = False
-        self._rates = False
+        self._calendar = self._policy.working_calendar()
+        # The case's ladder; a state carried over without a rung gets the one its stored
+        # escalation level names.
+        self._ladder = rules.case_ladder(input.ladder, self._policy)
+        if self._state.rung is None:
+            self._state.rung = rules.rung_of(self._state, self._ladder).code
         # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
         self._sending = False
         self._pausing_outbox = False
-        # Whether IVR_PATCH applies to this run (decided once, at the top of `run`).
-        self._ivr_on: bool | None = None
         # Final results of calls still being placed (their CallSid not yet recorded), by SID.
         self._early_results: dict[str, IvrOutcome] = {}
 
@@ -206,37 +139,24 @@ class ComplaintWorkflow:
     @workflow.run
     async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
         state = self._state
-        drainer: asyncio.Task[None] | None = None
-        self._citizen_clock()
-        self._work_calendar()
-        self._case_ladder()
-        self._rating_window()
-        caller = asyncio.create_task(self._ivr_caller()) if self._ivr() else None
-        if self._queued():
-            drainer = asyncio.create_task(self._drain_outbox())
-            if state.status is ComplaintStatus.REGISTERED:
-                async with self._lock:
-                    await self._register_and_forward()
-        else:
+        caller = asyncio.create_task(self._ivr_caller())
+        drainer = asyncio.create_task(self._drain_outbox())
+        if state.status is ComplaintStatus.REGISTERED:
             async with self._lock:
-                if not state.acknowledged:
-                    await self._acknowledge()
-                if state.status is ComplaintStatus.REGISTERED:
-                    await self._forward_initially()
+                await self._register_and_forward()
 
         while state.status is not ComplaintStatus.WITHDRAWN:
             if self._history_is_long():
                 await workflow.wait_condition(lambda: not self._lock.locked())
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if drainer is not None:
-                    # Let a send in flight finish (its message leaves the outbox) rather than
-                    # abandon it, but never hold the case up for long: an unfinished one is
-                    # sent again by the next run under the same key.
-                    self._pausing_outbox = True
-                    try:
-                        await workflow.wait_condition(lambda: not self._sending, timeout=60)
-                    except TimeoutError:
-                        pass
+                # Let a send in flight finish (its message leaves the outbox) rather than
+                # abandon it, but never hold the case up for long: an unfinished one is sent
+                # again by the next run under the same key.
+                self._pausing_outbox = True
+                try:
+                    await workflow.wait_condition(lambda: not self._sending, timeout=60)
+                except TimeoutError:
+                    pass
                 state.continued += 1
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
 
@@ -254,12 +174,10 @@ class ComplaintWorkflow:
                 await on_wake()
 
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if drainer is not None:
-            # Owed messages still go out (closed, withdrawn...): within the redelivery window.
-            await workflow.wait_condition(lambda: not state.outbox)
-            drainer.cancel()
-        if caller is not None:
-            caller.cancel()
+        # Owed messages still go out (closed, withdrawn...): within the redelivery window.
+        await workflow.wait_condition(lambda: not state.outbox)
+        drainer.cancel()
+        caller.cancel()
         return ComplaintWorkflowResult(
             registration_number=input.registration_number,
             status=state.status,
@@ -292,9 +210,7 @@ class ComplaintWorkflow:
             self._state,
             self._policy,
             workflow.now(),
-            drop_late_reminders=self._queued(),
-            ladder=self._case_ladder(),
-            appeal_window=self._rating_window(),
+            ladder=self._ladder,
         )
         if wake is None:
             return None, None
@@ -310,15 +226,9 @@ class ComplaintWorkflow:
 
     # ---- stages ---------------------------------------------------------------------------
 
-    async def _acknowledge(self) -> None:
-        await self._record_registration()
-        await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
-        self._state.acknowledged = True
-
     async def _record_registration(self) -> None:
         """ "registered", credited to whoever took it in (a telecaller, a portal) for the
-        citizen, through the case's channel; runs from before that was recorded credit the
-        channel."""
+        citizen, through the case's channel (the channel itself when no one is named)."""
         inp = self._input
         await self._record(
             "registered",
@@ -336,16 +246,9 @@ class ComplaintWorkflow:
         await self._record_registration()
         officer = await self._route(inp.district, inp.department)
         note = "urgent: sent directly to the department's officers" if inp.urgent else None
-        if self._citizen_clock():
-            state.promise_at = self._report_due(inp.registered_at)
+        state.promise_at = self._report_due(inp.registered_at)
         await self._assign(officer, event="forwarded", actor="system", note=note, acknowledge=True)
         state.acknowledged = True
-
-    async def _forward_initially(self) -> None:
-        inp = self._input
-        officer = await self._route(inp.district, inp.department)
-        note = "urgent: sent directly to the department's officers" if inp.urgent else None
-        await self._assign(officer, event="forwarded", actor="system", note=note)
 
     async def _route(self, district: str, department: str | None) -> OfficerAssignment:
         return await self._read_model(
@@ -361,9 +264,10 @@ class ComplaintWorkflow:
     async def _read_model(
         self, activity: Callable[[CaseActivities, ArgT], ResultT], arg: ArgT
     ) -> ResultT:
-        """A read-model activity: local when it shares the workflow's queue (see
-        LOCAL_READ_MODEL_PATCH), otherwise on DB_TASK_QUEUE's workers."""
-        if not self._input.db_task_queue and workflow.patched(LOCAL_READ_MODEL_PATCH):
+        """A read-model activity: local when it shares the workflow's queue (DB_TASK_QUEUE
+        empty, the embedded default: no round trip through the server for each), otherwise
+        on DB_TASK_QUEUE's workers."""
+        if not self._input.db_task_queue:
             return await workflow.execute_local_activity_method(
                 activity, arg, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
             )
@@ -404,12 +308,6 @@ class ComplaintWorkflow:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
         due = fmt_ist(state.next_deadline)
-        if not self._queued():
-            if notify_officer:
-                await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
-            await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
-            return
-        # Same one message either way (only its text differs), so replay is unaffected.
         officer_sms = (
             SmsTemplate.OFFICER_DIRECTIVE
             if citizen_sms is SmsTemplate.DIRECTIVE
@@ -441,12 +339,8 @@ class ComplaintWorkflow:
         )
         # Where the case goes if the report is late: the next rung's forum on the case's ladder
         # (the weekly review on the seed's, the District Collector's review on the DC ladder).
-        ladder = self._case_ladder()
-        if ladder is not None:
-            upper = ladder.next_rung(rules.rung_of(state, ladder).code).forum
-            forum = upper.session_kind.value if upper else SessionKind.WEEKLY_REVIEW.value
-        else:
-            forum = SessionKind.WEEKLY_REVIEW.value
+        upper = self._ladder.next_rung(rules.rung_of(state, self._ladder).code).forum
+        forum = upper.session_kind.value if upper else SessionKind.WEEKLY_REVIEW.value
         await self._sms(
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
@@ -462,36 +356,8 @@ class ComplaintWorkflow:
         await self._escalate(reason="verification call not made in time", actor="timer")
 
     async def _escalate(self, *, reason: str, actor: str) -> None:
-        """Up one rung of the case's ladder (LADDER_PATCH); before it, up one level: to the
-        next weekly review, then to Sidhi Baat (and Sidhi Baat again)."""
-        ladder = self._case_ladder()
-        if ladder is not None:
-            await self._climb(ladder, reason=reason, actor=actor)
-            return
-        state = self._state
-        level, kind = rules.escalation_target(state.escalation_level)
-        state.escalation_level = level
-        state.rollovers = 0
-        self._schedule_review(kind)
-        assert state.review
-        prepared_at = self._weekly_review_before(state.review.starts_at)
-        note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
-        if prepared_at is not None:
-            note += f", prepared at the weekly review of {fmt_ist(prepared_at)}"
-        await self._record(f"escalated_to_{kind.value}", actor=actor, note=note)
-        if prepared_at is not None:
-            # The citizen is told both dates: never a month without a review in sight.
-            await self._sms(
-                SmsTemplate.ESCALATED_SIDHI_BAAT,
-                RecipientKind.CITIZEN,
-                {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at)},
-            )
-            return
-        await self._sms(
-            SmsTemplate.ESCALATED,
-            RecipientKind.CITIZEN,
-            {"forum": kind.value, "date": fmt_ist(state.review.starts_at)},
-        )
+        """Up one rung of the case's ladder: to the next rung's forum (`_climb`)."""
+        await self._climb(self._ladder, reason=reason, actor=actor)
 
     async def _climb(self, ladder: Ladder, *, reason: str, actor: str) -> None:
         """To the next rung's forum: its next sitting (the district's own where each district
@@ -528,19 +394,12 @@ class ComplaintWorkflow:
         return officer.district if officer and officer.district else self._input.district
 
     def _sit(self, rung: Rung) -> None:
-        """On the agenda of the next sitting of `rung`'s forum (LADDER_PATCH)."""
+        """On the agenda of the next sitting of `rung`'s forum."""
         state = self._state
         assert rung.forum
-        state.review = rules.rung_slot(
-            rung, workflow.now(), self._district(), self._work_calendar()
-        )
+        state.review = rules.rung_slot(rung, workflow.now(), self._district(), self._calendar)
         state.status = rung.status
-        state.next_deadline = rules.review_deadline(
-            state.review,
-            self._policy,
-            citizen_clock=self._citizen_clock(),
-            rollover_after=rung.forum.rollover_after,
-        )
+        state.next_deadline = rules.review_deadline(state.review, rung.forum.rollover_after)
 
     def _prepared_before(
         self, ladder: Ladder, rung: Rung, starts_at: datetime
@@ -548,30 +407,11 @@ class ComplaintWorkflow:
         """The lower forum's sitting that prepares a case bound for `rung`'s at `starts_at`,
         if the forum is prepared at one and a sitting falls before it."""
         assert rung.forum
-        if rung.forum.prepared_at is None or not self._citizen_clock():
+        if rung.forum.prepared_at is None:
             return None
         lower = ladder.rung(rung.forum.prepared_at)
-        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._work_calendar())
+        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._calendar)
         return (lower, slot.starts_at) if slot.starts_at < starts_at else None
-
-    def _weekly_review_before(self, sidhi_baat_at: datetime) -> datetime | None:
-        """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at` (it
-        is on that review's agenda, "awaiting Sidhi Baat"), if one falls before it
-        (CITIZEN_CLOCK_PATCH; None for a weekly review's own case)."""
-        state, policy = self._state, self._policy
-        if state.status is not ComplaintStatus.SIDHI_BAAT or not self._citizen_clock():
-            return None
-        return rules.weekly_review_before(
-            sidhi_baat_at, workflow.now(), policy, self._work_calendar()
-        )
-
-    def _schedule_review(self, kind: SessionKind) -> None:
-        state, policy = self._state, self._policy
-        state.review = rules.review_slot(kind, workflow.now(), policy, self._work_calendar())
-        state.status = rules.status_for(kind)
-        state.next_deadline = rules.review_deadline(
-            state.review, policy, citizen_clock=self._citizen_clock()
-        )
 
     async def _roll_over(self, actor: str = "timer") -> None:
         """Undecided at its session: on to the next one, never dropped. `actor`: the reviewer
@@ -580,23 +420,13 @@ class ComplaintWorkflow:
         assert state.review
         previous = state.review
         state.rollovers += 1
-        ladder = self._case_ladder()
-        if ladder is not None:
-            rung = rules.rung_of(state, ladder)
-            if rules.rung_exhausted(rung, state.rollovers):
-                await self._escalate(
-                    reason=f"undecided at {state.rollovers} sessions of the {rung.code}",
-                    actor=actor,
-                )
-                return
-            self._sit(rung)
-        elif rules.goes_on_to_sidhi_baat(previous.kind, state.rollovers, self._policy):
+        rung = rules.rung_of(state, self._ladder)
+        if rules.rung_exhausted(rung, state.rollovers):
             await self._escalate(
-                reason=f"undecided at {state.rollovers} weekly reviews", actor=actor
+                reason=f"undecided at {state.rollovers} sessions of the {rung.code}", actor=actor
             )
             return
-        else:
-            self._schedule_review(previous.kind)
+        self._sit(rung)
         assert state.review
         await self._record(
             "review_rolled_over",
@@ -647,32 +477,19 @@ class ComplaintWorkflow:
                 department = report.transfer_to_department
                 officer = await self._route(district, department)
                 state.transfers += 1
-                if self._citizen_clock():
-                    return await self._transfer(officer, report)
-                await self._assign(
-                    officer,
-                    event="transferred",
-                    actor=report.submitted_by,
-                    note=f"to {officer.name}: {report.reply}",
-                )
-                return self._result("transferred to a new officer with a fresh deadline")
+                return await self._transfer(officer, report)
 
             state.last_report = report
             if self._input.kind is ComplaintKind.SUGGESTION:
                 if report.outcome is ReportOutcome.UNDER_CONSIDERATION:
                     assert state.officer
-                    notice = workflow.patched(SUGGESTION_NOTICE_PATCH)
                     await self._assign(
                         state.officer,
                         event="suggestion_under_consideration",
                         actor=report.submitted_by,
                         note=report.reply,
-                        citizen_sms=(
-                            SmsTemplate.SUGGESTION_UNDER_CONSIDERATION
-                            if notice
-                            else SmsTemplate.FORWARDED
-                        ),
-                        notify_officer=not notice,
+                        citizen_sms=SmsTemplate.SUGGESTION_UNDER_CONSIDERATION,
+                        notify_officer=False,
                     )
                     return self._result("under consideration: a final answer is due next")
                 await self._close(
@@ -694,9 +511,7 @@ class ComplaintWorkflow:
             )
             await self._sms(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
             inp = self._input
-            if self._ivr() and ivr_rules.ivr_applies(
-                self._policy, kind=inp.kind.value, category=inp.category
-            ):
+            if ivr_rules.ivr_applies(self._policy, kind=inp.kind.value, category=inp.category):
                 # Queued, not placed: the caller coroutine places it after this transition.
                 state.ivr = IvrState(
                     round=state.event_seq, next_at=ivr_rules.calling_slot(now, self._policy)
@@ -864,11 +679,10 @@ class ComplaintWorkflow:
                 )
             assert officer
             deadline = decision.new_deadline or self._directive_due(workflow.now())
-            if self._citizen_clock():
-                # A new round: the citizen's verdict on the earlier report is answered, and
-                # the directive's deadline is the new promise.
-                state.citizen_unsatisfied = False
-                state.promise_at = deadline
+            # A new round: the citizen's verdict on the earlier report is answered, and the
+            # directive's deadline is the new promise.
+            state.citizen_unsatisfied = False
+            state.promise_at = deadline
             # The review has answered any extension an interim reply asked for.
             state.extension_requested_until = None
             forum = state.review.kind.value if state.review else "review"
@@ -908,8 +722,6 @@ class ComplaintWorkflow:
         async with self._lock:
             # Again under the lock: a deadline or a report may have moved the case meanwhile.
             self._validate_interim(reply)
-            if not workflow.patched(INTERIM_REPLY_PATCH):  # pragma: no cover (new runs: True)
-                raise CaseRejected("wrong_status", status="old", wanted="new")
             state = self._state
             state.interim_replies += 1
             state.interim_reason = reply.reason
@@ -992,16 +804,13 @@ class ComplaintWorkflow:
     def _validate_rating(self, rating: ClosureRating) -> None:
         self._require(ComplaintStatus.CLOSED)
         state = self._state
-        window = self._rating_window()
-        if window is None:
-            raise CaseRejected("wrong_status", status="closed", wanted="a newer case")
         appeal = rules.appeal_asked(rating.score, rating.appeal)
         if appeal and self._input.kind is ComplaintKind.SUGGESTION:
             raise CaseRejected("no_appeal_for_suggestion")
         refused = rules.rating_refusal(
             closed_at=state.closed_at,
             now=workflow.now(),
-            window=window,
+            window=self._policy.appeal_window,
             appeal=appeal,
             closures=state.closures,
             appealed_closure=state.appealed_closure,
@@ -1042,10 +851,7 @@ class ComplaintWorkflow:
                     now=now,
                     next_deadline=state.next_deadline,
                     promise=self._promise(),
-                    registered_at=self._input.registered_at,
-                    window=self._window(),
                     citizen_unsatisfied=state.citizen_unsatisfied,
-                    citizen_clock=self._citizen_clock(),
                 )
                 if granted:
                     await self._escalate(reason="citizen asked for a review", actor="citizen")
@@ -1098,8 +904,7 @@ class ComplaintWorkflow:
             state.citizen_remark = reopening.reason
             state.closure_reason = None
             state.closed_at = None
-            if self._citizen_clock():
-                state.promise_at = self._report_due(workflow.now())
+            state.promise_at = self._report_due(workflow.now())
             assert state.officer
             await self._assign(
                 state.officer,
@@ -1131,7 +936,6 @@ class ComplaintWorkflow:
         and a second workflow. A retried link (the same update ID) is applied once."""
         async with self._lock:
             self._require_open()
-            workflow.patched(REPEAT_CONTACT_PATCH)
             self._state.repeat_contacts += 1
             await self._record(
                 "repeat_contact",
@@ -1168,13 +972,7 @@ class ComplaintWorkflow:
             current = review.session_id if review else "no session"
             raise CaseRejected("other_session", current=current, requested=request.session_id)
 
-    # ---- the verification call made by machine (IVR_PATCH) ---------------------------------
-
-    def _ivr(self) -> bool:
-        """Whether this run calls by IVR (IVR_PATCH); decided once, at the top of `run`."""
-        if self._ivr_on is None:
-            self._ivr_on = workflow.patched(IVR_PATCH)
-        return self._ivr_on
+    # ---- the verification call made by machine --------------------------------------------
 
     def _call_owed(self) -> bool:
         state = self._state
@@ -1330,7 +1128,6 @@ class ComplaintWorkflow:
         # "registered" stays the timeline's first entry.
         await workflow.wait_condition(lambda: self._state.event_seq > 0)
         async with self._lock:
-            workflow.patched(ATTACHMENT_TIMELINE_PATCH)
             await self._record(event.event.value, actor=event.by, note=event.note)
 
     # ---- queries --------------------------------------------------------------------------
@@ -1414,7 +1211,7 @@ class ComplaintWorkflow:
         ]
         if officer and officer.department:
             updates.append(sa.DEPARTMENT.value_set(officer.department))
-        if officer and officer.district and self._citizen_clock():
+        if officer and officer.district:
             # The case belongs where it was sent (a transfer to another district moves it).
             updates.append(sa.DISTRICT.value_set(officer.district))
         workflow.upsert_search_attributes(updates)
@@ -1430,58 +1227,22 @@ class ComplaintWorkflow:
                 snapshot=snapshot,
                 channel=channel,
                 for_citizen=for_citizen,
-                follow_district=self._citizen_clock(),
+                follow_district=True,
             ),
         )
-
-    def _citizen_clock(self) -> bool:
-        """Whether this run keeps the citizen's clock (CITIZEN_CLOCK_PATCH); decided once."""
-        if self._clock is None:
-            self._clock = workflow.patched(CITIZEN_CLOCK_PATCH)
-        return self._clock
-
-    def _work_calendar(self) -> WorkingCalendar | None:
-        """The working-day calendar of this run (WORKING_CALENDAR_PATCH), or None for a run
-        replaying a history from before it; decided once, at the top of `run`."""
-        if not self._calendar_decided:
-            self._calendar_decided = True
-            if workflow.patched(WORKING_CALENDAR_PATCH):
-                self._calendar = self._policy.working_calendar()
-        return self._calendar
-
-    def _case_ladder(self) -> Ladder | None:
-        """The ladder this run climbs (LADDER_PATCH), or None for a run replaying a history
-        from before it; decided once, at the top of `run`. A state carried over from before
-        it gets the rung its stored escalation level names."""
-        if not self._ladder_decided:
-            self._ladder_decided = True
-            if workflow.patched(LADDER_PATCH):
-                self._ladder = rules.case_ladder(self._input.ladder, self._policy)
-                if self._state.rung is None:
-                    self._state.rung = rules.rung_of(self._state, self._ladder).code
-        return self._ladder
-
-    def _rating_window(self) -> timedelta | None:
-        """The appeal window of this run (CLOSURE_RATING_PATCH), or None for a run from
-        before it; decided once, at the top of `run`."""
-        if not self._rating_decided:
-            self._rating_decided = True
-            self._rates = workflow.patched(CLOSURE_RATING_PATCH)
-        return self._policy.appeal_window if self._rates else None
 
     def _report_due(self, start: datetime) -> datetime:
         """When the report on work arriving at `start` is due (`rules.report_due`)."""
         return rules.report_due(
             start,
             self._policy,
-            self._work_calendar(),
             suggestion=self._input.kind is ComplaintKind.SUGGESTION,
             urgent=self._input.urgent,
         )
 
     def _directive_due(self, start: datetime) -> datetime:
         """A directive's deadline when the review gave none (`rules.directive_due`)."""
-        return rules.directive_due(start, self._policy, self._work_calendar())
+        return rules.directive_due(start, self._policy)
 
     def _window(self) -> timedelta:
         return self._policy.report_deadline(
@@ -1489,22 +1250,12 @@ class ComplaintWorkflow:
         )
 
     def _promise(self) -> datetime:
-        """When the case was promised to be dealt with. Cases from before the patch carry no
-        promise: their registration plus the report window, or, once a directive or a
-        reopening gave the officer a new deadline, that deadline."""
+        """When the case was promised to be dealt with (set at its forwarding, each directive
+        and each reopening; a state carried without one: registration plus the window)."""
         state = self._state
         if state.promise_at is not None:
             return state.promise_at
-        if (state.directives_received or state.reopenings) and state.next_deadline:
-            return state.next_deadline
         return self._input.registered_at + self._window()
-
-    def _queued(self) -> bool:
-        """Whether this run queues its SMS (SMS_QUEUE_PATCH). Decided once per run, at its
-        first use (the top of `run`), so a run replaying an older history keeps the old way."""
-        if self._queue_sms is None:
-            self._queue_sms = workflow.patched(SMS_QUEUE_PATCH)
-        return self._queue_sms
 
     async def _sms(
         self,
@@ -1517,10 +1268,10 @@ class ComplaintWorkflow:
     ) -> None:
         """Owe one SMS; its key (case, step, template, recipient) makes retries harmless.
 
-        Queued (SMS_QUEUE_PATCH): appended to the case's outbox, sent after the transition by
-        `_drain_outbox`. `assignment_bound` drops it if the case has moved to another
-        assignment by its turn, `valid_until` if that moment has passed by then. Before the
-        patch the SMS was sent in place. An SMS that cannot be sent never stops the case.
+        Appended to the case's outbox, sent after the transition by `_drain_outbox` (a
+        transition never waits for its SMS). `assignment_bound` drops it if the case has moved
+        to another assignment by its turn, `valid_until` if that moment has passed by then. An
+        SMS that cannot be sent never stops the case.
         """
         state = self._state
         officer_id = state.officer.officer_id if state.officer else None
@@ -1528,45 +1279,21 @@ class ComplaintWorkflow:
             return
         reg = self._input.registration_number
         key = f"{reg}:{state.event_seq}:{template.value}:{recipient.value}"
-        officer_id = officer_id if recipient is RecipientKind.OFFICER else None
-        if self._queued():
-            state.outbox.append(
-                QueuedSms(
-                    key=key,
-                    template=template,
-                    recipient=recipient,
-                    officer_id=officer_id,
-                    params=params,
-                    urgent=self._input.urgent,
-                    queued_at=workflow.now(),
-                    assignment=state.assignments if assignment_bound else None,
-                    valid_until=valid_until,
-                )
+        state.outbox.append(
+            QueuedSms(
+                key=key,
+                template=template,
+                recipient=recipient,
+                officer_id=officer_id if recipient is RecipientKind.OFFICER else None,
+                params=params,
+                urgent=self._input.urgent,
+                queued_at=workflow.now(),
+                assignment=state.assignments if assignment_bound else None,
+                valid_until=valid_until,
             )
-            return
-        try:
-            await workflow.execute_activity_method(
-                SmsActivities.send_sms,
-                SendSmsInput(
-                    registration_number=reg,
-                    key=key,
-                    template=template,
-                    recipient=recipient,
-                    officer_id=officer_id,
-                    params=params,
-                ),
-                task_queue=self._input.sms_task_queue or workflow.info().task_queue,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=SMS_RETRY,
-            )
-        except ActivityError as err:  # permanent refusal (invalid number...): the case goes on
-            workflow.logger.warning("SMS %s to %s not sent: %s", template, recipient, err)
-            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-            await self._record(
-                "sms_failed", actor="sms", note=f"{template.value} to {recipient.value}: {cause}"
-            )
+        )
 
-    # ---- the case's outbox (SMS_QUEUE_PATCH) ----------------------------------------------
+    # ---- the case's outbox ----------------------------------------------------------------
 
     def _stale(self, sms: QueuedSms) -> str | None:
         """Why a queued message no longer means anything, or None if it is still owed."""

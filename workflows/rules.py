@@ -5,8 +5,7 @@ citizen's next attempt is, and when work is due.
 Pure, deterministic functions of their arguments (the case's state, its policy, its working
 calendar, "now"): no Temporal, no I/O, no clock. `workflows.complaint.ComplaintWorkflow` asks
 them "when, and what next" and does the effects (state, read model, SMS) under its lock; the
-unit tests (`tests/test_rules.py`) run them in milliseconds without a server. Which patch
-generation a run belongs to is the workflow's business: it passes the answers in as flags.
+unit tests (`tests/test_rules.py`) run them in milliseconds without a server.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, next_session
-from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.calendar import WorkingCalendar, fmt_ist
+from schemas.enums import ComplaintStatus
 from schemas.escalation import (
     JHARKHAND,
     REVIEW_STATUSES,
@@ -46,24 +45,20 @@ def next_wake(
     policy: Policy,
     now: datetime,
     *,
-    drop_late_reminders: bool,
-    ladder: Ladder | None = None,
-    appeal_window: timedelta | None = None,
+    ladder: Ladder,
 ) -> tuple[datetime, Wake] | None:
     """The next moment the case must move by itself and what it does then; None for a case
     with nothing ahead (withdrawn, or not yet forwarded). Every open status has exactly one.
 
-    `ladder` (LADDER_PATCH): a case on a forum rolls over `rollover_after` its rung's forum
-    says; without it, the policy's `review_rollover_after`.
-
-    `drop_late_reminders` (SMS_QUEUE_PATCH): no reminder once the deadline has passed (the
-    stack was down through it): the case escalates at once instead.
+    A case on a forum rolls over `rollover_after` its rung's forum on `ladder` says. No
+    reminder once the deadline has passed (the stack was down through it): the case
+    escalates at once instead. A closed case waits out its reopen and appeal windows.
     Raises AssertionError if the state lacks what its status promises (a bug, not input)."""
     match state.status:
         case ComplaintStatus.AWAITING_REPORT:
             assert state.next_deadline and state.report_window_start
             fractions = policy.reminder_fractions[state.reminders_sent :]
-            late = drop_late_reminders and now >= state.next_deadline
+            late = now >= state.next_deadline
             if fractions and not late:
                 window = state.next_deadline - state.report_window_start
                 remind_at = state.report_window_start + window * fractions[0]
@@ -78,17 +73,16 @@ def next_wake(
             return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
             assert state.closed_at
-            # A closed case waits out its reopen window, and its appeal window when it has one
-            # (CLOSURE_RATING_PATCH).
-            window = max(policy.reopen_window, appeal_window or policy.reopen_window)
+            window = max(policy.reopen_window, policy.appeal_window)
             return state.closed_at + window, Wake.REOPEN_WINDOW_ENDS
         case _:
             return None
 
 
-def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder | None) -> timedelta:
-    """How long after its session starts an undecided case on an agenda rolls over."""
-    if ladder is not None and state.rung is not None:
+def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder) -> timedelta:
+    """How long after its session starts an undecided case on an agenda rolls over (its
+    forum's time; the policy's for a rung without a forum)."""
+    if state.rung is not None:
         forum = ladder.rung(state.rung).forum
         if forum is not None:
             return forum.rollover_after
@@ -96,14 +90,14 @@ def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder | None)
 
 
 def case_ladder(ladder: Ladder | None, policy: Policy) -> Ladder:
-    """The ladder a case runs (LADDER_PATCH): the one in its input, or for a case registered
-    before ladders travelled with cases, the seed's with the policy's session settings."""
+    """The ladder a case runs: the one in its input, or when it carries none, the seed's with
+    the policy's session settings."""
     return ladder if ladder is not None else with_policy(JHARKHAND, policy)
 
 
 def rung_of(state: ComplaintState, ladder: Ladder) -> Rung:
-    """The rung the case stands on: its recorded code, or for a state from before the rung
-    was recorded, the one its stored escalation level names."""
+    """The rung the case stands on: its recorded code, or for a state carried without one,
+    the one its stored escalation level names."""
     if state.rung is not None:
         return ladder.rung(state.rung)
     return ladder.for_level(int(state.escalation_level))
@@ -135,63 +129,10 @@ def rung_exhausted(rung: Rung, rollovers: int) -> bool:
     )
 
 
-def escalation_target(
-    level: EscalationLevel, ladder: Ladder = JHARKHAND
-) -> tuple[EscalationLevel, SessionKind]:
-    """The next rung of `ladder` from the rung at `level`: from the nodal officer to the
-    weekly review, from there (and from Sidhi Baat itself, again) to Sidhi Baat."""
-    rung = ladder.next_rung(ladder.for_level(int(level)).code)
-    assert rung.forum is not None  # a validated ladder: every rung above the first has one
-    return EscalationLevel(rung.level), SessionKind(rung.forum.session_kind)
-
-
-def status_for(kind: SessionKind) -> ComplaintStatus:
-    """The status of a case on the agenda of a session of `kind`."""
-    if kind is SessionKind.WEEKLY_REVIEW:
-        return ComplaintStatus.WEEKLY_REVIEW
-    return ComplaintStatus.SIDHI_BAAT
-
-
-def review_slot(
-    kind: SessionKind, now: datetime, policy: Policy, calendar: WorkingCalendar | None
-) -> ReviewSlot:
-    """The session of `kind` a case escalated at `now` goes to: the first whose agenda cutoff
-    is still ahead (moved off holidays by `calendar`)."""
-    at = policy.weekly_review_time if kind is SessionKind.WEEKLY_REVIEW else policy.sidhi_baat_time
-    starts_at = next_session(
-        kind, now, at=at, cutoff_before=policy.agenda_cutoff_before, calendar=calendar
-    )
-    return ReviewSlot(kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at)
-
-
-def review_deadline(
-    slot: ReviewSlot,
-    policy: Policy,
-    *,
-    citizen_clock: bool,
-    rollover_after: timedelta | None = None,
-) -> datetime:
+def review_deadline(slot: ReviewSlot, rollover_after: timedelta) -> datetime:
     """The published deadline of a case on an agenda: the moment it rolls over if still
-    undecided (CITIZEN_CLOCK_PATCH), so "overdue" means stuck; before it, the meeting.
-    `rollover_after`: the forum's (LADDER_PATCH), else the policy's."""
-    if not citizen_clock:
-        return slot.starts_at
-    return slot.starts_at + (rollover_after or policy.review_rollover_after)
-
-
-def weekly_review_before(
-    sidhi_baat_at: datetime, now: datetime, policy: Policy, calendar: WorkingCalendar | None
-) -> datetime | None:
-    """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at`, if one
-    falls before it."""
-    prepared_at = review_slot(SessionKind.WEEKLY_REVIEW, now, policy, calendar).starts_at
-    return prepared_at if prepared_at < sidhi_baat_at else None
-
-
-def goes_on_to_sidhi_baat(kind: SessionKind, rollovers: int, policy: Policy) -> bool:
-    """Whether a case undecided `rollovers` times in a row at sessions of `kind` escalates
-    instead of rolling over (weekly reviews only: Sidhi Baat rolls over, counted)."""
-    return kind is SessionKind.WEEKLY_REVIEW and rollovers >= policy.max_weekly_rollovers
+    undecided (`rollover_after` its forum's sitting starts), so "overdue" means stuck."""
+    return slot.starts_at + rollover_after
 
 
 def review_request_granted(
@@ -199,17 +140,12 @@ def review_request_granted(
     now: datetime,
     next_deadline: datetime | None,
     promise: datetime,
-    registered_at: datetime,
-    window: timedelta,
     citizen_unsatisfied: bool,
-    citizen_clock: bool,
 ) -> bool:
     """A citizen's request for review is granted at once when the case is overdue, has
-    outlived its promise (CITIZEN_CLOCK_PATCH; before it: older than its report window since
-    registration), or the citizen is unsatisfied with the latest report."""
+    outlived its promise, or the citizen is unsatisfied with the latest report."""
     overdue = next_deadline is not None and now >= next_deadline
-    outlived = now > promise if citizen_clock else now - registered_at > window
-    return overdue or outlived or citizen_unsatisfied
+    return overdue or now > promise or citizen_unsatisfied
 
 
 class CallbackNext(StrEnum):
@@ -245,26 +181,15 @@ def callback_schedule(now: datetime, policy: Policy) -> tuple[datetime, datetime
     return due_at, due_at + policy.callback_overdue_after
 
 
-def report_due(
-    start: datetime,
-    policy: Policy,
-    calendar: WorkingCalendar | None,
-    *,
-    suggestion: bool,
-    urgent: bool,
-) -> datetime:
-    """When the report on work arriving at `start` is due: with a working calendar
-    (WORKING_CALENDAR_PATCH), at the end of a working day or in working days
-    (`Policy.report_due`); without, the window exactly."""
-    if calendar is None:
-        return start + policy.report_deadline(suggestion=suggestion, urgent=urgent)
+def report_due(start: datetime, policy: Policy, *, suggestion: bool, urgent: bool) -> datetime:
+    """When the report on work arriving at `start` is due: at the end of a working day or in
+    working days, as the policy says (`Policy.report_due`)."""
     return policy.report_due(start, suggestion=suggestion, urgent=urgent)
 
 
-def directive_due(start: datetime, policy: Policy, calendar: WorkingCalendar | None) -> datetime:
-    """A directive's deadline when the review gave none."""
-    if calendar is None:
-        return start + policy.directive_default_deadline
+def directive_due(start: datetime, policy: Policy) -> datetime:
+    """A directive's deadline when the review gave none (the policy's default, at the end of
+    a working day or in working days)."""
     return policy.due(
         start, policy.directive_default_deadline, policy.directive_default_working_days
     )
