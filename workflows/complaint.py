@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
-    from activities.sms import SmsActivities
     from activities.voice import VoiceActivities
     from schemas import search_attributes as sa
     from schemas.attachments import AttachmentEvent
@@ -66,40 +65,17 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         ReviewRequest,
         RouteInput,
-        SendSmsInput,
         SmsTemplate,
         Withdrawal,
     )
     from workflows import ivr as ivr_rules
     from workflows import rules
+    from workflows.outbox import Outbox
     from workflows.retry import DB_RETRY, DB_TIMEOUT
     from workflows.rules import Wake
 
-# Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
-# case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
-# workflow itself runs at 1, which its activities would otherwise inherit.)
-_OFFICER_URGENT_PRIORITY = Priority(priority_key=1)
-_CITIZEN_URGENT_PRIORITY = Priority(priority_key=2)
-_ROUTINE_PRIORITY = Priority(priority_key=3)
-# Officer messages about an assignment are pointless once the officer no longer holds the case.
-_OFFICER_TEMPLATES = frozenset(
-    {
-        SmsTemplate.OFFICER_ASSIGNED,
-        SmsTemplate.OFFICER_URGENT,
-        SmsTemplate.OFFICER_REMINDER,
-        SmsTemplate.OFFICER_DIRECTIVE,
-    }
-)
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
-
-
-def _sms_priority(sms: QueuedSms) -> Priority:
-    if not sms.urgent:
-        return _ROUTINE_PRIORITY
-    if sms.recipient is RecipientKind.OFFICER:
-        return _OFFICER_URGENT_PRIORITY
-    return _CITIZEN_URGENT_PRIORITY
 
 
 class CaseRejected(Refused):
@@ -128,9 +104,16 @@ class ComplaintWorkflow:
         self._ladder = rules.case_ladder(input.ladder, self._policy)
         if self._state.rung is None:
             self._state.rung = rules.rung_of(self._state, self._ladder).code
-        # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
-        self._sending = False
-        self._pausing_outbox = False
+        # The case's SMS outbox: transitions queue their messages, its coroutine sends them.
+        self._outbox = Outbox(
+            self._state,
+            self._policy,
+            registration_number=input.registration_number,
+            urgent=input.urgent,
+            task_queue=input.sms_task_queue,
+            note=self._note_sms,
+            mark_unsent=self._mark_unsent,
+        )
         # Final results of calls still being placed (their CallSid not yet recorded), by SID.
         self._early_results: dict[str, IvrOutcome] = {}
 
@@ -140,7 +123,7 @@ class ComplaintWorkflow:
     async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
         state = self._state
         caller = asyncio.create_task(self._ivr_caller())
-        drainer = asyncio.create_task(self._drain_outbox())
+        drainer = asyncio.create_task(self._outbox.drain())
         if state.status is ComplaintStatus.REGISTERED:
             async with self._lock:
                 await self._register_and_forward()
@@ -149,14 +132,7 @@ class ComplaintWorkflow:
             if self._history_is_long():
                 await workflow.wait_condition(lambda: not self._lock.locked())
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                # Let a send in flight finish (its message leaves the outbox) rather than
-                # abandon it, but never hold the case up for long: an unfinished one is sent
-                # again by the next run under the same key.
-                self._pausing_outbox = True
-                try:
-                    await workflow.wait_condition(lambda: not self._sending, timeout=60)
-                except TimeoutError:
-                    pass
+                await self._outbox.pause()
                 state.continued += 1
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
 
@@ -316,12 +292,14 @@ class ComplaintWorkflow:
             else SmsTemplate.OFFICER_ASSIGNED
         )
         if notify_officer:
-            await self._sms(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
+            self._outbox.owe(
+                officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True
+            )
         if acknowledge:
-            await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
         # "Forwarded to X" means nothing once the case has moved on; a directive or a
         # reopening is news the citizen gets even late.
-        await self._sms(
+        self._outbox.owe(
             citizen_sms,
             RecipientKind.CITIZEN,
             {"due": due},
@@ -341,7 +319,7 @@ class ComplaintWorkflow:
         # (the weekly review on the seed's, the District Collector's review on the DC ladder).
         upper = self._ladder.next_rung(rules.rung_of(state, self._ladder).code).forum
         forum = upper.session_kind.value if upper else SessionKind.WEEKLY_REVIEW.value
-        await self._sms(
+        self._outbox.owe(
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
             {"due": fmt_ist(state.next_deadline), "forum": forum},
@@ -376,13 +354,13 @@ class ComplaintWorkflow:
             note += f", prepared at the {prepared_at[0].code} of {fmt_ist(prepared_at[1])}"
         await self._record(f"escalated_to_{rung.forum.session_kind.value}", actor=actor, note=note)
         if prepared_at is not None:
-            await self._sms(
+            self._outbox.owe(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
                 {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at[1])},
             )
             return
-        await self._sms(
+        self._outbox.owe(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
             {"forum": rung.forum.session_kind.value, "date": fmt_ist(state.review.starts_at)},
@@ -433,7 +411,7 @@ class ComplaintWorkflow:
             actor=actor,
             note=f"undecided at {previous.session_id}; now {state.review.session_id}",
         )
-        await self._sms(
+        self._outbox.owe(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
             {"forum": previous.kind.value, "date": fmt_ist(state.review.starts_at)},
@@ -458,7 +436,7 @@ class ComplaintWorkflow:
             if reason is ClosureReason.SUGGESTION_ANSWERED
             else SmsTemplate.CLOSED
         )
-        await self._sms(
+        self._outbox.owe(
             template,
             RecipientKind.CITIZEN,
             {"reopen_days": str(self._policy.reopen_window.days)},
@@ -509,7 +487,7 @@ class ComplaintWorkflow:
                 actor=report.submitted_by,
                 note=f"{report.outcome.value}: {report.reply}",
             )
-            await self._sms(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
             inp = self._input
             if ivr_rules.ivr_applies(self._policy, kind=inp.kind.value, category=inp.category):
                 # Queued, not placed: the caller coroutine places it after this transition.
@@ -733,7 +711,7 @@ class ComplaintWorkflow:
             if extension is not None:
                 note += f"; extension past {fmt_ist(state.next_deadline)} asked of the review"
             await self._record("interim_reply", actor=reply.submitted_by, note=note)
-            await self._sms(
+            self._outbox.owe(
                 SmsTemplate.INTERIM_REPLY,
                 RecipientKind.CITIZEN,
                 {"reason": reply.reason, "date": fmt_ist(reply.expected_by)},
@@ -840,7 +818,7 @@ class ComplaintWorkflow:
                 message = f"already on the agenda of {fmt_ist(state.review.starts_at)}"
                 # The one SMS the request owes says where the case is, not an officer's
                 # deadline (only its text differs from before: replay is unaffected).
-                await self._sms(
+                self._outbox.owe(
                     SmsTemplate.ESCALATED,
                     RecipientKind.CITIZEN,
                     {"forum": state.review.kind.value, "date": fmt_ist(state.review.starts_at)},
@@ -859,7 +837,7 @@ class ComplaintWorkflow:
                     return self._result(f"review granted: {fmt_ist(state.review.starts_at)}")
                 deadline = fmt_ist(state.next_deadline)
                 message = f"not yet due for review; the current deadline is {deadline}"
-            await self._sms(
+            self._outbox.owe(
                 SmsTemplate.REVIEW_REQUEST_ANSWER,
                 RecipientKind.CITIZEN,
                 {"due": fmt_ist(state.next_deadline)},
@@ -886,7 +864,7 @@ class ComplaintWorkflow:
                 channel="api",
                 for_citizen=withdrawal.recorded_by != "citizen",
             )
-            await self._sms(SmsTemplate.WITHDRAWN, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.WITHDRAWN, RecipientKind.CITIZEN, {})
             return self._result("withdrawn")
 
     @withdraw.validator
@@ -944,7 +922,7 @@ class ComplaintWorkflow:
                 channel=contact.via,
                 for_citizen=contact.recorded_by != "citizen",
             )
-            await self._sms(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
             return self._result(f"repeat contact {self._state.repeat_contacts} recorded")
 
     @record_contact.validator
@@ -1257,161 +1235,9 @@ class ComplaintWorkflow:
             return state.promise_at
         return self._input.registered_at + self._window()
 
-    async def _sms(
-        self,
-        template: SmsTemplate,
-        recipient: RecipientKind,
-        params: dict[str, str],
-        *,
-        assignment_bound: bool = False,
-        valid_until: datetime | None = None,
-    ) -> None:
-        """Owe one SMS; its key (case, step, template, recipient) makes retries harmless.
-
-        Appended to the case's outbox, sent after the transition by `_drain_outbox` (a
-        transition never waits for its SMS). `assignment_bound` drops it if the case has moved
-        to another assignment by its turn, `valid_until` if that moment has passed by then. An
-        SMS that cannot be sent never stops the case.
-        """
-        state = self._state
-        officer_id = state.officer.officer_id if state.officer else None
-        if recipient is RecipientKind.OFFICER and officer_id is None:
-            return
-        reg = self._input.registration_number
-        key = f"{reg}:{state.event_seq}:{template.value}:{recipient.value}"
-        state.outbox.append(
-            QueuedSms(
-                key=key,
-                template=template,
-                recipient=recipient,
-                officer_id=officer_id if recipient is RecipientKind.OFFICER else None,
-                params=params,
-                urgent=self._input.urgent,
-                queued_at=workflow.now(),
-                assignment=state.assignments if assignment_bound else None,
-                valid_until=valid_until,
-            )
-        )
-
-    # ---- the case's outbox ----------------------------------------------------------------
-
-    def _stale(self, sms: QueuedSms) -> str | None:
-        """Why a queued message no longer means anything, or None if it is still owed."""
-        state = self._state
-        if sms.assignment is not None and sms.assignment != state.assignments:
-            return "the case has moved to another officer since"
-        if sms.valid_until is not None and workflow.now() >= sms.valid_until:
-            return f"its deadline {fmt_ist(sms.valid_until)} has passed"
-        if sms.template in _OFFICER_TEMPLATES and not state.status.is_open:
-            return f"the case is {state.status.value}"
-        return None
-
-    def _next_sendable(self) -> tuple[int | None, datetime | None]:
-        """The outbox index of the next message to send, or None and when one will be due.
-
-        Oldest first, except that a message deferred by a failed round (gateway down) holds
-        back only the later messages to the same recipient: the citizen's acknowledgement is
-        not kept waiting behind an officer's message, and each recipient reads in order."""
-        now = workflow.now()
-        held: set[tuple[RecipientKind, str | None]] = set()
-        wake: datetime | None = None
-        for index, sms in enumerate(self._state.outbox):
-            recipient = (sms.recipient, sms.officer_id)
-            if recipient in held:
-                continue
-            if sms.not_before is not None and sms.not_before > now:
-                held.add(recipient)
-                wake = sms.not_before if wake is None else min(wake, sms.not_before)
-                continue
-            return index, None
-        return None, wake
-
-    def _outbox_grew(self, size: int) -> Callable[[], bool]:
-        return lambda: len(self._state.outbox) != size
-
-    async def _drain_outbox(self) -> None:
-        """Send the case's owed SMS, oldest first, one at a time, outside the lock.
-
-        A message leaves the outbox only once sent (or dropped), so continue-as-new carries it
-        and the next run sends it again under the same key (sent at most once:
-        `deliver_once`). A round of attempts that the gateway never accepts marks the message
-        failed and defers it by `sms_redelivery_after`, until `sms_redelivery_window` after it
-        was queued; a permanent refusal (invalid number) ends it at once.
-        """
-        state, policy = self._state, self._policy
-        while True:
-            await workflow.wait_condition(lambda: bool(state.outbox) and not self._pausing_outbox)
-            index, wake = self._next_sendable()
-            if index is None:
-                assert wake is not None
-                try:
-                    await workflow.wait_condition(
-                        self._outbox_grew(len(state.outbox)),
-                        timeout=(wake - workflow.now()).total_seconds(),
-                    )
-                except TimeoutError:
-                    pass
-                continue
-            sms = state.outbox[index]
-            stale = self._stale(sms)
-            if stale is not None:
-                state.outbox.pop(index)
-                await self._note_sms("sms_dropped", sms, f"not sent: {stale}")
-                continue
-            self._sending = True
-            try:
-                await workflow.execute_activity_method(
-                    SmsActivities.send_sms,
-                    SendSmsInput(
-                        registration_number=self._input.registration_number,
-                        key=sms.key,
-                        template=sms.template,
-                        recipient=sms.recipient,
-                        officer_id=sms.officer_id,
-                        params=sms.params,
-                        redelivery=sms.rounds > 0,
-                    ),
-                    task_queue=self._input.sms_task_queue or workflow.info().task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(
-                        maximum_interval=policy.sms_retry_max_interval,
-                        maximum_attempts=policy.sms_attempts,
-                    ),
-                    priority=_sms_priority(sms),
-                )
-            except ActivityError as err:
-                self._sending = False
-                cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    state.outbox.pop(index)  # refused for good; the row says why
-                    await self._note_sms("sms_failed", sms, cause.message)
-                    continue
-                await self._gave_up_round(index, sms)
-                continue
-            self._sending = False
-            state.outbox.pop(index)
-
-    async def _gave_up_round(self, index: int, sms: QueuedSms) -> None:
-        """A round of attempts ended without the gateway accepting `sms` (at `index`)."""
-        state, policy = self._state, self._policy
-        retry_at = workflow.now() + policy.sms_redelivery_after
-        last = retry_at > sms.queued_at + policy.sms_redelivery_window
-        attempts = (sms.rounds + 1) * policy.sms_attempts
-        reason = f"the gateway did not accept it in {attempts} attempts"
-        await self._read_model(
-            CaseActivities.mark_unsent, MarkUnsentInput(key=sms.key, reason=reason)
-        )
-        if last:
-            state.outbox.pop(index)
-            await self._note_sms("sms_failed", sms, f"{reason}; given up")
-            return
-        state.outbox[index] = sms.model_copy(
-            update={"rounds": sms.rounds + 1, "not_before": retry_at}
-        )
-        if sms.rounds == 0:  # the timeline says it once, not every round
-            await self._note_sms(
-                "sms_failed", sms, f"{reason}; tried again from {fmt_ist(retry_at)} until sent"
-            )
+    async def _mark_unsent(self, key: str, reason: str) -> None:
+        """The read model's mark on a message the gateway did not accept in a round."""
+        await self._read_model(CaseActivities.mark_unsent, MarkUnsentInput(key=key, reason=reason))
 
     async def _note_sms(self, event: str, sms: QueuedSms, note: str) -> None:
         async with self._lock:
