@@ -20,13 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.voice import VoiceActivities
-    from schemas import search_attributes as sa
     from schemas.attachments import AttachmentEvent
     from schemas.calendar import SessionKind, fmt_ist, fmt_ist_date
     from schemas.enums import (
@@ -46,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         CallbackOutcome,
         CallbackResult,
-        CaseSnapshot,
         ClosureRating,
         ComplaintState,
         ComplaintWorkflowInput,
@@ -58,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
         MarkUnsentInput,
         OfficerAssignment,
         QueuedSms,
-        RecordTransitionInput,
         Reopening,
         RepeatContact,
         ReportOutcome,
@@ -69,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from workflows import ivr as ivr_rules
-    from workflows import rules
+    from workflows import projection, rules
     from workflows.outbox import Outbox
     from workflows.retry import DB_RETRY, DB_TIMEOUT
     from workflows.rules import Wake
@@ -1146,66 +1143,25 @@ class ComplaintWorkflow:
         channel: str | None = None,
         for_citizen: bool = False,
     ) -> None:
-        """Project the transition into the read model and the search attributes. `actor` is
-        who acted, `channel` how it came in, `for_citizen` whether the actor acted for the
-        citizen (the timeline shows all three)."""
+        """Project the transition into the read model and the search attributes (pure
+        functions of the state: `workflows.projection`). `actor` is who acted, `channel` how
+        it came in, `for_citizen` whether the actor acted for the citizen (the timeline shows
+        all three)."""
         state = self._state
         state.event_seq += 1
         self._version += 1
-        officer = state.officer
-        report = state.last_report
-        snapshot = CaseSnapshot(
-            status=state.status,
-            escalation_level=state.escalation_level,
-            next_deadline=state.next_deadline,
-            officer=officer,
-            review=state.review,
-            closure_reason=state.closure_reason,
-            closed_at=state.closed_at,
-            last_reply=report.reply if report else None,
-            citizen_remark=state.citizen_remark,
-            callback_due_at=(
-                state.callback_due_at if state.status is ComplaintStatus.AWAITING_CALLBACK else None
-            ),
-            callback_attempts=state.callback_attempts,
-            undecided_times=state.rollovers if state.status in REVIEW_STATUSES else 0,
-            repeat_contacts=state.repeat_contacts,
-            interim_replies=state.interim_replies,
-            interim_reason=state.interim_reason,
-            interim_expected_by=state.interim_expected_by,
-            extension_requested_until=state.extension_requested_until,
-            report_reason=report.reason if report else None,
-            rating=state.rating,
-            appeals=state.appeals,
-        )
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.COMPLAINT_STATUS.value_set(state.status.value),
-            sa.ESCALATION_LEVEL.value_set(int(state.escalation_level)),
-            (
-                sa.NEXT_DEADLINE.value_set(state.next_deadline)
-                if state.next_deadline
-                else sa.NEXT_DEADLINE.value_unset()
-            ),
-        ]
-        if officer and officer.department:
-            updates.append(sa.DEPARTMENT.value_set(officer.department))
-        if officer and officer.district:
-            # The case belongs where it was sent (a transfer to another district moves it).
-            updates.append(sa.DISTRICT.value_set(officer.district))
-        workflow.upsert_search_attributes(updates)
+        workflow.upsert_search_attributes(projection.search_attributes(state))
         await self._read_model(
             CaseActivities.record_transition,
-            RecordTransitionInput(
+            projection.transition(
+                state,
                 registration_number=self._input.registration_number,
-                seq=state.event_seq,
                 at=workflow.now(),
                 event=event,
                 actor=actor,
                 note=note,
-                snapshot=snapshot,
                 channel=channel,
                 for_citizen=for_citizen,
-                follow_district=True,
             ),
         )
 
