@@ -7,10 +7,17 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from schemas.calendar import IST, Holiday, SessionKind
-from schemas.enums import ComplaintStatus
+from schemas.calendar import IST, Holiday, SessionKind, fmt_ist
+from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
-from schemas.workflow import ComplaintState, ReviewSlot
+from schemas.workflow import (
+    CallbackOutcome,
+    CallbackResult,
+    ComplaintState,
+    DepartmentReport,
+    ReviewDecision,
+    ReviewSlot,
+)
 from workflows import rules
 from workflows.rules import CallbackNext, Wake
 
@@ -172,3 +179,74 @@ def test_a_transfer_never_resets_the_citizens_clock() -> None:
         now=NOW, usual_due=NOW + timedelta(days=15), promise=promise, transfers=3, policy=POLICY
     )
     assert bounced.escalate_because == "transferred 3 times"
+
+
+def test_an_action_on_a_case_in_another_status_or_not_open_is_refused() -> None:
+    assert rules.status_refusal(ComplaintStatus.CLOSED, ComplaintStatus.CLOSED) is None
+    assert rules.status_refusal(
+        ComplaintStatus.CLOSED, ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT
+    ) == ("wrong_status", {"status": "closed", "wanted": "weekly_review or sidhi_baat"})
+    assert rules.open_refusal(ComplaintStatus.AWAITING_REPORT) is None
+    for status in (ComplaintStatus.REGISTERED, ComplaintStatus.WITHDRAWN):
+        assert rules.open_refusal(status) == ("not_open", {"status": status.value})
+
+
+def test_a_report_is_refused_naming_what_is_wrong() -> None:
+    def refused(kind: ComplaintKind = ComplaintKind.COMPLAINT, **fields: object) -> str | None:
+        report = DepartmentReport.model_validate({"reply": "done", **fields})
+        refusal = rules.report_refusal(report, kind=kind, policy=POLICY)
+        return refusal[0] if refusal else None
+
+    assert refused(outcome="resolved") is None
+    assert refused(ComplaintKind.SUGGESTION, outcome="resolved") == "outcome_not_for_kind"
+    assert refused(outcome="resolved", reply="  ") == "reply_required"
+    assert refused(outcome="transferred") == "transfer_target"
+    assert refused(outcome="transferred", transfer_to_district="Ranchi") is None
+    assert refused(outcome="not_actionable") == "reason_required"
+    assert refused(outcome="not_actionable", reason="sub_judice") is None
+
+
+def test_a_second_unreachable_tap_and_a_dissatisfaction_without_words_are_refused() -> None:
+    due = NOW + timedelta(days=1)
+    unreachable = CallbackResult(outcome=CallbackOutcome.UNREACHABLE, telecaller="tc")
+    assert rules.callback_refusal(unreachable, attempts=1, due_at=due, now=NOW) == (
+        "attempt_just_recorded",
+        {"attempt": 1, "due": fmt_ist(due)},
+    )
+    assert rules.callback_refusal(unreachable, attempts=1, due_at=due, now=due) is None
+    assert rules.callback_refusal(unreachable, attempts=0, due_at=None, now=NOW) is None
+    unsatisfied = CallbackResult(outcome=CallbackOutcome.NOT_SATISFIED, telecaller="tc")
+    refusal = rules.callback_refusal(unsatisfied, attempts=0, due_at=None, now=NOW)
+    assert refusal == ("remark_required", {})
+
+
+def test_a_decision_for_another_session_or_with_a_bad_deadline_is_refused() -> None:
+    slot = ReviewSlot(
+        kind=SessionKind.WEEKLY_REVIEW, session_id="weekly-review-2026-12-01", starts_at=NOW
+    )
+    assert rules.session_refusal(slot, "weekly-review-2026-12-01") is None
+    assert rules.session_refusal(slot, "weekly-review-2026-12-08") == (
+        "other_session",
+        {"current": "weekly-review-2026-12-01", "requested": "weekly-review-2026-12-08"},
+    )
+    assert rules.session_refusal(None, "x")[0] == "other_session"  # type: ignore[index]
+
+    def decided(**fields: object) -> str | None:
+        decision = ReviewDecision.model_validate(
+            {"decision": "directive", "text": "act", "decided_by": "dc", **fields}
+        )
+        refusal = rules.decision_refusal(decision, now=NOW)
+        return refusal[0] if refusal else None
+
+    assert decided() is None
+    assert decided(decision="close") == "citizen_not_informed"
+    assert decided(decision="close", citizen_informed=True) is None
+    assert decided(new_deadline=NOW - timedelta(days=1)) == "deadline_past"
+    assert decided(new_deadline=NOW + timedelta(days=1)) is None
+
+
+def test_a_reopening_after_its_window_is_refused_with_the_date_it_ended() -> None:
+    window = timedelta(days=15)
+    assert rules.reopen_refusal(NOW, NOW + window, window) is None
+    late = rules.reopen_refusal(NOW, NOW + window + timedelta(minutes=1), window)
+    assert late == ("reopen_window_ended", {"days": 15, "date": "15-12-2026"})

@@ -35,13 +35,10 @@ with workflow.unsafe.imports_passed_through():
         RecipientKind,
     )
     from schemas.escalation import REVIEW_STATUSES, Ladder, Rung
-    from schemas.reference import canonical_department, canonical_district
     from schemas.refusals import Refused
     from schemas.review import RollOverRequest
     from schemas.voice import CallResult, IvrOutcome, IvrState, PlaceCallInput
     from schemas.workflow import (
-        COMPLAINT_OUTCOMES,
-        SUGGESTION_OUTCOMES,
         ActionResult,
         CallbackOutcome,
         CallbackResult,
@@ -525,37 +522,8 @@ class ComplaintWorkflow:
     @submit_report.validator
     def _validate_report(self, report: DepartmentReport) -> None:
         self._require(ComplaintStatus.AWAITING_REPORT)
-        allowed = (
-            SUGGESTION_OUTCOMES
-            if self._input.kind is ComplaintKind.SUGGESTION
-            else COMPLAINT_OUTCOMES
-        )
-        if report.outcome not in allowed:
-            valid = ", ".join(sorted(o.value for o in allowed))
-            raise CaseRejected(
-                "outcome_not_for_kind",
-                outcome=report.outcome.value,
-                kind=self._input.kind.value,
-                valid=valid,
-            )
-        if not report.reply.strip():
-            raise CaseRejected("reply_required")
-        if report.outcome is ReportOutcome.TRANSFERRED:
-            if not (report.transfer_to_district or report.transfer_to_department):
-                raise CaseRejected("transfer_target")
-            if report.transfer_to_district and not canonical_district(report.transfer_to_district):
-                raise CaseRejected("unknown_district", value=report.transfer_to_district)
-            if report.transfer_to_department and not canonical_department(
-                report.transfer_to_department
-            ):
-                raise CaseRejected("unknown_department", value=report.transfer_to_department)
-        if report.outcome is ReportOutcome.NOT_ACTIONABLE:
-            # Validators do not run on replay: older histories' reports without a reason replay.
-            refused = rules.not_actionable_refusal(
-                report.reason, self._policy.not_actionable_reasons
-            )
-            if refused is not None:
-                raise CaseRejected(refused[0], **refused[1])
+        # Validators do not run on replay: a rule made stricter leaves histories replaying.
+        self._refuse(rules.report_refusal(report, kind=self._input.kind, policy=self._policy))
 
     # ---- callback verification (update) ---------------------------------------------------
 
@@ -615,21 +583,16 @@ class ComplaintWorkflow:
             raise CaseRejected("no_callback_for_suggestion")
         self._require(ComplaintStatus.AWAITING_CALLBACK)
         state = self._state
-        if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
-            raise CaseRejected("remark_required")
-        if (
-            result.outcome is CallbackOutcome.UNREACHABLE
-            and state.callback_attempts > 0
-            and state.callback_due_at is not None
-            and workflow.now() < state.callback_due_at
-        ):
-            # A second tap is not a second attempt (the same Idempotency-Key answers the first
-            # tap's result; another key lands here).
-            raise CaseRejected(
-                "attempt_just_recorded",
-                attempt=state.callback_attempts,
-                due=fmt_ist(state.callback_due_at),
+        # A second tap is not a second attempt (the same Idempotency-Key answers the first
+        # tap's result; another key is refused here).
+        self._refuse(
+            rules.callback_refusal(
+                result,
+                attempts=state.callback_attempts,
+                due_at=state.callback_due_at,
+                now=workflow.now(),
             )
+        )
 
     # ---- review decision (update) ---------------------------------------------------------
 
@@ -674,18 +637,9 @@ class ComplaintWorkflow:
     @record_decision.validator
     def _validate_decision(self, decision: ReviewDecision) -> None:
         self._require(*REVIEW_STATUSES)
-        state = self._state
-        if decision.session_id and state.review and decision.session_id != state.review.session_id:
-            raise CaseRejected(
-                "other_session", current=state.review.session_id, requested=decision.session_id
-            )
-        if decision.decision is DecisionKind.CLOSE and not decision.citizen_informed:
-            raise CaseRejected("citizen_not_informed")
-        if decision.new_deadline is not None:
-            if decision.new_deadline.tzinfo is None:
-                raise CaseRejected("deadline_zone")
-            if decision.new_deadline <= workflow.now():
-                raise CaseRejected("deadline_past")
+        if decision.session_id:
+            self._refuse(rules.session_refusal(self._state.review, decision.session_id))
+        self._refuse(rules.decision_refusal(decision, now=workflow.now()))
 
     # ---- interim reply (update) -----------------------------------------------------------
 
@@ -730,8 +684,7 @@ class ComplaintWorkflow:
             now=workflow.now(),
             allowed=self._policy.interim_reasons,
         )
-        if refused is not None:
-            raise CaseRejected(refused[0], **refused[1])
+        self._refuse(refused)
 
     # ---- rating and appeal (update) -------------------------------------------------------
 
@@ -790,8 +743,7 @@ class ComplaintWorkflow:
             closures=state.closures,
             appealed_closure=state.appealed_closure,
         )
-        if refused is not None:
-            raise CaseRejected(refused[0], **refused[1])
+        self._refuse(refused)
 
     # ---- citizen actions (updates) --------------------------------------------------------
 
@@ -894,15 +846,10 @@ class ComplaintWorkflow:
 
     @reopen.validator
     def _validate_reopen(self, reopening: Reopening) -> None:
-        state = self._state
         self._require(ComplaintStatus.CLOSED)
-        assert state.closed_at
-        if workflow.now() > state.closed_at + self._policy.reopen_window:
-            raise CaseRejected(
-                "reopen_window_ended",
-                days=self._policy.reopen_window.days,
-                date=fmt_ist_date(state.closed_at + self._policy.reopen_window),
-            )
+        assert self._state.closed_at
+        window = self._policy.reopen_window
+        self._refuse(rules.reopen_refusal(self._state.closed_at, workflow.now(), window))
 
     @workflow.update
     async def record_contact(self, contact: RepeatContact) -> ActionResult:
@@ -942,10 +889,7 @@ class ComplaintWorkflow:
     @roll_over_from_session.validator
     def _validate_session_rollover(self, request: RollOverRequest) -> None:
         self._require(*REVIEW_STATUSES)
-        review = self._state.review
-        if review is None or review.session_id != request.session_id:
-            current = review.session_id if review else "no session"
-            raise CaseRejected("other_session", current=current, requested=request.session_id)
+        self._refuse(rules.session_refusal(self._state.review, request.session_id))
 
     # ---- the verification call made by machine --------------------------------------------
 
@@ -1115,13 +1059,16 @@ class ComplaintWorkflow:
     # ---- helpers --------------------------------------------------------------------------
 
     def _require(self, *statuses: ComplaintStatus) -> None:
-        if self._state.status not in statuses:
-            wanted = " or ".join(s.value for s in statuses)
-            raise CaseRejected("wrong_status", status=self._state.status.value, wanted=wanted)
+        self._refuse(rules.status_refusal(self._state.status, *statuses))
 
     def _require_open(self) -> None:
-        if not self._state.status.is_open or self._state.status is ComplaintStatus.REGISTERED:
-            raise CaseRejected("not_open", status=self._state.status.value)
+        self._refuse(rules.open_refusal(self._state.status))
+
+    @staticmethod
+    def _refuse(refusal: rules.Refusal | None) -> None:
+        """Raise the case's refusal (`rules`' key and values), if any."""
+        if refusal is not None:
+            raise CaseRejected(refusal[0], **refusal[1])
 
     def _result(self, message: str) -> ActionResult:
         state = self._state

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from schemas.calendar import WorkingCalendar, fmt_ist
-from schemas.enums import ComplaintStatus
+from schemas.calendar import WorkingCalendar, fmt_ist, fmt_ist_date
+from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.escalation import (
     JHARKHAND,
     REVIEW_STATUSES,
@@ -27,7 +28,19 @@ from schemas.escalation import (
 )
 from schemas.policy import Policy
 from schemas.reasons import DOES_NOT_PERTAIN
-from schemas.workflow import ComplaintState, ReviewSlot
+from schemas.reference import canonical_department, canonical_district
+from schemas.workflow import (
+    COMPLAINT_OUTCOMES,
+    SUGGESTION_OUTCOMES,
+    CallbackOutcome,
+    CallbackResult,
+    ComplaintState,
+    DecisionKind,
+    DepartmentReport,
+    ReportOutcome,
+    ReviewDecision,
+    ReviewSlot,
+)
 
 
 class Wake(StrEnum):
@@ -300,3 +313,98 @@ def rating_refusal(
     if appeal and appealed_closure == closures:
         return "already_appealed", {}
     return None
+
+
+# ---- the updates' checks: why an action is refused (a key of `schemas.refusals`) ----------
+
+# A refusal: its key in `schemas.refusals` and the values its words name.
+Refusal = tuple[str, dict[str, Any]]
+
+
+def status_refusal(status: ComplaintStatus, *wanted: ComplaintStatus) -> Refusal | None:
+    """Refused unless the case is in one of the `wanted` statuses."""
+    if status in wanted:
+        return None
+    return "wrong_status", {"status": status.value, "wanted": " or ".join(w.value for w in wanted)}
+
+
+def open_refusal(status: ComplaintStatus) -> Refusal | None:
+    """Refused unless the case is open and forwarded (a citizen's action on it)."""
+    if status.is_open and status is not ComplaintStatus.REGISTERED:
+        return None
+    return "not_open", {"status": status.value}
+
+
+def report_refusal(
+    report: DepartmentReport, *, kind: ComplaintKind, policy: Policy
+) -> Refusal | None:
+    """Why an officer's report is refused: an outcome not for the case's kind, an empty reply,
+    a transfer naming no known district or department, or a "not actionable" reason not of
+    the state's list (`not_actionable_refusal`)."""
+    allowed = SUGGESTION_OUTCOMES if kind is ComplaintKind.SUGGESTION else COMPLAINT_OUTCOMES
+    if report.outcome not in allowed:
+        return "outcome_not_for_kind", {
+            "outcome": report.outcome.value,
+            "kind": kind.value,
+            "valid": ", ".join(sorted(o.value for o in allowed)),
+        }
+    if not report.reply.strip():
+        return "reply_required", {}
+    if report.outcome is ReportOutcome.TRANSFERRED:
+        district, department = report.transfer_to_district, report.transfer_to_department
+        if not (district or department):
+            return "transfer_target", {}
+        if district and not canonical_district(district):
+            return "unknown_district", {"value": district}
+        if department and not canonical_department(department):
+            return "unknown_department", {"value": department}
+    if report.outcome is ReportOutcome.NOT_ACTIONABLE:
+        return not_actionable_refusal(report.reason, policy.not_actionable_reasons)
+    return None
+
+
+def callback_refusal(
+    result: CallbackResult, *, attempts: int, due_at: datetime | None, now: datetime
+) -> Refusal | None:
+    """Why a verification call's outcome is refused: "not satisfied" without the citizen's
+    words, or an "unreachable" while the attempt just recorded is not yet due again (a second
+    tap is not a second attempt)."""
+    if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
+        return "remark_required", {}
+    if (
+        result.outcome is CallbackOutcome.UNREACHABLE
+        and attempts > 0
+        and due_at is not None
+        and now < due_at
+    ):
+        return "attempt_just_recorded", {"attempt": attempts, "due": fmt_ist(due_at)}
+    return None
+
+
+def session_refusal(review: ReviewSlot | None, requested: str) -> Refusal | None:
+    """Refused when an action names a session (`requested`) other than the case's own."""
+    if review is not None and review.session_id == requested:
+        return None
+    current = review.session_id if review else "no session"
+    return "other_session", {"current": current, "requested": requested}
+
+
+def decision_refusal(decision: ReviewDecision, *, now: datetime) -> Refusal | None:
+    """Why a review's decision is refused: a closure without the citizen informed, or a
+    deadline without a zone or not ahead of `now`."""
+    if decision.decision is DecisionKind.CLOSE and not decision.citizen_informed:
+        return "citizen_not_informed", {}
+    deadline = decision.new_deadline
+    if deadline is not None:
+        if deadline.tzinfo is None:
+            return "deadline_zone", {}
+        if deadline <= now:
+            return "deadline_past", {}
+    return None
+
+
+def reopen_refusal(closed_at: datetime, now: datetime, window: timedelta) -> Refusal | None:
+    """Refused once the reopen `window` after the closure has ended (the date it ended)."""
+    if now <= closed_at + window:
+        return None
+    return "reopen_window_ended", {"days": window.days, "date": fmt_ist_date(closed_at + window)}
