@@ -20,12 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
-    from activities.voice import VoiceActivities
     from schemas.attachments import AttachmentEvent
     from schemas.calendar import SessionKind, fmt_ist, fmt_ist_date
     from schemas.enums import (
@@ -37,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.escalation import REVIEW_STATUSES, Ladder, Rung
     from schemas.refusals import Refused
     from schemas.review import RollOverRequest
-    from schemas.voice import CallResult, IvrOutcome, IvrState, PlaceCallInput
+    from schemas.voice import IvrOutcome, IvrState
     from schemas.workflow import (
         ActionResult,
         CallbackOutcome,
@@ -64,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import ivr as ivr_rules
     from workflows import projection, rules
+    from workflows.caller import IvrCaller
     from workflows.outbox import Outbox
     from workflows.retry import DB_RETRY, DB_TIMEOUT
     from workflows.rules import Wake
@@ -108,15 +106,23 @@ class ComplaintWorkflow:
             note=self._note_sms,
             mark_unsent=self._mark_unsent,
         )
-        # Final results of calls still being placed (their CallSid not yet recorded), by SID.
-        self._early_results: dict[str, IvrOutcome] = {}
+        # The verification calls made by machine: placed by its coroutine, outside the lock.
+        self._caller = IvrCaller(
+            self._state,
+            self._policy,
+            self._lock,
+            registration_number=input.registration_number,
+            task_queue=input.sms_task_queue,
+            version=lambda: self._version,
+            record=self._record,
+        )
 
     # ---- run ------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
         state = self._state
-        caller = asyncio.create_task(self._ivr_caller())
+        caller = asyncio.create_task(self._caller.run())
         drainer = asyncio.create_task(self._outbox.drain())
         if state.status is ComplaintStatus.REGISTERED:
             async with self._lock:
@@ -893,136 +899,10 @@ class ComplaintWorkflow:
 
     # ---- the verification call made by machine --------------------------------------------
 
-    def _call_owed(self) -> bool:
-        state = self._state
-        ivr = state.ivr
-        return (
-            state.status is ComplaintStatus.AWAITING_CALLBACK
-            and ivr is not None
-            and not ivr.handed_over
-            and (ivr.next_at is not None or ivr.call_sid is not None)
-        )
-
-    def _call_moved(self, ivr: IvrState, sid: str) -> Callable[[], bool]:
-        state = self._state
-        return lambda: state.ivr is not ivr or ivr.call_sid != sid or not self._call_owed()
-
-    def _round_moved(self, ivr: IvrState, version: int) -> Callable[[], bool]:
-        return lambda: self._version != version or self._state.ivr is not ivr
-
-    async def _ivr_caller(self) -> None:
-        """Place the case's owed IVR calls, one at a time, outside the lock; wait for each
-        call's final status (`ivr_result`), at most `ivr_call_timeout` (then it failed).
-
-        A call is placed under a key of the case's verification round and attempt, so a run
-        continued-as-new while placing it gets the same call back (`place_call`)."""
-        state, policy = self._state, self._policy
-        while True:
-            await workflow.wait_condition(self._call_owed)
-            ivr = state.ivr
-            assert ivr is not None
-            if ivr.call_sid is not None:
-                sid = ivr.call_sid
-                assert ivr.placed_at is not None
-                left = (ivr.placed_at + policy.ivr_call_timeout - workflow.now()).total_seconds()
-                try:
-                    await workflow.wait_condition(
-                        self._call_moved(ivr, sid),
-                        timeout=max(left, 0.001),
-                    )
-                except TimeoutError:
-                    await self._call_ended(
-                        IvrOutcome(call_sid=sid, result=CallResult.FAILED), "no final status"
-                    )
-                continue
-            assert ivr.next_at is not None
-            if ivr.next_at > workflow.now():
-                version = self._version
-                try:
-                    await workflow.wait_condition(
-                        self._round_moved(ivr, version),
-                        timeout=(ivr.next_at - workflow.now()).total_seconds(),
-                    )
-                except TimeoutError:
-                    pass
-                continue
-            attempt = ivr.attempts + 1
-            reg = self._input.registration_number
-            try:
-                placed = await workflow.execute_activity_method(
-                    VoiceActivities.place_call,
-                    PlaceCallInput(
-                        registration_number=reg,
-                        key=f"{reg}:{ivr.round}:ivr:{attempt}",
-                        attempt=attempt,
-                    ),
-                    task_queue=self._input.sms_task_queue or workflow.info().task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(
-                        maximum_interval=timedelta(minutes=5), maximum_attempts=30
-                    ),
-                )
-            except ActivityError as err:
-                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-                async with self._lock:
-                    if state.ivr is ivr and self._call_owed():
-                        ivr.attempts, ivr.next_at, ivr.handed_over = attempt, None, True
-                        await self._record(
-                            "ivr_handed_to_telecaller",
-                            actor="ivr",
-                            note=f"call not placed: {cause}",
-                        )
-                continue
-            async with self._lock:
-                if state.ivr is not ivr or not self._call_owed():
-                    continue  # the case moved while the call was being placed
-                ivr.attempts, ivr.next_at = attempt, None
-                ivr.call_sid, ivr.placed_at = placed.call_sid, workflow.now()
-                await self._record(
-                    "ivr_call_placed",
-                    actor="ivr",
-                    note=f"call {placed.call_sid}: attempt {attempt} of {policy.ivr_attempts}",
-                )
-            early = self._early_results.pop(placed.call_sid, None)
-            if early is not None:
-                await self._call_ended(early)
-
-    async def _call_ended(self, outcome: IvrOutcome, why: str | None = None) -> None:
-        """A call's final result: another call later, or the telecaller's turn. Acted on once
-        per CallSid (only the call in progress counts); 1 and 2 already moved the case."""
-        async with self._lock:
-            state, policy = self._state, self._policy
-            ivr = state.ivr
-            if ivr is not None and ivr.call_sid is None and ivr.next_at is not None:
-                # The call is being placed: its result came before the activity's (a number
-                # busy at once). Kept until the call is recorded, then acted on.
-                self._early_results[outcome.call_sid] = outcome
-                return
-            if ivr is None or ivr.call_sid != outcome.call_sid or not self._call_owed():
-                return
-            ivr.call_sid, ivr.last_result = None, outcome.result
-            step = ivr_rules.after_call(outcome.result, ivr.attempts, workflow.now(), policy)
-            said = outcome.result.value.replace("_", " ") + (f" ({why})" if why else "")
-            if step.next_at is not None:
-                ivr.next_at = step.next_at
-                await self._record(
-                    "ivr_unanswered",
-                    actor="ivr",
-                    note=f"call {outcome.call_sid}: {said}; attempt {ivr.attempts} of "
-                    f"{policy.ivr_attempts}; next call {fmt_ist(step.next_at)}",
-                )
-            elif step.hand_over is not None:
-                ivr.handed_over = True
-                await self._record(
-                    "ivr_handed_to_telecaller",
-                    actor="ivr",
-                    note=f"call {outcome.call_sid}: {step.hand_over}",
-                )
-
     @workflow.signal
     async def ivr_result(self, outcome: IvrOutcome) -> None:
         """An IVR call's final result (the voice status callback, once per CallSid)."""
-        await self._call_ended(outcome)
+        await self._caller.call_ended(outcome)
 
     # ---- signals: delivery receipts -------------------------------------------------------
 
