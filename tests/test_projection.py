@@ -8,25 +8,18 @@ from datetime import datetime, timedelta
 
 from schemas import search_attributes as sa
 from schemas.calendar import IST, SessionKind
-from schemas.enums import ComplaintStatus, EscalationLevel, OfficerRole
+from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.workflow import (
     ComplaintState,
     DepartmentReport,
-    OfficerAssignment,
     ReportOutcome,
     ReviewSlot,
 )
+from tests.test_outbox import officer
 from workflows import projection
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=IST)
-OFFICER = OfficerAssignment(
-    officer_id="dumka-nodal",
-    name="Nodal",
-    designation="District Supply Officer",
-    role=OfficerRole.NODAL,
-    district="Dumka",
-    department="FOOD",
-)
+OFFICER = officer("dumka-nodal")
 
 
 def test_the_snapshot_shows_the_latest_report_and_a_callback_only_while_awaited() -> None:
@@ -75,8 +68,8 @@ def test_search_attributes_follow_the_officers_district_and_unset_a_missing_dead
         sa.COMPLAINT_STATUS.name: "awaiting_report",
         sa.ESCALATION_LEVEL.name: 0,
         sa.NEXT_DEADLINE.name: None,
-        sa.DEPARTMENT.name: "FOOD",
-        sa.DISTRICT.name: "Dumka",
+        sa.DEPARTMENT.name: "Food",
+        sa.DISTRICT.name: "Ranchi",
     }
     registered = ComplaintState(next_deadline=NOW)
     updates = {u.key.name: u.value for u in projection.search_attributes(registered)}
