@@ -10,6 +10,12 @@ the workflow itself only decides and calls activities for every effect (SMS, rea
                    deadline   │   │ directive                     │ unreachable x N
                               ▼   │                               ▼
                         weekly_review ──fails again──> sidhi_baat (monthly, last Tuesday)
+
+This file is the lifecycle. Beside it: the rules it asks (`workflows.rules`, pure: when, what
+next, why an action is refused), the read-model projection (`workflows.projection`, pure), the
+SMS outbox (`workflows.outbox`) and the verification calls made by machine (`workflows.caller`),
+each a coroutine of the case outside its lock. Changing what a running case does: see
+docs/versioning.md.
 """
 
 from __future__ import annotations
