@@ -42,7 +42,7 @@ FINAL_CALL_STATUSES = {
 
 
 class IvrState(IstModel):
-    """The case's IVR calls while it awaits its verification (IVR_PATCH); carried across
+    """The case's IVR calls while it awaits its verification; carried across
     continue-as-new in `ComplaintState.ivr`."""
 
     round: int = 0  # the case's event number when the round began (the calls' key)

@@ -314,14 +314,14 @@ class ComplaintState(IstModel):
     review_requests: int = 0
     transfers: int = 0
     reopenings: int = 0
-    # Later calls from the citizen linked to the case (REPEAT_CONTACT_PATCH).
+    # Later calls from the citizen linked to the case.
     repeat_contacts: int = 0
     closure_reason: ClosureReason | None = None
     closed_at: datetime | None = None
     event_seq: int = 0
     continued: int = 0
     # The moment the case was promised to be dealt with: registration + its report window,
-    # then a directive's deadline, a reopening's new window (CITIZEN_CLOCK_PATCH). Transfers
+    # then a directive's deadline, a reopening's new window. Transfers
     # never move it.
     promise_at: datetime | None = None
     # Bumped whenever the case is put with an officer (forwarding, transfer, directive,
@@ -329,16 +329,16 @@ class ComplaintState(IstModel):
     assignments: int = 0
     # SMS owed by transitions already recorded, oldest first (see QueuedSms).
     outbox: list[QueuedSms] = Field(default_factory=list)
-    # The code of the rung of the case's ladder it stands on (LADDER_PATCH; None: a state
-    # from before, whose rung its `escalation_level` names).
+    # The code of the rung of the case's ladder it stands on (None: a state carried without
+    # one, whose rung its `escalation_level` names).
     rung: str | None = None
-    # The machine's verification calls while the case awaits its verification (IVR_PATCH).
+    # The machine's verification calls while the case awaits its verification.
     ivr: IvrState | None = None
-    # Interim replies (INTERIM_REPLY_PATCH): how many, the last one's reason and expected
+    # Interim replies: how many, the last one's reason and expected
     # date, and the extension it asks for when that date is past the case's deadline (the
     # next review decides; a directive answers it).
     interim_replies: int = 0
-    # Closures, and the citizen's rating of the latest (CLOSURE_RATING_PATCH): the number of
+    # Closures, and the citizen's rating of the latest: the number of
     # the closure last appealed (one appeal per closure) and how many appeals in all.
     closures: int = 0
     rating: int | None = None
@@ -488,8 +488,8 @@ class RecordTransitionInput(BaseModel):
     # timers and workers), and whether `actor` acted for the citizen.
     channel: str | None = None
     for_citizen: bool = False
-    # The case's district follows its officer's (CITIZEN_CLOCK_PATCH): False for runs from
-    # before the patch, whose read model kept the registered district.
+    # The case's district follows its officer's (a transfer to another district moves it);
+    # False keeps the registered district.
     follow_district: bool = False
 
 

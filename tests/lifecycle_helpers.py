@@ -109,21 +109,14 @@ def messages(engine: Engine, handle: CaseHandle) -> list[Message]:
         )
 
 
-# The code generation new recordings belong to (the latest patch): histories of earlier
-# generations stay beside them, since cases started under them are still running.
-HISTORY_GENERATION = "escalation_ladder"
-
-
-async def keep_history(
-    handle: WorkflowHandle[Any, Any], name: str, generation: str = HISTORY_GENERATION
-) -> None:
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history for the replay suite, as
-    `NAME.GENERATION.json` (a review session's: its own generation)."""
+    `tests/histories/NAME.json` (docs/versioning.md)."""
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.{generation}.json").write_text(
+    (HISTORIES / f"{name}.json").write_text(
         json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
     )
 

@@ -10,6 +10,12 @@ the workflow itself only decides and calls activities for every effect (SMS, rea
                    deadline   │   │ directive                     │ unreachable x N
                               ▼   │                               ▼
                         weekly_review ──fails again──> sidhi_baat (monthly, last Tuesday)
+
+This file is the lifecycle. Beside it: the rules it asks (`workflows.rules`, pure: when, what
+next, why an action is refused), the read-model projection (`workflows.projection`, pure), the
+SMS outbox (`workflows.outbox`) and the verification calls made by machine (`workflows.caller`),
+each a coroutine of the case outside its lock. Changing what a running case does: see
+docs/versioning.md.
 """
 
 from __future__ import annotations
@@ -20,36 +26,26 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
-    from activities.sms import SmsActivities
-    from activities.voice import VoiceActivities
-    from schemas import search_attributes as sa
     from schemas.attachments import AttachmentEvent
-    from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, fmt_ist_date
+    from schemas.calendar import SessionKind, fmt_ist, fmt_ist_date
     from schemas.enums import (
         ClosureReason,
         ComplaintKind,
         ComplaintStatus,
         RecipientKind,
-        is_open,
         on_agenda,
     )
-    from schemas.escalation import REVIEW_STATUSES, Ladder, Rung
-    from schemas.reference import canonical_department, canonical_district
+    from schemas.escalation import Ladder, Rung
     from schemas.refusals import Refused
     from schemas.review import RollOverRequest
-    from schemas.voice import CallResult, IvrOutcome, IvrState, PlaceCallInput
+    from schemas.voice import IvrOutcome, IvrState
     from schemas.workflow import (
-        COMPLAINT_OUTCOMES,
-        SUGGESTION_OUTCOMES,
         ActionResult,
         CallbackOutcome,
         CallbackResult,
-        CaseSnapshot,
         ClosureRating,
         ComplaintState,
         ComplaintWorkflowInput,
@@ -61,105 +57,24 @@ with workflow.unsafe.imports_passed_through():
         MarkUnsentInput,
         OfficerAssignment,
         QueuedSms,
-        RecordTransitionInput,
         Reopening,
         RepeatContact,
         ReportOutcome,
         ReviewDecision,
         ReviewRequest,
         RouteInput,
-        SendSmsInput,
         SmsTemplate,
         Withdrawal,
     )
     from workflows import ivr as ivr_rules
-    from workflows import rules
-    from workflows.retry import DB_RETRY, DB_TIMEOUT, SMS_RETRY
+    from workflows import projection, rules
+    from workflows.caller import IvrCaller
+    from workflows.outbox import Outbox
+    from workflows.retry import DB_RETRY, DB_TIMEOUT
     from workflows.rules import Wake
 
-# Patch: a new case's read-model activities (routing, officer look-up, timeline projection)
-# run as local activities in the workflow worker when they share its queue (DB_TASK_QUEUE
-# empty, the embedded default): no round trip through the server's task queue for each, so the
-# acknowledgement SMS goes out sooner and the server does about a sixth less work per case
-# (bench/). Cases whose history predates the patch replay their scheduled activities.
-LOCAL_READ_MODEL_PATCH = "local-read-model-activities"
-# Patch: a transition never waits for its SMS. Messages are queued in the case's state as part
-# of the transition and sent after it, in order, by the case's outbox coroutine (outside the
-# lock); an urgent case is forwarded before it is acknowledged and its SMS carry a higher task
-# priority. Cases whose history predates the patch keep awaiting each SMS in place.
-SMS_QUEUE_PATCH = "sms-queue-off-critical-path"
-# Patch: the case's clock is the citizen's. A transfer caps the new officer's deadline at the
-# case's promise plus a grace and, past `max_transfers`, sends the case to review; a directive
-# clears the citizen's earlier "not satisfied" and sets a new promise; a review request is
-# granted on the promise, not the registration; the published deadline of a case on an agenda
-# is the moment it rolls over, not the meeting; the read model follows the case's district.
-CITIZEN_CLOCK_PATCH = "citizen-clock"
-# Patch: a suggestion put "under consideration" tells the citizen so (its own SMS, not a second
-# "forwarded") and does not re-send its officer the assignment they are working on.
-SUGGESTION_NOTICE_PATCH = "suggestion-under-consideration-notice"
-# Patch: the working-day calendar. A deadline of whole days falls at the end of the working day
-# (policy `working_day_ends`, IST) on a working day, or counts working days when the policy
-# says so; a review session due on a gazetted holiday (the case's `policy.holidays`) is held on
-# the next working day or skipped. Cases whose history predates the patch keep exact-time
-# deadlines and Tuesday sessions until their next continue-as-new.
-WORKING_CALENDAR_PATCH = "working-calendar"
-# Patch: the case runs its own ladder (`input.ladder`, the seed's when None). Its state holds
-# the rung it stands on; escalating is "the next rung"; a forum's sitting, cutoff, rollover
-# time and bound are the rung's (a forum held per district sits on the district's weekday, one
-# session per district). Runs from before keep the seed's rules read from the policy.
-LADDER_PATCH = "escalation-ladder"
-# Patch: the citizen's repeat call linked to the case (`record_contact`): a timeline entry,
-# the count in the read model, the case's number told again by SMS. Histories from before
-# never took the update; the marker names those that did, so a later change to the handler
-# branches on it and they still replay.
-REPEAT_CONTACT_PATCH = "repeat-contact"
-
-# Patch: the verification call made by machine. A case starting to await its verification,
-# of a kind and category the policy calls by IVR, is called by the case's caller coroutine
-# (outside the lock, like the SMS outbox): busy / no answer / failed calls are tried again
-# within calling hours, then handed to the telecaller, as is a citizen who presses 3. The
-# answers 1 and 2 arrive as `record_callback` from the voice webhooks (actor `ivr`); the
-# case's own deadlines move it whatever the calls do.
-IVR_PATCH = "ivr-verification-call"
-
-# A file's event (added, made public or private, removed, an Open311 media_url fetched or
-# refused) signalled to the case, which writes it to its timeline by reference.
-ATTACHMENT_TIMELINE_PATCH = "attachment-timeline"
-
-# Patch: an officer running late sends an interim reply (a reason from the state's list, a
-# text, an expected date): recorded, the citizen told by SMS; the case's deadline never moves,
-# and an expected date past it is an extension request the next review decides (a directive
-# answers it). Runs from before never received one.
-INTERIM_REPLY_PATCH = "interim-reply"
-# Patch: the citizen rates a closure 1-5 (SMS digit, call, page, desk) within the policy's
-# `appeal_window`, which a closed case now waits out (not only the reopen window); 1 or 2, or
-# an explicit appeal, takes the case one rung up its ladder, once per closure.
-CLOSURE_RATING_PATCH = "closure-rating-appeal"
-# Temporal task priorities on the SMS queue (1 is first; 3 is the server's default): an urgent
-# case's officers first, then its citizen, then routine messages. (Set explicitly: an urgent
-# workflow itself runs at 1, which its activities would otherwise inherit.)
-_OFFICER_URGENT_PRIORITY = Priority(priority_key=1)
-_CITIZEN_URGENT_PRIORITY = Priority(priority_key=2)
-_ROUTINE_PRIORITY = Priority(priority_key=3)
-# Officer messages about an assignment are pointless once the officer no longer holds the case.
-_OFFICER_TEMPLATES = frozenset(
-    {
-        SmsTemplate.OFFICER_ASSIGNED,
-        SmsTemplate.OFFICER_URGENT,
-        SmsTemplate.OFFICER_REMINDER,
-        SmsTemplate.OFFICER_DIRECTIVE,
-    }
-)
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
-
-
-def _sms_priority(sms: QueuedSms) -> Priority:
-    if not sms.urgent:
-        return _ROUTINE_PRIORITY
-    if sms.recipient is RecipientKind.OFFICER:
-        return _OFFICER_URGENT_PRIORITY
-    return _CITIZEN_URGENT_PRIORITY
 
 
 class CaseRejected(Refused):
@@ -182,63 +97,49 @@ class ComplaintWorkflow:
         self._lock = asyncio.Lock()
         # Bumped on every transition: waits wake when the case changed under them.
         self._version = 0
-        # Whether SMS_QUEUE_PATCH / CITIZEN_CLOCK_PATCH apply to this run (decided once, at
-        # the top of `run`: see _queued, _citizen_clock).
-        self._queue_sms: bool | None = None
-        self._clock: bool | None = None
-        # Whether WORKING_CALENDAR_PATCH applies to this run (decided once: _work_calendar).
-        self._calendar_decided = False
-        self._calendar: WorkingCalendar | None = None
-        # The case's ladder when LADDER_PATCH applies to this run (decided once: _case_ladder).
-        self._ladder_decided = False
-        self._ladder: Ladder | None = None
-        # Whether CLOSURE_RATING_PATCH applies to this run (decided once: _rating_window).
-        self._rating_decided = False
-        self._rates = False
-        # The outbox coroutine: sending now; asked to start no new send (continue-as-new).
-        self._sending = False
-        self._pausing_outbox = False
-        # Whether IVR_PATCH applies to this run (decided once, at the top of `run`).
-        self._ivr_on: bool | None = None
-        # Final results of calls still being placed (their CallSid not yet recorded), by SID.
-        self._early_results: dict[str, IvrOutcome] = {}
+        self._calendar = self._policy.working_calendar()
+        # The case's ladder; a state carried over without a rung gets the one its stored
+        # escalation level names.
+        self._ladder = rules.case_ladder(input.ladder, self._policy)
+        if self._state.rung is None:
+            self._state.rung = rules.rung_of(self._state, self._ladder).code
+        # The case's SMS outbox: transitions queue their messages, its coroutine sends them.
+        self._outbox = Outbox(
+            self._state,
+            self._policy,
+            registration_number=input.registration_number,
+            urgent=input.urgent,
+            task_queue=input.sms_task_queue,
+            note=self._note_sms,
+            mark_unsent=self._mark_unsent,
+        )
+        # The verification calls made by machine: placed by its coroutine, outside the lock.
+        self._caller = IvrCaller(
+            self._state,
+            self._policy,
+            self._lock,
+            registration_number=input.registration_number,
+            task_queue=input.sms_task_queue,
+            version=lambda: self._version,
+            record=self._record,
+        )
 
     # ---- run ------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: ComplaintWorkflowInput) -> ComplaintWorkflowResult:
         state = self._state
-        drainer: asyncio.Task[None] | None = None
-        self._citizen_clock()
-        self._work_calendar()
-        self._case_ladder()
-        self._rating_window()
-        caller = asyncio.create_task(self._ivr_caller()) if self._ivr() else None
-        if self._queued():
-            drainer = asyncio.create_task(self._drain_outbox())
-            if state.status is ComplaintStatus.REGISTERED:
-                async with self._lock:
-                    await self._register_and_forward()
-        else:
+        caller = asyncio.create_task(self._caller.run())
+        drainer = asyncio.create_task(self._outbox.drain())
+        if state.status is ComplaintStatus.REGISTERED:
             async with self._lock:
-                if not state.acknowledged:
-                    await self._acknowledge()
-                if state.status is ComplaintStatus.REGISTERED:
-                    await self._forward_initially()
+                await self._register_and_forward()
 
         while state.status is not ComplaintStatus.WITHDRAWN:
             if self._history_is_long():
                 await workflow.wait_condition(lambda: not self._lock.locked())
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if drainer is not None:
-                    # Let a send in flight finish (its message leaves the outbox) rather than
-                    # abandon it, but never hold the case up for long: an unfinished one is
-                    # sent again by the next run under the same key.
-                    self._pausing_outbox = True
-                    try:
-                        await workflow.wait_condition(lambda: not self._sending, timeout=60)
-                    except TimeoutError:
-                        pass
+                await self._outbox.pause()
                 state.continued += 1
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
 
@@ -256,12 +157,10 @@ class ComplaintWorkflow:
                 await on_wake()
 
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if drainer is not None:
-            # Owed messages still go out (closed, withdrawn...): within the redelivery window.
-            await workflow.wait_condition(lambda: not state.outbox)
-            drainer.cancel()
-        if caller is not None:
-            caller.cancel()
+        # Owed messages still go out (closed, withdrawn...): within the redelivery window.
+        await workflow.wait_condition(lambda: not state.outbox)
+        drainer.cancel()
+        caller.cancel()
         return ComplaintWorkflowResult(
             registration_number=input.registration_number,
             status=state.status,
@@ -294,9 +193,7 @@ class ComplaintWorkflow:
             self._state,
             self._policy,
             workflow.now(),
-            drop_late_reminders=self._queued(),
-            ladder=self._case_ladder(),
-            appeal_window=self._rating_window(),
+            ladder=self._ladder,
         )
         if wake is None:
             return None, None
@@ -312,15 +209,9 @@ class ComplaintWorkflow:
 
     # ---- stages ---------------------------------------------------------------------------
 
-    async def _acknowledge(self) -> None:
-        await self._record_registration()
-        await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
-        self._state.acknowledged = True
-
     async def _record_registration(self) -> None:
         """ "registered", credited to whoever took it in (a telecaller, a portal) for the
-        citizen, through the case's channel; runs from before that was recorded credit the
-        channel."""
+        citizen, through the case's channel (the channel itself when no one is named)."""
         inp = self._input
         await self._record(
             "registered",
@@ -338,16 +229,9 @@ class ComplaintWorkflow:
         await self._record_registration()
         officer = await self._route(inp.district, inp.department)
         note = "urgent: sent directly to the department's officers" if inp.urgent else None
-        if self._citizen_clock():
-            state.promise_at = self._report_due(inp.registered_at)
+        state.promise_at = self._report_due(inp.registered_at)
         await self._assign(officer, event="forwarded", actor="system", note=note, acknowledge=True)
         state.acknowledged = True
-
-    async def _forward_initially(self) -> None:
-        inp = self._input
-        officer = await self._route(inp.district, inp.department)
-        note = "urgent: sent directly to the department's officers" if inp.urgent else None
-        await self._assign(officer, event="forwarded", actor="system", note=note)
 
     async def _route(self, district: str, department: str | None) -> OfficerAssignment:
         return await self._read_model(
@@ -363,9 +247,10 @@ class ComplaintWorkflow:
     async def _read_model(
         self, activity: Callable[[CaseActivities, ArgT], ResultT], arg: ArgT
     ) -> ResultT:
-        """A read-model activity: local when it shares the workflow's queue (see
-        LOCAL_READ_MODEL_PATCH), otherwise on DB_TASK_QUEUE's workers."""
-        if not self._input.db_task_queue and workflow.patched(LOCAL_READ_MODEL_PATCH):
+        """A read-model activity: local when it shares the workflow's queue (DB_TASK_QUEUE
+        empty, the embedded default: no round trip through the server for each), otherwise
+        on DB_TASK_QUEUE's workers."""
+        if not self._input.db_task_queue:
             return await workflow.execute_local_activity_method(
                 activity, arg, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
             )
@@ -406,12 +291,6 @@ class ComplaintWorkflow:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
         due = fmt_ist(state.next_deadline)
-        if not self._queued():
-            if notify_officer:
-                await self._sms(SmsTemplate.OFFICER_ASSIGNED, RecipientKind.OFFICER, {"due": due})
-            await self._sms(citizen_sms, RecipientKind.CITIZEN, {"due": due})
-            return
-        # Same one message either way (only its text differs), so replay is unaffected.
         officer_sms = (
             SmsTemplate.OFFICER_DIRECTIVE
             if citizen_sms is SmsTemplate.DIRECTIVE
@@ -420,12 +299,14 @@ class ComplaintWorkflow:
             else SmsTemplate.OFFICER_ASSIGNED
         )
         if notify_officer:
-            await self._sms(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
+            self._outbox.owe(
+                officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True
+            )
         if acknowledge:
-            await self._sms(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
         # "Forwarded to X" means nothing once the case has moved on; a directive or a
         # reopening is news the citizen gets even late.
-        await self._sms(
+        self._outbox.owe(
             citizen_sms,
             RecipientKind.CITIZEN,
             {"due": due},
@@ -443,13 +324,9 @@ class ComplaintWorkflow:
         )
         # Where the case goes if the report is late: the next rung's forum on the case's ladder
         # (the weekly review on the seed's, the District Collector's review on the DC ladder).
-        ladder = self._case_ladder()
-        if ladder is not None:
-            upper = ladder.next_rung(rules.rung_of(state, ladder).code).forum
-            forum = str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
-        else:
-            forum = SessionKind.WEEKLY_REVIEW.value
-        await self._sms(
+        upper = self._ladder.next_rung(rules.rung_of(state, self._ladder).code).forum
+        forum = str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
+        self._outbox.owe(
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
             {"due": fmt_ist(state.next_deadline), "forum": forum},
@@ -464,36 +341,8 @@ class ComplaintWorkflow:
         await self._escalate(reason="verification call not made in time", actor="timer")
 
     async def _escalate(self, *, reason: str, actor: str) -> None:
-        """Up one rung of the case's ladder (LADDER_PATCH); before it, up one level: to the
-        next weekly review, then to Sidhi Baat (and Sidhi Baat again)."""
-        ladder = self._case_ladder()
-        if ladder is not None:
-            await self._climb(ladder, reason=reason, actor=actor)
-            return
-        state = self._state
-        level, kind = rules.escalation_target(state.escalation_level)
-        state.escalation_level = level
-        state.rollovers = 0
-        self._schedule_review(kind)
-        assert state.review
-        prepared_at = self._weekly_review_before(state.review.starts_at)
-        note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
-        if prepared_at is not None:
-            note += f", prepared at the weekly review of {fmt_ist(prepared_at)}"
-        await self._record(f"escalated_to_{kind}", actor=actor, note=note)
-        if prepared_at is not None:
-            # The citizen is told both dates: never a month without a review in sight.
-            await self._sms(
-                SmsTemplate.ESCALATED_SIDHI_BAAT,
-                RecipientKind.CITIZEN,
-                {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at)},
-            )
-            return
-        await self._sms(
-            SmsTemplate.ESCALATED,
-            RecipientKind.CITIZEN,
-            {"forum": str(kind), "date": fmt_ist(state.review.starts_at)},
-        )
+        """Up one rung of the case's ladder: to the next rung's forum (`_climb`)."""
+        await self._climb(self._ladder, reason=reason, actor=actor)
 
     async def _climb(self, ladder: Ladder, *, reason: str, actor: str) -> None:
         """To the next rung's forum: its next sitting (the district's own where each district
@@ -514,13 +363,13 @@ class ComplaintWorkflow:
         # The two-date text names Sidhi Baat and the weekly review: another ladder's prepared
         # forum is told by the one-forum text (its forum and date).
         if prepared_at is not None and rung.forum.session_kind == SessionKind.SIDHI_BAAT:
-            await self._sms(
+            self._outbox.owe(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
                 {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at[1])},
             )
             return
-        await self._sms(
+        self._outbox.owe(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
             {"forum": str(rung.forum.session_kind), "date": fmt_ist(state.review.starts_at)},
@@ -532,19 +381,12 @@ class ComplaintWorkflow:
         return officer.district if officer and officer.district else self._input.district
 
     def _sit(self, rung: Rung) -> None:
-        """On the agenda of the next sitting of `rung`'s forum (LADDER_PATCH)."""
+        """On the agenda of the next sitting of `rung`'s forum."""
         state = self._state
         assert rung.forum
-        state.review = rules.rung_slot(
-            rung, workflow.now(), self._district(), self._work_calendar()
-        )
+        state.review = rules.rung_slot(rung, workflow.now(), self._district(), self._calendar)
         state.status = rung.status
-        state.next_deadline = rules.review_deadline(
-            state.review,
-            self._policy,
-            citizen_clock=self._citizen_clock(),
-            rollover_after=rung.forum.rollover_after,
-        )
+        state.next_deadline = rules.review_deadline(state.review, rung.forum.rollover_after)
 
     def _prepared_before(
         self, ladder: Ladder, rung: Rung, starts_at: datetime
@@ -552,30 +394,11 @@ class ComplaintWorkflow:
         """The lower forum's sitting that prepares a case bound for `rung`'s at `starts_at`,
         if the forum is prepared at one and a sitting falls before it."""
         assert rung.forum
-        if rung.forum.prepared_at is None or not self._citizen_clock():
+        if rung.forum.prepared_at is None:
             return None
         lower = ladder.rung(rung.forum.prepared_at)
-        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._work_calendar())
+        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._calendar)
         return (lower, slot.starts_at) if slot.starts_at < starts_at else None
-
-    def _weekly_review_before(self, sidhi_baat_at: datetime) -> datetime | None:
-        """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at` (it
-        is on that review's agenda, "awaiting Sidhi Baat"), if one falls before it
-        (CITIZEN_CLOCK_PATCH; None for a weekly review's own case)."""
-        state, policy = self._state, self._policy
-        if state.status is not ComplaintStatus.SIDHI_BAAT or not self._citizen_clock():
-            return None
-        return rules.weekly_review_before(
-            sidhi_baat_at, workflow.now(), policy, self._work_calendar()
-        )
-
-    def _schedule_review(self, kind: str) -> None:
-        state, policy = self._state, self._policy
-        state.review = rules.review_slot(kind, workflow.now(), policy, self._work_calendar())
-        state.status = rules.status_for(kind)
-        state.next_deadline = rules.review_deadline(
-            state.review, policy, citizen_clock=self._citizen_clock()
-        )
 
     async def _roll_over(self, actor: str = "timer") -> None:
         """Undecided at its session: on to the next one, never dropped. `actor`: the reviewer
@@ -584,30 +407,20 @@ class ComplaintWorkflow:
         assert state.review
         previous = state.review
         state.rollovers += 1
-        ladder = self._case_ladder()
-        if ladder is not None:
-            rung = rules.rung_of(state, ladder)
-            if rules.rung_exhausted(rung, state.rollovers):
-                await self._escalate(
-                    reason=f"undecided at {state.rollovers} sessions of the {rung.code}",
-                    actor=actor,
-                )
-                return
-            self._sit(rung)
-        elif rules.goes_on_to_sidhi_baat(previous.kind, state.rollovers, self._policy):
+        rung = rules.rung_of(state, self._ladder)
+        if rules.rung_exhausted(rung, state.rollovers):
             await self._escalate(
-                reason=f"undecided at {state.rollovers} weekly reviews", actor=actor
+                reason=f"undecided at {state.rollovers} sessions of the {rung.code}", actor=actor
             )
             return
-        else:
-            self._schedule_review(previous.kind)
+        self._sit(rung)
         assert state.review
         await self._record(
             "review_rolled_over",
             actor=actor,
             note=f"undecided at {previous.session_id}; now {state.review.session_id}",
         )
-        await self._sms(
+        self._outbox.owe(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
             {"forum": str(previous.kind), "date": fmt_ist(state.review.starts_at)},
@@ -632,7 +445,7 @@ class ComplaintWorkflow:
             if reason is ClosureReason.SUGGESTION_ANSWERED
             else SmsTemplate.CLOSED
         )
-        await self._sms(
+        self._outbox.owe(
             template,
             RecipientKind.CITIZEN,
             {"reopen_days": str(self._policy.reopen_window.days)},
@@ -651,32 +464,19 @@ class ComplaintWorkflow:
                 department = report.transfer_to_department
                 officer = await self._route(district, department)
                 state.transfers += 1
-                if self._citizen_clock():
-                    return await self._transfer(officer, report)
-                await self._assign(
-                    officer,
-                    event="transferred",
-                    actor=report.submitted_by,
-                    note=f"to {officer.name}: {report.reply}",
-                )
-                return self._result("transferred to a new officer with a fresh deadline")
+                return await self._transfer(officer, report)
 
             state.last_report = report
             if self._input.kind is ComplaintKind.SUGGESTION:
                 if report.outcome is ReportOutcome.UNDER_CONSIDERATION:
                     assert state.officer
-                    notice = workflow.patched(SUGGESTION_NOTICE_PATCH)
                     await self._assign(
                         state.officer,
                         event="suggestion_under_consideration",
                         actor=report.submitted_by,
                         note=report.reply,
-                        citizen_sms=(
-                            SmsTemplate.SUGGESTION_UNDER_CONSIDERATION
-                            if notice
-                            else SmsTemplate.FORWARDED
-                        ),
-                        notify_officer=not notice,
+                        citizen_sms=SmsTemplate.SUGGESTION_UNDER_CONSIDERATION,
+                        notify_officer=False,
                     )
                     return self._result("under consideration: a final answer is due next")
                 await self._close(
@@ -696,11 +496,9 @@ class ComplaintWorkflow:
                 actor=report.submitted_by,
                 note=f"{report.outcome.value}: {report.reply}",
             )
-            await self._sms(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
             inp = self._input
-            if self._ivr() and ivr_rules.ivr_applies(
-                self._policy, kind=inp.kind.value, category=inp.category
-            ):
+            if ivr_rules.ivr_applies(self._policy, kind=inp.kind.value, category=inp.category):
                 # Queued, not placed: the caller coroutine places it after this transition.
                 state.ivr = IvrState(
                     round=state.event_seq, next_at=ivr_rules.calling_slot(now, self._policy)
@@ -739,37 +537,8 @@ class ComplaintWorkflow:
     @submit_report.validator
     def _validate_report(self, report: DepartmentReport) -> None:
         self._require(ComplaintStatus.AWAITING_REPORT)
-        allowed = (
-            SUGGESTION_OUTCOMES
-            if self._input.kind is ComplaintKind.SUGGESTION
-            else COMPLAINT_OUTCOMES
-        )
-        if report.outcome not in allowed:
-            valid = ", ".join(sorted(o.value for o in allowed))
-            raise CaseRejected(
-                "outcome_not_for_kind",
-                outcome=report.outcome.value,
-                kind=self._input.kind.value,
-                valid=valid,
-            )
-        if not report.reply.strip():
-            raise CaseRejected("reply_required")
-        if report.outcome is ReportOutcome.TRANSFERRED:
-            if not (report.transfer_to_district or report.transfer_to_department):
-                raise CaseRejected("transfer_target")
-            if report.transfer_to_district and not canonical_district(report.transfer_to_district):
-                raise CaseRejected("unknown_district", value=report.transfer_to_district)
-            if report.transfer_to_department and not canonical_department(
-                report.transfer_to_department
-            ):
-                raise CaseRejected("unknown_department", value=report.transfer_to_department)
-        if report.outcome is ReportOutcome.NOT_ACTIONABLE:
-            # Validators do not run on replay: older histories' reports without a reason replay.
-            refused = rules.not_actionable_refusal(
-                report.reason, self._policy.not_actionable_reasons
-            )
-            if refused is not None:
-                raise CaseRejected(refused[0], **refused[1])
+        # Validators do not run on replay: a rule made stricter leaves histories replaying.
+        self._refuse(rules.report_refusal(report, kind=self._input.kind, policy=self._policy))
 
     # ---- callback verification (update) ---------------------------------------------------
 
@@ -829,21 +598,16 @@ class ComplaintWorkflow:
             raise CaseRejected("no_callback_for_suggestion")
         self._require(ComplaintStatus.AWAITING_CALLBACK)
         state = self._state
-        if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
-            raise CaseRejected("remark_required")
-        if (
-            result.outcome is CallbackOutcome.UNREACHABLE
-            and state.callback_attempts > 0
-            and state.callback_due_at is not None
-            and workflow.now() < state.callback_due_at
-        ):
-            # A second tap is not a second attempt (the same Idempotency-Key answers the first
-            # tap's result; another key lands here).
-            raise CaseRejected(
-                "attempt_just_recorded",
-                attempt=state.callback_attempts,
-                due=fmt_ist(state.callback_due_at),
+        # A second tap is not a second attempt (the same Idempotency-Key answers the first
+        # tap's result; another key is refused here).
+        self._refuse(
+            rules.callback_refusal(
+                result,
+                attempts=state.callback_attempts,
+                due_at=state.callback_due_at,
+                now=workflow.now(),
             )
+        )
 
     # ---- review decision (update) ---------------------------------------------------------
 
@@ -868,11 +632,10 @@ class ComplaintWorkflow:
                 )
             assert officer
             deadline = decision.new_deadline or self._directive_due(workflow.now())
-            if self._citizen_clock():
-                # A new round: the citizen's verdict on the earlier report is answered, and
-                # the directive's deadline is the new promise.
-                state.citizen_unsatisfied = False
-                state.promise_at = deadline
+            # A new round: the citizen's verdict on the earlier report is answered, and the
+            # directive's deadline is the new promise.
+            state.citizen_unsatisfied = False
+            state.promise_at = deadline
             # The review has answered any extension an interim reply asked for.
             state.extension_requested_until = None
             forum = str(state.review.kind) if state.review else "review"
@@ -889,18 +652,9 @@ class ComplaintWorkflow:
     @record_decision.validator
     def _validate_decision(self, decision: ReviewDecision) -> None:
         self._require_on_agenda()
-        state = self._state
-        if decision.session_id and state.review and decision.session_id != state.review.session_id:
-            raise CaseRejected(
-                "other_session", current=state.review.session_id, requested=decision.session_id
-            )
-        if decision.decision is DecisionKind.CLOSE and not decision.citizen_informed:
-            raise CaseRejected("citizen_not_informed")
-        if decision.new_deadline is not None:
-            if decision.new_deadline.tzinfo is None:
-                raise CaseRejected("deadline_zone")
-            if decision.new_deadline <= workflow.now():
-                raise CaseRejected("deadline_past")
+        if decision.session_id:
+            self._refuse(rules.session_refusal(self._state.review, decision.session_id))
+        self._refuse(rules.decision_refusal(decision, now=workflow.now()))
 
     # ---- interim reply (update) -----------------------------------------------------------
 
@@ -912,8 +666,6 @@ class ComplaintWorkflow:
         async with self._lock:
             # Again under the lock: a deadline or a report may have moved the case meanwhile.
             self._validate_interim(reply)
-            if not workflow.patched(INTERIM_REPLY_PATCH):  # pragma: no cover (new runs: True)
-                raise CaseRejected("wrong_status", status="old", wanted="new")
             state = self._state
             state.interim_replies += 1
             state.interim_reason = reply.reason
@@ -925,7 +677,7 @@ class ComplaintWorkflow:
             if extension is not None:
                 note += f"; extension past {fmt_ist(state.next_deadline)} asked of the review"
             await self._record("interim_reply", actor=reply.submitted_by, note=note)
-            await self._sms(
+            self._outbox.owe(
                 SmsTemplate.INTERIM_REPLY,
                 RecipientKind.CITIZEN,
                 {"reason": reply.reason, "date": fmt_ist(reply.expected_by)},
@@ -947,8 +699,7 @@ class ComplaintWorkflow:
             now=workflow.now(),
             allowed=self._policy.interim_reasons,
         )
-        if refused is not None:
-            raise CaseRejected(refused[0], **refused[1])
+        self._refuse(refused)
 
     # ---- rating and appeal (update) -------------------------------------------------------
 
@@ -996,22 +747,18 @@ class ComplaintWorkflow:
     def _validate_rating(self, rating: ClosureRating) -> None:
         self._require(ComplaintStatus.CLOSED)
         state = self._state
-        window = self._rating_window()
-        if window is None:
-            raise CaseRejected("wrong_status", status="closed", wanted="a newer case")
         appeal = rules.appeal_asked(rating.score, rating.appeal)
         if appeal and self._input.kind is ComplaintKind.SUGGESTION:
             raise CaseRejected("no_appeal_for_suggestion")
         refused = rules.rating_refusal(
             closed_at=state.closed_at,
             now=workflow.now(),
-            window=window,
+            window=self._policy.appeal_window,
             appeal=appeal,
             closures=state.closures,
             appealed_closure=state.appealed_closure,
         )
-        if refused is not None:
-            raise CaseRejected(refused[0], **refused[1])
+        self._refuse(refused)
 
     # ---- citizen actions (updates) --------------------------------------------------------
 
@@ -1035,7 +782,7 @@ class ComplaintWorkflow:
                 message = f"already on the agenda of {fmt_ist(state.review.starts_at)}"
                 # The one SMS the request owes says where the case is, not an officer's
                 # deadline (only its text differs from before: replay is unaffected).
-                await self._sms(
+                self._outbox.owe(
                     SmsTemplate.ESCALATED,
                     RecipientKind.CITIZEN,
                     {"forum": str(state.review.kind), "date": fmt_ist(state.review.starts_at)},
@@ -1046,10 +793,7 @@ class ComplaintWorkflow:
                     now=now,
                     next_deadline=state.next_deadline,
                     promise=self._promise(),
-                    registered_at=self._input.registered_at,
-                    window=self._window(),
                     citizen_unsatisfied=state.citizen_unsatisfied,
-                    citizen_clock=self._citizen_clock(),
                 )
                 if granted:
                     await self._escalate(reason="citizen asked for a review", actor="citizen")
@@ -1057,7 +801,7 @@ class ComplaintWorkflow:
                     return self._result(f"review granted: {fmt_ist(state.review.starts_at)}")
                 deadline = fmt_ist(state.next_deadline)
                 message = f"not yet due for review; the current deadline is {deadline}"
-            await self._sms(
+            self._outbox.owe(
                 SmsTemplate.REVIEW_REQUEST_ANSWER,
                 RecipientKind.CITIZEN,
                 {"due": fmt_ist(state.next_deadline)},
@@ -1084,7 +828,7 @@ class ComplaintWorkflow:
                 channel="api",
                 for_citizen=withdrawal.recorded_by != "citizen",
             )
-            await self._sms(SmsTemplate.WITHDRAWN, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.WITHDRAWN, RecipientKind.CITIZEN, {})
             return self._result("withdrawn")
 
     @withdraw.validator
@@ -1102,8 +846,7 @@ class ComplaintWorkflow:
             state.citizen_remark = reopening.reason
             state.closure_reason = None
             state.closed_at = None
-            if self._citizen_clock():
-                state.promise_at = self._report_due(workflow.now())
+            state.promise_at = self._report_due(workflow.now())
             assert state.officer
             await self._assign(
                 state.officer,
@@ -1118,15 +861,10 @@ class ComplaintWorkflow:
 
     @reopen.validator
     def _validate_reopen(self, reopening: Reopening) -> None:
-        state = self._state
         self._require(ComplaintStatus.CLOSED)
-        assert state.closed_at
-        if workflow.now() > state.closed_at + self._policy.reopen_window:
-            raise CaseRejected(
-                "reopen_window_ended",
-                days=self._policy.reopen_window.days,
-                date=fmt_ist_date(state.closed_at + self._policy.reopen_window),
-            )
+        assert self._state.closed_at
+        window = self._policy.reopen_window
+        self._refuse(rules.reopen_refusal(self._state.closed_at, workflow.now(), window))
 
     @workflow.update
     async def record_contact(self, contact: RepeatContact) -> ActionResult:
@@ -1135,7 +873,6 @@ class ComplaintWorkflow:
         and a second workflow. A retried link (the same update ID) is applied once."""
         async with self._lock:
             self._require_open()
-            workflow.patched(REPEAT_CONTACT_PATCH)
             self._state.repeat_contacts += 1
             await self._record(
                 "repeat_contact",
@@ -1144,7 +881,7 @@ class ComplaintWorkflow:
                 channel=contact.via,
                 for_citizen=contact.recorded_by != "citizen",
             )
-            await self._sms(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
+            self._outbox.owe(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
             return self._result(f"repeat contact {self._state.repeat_contacts} recorded")
 
     @record_contact.validator
@@ -1167,150 +904,14 @@ class ComplaintWorkflow:
     @roll_over_from_session.validator
     def _validate_session_rollover(self, request: RollOverRequest) -> None:
         self._require_on_agenda()
-        review = self._state.review
-        if review is None or review.session_id != request.session_id:
-            current = review.session_id if review else "no session"
-            raise CaseRejected("other_session", current=current, requested=request.session_id)
+        self._refuse(rules.session_refusal(self._state.review, request.session_id))
 
-    # ---- the verification call made by machine (IVR_PATCH) ---------------------------------
-
-    def _ivr(self) -> bool:
-        """Whether this run calls by IVR (IVR_PATCH); decided once, at the top of `run`."""
-        if self._ivr_on is None:
-            self._ivr_on = workflow.patched(IVR_PATCH)
-        return self._ivr_on
-
-    def _call_owed(self) -> bool:
-        state = self._state
-        ivr = state.ivr
-        return (
-            state.status is ComplaintStatus.AWAITING_CALLBACK
-            and ivr is not None
-            and not ivr.handed_over
-            and (ivr.next_at is not None or ivr.call_sid is not None)
-        )
-
-    def _call_moved(self, ivr: IvrState, sid: str) -> Callable[[], bool]:
-        state = self._state
-        return lambda: state.ivr is not ivr or ivr.call_sid != sid or not self._call_owed()
-
-    def _round_moved(self, ivr: IvrState, version: int) -> Callable[[], bool]:
-        return lambda: self._version != version or self._state.ivr is not ivr
-
-    async def _ivr_caller(self) -> None:
-        """Place the case's owed IVR calls, one at a time, outside the lock; wait for each
-        call's final status (`ivr_result`), at most `ivr_call_timeout` (then it failed).
-
-        A call is placed under a key of the case's verification round and attempt, so a run
-        continued-as-new while placing it gets the same call back (`place_call`)."""
-        state, policy = self._state, self._policy
-        while True:
-            await workflow.wait_condition(self._call_owed)
-            ivr = state.ivr
-            assert ivr is not None
-            if ivr.call_sid is not None:
-                sid = ivr.call_sid
-                assert ivr.placed_at is not None
-                left = (ivr.placed_at + policy.ivr_call_timeout - workflow.now()).total_seconds()
-                try:
-                    await workflow.wait_condition(
-                        self._call_moved(ivr, sid),
-                        timeout=max(left, 0.001),
-                    )
-                except TimeoutError:
-                    await self._call_ended(
-                        IvrOutcome(call_sid=sid, result=CallResult.FAILED), "no final status"
-                    )
-                continue
-            assert ivr.next_at is not None
-            if ivr.next_at > workflow.now():
-                version = self._version
-                try:
-                    await workflow.wait_condition(
-                        self._round_moved(ivr, version),
-                        timeout=(ivr.next_at - workflow.now()).total_seconds(),
-                    )
-                except TimeoutError:
-                    pass
-                continue
-            attempt = ivr.attempts + 1
-            reg = self._input.registration_number
-            try:
-                placed = await workflow.execute_activity_method(
-                    VoiceActivities.place_call,
-                    PlaceCallInput(
-                        registration_number=reg,
-                        key=f"{reg}:{ivr.round}:ivr:{attempt}",
-                        attempt=attempt,
-                        sampled=ivr_rules.audited(reg, policy),
-                    ),
-                    task_queue=self._input.sms_task_queue or workflow.info().task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(
-                        maximum_interval=timedelta(minutes=5), maximum_attempts=30
-                    ),
-                )
-            except ActivityError as err:
-                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-                async with self._lock:
-                    if state.ivr is ivr and self._call_owed():
-                        ivr.attempts, ivr.next_at, ivr.handed_over = attempt, None, True
-                        await self._record(
-                            "ivr_handed_to_telecaller",
-                            actor="ivr",
-                            note=f"call not placed: {cause}",
-                        )
-                continue
-            async with self._lock:
-                if state.ivr is not ivr or not self._call_owed():
-                    continue  # the case moved while the call was being placed
-                ivr.attempts, ivr.next_at = attempt, None
-                ivr.call_sid, ivr.placed_at = placed.call_sid, workflow.now()
-                await self._record(
-                    "ivr_call_placed",
-                    actor="ivr",
-                    note=f"call {placed.call_sid}: attempt {attempt} of {policy.ivr_attempts}",
-                )
-            early = self._early_results.pop(placed.call_sid, None)
-            if early is not None:
-                await self._call_ended(early)
-
-    async def _call_ended(self, outcome: IvrOutcome, why: str | None = None) -> None:
-        """A call's final result: another call later, or the telecaller's turn. Acted on once
-        per CallSid (only the call in progress counts); 1 and 2 already moved the case."""
-        async with self._lock:
-            state, policy = self._state, self._policy
-            ivr = state.ivr
-            if ivr is not None and ivr.call_sid is None and ivr.next_at is not None:
-                # The call is being placed: its result came before the activity's (a number
-                # busy at once). Kept until the call is recorded, then acted on.
-                self._early_results[outcome.call_sid] = outcome
-                return
-            if ivr is None or ivr.call_sid != outcome.call_sid or not self._call_owed():
-                return
-            ivr.call_sid, ivr.last_result = None, outcome.result
-            step = ivr_rules.after_call(outcome.result, ivr.attempts, workflow.now(), policy)
-            said = outcome.result.value.replace("_", " ") + (f" ({why})" if why else "")
-            if step.next_at is not None:
-                ivr.next_at = step.next_at
-                await self._record(
-                    "ivr_unanswered",
-                    actor="ivr",
-                    note=f"call {outcome.call_sid}: {said}; attempt {ivr.attempts} of "
-                    f"{policy.ivr_attempts}; next call {fmt_ist(step.next_at)}",
-                )
-            elif step.hand_over is not None:
-                ivr.handed_over = True
-                await self._record(
-                    "ivr_handed_to_telecaller",
-                    actor="ivr",
-                    note=f"call {outcome.call_sid}: {step.hand_over}",
-                )
+    # ---- the verification call made by machine --------------------------------------------
 
     @workflow.signal
     async def ivr_result(self, outcome: IvrOutcome) -> None:
         """An IVR call's final result (the voice status callback, once per CallSid)."""
-        await self._call_ended(outcome)
+        await self._caller.call_ended(outcome)
 
     # ---- signals: delivery receipts -------------------------------------------------------
 
@@ -1335,7 +936,6 @@ class ComplaintWorkflow:
         # "registered" stays the timeline's first entry.
         await workflow.wait_condition(lambda: self._state.event_seq > 0)
         async with self._lock:
-            workflow.patched(ATTACHMENT_TIMELINE_PATCH)
             await self._record(event.event.value, actor=event.by, note=event.note)
 
     # ---- queries --------------------------------------------------------------------------
@@ -1347,24 +947,20 @@ class ComplaintWorkflow:
 
     # ---- helpers --------------------------------------------------------------------------
 
-    def _require_on_agenda(self) -> None:
-        """A case on a forum's agenda (any rung of its ladder above the officer's)."""
-        if not on_agenda(self._state.status):
-            ladder = self._case_ladder()
-            forums = ladder.forums() if ladder is not None else ()
-            statuses = [str(rung.status) for rung, _ in forums] or list(REVIEW_STATUSES)
-            raise CaseRejected(
-                "wrong_status", status=str(self._state.status), wanted=" or ".join(statuses)
-            )
-
     def _require(self, *statuses: ComplaintStatus) -> None:
-        if self._state.status not in statuses:
-            wanted = " or ".join(str(s) for s in statuses)
-            raise CaseRejected("wrong_status", status=str(self._state.status), wanted=wanted)
+        self._refuse(rules.status_refusal(self._state.status, *statuses))
+
+    def _require_on_agenda(self) -> None:
+        self._refuse(rules.agenda_refusal(self._state.status, self._ladder))
 
     def _require_open(self) -> None:
-        if not is_open(self._state.status) or self._state.status is ComplaintStatus.REGISTERED:
-            raise CaseRejected("not_open", status=str(self._state.status))
+        self._refuse(rules.open_refusal(self._state.status))
+
+    @staticmethod
+    def _refuse(refusal: rules.Refusal | None) -> None:
+        """Raise the case's refusal (`rules`' key and values), if any."""
+        if refusal is not None:
+            raise CaseRejected(refusal[0], **refusal[1])
 
     def _result(self, message: str) -> ActionResult:
         state = self._state
@@ -1386,117 +982,40 @@ class ComplaintWorkflow:
         channel: str | None = None,
         for_citizen: bool = False,
     ) -> None:
-        """Project the transition into the read model and the search attributes. `actor` is
-        who acted, `channel` how it came in, `for_citizen` whether the actor acted for the
-        citizen (the timeline shows all three)."""
+        """Project the transition into the read model and the search attributes (pure
+        functions of the state: `workflows.projection`). `actor` is who acted, `channel` how
+        it came in, `for_citizen` whether the actor acted for the citizen (the timeline shows
+        all three)."""
         state = self._state
         state.event_seq += 1
         self._version += 1
-        officer = state.officer
-        report = state.last_report
-        snapshot = CaseSnapshot(
-            status=state.status,
-            escalation_level=state.escalation_level,
-            next_deadline=state.next_deadline,
-            officer=officer,
-            review=state.review,
-            closure_reason=state.closure_reason,
-            closed_at=state.closed_at,
-            last_reply=report.reply if report else None,
-            citizen_remark=state.citizen_remark,
-            callback_due_at=(
-                state.callback_due_at if state.status is ComplaintStatus.AWAITING_CALLBACK else None
-            ),
-            callback_attempts=state.callback_attempts,
-            undecided_times=state.rollovers if on_agenda(state.status) else 0,
-            repeat_contacts=state.repeat_contacts,
-            interim_replies=state.interim_replies,
-            interim_reason=state.interim_reason,
-            interim_expected_by=state.interim_expected_by,
-            extension_requested_until=state.extension_requested_until,
-            report_reason=report.reason if report else None,
-            rating=state.rating,
-            appeals=state.appeals,
-        )
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.COMPLAINT_STATUS.value_set(str(state.status)),
-            sa.ESCALATION_LEVEL.value_set(int(state.escalation_level)),
-            (
-                sa.NEXT_DEADLINE.value_set(state.next_deadline)
-                if state.next_deadline
-                else sa.NEXT_DEADLINE.value_unset()
-            ),
-        ]
-        if officer and officer.department:
-            updates.append(sa.DEPARTMENT.value_set(officer.department))
-        if officer and officer.district and self._citizen_clock():
-            # The case belongs where it was sent (a transfer to another district moves it).
-            updates.append(sa.DISTRICT.value_set(officer.district))
-        workflow.upsert_search_attributes(updates)
+        workflow.upsert_search_attributes(projection.search_attributes(state))
         await self._read_model(
             CaseActivities.record_transition,
-            RecordTransitionInput(
+            projection.transition(
+                state,
                 registration_number=self._input.registration_number,
-                seq=state.event_seq,
                 at=workflow.now(),
                 event=event,
                 actor=actor,
                 note=note,
-                snapshot=snapshot,
                 channel=channel,
                 for_citizen=for_citizen,
-                follow_district=self._citizen_clock(),
             ),
         )
-
-    def _citizen_clock(self) -> bool:
-        """Whether this run keeps the citizen's clock (CITIZEN_CLOCK_PATCH); decided once."""
-        if self._clock is None:
-            self._clock = workflow.patched(CITIZEN_CLOCK_PATCH)
-        return self._clock
-
-    def _work_calendar(self) -> WorkingCalendar | None:
-        """The working-day calendar of this run (WORKING_CALENDAR_PATCH), or None for a run
-        replaying a history from before it; decided once, at the top of `run`."""
-        if not self._calendar_decided:
-            self._calendar_decided = True
-            if workflow.patched(WORKING_CALENDAR_PATCH):
-                self._calendar = self._policy.working_calendar()
-        return self._calendar
-
-    def _case_ladder(self) -> Ladder | None:
-        """The ladder this run climbs (LADDER_PATCH), or None for a run replaying a history
-        from before it; decided once, at the top of `run`. A state carried over from before
-        it gets the rung its stored escalation level names."""
-        if not self._ladder_decided:
-            self._ladder_decided = True
-            if workflow.patched(LADDER_PATCH):
-                self._ladder = rules.case_ladder(self._input.ladder, self._policy)
-                if self._state.rung is None:
-                    self._state.rung = rules.rung_of(self._state, self._ladder).code
-        return self._ladder
-
-    def _rating_window(self) -> timedelta | None:
-        """The appeal window of this run (CLOSURE_RATING_PATCH), or None for a run from
-        before it; decided once, at the top of `run`."""
-        if not self._rating_decided:
-            self._rating_decided = True
-            self._rates = workflow.patched(CLOSURE_RATING_PATCH)
-        return self._policy.appeal_window if self._rates else None
 
     def _report_due(self, start: datetime) -> datetime:
         """When the report on work arriving at `start` is due (`rules.report_due`)."""
         return rules.report_due(
             start,
             self._policy,
-            self._work_calendar(),
             suggestion=self._input.kind is ComplaintKind.SUGGESTION,
             urgent=self._input.urgent,
         )
 
     def _directive_due(self, start: datetime) -> datetime:
         """A directive's deadline when the review gave none (`rules.directive_due`)."""
-        return rules.directive_due(start, self._policy, self._work_calendar())
+        return rules.directive_due(start, self._policy)
 
     def _window(self) -> timedelta:
         return self._policy.report_deadline(
@@ -1504,202 +1023,16 @@ class ComplaintWorkflow:
         )
 
     def _promise(self) -> datetime:
-        """When the case was promised to be dealt with. Cases from before the patch carry no
-        promise: their registration plus the report window, or, once a directive or a
-        reopening gave the officer a new deadline, that deadline."""
+        """When the case was promised to be dealt with (set at its forwarding, each directive
+        and each reopening; a state carried without one: registration plus the window)."""
         state = self._state
         if state.promise_at is not None:
             return state.promise_at
-        if (state.directives_received or state.reopenings) and state.next_deadline:
-            return state.next_deadline
         return self._input.registered_at + self._window()
 
-    def _queued(self) -> bool:
-        """Whether this run queues its SMS (SMS_QUEUE_PATCH). Decided once per run, at its
-        first use (the top of `run`), so a run replaying an older history keeps the old way."""
-        if self._queue_sms is None:
-            self._queue_sms = workflow.patched(SMS_QUEUE_PATCH)
-        return self._queue_sms
-
-    async def _sms(
-        self,
-        template: SmsTemplate,
-        recipient: RecipientKind,
-        params: dict[str, str],
-        *,
-        assignment_bound: bool = False,
-        valid_until: datetime | None = None,
-    ) -> None:
-        """Owe one SMS; its key (case, step, template, recipient) makes retries harmless.
-
-        Queued (SMS_QUEUE_PATCH): appended to the case's outbox, sent after the transition by
-        `_drain_outbox`. `assignment_bound` drops it if the case has moved to another
-        assignment by its turn, `valid_until` if that moment has passed by then. Before the
-        patch the SMS was sent in place. An SMS that cannot be sent never stops the case.
-        """
-        state = self._state
-        officer_id = state.officer.officer_id if state.officer else None
-        if recipient is RecipientKind.OFFICER and officer_id is None:
-            return
-        reg = self._input.registration_number
-        key = f"{reg}:{state.event_seq}:{template.value}:{recipient.value}"
-        officer_id = officer_id if recipient is RecipientKind.OFFICER else None
-        if self._queued():
-            state.outbox.append(
-                QueuedSms(
-                    key=key,
-                    template=template,
-                    recipient=recipient,
-                    officer_id=officer_id,
-                    params=params,
-                    urgent=self._input.urgent,
-                    queued_at=workflow.now(),
-                    assignment=state.assignments if assignment_bound else None,
-                    valid_until=valid_until,
-                )
-            )
-            return
-        try:
-            await workflow.execute_activity_method(
-                SmsActivities.send_sms,
-                SendSmsInput(
-                    registration_number=reg,
-                    key=key,
-                    template=template,
-                    recipient=recipient,
-                    officer_id=officer_id,
-                    params=params,
-                ),
-                task_queue=self._input.sms_task_queue or workflow.info().task_queue,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=SMS_RETRY,
-            )
-        except ActivityError as err:  # permanent refusal (invalid number...): the case goes on
-            workflow.logger.warning("SMS %s to %s not sent: %s", template, recipient, err)
-            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
-            await self._record(
-                "sms_failed", actor="sms", note=f"{template.value} to {recipient.value}: {cause}"
-            )
-
-    # ---- the case's outbox (SMS_QUEUE_PATCH) ----------------------------------------------
-
-    def _stale(self, sms: QueuedSms) -> str | None:
-        """Why a queued message no longer means anything, or None if it is still owed."""
-        state = self._state
-        if sms.assignment is not None and sms.assignment != state.assignments:
-            return "the case has moved to another officer since"
-        if sms.valid_until is not None and workflow.now() >= sms.valid_until:
-            return f"its deadline {fmt_ist(sms.valid_until)} has passed"
-        if sms.template in _OFFICER_TEMPLATES and not is_open(state.status):
-            return f"the case is {state.status}"
-        return None
-
-    def _next_sendable(self) -> tuple[int | None, datetime | None]:
-        """The outbox index of the next message to send, or None and when one will be due.
-
-        Oldest first, except that a message deferred by a failed round (gateway down) holds
-        back only the later messages to the same recipient: the citizen's acknowledgement is
-        not kept waiting behind an officer's message, and each recipient reads in order."""
-        now = workflow.now()
-        held: set[tuple[RecipientKind, str | None]] = set()
-        wake: datetime | None = None
-        for index, sms in enumerate(self._state.outbox):
-            recipient = (sms.recipient, sms.officer_id)
-            if recipient in held:
-                continue
-            if sms.not_before is not None and sms.not_before > now:
-                held.add(recipient)
-                wake = sms.not_before if wake is None else min(wake, sms.not_before)
-                continue
-            return index, None
-        return None, wake
-
-    def _outbox_grew(self, size: int) -> Callable[[], bool]:
-        return lambda: len(self._state.outbox) != size
-
-    async def _drain_outbox(self) -> None:
-        """Send the case's owed SMS, oldest first, one at a time, outside the lock.
-
-        A message leaves the outbox only once sent (or dropped), so continue-as-new carries it
-        and the next run sends it again under the same key (sent at most once:
-        `deliver_once`). A round of attempts that the gateway never accepts marks the message
-        failed and defers it by `sms_redelivery_after`, until `sms_redelivery_window` after it
-        was queued; a permanent refusal (invalid number) ends it at once.
-        """
-        state, policy = self._state, self._policy
-        while True:
-            await workflow.wait_condition(lambda: bool(state.outbox) and not self._pausing_outbox)
-            index, wake = self._next_sendable()
-            if index is None:
-                assert wake is not None
-                try:
-                    await workflow.wait_condition(
-                        self._outbox_grew(len(state.outbox)),
-                        timeout=(wake - workflow.now()).total_seconds(),
-                    )
-                except TimeoutError:
-                    pass
-                continue
-            sms = state.outbox[index]
-            stale = self._stale(sms)
-            if stale is not None:
-                state.outbox.pop(index)
-                await self._note_sms("sms_dropped", sms, f"not sent: {stale}")
-                continue
-            self._sending = True
-            try:
-                await workflow.execute_activity_method(
-                    SmsActivities.send_sms,
-                    SendSmsInput(
-                        registration_number=self._input.registration_number,
-                        key=sms.key,
-                        template=sms.template,
-                        recipient=sms.recipient,
-                        officer_id=sms.officer_id,
-                        params=sms.params,
-                        redelivery=sms.rounds > 0,
-                    ),
-                    task_queue=self._input.sms_task_queue or workflow.info().task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(
-                        maximum_interval=policy.sms_retry_max_interval,
-                        maximum_attempts=policy.sms_attempts,
-                    ),
-                    priority=_sms_priority(sms),
-                )
-            except ActivityError as err:
-                self._sending = False
-                cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    state.outbox.pop(index)  # refused for good; the row says why
-                    await self._note_sms("sms_failed", sms, cause.message)
-                    continue
-                await self._gave_up_round(index, sms)
-                continue
-            self._sending = False
-            state.outbox.pop(index)
-
-    async def _gave_up_round(self, index: int, sms: QueuedSms) -> None:
-        """A round of attempts ended without the gateway accepting `sms` (at `index`)."""
-        state, policy = self._state, self._policy
-        retry_at = workflow.now() + policy.sms_redelivery_after
-        last = retry_at > sms.queued_at + policy.sms_redelivery_window
-        attempts = (sms.rounds + 1) * policy.sms_attempts
-        reason = f"the gateway did not accept it in {attempts} attempts"
-        await self._read_model(
-            CaseActivities.mark_unsent, MarkUnsentInput(key=sms.key, reason=reason)
-        )
-        if last:
-            state.outbox.pop(index)
-            await self._note_sms("sms_failed", sms, f"{reason}; given up")
-            return
-        state.outbox[index] = sms.model_copy(
-            update={"rounds": sms.rounds + 1, "not_before": retry_at}
-        )
-        if sms.rounds == 0:  # the timeline says it once, not every round
-            await self._note_sms(
-                "sms_failed", sms, f"{reason}; tried again from {fmt_ist(retry_at)} until sent"
-            )
+    async def _mark_unsent(self, key: str, reason: str) -> None:
+        """The read model's mark on a message the gateway did not accept in a round."""
+        await self._read_model(CaseActivities.mark_unsent, MarkUnsentInput(key=key, reason=reason))
 
     async def _note_sms(self, event: str, sms: QueuedSms, note: str) -> None:
         async with self._lock:

@@ -24,9 +24,6 @@ with workflow.unsafe.imports_passed_through():
 # A fetch that fails on the network or finds no scanner is tried again a few times (a
 # refusal — internal address, too large, a virus — is an answer, not a failure).
 MEDIA_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=5)
-# The fetch's outcome (fetched: the file's reference; refused: the status) signalled to the
-# case's workflow, for its timeline. Fetches recorded before it tell no one.
-MEDIA_TIMELINE_PATCH = "media-fetch-timeline"
 
 
 def media_workflow_id(prefix: str, year: int, sequence: int) -> str:
@@ -45,7 +42,9 @@ class MediaFetchWorkflow:
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=MEDIA_RETRY,
         )
-        if input.case_workflow_id and workflow.patched(MEDIA_TIMELINE_PATCH):
+        # The outcome (fetched: the file's reference; refused: the status) told to the case,
+        # for its timeline.
+        if input.case_workflow_id:
             await self._tell_case(input.case_workflow_id, input, result)
         return result
 

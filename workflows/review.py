@@ -24,11 +24,11 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
-    from schemas.calendar import SessionKind, fmt_ist, to_ist, upcoming_sessions
-    from schemas.escalation import Forum, session_id, upcoming_sittings
+    from schemas.calendar import SessionKind, fmt_ist
+    from schemas.escalation import JHARKHAND, Forum, session_id, upcoming_sittings, with_policy
+    from schemas.policy import Policy
     from schemas.refusals import Refused
     from schemas.review import (
-        AgendaItem,
         AgendaSection,
         BatchInput,
         BulkDecisionRequest,
@@ -39,8 +39,6 @@ with workflow.unsafe.imports_passed_through():
         DecisionRecord,
         DecisionRequest,
         DeferInput,
-        DeliverDecisionInput,
-        FreezeAgendaInput,
         FreezePageInput,
         NoticeFailedInput,
         NoticePageInput,
@@ -50,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
         PlannerInput,
         PlannerResult,
         ReviewSessionInput,
-        RollOverCaseInput,
         SessionBatches,
         SessionCarry,
         SessionPhase,
@@ -59,16 +56,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.workflow import DecisionKind
     from workflows.client_activities import CaseDeliveries
-    from workflows.retry import DB_RETRY, DB_TIMEOUT, SMS_RETRY
+    from workflows.retry import DB_RETRY, DB_TIMEOUT
 
 # A decision is awaited by the reviewer at the API: a few attempts, then an answer.
 _DELIVERY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5)
 
-# Sessions opened from here on are batched: the agenda is the read model's rows (frozen page by
-# page), notices, bulk decisions and rollovers go in bounded batches, the workflow keeps ids
-# and counts and continues as new before Temporal's per-run limits. Sessions started before it
-# replay the code below the `if self._batched` branches, unchanged.
-BATCHED_SESSION_PATCH = "review-session-batched"
 # A notice keeps trying through an outage: back off to ten minutes, bounded by its window.
 _NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
 # One delivery batch: its cases' updates, each within its own budget.
@@ -95,23 +87,22 @@ def _rejection(err: ActivityError) -> SessionRejected:
 
 @workflow.defn
 class ReviewSessionWorkflow:
-    """One weekly review or Sidhi Baat session: agenda at the cutoff, notices, decisions, close."""
+    """One weekly review or Sidhi Baat session: agenda at the cutoff, notices, decisions, close.
+
+    Batched: the agenda is the read model's rows (frozen page by page); notices, bulk
+    decisions and rollovers go in bounded batches; the workflow keeps ids and counts and
+    continues as new before Temporal's per-run limits."""
 
     @workflow.init
     def __init__(self, input: ReviewSessionInput) -> None:
         self._input = input
         self._phase = SessionPhase.SCHEDULED
-        self._agenda: dict[str, AgendaItem] = {}
-        self._decisions: dict[str, DecisionRecord] = {}
-        self._rolled_over: list[str] = []
         self._notices_sent = 0
         self._closed_by: str | None = None
         self._close_requested = False
         self._close_requested_by: str | None = None
         # Decisions and the close are serialised: a case is decided or rolled over, never both.
         self._lock = asyncio.Lock()
-        # A batched session (BATCHED_SESSION_PATCH), decided once for the run.
-        self._batched = input.carried is not None or workflow.patched(BATCHED_SESSION_PATCH)
         self._batches = input.batches or SessionBatches()
         self._agenda_count = 0
         self._decided_count = 0
@@ -133,278 +124,6 @@ class ReviewSessionWorkflow:
 
     @workflow.run
     async def run(self, input: ReviewSessionInput) -> SessionSummary:
-        if self._batched:
-            return await self._run_batched(input)
-        await self._record_phase()
-        await self._sleep_until(input.cutoff_at)
-        async with self._lock:
-            await self._freeze_agenda()
-        await self._send_notices()
-
-        # Held open for decisions until the reviewer closes it, or at the latest until the
-        # moment the complaints would roll over by themselves.
-        close_at = input.starts_at + input.close_after
-        remaining = (close_at - workflow.now()).total_seconds()
-        if remaining > 0:
-            try:
-                await workflow.wait_condition(lambda: self._close_requested, timeout=remaining)
-            except TimeoutError:
-                pass
-        await self._close(self._close_requested_by or "timer")
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._summary()
-
-    async def _sleep_until(self, moment: datetime) -> None:
-        remaining = (moment - workflow.now()).total_seconds()
-        if remaining > 0:
-            await workflow.sleep(remaining)
-
-    # ---- stages ---------------------------------------------------------------------------
-
-    async def _record_phase(self, phase: SessionPhase | None = None) -> None:
-        """Record the session's phase (`phase`, then taken: a batched session's counts are
-        read before its queries say it has moved)."""
-        inp = self._input
-        counts = await workflow.execute_activity_method(
-            ReviewActivities.record_session,
-            SessionRecordInput(
-                session_id=inp.session_id,
-                kind=inp.kind,
-                starts_at=inp.starts_at,
-                cutoff_at=inp.cutoff_at,
-                workflow_id=workflow.info().workflow_id,
-                phase=phase or self._phase,
-                at=workflow.now(),
-                closed_by=self._closed_by,
-                **(
-                    {"notices_sent": self._notices_sent, "notices_failed": self._notices_failed}
-                    if self._batched
-                    else {}
-                ),
-            ),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
-        if counts is not None:
-            self._agenda_count = counts.agenda
-            self._decided_count = counts.decided
-            self._rolled_over_count = counts.rolled_over
-        if phase is not None:
-            self._phase = phase
-
-    async def _freeze_agenda(self) -> None:
-        agenda = await workflow.execute_activity_method(
-            ReviewActivities.freeze_agenda,
-            FreezeAgendaInput(session_id=self._input.session_id, frozen_at=workflow.now()),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=DB_RETRY,
-        )
-        self._agenda = {item.registration_number: item for item in agenda.items}
-        self._phase = SessionPhase.AGENDA_FROZEN
-        await self._record_phase()
-
-    async def _send_notices(self) -> None:
-        """Each district nodal officer with cases once; for Sidhi Baat, each citizen who asked
-        to meet the Chief Minister. Notices go out together; a refused one stops nothing."""
-        inp = self._input
-        by_officer: dict[str, list[AgendaItem]] = {}
-        for item in self._agenda.values():
-            if item.nodal_officer_id:
-                by_officer.setdefault(item.nodal_officer_id, []).append(item)
-        calls = [
-            workflow.execute_activity_method(
-                ReviewActivities.send_officer_notice,
-                OfficerNoticeInput(
-                    session_id=inp.session_id,
-                    kind=inp.kind,
-                    starts_at=inp.starts_at,
-                    officer_id=officer_id,
-                    districts=sorted({i.district for i in items}),
-                    case_count=len(items),
-                    teleconference=inp.teleconference,
-                ),
-                task_queue=inp.sms_task_queue,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=SMS_RETRY,
-            )
-            for officer_id, items in sorted(by_officer.items())
-        ]
-        invites = inp.invites_citizens
-        if invites or (invites is None and inp.kind == SessionKind.SIDHI_BAAT):
-            calls += [
-                workflow.execute_activity_method(
-                    ReviewActivities.send_citizen_invitation,
-                    CitizenInvitationInput(
-                        session_id=inp.session_id,
-                        starts_at=inp.starts_at,
-                        registration_number=reg,
-                        venue=inp.venue,
-                    ),
-                    task_queue=inp.sms_task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=SMS_RETRY,
-                )
-                for reg, item in sorted(self._agenda.items())
-                if item.wishes_to_meet_cm
-            ]
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                workflow.logger.warning("session notice not sent: %s", result)
-            elif result.sent:
-                self._notices_sent += 1
-
-    async def _close(self, closed_by: str) -> None:
-        """Roll every undecided case over to the next session of its kind, then finalise."""
-        async with self._lock:
-            if self._phase is SessionPhase.CLOSED:
-                return
-            if self._phase is SessionPhase.SCHEDULED:  # started after its own close moment
-                await self._freeze_agenda()
-            # "Awaiting Sidhi Baat" cases were prepared here; Sidhi Baat decides them.
-            undecided = [
-                item
-                for reg, item in sorted(self._agenda.items())
-                if reg not in self._decisions and item.section is AgendaSection.FOR_DECISION
-            ]
-            results = await asyncio.gather(
-                *(
-                    workflow.execute_activity_method(
-                        CaseDeliveries.roll_over_case,
-                        RollOverCaseInput(
-                            session_id=self._input.session_id,
-                            item=item,
-                            closed_by=None if closed_by == "timer" else closed_by,
-                        ),
-                        start_to_close_timeout=timedelta(seconds=60),
-                        retry_policy=DB_RETRY,
-                    )
-                    for item in undecided
-                )
-            )
-            # Cases that had already moved (their own timer, a withdrawal) are not "rolled over
-            # by this session", but none is dropped: each is somewhere with a deadline.
-            self._rolled_over = [r.registration_number for r in results if r.rolled_over]
-            self._closed_by = closed_by
-            self._phase = SessionPhase.CLOSED
-            await self._record_phase()
-
-    # ---- updates --------------------------------------------------------------------------
-
-    @workflow.update
-    async def record_decision(self, request: DecisionRequest) -> DecisionRecord:
-        """The reviewer's decision on one case, delivered to the complaint's workflow at once."""
-        if self._batched:
-            return await self._decide_one(request)
-        async with self._lock:
-            self._validate_decision(request)  # again: the session may have closed meanwhile
-            item = self._agenda[request.registration_number]
-            try:
-                record = await workflow.execute_activity_method(
-                    CaseDeliveries.deliver_decision,
-                    DeliverDecisionInput(
-                        session_id=self._input.session_id,
-                        item=item,
-                        request=request,
-                        decided_at=workflow.now(),
-                    ),
-                    start_to_close_timeout=timedelta(seconds=60),
-                    retry_policy=_DELIVERY_RETRY,
-                )
-            except ActivityError as err:
-                raise _rejection(err) from err
-            self._decisions[request.registration_number] = record
-            return record
-
-    @record_decision.validator
-    def _validate_decision(self, request: DecisionRequest) -> None:
-        self._require_frozen()
-        if self._batched:
-            # The agenda is the read model's: whether the case is on it, undecided and not
-            # awaiting Sidhi Baat is checked by the delivery against its row.
-            self._validate_terms(request.decision, request.citizen_informed, request.new_deadline)
-            return
-        reg = request.registration_number
-        if reg not in self._agenda:
-            raise SessionRejected("not_on_agenda", reg=reg, session=self._input.session_id)
-        if reg in self._decisions:
-            raise SessionRejected("already_decided", reg=reg)
-        item = self._agenda[reg]
-        if item.section is AgendaSection.AWAITING_SIDHI_BAAT and item.sidhi_baat_at:
-            day = to_ist(item.sidhi_baat_at).date().isoformat()
-            raise SessionRejected("awaits_sidhi_baat", reg=reg, date=day)
-        if request.decision is DecisionKind.CLOSE and not request.citizen_informed:
-            raise SessionRejected("citizen_not_informed")
-        if request.decision is DecisionKind.DIRECTIVE and request.new_deadline is not None:
-            if request.new_deadline.tzinfo is None:
-                raise SessionRejected("deadline_zone")
-            if request.new_deadline <= workflow.now():
-                raise SessionRejected("deadline_past")
-
-    @workflow.update
-    async def close(self, request: CloseSessionRequest) -> SessionSummary:
-        """Close the session: undecided cases roll over, the minutes become final.
-
-        A batched session answers at once, `closing`: its rollovers go in batches (thousands
-        of cases take minutes), the read model's session shows how far, `closed` at the end.
-        """
-        self._close_requested_by = request.closed_by
-        self._close_requested = True
-        if self._batched:
-            self._updates += 1
-            return self._summary()
-        await self._close(request.closed_by)
-        return self._summary()
-
-    @workflow.update
-    async def record_bulk_decision(self, request: BulkDecisionRequest) -> BulkProgress:
-        """One directive or one closure for every case a selection names. Its cases are
-        marked at once (the answer says how many, and which numbers were refused), then
-        receive it one by one as their own decision, in batches, in the background; the
-        bulk's progress (N of M applied) is the read model's. The bulk's ID is the update's
-        (the API's Idempotency-Key): sent again, it is recorded and applied once."""
-        self._updates += 1
-        async with self._lock:
-            self._require_frozen()
-            bulk_id = workflow.current_update_info().id  # type: ignore[union-attr]
-            progress = await workflow.execute_activity_method(
-                ReviewActivities.open_bulk,
-                OpenBulkInput(
-                    session_id=self._input.session_id,
-                    bulk_id=bulk_id,
-                    request=request,
-                    decided_at=workflow.now(),
-                ),
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=DB_RETRY,
-            )
-            if not progress.done and bulk_id not in self._bulks:
-                self._bulks.append(bulk_id)
-            return progress
-
-    @record_bulk_decision.validator
-    def _validate_bulk(self, request: BulkDecisionRequest) -> None:
-        if not self._batched:
-            raise SessionRejected("other", reason="this session takes decisions one by one")
-        self._require_frozen()
-        if request.selection.is_empty():
-            raise SessionRejected("other", reason="selection: name at least one criterion")
-        self._validate_terms(request.decision, request.citizen_informed, request.new_deadline)
-
-    @close.validator
-    def _validate_close(self, request: CloseSessionRequest) -> None:
-        self._require_frozen()
-
-    # ---- queries --------------------------------------------------------------------------
-
-    @workflow.query
-    def get_summary(self) -> SessionSummary:
-        """The session's phase, agenda, decisions so far and rolled-over cases."""
-        return self._summary()
-
-    # ---- batched sessions (BATCHED_SESSION_PATCH) ------------------------------------------
-
-    async def _run_batched(self, input: ReviewSessionInput) -> SessionSummary:
         """Freeze, notify, decide, close: each in bounded batches, continued as new before
         the run nears Temporal's limits; the agenda never enters the workflow."""
         close_at = input.starts_at + input.close_after
@@ -441,6 +160,130 @@ class ReviewSessionWorkflow:
             await self._notices_task
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._summary()
+
+    async def _sleep_until(self, moment: datetime) -> None:
+        remaining = (moment - workflow.now()).total_seconds()
+        if remaining > 0:
+            await workflow.sleep(remaining)
+
+    # ---- stages ---------------------------------------------------------------------------
+
+    async def _record_phase(self, phase: SessionPhase | None = None) -> None:
+        """Record the session's phase (`phase`, then taken: a batched session's counts are
+        read before its queries say it has moved)."""
+        inp = self._input
+        counts = await workflow.execute_activity_method(
+            ReviewActivities.record_session,
+            SessionRecordInput(
+                session_id=inp.session_id,
+                kind=inp.kind,
+                starts_at=inp.starts_at,
+                cutoff_at=inp.cutoff_at,
+                workflow_id=workflow.info().workflow_id,
+                phase=phase or self._phase,
+                at=workflow.now(),
+                closed_by=self._closed_by,
+                notices_sent=self._notices_sent,
+                notices_failed=self._notices_failed,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        if counts is not None:
+            self._agenda_count = counts.agenda
+            self._decided_count = counts.decided
+            self._rolled_over_count = counts.rolled_over
+        if phase is not None:
+            self._phase = phase
+
+    # ---- updates --------------------------------------------------------------------------
+
+    @workflow.update
+    async def record_decision(self, request: DecisionRequest) -> DecisionRecord:
+        """The reviewer's decision on one case, delivered to the complaint's workflow at once
+        (whether the case is on the agenda, undecided and not awaiting Sidhi Baat is checked
+        by the delivery against the agenda's row)."""
+        self._updates += 1
+        async with self._lock:
+            self._require_frozen()  # again: the session may have closed meanwhile
+            try:
+                record = await workflow.execute_activity_method(
+                    CaseDeliveries.decide_case,
+                    DecideCaseInput(
+                        session_id=self._input.session_id,
+                        request=request,
+                        decided_at=workflow.now(),
+                    ),
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=_DELIVERY_RETRY,
+                )
+            except ActivityError as err:
+                raise _rejection(err) from err
+            self._decided_count += 1
+            return record
+
+    @record_decision.validator
+    def _validate_decision(self, request: DecisionRequest) -> None:
+        self._require_frozen()
+        self._validate_terms(request.decision, request.citizen_informed, request.new_deadline)
+
+    @workflow.update
+    async def close(self, request: CloseSessionRequest) -> SessionSummary:
+        """Close the session: undecided cases roll over, the minutes become final.
+
+        Answered at once, `closing`: the rollovers go in batches (thousands of cases take
+        minutes), the read model's session shows how far, `closed` at the end.
+        """
+        self._close_requested_by = request.closed_by
+        self._close_requested = True
+        self._updates += 1
+        return self._summary()
+
+    @workflow.update
+    async def record_bulk_decision(self, request: BulkDecisionRequest) -> BulkProgress:
+        """One directive or one closure for every case a selection names. Its cases are
+        marked at once (the answer says how many, and which numbers were refused), then
+        receive it one by one as their own decision, in batches, in the background; the
+        bulk's progress (N of M applied) is the read model's. The bulk's ID is the update's
+        (the API's Idempotency-Key): sent again, it is recorded and applied once."""
+        self._updates += 1
+        async with self._lock:
+            self._require_frozen()
+            bulk_id = workflow.current_update_info().id  # type: ignore[union-attr]
+            progress = await workflow.execute_activity_method(
+                ReviewActivities.open_bulk,
+                OpenBulkInput(
+                    session_id=self._input.session_id,
+                    bulk_id=bulk_id,
+                    request=request,
+                    decided_at=workflow.now(),
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=DB_RETRY,
+            )
+            if not progress.done and bulk_id not in self._bulks:
+                self._bulks.append(bulk_id)
+            return progress
+
+    @record_bulk_decision.validator
+    def _validate_bulk(self, request: BulkDecisionRequest) -> None:
+        self._require_frozen()
+        if request.selection.is_empty():
+            raise SessionRejected("other", reason="selection: name at least one criterion")
+        self._validate_terms(request.decision, request.citizen_informed, request.new_deadline)
+
+    @close.validator
+    def _validate_close(self, request: CloseSessionRequest) -> None:
+        self._require_frozen()
+
+    # ---- queries --------------------------------------------------------------------------
+
+    @workflow.query
+    def get_summary(self) -> SessionSummary:
+        """The session's phase, agenda, decisions so far and rolled-over cases."""
+        return self._summary()
+
+    # ---- batches ----------------------------------------------------------------------------
 
     def _should_continue_as_new(self) -> bool:
         return (
@@ -586,27 +429,6 @@ class ReviewSessionWorkflow:
         elif result.error:
             self._notices_failed += 1
 
-    async def _decide_one(self, request: DecisionRequest) -> DecisionRecord:
-        """A single decision of a batched session, checked against the agenda's row."""
-        self._updates += 1
-        async with self._lock:
-            self._require_frozen()  # again: the session may have closed meanwhile
-            try:
-                record = await workflow.execute_activity_method(
-                    CaseDeliveries.decide_case,
-                    DecideCaseInput(
-                        session_id=self._input.session_id,
-                        request=request,
-                        decided_at=workflow.now(),
-                    ),
-                    start_to_close_timeout=timedelta(seconds=60),
-                    retry_policy=_DELIVERY_RETRY,
-                )
-            except ActivityError as err:
-                raise _rejection(err) from err
-            self._decided_count += 1
-            return record
-
     async def _apply_bulk_batch(self) -> None:
         """The next batch of the oldest bulk decision's cases, each its own decision.
 
@@ -683,34 +505,21 @@ class ReviewSessionWorkflow:
 
     def _summary(self) -> SessionSummary:
         inp = self._input
-        if self._batched:
-            return SessionSummary(
-                session_id=inp.session_id,
-                kind=inp.kind,
-                phase=SessionPhase.CLOSING
-                if self._close_requested and self._phase is SessionPhase.AGENDA_FROZEN
-                else self._phase,
-                starts_at=inp.starts_at,
-                cutoff_at=inp.cutoff_at,
-                notices_sent=self._notices_sent,
-                notices_failed=self._notices_failed,
-                closed_by=self._closed_by,
-                agenda_count=self._agenda_count,
-                decided_count=self._decided_count,
-                rolled_over_count=self._rolled_over_count,
-                bulks_pending=list(self._bulks),
-            )
         return SessionSummary(
             session_id=inp.session_id,
             kind=inp.kind,
-            phase=self._phase,
+            phase=SessionPhase.CLOSING
+            if self._close_requested and self._phase is SessionPhase.AGENDA_FROZEN
+            else self._phase,
             starts_at=inp.starts_at,
             cutoff_at=inp.cutoff_at,
-            agenda=list(self._agenda.values()),
-            decisions=list(self._decisions.values()),
-            rolled_over=self._rolled_over,
             notices_sent=self._notices_sent,
+            notices_failed=self._notices_failed,
             closed_by=self._closed_by,
+            agenda_count=self._agenda_count,
+            decided_count=self._decided_count,
+            rolled_over_count=self._rolled_over_count,
+            bulks_pending=list(self._bulks),
         )
 
 
@@ -720,6 +529,15 @@ def _close_after(rollover_after: timedelta) -> timedelta:
     timers stay the backstop for a session that is not running."""
     margin = min(timedelta(hours=1), rollover_after / 2)
     return rollover_after - margin
+
+
+def seed_forum(kind: str, policy: Policy) -> Forum:
+    """The forum of the seed ladder (with the policy's session settings) holding sessions of
+    `kind`. Raises ValueError for a kind the seed ladder has no forum of."""
+    for rung in with_policy(JHARKHAND, policy).rungs:
+        if rung.forum is not None and rung.forum.session_kind == kind:
+            return rung.forum
+    raise ValueError(f"the seed ladder has no forum of {kind}")
 
 
 def session_workflow_id(prefix: str, session: str) -> str:
@@ -733,58 +551,14 @@ class ReviewPlannerWorkflow:
 
     A calendar spec cannot say "last Tuesday of the month", so the Sidhi Baat schedule fires
     every Tuesday and this workflow computes the session dates with the same calendar rule the
-    complaints use; opening a session that is already open (or was held) changes nothing.
+    complaints use; opening a session that is already open (or was held) changes nothing. An
+    input naming no forum plans the seed ladder's forum of its `kind` (the policy's times).
     """
 
     @workflow.run
     async def run(self, input: PlannerInput) -> PlannerResult:
-        if input.forum is not None:
-            return await self._open_sittings(input, input.forum)
-        policy = input.policy
-        at = (
-            policy.weekly_review_time
-            if input.kind == SessionKind.WEEKLY_REVIEW
-            else policy.sidhi_baat_time
-        )
-        starts = upcoming_sessions(
-            input.kind,
-            workflow.now(),
-            at=at,
-            count=input.sessions_ahead,
-            open_for=policy.review_rollover_after,
-            # The case's own rule: a session due on a holiday moves (or is skipped) alike.
-            # Inputs from before holidays were known carry none, and plan Tuesdays as before.
-            calendar=policy.working_calendar(),
-        )
-        opened: list[str] = []
-        already_open: list[str] = []
-        for starts_at in starts:
-            sid = session_id(input.kind, starts_at)
-            try:
-                await workflow.start_child_workflow(
-                    ReviewSessionWorkflow.run,
-                    ReviewSessionInput(
-                        kind=input.kind,
-                        session_id=sid,
-                        starts_at=starts_at,
-                        cutoff_at=starts_at - policy.agenda_cutoff_before,
-                        close_after=_close_after(policy.review_rollover_after),
-                        teleconference=input.teleconference,
-                        venue=input.venue,
-                        sms_task_queue=input.sms_task_queue,
-                        batches=input.batches,
-                    ),
-                    id=session_workflow_id(input.workflow_id_prefix, sid),
-                    # A session is held once: a closed one is never started again.
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    # Sessions outlive the planner run that opened them.
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    static_summary=f"{input.kind} {starts_at.date().isoformat()}",
-                )
-                opened.append(sid)
-            except WorkflowAlreadyStartedError:
-                already_open.append(sid)
-        return PlannerResult(opened=opened, already_open=already_open)
+        forum = input.forum or seed_forum(input.kind, input.policy)
+        return await self._open_sittings(input, forum)
 
     async def _open_sittings(self, input: PlannerInput, forum: Forum) -> PlannerResult:
         """The next sittings of the ladder's `forum`: one session per sitting, or per district

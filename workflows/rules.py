@@ -5,8 +5,7 @@ citizen's next attempt is, and when work is due.
 Pure, deterministic functions of their arguments (the case's state, its policy, its working
 calendar, "now"): no Temporal, no I/O, no clock. `workflows.complaint.ComplaintWorkflow` asks
 them "when, and what next" and does the effects (state, read model, SMS) under its lock; the
-unit tests (`tests/unit/test_rules.py`) run them in milliseconds without a server. Which patch
-generation a run belongs to is the workflow's business: it passes the answers in as flags.
+unit tests (`tests/unit/test_rules.py`) run them in milliseconds without a server.
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist, next_session
-from schemas.enums import ComplaintStatus, EscalationLevel, on_agenda
+from schemas.calendar import WorkingCalendar, fmt_ist, fmt_ist_date
+from schemas.enums import ComplaintKind, ComplaintStatus, is_open, on_agenda
 from schemas.escalation import (
     JHARKHAND,
     Ladder,
@@ -27,7 +27,19 @@ from schemas.escalation import (
 )
 from schemas.policy import Policy
 from schemas.reasons import DOES_NOT_PERTAIN
-from schemas.workflow import ComplaintState, ReviewSlot
+from schemas.reference import canonical_department, canonical_district
+from schemas.workflow import (
+    COMPLAINT_OUTCOMES,
+    SUGGESTION_OUTCOMES,
+    CallbackOutcome,
+    CallbackResult,
+    ComplaintState,
+    DecisionKind,
+    DepartmentReport,
+    ReportOutcome,
+    ReviewDecision,
+    ReviewSlot,
+)
 
 
 class Wake(StrEnum):
@@ -45,24 +57,20 @@ def next_wake(
     policy: Policy,
     now: datetime,
     *,
-    drop_late_reminders: bool,
-    ladder: Ladder | None = None,
-    appeal_window: timedelta | None = None,
+    ladder: Ladder,
 ) -> tuple[datetime, Wake] | None:
     """The next moment the case must move by itself and what it does then; None for a case
     with nothing ahead (withdrawn, or not yet forwarded). Every open status has exactly one.
 
-    `ladder` (LADDER_PATCH): a case on a forum rolls over `rollover_after` its rung's forum
-    says; without it, the policy's `review_rollover_after`.
-
-    `drop_late_reminders` (SMS_QUEUE_PATCH): no reminder once the deadline has passed (the
-    stack was down through it): the case escalates at once instead.
+    A case on a forum rolls over `rollover_after` its rung's forum on `ladder` says. No
+    reminder once the deadline has passed (the stack was down through it): the case
+    escalates at once instead. A closed case waits out its reopen and appeal windows.
     Raises AssertionError if the state lacks what its status promises (a bug, not input)."""
     match state.status:
         case ComplaintStatus.AWAITING_REPORT:
             assert state.next_deadline and state.report_window_start
             fractions = policy.reminder_fractions[state.reminders_sent :]
-            late = drop_late_reminders and now >= state.next_deadline
+            late = now >= state.next_deadline
             if fractions and not late:
                 window = state.next_deadline - state.report_window_start
                 remind_at = state.report_window_start + window * fractions[0]
@@ -77,17 +85,16 @@ def next_wake(
             return state.review.starts_at + rollover_after(state, policy, ladder), Wake.ROLL_OVER
         case ComplaintStatus.CLOSED:
             assert state.closed_at
-            # A closed case waits out its reopen window, and its appeal window when it has one
-            # (CLOSURE_RATING_PATCH).
-            window = max(policy.reopen_window, appeal_window or policy.reopen_window)
+            window = max(policy.reopen_window, policy.appeal_window)
             return state.closed_at + window, Wake.REOPEN_WINDOW_ENDS
         case _:
             return None
 
 
-def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder | None) -> timedelta:
-    """How long after its session starts an undecided case on an agenda rolls over."""
-    if ladder is not None and state.rung is not None:
+def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder) -> timedelta:
+    """How long after its session starts an undecided case on an agenda rolls over (its
+    forum's time; the policy's for a rung without a forum)."""
+    if state.rung is not None:
         forum = ladder.rung(state.rung).forum
         if forum is not None:
             return forum.rollover_after
@@ -95,14 +102,14 @@ def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder | None)
 
 
 def case_ladder(ladder: Ladder | None, policy: Policy) -> Ladder:
-    """The ladder a case runs (LADDER_PATCH): the one in its input, or for a case registered
-    before ladders travelled with cases, the seed's with the policy's session settings."""
+    """The ladder a case runs: the one in its input, or when it carries none, the seed's with
+    the policy's session settings."""
     return ladder if ladder is not None else with_policy(JHARKHAND, policy)
 
 
 def rung_of(state: ComplaintState, ladder: Ladder) -> Rung:
-    """The rung the case stands on: its recorded code, or for a state from before the rung
-    was recorded, the one its stored escalation level names."""
+    """The rung the case stands on: its recorded code, or for a state carried without one,
+    the one its stored escalation level names."""
     if state.rung is not None:
         return ladder.rung(state.rung)
     return ladder.for_level(int(state.escalation_level))
@@ -134,63 +141,10 @@ def rung_exhausted(rung: Rung, rollovers: int) -> bool:
     )
 
 
-def escalation_target(
-    level: int, ladder: Ladder = JHARKHAND
-) -> tuple[EscalationLevel, SessionKind]:
-    """The next rung of `ladder` from the rung at `level`: from the nodal officer to the
-    weekly review, from there (and from Sidhi Baat itself, again) to Sidhi Baat."""
-    rung = ladder.next_rung(ladder.for_level(int(level)).code)
-    assert rung.forum is not None  # a validated ladder: every rung above the first has one
-    return EscalationLevel(rung.level), SessionKind(rung.forum.session_kind)
-
-
-def status_for(kind: str) -> ComplaintStatus:
-    """The status of a case on the agenda of a session of `kind`."""
-    if kind == SessionKind.WEEKLY_REVIEW:
-        return ComplaintStatus.WEEKLY_REVIEW
-    return ComplaintStatus.SIDHI_BAAT
-
-
-def review_slot(
-    kind: str, now: datetime, policy: Policy, calendar: WorkingCalendar | None
-) -> ReviewSlot:
-    """The session of `kind` a case escalated at `now` goes to: the first whose agenda cutoff
-    is still ahead (moved off holidays by `calendar`)."""
-    at = policy.weekly_review_time if kind == SessionKind.WEEKLY_REVIEW else policy.sidhi_baat_time
-    starts_at = next_session(
-        kind, now, at=at, cutoff_before=policy.agenda_cutoff_before, calendar=calendar
-    )
-    return ReviewSlot(kind=kind, session_id=session_id(kind, starts_at), starts_at=starts_at)
-
-
-def review_deadline(
-    slot: ReviewSlot,
-    policy: Policy,
-    *,
-    citizen_clock: bool,
-    rollover_after: timedelta | None = None,
-) -> datetime:
+def review_deadline(slot: ReviewSlot, rollover_after: timedelta) -> datetime:
     """The published deadline of a case on an agenda: the moment it rolls over if still
-    undecided (CITIZEN_CLOCK_PATCH), so "overdue" means stuck; before it, the meeting.
-    `rollover_after`: the forum's (LADDER_PATCH), else the policy's."""
-    if not citizen_clock:
-        return slot.starts_at
-    return slot.starts_at + (rollover_after or policy.review_rollover_after)
-
-
-def weekly_review_before(
-    sidhi_baat_at: datetime, now: datetime, policy: Policy, calendar: WorkingCalendar | None
-) -> datetime | None:
-    """The weekly review that prepares a case bound for Sidhi Baat at `sidhi_baat_at`, if one
-    falls before it."""
-    prepared_at = review_slot(SessionKind.WEEKLY_REVIEW, now, policy, calendar).starts_at
-    return prepared_at if prepared_at < sidhi_baat_at else None
-
-
-def goes_on_to_sidhi_baat(kind: str, rollovers: int, policy: Policy) -> bool:
-    """Whether a case undecided `rollovers` times in a row at sessions of `kind` escalates
-    instead of rolling over (weekly reviews only: Sidhi Baat rolls over, counted)."""
-    return kind == SessionKind.WEEKLY_REVIEW and rollovers >= policy.max_weekly_rollovers
+    undecided (`rollover_after` its forum's sitting starts), so "overdue" means stuck."""
+    return slot.starts_at + rollover_after
 
 
 def review_request_granted(
@@ -198,17 +152,12 @@ def review_request_granted(
     now: datetime,
     next_deadline: datetime | None,
     promise: datetime,
-    registered_at: datetime,
-    window: timedelta,
     citizen_unsatisfied: bool,
-    citizen_clock: bool,
 ) -> bool:
     """A citizen's request for review is granted at once when the case is overdue, has
-    outlived its promise (CITIZEN_CLOCK_PATCH; before it: older than its report window since
-    registration), or the citizen is unsatisfied with the latest report."""
+    outlived its promise, or the citizen is unsatisfied with the latest report."""
     overdue = next_deadline is not None and now >= next_deadline
-    outlived = now > promise if citizen_clock else now - registered_at > window
-    return overdue or outlived or citizen_unsatisfied
+    return overdue or now > promise or citizen_unsatisfied
 
 
 class CallbackNext(StrEnum):
@@ -244,26 +193,15 @@ def callback_schedule(now: datetime, policy: Policy) -> tuple[datetime, datetime
     return due_at, due_at + policy.callback_overdue_after
 
 
-def report_due(
-    start: datetime,
-    policy: Policy,
-    calendar: WorkingCalendar | None,
-    *,
-    suggestion: bool,
-    urgent: bool,
-) -> datetime:
-    """When the report on work arriving at `start` is due: with a working calendar
-    (WORKING_CALENDAR_PATCH), at the end of a working day or in working days
-    (`Policy.report_due`); without, the window exactly."""
-    if calendar is None:
-        return start + policy.report_deadline(suggestion=suggestion, urgent=urgent)
+def report_due(start: datetime, policy: Policy, *, suggestion: bool, urgent: bool) -> datetime:
+    """When the report on work arriving at `start` is due: at the end of a working day or in
+    working days, as the policy says (`Policy.report_due`)."""
     return policy.report_due(start, suggestion=suggestion, urgent=urgent)
 
 
-def directive_due(start: datetime, policy: Policy, calendar: WorkingCalendar | None) -> datetime:
-    """A directive's deadline when the review gave none."""
-    if calendar is None:
-        return start + policy.directive_default_deadline
+def directive_due(start: datetime, policy: Policy) -> datetime:
+    """A directive's deadline when the review gave none (the policy's default, at the end of
+    a working day or in working days)."""
     return policy.due(
         start, policy.directive_default_deadline, policy.directive_default_working_days
     )
@@ -374,3 +312,107 @@ def rating_refusal(
     if appeal and appealed_closure == closures:
         return "already_appealed", {}
     return None
+
+
+# ---- the updates' checks: why an action is refused (a key of `schemas.refusals`) ----------
+
+# A refusal: its key in `schemas.refusals` and the values its words name.
+Refusal = tuple[str, dict[str, Any]]
+
+
+def status_refusal(status: str, *wanted: str) -> Refusal | None:
+    """Refused unless the case is in one of the `wanted` statuses."""
+    if status in wanted:
+        return None
+    return "wrong_status", {"status": str(status), "wanted": " or ".join(str(w) for w in wanted)}
+
+
+def agenda_refusal(status: str, ladder: Ladder) -> Refusal | None:
+    """Refused unless the case is on a forum's agenda (any rung of `ladder` above the
+    officer's)."""
+    if on_agenda(status):
+        return None
+    wanted = " or ".join(str(rung.status) for rung, _ in ladder.forums())
+    return "wrong_status", {"status": str(status), "wanted": wanted}
+
+
+def open_refusal(status: str) -> Refusal | None:
+    """Refused unless the case is open and forwarded (a citizen's action on it)."""
+    if is_open(status) and status != ComplaintStatus.REGISTERED:
+        return None
+    return "not_open", {"status": str(status)}
+
+
+def report_refusal(
+    report: DepartmentReport, *, kind: ComplaintKind, policy: Policy
+) -> Refusal | None:
+    """Why an officer's report is refused: an outcome not for the case's kind, an empty reply,
+    a transfer naming no known district or department, or a "not actionable" reason not of
+    the state's list (`not_actionable_refusal`)."""
+    allowed = SUGGESTION_OUTCOMES if kind is ComplaintKind.SUGGESTION else COMPLAINT_OUTCOMES
+    if report.outcome not in allowed:
+        return "outcome_not_for_kind", {
+            "outcome": report.outcome.value,
+            "kind": kind.value,
+            "valid": ", ".join(sorted(o.value for o in allowed)),
+        }
+    if not report.reply.strip():
+        return "reply_required", {}
+    if report.outcome is ReportOutcome.TRANSFERRED:
+        district, department = report.transfer_to_district, report.transfer_to_department
+        if not (district or department):
+            return "transfer_target", {}
+        if district and not canonical_district(district):
+            return "unknown_district", {"value": district}
+        if department and not canonical_department(department):
+            return "unknown_department", {"value": department}
+    if report.outcome is ReportOutcome.NOT_ACTIONABLE:
+        return not_actionable_refusal(report.reason, policy.not_actionable_reasons)
+    return None
+
+
+def callback_refusal(
+    result: CallbackResult, *, attempts: int, due_at: datetime | None, now: datetime
+) -> Refusal | None:
+    """Why a verification call's outcome is refused: "not satisfied" without the citizen's
+    words, or an "unreachable" while the attempt just recorded is not yet due again (a second
+    tap is not a second attempt)."""
+    if result.outcome is CallbackOutcome.NOT_SATISFIED and not (result.remark or "").strip():
+        return "remark_required", {}
+    if (
+        result.outcome is CallbackOutcome.UNREACHABLE
+        and attempts > 0
+        and due_at is not None
+        and now < due_at
+    ):
+        return "attempt_just_recorded", {"attempt": attempts, "due": fmt_ist(due_at)}
+    return None
+
+
+def session_refusal(review: ReviewSlot | None, requested: str) -> Refusal | None:
+    """Refused when an action names a session (`requested`) other than the case's own."""
+    if review is not None and review.session_id == requested:
+        return None
+    current = review.session_id if review else "no session"
+    return "other_session", {"current": current, "requested": requested}
+
+
+def decision_refusal(decision: ReviewDecision, *, now: datetime) -> Refusal | None:
+    """Why a review's decision is refused: a closure without the citizen informed, or a
+    deadline without a zone or not ahead of `now`."""
+    if decision.decision is DecisionKind.CLOSE and not decision.citizen_informed:
+        return "citizen_not_informed", {}
+    deadline = decision.new_deadline
+    if deadline is not None:
+        if deadline.tzinfo is None:
+            return "deadline_zone", {}
+        if deadline <= now:
+            return "deadline_past", {}
+    return None
+
+
+def reopen_refusal(closed_at: datetime, now: datetime, window: timedelta) -> Refusal | None:
+    """Refused once the reopen `window` after the closure has ended (the date it ended)."""
+    if now <= closed_at + window:
+        return None
+    return "reopen_window_ended", {"days": window.days, "date": fmt_ist_date(closed_at + window)}

@@ -56,14 +56,14 @@ from workflows.complaint import ComplaintWorkflow
 
 async def keep_rating_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history as
-    `NAME.closure_rating.json` (CLOSURE_RATING_PATCH's generation) for the replay suite."""
+    `NAME.json` for the replay suite."""
     import json
     import os
 
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
-    (HISTORIES / f"{name}.closure_rating.json").write_text(
+    (HISTORIES / f"{name}.json").write_text(
         json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
     )
 

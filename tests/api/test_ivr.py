@@ -52,7 +52,7 @@ from tests.fake_twilio import CreatedCall, FakeTwilio, answer_call, send_call_st
 from tests.helpers import api_client, running_worker
 from tests.lifecycle_helpers import HISTORIES, CaseHandle, open_case, reach, row_of, state_of
 from tests.paths import GOLDEN
-from workflows.complaint import IVR_PATCH, ComplaintWorkflow
+from workflows.complaint import ComplaintWorkflow
 from workflows.ivr import after_call, audited, calling_slot, ivr_applies
 from workflows.recording import recording_workflow_id
 
@@ -154,7 +154,7 @@ async def _keep(handle: CaseHandle, name: str) -> None:
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
-    (HISTORIES / f"{name}.ivr_verification_call.json").write_text(
+    (HISTORIES / f"{name}.json").write_text(
         json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
     )
 
@@ -437,18 +437,11 @@ def test_ivr_per_kind_and_category_and_the_sample() -> None:
     assert not any(audited(f"{n}/2026", Policy(ivr_audit_percent=0)) for n in range(200))
 
 
-def test_the_recorded_history_places_the_call_behind_its_patch() -> None:
-    """The committed history of the new path (replayed by tests/workflows/test_replay.py)
-    carries the patch marker and the call placed by an activity after the report."""
-    path = HISTORIES / "ivr_verified.ivr_verification_call.json"
+def test_the_recorded_history_places_the_call_by_an_activity() -> None:
+    """The committed history of the verified path (replayed by tests/workflows/test_replay.py)
+    has the call placed by an activity after the report."""
+    path = HISTORIES / "ivr_verified.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    markers = [
-        e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
-        for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
-        and "patch-data" in e.marker_recorded_event_attributes.details
-    ]
-    assert any(IVR_PATCH.encode() in m for m in markers)
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in history.events

@@ -305,7 +305,8 @@ async def test_the_desk_and_the_case_page_say_the_ivr_result_in_words(
 def test_the_migration_fills_the_verifications_from_the_timeline(
     engine: Engine, verified: dict[str, Complaint]
 ) -> None:
-    """Down to 0021 (before the verifications) and up again: the rows come back from the timeline and the checks."""
+    """Down to 0021 (before the verifications) and up again: the rows come back from the
+    timeline and the checks."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

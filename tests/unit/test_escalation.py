@@ -15,8 +15,8 @@ from activities.sms import sms_params
 from activities.templates import segments, template_for
 from core.ladder import LadderFileError, configured_ladder
 from core.settings import Settings
-from schemas.calendar import IST, Holiday, SessionKind
-from schemas.enums import CLOSED_STATUSES, EscalationLevel, is_open
+from schemas.calendar import IST, Holiday, SessionKind, next_session
+from schemas.enums import CLOSED_STATUSES, is_open
 from schemas.escalation import (
     DISTRICT_COLLECTOR,
     JHARKHAND,
@@ -112,15 +112,21 @@ def test_the_seed_ladders_forums_are_the_calendars() -> None:
         assert rung.forum is not None
         kind = SessionKind(rung.forum.session_kind)
         policy = Policy()
+        at = (
+            policy.weekly_review_time
+            if kind is SessionKind.WEEKLY_REVIEW
+            else policy.sidhi_baat_time
+        )
+        cutoff = policy.agenda_cutoff_before
         for after in (AFTER, AFTER + timedelta(days=3), datetime(2027, 1, 20, tzinfo=IST)):
-            slot = rules.review_slot(kind, after, policy, None)
-            assert rules.rung_slot(rung, after, "Ranchi", None) == slot
+            start = next_session(kind, after, at=at, cutoff_before=cutoff)
+            slot = rules.rung_slot(rung, after, "Ranchi", None)
+            assert (slot.session_id, slot.starts_at) == (session_id(kind, start), start)
         # Moved off Republic Day alike.
         calendar = REPUBLIC_DAY.working_calendar()
         january = datetime(2027, 1, 20, 9, 0, tzinfo=IST)
-        assert (
-            next_sitting(rung.forum, january, calendar=calendar)
-            == rules.review_slot(kind, january, REPUBLIC_DAY, calendar).starts_at
+        assert next_sitting(rung.forum, january, calendar=calendar) == next_session(
+            kind, january, at=at, cutoff_before=cutoff, calendar=calendar
         )
 
 
@@ -176,15 +182,6 @@ def test_the_district_collector_sits_on_each_districts_own_weekday() -> None:
         2027, 1, 6, 11, 0, tzinfo=IST
     )
     assert next_sitting(ranchi_on_wednesday, AFTER, district="Dumka").weekday() == 4
-
-
-def test_the_workflows_escalation_is_the_seed_ladders_next_rung() -> None:
-    assert rules.escalation_target(EscalationLevel.NODAL_OFFICER) == (
-        EscalationLevel.WEEKLY_REVIEW,
-        SessionKind.WEEKLY_REVIEW,
-    )
-    assert rules.escalation_target(EscalationLevel.WEEKLY_REVIEW)[1] is SessionKind.SIDHI_BAAT
-    assert rules.escalation_target(EscalationLevel.SIDHI_BAAT)[1] is SessionKind.SIDHI_BAAT
 
 
 def test_a_ladder_file_is_validated_naming_the_field(tmp_path: Path) -> None:

@@ -7,14 +7,22 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from schemas.calendar import IST, Holiday, SessionKind
-from schemas.enums import ComplaintStatus, EscalationLevel
+from schemas.calendar import IST, Holiday, SessionKind, fmt_ist
+from schemas.enums import ComplaintKind, ComplaintStatus
 from schemas.policy import Policy
-from schemas.workflow import ComplaintState, ReviewSlot
+from schemas.workflow import (
+    CallbackOutcome,
+    CallbackResult,
+    ComplaintState,
+    DepartmentReport,
+    ReviewDecision,
+    ReviewSlot,
+)
 from workflows import rules
 from workflows.rules import CallbackNext, Wake
 
 POLICY = Policy()
+LADDER = rules.case_ladder(None, POLICY)
 REPUBLIC_DAY_2027 = Policy(holidays=(Holiday(day=datetime(2027, 1, 26).date(), name="R"),))
 
 
@@ -35,15 +43,15 @@ def awaiting_report(reminders_sent: int = 0) -> ComplaintState:
 
 
 def test_an_awaiting_report_case_reminds_at_its_fractions_then_escalates() -> None:
-    assert rules.next_wake(awaiting_report(), POLICY, NOW, drop_late_reminders=True) == (
+    assert rules.next_wake(awaiting_report(), POLICY, NOW, ladder=LADDER) == (
         NOW + timedelta(days=5),
         Wake.REMIND_OFFICER,
     )
-    assert rules.next_wake(awaiting_report(1), POLICY, NOW, drop_late_reminders=True) == (
+    assert rules.next_wake(awaiting_report(1), POLICY, NOW, ladder=LADDER) == (
         NOW + timedelta(days=8),
         Wake.REMIND_OFFICER,
     )
-    assert rules.next_wake(awaiting_report(2), POLICY, NOW, drop_late_reminders=True) == (
+    assert rules.next_wake(awaiting_report(2), POLICY, NOW, ladder=LADDER) == (
         NOW + timedelta(days=10),
         Wake.REPORT_DEADLINE_MISSED,
     )
@@ -51,11 +59,8 @@ def test_an_awaiting_report_case_reminds_at_its_fractions_then_escalates() -> No
 
 def test_after_a_long_stop_past_the_deadline_no_reminder_only_escalation() -> None:
     late = NOW + timedelta(days=11)
-    wake = rules.next_wake(awaiting_report(), POLICY, late, drop_late_reminders=True)
+    wake = rules.next_wake(awaiting_report(), POLICY, late, ladder=LADDER)
     assert wake == (NOW + timedelta(days=10), Wake.REPORT_DEADLINE_MISSED)
-    # Runs from before SMS_QUEUE_PATCH still sent the reminder first.
-    old = rules.next_wake(awaiting_report(), POLICY, late, drop_late_reminders=False)
-    assert old == (NOW + timedelta(days=5), Wake.REMIND_OFFICER)
 
 
 def test_every_open_status_has_exactly_one_next_wake() -> None:
@@ -68,51 +73,35 @@ def test_every_open_status_has_exactly_one_next_wake() -> None:
             (NOW, Wake.CALLBACK_OVERDUE),
         ),
         ComplaintStatus.WEEKLY_REVIEW: (
-            ComplaintState(status=ComplaintStatus.WEEKLY_REVIEW, review=slot),
+            ComplaintState(status=ComplaintStatus.WEEKLY_REVIEW, review=slot, rung="weekly_review"),
             (NOW + POLICY.review_rollover_after, Wake.ROLL_OVER),
         ),
         ComplaintStatus.CLOSED: (
             ComplaintState(status=ComplaintStatus.CLOSED, closed_at=NOW),
-            (NOW + POLICY.reopen_window, Wake.REOPEN_WINDOW_ENDS),
+            (NOW + max(POLICY.reopen_window, POLICY.appeal_window), Wake.REOPEN_WINDOW_ENDS),
         ),
     }
     for state, expected in cases.values():
-        assert rules.next_wake(state, POLICY, NOW, drop_late_reminders=True) == expected
+        assert rules.next_wake(state, POLICY, NOW, ladder=LADDER) == expected
     withdrawn = ComplaintState(status=ComplaintStatus.WITHDRAWN)
-    assert rules.next_wake(withdrawn, POLICY, NOW, drop_late_reminders=True) is None
+    assert rules.next_wake(withdrawn, POLICY, NOW, ladder=LADDER) is None
 
 
-def test_escalation_goes_one_level_up_and_sidhi_baat_stays_the_top() -> None:
-    assert rules.escalation_target(EscalationLevel.NODAL_OFFICER) == (
-        EscalationLevel.WEEKLY_REVIEW,
-        SessionKind.WEEKLY_REVIEW,
-    )
-    for level in (EscalationLevel.WEEKLY_REVIEW, EscalationLevel.SIDHI_BAAT):
-        assert rules.escalation_target(level) == (
-            EscalationLevel.SIDHI_BAAT,
-            SessionKind.SIDHI_BAAT,
-        )
-    assert rules.goes_on_to_sidhi_baat(SessionKind.WEEKLY_REVIEW, 4, POLICY)
-    assert not rules.goes_on_to_sidhi_baat(SessionKind.WEEKLY_REVIEW, 3, POLICY)
-    assert not rules.goes_on_to_sidhi_baat(SessionKind.SIDHI_BAAT, 40, POLICY)
-
-
-def test_a_review_slot_moves_off_a_holiday_only_with_the_calendar() -> None:
+def test_a_sitting_moves_off_a_holiday_and_its_deadline_is_the_rollover() -> None:
     escalated = ist(2027, 1, 10, 12, 0)
     calendar = REPUBLIC_DAY_2027.working_calendar()
-    moved = rules.review_slot(SessionKind.SIDHI_BAAT, escalated, REPUBLIC_DAY_2027, calendar)
+    ladder = rules.case_ladder(None, REPUBLIC_DAY_2027)
+    sidhi_baat = ladder.rung("sidhi_baat")
+    moved = rules.rung_slot(sidhi_baat, escalated, None, calendar)
     assert moved.session_id == "sidhi-baat-2027-01-27"
     assert moved.starts_at == ist(2027, 1, 27, 11, 0)
-    old = rules.review_slot(SessionKind.SIDHI_BAAT, escalated, REPUBLIC_DAY_2027, None)
-    assert old.session_id == "sidhi-baat-2027-01-26"
-    # The published deadline: when the case rolls over (citizen clock), or the meeting.
-    assert rules.review_deadline(moved, POLICY, citizen_clock=True) == ist(2027, 1, 28, 11, 0)
-    assert rules.review_deadline(moved, POLICY, citizen_clock=False) == moved.starts_at
-    # A Sidhi Baat case is prepared at the weekly review before it.
-    assert rules.weekly_review_before(moved.starts_at, escalated, POLICY, calendar) == ist(
-        2027, 1, 12, 11, 0
-    )
-    assert rules.weekly_review_before(ist(2027, 1, 12, 11, 0), escalated, POLICY, calendar) is None
+    # The published deadline: when the case rolls over if still undecided.
+    assert sidhi_baat.forum is not None
+    rollover = sidhi_baat.forum.rollover_after
+    assert rules.review_deadline(moved, rollover) == ist(2027, 1, 28, 11, 0)
+    # The sitting that prepares it: the weekly review before it.
+    weekly = rules.rung_slot(ladder.rung("weekly_review"), escalated, None, calendar)
+    assert weekly.starts_at == ist(2027, 1, 12, 11, 0)
 
 
 @pytest.mark.parametrize(
@@ -132,27 +121,10 @@ def test_a_review_request_is_granted_when_overdue_outlived_or_unsatisfied(
             now=now,
             next_deadline=deadline,
             promise=NOW + timedelta(days=15),
-            registered_at=NOW,
-            window=timedelta(days=15),
             citizen_unsatisfied=unsatisfied,
-            citizen_clock=True,
         )
         is granted
     )
-
-
-def test_before_the_citizen_clock_a_request_counts_from_registration() -> None:
-    # A directive gave a new promise 30 days out; the old rule ignored it.
-    args = {
-        "now": NOW + timedelta(days=16),
-        "next_deadline": NOW + timedelta(days=30),
-        "promise": NOW + timedelta(days=30),
-        "registered_at": NOW,
-        "window": timedelta(days=15),
-        "citizen_unsatisfied": False,
-    }
-    assert not rules.review_request_granted(**args, citizen_clock=True)  # type: ignore[arg-type]
-    assert rules.review_request_granted(**args, citizen_clock=False)  # type: ignore[arg-type]
 
 
 def test_unreachable_attempts_are_retried_then_escalated_or_closed() -> None:
@@ -170,18 +142,14 @@ def test_unreachable_attempts_are_retried_then_escalated_or_closed() -> None:
     )
 
 
-def test_deadlines_with_and_without_the_working_calendar() -> None:
-    calendar = POLICY.working_calendar()
-    exact = rules.report_due(NOW, POLICY, None, suggestion=False, urgent=False)
-    assert exact == NOW + timedelta(days=15)
-    with_calendar = rules.report_due(NOW, POLICY, calendar, suggestion=False, urgent=False)
+def test_deadlines_fall_at_the_end_of_a_working_day() -> None:
+    with_calendar = rules.report_due(NOW, POLICY, suggestion=False, urgent=False)
     assert with_calendar == ist(2026, 12, 15, 17, 0)
-    urgent = rules.report_due(NOW, POLICY, calendar, suggestion=False, urgent=True)
+    urgent = rules.report_due(NOW, POLICY, suggestion=False, urgent=True)
     assert urgent == NOW + timedelta(hours=12)
-    assert rules.directive_due(NOW, POLICY, None) == NOW + timedelta(days=7)
-    assert rules.directive_due(NOW, POLICY, calendar).time() == time(17, 0)
+    assert rules.directive_due(NOW, POLICY).time() == time(17, 0)
     in_working_days = Policy(directive_default_working_days=3)
-    assert rules.directive_due(NOW, in_working_days, calendar) == ist(2026, 12, 3, 17, 0)
+    assert rules.directive_due(NOW, in_working_days) == ist(2026, 12, 3, 17, 0)
 
 
 def test_a_transfer_never_resets_the_citizens_clock() -> None:
@@ -211,3 +179,74 @@ def test_a_transfer_never_resets_the_citizens_clock() -> None:
         now=NOW, usual_due=NOW + timedelta(days=15), promise=promise, transfers=3, policy=POLICY
     )
     assert bounced.escalate_because == "transferred 3 times"
+
+
+def test_an_action_on_a_case_in_another_status_or_not_open_is_refused() -> None:
+    assert rules.status_refusal(ComplaintStatus.CLOSED, ComplaintStatus.CLOSED) is None
+    assert rules.status_refusal(
+        ComplaintStatus.CLOSED, ComplaintStatus.WEEKLY_REVIEW, ComplaintStatus.SIDHI_BAAT
+    ) == ("wrong_status", {"status": "closed", "wanted": "weekly_review or sidhi_baat"})
+    assert rules.open_refusal(ComplaintStatus.AWAITING_REPORT) is None
+    for status in (ComplaintStatus.REGISTERED, ComplaintStatus.WITHDRAWN):
+        assert rules.open_refusal(status) == ("not_open", {"status": status.value})
+
+
+def test_a_report_is_refused_naming_what_is_wrong() -> None:
+    def refused(kind: ComplaintKind = ComplaintKind.COMPLAINT, **fields: object) -> str | None:
+        report = DepartmentReport.model_validate({"reply": "done", **fields})
+        refusal = rules.report_refusal(report, kind=kind, policy=POLICY)
+        return refusal[0] if refusal else None
+
+    assert refused(outcome="resolved") is None
+    assert refused(ComplaintKind.SUGGESTION, outcome="resolved") == "outcome_not_for_kind"
+    assert refused(outcome="resolved", reply="  ") == "reply_required"
+    assert refused(outcome="transferred") == "transfer_target"
+    assert refused(outcome="transferred", transfer_to_district="Ranchi") is None
+    assert refused(outcome="not_actionable") == "reason_required"
+    assert refused(outcome="not_actionable", reason="sub_judice") is None
+
+
+def test_a_second_unreachable_tap_and_a_dissatisfaction_without_words_are_refused() -> None:
+    due = NOW + timedelta(days=1)
+    unreachable = CallbackResult(outcome=CallbackOutcome.UNREACHABLE, telecaller="tc")
+    assert rules.callback_refusal(unreachable, attempts=1, due_at=due, now=NOW) == (
+        "attempt_just_recorded",
+        {"attempt": 1, "due": fmt_ist(due)},
+    )
+    assert rules.callback_refusal(unreachable, attempts=1, due_at=due, now=due) is None
+    assert rules.callback_refusal(unreachable, attempts=0, due_at=None, now=NOW) is None
+    unsatisfied = CallbackResult(outcome=CallbackOutcome.NOT_SATISFIED, telecaller="tc")
+    refusal = rules.callback_refusal(unsatisfied, attempts=0, due_at=None, now=NOW)
+    assert refusal == ("remark_required", {})
+
+
+def test_a_decision_for_another_session_or_with_a_bad_deadline_is_refused() -> None:
+    slot = ReviewSlot(
+        kind=SessionKind.WEEKLY_REVIEW, session_id="weekly-review-2026-12-01", starts_at=NOW
+    )
+    assert rules.session_refusal(slot, "weekly-review-2026-12-01") is None
+    assert rules.session_refusal(slot, "weekly-review-2026-12-08") == (
+        "other_session",
+        {"current": "weekly-review-2026-12-01", "requested": "weekly-review-2026-12-08"},
+    )
+    assert rules.session_refusal(None, "x")[0] == "other_session"  # type: ignore[index]
+
+    def decided(**fields: object) -> str | None:
+        decision = ReviewDecision.model_validate(
+            {"decision": "directive", "text": "act", "decided_by": "dc", **fields}
+        )
+        refusal = rules.decision_refusal(decision, now=NOW)
+        return refusal[0] if refusal else None
+
+    assert decided() is None
+    assert decided(decision="close") == "citizen_not_informed"
+    assert decided(decision="close", citizen_informed=True) is None
+    assert decided(new_deadline=NOW - timedelta(days=1)) == "deadline_past"
+    assert decided(new_deadline=NOW + timedelta(days=1)) is None
+
+
+def test_a_reopening_after_its_window_is_refused_with_the_date_it_ended() -> None:
+    window = timedelta(days=15)
+    assert rules.reopen_refusal(NOW, NOW + window, window) is None
+    late = rules.reopen_refusal(NOW, NOW + window + timedelta(minutes=1), window)
+    assert late == ("reopen_window_ended", {"days": 15, "date": "15-12-2026"})

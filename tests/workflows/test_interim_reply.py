@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.closure import extension_requests
@@ -50,16 +50,16 @@ from tests.lifecycle_helpers import (
     timeline,
 )
 from workflows import rules
-from workflows.complaint import INTERIM_REPLY_PATCH, ComplaintWorkflow
+from workflows.complaint import ComplaintWorkflow
 
 
 async def keep_interim_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history as `NAME.interim_reply.json`
-    (the generation of INTERIM_REPLY_PATCH) for the replay suite."""
+    """With JANSAMVAD_RECORD_HISTORIES=1, save the run's history as `NAME.json` for the
+    replay suite."""
     if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
-    (HISTORIES / f"{name}.interim_reply.json").write_text(
+    (HISTORIES / f"{name}.json").write_text(
         json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
     )
 
@@ -288,16 +288,3 @@ def test_the_report_body_asks_not_actionable_for_a_reason_and_refuses_does_not_p
     body = ReportBody(outcome=ReportOutcome.NOT_ACTIONABLE, reply="x", reason="sub_judice")
     assert body.as_update("nodal").reason == "sub_judice"
     assert ReportBody(outcome=ReportOutcome.RESOLVED, reply="x").reason is None
-
-
-def test_the_recorded_history_has_the_patch() -> None:
-    path = HISTORIES / "interim_reply_extension.interim_reply.json"
-    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    patches = [
-        json.loads(payload.data)["id"]
-        for e in history.events
-        if e.marker_recorded_event_attributes.marker_name == "core_patch"
-        for payloads in e.marker_recorded_event_attributes.details.values()
-        for payload in payloads.payloads
-    ]
-    assert INTERIM_REPLY_PATCH in patches

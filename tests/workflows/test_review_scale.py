@@ -37,7 +37,6 @@ from tests.helpers import running_worker
 from tests.lifecycle_helpers import CaseHandle, keep_history, row_of, state_of, timeline
 from tests.paths import HISTORIES
 from tests.workflows.test_review_sessions import (
-    BATCHED,
     RESOLVED,
     UNSATISFIED,
     directive,
@@ -45,7 +44,7 @@ from tests.workflows.test_review_sessions import (
     session_handle,
 )
 from workflows.complaint import ComplaintWorkflow
-from workflows.review import BATCHED_SESSION_PATCH, ReviewSessionWorkflow, session_workflow_id
+from workflows.review import ReviewSessionWorkflow, session_workflow_id
 
 # Smaller than the agenda at every stage: 3 freeze pages, 2 notice pages (3 officers), bulk and
 # rollover batches of 2, and a run that continues as new after 3 updates.
@@ -276,39 +275,26 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
     await keep_history(
         env.client.get_workflow_handle(session.id, run_id=session.first_execution_run_id),
         "review_session_bulk_continued_as_new",
-        BATCHED,
     )
-    await keep_history(
-        env.client.get_workflow_handle(session.id), "review_session_bulk_closed", BATCHED
-    )
+    await keep_history(env.client.get_workflow_handle(session.id), "review_session_bulk_closed")
 
 
-def test_session_histories_of_both_generations_are_kept_for_the_replay_suite() -> None:
-    """Sessions opened before BATCHED_SESSION_PATCH replay their unbatched code (no marker,
-    one `freeze_agenda`); batched ones carry the marker and freeze page by page. Both replay
-    in tests/workflows/test_replay.py."""
+def test_session_histories_are_kept_for_the_replay_suite() -> None:
+    """The committed session histories (replayed in tests/workflows/test_replay.py) freeze their
+    agenda page by page and roll cases over in batches, never one by one."""
     histories = HISTORIES
     for path in sorted(histories.glob("review_session*.json")):
         history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
         names = _scheduled(list(history.events))
-        markers = [
-            e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
-            for e in history.events
-            if e.HasField("marker_recorded_event_attributes")
-        ]
         started = history.events[0].workflow_execution_started_event_attributes
-        if path.stem.endswith(".batched_session"):
-            if not started.continued_execution_run_id:
-                assert any(BATCHED_SESSION_PATCH.encode() in m for m in markers), path.stem
-                assert "freeze_agenda_page" in names, path.stem
-            assert "freeze_agenda" not in names and "roll_over_case" not in names
-        else:
-            assert not markers and "freeze_agenda" in names, path.stem
+        if not started.continued_execution_run_id:
+            assert "freeze_agenda_page" in names, path.stem
+        assert "freeze_agenda" not in names and "roll_over_case" not in names
     assert {
-        "review_session_closed_by_reviewer.batched_session",
-        "review_session_closed_by_timer.batched_session",
-        "review_session_bulk_continued_as_new.batched_session",
-        "review_session_bulk_closed.batched_session",
+        "review_session_closed_by_reviewer",
+        "review_session_closed_by_timer",
+        "review_session_bulk_continued_as_new",
+        "review_session_bulk_closed",
     } <= {p.stem for p in histories.glob("*.json")}
 
 

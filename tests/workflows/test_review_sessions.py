@@ -72,8 +72,6 @@ UNSATISFIED = CallbackResult(
     outcome=CallbackOutcome.NOT_SATISFIED, remark="still no toilet", telecaller="tc-07"
 )
 CLOSED = SessionPhase.CLOSED
-# Sessions' histories since BATCHED_SESSION_PATCH.
-BATCHED = "batched_session"
 SessionHandle = WorkflowHandle[ReviewSessionWorkflow, SessionSummary]
 
 
@@ -371,7 +369,7 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
     # The session's workflow has finished: the API refuses later decisions (see the API tests).
     result = await session.result()
     assert result.closed_by == "cm-secretary" and result.decided_count == 1
-    await keep_history(session, "review_session_closed_by_reviewer", BATCHED)
+    await keep_history(session, "review_session_closed_by_reviewer")
     await keep_history(ranchi_2, "complaint_rolled_over_by_session")
     with Session(engine) as db:
         row = db.get(ReviewSession, slot.session_id)
@@ -403,7 +401,7 @@ async def test_undecided_cases_roll_over_when_nobody_closes_the_session(
     await skip_while_updates_run(env, timedelta(hours=2), until=lambda: phase(session, CLOSED))
     result = await session.result()
     assert result.phase is SessionPhase.CLOSED and result.closed_by == "timer"
-    await keep_history(session, "review_session_closed_by_timer", BATCHED)
+    await keep_history(session, "review_session_closed_by_timer")
     state = await eventually(
         lambda: state_of(case),
         lambda s: s.review is not None and s.review.session_id != slot.session_id,
