@@ -33,6 +33,7 @@ from api.routes import (
     track,
     twilio,
     voice,
+    whatsapp,
 )
 from core.db import prepare_database
 from core.holidays import configured_policy
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(twilio.router)
+    app.include_router(whatsapp.router)
     app.include_router(voice.router)  # IVR calls' webhooks, signed by Twilio
     app.include_router(reviews.router)
     app.include_router(audit.router)

@@ -35,6 +35,7 @@ from activities.media import MediaActivities
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from activities.voice import VoiceActivities, VoiceGateway, make_voice_gateway
+from activities.whatsapp import WhatsAppActivities
 from core.db import prepare_database
 from core.holidays import configured_policy
 from core.ladder import configured_ladder
@@ -49,6 +50,7 @@ from workflows.complaint import ComplaintWorkflow
 from workflows.media import AttachmentRetentionWorkflow, MediaFetchWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
+from workflows.whatsapp import WhatsAppFallbackWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def build_worker(
     review = ReviewActivities(engine, client, gateway, settings)
     deliveries = CaseDeliveries(engine, client)
     media = MediaActivities(engine, settings)
+    whatsapp = WhatsAppActivities(engine, gateway, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -95,6 +98,7 @@ def build_worker(
             ReviewPlannerWorkflow,
             MediaFetchWorkflow,
             AttachmentRetentionWorkflow,
+            WhatsAppFallbackWorkflow,
         ],
         activities=[
             case.route_complaint,
@@ -120,6 +124,7 @@ def build_worker(
             deliveries.roll_over_batch,
             media.fetch_media,
             media.expire_attachments,
+            whatsapp.whatsapp_fallback,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
@@ -145,6 +150,7 @@ def build_sms_worker(
     sms = SmsActivities(engine, gateway, settings)
     review = ReviewActivities(engine, client, gateway, settings)
     calls = VoiceActivities(engine, voice or make_voice_gateway(settings), settings)
+    whatsapp = WhatsAppActivities(engine, gateway, settings)
     return Worker(
         client,
         task_queue=settings.sms_task_queue,
@@ -154,6 +160,7 @@ def build_sms_worker(
             review.send_officer_notice,
             review.send_citizen_invitation,
             calls.place_call,
+            whatsapp.whatsapp_fallback,
         ],
         activity_executor=executor,
         max_task_queue_activities_per_second=settings.sms_rate_limit_per_second,
