@@ -42,7 +42,7 @@ from activities.sms import (
 from activities.templates import reply, segments, template_for
 from core import whatsapp
 from core.db import write_session
-from core.models import Message, utcnow
+from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from schemas.delivery import message_status
 from schemas.enums import ChannelPreference, MessageStatus, RecipientKind
@@ -213,7 +213,8 @@ def fall_back(session: Session, gateway: SmsGateway, failed: Message) -> Deliver
     """The SMS that stands in for the WhatsApp message `failed`, under `<key>:sms`: sent at
     most once (its key), and named on the WhatsApp row."""
     key = failed.key + FALLBACK_SUFFIX
-    entry = template_for(failed.template)
+    complaint = session.get(Complaint, failed.complaint_id) if failed.complaint_id else None
+    entry = template_for(failed.template, complaint.kind.value if complaint else None)
     sms = OutgoingSms(
         key=key,
         to=failed.recipient,

@@ -181,6 +181,7 @@ async def test_a_conversation_registers_a_complaint_and_its_notices_come_by_what
             and any(reg in m.body for m in _sent_to(fake, "whatsapp:" + phone))
         ),
     )
+    await _settle(stack, reg)
     sent = _sent_to(fake, "whatsapp:" + phone)
     assert sent and all(m.content_sid is None for m in sent)
     assert all(m.form["From"] == CENTRE for m in sent)
@@ -228,7 +229,10 @@ async def test_outside_the_window_a_notice_goes_as_its_template_with_its_variabl
     assert ack.body == f"CM Jan Samvad: complaint {reg} registered. Help: 181"
     # The forwarding notice has no approved template: it goes by SMS, and its WhatsApp row
     # says why.
-    forwarded = [m for m in _rows(engine, phone) if m.template == "forwarded"]
+    forwarded = await eventually(
+        lambda: _async(lambda: [m for m in _rows(engine, phone) if m.template == "forwarded"]),
+        lambda rows: any(m.channel == "sms" and m.status.value != "pending" for m in rows),
+    )
     assert {m.channel for m in forwarded} == {"whatsapp", "sms"}
     failed = next(m for m in forwarded if m.channel == "whatsapp")
     assert failed.status.value == "failed" and "no approved WhatsApp template" in (
