@@ -1,7 +1,8 @@
 """`make whatsapp FROM=+919876543210 TEXT="..."`: play a citizen writing to the centre's
 WhatsApp number against the running stack (`make run`): the message is posted to the API's
-WhatsApp webhook signed as Twilio signs it; the reply, and the messages the case's workflow
-sent this phone by WhatsApp meanwhile (kept in the outbox without Twilio), are printed.
+WhatsApp webhook signed as Twilio signs it; the reply, and every message the system wrote to
+this phone since its previous message (by WhatsApp or SMS; kept in the outbox without Twilio),
+are printed.
 
     python -m harness.whatsapp +919876543210 "Hello"
     python -m harness.whatsapp +919876543210 "STATUS 12/2026"
@@ -13,7 +14,7 @@ import argparse
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
 
@@ -23,7 +24,7 @@ from twilio.request_validator import RequestValidator
 
 from activities.voice import signing_token
 from core.db import make_engine, read_session
-from core.models import Message, utcnow
+from core.models import Message, WhatsAppContact, utcnow
 from core.settings import Settings, get_settings
 from schemas.complaint import normalise_phone
 
@@ -65,10 +66,17 @@ def send(settings: Settings, phone: str, text: str) -> str:
     return (found.text or "") if found is not None else ""
 
 
-def sent_since(settings: Settings, phone: str, since_seconds: float) -> list[Message]:
-    """The messages the system wrote to `phone` in the last `since_seconds`, oldest first."""
+def last_word(settings: Settings, phone: str) -> datetime:
+    """When `phone` last wrote by WhatsApp (now if never)."""
     engine = make_engine(settings.effective_database_url)
-    since = utcnow() - timedelta(seconds=since_seconds)
+    with read_session(engine) as session:
+        contact = session.get(WhatsAppContact, phone)
+        return (contact.last_inbound_at if contact else None) or utcnow()
+
+
+def sent_since(settings: Settings, phone: str, since: datetime) -> list[Message]:
+    """The messages the system wrote to `phone` since `since`, oldest first."""
+    engine = make_engine(settings.effective_database_url)
     with read_session(engine) as session:
         return list(
             session.exec(
@@ -90,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     phone = normalise_phone(args.phone)
-    started = time.monotonic()
+    since = last_word(settings, phone)
     print("centre:", send(settings, phone, args.text))
     time.sleep(SETTLE_SECONDS)  # the workflow's messages follow the reply
-    for message in sent_since(settings, phone, time.monotonic() - started + 1):
+    for message in sent_since(settings, phone, since):
         print(f"[{message.channel} {message.template} {message.status.value}] {message.text}")
     return 0
 
