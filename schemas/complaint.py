@@ -207,6 +207,7 @@ class MessagePublic(IstModel):
     segments: int
     status: MessageStatus
     provider: str
+    channel: str = Field(default="sms", description="`sms` or `whatsapp` (docs/whatsapp.md).")
     provider_sid: str | None = None
     error: str | None = None
     created_at: datetime

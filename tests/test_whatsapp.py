@@ -189,6 +189,9 @@ async def test_a_conversation_registers_a_complaint_and_its_notices_come_by_what
     ack = next(m for m in _rows(engine, phone) if m.template == "acknowledgement")
     assert ack.channel == "whatsapp" and ack.provider_sid in {m.sid for m in sent}
     assert case["channel"] == "whatsapp"
+    assert {m["channel"] for m in case["messages"] if m["recipient_kind"] == "citizen"} == {
+        "whatsapp"
+    }
 
     # STATUS works on WhatsApp as on SMS.
     command = "स्थिति" if language == "hi" else "STATUS"
