@@ -369,3 +369,31 @@ async def test_the_daily_limit_signatures_expiry_and_floods(
     monkeypatch.setattr(whatsapp_route, "MAX_MESSAGES_PER_HOUR", 10)  # 8 so far this hour
     answers = [await _say(stack, fake, phone, "2") for _ in range(4)]
     assert answers[0] != "" and answers[1] != "" and answers[2:] == ["", ""]
+
+
+async def test_both_sends_the_sms_and_a_whatsapp_copy(
+    stack: httpx.AsyncClient, fake: FakeTwilio
+) -> None:
+    engine = _engine(stack)
+    national, phone = _phone()
+    await _say(stack, fake, phone, "Hello")  # the window opens; WhatsApp chosen by this word
+    created = await stack.post(
+        "/v1/complaints",
+        json={**complaint_body(citizen__phone=national), "channel_preference": "both"},
+    )
+    assert created.status_code == 201, created.text
+    reg = created.json()["registration_number"]
+    with Session(engine) as session:
+        contact = session.get(WhatsAppContact, phone)
+        assert contact is not None and contact.preference == "both"
+        assert contact.preference_by == "registration"
+    await eventually(
+        lambda: _async(
+            lambda: [m for m in _rows(engine, phone) if m.template == "acknowledgement"]
+        ),
+        lambda rows: len(rows) == 2 and all(m.status.value != "pending" for m in rows),
+    )
+    acks = {m.channel: m for m in _rows(engine, phone) if m.template == "acknowledgement"}
+    assert acks["whatsapp"].key == acks["sms"].key + ":wa"
+    assert [m.body for m in _sent_to(fake, phone) if reg in m.body][:1] == [acks["sms"].text]
+    assert any(m.body == acks["sms"].text for m in _sent_to(fake, "whatsapp:" + phone))
