@@ -264,7 +264,8 @@ REPLIES: tuple[Template, ...] = (
     _t("reply|wa_ask_district", "Your district? (for example Ranchi)"),
     _t("reply|wa_unknown_district",
        "That is not a district of Jharkhand. Please write your district (for example Ranchi)."),
-    _t("reply|wa_ask_problem", "Please describe the problem in a few sentences."),
+    _t("reply|wa_ask_problem",
+       "Please describe the problem in a few sentences (you may add a photo)."),
     _t("reply|wa_registered",
        "CM Jan Samvad: your complaint is registered, no. {reg}. For its status send "
        "STATUS {reg}. Help: {helpline}"),

@@ -377,6 +377,9 @@ class WhatsAppConversation(SQLModel, table=True):
     citizen_name: str | None = Field(default=None, max_length=200)
     district: str | None = Field(default=None, max_length=60)
     description: str | None = Field(default=None, sa_column=Column(sa.Text))
+    # A photo the citizen sent during the conversation (Twilio's MediaUrl0), fetched into
+    # the case's attachments once it is registered.
+    media_url: str | None = Field(default=None, sa_column=Column(sa.Text))
     started_at: datetime = Field(sa_column=_ts(nullable=False))
     updated_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
 

@@ -541,9 +541,11 @@ async def whatsapp_message(
     *,
     sid: str | None = None,
     to: str = "whatsapp:+919000000000",
+    photo_url: str | None = None,
 ) -> httpx.Response:
     """A citizen's WhatsApp message as Twilio delivers it to the centre's webhook `url` (the
-    public URL; `http` talks to the app): `sid` to redeliver the same message."""
+    public URL; `http` talks to the app): `sid` to redeliver the same message, `photo_url`
+    for a JPEG sent with it (Twilio's MediaUrl0)."""
     params = {
         "AccountSid": "AC" + "1" * 32,
         "MessageSid": sid or "SM" + uuid.uuid4().hex,
@@ -551,8 +553,9 @@ async def whatsapp_message(
         "From": "whatsapp:" + phone,
         "To": to,
         "Body": body,
-        "NumMedia": "0",
+        "NumMedia": "1" if photo_url else "0",
         "ApiVersion": "2010-04-01",
+        **({"MediaUrl0": photo_url, "MediaContentType0": "image/jpeg"} if photo_url else {}),
     }
     params["SmsMessageSid"] = params["MessageSid"]
     return await signed_post(http, url, params, auth_token)

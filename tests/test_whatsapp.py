@@ -40,6 +40,7 @@ from tests.fake_twilio import (
     whatsapp_message,
 )
 from tests.helpers import api_client, running_worker
+from workflows.media import media_workflow_id
 
 PUBLIC_URL = "https://jansamvad.example.in"
 INBOUND = PUBLIC_URL + "/v1/twilio/whatsapp"
@@ -98,9 +99,17 @@ def _phone() -> tuple[str, str]:
 
 
 async def _say(
-    http: httpx.AsyncClient, fake: FakeTwilio, phone: str, text: str, sid: str | None = None
+    http: httpx.AsyncClient,
+    fake: FakeTwilio,
+    phone: str,
+    text: str,
+    sid: str | None = None,
+    photo_url: str | None = None,
 ) -> str:
-    return twiml_text(await whatsapp_message(http, INBOUND, phone, text, fake.auth_token, sid=sid))
+    answer = await whatsapp_message(
+        http, INBOUND, phone, text, fake.auth_token, sid=sid, photo_url=photo_url
+    )
+    return twiml_text(answer)
 
 
 async def _case(http: httpx.AsyncClient, reg: str) -> dict[str, Any]:
@@ -126,10 +135,14 @@ def _sent_to(fake: FakeTwilio, address: str) -> list[CreatedMessage]:
 
 
 async def _converse(
-    http: httpx.AsyncClient, fake: FakeTwilio, phone: str, language: str
+    http: httpx.AsyncClient,
+    fake: FakeTwilio,
+    phone: str,
+    language: str,
+    photo_url: str | None = None,
 ) -> tuple[str, str]:
-    """A conversation that files a complaint in `language`; (registration number, the last
-    message's Sid)."""
+    """A conversation that files a complaint in `language` (with a photo at `photo_url`);
+    (registration number, the last message's Sid)."""
     welcome = await _say(http, fake, phone, "नमस्ते" if language == "hi" else "Hello")
     assert reply("reply|wa_welcome", "en", helpline="181") in welcome
     assert reply("reply|wa_welcome", "hi", helpline="181") in welcome
@@ -143,7 +156,7 @@ async def _converse(
     assert await _say(http, fake, phone, district) == reply("reply|wa_ask_problem", language)
     sid = "SM" + uuid.uuid4().hex
     problem = "गाँव का हैंडपंप खराब है" if language == "hi" else "The village handpump is broken"
-    registered = await _say(http, fake, phone, problem, sid=sid)
+    registered = await _say(http, fake, phone, problem, sid=sid, photo_url=photo_url)
     with Session(_engine(http)) as session:
         row = session.exec(select(Complaint).where(Complaint.citizen_phone == phone)).one()
     reg = row.registration_number
@@ -261,13 +274,14 @@ async def test_a_failed_whatsapp_message_falls_back_to_sms_once(
     created = await stack.post("/v1/complaints", json=complaint_body(citizen__phone=national))
     assert created.status_code == 201, created.text
     reg = created.json()["registration_number"]
-    await eventually(
+    case = await eventually(
         lambda: _case(stack, reg),
         lambda c: any(
             m["template"] == "acknowledgement" and m["status"] == "queued" for m in c["messages"]
         ),
     )
-    (ack,) = [m for m in _sent_to(fake, "whatsapp:" + phone) if reg in m.body]
+    sid = next(m["provider_sid"] for m in case["messages"] if m["template"] == "acknowledgement")
+    (ack,) = [m for m in _sent_to(fake, "whatsapp:" + phone) if m.sid == sid]
     assert ack.content_sid is None  # free text: inside the window
     # WhatsApp gives up on it (the number is not on WhatsApp), and says so twice.
     for _ in range(2):
@@ -303,13 +317,19 @@ async def _settle(http: httpx.AsyncClient, reg: str) -> None:
 
 
 async def test_the_verification_question_is_answered_on_whatsapp(
-    stack: httpx.AsyncClient, fake: FakeTwilio
+    stack: httpx.AsyncClient, fake: FakeTwilio, dev_env: WorkflowEnvironment, wa_settings: Settings
 ) -> None:
     engine = _engine(stack)
     _national, phone = _phone()
-    reg, _sid = await _converse(stack, fake, phone, "en")
-    await eventually(lambda: _case(stack, reg), lambda c: c["status"] == "awaiting_report")
+    photo = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+    reg, _sid = await _converse(stack, fake, phone, "en", photo_url=photo)
+    # The photo sent with the problem is fetched into the case, as an Open311 media_url is.
     sequence, year = reg.split("/")
+    media = dev_env.client.get_workflow_handle(
+        media_workflow_id(wa_settings.workflow_id_prefix, int(year), int(sequence))
+    )
+    assert (await media.describe()).workflow_type == "MediaFetchWorkflow"  # raises if none
+    await eventually(lambda: _case(stack, reg), lambda c: c["status"] == "awaiting_report")
     report = {"outcome": "resolved", "reply": "Repaired."}
     done = await stack.post(f"/v1/complaints/{year}/{sequence}/report", json=report)
     assert done.status_code == 200, done.text

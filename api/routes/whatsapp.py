@@ -39,6 +39,7 @@ from api.auth import require
 from api.deps import AppState, AppStateDep
 from api.errors import ApiError
 from api.intake import register_complaint
+from api.open311_media import media_url_problem, start_media_fetch
 from api.ratelimit import PhoneLimitReached, Window, hit
 from api.routes.twilio import (
     MAX_INBOUND_CHARACTERS,
@@ -121,11 +122,23 @@ async def whatsapp_inbound(request: Request, app: AppStateDep) -> Response:
         audit.describe(summary="WhatsApp chosen by the citizen's first message")
     body = params.get("Body", "")
     text = ascii_digits(body.strip()) if len(body) <= MAX_INBOUND_CHARACTERS else ""
-    twiml.message(await _answer(app, phone, text, sid, now))
+    photo = _photo(params)
+    twiml.message(await _answer(app, phone, text, sid, now, photo))
     return Response(content=str(twiml), media_type="application/xml")
 
 
-async def _answer(app: AppState, phone: str, text: str, sid: str | None, now: datetime) -> str:
+def _photo(params: dict[str, str]) -> str | None:
+    """The first image the message carries (Twilio's MediaUrl0), if any."""
+    if params.get("NumMedia", "0") in ("", "0"):
+        return None
+    if not params.get("MediaContentType0", "").startswith("image/"):
+        return None
+    return params.get("MediaUrl0") or None
+
+
+async def _answer(
+    app: AppState, phone: str, text: str, sid: str | None, now: datetime, photo: str | None
+) -> str:
     idle = app.settings.whatsapp_conversation_idle_minutes
     with read_session(app.engine) as session:
         row = whatsapp.conversation(session, phone)
@@ -135,13 +148,22 @@ async def _answer(app: AppState, phone: str, text: str, sid: str | None, now: da
         discarded = reply("reply|wa_discarded", row.language, minutes=str(idle)) + "\n"
         row = None
     if row is not None:
+        if photo is not None and media_url_problem(photo, app.settings) is None:
+            row.media_url = photo  # the problem's photo, whenever in the conversation
+            await run_in_threadpool(whatsapp.save_conversation, app.engine, row)
         return await _next_step(app, row, text, sid, now)
     answer = await _verification(app, phone, text, sid)
     if answer is None:
         answer = await command_answer(app, text, phone, sid)
     if answer is not None:
         return discarded + answer
-    started = WhatsAppConversation(phone=phone, step="language", started_at=now, updated_at=now)
+    started = WhatsAppConversation(
+        phone=phone,
+        step="language",
+        started_at=now,
+        updated_at=now,
+        media_url=photo if photo and media_url_problem(photo, app.settings) is None else None,
+    )
     await run_in_threadpool(whatsapp.save_conversation, app.engine, started)
     return discarded + _both("reply|wa_welcome", helpline=app.settings.helpline_number)
 
@@ -168,6 +190,8 @@ async def _next_step(
         row.district, row.step, asked = district, "problem", "reply|wa_ask_problem"
     else:
         if not text.strip() or len(text) > 4000:
+            row.updated_at = now  # a photo alone is kept; the words are asked for again
+            await run_in_threadpool(whatsapp.save_conversation, app.engine, row)
             return reply("reply|wa_ask_problem", language)
         row.description = text.strip()
         return await _register(app, row, sid, now)
@@ -204,7 +228,7 @@ async def _register(
         description=row.description,
     )
     try:
-        complaint, _created = await run_in_threadpool(
+        complaint, created = await run_in_threadpool(
             lambda: register_complaint(
                 app.engine,
                 body,
@@ -234,6 +258,8 @@ async def _register(
             )
         except (RPCError, RuntimeError):
             pass  # recorded and numbered; the worker's reconciliation starts the workflow
+    if row.media_url and created:  # fetched by a worker: bounded, checked, scanned
+        await start_media_fetch(app.client, app.settings, complaint, row.media_url, by="whatsapp")
     reg = complaint.registration_number
     return reply("reply|wa_registered", language, reg=reg, helpline=helpline)
 

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("citizen_name", sa.String(length=200), nullable=True),
         sa.Column("district", sa.String(length=60), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("media_url", sa.Text(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
