@@ -165,17 +165,22 @@ def route(session: Session, settings: Settings, recipient: RecipientKind, phone:
 
 def as_whatsapp(message: Message, key: str | None = None) -> Message:
     """A copy of the message row, not yet stored, for the WhatsApp channel."""
+    return copy_of(message, key or message.key, WHATSAPP, message.provider)
+
+
+def copy_of(message: Message, key: str, channel: str, provider: str) -> Message:
+    """The same text to the same reader under `key` on `channel`: a row, not yet stored."""
     row = new_message(
-        key=key or message.key,
+        key=key,
         complaint_id=message.complaint_id,
         template=message.template,
         recipient_kind=message.recipient_kind,
         to=message.recipient,
         language=message.language,
         body=message.text,
-        provider=message.provider,
+        provider=provider,
     )
-    row.channel = WHATSAPP
+    row.channel = channel
     return row
 
 
@@ -221,16 +226,7 @@ def fall_back(session: Session, gateway: SmsGateway, failed: Message) -> Deliver
         body=failed.text,
         dlt_template_id=entry.dlt_id(failed.language),
     )
-    row = new_message(
-        key=key,
-        complaint_id=failed.complaint_id,
-        template=failed.template,
-        recipient_kind=failed.recipient_kind,
-        to=failed.recipient,
-        language=failed.language,
-        body=failed.text,
-        provider=gateway.name,
-    )
+    row = copy_of(failed, key, SMS, gateway.name)
     note = f"WhatsApp failed: sent by SMS instead ({key})"
     if not (failed.error or "").endswith(note):
         failed.error = f"{failed.error}; {note}" if failed.error else note

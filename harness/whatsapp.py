@@ -15,38 +15,20 @@ import sys
 import time
 import uuid
 from datetime import datetime
-from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
 
 import httpx
 from sqlmodel import col, select
-from twilio.request_validator import RequestValidator
 
 from activities.voice import signing_token
 from core.db import make_engine, read_session
 from core.models import Message, WhatsAppContact, utcnow
 from core.settings import Settings, get_settings
+from harness.answer_call import _post
 from schemas.complaint import normalise_phone
 
 # How long the workflow's own messages (an acknowledgement) are waited for after the reply.
 SETTLE_SECONDS = 3.0
-
-
-def _post(
-    http: httpx.Client, settings: Settings, url: str, params: dict[str, str]
-) -> httpx.Response:
-    signature = RequestValidator(signing_token(settings)).compute_signature(url, params)
-    parts = urlsplit(url)
-    answer = http.post(
-        parts.path + (f"?{parts.query}" if parts.query else ""),
-        content=urlencode(params),
-        headers={
-            "X-Twilio-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    answer.raise_for_status()
-    return answer
 
 
 def send(settings: Settings, phone: str, text: str) -> str:
@@ -61,7 +43,7 @@ def send(settings: Settings, phone: str, text: str) -> str:
         "NumMedia": "0",
     }
     with httpx.Client(base_url=_api(settings), timeout=60) as http:
-        twiml = _post(http, settings, url, params).text
+        twiml = _post(http, signing_token(settings), url, params).text
     found = ElementTree.fromstring(twiml).find("Message")
     return (found.text or "") if found is not None else ""
 
