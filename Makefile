@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call
+.PHONY: run test test-fast lint migrate worker api bench clean user dev-tokens messages browser clamav answer-call whatsapp
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -61,6 +61,11 @@ api: $(STAMP)
 ## (DIGIT 1 solved, 2 not solved, 3 operator; STATUS=no-answer|busy|failed for an unanswered one).
 answer-call: $(STAMP)
 	$(PY) -m harness.answer_call $(CASE) $(DIGIT) $(if $(STATUS),--status $(STATUS))
+
+## make whatsapp FROM=+919876543210 TEXT="Hello": write to the centre's WhatsApp number under make
+## run (a signed webhook; the reply and the case's WhatsApp messages are printed; docs/whatsapp.md).
+whatsapp: $(STAMP)
+	$(PY) -m harness.whatsapp $(FROM) "$(TEXT)"
 
 user: $(STAMP)
 	$(PY) -m core.admin user $(ARGS)

@@ -137,7 +137,9 @@ class SmsActivities:
         self._gateway = gateway
         self._settings = settings
 
-    def _compose(self, session: Session, input: SendSmsInput) -> tuple[Message, OutgoingSms]:
+    def _compose(
+        self, session: Session, input: SendSmsInput
+    ) -> tuple[Message, OutgoingSms, dict[str, str]]:
         complaint = find_complaint(session, input.registration_number)
         if input.recipient is RecipientKind.OFFICER:
             officer = session.get(Officer, input.officer_id) if input.officer_id else None
@@ -171,15 +173,22 @@ class SmsActivities:
             body=body,
             provider=self._gateway.name,
         )
-        return message, OutgoingSms(key=input.key, to=to, body=body, dlt_template_id=dlt_id)
+        return (
+            message,
+            OutgoingSms(key=input.key, to=to, body=body, dlt_template_id=dlt_id),
+            params,
+        )
 
     @activity.defn
     def send_sms(self, input: SendSmsInput) -> SendSmsResult:
-        """Render and send one SMS, at most once per `input.key`."""
+        """Render and send one SMS, at most once per `input.key`: by WhatsApp instead, or as
+        well, when the citizen chose it (`activities/whatsapp.py`)."""
+        from activities.whatsapp import citizen_message  # it builds on this module
+
         # Composing only reads: outside the write transaction, so that on SQLite the write
         # lock is held for the message row alone, not while the text is rendered.
         with read_session(self._engine) as reader:
-            message, sms = self._compose(reader, input)
+            message, sms, params = self._compose(reader, input)
             withheld = (
                 input.recipient is RecipientKind.CITIZEN
                 and input.template not in DECISION_TEMPLATES
@@ -191,7 +200,15 @@ class SmsActivities:
             message.error = OPTED_OUT_NOTE
         with write_session(self._engine) as session:
             try:
-                delivery = deliver_once(session, gateway, message, sms, redelivery=input.redelivery)
+                delivery = citizen_message(
+                    session,
+                    self._gateway,
+                    self._settings,
+                    message,
+                    sms,
+                    params,
+                    redelivery=input.redelivery,
+                ) or deliver_once(session, gateway, message, sms, redelivery=input.redelivery)
             except PermanentSmsError as err:
                 raise ApplicationError(
                     f"SMS {input.key} cannot be delivered: {err}",

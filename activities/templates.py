@@ -256,6 +256,29 @@ REPLIES: tuple[Template, ...] = (
        "CM Jan Samvad {reg}: your appeal is recorded; the review date follows by SMS."),
     _t("reply|rating_refused",
        "CM Jan Samvad {reg}: rating not recorded ({reason}). Help: {helpline}"),
+    # The WhatsApp conversation that files a complaint (api/routes/whatsapp.py).
+    _t("reply|wa_welcome",
+       "CM Jan Samvad: to file a complaint here, reply 1 for Hindi or 2 for English. For a "
+       "case's status send STATUS and its number (STATUS 20983/2026). Help: {helpline}"),
+    _t("reply|wa_ask_name", "Please write your name."),
+    _t("reply|wa_ask_district", "Your district? (for example Ranchi)"),
+    _t("reply|wa_unknown_district",
+       "That is not a district of Jharkhand. Please write your district (for example Ranchi)."),
+    _t("reply|wa_ask_problem",
+       "Please describe the problem in a few sentences (you may add a photo)."),
+    _t("reply|wa_registered",
+       "CM Jan Samvad: your complaint is registered, no. {reg}. For its status send "
+       "STATUS {reg}. Help: {helpline}"),
+    _t("reply|wa_discarded",
+       "CM Jan Samvad: your unfinished complaint was discarded after {minutes} minutes "
+       "without a reply. Write again to start anew."),
+    _t("reply|wa_limit",
+       "CM Jan Samvad: this phone has filed its complaints for today. Please call {helpline} "
+       "or write tomorrow."),
+    _t("reply|wa_verify", "Is your problem solved? Reply 1 for yes, 2 for no."),
+    _t("reply|wa_solved", "CM Jan Samvad {reg}: thank you, your case is closed as solved."),
+    _t("reply|wa_not_solved",
+       "CM Jan Samvad {reg}: recorded as not solved; your case goes to review."),
 )  # fmt: skip
 REPLY_BY_CONTEXT = {t.context: t for t in REPLIES}
 

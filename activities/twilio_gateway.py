@@ -68,6 +68,11 @@ class TwilioGateway(SmsGateway):
             http_client=http_client or TwilioHttpClient(timeout=15),
         )
 
+    @property
+    def client(self) -> Client:
+        """The account's client, which WhatsApp shares (activities/whatsapp.py)."""
+        return self._client
+
     def send(self, sms: OutgoingSms) -> SentSms:
         """Create the message; `PermanentSmsError` for a refusal that no retry can fix."""
         sender: dict[str, str] = (

@@ -34,6 +34,7 @@ from api.routes import (
     track,
     twilio,
     voice,
+    whatsapp,
 )
 from core.db import prepare_database
 from core.holidays import configured_policy
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(grading.router)  # monthly grading (docs/closure.md)
     app.include_router(health.router)
     app.include_router(twilio.router)
+    app.include_router(whatsapp.router)
     app.include_router(voice.router)  # IVR calls' webhooks, signed by Twilio
     app.include_router(reviews.router)
     app.include_router(audit.router)

@@ -114,6 +114,7 @@ def public(session: Session, row: Complaint) -> ComplaintPublic:
                 segments=m.segments,
                 status=m.status,
                 provider=m.provider,
+                channel=m.channel,
                 provider_sid=m.provider_sid,
                 error=m.error,
                 created_at=ist(m.created_at),

@@ -224,6 +224,8 @@ class Message(SQLModel, table=True):
     provider: str = Field(max_length=20)
     provider_sid: str | None = Field(default=None, max_length=64, index=True)
     error: str | None = Field(default=None, sa_column=Column(sa.Text))
+    # `sms` or `whatsapp` (the same gateway, queue and keys; activities/whatsapp.py).
+    channel: str = Field(default="sms", max_length=10, sa_column_kwargs={"server_default": "sms"})
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_ts())
     delivered_at: datetime | None = Field(default=None, sa_column=_ts())
@@ -364,6 +366,44 @@ class SmsChoice(SQLModel, table=True):
     changed_at: datetime = Field(sa_column=_ts(nullable=False))
     # The inbound SMS that said it (Twilio's MessageSid), for the record.
     message_sid: str | None = Field(default=None, max_length=64)
+
+
+class WhatsAppContact(SQLModel, table=True):
+    """A phone's channel preference and its WhatsApp customer-service window (core/whatsapp.py).
+
+    One row per phone (E.164). `preference` is `sms`, `whatsapp` or `both` (a phone without a
+    row gets SMS); `last_inbound_at` is the citizen's last WhatsApp message, which opens the
+    24-hour window in which free text may be sent (outside it only approved templates)."""
+
+    __tablename__ = "whatsapp_contact"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    preference: str = Field(max_length=10)
+    # Who set it: `registration`, `desk:<user>` or `whatsapp` (the citizen's first message).
+    preference_by: str = Field(max_length=80)
+    changed_at: datetime = Field(sa_column=_ts(nullable=False))
+    last_inbound_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class WhatsAppConversation(SQLModel, table=True):
+    """A complaint being filed over WhatsApp, one step at a time (core/whatsapp.py): one row
+    per phone while the conversation lasts; removed when the complaint is registered or
+    when it expires (idle longer than WHATSAPP_CONVERSATION_IDLE_MINUTES)."""
+
+    __tablename__ = "whatsapp_conversation"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    # `language`, `name`, `district`, `problem` (the answer expected next).
+    step: str = Field(max_length=20)
+    language: str = Field(default="hi", max_length=10)
+    citizen_name: str | None = Field(default=None, max_length=200)
+    district: str | None = Field(default=None, max_length=60)
+    description: str | None = Field(default=None, sa_column=Column(sa.Text))
+    # A photo the citizen sent during the conversation (Twilio's MediaUrl0), fetched into
+    # the case's attachments once it is registered.
+    media_url: str | None = Field(default=None, sa_column=Column(sa.Text))
+    started_at: datetime = Field(sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
 
 
 # ---- API users and their tokens (the token store: core/auth.py) ----------------------------

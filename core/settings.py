@@ -199,6 +199,14 @@ class Settings(LanguageSettings):
     # The kinds new cases are verified by IVR for (comma separated, e.g. `complaint`),
     # overriding the policy file's `ivr_kinds` when set; `make run` sets `complaint`.
     ivr_kinds: str = ""
+    # WhatsApp through the same Twilio account (activities/whatsapp.py, docs/whatsapp.md): the
+    # centre's WhatsApp sender (`whatsapp:+91...`; empty: WhatsApp is off); a JSON file that
+    # maps each catalogue text to its approved template's Content SID and variables (outside
+    # the 24-hour window only those may be sent; a text without one goes by SMS); and how
+    # long an unfinished conversation may stay idle before it is discarded (minutes).
+    twilio_whatsapp_from: str = ""
+    whatsapp_templates_file: str = ""
+    whatsapp_conversation_idle_minutes: int = Field(default=30, ge=1)
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT  # json: one JSON object per line (production)

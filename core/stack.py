@@ -213,6 +213,10 @@ def main() -> None:
         stop([child.process for child in children if child.process is not None])
 
 
+# The centre's WhatsApp number under `make run` (messages stay in the outbox).
+LOCAL_WHATSAPP_NUMBER = "whatsapp:+919000000000"
+
+
 def run(children: list[Child]) -> None:
     """Start the stack (`children` are its processes, for `stop`) and supervise it."""
     settings = get_settings()
@@ -222,6 +226,8 @@ def run(children: list[Child]) -> None:
     # The verification call made by machine, on for complaints: without Twilio the calls
     # wait in the read model for `make answer-call CASE=12/2026 DIGIT=1` (docs/ivr.md).
     env.setdefault("IVR_KINDS", "complaint")
+    # WhatsApp on, through the outbox: `make whatsapp FROM=... TEXT=...` (docs/whatsapp.md).
+    env.setdefault("TWILIO_WHATSAPP_FROM", LOCAL_WHATSAPP_NUMBER)
     children += [
         Child(
             "Temporal dev server",

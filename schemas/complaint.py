@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from schemas.calendar import IstModel
 from schemas.enums import (
     Channel,
+    ChannelPreference,
     ClosureReason,
     ComplaintKind,
     Language,
@@ -206,6 +207,7 @@ class MessagePublic(IstModel):
     segments: int
     status: MessageStatus
     provider: str
+    channel: str = Field(default="sms", description="`sms` or `whatsapp` (docs/whatsapp.md).")
     provider_sid: str | None = None
     error: str | None = None
     created_at: datetime
@@ -297,6 +299,12 @@ class ComplaintSubmission(ComplaintCreate):
         "(its timeline; the citizen is sent its number again) and no new case is registered; "
         "the answer (200) is that case. It must be a case of the same phone.",
         examples=["20983/2026"],
+    )
+
+    channel_preference: ChannelPreference | None = Field(
+        default=None,
+        description="How the citizen wants the centre's messages: `sms`, `whatsapp` or `both` "
+        "(kept for the phone, for its later cases too; none: unchanged, SMS for a new phone).",
     )
 
     @field_validator("link_to")

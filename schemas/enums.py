@@ -25,6 +25,15 @@ class Channel(StrEnum):
     GOVERNOR_OFFICE = "governor_office"
     MOBILE_APP = "mobile_app"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class ChannelPreference(StrEnum):
+    """How a citizen wants the centre's messages: SMS, WhatsApp, or both (per phone)."""
+
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    BOTH = "both"
 
 
 # A language as an ISO 639 code ("hi", "en"). Which ones citizens may choose is the LANGUAGES

@@ -1,5 +1,11 @@
 """A local fake of Twilio's REST API (Messages), for the real `twilio` library to talk to.
 
+It speaks SMS and WhatsApp: a `whatsapp:+91...` address is a WhatsApp message, sent as a
+`Body` (free text) or as an approved template (`ContentSid` + `ContentVariables`, the Content
+API; `approve_template` gives the fake its text, `{{1}}`... filled in as Twilio does). Inbound
+messages and status callbacks are posted to the app signed as Twilio signs them
+(`whatsapp_message`, `message_status`).
+
 It speaks the wire format of `/2010-04-01/Accounts/{AccountSid}/Messages.json`: HTTP basic auth
 with the account SID and auth token, form-encoded POST (`To`, `Body`, `From` or
 `MessagingServiceSid`, `StatusCallback`), JSON answers with `sid` and `status`, Twilio's error
@@ -63,6 +69,18 @@ class CreatedMessage:
     monotonic: float
     status: str = "queued"
 
+    @property
+    def whatsapp(self) -> bool:
+        return self.to.startswith("whatsapp:")
+
+    @property
+    def content_sid(self) -> str | None:
+        return self.form.get("ContentSid")
+
+    @property
+    def content_variables(self) -> dict[str, str]:
+        return dict(json.loads(self.form.get("ContentVariables") or "{}"))
+
 
 @dataclass
 class CreatedCall:
@@ -86,6 +104,8 @@ class _State:
     # many times each was fetched.
     recordings: dict[str, bytes] = field(default_factory=dict)
     recording_fetches: Counter[str] = field(default_factory=Counter)
+    # Content SID → the approved template's text (`{{1}}` placeholders).
+    templates: dict[str, str] = field(default_factory=dict)
     # Until this monotonic time every create answers the outage's failures in turn.
     outage_until: float = 0.0
     outage: list[Failure] = field(default_factory=list)
@@ -208,16 +228,28 @@ class _Handler(BaseHTTPRequestHandler):
                 state.errors_answered[action.status] += 1
                 self._error(action.status, action.code, action.message)
                 return
-            if "To" not in form or "Body" not in form:
+            content = form.get("ContentSid")
+            if "To" not in form or ("Body" not in form and not content):
                 self._error(400, 21604, "A 'To' phone number and a 'Body' are required.")
                 return
             if not (form.get("From") or form.get("MessagingServiceSid")):
                 self._error(400, 21603, "A 'From' phone number is required.")
                 return
+            if form["To"].startswith("whatsapp:") != form.get("From", "").startswith("whatsapp:"):
+                self._error(400, 63007, "Twilio could not find a Channel with the From address")
+                return
+            if content is not None and content not in state.templates:
+                self._error(400, 21655, "The ContentSid is Invalid.")
+                return
+            body = form.get("Body", "")
+            if content is not None:
+                body = state.templates[content]
+                for number, value in json.loads(form.get("ContentVariables") or "{}").items():
+                    body = body.replace("{{" + number + "}}", value)
             message = CreatedMessage(
                 sid="SM" + uuid.uuid4().hex,
                 to=form["To"],
-                body=form["Body"],
+                body=body,
                 form=form,
                 created_at=datetime.now(UTC).replace(microsecond=0),
                 monotonic=time.monotonic(),
@@ -368,6 +400,11 @@ class FakeTwilio:
         with self._server.state.lock:
             return self._server.state.recording_fetches[sid]
 
+    def approve_template(self, content_sid: str, text: str) -> None:
+        """An approved WhatsApp template (Content API): its text, `{{1}}`... its variables."""
+        with self._server.state.lock:
+            self._server.state.templates[content_sid] = text
+
     def fail_next(self, status: int, code: int, message: str) -> None:
         with self._server.state.lock:
             self._server.state.script.append(Failure(status, code, message))
@@ -507,3 +544,68 @@ async def send_call_status(
         http, call.form["StatusCallback"], {**base, "CallStatus": status}, auth_token
     )
     done.raise_for_status()
+
+
+# ---- a citizen's side of SMS and WhatsApp -----------------------------------------------------
+
+
+async def message_status(
+    http: httpx.AsyncClient,
+    message: CreatedMessage,
+    status: str,
+    auth_token: str,
+    *,
+    error_code: str | None = None,
+) -> httpx.Response:
+    """Twilio's status callback for a created message (SMS or WhatsApp), to the URL the
+    message named; `error_code` with `failed`/`undelivered` (63016: outside the window)."""
+    params = {
+        "AccountSid": "AC" + "1" * 32,
+        "MessageSid": message.sid,
+        "SmsSid": message.sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "To": message.to,
+        "From": message.form.get("From", ""),
+        "ApiVersion": "2010-04-01",
+        **({"ErrorCode": error_code} if error_code else {}),
+    }
+    answer = await signed_post(http, message.form["StatusCallback"], params, auth_token)
+    answer.raise_for_status()
+    return answer
+
+
+async def whatsapp_message(
+    http: httpx.AsyncClient,
+    url: str,
+    phone: str,
+    body: str,
+    auth_token: str,
+    *,
+    sid: str | None = None,
+    to: str = "whatsapp:+919000000000",
+    photo_url: str | None = None,
+) -> httpx.Response:
+    """A citizen's WhatsApp message as Twilio delivers it to the centre's webhook `url` (the
+    public URL; `http` talks to the app): `sid` to redeliver the same message, `photo_url`
+    for a JPEG sent with it (Twilio's MediaUrl0)."""
+    params = {
+        "AccountSid": "AC" + "1" * 32,
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "SmsMessageSid": sid or "",
+        "From": "whatsapp:" + phone,
+        "To": to,
+        "Body": body,
+        "NumMedia": "1" if photo_url else "0",
+        "ApiVersion": "2010-04-01",
+        **({"MediaUrl0": photo_url, "MediaContentType0": "image/jpeg"} if photo_url else {}),
+    }
+    params["SmsMessageSid"] = params["MessageSid"]
+    return await signed_post(http, url, params, auth_token)
+
+
+def twiml_text(answer: httpx.Response) -> str:
+    """The text of a TwiML `<Message>` answer ("" for an empty answer)."""
+    answer.raise_for_status()
+    found = ElementTree.fromstring(answer.text).find("Message")
+    return (found.text or "") if found is not None else ""

@@ -35,6 +35,7 @@ from activities.media import MediaActivities
 from activities.review import ReviewActivities
 from activities.sms import SmsActivities, SmsGateway, make_gateway
 from activities.voice import VoiceActivities, VoiceGateway, make_voice_gateway
+from activities.whatsapp import WhatsAppActivities
 from core.db import prepare_database
 from core.holidays import configured_policy
 from core.ladder import configured_ladder
@@ -50,6 +51,7 @@ from workflows.media import AttachmentRetentionWorkflow, MediaFetchWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.recording import RecordingFetchWorkflow
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
+from workflows.whatsapp import WhatsAppFallbackWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ def build_worker(
     review = ReviewActivities(engine, client, gateway, settings)
     deliveries = CaseDeliveries(engine, client)
     media = MediaActivities(engine, settings)
+    whatsapp = WhatsAppActivities(engine, gateway, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -97,6 +100,7 @@ def build_worker(
             MediaFetchWorkflow,
             AttachmentRetentionWorkflow,
             RecordingFetchWorkflow,
+            WhatsAppFallbackWorkflow,
         ],
         activities=[
             case.route_complaint,
@@ -123,6 +127,7 @@ def build_worker(
             media.fetch_media,
             media.expire_attachments,
             media.fetch_recording,
+            whatsapp.whatsapp_fallback,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
@@ -148,6 +153,7 @@ def build_sms_worker(
     sms = SmsActivities(engine, gateway, settings)
     review = ReviewActivities(engine, client, gateway, settings)
     calls = VoiceActivities(engine, voice or make_voice_gateway(settings), settings)
+    whatsapp = WhatsAppActivities(engine, gateway, settings)
     return Worker(
         client,
         task_queue=settings.sms_task_queue,
@@ -157,6 +163,7 @@ def build_sms_worker(
             review.send_officer_notice,
             review.send_citizen_invitation,
             calls.place_call,
+            whatsapp.whatsapp_fallback,
         ],
         activity_executor=executor,
         max_task_queue_activities_per_second=settings.sms_rate_limit_per_second,

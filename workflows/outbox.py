@@ -94,9 +94,7 @@ def owed(
     )
 
 
-def stale(
-    sms: QueuedSms, *, assignments: int, status: str, now: datetime
-) -> str | None:
+def stale(sms: QueuedSms, *, assignments: int, status: str, now: datetime) -> str | None:
     """Why a queued message no longer means anything, or None if it is still owed: the case
     has moved to another assignment, its moment has passed, or (an officer's message about an
     assignment) the case is no longer open."""

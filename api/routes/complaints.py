@@ -37,7 +37,7 @@ from api.repeats import case_to_link, link_contact, linking_action, possible_dup
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, execute_within, scoped_key
 from api.views import public, summary
-from core import attachments, audit
+from core import attachments, audit, whatsapp
 from core.db import read_session
 from core.models import Complaint, Officer, utcnow
 from core.readmodel import agenda_cases
@@ -170,6 +170,15 @@ async def create_complaint(
         district=row.district,
         limit_overridden=override is not None,
     )
+    if body.channel_preference is not None:
+        await run_in_threadpool(
+            whatsapp.set_preference,
+            app.engine,
+            row.citizen_phone,
+            body.channel_preference,
+            by=whatsapp.BY_REGISTRATION,
+            at=row.created_at,
+        )
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     if row.workflow_started_at is None:

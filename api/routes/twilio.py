@@ -33,6 +33,7 @@ from api.routes.track import ANSWERED_STATUSES, tracked
 from api.scope import case_filter
 from api.updates import execute_within
 from api.views import ist, summary
+from api.whatsapp import after_receipt
 from core import audit
 from core.db import read_session
 from core.models import Complaint, Message, utcnow
@@ -104,6 +105,8 @@ async def twilio_status(
         status=new_status,
         error_code=params.get("ErrorCode") or None,
     )
+    if applied and applied.status in FINAL_STATUSES:
+        await after_receipt(app.client, app.engine, app.settings, applied)
     if applied and applied.workflow_id and applied.status in FINAL_STATUSES:
         handle = app.client.get_workflow_handle_for(ComplaintWorkflow.run, applied.workflow_id)
         try:
@@ -279,34 +282,40 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
             return Response(content=str(twiml), media_type="application/xml")
     body = params.get("Body", "")
     text = ascii_digits(body.strip()) if len(body) <= MAX_INBOUND_CHARACTERS else ""
+    answer = await command_answer(app, text, params.get("From", ""), sid)
+    twiml.message(answer or help_text(helpline))
+    return Response(content=str(twiml), media_type="application/xml")
+
+
+async def command_answer(app: AppStateDep, text: str, sender: str, sid: str | None) -> str | None:
+    """The answer to a citizen's command (`text`, digits in ASCII) from phone `sender`, by
+    SMS or WhatsApp: STATUS, REVIEW, STOP, START, or a closure's rating digit; None when
+    `text` is none of them."""
+    helpline = app.settings.helpline_number
     match = _COMMAND.fullmatch(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
     command = command_words().get(match["word"].casefold()) if match else None
     choice = choice_of(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
     score = rating_digit(text)
     if choice is not None:
-        answer = await _record_choice(app, params.get("From", ""), choice, sid)
-    elif score is not None:  # a digit in reply to the closure SMS: the citizen's rating
-        answer = await rate_by_sms(app, params.get("From", ""), score, sid)
-    elif match is None or command is None:
-        answer = help_text(helpline)
-    else:
-        verb, language = command
-        reg = f"{int(match['sequence'])}/{match['year']}"
-        row = await run_in_threadpool(_find_case, app.engine, reg, params.get("From", ""))
-        if row is not None:  # the audit trail links the command to its case
-            audit.describe(complaint=(row.year, row.sequence))
-        if row is None:
-            answer = _nothing_found(reg, language, helpline)
-        elif verb == "status":
-            answer = _status_text(row, language, helpline)
-        else:
-            try:
-                answer = await _review(app, row, language, sid)
-            except ApiError as err:
-                log.warning("review request by SMS for %s failed: %s", reg, err)
-                answer = reply("reply|try_later", language, helpline=helpline)
-    twiml.message(answer)
-    return Response(content=str(twiml), media_type="application/xml")
+        return await _record_choice(app, sender, choice, sid)
+    if score is not None:  # a digit in reply to the closure SMS: the citizen's rating
+        return await rate_by_sms(app, sender, score, sid)
+    if match is None or command is None:
+        return None
+    verb, language = command
+    reg = f"{int(match['sequence'])}/{match['year']}"
+    row = await run_in_threadpool(_find_case, app.engine, reg, sender)
+    if row is not None:  # the audit trail links the command to its case
+        audit.describe(complaint=(row.year, row.sequence))
+    if row is None:
+        return _nothing_found(reg, language, helpline)
+    if verb == "status":
+        return _status_text(row, language, helpline)
+    try:
+        return await _review(app, row, language, sid)
+    except ApiError as err:
+        log.warning("review request by SMS for %s failed: %s", reg, err)
+        return reply("reply|try_later", language, helpline=helpline)
 
 
 async def _record_choice(app: AppStateDep, sender: str, opted_out: bool, sid: str | None) -> str:

@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/v1/track/{year}/{sequence}"): "open",  # the citizen's phone is the key
     ("POST", "/v1/twilio/status"): "signed",
     ("POST", "/v1/twilio/inbound"): "signed",
+    ("POST", "/v1/twilio/whatsapp"): "signed",
     ("POST", "/v1/voice/twiml"): "signed",
     ("POST", "/v1/voice/answer"): "signed",
     ("POST", "/v1/voice/remark"): "signed",
@@ -90,6 +91,7 @@ EXPECTED: dict[tuple[str, str], Decision] = {
     ("GET", "/v1/attachments/{attachment_id}"): "open",  # public files only
     ("GET", "/v1/callbacks"): frozenset({R.TELECALLER, R.REVIEWER}),
     ("GET", "/v1/sms/unreachable"): frozenset({R.TELECALLER, R.ADMINISTRATOR}),
+    ("PUT", "/v1/whatsapp/preference"): frozenset({R.TELECALLER, R.ADMINISTRATOR}),
     ("GET", "/v1/officers"): frozenset(Role) - {R.INTEGRATION, R.MONITORING},
     ("GET", "/v1/grading"): frozenset({R.REVIEWER, R.ADMINISTRATOR, R.NODAL_OFFICER}),
     ("GET", "/v1/reviews"): frozenset({R.REVIEWER, R.ADMINISTRATOR}),
