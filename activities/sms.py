@@ -1,4 +1,5 @@
-"""SMS: one gateway interface, two implementations (the local outbox, and Twilio), and the
+"""SMS: the gateway interface (`activities.gateway`) implemented by the local outbox (and by
+Twilio, in `activities.twilio_gateway`), and the
 `send_sms` activity that renders a template and sends it at most once per message key.
 
 Twilio has no idempotency key for sending, so the key lives here: the message row is written
@@ -9,10 +10,9 @@ the gateway whether it already sent that text to that number before sending agai
 
 from __future__ import annotations
 
-import abc
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case import UNSENT, find_complaint
+from activities.gateway import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
 from activities.templates import (
     MAX_SEGMENTS,
     cut,
@@ -48,37 +49,6 @@ from schemas.workflow import SendSmsInput, SendSmsResult, SmsTemplate
 OFFICER_LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutgoingSms:
-    key: str
-    to: str
-    body: str
-    dlt_template_id: str
-
-
-@dataclass(frozen=True)
-class SentSms:
-    status: MessageStatus
-    provider_sid: str | None = None
-
-
-class PermanentSmsError(Exception):
-    """The gateway refused the message for good (invalid number, not a mobile, blocked)."""
-
-
-class SmsGateway(abc.ABC):
-    name: str
-
-    @abc.abstractmethod
-    def send(self, sms: OutgoingSms) -> SentSms:
-        """Hand the message over; raise PermanentSmsError when it can never be delivered."""
-
-    def find_sent(self, sms: OutgoingSms, since: datetime) -> SentSms | None:
-        """A message with this body already sent to this number since `since`, if the
-        provider can tell (used to avoid a second send after a crash)."""
-        return None
 
 
 class OutboxGateway(SmsGateway):
