@@ -27,14 +27,11 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, utcnow
 from core.models import Message as Sms
-from schemas.auth import Role
+from core.permissions import METRICS_READERS
 from schemas.enums import OPEN_STATUSES
 from schemas.escalation import REVIEW_STATUSES
 
 PREFIX = "jansamvad"
-# The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
-# looking after the platform.
-METRICS_READERS = (Role.MONITORING, Role.ADMINISTRATOR, Role.ENGINEER)
 
 
 def _value(item: Any) -> str:

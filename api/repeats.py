@@ -21,7 +21,8 @@ from api.actions import CaseAction
 from api.errors import ApiError
 from core.db import read_session
 from core.models import Complaint
-from schemas.auth import Principal, Role
+from core.permissions import LINKERS
+from schemas.auth import Principal
 from schemas.complaint import ComplaintCreate
 from schemas.enums import OPEN_STATUSES
 from schemas.workflow import ActionResult, RepeatContact
@@ -114,10 +115,6 @@ async def link_contact(
         RepeatContact(note=body.description, via=via, recorded_by=act.actor),
         row=row,
     )
-
-
-# Who may link a call: whoever may register one.
-LINKERS: tuple[Role, ...] = (Role.TELECALLER, Role.INTEGRATION)
 
 
 def linking_action(

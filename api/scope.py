@@ -28,10 +28,8 @@ from sqlmodel import Session, col, select
 
 from api.errors import ApiError
 from core.models import Complaint, Officer
+from core.permissions import STATE_WIDE_ROLES
 from schemas.auth import Principal, Role
-
-# Roles that read every case wherever they are admitted.
-STATE_WIDE_ROLES = frozenset({Role.REVIEWER, Role.TELECALLER, Role.ADMINISTRATOR, Role.ENGINEER})
 
 
 def case_filter(principal: Principal, admitted: Iterable[Role]) -> ColumnElement[bool]:

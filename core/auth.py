@@ -36,6 +36,7 @@ from sqlmodel import col, select
 
 from core.db import read_session, write_session
 from core.models import ApiToken, ApiUser, utcnow
+from core.permissions import NEEDS_DEPARTMENT, NEEDS_DISTRICT_OR_DEPARTMENT
 from core.settings import Environment, Settings
 from schemas.auth import Principal, Role
 from schemas.reference import canonical_department, canonical_district
@@ -84,12 +85,12 @@ def check_scope(
             raise AuthError(f"department: unknown department {department!r} (use its code)")
         department = code
     if not state_wide:
-        if Role.NODAL_OFFICER in roles and district is None and department is None:
+        if roles & set(NEEDS_DISTRICT_OR_DEPARTMENT) and district is None and department is None:
             raise AuthError(
                 "district: a nodal officer needs a district or a department "
                 "(or --state-wide for an officer of the state's own cell)"
             )
-        if Role.DEPARTMENT_OFFICER in roles and department is None:
+        if roles & set(NEEDS_DEPARTMENT) and department is None:
             raise AuthError(
                 "department: a department officer needs a department "
                 "(or --state-wide for a state-level officer)"

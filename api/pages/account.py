@@ -16,7 +16,6 @@ from api.pages.web import (
     current_principal,
     field,
     gettext_for,
-    home_of,
     https,
     page_languages,
     redirect,
@@ -25,6 +24,7 @@ from api.pages.web import (
     set_cookie,
     settings_of,
 )
+from core.permissions import home_of
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 

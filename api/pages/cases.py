@@ -51,6 +51,15 @@ from api.updates import scoped_key
 from api.views import summary
 from core.db import read_session
 from core.models import Complaint, utcnow
+from core.permissions import (
+    CALLERS,
+    CASE_READERS,
+    PAGE_UPLOADERS,
+    PUBLISHERS,
+    REGISTRARS,
+    REPORTERS,
+    REVIEW_REQUESTERS,
+)
 from schemas.actions import (
     CallbackBody,
     ReopeningBody,
@@ -82,10 +91,10 @@ from schemas.workflow import (
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Telecaller = Annotated[Principal, Depends(signed_in(*complaints.CALLERS))]
-Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
-Officer = Annotated[Principal, Depends(signed_in(*complaints.REPORTERS))]
-ReviewRequester = Annotated[Principal, Depends(signed_in(*complaints.REVIEW_REQUESTERS))]
+Telecaller = Annotated[Principal, Depends(signed_in(*CALLERS))]
+Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
+Officer = Annotated[Principal, Depends(signed_in(*REPORTERS))]
+ReviewRequester = Annotated[Principal, Depends(signed_in(*REVIEW_REQUESTERS))]
 
 
 def _app(request: Request) -> AppState:
@@ -233,9 +242,7 @@ def caller_history(
     except ValueError:
         return None
     with read_session(app.engine) as session:
-        return caller_cases(
-            session, case_filter(principal, complaints.READERS), e164, besides=besides
-        )
+        return caller_cases(session, case_filter(principal, CASE_READERS), e164, besides=besides)
 
 
 async def _desk(
@@ -348,7 +355,7 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
     values, body = _submission(form)
     key = values["idempotency_key"] or new_key()
     values["idempotency_key"] = key
-    if not principal.has(*complaints.REGISTRARS):
+    if not principal.has(*REGISTRARS):
         raise PageError(403, _("This page is not for your role."))
     refused = files.text_problem(form)  # a multipart form: the guard's check, here
     if refused is not None:
@@ -575,22 +582,20 @@ async def case_page(
             "districts": DISTRICTS,
             "departments": DEPARTMENTS,
             "key": new_key(),
-            "can_call": principal.has(*complaints.CALLERS)
+            "can_call": principal.has(*CALLERS)
             and case.status is ComplaintStatus.AWAITING_CALLBACK,
-            "can_report": principal.has(*complaints.REPORTERS)
+            "can_report": principal.has(*REPORTERS)
             and case.status is ComplaintStatus.AWAITING_REPORT,
             # The citizen's own requests, taken by phone (the workflow decides what it grants).
-            "can_request_review": principal.has(*complaints.REVIEW_REQUESTERS)
-            and case.status.is_open,
-            "can_withdraw": principal.has(*complaints.CALLERS) and case.status.is_open,
-            "can_reopen": principal.has(*complaints.CALLERS)
-            and case.status is ComplaintStatus.CLOSED,
+            "can_request_review": principal.has(*REVIEW_REQUESTERS) and case.status.is_open,
+            "can_withdraw": principal.has(*CALLERS) and case.status.is_open,
+            "can_reopen": principal.has(*CALLERS) and case.status is ComplaintStatus.CLOSED,
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
             "files": await run_in_threadpool(
                 files.case_files, _app(request).engine, year, sequence
             ),
-            "can_attach": principal.has(*files.PAGE_UPLOADERS),
-            "can_publish": principal.has(*files.files_api.PUBLISHERS),
+            "can_attach": principal.has(*PAGE_UPLOADERS),
+            "can_publish": principal.has(*PUBLISHERS),
         },
         principal=principal,
         status=status,

@@ -41,7 +41,8 @@ from api.pages.web import gettext_for, language, render, signed_in
 from api.scope import case_filter
 from core.db import read_session
 from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
-from schemas.auth import Principal, Role
+from core.permissions import DASHBOARD_READERS
+from schemas.auth import Principal
 from schemas.calendar import IST, within_calendar
 from schemas.enums import OPEN_STATUSES, ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
@@ -50,7 +51,6 @@ from schemas.reference import DEPARTMENT_BY_CODE, DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-DASHBOARD_READERS = (Role.REVIEWER, Role.ADMINISTRATOR)
 Reader = Annotated[Principal, Depends(signed_in(*DASHBOARD_READERS))]
 
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (

@@ -21,13 +21,14 @@ from api.pages.web import (
     settings_of,
     signed_in,
 )
-from api.routes.codec import ADMITTED, COOKIE, PREFIX, SESSION_SECONDS
+from api.routes.codec import COOKIE, PREFIX, SESSION_SECONDS
+from core.permissions import CODEC_USERS
 from core.stack import codec_endpoint, temporal_ui_url
 from schemas.auth import Principal
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Engineer = Annotated[Principal, Depends(signed_in(*ADMITTED))]
+Engineer = Annotated[Principal, Depends(signed_in(*CODEC_USERS))]
 
 
 @router.get("/engineer")

@@ -22,11 +22,11 @@ from api.errors import ApiError
 from api.guard import check_fields
 from api.pages.web import CheckedForm, PageError, field, gettext_for, redirect, signed_in
 from api.routes import attachments as files_api
-from api.routes import complaints
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from core import attachments
 from core.db import read_session
 from core.models import Attachment, Complaint, TimelineEvent
+from core.permissions import CASE_READERS, DESK, OFFICERS, PAGE_UPLOADERS, PUBLISHERS
 from schemas.attachments import (
     AttachmentEventKind,
     AttachmentKind,
@@ -37,8 +37,7 @@ from schemas.auth import Principal
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
-PAGE_UPLOADERS = tuple(r for r in files_api.UPLOADERS if r in complaints.READERS)
+Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
 Uploader = Annotated[Principal, Depends(signed_in(*PAGE_UPLOADERS))]
 # The page forms that carry files (the guard spools them to disk: api/main.py).
 UPLOAD_PATH = r"^(/cases/\d+/\d+/(attachments|report)|/desk/register)$"
@@ -114,9 +113,7 @@ async def attach(
     app = _app(request)
     svc = files_api.services(request, app)
     if kind is AttachmentKind.ACTION_TAKEN_REPORT:
-        where = sa.and_(
-            case_filter(principal, files_api.OFFICERS), current_officer_filter(principal)
-        )
+        where = sa.and_(case_filter(principal, OFFICERS), current_officer_filter(principal))
     else:
         where = files_api.uploader_filter(principal)
     with read_session(app.engine) as session:
@@ -150,7 +147,7 @@ async def attach_files(
     problem_field = text_problem(form)
     uploads = uploads_of(form)
     # An officer adds the action-taken report; the desk, the citizen's evidence.
-    officer = principal.has(*files_api.OFFICERS) and not principal.has(*files_api.DESK)
+    officer = principal.has(*OFFICERS) and not principal.has(*DESK)
     default = AttachmentKind.ACTION_TAKEN_REPORT if officer else AttachmentKind.EVIDENCE
     wanted = field(form, "kind") or default.value
     if problem_field is not None or not uploads or wanted not in set(AttachmentKind):
@@ -205,7 +202,7 @@ async def file_of_case(
 
     def load() -> Attachment | None:
         with read_session(app.engine) as session:
-            case = get_case(session, year, sequence, principal, complaints.READERS)
+            case = get_case(session, year, sequence, principal, CASE_READERS)
             assert case.id is not None
             return attachments.find(session, case.id, attachment_id)
 
@@ -273,7 +270,7 @@ def citizen_files(engine: Engine, year: int, sequence: int) -> list[CitizenFile]
     ]
 
 
-Publisher = Annotated[Principal, Depends(signed_in(*files_api.PUBLISHERS))]
+Publisher = Annotated[Principal, Depends(signed_in(*PUBLISHERS))]
 
 
 @router.post("/cases/{year}/{sequence}/attachments/{attachment_id}/publication")

@@ -24,6 +24,7 @@ from api.pages.cases import common
 from api.pages.web import PageError, gettext_for, redirect, render, signed_in
 from api.routes import complaints
 from core.db import read_session
+from core.permissions import CASE_READERS, REPORTERS
 from core.search import parse
 from schemas.auth import Principal
 from schemas.complaint import ComplaintList
@@ -32,8 +33,8 @@ from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
-Officer = Annotated[Principal, Depends(signed_in(*complaints.REPORTERS))]
+Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
+Officer = Annotated[Principal, Depends(signed_in(*REPORTERS))]
 
 # The filters a list page reads from its address (the search text is `q`).
 FILTERS = ("q", "status", "overdue", "urgent", "category", "department", "district", "from", "to")

@@ -29,7 +29,6 @@ from api.pages.web import (
     SESSION_SECONDS,
     PageError,
     gettext_for,
-    home_of,
     https,
     redirect,
     render,
@@ -37,6 +36,7 @@ from api.pages.web import (
     set_cookie,
     settings_of,
 )
+from core.permissions import home_of
 from core.settings import AuthProvider, Settings
 
 router = APIRouter(include_in_schema=False, tags=["pages"])

@@ -45,6 +45,7 @@ from api.pages.words import field_refusal
 from api.routes import reviews, staff
 from core.db import read_session
 from core.models import Officer
+from core.permissions import REVIEW_READERS, REVIEW_WRITERS
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
@@ -61,8 +62,8 @@ from schemas.workflow import DecisionKind
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-ReviewReader = Annotated[Principal, Depends(signed_in(*reviews.REVIEW_READERS))]
-ReviewWriter = Annotated[Principal, Depends(signed_in(*reviews.REVIEW_WRITERS))]
+ReviewReader = Annotated[Principal, Depends(signed_in(*REVIEW_READERS))]
+ReviewWriter = Annotated[Principal, Depends(signed_in(*REVIEW_WRITERS))]
 
 
 def _app(request: Request) -> AppState:
@@ -212,7 +213,7 @@ async def agenda_page(
             "errors": errors or {},
             "values": values or {},
             "key": new_key(),
-            "can_decide": principal.has(*reviews.REVIEW_WRITERS)
+            "can_decide": principal.has(*REVIEW_WRITERS)
             and agenda.session.phase is SessionPhase.AGENDA_FROZEN,
             "done": request.query_params.get("done"),
             "bulk": bulk,

@@ -155,21 +155,6 @@ def safe_next(value: str | None, default: str = "/") -> str:
 # ---- who is signed in ----------------------------------------------------------------------
 
 
-def home_of(principal: Principal) -> str:
-    """Where a role starts its day."""
-    if principal.has(Role.TELECALLER):
-        return "/desk"
-    if principal.has(Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER):
-        return "/inbox"
-    if principal.has(Role.REVIEWER):
-        return "/review-room"
-    if principal.has(Role.ADMINISTRATOR):
-        return "/dashboard"
-    if principal.has(Role.ENGINEER):
-        return "/engineer"
-    return "/sign-in"
-
-
 async def current_principal(request: Request) -> Principal | None:
     """The principal of the session cookie's token; None without a valid one."""
     token = request.cookies.get(SESSION_COOKIE)

@@ -26,13 +26,20 @@ from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep
 from api.errors import ApiError
 from api.guard import check_fields
-from api.routes.complaints import READERS
 from api.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, scoped_key
 from core import attachments, audit
 from core.attachments import Infected, Limits, Refused
 from core.blobs import BlobStore, blob_key
 from core.models import Attachment, Complaint, utcnow
+from core.permissions import (
+    CASE_READERS,
+    INTEGRATIONS,
+    OFFICERS,
+    PUBLISHERS,
+    REMOVERS,
+    UPLOADERS,
+)
 from core.scanner import ClamdScanner, ScannerUnavailable
 from schemas.attachments import (
     IMAGE_TYPES,
@@ -50,11 +57,6 @@ from schemas.auth import Principal, Role
 
 router = APIRouter(prefix="/v1/complaints", tags=["attachments"])
 
-UPLOADERS = (Role.TELECALLER, Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER, Role.INTEGRATION)
-OFFICERS = (Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER)
-DESK = (Role.TELECALLER,)
-PUBLISHERS = (Role.TELECALLER, Role.REVIEWER, Role.ADMINISTRATOR)
-REMOVERS = (Role.ADMINISTRATOR,)
 # The upload path, for the guard's larger, spooled body (api/main.py).
 UPLOAD_PATH = r"^/v1/complaints/\d+/\d+/attachments$"
 # Multipart framing around the file.
@@ -122,7 +124,7 @@ def uploader_filter(principal: Principal) -> ColumnElement[bool]:
     """The cases a caller may add files to: those they read as staff, and for an integration
     (a portal, an app) the cases it registered itself."""
     clauses = [case_filter(principal, UPLOADERS)]
-    if principal.has(Role.INTEGRATION):
+    if principal.has(*INTEGRATIONS):
         clauses.append(col(Complaint.registered_by) == principal.subject)
     return sa.or_(*clauses)
 
@@ -265,13 +267,13 @@ def list_attachments(
     year: int,
     sequence: int,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
     kind: AttachmentKind | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> AttachmentList:
     """The case's files (oldest first), paged; removed ones are not listed."""
-    case = get_case(session, year, sequence, principal, READERS)
+    case = get_case(session, year, sequence, principal, CASE_READERS)
     assert case.id is not None
     rows, count = attachments.of_case(
         session, case.id, kinds=[kind] if kind else [], limit=limit, offset=offset
@@ -328,11 +330,11 @@ def download_attachment(
     attachment_id: str,
     session: SessionDep,
     svc: ServicesDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
     variant: Annotated[str | None, Query(pattern="^thumbnail$")] = None,
 ) -> Response:
     """The file itself (`variant=thumbnail`: a small JPEG of a photo)."""
-    case = get_case(session, year, sequence, principal, READERS)
+    case = get_case(session, year, sequence, principal, CASE_READERS)
     assert case.id is not None
     attachment = attachments.find(session, case.id, attachment_id)
     if attachment is None:

@@ -32,15 +32,15 @@ from temporalio.api.common.v1 import Payload, Payloads
 from api.auth import admit, bearer_scheme, principal_from_token, require, unauthorized
 from api.errors import ApiError
 from core.codec import EncryptionCodec, codec
+from core.permissions import CODEC_USERS
 from core.settings import Settings
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/v1/codec"
 COOKIE = "jan_samvad_codec"
 SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
-ADMITTED = (Role.ENGINEER, Role.ADMINISTRATOR)
 
 router = APIRouter(prefix=PREFIX, tags=["codec"])
 
@@ -68,7 +68,7 @@ async def codec_principal(
             "/v1/codec/session) is required",
             invalid=False,
         )
-    return admit(await principal_from_token(request, token), ADMITTED)
+    return admit(await principal_from_token(request, token), CODEC_USERS)
 
 
 CodecPrincipal = Annotated[Principal, Depends(codec_principal)]
@@ -161,7 +161,7 @@ async def encode_in(namespace: str, request: Request, principal: CodecPrincipal)
 async def open_session(
     request: Request,
     response: Response,
-    principal: Annotated[Principal, Depends(require(*ADMITTED))],
+    principal: Annotated[Principal, Depends(require(*CODEC_USERS))],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
     """Sets the HttpOnly codec cookie from this request's bearer token, for the Temporal Web UI

@@ -40,6 +40,16 @@ from api.views import public, summary
 from core import attachments, audit
 from core.db import read_session
 from core.models import Complaint, Officer, utcnow
+from core.permissions import (
+    CALLERS,
+    CASE_READERS,
+    DECIDERS,
+    LIMIT_OVERRIDERS,
+    LIVE_READERS,
+    REGISTRARS,
+    REPORTERS,
+    REVIEW_REQUESTERS,
+)
 from schemas.actions import (
     CallbackBody,
     DecisionBody,
@@ -48,7 +58,7 @@ from schemas.actions import (
     ReviewRequestBody,
     WithdrawalBody,
 )
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.closure import InterimReplyBody, RatingBody
 from schemas.complaint import (
     ComplaintCreate,
@@ -70,20 +80,6 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
 RegistrationT = TypeVar("RegistrationT", bound=ComplaintPublic)
 
-# Who may do what (README, "Roles and access"); reads and reports are scoped (api/scope.py).
-REGISTRARS = (Role.TELECALLER, Role.INTEGRATION)
-READERS = (
-    Role.NODAL_OFFICER,
-    Role.DEPARTMENT_OFFICER,
-    Role.REVIEWER,
-    Role.TELECALLER,
-    Role.ADMINISTRATOR,
-)
-LIVE_READERS = (Role.ENGINEER, Role.ADMINISTRATOR)
-REPORTERS = (Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER)
-CALLERS = (Role.TELECALLER,)  # the verification call; citizens' requests made by phone
-REVIEW_REQUESTERS = (Role.TELECALLER, Role.REVIEWER)
-DECIDERS = (Role.REVIEWER,)
 # The case actions' dependencies: authenticated with these roles, scoped by them.
 REPORTING = CaseActors(*REPORTERS)
 CALLING = CaseActors(*CALLERS)
@@ -131,7 +127,7 @@ async def create_complaint(
         return await _link(body, app, response, principal, idempotency_key)
     override = None
     if body.limit_override_reason is not None:
-        if not principal.has(Role.TELECALLER):
+        if not principal.has(*LIMIT_OVERRIDERS):
             message = "only a telecaller may override the daily limit of a phone number"
             raise ApiError(
                 403,
@@ -181,7 +177,7 @@ async def create_complaint(
     answer = await run_in_threadpool(
         _registration, app, row.year, row.sequence, body.complaint(), created=row.created_at
     )
-    if not created and not principal.roles & set(READERS):
+    if not created and not principal.roles & set(CASE_READERS):
         # A replay answers what the first answer said, not what the case has become since:
         # a caller who may only register (an integration) never reads a case through it.
         return as_registered(answer)
@@ -211,7 +207,7 @@ async def _link(
     )
     answer.linked = True
     answer.possible_duplicates = []
-    if not principal.roles & set(READERS):
+    if not principal.roles & set(CASE_READERS):
         # A client that may only register learns the case's number and where it stands,
         # not what its officers and the citizen wrote since.
         return answer.model_copy(
@@ -284,7 +280,7 @@ def as_registered(case: RegistrationT) -> RegistrationT:
 @router.get("", response_model=ComplaintList)
 def list_complaints(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
     district: DistrictName | None = None,
     department: DepartmentName | None = None,
     category: CategoryName | None = None,
@@ -324,7 +320,7 @@ def list_complaints(
     )
     now = utcnow()
     query = filters.apply(
-        select(Complaint).where(case_filter(principal, READERS)),
+        select(Complaint).where(case_filter(principal, CASE_READERS)),
         now=now,
         dialect=dialect_of(session),
     )
@@ -362,10 +358,10 @@ def get_complaint(
     year: int,
     sequence: int,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
 ) -> ComplaintPublic:
     """The case: fields, status, timeline and every SMS with its delivery status."""
-    return public(session, get_case(session, year, sequence, principal, READERS))
+    return public(session, get_case(session, year, sequence, principal, CASE_READERS))
 
 
 @router.get("/{year}/{sequence}/live", response_model=ComplaintState)

@@ -56,8 +56,9 @@ from api.updates import ActionKey, scoped_key
 from core import audit
 from core.db import read_session
 from core.models import Complaint, utcnow
+from core.permissions import INTEGRATIONS
 from core.settings import Settings
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import IST, assume_ist
 from schemas.complaint import ComplaintCreate
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
@@ -751,7 +752,7 @@ async def _integration(request: Request, api_key: str | None) -> Principal:
     principal = await principal_from_token(request, api_key)
     if principal is None:
         raise Open311Error(403, [("api_key", "is invalid, expired or revoked")])
-    if not principal.has(Role.INTEGRATION):
+    if not principal.has(*INTEGRATIONS):
         raise Open311Error(403, [("api_key", f"{principal.subject} is not an integration client")])
     return principal
 

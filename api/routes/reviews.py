@@ -21,6 +21,7 @@ from api.updates import ActionKey, execute_within, update_id_for
 from api.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
+from core.permissions import REVIEW_READERS, REVIEW_WRITERS
 from core.readmodel import (
     agenda_items,
     agenda_rows,
@@ -28,7 +29,7 @@ from core.readmodel import (
     bulk_progress,
 )
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import CalendarDay, SessionKind, session_start
 from schemas.escalation import (
     LADDERS,
@@ -64,10 +65,6 @@ from schemas.workflow import DecisionKind
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
-
-# The CM secretariat runs the meetings; administrators may read agendas and minutes.
-REVIEW_READERS = (Role.REVIEWER, Role.ADMINISTRATOR)
-REVIEW_WRITERS = (Role.REVIEWER,)
 
 
 def forum_of(app: AppStateDep, kind: str) -> Forum | None:

@@ -14,23 +14,13 @@ from api.scope import case_filter
 from api.views import ist, summary
 from core.ivr_calls import ivr_summaries
 from core.models import Complaint, Officer, utcnow
-from schemas.auth import Principal, Role
+from core.permissions import CALLBACK_WORKERS, DIRECTORY_READERS
+from schemas.auth import Principal
 from schemas.enums import ComplaintStatus
 from schemas.reference import DistrictName
 from schemas.staff import CallbackItem, CallbackWorklist, OfficerEntry, OfficerList
 
 router = APIRouter(prefix="/v1", tags=["work lists"])
-
-CALLBACK_WORKERS = (Role.TELECALLER, Role.REVIEWER)
-# Every member of staff; not channel systems (integration) nor the metrics scraper.
-DIRECTORY_READERS = (
-    Role.TELECALLER,
-    Role.NODAL_OFFICER,
-    Role.DEPARTMENT_OFFICER,
-    Role.REVIEWER,
-    Role.ADMINISTRATOR,
-    Role.ENGINEER,
-)
 
 
 @router.get("/callbacks", response_model=CallbackWorklist)

@@ -36,10 +36,11 @@ from api.views import ist, summary
 from core import audit
 from core.db import read_session
 from core.models import Complaint, Message, utcnow
+from core.permissions import UNREACHABLE_READERS
 from core.readmodel import apply_receipt
 from core.settings import Settings
 from core.sms_choice import record_choice
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import fmt_ist_date
 from schemas.complaint import ascii_digits, normalise_phone
 from schemas.delivery import FINAL_STATUSES, message_status
@@ -343,11 +344,6 @@ _INBOUND_MEMORY_SPAN = timedelta(seconds=_INBOUND_MEMORY.seconds)
 
 
 # ---- work list ---------------------------------------------------------------------------
-
-
-# The work list is the telecallers' (and the administrator's, who looks after the gateway);
-# the webhooks above stay tokenless: Twilio's signature authenticates them.
-UNREACHABLE_READERS = (Role.TELECALLER, Role.ADMINISTRATOR)
 
 
 @router.get("/v1/sms/unreachable", response_model=UnreachableList, tags=["work lists"])

@@ -46,8 +46,9 @@ from core.ivr_calls import (
     set_audit,
     verification_by_channel,
 )
+from core.permissions import IVR_CHECKERS, IVR_READERS
 from core.settings import Settings
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.i18n import SOURCE_LANGUAGE, local_name, translations
 from schemas.reference import CATEGORY_BY_CODE
 from schemas.voice import (
@@ -302,14 +303,11 @@ async def voice_status(request: Request, app: AppStateDep, key: KeyQuery = None)
 
 # ---- staff: the sampled checks of the machine, and verification by channel ---------------
 
-CHECKERS = (Role.TELECALLER, Role.REVIEWER)
-READERS = (Role.REVIEWER, Role.ADMINISTRATOR, Role.TELECALLER)
-
 
 @router.get("/checks", response_model=IvrCheckList)
 def ivr_checks(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*CHECKERS))],
+    principal: Annotated[Principal, Depends(require(*IVR_CHECKERS))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> IvrCheckList:
@@ -329,12 +327,12 @@ async def record_ivr_check(
     sequence: int,
     check: IvrCheck,
     app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*CHECKERS))],
+    principal: Annotated[Principal, Depends(require(*IVR_CHECKERS))],
 ) -> Response:
     """What the citizen told the person checking the machine's closure (a citizen who says
     it is not solved may reopen it: `POST /v1/complaints/{year}/{sequence}/reopen`)."""
     with read_session(app.engine) as session:
-        row = get_case(session, year, sequence, principal, CHECKERS)
+        row = get_case(session, year, sequence, principal, IVR_CHECKERS)
     done = await run_in_threadpool(
         record_check,
         app.engine,
@@ -351,7 +349,7 @@ async def record_ivr_check(
 @router.get("/verification", response_model=VerificationByChannel)
 def verification(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*IVR_READERS))],
 ) -> VerificationByChannel:
     """Verification by channel (the machine's calls, the telecallers') and the disagreement
     rate of the sampled checks of the machine's closures (state-wide)."""
