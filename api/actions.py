@@ -21,7 +21,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep
 from api.errors import ApiError, refusal
-from api.scope import find_case, get_case
+from api.services.scope import find_case, get_case
 from api.updates import ActionKey, earlier_result, execute_within, update_id_for
 from core import audit
 from core.models import Complaint, TimelineEvent

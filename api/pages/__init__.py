@@ -1,7 +1,7 @@
 """Server-rendered pages for the people who work the cases, and the citizen's tracking page.
 
 Thin over the JSON API: every page calls the API's own route functions (`api.routes.*`) with
-the signed-in principal, so roles, scope (`api.scope`), validation, idempotency and the audit
+the signed-in principal, so roles, scope (`api.services.scope`), validation, idempotency and the audit
 trail are the API's. Hindi and English through the `pages` gettext catalogues
 (`schemas/locale/<lang>/LC_MESSAGES/pages.po`); no asset from a CDN (`static/` is served by the
 API itself).

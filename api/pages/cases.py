@@ -21,7 +21,6 @@ from starlette.datastructures import FormData
 from api.actions import CaseAction, CaseActors
 from api.deps import AppState
 from api.errors import ApiError
-from api.lists import PAGE_SIZE, caller_cases, pager
 from api.pages import files
 from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.reference import (
@@ -45,10 +44,12 @@ from api.pages.web import (
 from api.pages.words import actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
-from api.routes import complaints, staff, twilio
-from api.scope import case_filter
+from api.services import cases as case_service
+from api.services import worklists
+from api.services.lists import PAGE_SIZE, CaseFilters, caller_cases, pager
+from api.services.scope import case_filter
+from api.services.views import summary
 from api.updates import scoped_key
-from api.views import summary
 from core.db import read_session
 from core.models import Complaint, utcnow
 from core.permissions import (
@@ -219,14 +220,15 @@ def _worklists(
     """A page of the verification calls (urgent first, the oldest due first) and of the
     citizens the SMS did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
     with read_session(app.engine) as session:
-        calls = staff.callback_worklist(
+        calls = worklists.callback_worklist(
             session,
             principal,
+            CaseFilters(),
             due_only=False,
             limit=PAGE_SIZE,
             offset=(calls_page - 1) * PAGE_SIZE,
         )
-        unreachable = twilio.citizens_unreachable_by_sms(
+        unreachable = worklists.citizens_unreachable_by_sms(
             session, principal, limit=PAGE_SIZE, offset=(sms_page - 1) * PAGE_SIZE
         )
         return calls, unreachable
@@ -388,13 +390,7 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             return await _desk(request, principal, values=values, duplicates=duplicates)
     answer = Response()
     try:
-        case = await complaints.create_complaint(
-            body=submission,
-            app=_app(request),
-            response=answer,
-            principal=principal,
-            idempotency_key=key,
-        )
+        case = await case_service.register(submission, _app(request), answer, principal, key)
     except RateLimited as limited:
         return await _desk(
             request,
@@ -531,7 +527,7 @@ def case_href(case: ComplaintSummary) -> str:
 
 def _case(app: AppState, principal: Principal, year: int, sequence: int) -> ComplaintPublic:
     with read_session(app.engine) as session:
-        return complaints.get_complaint(year, sequence, session, principal)
+        return case_service.read_case(session, principal, year, sequence)
 
 
 async def case_page(
@@ -691,8 +687,8 @@ async def callback(
         build=lambda: CallbackBody(
             outcome=CallbackOutcome(field(form, "outcome")), remark=field(form, "remark") or None
         ),
-        action=complaints.record_callback,
-        actors=complaints.CALLING,
+        action=case_service.record_callback,
+        actors=case_service.CALLING,
         values={"remark": field(form, "remark")},
         success=f"{back}?done=callback",
     )
@@ -727,8 +723,8 @@ async def report(
                 "reason": values["reason"] or None,
             }
         ),
-        action=complaints.submit_report,
-        actors=complaints.REPORTING,
+        action=case_service.submit_report,
+        actors=case_service.REPORTING,
         values=values,
         success=f"/inbox?done={sequence}/{year}",
     )
@@ -793,8 +789,8 @@ async def review_request(
         sequence,
         form,
         build=lambda: ReviewRequestBody(note=values["note"] or None),
-        action=complaints.request_review,
-        actors=complaints.REQUESTING_REVIEW,
+        action=case_service.request_review,
+        actors=case_service.REQUESTING_REVIEW,
         values=values,
         success=f"/cases/{year}/{sequence}?done=review-request",
     )
@@ -818,8 +814,8 @@ async def withdraw(
         sequence,
         form,
         build=lambda: WithdrawalBody(reason=values["withdraw_reason"]),
-        action=complaints.withdraw,
-        actors=complaints.CALLING,
+        action=case_service.withdraw,
+        actors=case_service.CALLING,
         values=values,
         rename={"reason": "withdraw_reason"},
         success=f"/cases/{year}/{sequence}?done=withdraw",
@@ -878,8 +874,8 @@ async def reopen(
         sequence,
         form,
         build=lambda: ReopeningBody(reason=values["reopen_reason"]),
-        action=complaints.reopen,
-        actors=complaints.CALLING,
+        action=case_service.reopen,
+        actors=case_service.CALLING,
         values=values,
         rename={"reason": "reopen_reason"},
         success=f"/cases/{year}/{sequence}?done=reopen",

@@ -38,7 +38,7 @@ from api.pages import charts
 from api.pages.cases import common
 from api.pages.reference import district_from_input, district_label
 from api.pages.web import gettext_for, language, render, signed_in
-from api.scope import case_filter
+from api.services.scope import case_filter
 from core.db import read_session
 from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
 from core.permissions import DASHBOARD_READERS

@@ -22,7 +22,7 @@ from api.errors import ApiError
 from api.guard import check_fields
 from api.pages.web import CheckedForm, PageError, field, gettext_for, redirect, signed_in
 from api.routes import attachments as files_api
-from api.scope import case_filter, current_officer_filter, find_case, get_case
+from api.services.scope import case_filter, current_officer_filter, find_case, get_case
 from core import attachments
 from core.db import read_session
 from core.models import Attachment, Complaint, TimelineEvent

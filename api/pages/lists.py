@@ -18,11 +18,11 @@ from fastapi.responses import Response
 
 from api.deps import AppState
 from api.errors import ApiError
-from api.lists import PAGE_SIZE, CaseOrder, pager
 from api.pages import files
 from api.pages.cases import common
 from api.pages.web import PageError, gettext_for, redirect, render, signed_in
-from api.routes import complaints
+from api.services import cases as case_service
+from api.services.lists import PAGE_SIZE, CaseFilters, CaseOrder, pager
 from core.db import read_session
 from core.permissions import CASE_READERS, REPORTERS
 from core.search import parse
@@ -68,7 +68,7 @@ def read_filters(request: Request) -> ListRequest:
         if name == "q":
             api["q"] = value[:200]
         elif name == "status" and value in {s.value for s in ComplaintStatus}:
-            api["status_"] = ComplaintStatus(value)
+            api["status"] = ComplaintStatus(value)
         elif name in ("overdue", "urgent") and value in ("true", "false"):
             api[name] = value == "true"
         elif name == "category" and value in {c.code for c in CATEGORIES}:
@@ -103,13 +103,18 @@ def _app(request: Request) -> AppState:
 
 
 def _list(app: AppState, principal: Principal, api: dict[str, Any], page: int) -> ComplaintList:
+    """A page of the cases `GET /v1/complaints` would list with the filters `api` (and
+    `sort`)."""
+    filters = dict(api)
+    sort = filters.pop("sort", None)
     with read_session(app.engine) as session:
-        return complaints.list_complaints(
+        return case_service.list_cases(
             session,
             principal,
+            CaseFilters(**filters),
+            sort=sort,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
-            **api,
         )
 
 

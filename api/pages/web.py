@@ -3,7 +3,7 @@
 Signing in turns the user's token (ours, or the state identity provider's access token) into
 an HttpOnly session cookie holding that token, so every page request is authenticated by the
 very authenticator the JSON API uses (`api.auth.principal_from_token`): expiry, revocation and
-roles apply to the pages exactly as to the API, and scope is the API's (`api.scope`) because
+roles apply to the pages exactly as to the API, and scope is the API's (`api.services.scope`) because
 the pages call the API's own functions.
 
 CSRF: every form carries a token that is an HMAC of a secret the browser holds only as an

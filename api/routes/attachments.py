@@ -26,7 +26,7 @@ from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep
 from api.errors import ApiError
 from api.guard import check_fields
-from api.scope import case_filter, current_officer_filter, find_case, get_case
+from api.services.scope import case_filter, current_officer_filter, find_case, get_case
 from api.updates import ActionKey, scoped_key
 from core import attachments, audit
 from core.attachments import Infected, Limits, Refused

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
-from api.scope import get_case
+from api.services.scope import get_case
 from core import audit
 from core.permissions import AUDIT_READERS
 from schemas.audit import AuditEntryPublic, AuditPage

@@ -18,7 +18,7 @@ from api.csvfile import csv_response
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError, refusal, require_future
 from api.updates import ActionKey, execute_within, update_id_for
-from api.views import ist
+from api.services.views import ist
 from core import audit
 from core.models import Complaint, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
 from core.permissions import REVIEW_READERS, REVIEW_WRITERS

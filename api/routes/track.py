@@ -22,7 +22,7 @@ from api.case_policy import recorded_policy
 from api.deps import AppStateDep
 from api.errors import ApiError, refused
 from api.ratelimit import Counter, RateLimited, Window, hit, refuse_if_blocked
-from api.views import ist
+from api.services.views import ist
 from core.db import read_session
 from core.models import Complaint, utcnow
 from core.settings import Settings

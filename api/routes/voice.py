@@ -31,7 +31,7 @@ from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
 from api.routes.twilio import verified_params
-from api.scope import get_case
+from api.services.scope import get_case
 from api.updates import execute_within
 from core import audit
 from core.db import read_session
