@@ -1,6 +1,6 @@
 """A case's files on the pages: shown on the case's page (thumbnails), served to a signed-in
 reader, attached from the case's page (the desk's evidence, the officer's action-taken
-report) — through the API's own functions (`api.routes.attachments`): the same scope, checks,
+report) — through the services the API calls (`api.services.files`): the same scope, checks,
 scanner and audit trail."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from api.deps import AppState
 from api.errors import ApiError
 from api.guard import check_fields
 from api.pages.web import CheckedForm, PageError, field, gettext_for, redirect, signed_in
-from api.routes import attachments as files_api
+from api.services import files as files_api
 from api.services.scope import case_filter, current_officer_filter, find_case, get_case
 from core import attachments
 from core.db import read_session
@@ -283,19 +283,19 @@ async def publish_file(
     form: CheckedForm,
 ) -> Response:
     """Make a file public (the citizen's page, Open311) or private again, from the case page,
-    through the API's own route function."""
+    through the service the API's route calls."""
     _ = gettext_for(request)
     app = _app(request)
     with read_session(app.engine) as session:
         try:
-            await files_api.publish_attachment(
+            await files_api.publish(
+                app,
+                session,
+                principal,
                 year,
                 sequence,
                 attachment_id,
                 PublicationBody(public=field(form, "public") == "true"),
-                app,
-                session,
-                principal,
             )
         except ApiError:
             number = f"{sequence}/{year}"
