@@ -5,7 +5,7 @@ A thin layer over the JSON API's own service functions: a POST registers through
 `api.services.intake.register_complaint` and starts the workflow with
 `workflows.start.start_complaint_workflow`, exactly as `POST /v1/complaints` does (the
 acknowledgement SMS, the forwarding, the deadlines follow); a GET shows a case through
-`api.routes.track.tracked`, the citizen's own public view. Services are the categories of
+`api.services.track.tracked`, the citizen's own public view. Services are the categories of
 `schemas.reference`.
 
 - Every path ends in `.xml` or `.json`: the answer's encoding (`text/xml`, `application/json`),
@@ -48,10 +48,10 @@ from api.auth import principal_from_token
 from api.deps import AppStateDep
 from api.errors import ApiError
 from api.guard import STATUS_OF_KIND
-from api.services.intake import IdempotencyConflict, RecentDuplicates, register_complaint
 from api.open311_media import media_url_problem, public_media, start_media_fetch
 from api.ratelimit import PhoneLimitReached, RateLimited
-from api.routes.track import tracked
+from api.services.intake import IdempotencyConflict, RecentDuplicates, register_complaint
+from api.services.track import tracked
 from api.updates import ActionKey, scoped_key
 from core import audit
 from core.db import read_session

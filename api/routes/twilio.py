@@ -28,9 +28,9 @@ from api.closure import rate_by_sms, rating_digit
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
 from api.ratelimit import Window, counts, hit
-from api.routes.track import ANSWERED_STATUSES, tracked
 from api.services import worklists
 from api.services.lists import Offset
+from api.services.track import ANSWERED_STATUSES, tracked
 from api.updates import execute_within
 from core import audit
 from core.db import read_session
