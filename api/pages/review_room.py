@@ -1,6 +1,6 @@
 """The review room: upcoming and past sessions, a session's agenda grouped by district with a
 decision form per case, closing the session, and its minutes (HTML, printable, CSV) — over
-the API's own functions (`api.routes.reviews`): the same roles, the same one path for a
+the services the API calls (`api.services.reviews`): the same roles, the same one path for a
 decision (the session's update), the same minutes."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from api.pages.web import (
 )
 from api.pages.web import problem as refusal_text
 from api.pages.words import field_refusal
-from api.routes import reviews, staff
+from api.services import reviews, worklists
 from core.db import read_session
 from core.models import Officer
 from core.permissions import REVIEW_READERS, REVIEW_WRITERS
@@ -117,7 +117,7 @@ def _filters(request: Request) -> BulkSelection:
     levels = [int(v) for v in params.getlist("level") if v.isdigit()]
     ages = params.get("min_age_days", "")
     times = params.get("min_undecided_times", "")
-    return reviews._selection(
+    return reviews.selection(
         in_district=[v for v in params.getlist("in_district") if v],
         department=[v for v in params.getlist("department") if v],
         category=[v for v in params.getlist("category") if v],
@@ -160,7 +160,7 @@ async def agenda_page(
                 limit=_PAGE,
                 offset=_offset(request),
             )
-            return agenda, staff.directory(session)
+            return agenda, worklists.directory(session)
 
     try:
         agenda, officers = await run_in_threadpool(load)
