@@ -8,9 +8,10 @@ can be revoked one by one (`revoke_token`) or all of a user's at once (`revoke_u
 also deactivates the user).
 
 Scope: a nodal officer is limited to a district and/or a department, a department officer to a
-department (see api/services/scope.py). An officer with neither is a state-level officer (the state's
-own nodal cell) and sees every case: this library allows it, since the state-wide users of the
-tests and of the state cell need it, but the command line refuses such an officer unless
+department (`core.permissions`, `api.services.scope`). An officer with neither is a state-level
+officer (the state's own nodal cell) and sees every case: this library allows it, since the
+state-wide users of the tests and of the state cell need it, but the command line refuses such
+an officer unless
 `--state-wide` is given, so that a forgotten `--district` never widens anyone's reach.
 
 The command line for users and tokens is `core/admin.py` (`python -m core.admin user ...` /

@@ -19,6 +19,7 @@ from sqlmodel import select
 from starlette.datastructures import FormData
 
 from api.actions import CaseAction, CaseActors
+from api.auth import signed_in
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages import files
@@ -39,7 +40,6 @@ from api.pages.web import (
     redirect,
     render,
     safe_next,
-    signed_in,
 )
 from api.pages.words import actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited

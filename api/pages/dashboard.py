@@ -33,11 +33,12 @@ from markupsafe import Markup
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from api.auth import signed_in
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
 from api.pages.reference import district_from_input, district_label
-from api.pages.web import gettext_for, language, render, signed_in
+from api.pages.web import gettext_for, language, render
 from api.services.scope import case_filter
 from core.db import read_session
 from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow

@@ -17,10 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.datastructures import FormData, UploadFile
 
+from api.auth import signed_in
 from api.deps import AppState
 from api.errors import ApiError
 from api.guard import check_fields
-from api.pages.web import CheckedForm, PageError, field, gettext_for, redirect, signed_in
+from api.pages.web import CheckedForm, PageError, field, gettext_for, redirect
 from api.services import files as files_api
 from api.services.scope import case_filter, current_officer_filter, find_case, get_case
 from core import attachments

@@ -16,11 +16,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from api.auth import signed_in
 from api.deps import AppState
 from api.errors import ApiError
 from api.pages import files
 from api.pages.cases import common
-from api.pages.web import PageError, gettext_for, redirect, render, signed_in
+from api.pages.web import PageError, gettext_for, redirect, render
 from api.services import cases as case_service
 from api.services.lists import PAGE_SIZE, CaseFilters, CaseOrder, pager
 from core.db import read_session

@@ -22,11 +22,9 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.auth import principal_from_token
+from api.auth import SESSION_COOKIE, SESSION_SECONDS, principal_from_token
 from api.errors import ApiError
 from api.pages.web import (
-    SESSION_COOKIE,
-    SESSION_SECONDS,
     PageError,
     gettext_for,
     https,

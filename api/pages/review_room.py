@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from api.auth import signed_in
 from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
@@ -30,16 +31,7 @@ from api.pages.minutes import (
     officers_named,
     person,
 )
-from api.pages.web import (
-    CheckedForm,
-    PageError,
-    field,
-    gettext_for,
-    language,
-    redirect,
-    render,
-    signed_in,
-)
+from api.pages.web import CheckedForm, PageError, field, gettext_for, language, redirect, render
 from api.pages.web import problem as refusal_text
 from api.pages.words import field_refusal
 from api.services import reviews, worklists

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from temporalio.service import RPCError
 
 from api.actions import CaseAction
 from api.auth import require
 from api.deps import AppStateDep, SessionDep, TemporalDep
-from api.errors import workflow_error
 from api.services import cases
 from api.services.cases import CALLING, DECIDING, REPORTING, REQUESTING_REVIEW
 from api.services.lists import (
@@ -23,7 +20,6 @@ from api.services.lists import (
     RegisteredTo,
     SearchText,
 )
-from api.services.scope import get_case
 from api.updates import ActionKey
 from core.permissions import (
     CASE_READERS,
@@ -49,7 +45,6 @@ from schemas.complaint import (
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.reference import CategoryName, DepartmentName, DistrictName
 from schemas.workflow import ActionResult, ComplaintState
-from workflows.complaint import ComplaintWorkflow
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
@@ -163,16 +158,7 @@ async def get_live_state(
     principal: Annotated[Principal, Depends(require(*LIVE_READERS))],
 ) -> ComplaintState:
     """The workflow's own live state (a query), for engineers; reads use the read model."""
-    row = get_case(session, year, sequence, principal, LIVE_READERS)
-    session.close()  # not held through the wait (api.actions)
-    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    try:
-        return await handle.query(
-            ComplaintWorkflow.get_state,
-            rpc_timeout=timedelta(seconds=app.settings.temporal_rpc_timeout_seconds),
-        )
-    except RPCError as err:
-        raise workflow_error(err) from err
+    return await cases.live_state(session, client, app, principal, year, sequence)
 
 
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -14,7 +14,7 @@ from fastapi import Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.actions import CaseAction, CaseActors
@@ -43,6 +43,7 @@ from core.permissions import (
     CASE_READERS,
     DECIDERS,
     LIMIT_OVERRIDERS,
+    LIVE_READERS,
     REPORTERS,
     REVIEW_REQUESTERS,
 )
@@ -66,7 +67,7 @@ from schemas.complaint import (
 from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel
 from schemas.escalation import REVIEW_STATUSES
 from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
-from schemas.workflow import ActionResult, ReportOutcome
+from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
 from workflows.complaint import ComplaintWorkflow
 from workflows.review import ReviewSessionWorkflow, session_workflow_id
 from workflows.start import start_complaint_workflow
@@ -444,3 +445,20 @@ async def record_decision(body: DecisionBody, act: CaseAction) -> ActionResult:
         next_deadline=record.case_next_deadline,
         message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
     )
+
+
+async def live_state(
+    session: Session, client: Client, app: AppState, principal: Principal, year: int, sequence: int
+) -> ComplaintState:
+    """The case's workflow's own live state (its `get_state` query) for `principal` (a live
+    reader); 404 outside their scope, 503 when Temporal does not answer in time."""
+    row = get_case(session, year, sequence, principal, LIVE_READERS)
+    session.close()  # not held through the wait (api.actions)
+    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
+    try:
+        return await handle.query(
+            ComplaintWorkflow.get_state,
+            rpc_timeout=timedelta(seconds=app.settings.temporal_rpc_timeout_seconds),
+        )
+    except RPCError as err:
+        raise workflow_error(err) from err

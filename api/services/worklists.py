@@ -23,6 +23,7 @@ from schemas.staff import (
     UnreachableList,
 )
 
+
 def callback_worklist(
     session: Session,
     principal: Principal,
