@@ -11,7 +11,7 @@ validation, idempotency and the audit trail are the API's. Hindi and English thr
     /track                                the citizen's page (citizen.py)
     /desk, /cases/{year}/{sequence}       telecaller desk and a case's page (cases.py)
     /inbox, /cases                        the officer's inbox; listing and search (lists.py)
-    /cases/{year}/{sequence}/attachments  a case's photos and documents (files.py)
+    /cases/{year}/{sequence}/attachments  a case's photos and documents (files.py; posted: cases.py)
     /review-room/...                      weekly review and Sidhi Baat (review_room.py)
     /dashboard                            the CM dashboard (dashboard.py)
     /engineer                             the Temporal UI, decoded (engineer.py)

@@ -55,6 +55,8 @@ from core.models import Complaint, utcnow
 from core.permissions import (
     CALLERS,
     CASE_READERS,
+    DESK,
+    OFFICERS,
     PAGE_UPLOADERS,
     PUBLISHERS,
     REGISTRARS,
@@ -96,6 +98,7 @@ Telecaller = Annotated[Principal, Depends(signed_in(*CALLERS))]
 Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
 Officer = Annotated[Principal, Depends(signed_in(*REPORTERS))]
 ReviewRequester = Annotated[Principal, Depends(signed_in(*REVIEW_REQUESTERS))]
+Uploader = Annotated[Principal, Depends(signed_in(*PAGE_UPLOADERS))]
 
 
 def _app(request: Request) -> AppState:
@@ -880,3 +883,52 @@ async def reopen(
         rename={"reason": "reopen_reason"},
         success=f"/cases/{year}/{sequence}?done=reopen",
     )
+
+
+@router.post("/cases/{year}/{sequence}/attachments")
+async def attach_files(
+    request: Request, year: int, sequence: int, principal: Uploader, form: CheckedForm
+) -> Response:
+    """Files added from the case's page: the citizen's evidence (the desk), or the
+    officer's action-taken report."""
+    _ = gettext_for(request)
+    problem_field = files.text_problem(form)
+    uploads = files.uploads_of(form)
+    # An officer adds the action-taken report; the desk, the citizen's evidence.
+    officer = principal.has(*OFFICERS) and not principal.has(*DESK)
+    default = AttachmentKind.ACTION_TAKEN_REPORT if officer else AttachmentKind.EVIDENCE
+    wanted = field(form, "kind") or default.value
+    if problem_field is not None or not uploads or wanted not in set(AttachmentKind):
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=_("Choose a photo or a document to attach."),
+            errors={"files": _("Choose a photo or a document to attach.")},
+            status=422,
+        )
+    try:
+        await files.attach(
+            request,
+            principal,
+            year,
+            sequence,
+            uploads,
+            kind=AttachmentKind(wanted),
+            source=AttachmentSource.DESK,
+        )
+    except ApiError as err:
+        if err.status_code == 404:
+            number = f"{sequence}/{year}"
+            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=err.detail,
+            errors={"files": err.detail},
+            status=err.status_code,
+        )
+    return redirect(f"/cases/{year}/{sequence}?done=attachments#files")

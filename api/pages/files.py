@@ -27,7 +27,7 @@ from api.services.scope import case_filter, current_officer_filter, find_case, g
 from core import attachments
 from core.db import read_session
 from core.models import Attachment, Complaint, TimelineEvent
-from core.permissions import CASE_READERS, DESK, OFFICERS, PAGE_UPLOADERS, PUBLISHERS
+from core.permissions import CASE_READERS, OFFICERS, PUBLISHERS
 from schemas.attachments import (
     AttachmentEventKind,
     AttachmentKind,
@@ -39,7 +39,6 @@ from schemas.auth import Principal
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
 Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
-Uploader = Annotated[Principal, Depends(signed_in(*PAGE_UPLOADERS))]
 # The page forms that carry files (the guard spools them to disk: api/main.py).
 UPLOAD_PATH = r"^(/cases/\d+/\d+/(attachments|report)|/desk/register)$"
 
@@ -134,57 +133,6 @@ async def attach(
         )
         taken.append(row)
     return taken
-
-
-@router.post("/cases/{year}/{sequence}/attachments")
-async def attach_files(
-    request: Request, year: int, sequence: int, principal: Uploader, form: CheckedForm
-) -> Response:
-    """Files added from the case's page: the citizen's evidence (the desk), or the
-    officer's action-taken report."""
-    _ = gettext_for(request)
-    from api.pages.cases import case_page
-
-    problem_field = text_problem(form)
-    uploads = uploads_of(form)
-    # An officer adds the action-taken report; the desk, the citizen's evidence.
-    officer = principal.has(*OFFICERS) and not principal.has(*DESK)
-    default = AttachmentKind.ACTION_TAKEN_REPORT if officer else AttachmentKind.EVIDENCE
-    wanted = field(form, "kind") or default.value
-    if problem_field is not None or not uploads or wanted not in set(AttachmentKind):
-        return await case_page(
-            request,
-            principal,
-            year,
-            sequence,
-            problem=_("Choose a photo or a document to attach."),
-            errors={"files": _("Choose a photo or a document to attach.")},
-            status=422,
-        )
-    try:
-        await attach(
-            request,
-            principal,
-            year,
-            sequence,
-            uploads,
-            kind=AttachmentKind(wanted),
-            source=AttachmentSource.DESK,
-        )
-    except ApiError as err:
-        if err.status_code == 404:
-            number = f"{sequence}/{year}"
-            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
-        return await case_page(
-            request,
-            principal,
-            year,
-            sequence,
-            problem=err.detail,
-            errors={"files": err.detail},
-            status=err.status_code,
-        )
-    return redirect(f"/cases/{year}/{sequence}?done=attachments#files")
 
 
 @router.get("/cases/{year}/{sequence}/attachments/{attachment_id}")
