@@ -1,9 +1,9 @@
 """A case action, once: authenticate with the action's roles, scope the caller to the case,
 load it, execute the typed update within the API's budget and map its failures to answers.
 
-A route names who may act once (`CaseActors`) and takes a `CaseAction` from its dependency;
-a page, which signs its user in by its own cookie, builds the same `CaseAction` with
-`CaseActors.at` and calls the same route function.
+Who may act is named once per action (`CaseActors`, in `api.services.cases`); a route takes a
+`CaseAction` from its dependency, a page, which signs its user in by its own cookie, builds the
+same `CaseAction` with `CaseActors.at`; both call the same service function.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the dependency's annotations

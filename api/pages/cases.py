@@ -1,5 +1,5 @@
-"""The telecaller desk, the officer inbox and a case's page, over the API's own functions
-(`api.routes.complaints`, `api.routes.staff`): the same roles, scope, validation,
+"""The telecaller desk, the officer inbox and a case's page, over the services the API
+calls (`api.services.cases`, `api.services.worklists`): the same roles, scope, validation,
 idempotency and audit trail as `POST /v1/complaints`, `GET /v1/callbacks`,
 `GET /v1/complaints/...`, `POST .../callback` and `POST .../report`."""
 
@@ -622,8 +622,9 @@ async def _act(
     success: str,
 ) -> Response:
     """One case action from a form: the body validated (messages beside the fields), then the
-    API's own route function with the form's Idempotency-Key; its refusal (409: not in a state
-    to accept it, 503: Temporal slow) shown on the case's page, out of scope a 404 page."""
+    service function the API's route calls, with the form's Idempotency-Key; its refusal (409:
+    not in a state to accept it, 503: Temporal slow) shown on the case's page, out of scope a
+    404 page."""
     _ = gettext_for(request)
     try:
         body = build()
