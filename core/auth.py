@@ -37,7 +37,7 @@ from sqlmodel import col, select
 
 from core.db import read_session, write_session
 from core.models import ApiToken, ApiUser, utcnow
-from core.permissions import NEEDS_DEPARTMENT, NEEDS_DISTRICT_OR_DEPARTMENT
+from core.permissions import DISTRICT_OR_DEPARTMENT_ROLES, URGENT_OF_DEPARTMENT_ROLES
 from core.settings import Environment, Settings
 from schemas.auth import Principal, Role
 from schemas.reference import canonical_department, canonical_district
@@ -86,12 +86,12 @@ def check_scope(
             raise AuthError(f"department: unknown department {department!r} (use its code)")
         department = code
     if not state_wide:
-        if roles & set(NEEDS_DISTRICT_OR_DEPARTMENT) and district is None and department is None:
+        if roles & DISTRICT_OR_DEPARTMENT_ROLES and district is None and department is None:
             raise AuthError(
                 "district: a nodal officer needs a district or a department "
                 "(or --state-wide for an officer of the state's own cell)"
             )
-        if roles & set(NEEDS_DEPARTMENT) and department is None:
+        if roles & URGENT_OF_DEPARTMENT_ROLES and department is None:
             raise AuthError(
                 "department: a department officer needs a department "
                 "(or --state-wide for a state-level officer)"

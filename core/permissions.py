@@ -19,9 +19,13 @@ from schemas.auth import Principal, Role
 
 # Roles that read every case wherever they are admitted.
 STATE_WIDE_ROLES = frozenset({Role.REVIEWER, Role.TELECALLER, Role.ADMINISTRATOR, Role.ENGINEER})
-# Roles whose token must name a district or a department (unless issued state-wide).
-NEEDS_DISTRICT_OR_DEPARTMENT = (Role.NODAL_OFFICER,)
-NEEDS_DEPARTMENT = (Role.DEPARTMENT_OFFICER,)
+# Roles that read the cases of their district or department (the citizen's district, a case
+# transferred to an officer of their district, or the case's department); a token of one must
+# name a district or a department unless issued state-wide.
+DISTRICT_OR_DEPARTMENT_ROLES = frozenset({Role.NODAL_OFFICER})
+# Roles that read the urgent cases of their department (and district, if their token names
+# one); a token of one must name a department unless issued state-wide.
+URGENT_OF_DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_OFFICER})
 
 # ---- cases ---------------------------------------------------------------------------------
 

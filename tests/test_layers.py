@@ -190,7 +190,7 @@ def _way_round(graph: dict[str, set[str]], group: set[str]) -> list[str]:
     while frontier:
         following: list[str] = []
         for node in frontier:
-            for successor in sorted(graph.get(node, ()) & group):
+            for successor in sorted(graph.get(node, set()) & group):
                 if successor == start:
                     path = [node]
                     while path[-1] != start:
