@@ -63,17 +63,11 @@ def _module_name(path: Path) -> str:
 def imports() -> dict[tuple[str, str], list[str]]:
     """(importing module, imported module) -> where, for every import of one of our packages
     from another of them."""
-    found: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for package in RANK:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            module = _module_name(path)
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for target, line in imported_names(tree, _package_of(path, module)):
-                top = target.split(".")[0]
-                if top in RANK and top != package:
-                    where = f"{path.relative_to(ROOT)}:{line}"
-                    found[(module, _known_module(target))].append(where)
-    return found
+    return {
+        (importer, imported): where
+        for (importer, imported), where in module_imports().items()
+        if importer.split(".")[0] != imported.split(".")[0]
+    }
 
 
 def _package_of(path: Path, module: str) -> str:

@@ -325,11 +325,8 @@ def require_proof(act: CaseAction) -> None:
 
 
 async def submit_report(report: ReportBody, act: CaseAction) -> ActionResult:
-    """The nodal officer's report: resolved, partially resolved, not actionable, transferred
-    (suggestions: accepted, under consideration, not accepted), recorded as the caller's.
-    Only the officer the case is with now reports on it. Where the policy asks for proof
-    (`proof_required_for_resolved`), a `resolved` report needs an action-taken report file
-    attached first (`POST .../attachments`, kind `action_taken_report`)."""
+    """The officer's report on the case `act` names (the officer it is with now); a resolved one
+    needs an action-taken report file first where the policy asks (422 naming `attachments`)."""
     if report.outcome is ReportOutcome.RESOLVED:
         require_proof(act)
     return await act.execute(
@@ -340,9 +337,8 @@ async def submit_report(report: ReportBody, act: CaseAction) -> ActionResult:
 
 
 async def send_interim_reply(reply: InterimReplyBody, act: CaseAction) -> ActionResult:
-    """The officer the case is with, running late: a reason from the state's list, a text and
-    an expected date, sent to the citizen by SMS. The case's deadline does not move; a date
-    past it is an extension request for the next review (`extension_requested_until`)."""
+    """The officer's interim reply (a listed reason, a text, an expected date) to the citizen;
+    the case's deadline does not move."""
     interim_reason_listed(reply.reason, act.app.policy.interim_reasons)
     return await act.execute(
         ComplaintWorkflow.send_interim_reply,
@@ -352,33 +348,29 @@ async def send_interim_reply(reply: InterimReplyBody, act: CaseAction) -> Action
 
 
 async def record_callback(result: CallbackBody, act: CaseAction) -> ActionResult:
-    """The telecaller's verification call outcome, recorded as the caller's; a `rating` the
-    citizen gave on a call that closed the case is recorded on the closure too."""
+    """The verification call's outcome, and the rating the citizen gave on a call that closed
+    the case."""
     answer = await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
     return await rate_on_call(act, answer, result.rating)
 
 
 async def rate_closure(rating: RatingBody, act: CaseAction) -> ActionResult:
-    """The citizen's rating (1-5) of the closure, taken by the caller: within the appeal
-    window, changeable; 1 or 2, or `appeal`, takes the case one rung up its ladder (once per
-    closure). After the window: 409 saying how to file anew."""
+    """The citizen's rating (1-5) of the closure, within the appeal window (409 after it)."""
     return await act.execute(ComplaintWorkflow.rate_closure, rating.as_update(act.actor))
 
 
 async def request_review(request: ReviewRequestBody, act: CaseAction) -> ActionResult:
-    """The citizen asks for a review (granted when overdue or after dissatisfaction); the
-    caller is recorded as acting for the citizen."""
+    """The citizen's request for a review, made through the caller."""
     return await act.execute(ComplaintWorkflow.request_review, request.as_update(act.actor))
 
 
 async def withdraw(withdrawal: WithdrawalBody, act: CaseAction) -> ActionResult:
-    """The citizen withdraws the case, recorded by the caller for the citizen."""
+    """The citizen's withdrawal of the case, recorded by the caller."""
     return await act.execute(ComplaintWorkflow.withdraw, withdrawal.as_update(act.actor))
 
 
 async def reopen(reopening: ReopeningBody, act: CaseAction) -> ActionResult:
-    """Reopen a closed case within the reopen window, at the citizen's request (recorded by
-    the caller for the citizen)."""
+    """A closed case reopened within its reopen window, at the citizen's request."""
     return await act.execute(ComplaintWorkflow.reopen, reopening.as_update(act.actor))
 
 
@@ -404,10 +396,8 @@ async def _open_session(
 
 
 async def record_decision(body: DecisionBody, act: CaseAction) -> ActionResult:
-    """A review's directive (text, responsible officer, new deadline) or closure, recorded
-    as the caller's. A case on the agenda of an opened session is decided through that
-    session (recorded in its minutes; refused before its agenda cutoff, as on the session's
-    own route); only a case whose session was never opened is decided by the case alone."""
+    """A review's decision on the case: through its session when an opened session holds it
+    (recorded in the minutes), by the case alone otherwise."""
     if (
         body.responsible_officer_id
         and act.session.get(Officer, body.responsible_officer_id) is None

@@ -236,8 +236,8 @@ async def publish(
     attachment_id: str,
     body: PublicationBody,
 ) -> AttachmentPublic:
-    """Makes the file public (the citizen's page, Open311's media_url) or private again:
-    staff look first for anyone's personal data in it."""
+    """The file `attachment_id` of the case made public (the citizen's page, Open311's
+    media_url) or private again by `principal`, told to the case's timeline."""
     case, attachment = attachment_of(session, principal, PUBLISHERS, year, sequence, attachment_id)
     session.close()
     await run_in_threadpool(

@@ -212,9 +212,8 @@ def list_sessions(
     limit: int = 50,
     offset: int = 0,
 ) -> SessionList:
-    """Upcoming and past sessions with their counts (soonest upcoming first, then the past,
-    newest first); `count` is all of them, `data` the page from `offset` (a District
-    Collector's ladder opens one session per district per sitting: 24 a week)."""
+    """A page of the sessions (held, opened or expected from the pending cases) of `kind`,
+    `when` (upcoming, past or all), with their agenda counts; `count` is all of them."""
     pending = _pending_counts(session)
     infos: dict[str, SessionInfo] = {}
     for row in session.exec(select(ReviewSession)).all():
@@ -318,15 +317,9 @@ def get_agenda(
     limit: int = 100,
     offset: int = 0,
 ) -> SessionAgenda:
-    """The agenda: first its summary (district x department: cases, undecided, oldest, most
-    times undecided, urgent, wishes to meet the CM), then a page of its cases worst first
-    (for decision before awaiting Sidhi Baat, the most times undecided, the oldest), grouped
-    by district, each with its complaint, escalation history, the department's last reply,
-    the citizen's remark and who answers for it. Filters (`in_district`, `department`,
-    `category`, `level`, `min_age_days`, `min_undecided_times`, `urgent`,
-    `wishes_to_meet_cm`, `number`) select as a bulk decision would; `count` is all they
-    select. Before the cutoff it is provisional (`frozen: false`). `district`: the session's,
-    for a forum each district holds."""
+    """The agenda of the session `kind`/`day` (of `district`, for a forum each district holds):
+    its summary and a page of the cases `filters` select, worst first; provisional before the
+    cutoff."""
     info = _find(session, app, kind, day, district)
     cases: list[AgendaCase]
     if info.phase is SessionPhase.SCHEDULED:
@@ -489,9 +482,8 @@ async def record_decision(
     idempotency_key: str | None = None,
     district: str | None = None,
 ) -> DecisionRecord:
-    """Record a decision on a case of the agenda: a directive (text, responsible officer, new
-    deadline) or a closure (with a reason, only once the citizen was informed), as the
-    caller's. The decision reaches the case at once."""
+    """One decision of the session on a case of its agenda, as `principal`'s: an update of the
+    session's workflow, which delivers it to the case."""
     if body.responsible_officer_id and session.get(Officer, body.responsible_officer_id) is None:
         raise ApiError(
             422, f"responsible_officer_id: unknown officer {body.responsible_officer_id!r}"
@@ -527,13 +519,9 @@ async def record_bulk_decision(
     idempotency_key: str | None = None,
     district: str | None = None,
 ) -> BulkProgress:
-    """One directive (text, responsible officer, deadline) or one closure at review (the
-    citizen informed) for every undecided case the selection names, as the caller's: by
-    district, department, subject (category), level, age, times undecided, urgent, wish to
-    meet the CM, and/or a list of numbers ("this page"). Answers 202 at once with M (the
-    cases selected) and the numbers refused with their reasons; each case then receives it
-    as its own decision (timeline, SMS, a line of the minutes), N of M shown at
-    `links.progress`. Sent again with its Idempotency-Key, it is recorded and applied once."""
+    """One decision for every undecided case the body's selection names, as `principal`'s:
+    accepted at once (M cases selected, the refused ones with their reasons), applied case by
+    case."""
     if body.responsible_officer_id and session.get(Officer, body.responsible_officer_id) is None:
         raise ApiError(
             422, f"responsible_officer_id: unknown officer {body.responsible_officer_id!r}"
@@ -587,8 +575,7 @@ def get_bulk_decision(
     app: AppState,
     district: str | None = None,
 ) -> BulkProgress:
-    """A bulk decision's progress: N of M applied, done or not, and its refusals with their
-    reasons (the first 200; `refused` counts them all)."""
+    """A bulk decision's progress: N of M applied, done or not, and its first refusals."""
     info = _find(session, app, kind, day, district)
     progress = bulk_progress(session, bulk_id)
     if progress is None or progress.session_id != info.session_id:
@@ -610,10 +597,7 @@ async def close_session(
     idempotency_key: str | None = None,
     district: str | None = None,
 ) -> SessionSummary:
-    """Close the session, as the caller: undecided cases roll over to the next session of
-    the same kind and the minutes become final. Answered at once with phase `closing` (the
-    rollovers go in batches: thousands of cases take minutes); the session reads `closed`,
-    with its counts, once they are done."""
+    """The session closed: undecided cases roll over and the minutes become final."""
     request = body.as_update(principal.subject)
     audit.describe("close", session=f"{kind}/{day.isoformat()}")
     # Closing rolls every undecided case over (one update each): a budget of its own.
@@ -720,11 +704,7 @@ def get_minutes(
     limit: int | None = None,
     offset: int = 0,
 ) -> Any:
-    """The decisions taken (and the cases rolled over), as JSON or as CSV for circulation to
-    the districts: a row per case (a bulk decision's cases each with its own, naming the
-    bulk), and each bulk decision as one line (`bulk_decisions`). `final` is true once the
-    session is closed. `limit`/`offset` page the entries (`count`: all of them); the CSV
-    carries them all."""
+    """The session's minutes (a page of their entries), as JSON or as a CSV file (`format`)."""
     minutes = _minutes(
         session, app, kind, day, district, limit=None if format == "csv" else limit, offset=offset
     )

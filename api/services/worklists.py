@@ -33,9 +33,8 @@ def callback_worklist(
     limit: int = 100,
     offset: int = 0,
 ) -> CallbackWorklist:
-    """Cases awaiting the verification call: urgent first, then the oldest due first (ties by
-    registration year and sequence), with the citizen's name and phone, the department's
-    reply and the attempts so far; `count` is every such case, `data` the page."""
+    """A page of the cases awaiting the verification call that `principal` may work on and
+    `filters` select (urgent first, then the oldest due); `count` is all of them."""
     now = utcnow()
     query = filters.apply(
         select(Complaint).where(
@@ -83,9 +82,8 @@ def directory(session: Session, district: str | None = None) -> list[OfficerEntr
 def citizens_unreachable_by_sms(
     session: Session, principal: Principal, *, limit: int = 100, offset: int = 0
 ) -> UnreachableList:
-    """Open cases whose citizen is not reachable by SMS (the latest SMS to them failed or was
-    undelivered): telecallers call them instead. Urgent first, then the latest failure
-    first; `count` is every such case, `data` the page."""
+    """A page of the open cases whose citizen the latest SMS did not reach, as `principal` may
+    see them (urgent first, then the latest failure); `count` is all of them."""
     latest = (
         select(func.max(Message.id).label("id"))
         .where(Message.recipient_kind == RecipientKind.CITIZEN)
