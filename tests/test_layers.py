@@ -28,6 +28,9 @@ Beside the layers, between modules:
                   other); a module importing its own package's `__init__` is not an edge
     pages         `api.pages.*` never import `api.routes.*`: a page calls the application
                   services (`api.services.*`) the routes call, never a route's function
+    rights        no module of core, the activities, the workflows, the API or the workers
+                  names a role (`Role.TELECALLER`...): the roles each right admits are
+                  `core/permissions.py`'s
 
 The test fails on any upward import, cycle or forbidden import, naming it (docs/architecture.md
 describes the layers and these rules).
@@ -222,6 +225,38 @@ def test_pages_do_not_import_routes() -> None:
     assert not forbidden, "pages importing routes (call api.services instead):\n" + "\n".join(
         forbidden
     )
+
+
+# Where a role may be named: the rights themselves, the directory's development tokens and the
+# first administrator the admin command creates.
+ROLE_NAMERS = {"core/permissions.py", "core/auth.py", "core/admin.py"}
+
+
+def roles_named() -> list[str]:
+    """Every `Role.<MEMBER>` in the running code (core, activities, workflows, the API, the
+    workers) outside ROLE_NAMERS, as "path:line Role.MEMBER". The vocabulary (`schemas/`)
+    defines the roles; the harness and the benchmarks, like the tests, create users holding
+    them."""
+    found: list[str] = []
+    for package in ("core", "activities", "workflows", "api", "workers"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = str(path.relative_to(ROOT))
+            if where in ROLE_NAMERS:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=where)
+            found += [
+                f"{where}:{node.lineno} Role.{node.attr}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "Role"
+            ]
+    return found
+
+
+def test_rights_are_named_in_one_module() -> None:
+    named = roles_named()
+    assert not named, "roles named outside core/permissions.py:\n" + "\n".join(named)
 
 
 def _within(module: str, package: str) -> bool:
