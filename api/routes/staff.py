@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlmodel import col, func, select
 
 from api.auth import require
 from api.deps import SessionDep
 from api.services import worklists
 from api.services.lists import CaseFilters, Offset, SearchText
-from core.models import Officer
 from core.permissions import CALLBACK_WORKERS, DIRECTORY_READERS
 from schemas.auth import Principal
 from schemas.reference import DistrictName
-from schemas.staff import CallbackWorklist, OfficerEntry, OfficerList
+from schemas.staff import CallbackWorklist, OfficerList
 
 router = APIRouter(prefix="/v1", tags=["work lists"])
 
@@ -58,11 +56,4 @@ def list_officers(
 ) -> OfficerList:
     """The nodal-officer directory (ids are used in review directives), by id: `data` a page
     (`limit`, `offset`), `count` all the entries that match."""
-    query = select(Officer)
-    if district:
-        query = query.where(Officer.district == district)
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Officer.id)).offset(offset).limit(limit)).all()
-    return OfficerList(
-        data=[OfficerEntry.model_validate(o, from_attributes=True) for o in rows], count=count
-    )
+    return worklists.officers_page(session, district, limit=limit, offset=offset)

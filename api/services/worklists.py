@@ -19,6 +19,7 @@ from schemas.staff import (
     CallbackItem,
     CallbackWorklist,
     OfficerEntry,
+    OfficerList,
     UnreachableItem,
     UnreachableList,
 )
@@ -125,3 +126,17 @@ def citizens_unreachable_by_sms(
         for complaint, message in rows
     ]
     return UnreachableList(data=items, count=count, limit=limit, offset=offset)
+
+
+def officers_page(
+    session: Session, district: str | None = None, *, limit: int = 100, offset: int = 0
+) -> OfficerList:
+    """A page of the directory (of `district`), by id; `count` all the entries that match."""
+    query = select(Officer)
+    if district:
+        query = query.where(Officer.district == district)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Officer.id)).offset(offset).limit(limit)).all()
+    return OfficerList(
+        data=[OfficerEntry.model_validate(o, from_attributes=True) for o in rows], count=count
+    )
