@@ -27,7 +27,8 @@ Beside the layers, between modules:
                   `activities.twilio_gateway` both import `activities.gateway`, neither the
                   other); a module importing its own package's `__init__` is not an edge
     pages         `api.pages.*` never import `api.routes.*`: a page calls the application
-                  services (`api.services.*`) the routes call, never a route's function
+                  services (`api.services.*`) the routes call, never a route's function; the
+                  services import neither, and routes never import pages
     rights        no module of core, the activities, the workflows, the API or the workers
                   names a role (`Role.TELECALLER`...): the roles each right admits are
                   `core/permissions.py`'s
@@ -216,15 +217,29 @@ def test_no_cycle_between_modules() -> None:
     )
 
 
-def test_pages_do_not_import_routes() -> None:
-    forbidden = [
-        f"{where[0]}: {importer} imports {imported}"
-        for (importer, imported), where in sorted(module_imports().items())
-        if _within(importer, "api.pages") and _within(imported, "api.routes")
+# Inside the API: pages call services, never routes; services serve both and import neither;
+# routes never import pages (`api.main` assembles them all).
+FORBIDDEN_IN_API = [
+    ("api.pages", "api.routes", "pages importing routes (call api.services instead)"),
+    ("api.services", "api.routes", "services importing routes"),
+    ("api.services", "api.pages", "services importing pages"),
+    ("api.routes", "api.pages", "routes importing pages"),
+]
+
+
+def forbidden_in_api() -> list[str]:
+    edges = sorted(module_imports().items())
+    return [
+        f"{why}: {where[0]}: {importer} imports {imported}"
+        for importers, importeds, why in FORBIDDEN_IN_API
+        for (importer, imported), where in edges
+        if _within(importer, importers) and _within(imported, importeds)
     ]
-    assert not forbidden, "pages importing routes (call api.services instead):\n" + "\n".join(
-        forbidden
-    )
+
+
+def test_pages_do_not_import_routes() -> None:
+    found = forbidden_in_api()
+    assert not found, "\n".join(found)
 
 
 # Where a role may be named: the rights themselves, the directory's development tokens and the
