@@ -45,6 +45,7 @@ from api.pages.words import actor_label, field_refusal, note_text, staff_status
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
 from api.services import cases as case_service
+from api.services import files as file_service
 from api.services import worklists
 from api.services.lists import PAGE_SIZE, CaseFilters, caller_cases, pager
 from api.services.scope import case_filter
@@ -591,7 +592,7 @@ async def case_page(
             "can_reopen": principal.has(*CALLERS) and case.status is ComplaintStatus.CLOSED,
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
             "files": await run_in_threadpool(
-                files.case_files, _app(request).engine, year, sequence
+                file_service.case_files, _app(request).engine, year, sequence
             ),
             "can_attach": principal.has(*PAGE_UPLOADERS),
             "can_publish": principal.has(*PUBLISHERS),

@@ -17,10 +17,10 @@ from fastapi.responses import Response
 
 from api.deps import AppState
 from api.errors import ApiError
-from api.pages.files import citizen_file_events, citizen_files
 from api.pages.web import CheckedForm, field, gettext_for, language, render
 from api.pages.words import attachment_note
 from api.ratelimit import RateLimited
+from api.services.files import citizen_file_events, citizen_files
 from api.services.track import look_up_case, tracked, with_reopen_window
 from core.models import utcnow
 from schemas.calendar import IST

@@ -19,10 +19,10 @@ from fastapi.responses import Response
 from api.auth import signed_in
 from api.deps import AppState
 from api.errors import ApiError
-from api.pages import files
 from api.pages.cases import common
 from api.pages.web import PageError, gettext_for, redirect, render
 from api.services import cases as case_service
+from api.services import files as file_service
 from api.services.lists import PAGE_SIZE, CaseFilters, CaseOrder, pager
 from core.db import read_session
 from core.permissions import CASE_READERS, REPORTERS
@@ -151,7 +151,7 @@ async def _list_page(
             "districts": DISTRICTS,
             "done": request.query_params.get("done"),
             "file_counts": await run_in_threadpool(
-                files.counts_by_number,
+                file_service.counts_by_number,
                 _app(request).engine,
                 [r.registration_number for r in listed.data],
             ),

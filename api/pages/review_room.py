@@ -20,7 +20,6 @@ from api.auth import signed_in
 from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
-from api.pages import files
 from api.pages.cases import common, new_key, validation_errors
 from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.minutes import (
@@ -34,6 +33,7 @@ from api.pages.minutes import (
 from api.pages.web import CheckedForm, PageError, field, gettext_for, language, redirect, render
 from api.pages.web import problem as refusal_text
 from api.pages.words import field_refusal
+from api.services import files as file_service
 from api.services import reviews, worklists
 from core.db import read_session
 from core.models import Officer
@@ -218,7 +218,7 @@ async def agenda_page(
                 {r.district for r in agenda.summary.rows} if agenda.summary else set()
             ),
             "file_counts": await run_in_threadpool(
-                files.counts_by_number,
+                file_service.counts_by_number,
                 _app(request).engine,
                 [c.registration_number for g in agenda.districts for c in g.cases],
             ),
@@ -528,7 +528,7 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "chair": chair(found.session.kind, _),
             "districts_present": districts_present(found),
             "file_counts": await run_in_threadpool(
-                files.counts_by_number,
+                file_service.counts_by_number,
                 _app(request).engine,
                 [e.registration_number for e in found.entries],
             ),
