@@ -19,14 +19,9 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.case import find_complaint
-from activities.sms import (
-    OFFICER_LANGUAGE,
-    OutgoingSms,
-    PermanentSmsError,
-    SmsGateway,
-    deliver_once,
-    new_message,
-)
+from activities.delivery import deliver_once, new_message
+from activities.gateway import OutgoingSms, PermanentSmsError, SmsGateway
+from activities.sms import OFFICER_LANGUAGE
 from activities.templates import template_for
 from core.models import Message, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
 from core.readmodel import agenda_items, agenda_page, bulk_progress, selection_where

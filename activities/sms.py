@@ -1,4 +1,5 @@
-"""SMS: one gateway interface, two implementations (the local outbox, and Twilio), and the
+"""SMS: the gateway interface (`activities.gateway`) implemented by the local outbox (and by
+Twilio, in `activities.twilio_gateway`), and the
 `send_sms` activity that renders a template and sends it at most once per message key.
 
 Twilio has no idempotency key for sending, so the key lives here: the message row is written
@@ -9,18 +10,16 @@ the gateway whether it already sent that text to that number before sending agai
 
 from __future__ import annotations
 
-import abc
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.case import UNSENT, find_complaint
+from activities.case import find_complaint
+from activities.delivery import deliver_once, new_message
+from activities.gateway import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
 from activities.templates import (
     MAX_SEGMENTS,
     cut,
@@ -31,13 +30,13 @@ from activities.templates import (
     template_for,
     variable,
 )
+from activities.whatsapp import citizen_message
 from core.db import read_session, write_session
-from core.models import Complaint, Message, Officer, utcnow
+from core.models import Complaint, Message, Officer
 from core.settings import Settings
 from core.sms_choice import opted_out
 from schemas.calendar import SessionKind
-from schemas.delivery import STATUS_RANK
-from schemas.enums import Language, MessageStatus, RecipientKind
+from schemas.enums import MessageStatus, RecipientKind
 from schemas.escalation import forum_rung
 from schemas.i18n import local_name
 from schemas.reasons import interim_label
@@ -48,37 +47,6 @@ from schemas.workflow import SendSmsInput, SendSmsResult, SmsTemplate
 OFFICER_LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutgoingSms:
-    key: str
-    to: str
-    body: str
-    dlt_template_id: str
-
-
-@dataclass(frozen=True)
-class SentSms:
-    status: MessageStatus
-    provider_sid: str | None = None
-
-
-class PermanentSmsError(Exception):
-    """The gateway refused the message for good (invalid number, not a mobile, blocked)."""
-
-
-class SmsGateway(abc.ABC):
-    name: str
-
-    @abc.abstractmethod
-    def send(self, sms: OutgoingSms) -> SentSms:
-        """Hand the message over; raise PermanentSmsError when it can never be delivered."""
-
-    def find_sent(self, sms: OutgoingSms, since: datetime) -> SentSms | None:
-        """A message with this body already sent to this number since `since`, if the
-        provider can tell (used to avoid a second send after a crash)."""
-        return None
 
 
 class OutboxGateway(SmsGateway):
@@ -183,8 +151,6 @@ class SmsActivities:
     def send_sms(self, input: SendSmsInput) -> SendSmsResult:
         """Render and send one SMS, at most once per `input.key`: by WhatsApp instead, or as
         well, when the citizen chose it (`activities/whatsapp.py`)."""
-        from activities.whatsapp import citizen_message  # it builds on this module
-
         # Composing only reads: outside the write transaction, so that on SQLite the write
         # lock is held for the message row alone, not while the text is rendered.
         with read_session(self._engine) as reader:
@@ -311,130 +277,6 @@ def fitted(
         params = {**params, "place": place(address, pin, budget)}
         body, dlt_id = render(template, language, params)
     return body, dlt_id
-
-
-def new_message(
-    *,
-    key: str,
-    complaint_id: int | None,
-    template: str,
-    recipient_kind: RecipientKind,
-    to: str,
-    language: Language,
-    body: str,
-    provider: str,
-) -> Message:
-    """A message row, not yet stored, in the `pending` state."""
-    now = utcnow()
-    return Message(
-        key=key,
-        complaint_id=complaint_id,
-        template=template,
-        recipient_kind=recipient_kind,
-        recipient=to,
-        language=language,
-        text=body,
-        segments=segments(body),
-        status=MessageStatus.PENDING,
-        provider=provider,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    status: MessageStatus
-    duplicate: bool  # True: this call sent nothing (already sent, or found sent)
-
-
-def deliver_once(
-    session: Session,
-    gateway: SmsGateway,
-    message: Message,
-    sms: OutgoingSms,
-    *,
-    redelivery: bool = False,
-) -> Delivery:
-    """Send `sms` at most once per `message.key`, for every SMS of the system.
-
-    The row is committed `pending` before the gateway is called. A retry that finds the row
-    past `pending` sends nothing; one that finds it `pending` (a crash after the hand-over)
-    asks the gateway before sending again. A permanent refusal is recorded on the row and
-    raised as `PermanentSmsError` for the caller to classify. With `redelivery`, a row that an
-    earlier round gave up on (failed as UNSENT, never handed over) counts as `pending` again,
-    so it too is asked about before it is sent.
-    """
-    existing = session.exec(select(Message).where(Message.key == message.key)).first()
-    if (
-        redelivery
-        and existing is not None
-        and existing.status is MessageStatus.FAILED
-        and existing.provider_sid is None
-        and (existing.error or "").startswith(UNSENT)
-    ):
-        existing.status = MessageStatus.PENDING
-        existing.updated_at = utcnow()
-        session.add(existing)
-    if existing is not None and existing.status is not MessageStatus.PENDING:
-        return Delivery(status=existing.status, duplicate=True)
-    if existing is None:
-        session.add(message)
-        try:
-            session.commit()
-        except IntegrityError:  # a concurrent attempt recorded it first
-            session.rollback()
-            return Delivery(status=MessageStatus.PENDING, duplicate=True)
-    else:
-        message = existing
-        # The text as first recorded, not as re-rendered now.
-        sms = OutgoingSms(
-            key=message.key,
-            to=message.recipient,
-            body=message.text,
-            dlt_template_id=sms.dlt_template_id,
-        )
-        session.commit()  # no transaction (nor SQLite's write lock) held while asking
-        found = gateway.find_sent(sms, since=message.created_at - timedelta(minutes=1))
-        if found is not None and not _claimed(session, message, found):
-            return _finish(session, message, found, duplicate=True)
-    try:
-        sent = gateway.send(sms)
-    except PermanentSmsError as err:
-        message.status = MessageStatus.FAILED
-        message.error = str(err)
-        message.updated_at = utcnow()
-        session.add(message)
-        session.commit()
-        raise
-    return _finish(session, message, sent, duplicate=False)
-
-
-def _claimed(session: Session, message: Message, found: SentSms) -> bool:
-    """Whether the provider's message is already another row's (an identical text sent
-    earlier, e.g. the same reminder twice): then it is not the trace of this one."""
-    if found.provider_sid is None:
-        return False
-    other = session.exec(
-        select(Message.id).where(
-            Message.provider_sid == found.provider_sid, Message.id != message.id
-        )
-    ).first()
-    return other is not None
-
-
-def _finish(session: Session, message: Message, sent: SentSms, *, duplicate: bool) -> Delivery:
-    now = utcnow()
-    # A delivery receipt may have overtaken this write: never move a status backwards.
-    session.refresh(message)
-    if STATUS_RANK[sent.status] > STATUS_RANK[message.status]:
-        message.status = sent.status
-    message.provider_sid = sent.provider_sid
-    message.sent_at = now if sent.status is not MessageStatus.OUTBOX else None
-    message.updated_at = now
-    session.add(message)
-    session.commit()
-    return Delivery(status=message.status, duplicate=duplicate)
 
 
 def make_gateway(settings: Settings) -> SmsGateway:

@@ -22,7 +22,7 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from activities.sms import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
+from activities.gateway import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
 from core.settings import Settings
 from schemas.delivery import message_status
 from schemas.enums import MessageStatus

@@ -1,7 +1,7 @@
 """The IVR verification call: a gateway interface (Twilio Voice through the `twilio` library)
 and the `place_call` activity, which places one call at most once per call key.
 
-Like `activities.sms.deliver_once`: the call's row is written before Twilio is asked, and a
+Like `activities.delivery.deliver_once`: the call's row is written before Twilio is asked, and a
 retry that finds a CallSid on it returns that call instead of placing another. Twilio has no
 idempotency key for calls, so a crash between Twilio's answer and our write (a lost CallSid)
 can still place a second call on the retry; the window is that one write.

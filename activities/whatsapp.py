@@ -30,15 +30,8 @@ from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from activities.sms import (
-    Delivery,
-    OutgoingSms,
-    PermanentSmsError,
-    SentSms,
-    SmsGateway,
-    deliver_once,
-    new_message,
-)
+from activities.delivery import Delivery, deliver_once, new_message
+from activities.gateway import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
 from activities.templates import reply, segments, template_for
 from core import whatsapp
 from core.db import write_session

@@ -1,9 +1,9 @@
 """A case action, once: authenticate with the action's roles, scope the caller to the case,
 load it, execute the typed update within the API's budget and map its failures to answers.
 
-A route names who may act once (`CaseActors`) and takes a `CaseAction` from its dependency;
-a page, which signs its user in by its own cookie, builds the same `CaseAction` with
-`CaseActors.at` and calls the same route function.
+Who may act is named once per action (`CaseActors`, in `api.services.cases`); a route takes a
+`CaseAction` from its dependency, a page, which signs its user in by its own cookie, builds the
+same `CaseAction` with `CaseActors.at`; both call the same service function.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the dependency's annotations
@@ -21,7 +21,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from api.auth import require
 from api.deps import AppState, AppStateDep, SessionDep
 from api.errors import ApiError, refusal
-from api.scope import find_case, get_case
+from api.services.scope import find_case, get_case
 from api.updates import ActionKey, earlier_result, execute_within, update_id_for
 from core import audit
 from core.models import Complaint, TimelineEvent

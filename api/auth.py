@@ -3,8 +3,15 @@
     require(*roles) -> a FastAPI dependency returning the authenticated `Principal` when it holds
     one of `roles`; it also stores it on `request.state.principal` (the audit trail reads it).
 
-    Usage on a route:   principal: Annotated[Principal, Depends(require(Role.TELECALLER))]
-    or on a router:     APIRouter(..., dependencies=[Depends(require(Role.ENGINEER))])
+    Usage on a route:   principal: Annotated[Principal, Depends(require(*CASE_READERS))]
+    or on a router:     APIRouter(..., dependencies=[Depends(require(*CODEC_USERS))])
+
+    signed_in(*roles) -> the same for a staff page, by the session cookie the sign-in page sets
+    (no session: `SignInNeeded`, sent to the sign-in page; no admitted role: `NotForRole`).
+    codec_principal -> the codec's: by bearer token, or by the codec session cookie.
+
+The roles each right admits are `core.permissions`'s. This is the one module of
+authentication dependencies: routes, pages and the codec all take their principal here.
 
 A request brings `Authorization: Bearer <token>`. Who vouches for the token is pluggable: an
 `Authenticator`, chosen in `api.main.create_app` (AUTH_PROVIDER): our token store
@@ -29,6 +36,7 @@ from sqlalchemy.engine import Engine
 from api.errors import ApiError
 from core.auth import AuthError, authenticate_token, check_scope, split_token
 from core.models import utcnow
+from core.permissions import CODEC_USERS
 from core.settings import AuthProvider, Settings
 from schemas.auth import Principal, Role
 
@@ -292,3 +300,90 @@ def admit(principal: Principal | None, roles: Sequence[Role]) -> Principal:
             f"{principal.subject} has {held}",
         )
     return principal
+
+
+# ---- the staff pages' session (a cookie holding the signed-in user's token) ------------------
+
+SESSION_COOKIE = "jan_samvad_session"
+SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
+
+
+class SignInNeeded(Exception):
+    """No valid session: the browser is sent to the sign-in page (and back afterwards)."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class NotForRole(Exception):
+    """A signed-in user whose roles the page does not admit (a 403 page)."""
+
+    def __init__(self, roles: Sequence[Role]) -> None:
+        super().__init__(", ".join(role.value for role in roles))
+        self.roles = tuple(roles)
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """The principal of the session cookie's token; None without a valid one."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return await principal_from_token(request, token)
+    except ApiError:  # the identity provider unreachable: treated as signed out
+        return None
+
+
+def signed_in(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency of the staff pages: the signed-in principal holding one of `roles`.
+    Without a session, `SignInNeeded` (the browser goes to the sign-in page); with a session
+    lacking the roles, `NotForRole` (a 403 page)."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if principal is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise SignInNeeded(target)
+        if roles and not principal.has(*roles):
+            raise NotForRole(roles)
+        return principal
+
+    return dependency
+
+
+# ---- the codec's session (a cookie on the codec's paths only, for the Temporal Web UI) -------
+
+CODEC_PREFIX = "/v1/codec"
+CODEC_COOKIE = "jan_samvad_codec"
+# A working day; the token's own expiry and revocation still apply.
+CODEC_SESSION_SECONDS = 8 * 3600
+
+
+async def codec_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """An engineer or administrator, by bearer token or by the codec session cookie."""
+    token = credentials.credentials if credentials is not None else ""
+    if not token and CODEC_COOKIE in request.cookies:
+        # A browser sends the cookie along with any request to the API, whichever page made
+        # it: it counts only on a request from the Web UI (browsers always send Origin with a
+        # cross-origin fetch and with every POST), never from another site's page.
+        origin = (request.headers.get("origin") or "").rstrip("/")
+        settings: Settings = request.app.state.jan_samvad.settings
+        allowed = [*settings.codec_cors_origin_list, settings.public_base_url.rstrip("/")]
+        if origin in allowed:
+            token = request.cookies[CODEC_COOKIE]
+        elif origin:
+            raise ApiError(403, f"codec session: origin {origin} is not allowed")
+    if not token:
+        raise unauthorized(
+            "authorization: a bearer token (or the codec session cookie from POST "
+            "/v1/codec/session) is required",
+            invalid=False,
+        )
+    return admit(await principal_from_token(request, token), CODEC_USERS)
+
+
+CodecPrincipal = Annotated[Principal, Depends(codec_principal)]

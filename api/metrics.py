@@ -27,15 +27,12 @@ from api.auth import require
 from api.deps import AppStateDep
 from core.models import Complaint, Verification, utcnow
 from core.models import Message as Sms
+from core.permissions import METRICS_READERS
 from core.readmodel import agenda_cases
 from core.readmodel import open_cases as open_predicate
-from schemas.auth import Role
 from schemas.escalation import review_statuses
 
 PREFIX = "jansamvad"
-# The scraper (a monitoring token: Prometheus `authorization: {credentials_file: ...}`) and people
-# looking after the platform.
-METRICS_READERS = (Role.MONITORING, Role.ADMINISTRATOR, Role.ENGINEER)
 
 
 def _value(item: Any) -> str:

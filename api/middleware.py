@@ -4,7 +4,14 @@ a request is about for the log lines written while serving it.
 `AuditMiddleware` decides which requests are recorded (by method and route template) and
 writes the entry; what an entry may hold, and what a route adds to it, is `core/audit.py`.
 `CaseContextMiddleware` tags log lines with the registration number in the path
-(`core/logging.py` does the tagging)."""
+(`core/logging.py` does the tagging). `HttpSemanticsMiddleware` keeps HTTP's own rules
+(caching of static files). `DocsPolicy` gives the API documentation pages their content
+security policy; `CodecCors` opens the codec's paths, and only them, to the Temporal Web UI.
+
+Two ASGI middlewares live with what they measure or check: the request guard
+(`api/guard.py`, bodies refused before a route parses them, with the field checks the routes
+and pages share) and the HTTP metrics (`api/metrics.py`, with their registry). `api/main.py`
+installs them all, in order."""
 
 from __future__ import annotations
 
@@ -14,7 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import CODEC_PREFIX
 from core import audit
 from core.logging import case_context
 from core.models import AUDIT_SUMMARY_LENGTH, AuditEntry, utcnow
@@ -220,3 +231,53 @@ class HttpSemanticsMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_adjusted)
+
+
+# What the API documentation pages may load: their own files only. ReDoc's bundle shows a
+# logo from its vendor's CDN; with this policy the browser never asks for it.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+class DocsPolicy:
+    """Adds DOCS_POLICY to the answers of /docs and /redoc (FastAPI's own routes)."""
+
+    def __init__(self, app: ASGIApp, *, paths: tuple[str, ...] = ("/docs", "/redoc")) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Content-Security-Policy"] = DOCS_POLICY
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
+class CodecCors:
+    """CORS for the codec paths only, so the rest of the API stays same-origin."""
+
+    def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_credentials=True,
+            allow_methods=["POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Authorization-Extras", "Content-Type", "X-Namespace"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(CODEC_PREFIX):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

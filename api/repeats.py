@@ -21,8 +21,9 @@ from api.actions import CaseAction
 from api.errors import ApiError
 from core.db import read_session
 from core.models import Complaint
+from core.permissions import LINKERS
 from core.readmodel import open_cases
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.complaint import ComplaintCreate
 from schemas.workflow import ActionResult, RepeatContact
 from workflows.complaint import ComplaintWorkflow
@@ -114,10 +115,6 @@ async def link_contact(
         RepeatContact(note=body.description, via=via, recorded_by=act.actor),
         row=row,
     )
-
-
-# Who may link a call: whoever may register one.
-LINKERS: tuple[Role, ...] = (Role.TELECALLER, Role.INTEGRATION)
 
 
 def linking_action(

@@ -12,11 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.pages.dashboard import Filters, compute
-from api.scope import case_filter
+from api.services.scope import case_filter
 from bench.stats import percentile
 from core.db import read_session
-from core.grading import GRADING_READERS, GradedBy, GradingFilters, Month, grading
+from core.grading import GradedBy, GradingFilters, Month, grading
 from core.models import utcnow
+from core.permissions import GRADING_READERS
 from schemas.auth import Principal, Role
 from schemas.calendar import IST
 from schemas.policy import Policy

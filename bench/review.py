@@ -43,7 +43,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sms import OutboxGateway
-from api.intake import register_complaint
+from api.services.intake import register_complaint
 from bench.stats import percentile
 from core.db import load_directory, make_engine, migrate
 from core.models import Complaint, ReviewSession, utcnow

@@ -8,9 +8,10 @@ can be revoked one by one (`revoke_token`) or all of a user's at once (`revoke_u
 also deactivates the user).
 
 Scope: a nodal officer is limited to a district and/or a department, a department officer to a
-department (see api/scope.py). An officer with neither is a state-level officer (the state's
-own nodal cell) and sees every case: this library allows it, since the state-wide users of the
-tests and of the state cell need it, but the command line refuses such an officer unless
+department (`core.permissions`, `api.services.scope`). An officer with neither is a state-level
+officer (the state's own nodal cell) and sees every case: this library allows it, since the
+state-wide users of the tests and of the state cell need it, but the command line refuses such
+an officer unless
 `--state-wide` is given, so that a forgotten `--district` never widens anyone's reach.
 
 The command line for users and tokens is `core/admin.py` (`python -m core.admin user ...` /
@@ -36,6 +37,7 @@ from sqlmodel import col, select
 
 from core.db import read_session, write_session
 from core.models import ApiToken, ApiUser, utcnow
+from core.permissions import DISTRICT_OR_DEPARTMENT_ROLES, URGENT_OF_DEPARTMENT_ROLES
 from core.settings import Environment, Settings
 from schemas.auth import Principal, Role
 from schemas.reference import canonical_department, canonical_district
@@ -84,12 +86,12 @@ def check_scope(
             raise AuthError(f"department: unknown department {department!r} (use its code)")
         department = code
     if not state_wide:
-        if Role.NODAL_OFFICER in roles and district is None and department is None:
+        if roles & DISTRICT_OR_DEPARTMENT_ROLES and district is None and department is None:
             raise AuthError(
                 "district: a nodal officer needs a district or a department "
                 "(or --state-wide for an officer of the state's own cell)"
             )
-        if Role.DEPARTMENT_OFFICER in roles and department is None:
+        if roles & URGENT_OF_DEPARTMENT_ROLES and department is None:
             raise AuthError(
                 "department: a department officer needs a department "
                 "(or --state-wide for a state-level officer)"

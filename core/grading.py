@@ -33,13 +33,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from core.models import Complaint, Officer
-from schemas.auth import Role
 from schemas.calendar import IST
 from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
 
-# Who reads the grading: the CM's office and the reviewers state-wide; nodal officers over
-# the cases in their own scope (api/scope.py).
-GRADING_READERS = (Role.REVIEWER, Role.ADMINISTRATOR, Role.NODAL_OFFICER)
 # (share, weight), in the order of the formula.
 WEIGHTS: tuple[tuple[str, int], ...] = (
     ("on_time", 30),

@@ -111,7 +111,7 @@ class Complaint(SQLModel, table=True):
         sa.UniqueConstraint("year", "sequence", name="uq_complaint_year_sequence"),
         sa.Index("ix_complaint_worklist", "status", "urgent", "callback_due_at"),
         sa.Index("ix_complaint_filters", "district", "status", "escalation_level"),
-        # The per-phone daily limit counts a phone's complaints of one day (api/intake.py).
+        # The per-phone daily limit counts a phone's complaints of one day (api/services/intake.py).
         sa.Index("ix_complaint_phone_created", "citizen_phone", "created_at"),
         # The grading of an officer's cases of a month (core/grading.py).
         sa.Index("ix_complaint_officer_created", "assigned_officer_id", "created_at"),

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from api.intake import register_complaint
+from api.services.intake import register_complaint
 from core.models import Complaint, Message, TimelineEvent, utcnow
 from core.settings import Settings
 from harness.factories import complaint_body, eventually

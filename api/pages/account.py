@@ -5,18 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.auth import principal_from_token
+from api.auth import SESSION_COOKIE, SESSION_SECONDS, current_principal, principal_from_token
 from api.errors import ApiError
 from api.pages.oidc import enabled
 from api.pages.web import (
     LANGUAGE_COOKIE,
-    SESSION_COOKIE,
-    SESSION_SECONDS,
     CheckedForm,
-    current_principal,
     field,
     gettext_for,
-    home_of,
     https,
     page_languages,
     redirect,
@@ -25,6 +21,7 @@ from api.pages.web import (
     set_cookie,
     settings_of,
 )
+from core.permissions import home_of
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 

@@ -1,5 +1,5 @@
-"""The telecaller desk, the officer inbox and a case's page, over the API's own functions
-(`api.routes.complaints`, `api.routes.staff`): the same roles, scope, validation,
+"""The telecaller desk, the officer inbox and a case's page, over the services the API
+calls (`api.services.cases`, `api.services.worklists`): the same roles, scope, validation,
 idempotency and audit trail as `POST /v1/complaints`, `GET /v1/callbacks`,
 `GET /v1/complaints/...`, `POST .../callback` and `POST .../report`."""
 
@@ -19,9 +19,9 @@ from sqlmodel import select
 from starlette.datastructures import FormData
 
 from api.actions import CaseAction, CaseActors
+from api.auth import signed_in
 from api.deps import AppState
 from api.errors import ApiError
-from api.lists import PAGE_SIZE, caller_cases, pager
 from api.pages import files
 from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.reference import (
@@ -40,7 +40,6 @@ from api.pages.web import (
     redirect,
     render,
     safe_next,
-    signed_in,
 )
 from api.pages.words import (
     Gettext,
@@ -53,13 +52,27 @@ from api.pages.words import (
 )
 from api.ratelimit import RateLimited
 from api.repeats import possible_duplicates
-from api.routes import complaints, staff, twilio
-from api.scope import case_filter
+from api.services import cases as case_service
+from api.services import files as file_service
+from api.services import worklists
+from api.services.lists import PAGE_SIZE, CaseFilters, caller_cases, pager
+from api.services.scope import case_filter
+from api.services.views import summary
 from api.updates import scoped_key
-from api.views import summary
 from core.db import read_session
 from core.ivr_calls import ivr_summaries
 from core.models import Complaint, utcnow
+from core.permissions import (
+    CALLERS,
+    CASE_READERS,
+    DESK,
+    OFFICERS,
+    PAGE_UPLOADERS,
+    PUBLISHERS,
+    REGISTRARS,
+    REPORTERS,
+    REVIEW_REQUESTERS,
+)
 from schemas.actions import (
     CallbackBody,
     ReopeningBody,
@@ -93,10 +106,11 @@ from schemas.workflow import (
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Telecaller = Annotated[Principal, Depends(signed_in(*complaints.CALLERS))]
-Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
-Officer = Annotated[Principal, Depends(signed_in(*complaints.REPORTERS))]
-ReviewRequester = Annotated[Principal, Depends(signed_in(*complaints.REVIEW_REQUESTERS))]
+Telecaller = Annotated[Principal, Depends(signed_in(*CALLERS))]
+Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
+Officer = Annotated[Principal, Depends(signed_in(*REPORTERS))]
+ReviewRequester = Annotated[Principal, Depends(signed_in(*REVIEW_REQUESTERS))]
+Uploader = Annotated[Principal, Depends(signed_in(*PAGE_UPLOADERS))]
 
 
 def _app(request: Request) -> AppState:
@@ -237,14 +251,15 @@ def _worklists(
     """A page of the verification calls (urgent first, the oldest due first) and of the
     citizens the SMS did not reach (`GET /v1/callbacks`, `GET /v1/sms/unreachable`)."""
     with read_session(app.engine) as session:
-        calls = staff.callback_worklist(
+        calls = worklists.callback_worklist(
             session,
             principal,
+            CaseFilters(),
             due_only=False,
             limit=PAGE_SIZE,
             offset=(calls_page - 1) * PAGE_SIZE,
         )
-        unreachable = twilio.citizens_unreachable_by_sms(
+        unreachable = worklists.citizens_unreachable_by_sms(
             session, principal, limit=PAGE_SIZE, offset=(sms_page - 1) * PAGE_SIZE
         )
         return calls, unreachable
@@ -260,9 +275,7 @@ def caller_history(
     except ValueError:
         return None
     with read_session(app.engine) as session:
-        return caller_cases(
-            session, case_filter(principal, complaints.READERS), e164, besides=besides
-        )
+        return caller_cases(session, case_filter(principal, CASE_READERS), e164, besides=besides)
 
 
 async def _desk(
@@ -375,7 +388,7 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
     values, body = _submission(form)
     key = values["idempotency_key"] or new_key()
     values["idempotency_key"] = key
-    if not principal.has(*complaints.REGISTRARS):
+    if not principal.has(*REGISTRARS):
         raise PageError(403, _("This page is not for your role."))
     refused = files.text_problem(form)  # a multipart form: the guard's check, here
     if refused is not None:
@@ -408,13 +421,7 @@ async def register(request: Request, principal: Telecaller, form: CheckedForm) -
             return await _desk(request, principal, values=values, duplicates=duplicates)
     answer = Response()
     try:
-        case = await complaints.create_complaint(
-            body=submission,
-            app=_app(request),
-            response=answer,
-            principal=principal,
-            idempotency_key=key,
-        )
+        case = await case_service.register(submission, _app(request), answer, principal, key)
     except RateLimited as limited:
         return await _desk(
             request,
@@ -551,7 +558,7 @@ def case_href(case: ComplaintSummary) -> str:
 
 def _case(app: AppState, principal: Principal, year: int, sequence: int) -> ComplaintPublic:
     with read_session(app.engine) as session:
-        return complaints.get_complaint(year, sequence, session, principal)
+        return case_service.read_case(session, principal, year, sequence)
 
 
 def _ivr_summary(app: AppState, registration_number: str) -> IvrSummary | None:
@@ -611,24 +618,22 @@ async def case_page(
             "districts": DISTRICTS,
             "departments": DEPARTMENTS,
             "key": new_key(),
-            "can_call": principal.has(*complaints.CALLERS)
+            "can_call": principal.has(*CALLERS)
             and case.status is ComplaintStatus.AWAITING_CALLBACK,
-            "can_report": principal.has(*complaints.REPORTERS)
+            "can_report": principal.has(*REPORTERS)
             and case.status is ComplaintStatus.AWAITING_REPORT,
             # The citizen's own requests, taken by phone (the workflow decides what it grants).
-            "can_request_review": principal.has(*complaints.REVIEW_REQUESTERS)
-            and is_open(case.status),
-            "can_withdraw": principal.has(*complaints.CALLERS) and is_open(case.status),
-            "can_reopen": principal.has(*complaints.CALLERS)
-            and case.status is ComplaintStatus.CLOSED,
+            "can_request_review": principal.has(*REVIEW_REQUESTERS) and is_open(case.status),
+            "can_withdraw": principal.has(*CALLERS) and is_open(case.status),
+            "can_reopen": principal.has(*CALLERS) and case.status is ComplaintStatus.CLOSED,
             # The machine's verification calls: how many, how the last one ended.
             "ivr": await run_in_threadpool(_ivr_summary, _app(request), case.registration_number),
             # Photos and documents (api/pages/files.py): thumbnails, and who may add one.
             "files": await run_in_threadpool(
-                files.case_files, _app(request).engine, year, sequence
+                file_service.case_files, _app(request).engine, year, sequence
             ),
-            "can_attach": principal.has(*files.PAGE_UPLOADERS),
-            "can_publish": principal.has(*files.files_api.PUBLISHERS),
+            "can_attach": principal.has(*PAGE_UPLOADERS),
+            "can_publish": principal.has(*PUBLISHERS),
         },
         principal=principal,
         status=status,
@@ -656,8 +661,9 @@ async def _act(
     success: str,
 ) -> Response:
     """One case action from a form: the body validated (messages beside the fields), then the
-    API's own route function with the form's Idempotency-Key; its refusal (409: not in a state
-    to accept it, 503: Temporal slow) shown on the case's page, out of scope a 404 page."""
+    service function the API's route calls, with the form's Idempotency-Key; its refusal (409:
+    not in a state to accept it, 503: Temporal slow) shown on the case's page, out of scope a
+    404 page."""
     _ = gettext_for(request)
     try:
         body = build()
@@ -724,8 +730,8 @@ async def callback(
         build=lambda: CallbackBody(
             outcome=CallbackOutcome(field(form, "outcome")), remark=field(form, "remark") or None
         ),
-        action=complaints.record_callback,
-        actors=complaints.CALLING,
+        action=case_service.record_callback,
+        actors=case_service.CALLING,
         values={"remark": field(form, "remark")},
         success=f"{back}?done=callback",
     )
@@ -760,8 +766,8 @@ async def report(
                 "reason": values["reason"] or None,
             }
         ),
-        action=complaints.submit_report,
-        actors=complaints.REPORTING,
+        action=case_service.submit_report,
+        actors=case_service.REPORTING,
         values=values,
         success=f"/inbox?done={sequence}/{year}",
     )
@@ -791,8 +797,8 @@ async def interim_reply(
         build=lambda: InterimReplyBody.model_validate(
             {api: values[page] for api, page in INTERIM_FIELDS.items() if values[page]}
         ),
-        action=complaints.send_interim_reply,
-        actors=complaints.REPORTING,
+        action=case_service.send_interim_reply,
+        actors=case_service.REPORTING,
         values=values,
         rename=INTERIM_FIELDS,
         success=f"/cases/{year}/{sequence}?done=interim_reply",
@@ -858,8 +864,8 @@ async def review_request(
         sequence,
         form,
         build=lambda: ReviewRequestBody(note=values["note"] or None),
-        action=complaints.request_review,
-        actors=complaints.REQUESTING_REVIEW,
+        action=case_service.request_review,
+        actors=case_service.REQUESTING_REVIEW,
         values=values,
         success=f"/cases/{year}/{sequence}?done=review-request",
     )
@@ -883,8 +889,8 @@ async def withdraw(
         sequence,
         form,
         build=lambda: WithdrawalBody(reason=values["withdraw_reason"]),
-        action=complaints.withdraw,
-        actors=complaints.CALLING,
+        action=case_service.withdraw,
+        actors=case_service.CALLING,
         values=values,
         rename={"reason": "withdraw_reason"},
         success=f"/cases/{year}/{sequence}?done=withdraw",
@@ -943,9 +949,58 @@ async def reopen(
         sequence,
         form,
         build=lambda: ReopeningBody(reason=values["reopen_reason"]),
-        action=complaints.reopen,
-        actors=complaints.CALLING,
+        action=case_service.reopen,
+        actors=case_service.CALLING,
         values=values,
         rename={"reason": "reopen_reason"},
         success=f"/cases/{year}/{sequence}?done=reopen",
     )
+
+
+@router.post("/cases/{year}/{sequence}/attachments")
+async def attach_files(
+    request: Request, year: int, sequence: int, principal: Uploader, form: CheckedForm
+) -> Response:
+    """Files added from the case's page: the citizen's evidence (the desk), or the
+    officer's action-taken report."""
+    _ = gettext_for(request)
+    problem_field = files.text_problem(form)
+    uploads = files.uploads_of(form)
+    # An officer adds the action-taken report; the desk, the citizen's evidence.
+    officer = principal.has(*OFFICERS) and not principal.has(*DESK)
+    default = AttachmentKind.ACTION_TAKEN_REPORT if officer else AttachmentKind.EVIDENCE
+    wanted = field(form, "kind") or default.value
+    if problem_field is not None or not uploads or wanted not in set(AttachmentKind):
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=_("Choose a photo or a document to attach."),
+            errors={"files": _("Choose a photo or a document to attach.")},
+            status=422,
+        )
+    try:
+        await files.attach(
+            request,
+            principal,
+            year,
+            sequence,
+            uploads,
+            kind=AttachmentKind(wanted),
+            source=AttachmentSource.DESK,
+        )
+    except ApiError as err:
+        if err.status_code == 404:
+            number = f"{sequence}/{year}"
+            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+        return await case_page(
+            request,
+            principal,
+            year,
+            sequence,
+            problem=err.detail,
+            errors={"files": err.detail},
+            status=err.status_code,
+        )
+    return redirect(f"/cases/{year}/{sequence}?done=attachments#files")

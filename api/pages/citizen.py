@@ -1,6 +1,6 @@
 """The citizen's page (no account): track a case by its registration number and phone.
 
-The same look-up as `GET /v1/track/...` (`api.routes.track.look_up_case`, then a closed case's
+The same look-up as `GET /v1/track/...` (`api.services.track.look_up_case`, then a closed case's
 reopen window from its own recorded policy): the same fields, the same 404 for a wrong phone
 and an unknown number, the same rate limits per address and per number. The phone travels in
 the POSTed form, never in the URL (logs, history). Below the answer, the next step the citizen
@@ -19,11 +19,11 @@ from api.case_policy import recorded_policy
 from api.closure import RatingAnswer, closure_token, rate_as_citizen, rating_offered
 from api.deps import AppState
 from api.errors import ApiError
-from api.pages.files import citizen_file_events, citizen_files
 from api.pages.web import CheckedForm, field, gettext_for, language, render
 from api.pages.words import attachment_note
 from api.ratelimit import RateLimited
-from api.routes.track import look_up_case, tracked, with_reopen_window
+from api.services.files import citizen_file_events, citizen_files
+from api.services.track import look_up_case, tracked, with_reopen_window
 from core.models import Complaint, utcnow
 from schemas.calendar import IST
 from schemas.complaint import ascii_digits, normalise_phone

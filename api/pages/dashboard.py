@@ -33,18 +33,20 @@ from markupsafe import Markup
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from api.auth import signed_in
 from api.deps import AppState
 from api.pages import charts
 from api.pages.cases import common
 from api.pages.dashboard_verification import period_of, verification_figures
 from api.pages.grading import GradingPanel, grading_panel, month_label
 from api.pages.reference import district_label, place_filters
-from api.pages.web import gettext_for, language, render, signed_in
-from api.scope import case_filter
+from api.pages.web import gettext_for, language, render
+from api.services.scope import case_filter
 from core.db import read_session
 from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
+from core.permissions import DASHBOARD_READERS
 from core.readmodel import open_cases
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import IST, within_calendar
 from schemas.enums import ClosureReason, ComplaintKind, ComplaintStatus
 from schemas.escalation import JHARKHAND, Ladder
@@ -54,7 +56,6 @@ from schemas.voice import VerificationByChannel
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-DASHBOARD_READERS = (Role.REVIEWER, Role.ADMINISTRATOR)
 Reader = Annotated[Principal, Depends(signed_in(*DASHBOARD_READERS))]
 
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col
 
-from api.scope import case_filter
+from api.services.scope import case_filter
 from core.models import Complaint
 from core.verifications import by_channel
 from schemas.auth import Principal, Role

@@ -11,23 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from api.pages.web import (
-    PAGE_POLICY,
-    SESSION_COOKIE,
-    CheckedForm,
-    https,
-    redirect,
-    render,
-    settings_of,
-    signed_in,
-)
-from api.routes.codec import ADMITTED, COOKIE, PREFIX, SESSION_SECONDS
+from api.auth import CODEC_COOKIE, CODEC_PREFIX, CODEC_SESSION_SECONDS, SESSION_COOKIE, signed_in
+from api.pages.web import PAGE_POLICY, CheckedForm, https, redirect, render, settings_of
+from core.permissions import CODEC_USERS
 from core.stack import codec_endpoint, temporal_ui_url
 from schemas.auth import Principal
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Engineer = Annotated[Principal, Depends(signed_in(*ADMITTED))]
+Engineer = Annotated[Principal, Depends(signed_in(*CODEC_USERS))]
 
 
 @router.get("/engineer")
@@ -59,10 +51,10 @@ async def open_temporal_ui(request: Request, principal: Engineer, form: CheckedF
     response = redirect(target)
     secure = https(settings)
     response.set_cookie(
-        COOKIE,
+        CODEC_COOKIE,
         request.cookies[SESSION_COOKIE],
-        max_age=SESSION_SECONDS,
-        path=PREFIX,
+        max_age=CODEC_SESSION_SECONDS,
+        path=CODEC_PREFIX,
         httponly=True,
         secure=secure,
         samesite="none" if secure else "lax",

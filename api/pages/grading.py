@@ -16,15 +16,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api.auth import signed_in
 from api.deps import AppState
-from api.lists import PAGE_SIZE, pager
 from api.pages.cases import common
 from api.pages.reference import department_label, district_label, place_filters
-from api.pages.web import gettext_for, language, render, signed_in
-from api.scope import case_filter
+from api.pages.web import gettext_for, language, render
+from api.services.lists import PAGE_SIZE, pager
+from api.services.scope import case_filter
 from core.db import read_session
 from core.grading import (
-    GRADING_READERS,
     LOWEST_GRADE,
     MIN_DUE,
     THRESHOLDS,
@@ -37,6 +37,7 @@ from core.grading import (
     grading,
 )
 from core.models import utcnow
+from core.permissions import GRADING_READERS
 from schemas.auth import Principal
 from schemas.i18n import local_name
 from schemas.reference import DEPARTMENTS, DISTRICTS

@@ -16,14 +16,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from api.auth import signed_in
 from api.deps import AppState
 from api.errors import ApiError
-from api.lists import PAGE_SIZE, CaseOrder, pager
-from api.pages import files
 from api.pages.cases import common
-from api.pages.web import PageError, gettext_for, redirect, render, signed_in
-from api.routes import complaints
+from api.pages.web import PageError, gettext_for, redirect, render
+from api.services import cases as case_service
+from api.services import files as file_service
+from api.services.lists import PAGE_SIZE, CaseFilters, CaseOrder, pager
 from core.db import read_session
+from core.permissions import CASE_READERS, REPORTERS
 from core.search import parse
 from schemas.auth import Principal
 from schemas.complaint import ComplaintList
@@ -32,8 +34,8 @@ from schemas.reference import CATEGORIES, DEPARTMENTS, DISTRICTS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-Reader = Annotated[Principal, Depends(signed_in(*complaints.READERS))]
-Officer = Annotated[Principal, Depends(signed_in(*complaints.REPORTERS))]
+Reader = Annotated[Principal, Depends(signed_in(*CASE_READERS))]
+Officer = Annotated[Principal, Depends(signed_in(*REPORTERS))]
 
 # The filters a list page reads from its address (the search text is `q`).
 FILTERS = ("q", "status", "overdue", "urgent", "category", "department", "district", "from", "to")
@@ -102,13 +104,18 @@ def _app(request: Request) -> AppState:
 
 
 def _list(app: AppState, principal: Principal, api: dict[str, Any], page: int) -> ComplaintList:
+    """A page of the cases `GET /v1/complaints` would list with the filters `api` (and
+    `sort`)."""
+    filters = dict(api)
+    sort = filters.pop("sort", None)
     with read_session(app.engine) as session:
-        return complaints.list_complaints(
+        return case_service.list_cases(
             session,
             principal,
+            CaseFilters(**filters),
+            sort=sort,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
-            **api,
         )
 
 
@@ -144,7 +151,7 @@ async def _list_page(
             "districts": DISTRICTS,
             "done": request.query_params.get("done"),
             "file_counts": await run_in_threadpool(
-                files.counts_by_number,
+                file_service.counts_by_number,
                 _app(request).engine,
                 [r.registration_number for r in listed.data],
             ),

@@ -3,7 +3,7 @@ language, a CSV that Excel opens (UTF-8 with a byte-order mark, the reader's col
 every cell neutralised: `core.spreadsheet`), and what the printable page needs around the
 table (heading, date, chair, districts present, signature block).
 
-Rendering only: the minutes' data are the API's (`api.routes.reviews.get_minutes`)."""
+Rendering only: the minutes' data are the API's (`api.services.reviews.get_minutes`)."""
 
 from __future__ import annotations
 

@@ -22,14 +22,11 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.auth import principal_from_token
+from api.auth import SESSION_COOKIE, SESSION_SECONDS, principal_from_token
 from api.errors import ApiError
 from api.pages.web import (
-    SESSION_COOKIE,
-    SESSION_SECONDS,
     PageError,
     gettext_for,
-    home_of,
     https,
     redirect,
     render,
@@ -37,6 +34,7 @@ from api.pages.web import (
     set_cookie,
     settings_of,
 )
+from core.permissions import home_of
 from core.settings import AuthProvider, Settings
 
 router = APIRouter(include_in_schema=False, tags=["pages"])

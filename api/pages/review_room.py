@@ -1,6 +1,6 @@
 """The review room: upcoming and past sessions, a session's agenda grouped by district with a
 decision form per case, closing the session, and its minutes (HTML, printable, CSV) — over
-the API's own functions (`api.routes.reviews`): the same roles, the same one path for a
+the services the API calls (`api.services.reviews`): the same roles, the same one path for a
 decision (the session's update), the same minutes."""
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from api.auth import signed_in
 from api.csvfile import csv_response
 from api.deps import AppState
 from api.errors import ApiError
-from api.lists import PAGE_SIZE, pager
-from api.pages import files
 from api.pages.cases import common, new_key, validation_errors
 from api.pages.confirm import carried, confirmation, confirmed
 from api.pages.minutes import (
@@ -31,22 +30,16 @@ from api.pages.minutes import (
     officers_named,
     person,
 )
-from api.pages.web import (
-    CheckedForm,
-    PageError,
-    field,
-    gettext_for,
-    language,
-    redirect,
-    render,
-    signed_in,
-)
+from api.pages.web import CheckedForm, PageError, field, gettext_for, language, redirect, render
 from api.pages.web import problem as refusal_text
 from api.pages.words import field_refusal
-from api.routes import reviews, staff
+from api.services import files as file_service
+from api.services import reviews, worklists
+from api.services.lists import PAGE_SIZE, pager
 from core.closure import ExtensionRequest, extension_requests
 from core.db import read_session
 from core.models import Officer
+from core.permissions import REVIEW_READERS, REVIEW_WRITERS
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
 from schemas.calendar import within_calendar
@@ -64,8 +57,8 @@ from schemas.workflow import DecisionKind
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-ReviewReader = Annotated[Principal, Depends(signed_in(*reviews.REVIEW_READERS))]
-ReviewWriter = Annotated[Principal, Depends(signed_in(*reviews.REVIEW_WRITERS))]
+ReviewReader = Annotated[Principal, Depends(signed_in(*REVIEW_READERS))]
+ReviewWriter = Annotated[Principal, Depends(signed_in(*REVIEW_WRITERS))]
 
 
 def _app(request: Request) -> AppState:
@@ -119,7 +112,7 @@ def _filters(request: Request) -> BulkSelection:
     levels = [int(v) for v in params.getlist("level") if v.isdigit()]
     ages = params.get("min_age_days", "")
     times = params.get("min_undecided_times", "")
-    return reviews._selection(
+    return reviews.selection(
         in_district=[v for v in params.getlist("in_district") if v],
         department=[v for v in params.getlist("department") if v],
         category=[v for v in params.getlist("category") if v],
@@ -172,7 +165,7 @@ async def agenda_page(
                 limit=PAGE_SIZE,
                 offset=(extension_page - 1) * PAGE_SIZE,
             )
-            return agenda, staff.directory(session), extensions
+            return agenda, worklists.directory(session), extensions
 
     try:
         agenda, officers, (extensions, extension_count) = await run_in_threadpool(load)
@@ -225,7 +218,7 @@ async def agenda_page(
             "errors": errors or {},
             "values": values or {},
             "key": new_key(),
-            "can_decide": principal.has(*reviews.REVIEW_WRITERS)
+            "can_decide": principal.has(*REVIEW_WRITERS)
             and agenda.session.phase is SessionPhase.AGENDA_FROZEN,
             "done": request.query_params.get("done"),
             "bulk": bulk,
@@ -248,7 +241,7 @@ async def agenda_page(
             ),
             "interim_label": lambda code: interim_label(code, language(request)),
             "file_counts": await run_in_threadpool(
-                files.counts_by_number,
+                file_service.counts_by_number,
                 _app(request).engine,
                 [c.registration_number for g in agenda.districts for c in g.cases],
             ),
@@ -558,7 +551,7 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "chair": chair(found.session.kind, _),
             "districts_present": districts_present(found),
             "file_counts": await run_in_threadpool(
-                files.counts_by_number,
+                file_service.counts_by_number,
                 _app(request).engine,
                 [e.registration_number for e in found.entries],
             ),

@@ -3,8 +3,8 @@
 Signing in turns the user's token (ours, or the state identity provider's access token) into
 an HttpOnly session cookie holding that token, so every page request is authenticated by the
 very authenticator the JSON API uses (`api.auth.principal_from_token`): expiry, revocation and
-roles apply to the pages exactly as to the API, and scope is the API's (`api.scope`) because
-the pages call the API's own functions.
+roles apply to the pages exactly as to the API (`api.auth.signed_in`), and scope is the API's
+(`api.services.scope`) because the pages call the services the API's routes call.
 
 CSRF: every form carries a token that is an HMAC of a secret the browser holds only as an
 HttpOnly cookie — the session token once signed in, a random nonce before (sign-in, citizen
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from api.auth import principal_from_token
+from api.auth import SESSION_COOKIE, SESSION_SECONDS
 from api.errors import ApiError
 from api.pages.reference import department_label, district_label
 from core.settings import Settings
@@ -46,10 +46,8 @@ from schemas.i18n import (
 )
 
 PACKAGE = Path(__file__).parent
-SESSION_COOKIE = "jan_samvad_session"
 NONCE_COOKIE = "jan_samvad_nonce"
 LANGUAGE_COOKIE = "jan_samvad_lang"
-SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
 DOMAIN = "pages"
 
 # Autoescaped HTML; `{% trans %}` and `_()` take the reader's catalogue from each render's
@@ -75,14 +73,6 @@ class PageError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-class SignInNeeded(Exception):
-    """No valid session: the browser is sent to the sign-in page (and back afterwards)."""
-
-    def __init__(self, next_url: str) -> None:
-        super().__init__(next_url)
-        self.next_url = next_url
 
 
 def page_languages() -> tuple[str, ...]:
@@ -150,52 +140,6 @@ def safe_next(value: str | None, default: str = "/") -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
     return value
-
-
-# ---- who is signed in ----------------------------------------------------------------------
-
-
-def home_of(principal: Principal) -> str:
-    """Where a role starts its day."""
-    if principal.has(Role.TELECALLER):
-        return "/desk"
-    if principal.has(Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER):
-        return "/inbox"
-    if principal.has(Role.REVIEWER):
-        return "/review-room"
-    if principal.has(Role.ADMINISTRATOR):
-        return "/dashboard"
-    if principal.has(Role.ENGINEER):
-        return "/engineer"
-    return "/sign-in"
-
-
-async def current_principal(request: Request) -> Principal | None:
-    """The principal of the session cookie's token; None without a valid one."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return await principal_from_token(request, token)
-    except ApiError:  # the identity provider unreachable: treated as signed out
-        return None
-
-
-def signed_in(*roles: Role) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the signed-in principal holding one of `roles`. Without a session the
-    browser goes to the sign-in page; with a session lacking the roles, a 403 page."""
-
-    async def dependency(request: Request) -> Principal:
-        principal = await current_principal(request)
-        if principal is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise SignInNeeded(target)
-        if roles and not principal.has(*roles):
-            _ = gettext_for(request)
-            raise PageError(403, _("This page is not for your role."))
-        return principal
-
-    return dependency
 
 
 async def checked_form(request: Request) -> FormData:

@@ -12,15 +12,15 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
-from api.scope import get_case
+from api.services.scope import get_case
 from core import audit
+from core.permissions import AUDIT_READERS
 from schemas.audit import AuditEntryPublic, AuditPage
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import IST, IstDateTime
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
-AUDIT_READERS = (Role.ADMINISTRATOR, Role.REVIEWER)
 Limit = Annotated[int, Query(ge=1, le=500, description="Entries per page (newest first).")]
 BeforeId = Annotated[
     int | None, Query(ge=1, le=2**31 - 1, description="next_before_id of the previous page.")

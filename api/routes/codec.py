@@ -25,53 +25,27 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.auth import admit, bearer_scheme, principal_from_token, require, unauthorized
+from api.auth import (
+    CODEC_COOKIE,
+    CODEC_PREFIX,
+    CODEC_SESSION_SECONDS,
+    CodecPrincipal,
+    bearer_scheme,
+    require,
+)
 from api.errors import ApiError
+from api.middleware import CodecCors
 from core.codec import EncryptionCodec, codec
+from core.permissions import CODEC_USERS
 from core.settings import Settings
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/v1/codec"
-COOKIE = "jan_samvad_codec"
-SESSION_SECONDS = 8 * 3600  # a working day; the token's own expiry and revocation still apply
-ADMITTED = (Role.ENGINEER, Role.ADMINISTRATOR)
 
-router = APIRouter(prefix=PREFIX, tags=["codec"])
-
-
-async def codec_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    """An engineer or administrator, by bearer token or by the codec session cookie."""
-    token = credentials.credentials if credentials is not None else ""
-    if not token and COOKIE in request.cookies:
-        # A browser sends the cookie along with any request to the API, whichever page made
-        # it: it counts only on a request from the Web UI (browsers always send Origin with a
-        # cross-origin fetch and with every POST), never from another site's page.
-        origin = (request.headers.get("origin") or "").rstrip("/")
-        settings: Settings = request.app.state.jan_samvad.settings
-        allowed = [*settings.codec_cors_origin_list, settings.public_base_url.rstrip("/")]
-        if origin in allowed:
-            token = request.cookies[COOKIE]
-        elif origin:
-            raise ApiError(403, f"codec session: origin {origin} is not allowed")
-    if not token:
-        raise unauthorized(
-            "authorization: a bearer token (or the codec session cookie from POST "
-            "/v1/codec/session) is required",
-            invalid=False,
-        )
-    return admit(await principal_from_token(request, token), ADMITTED)
-
-
-CodecPrincipal = Annotated[Principal, Depends(codec_principal)]
+router = APIRouter(prefix=CODEC_PREFIX, tags=["codec"])
 
 
 def _codec(request: Request) -> EncryptionCodec:
@@ -161,7 +135,7 @@ async def encode_in(namespace: str, request: Request, principal: CodecPrincipal)
 async def open_session(
     request: Request,
     response: Response,
-    principal: Annotated[Principal, Depends(require(*ADMITTED))],
+    principal: Annotated[Principal, Depends(require(*CODEC_USERS))],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
     """Sets the HttpOnly codec cookie from this request's bearer token, for the Temporal Web UI
@@ -169,10 +143,10 @@ async def open_session(
     assert credentials is not None  # require() admitted a bearer token
     https = _https(request)
     response.set_cookie(
-        COOKIE,
+        CODEC_COOKIE,
         credentials.credentials,
-        max_age=SESSION_SECONDS,
-        path=PREFIX,
+        max_age=CODEC_SESSION_SECONDS,
+        path=CODEC_PREFIX,
         httponly=True,
         secure=https,
         samesite="none" if https else "lax",
@@ -185,7 +159,11 @@ async def close_session(request: Request, response: Response) -> None:
     """Removes the codec cookie (open: anyone may forget their own session)."""
     https = _https(request)
     response.delete_cookie(
-        COOKIE, path=PREFIX, httponly=True, secure=https, samesite="none" if https else "lax"
+        CODEC_COOKIE,
+        path=CODEC_PREFIX,
+        httponly=True,
+        secure=https,
+        samesite="none" if https else "lax",
     )
 
 
@@ -196,27 +174,6 @@ def _https(request: Request) -> bool:
     localhost:8000 are the same site; ports do not count)."""
     settings: Settings = request.app.state.jan_samvad.settings
     return urlsplit(settings.public_base_url).scheme == "https"
-
-
-class CodecCors:
-    """CORS for the codec paths only, so the rest of the API stays same-origin."""
-
-    def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
-        self.app = app
-        self.cors = CORSMiddleware(
-            app,
-            allow_origins=origins,
-            allow_credentials=True,
-            allow_methods=["POST", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Authorization-Extras", "Content-Type", "X-Namespace"],
-            max_age=600,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
-            await self.cors(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
 
 
 def install(app: FastAPI, settings: Settings) -> None:

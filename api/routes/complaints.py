@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.sql.elements import UnaryExpression
-from sqlmodel import Session, col, select
-from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.actions import CaseAction, CaseActors
+from api.actions import CaseAction
 from api.auth import require
-from api.closure import interim_reason_listed, rate_on_call
-from api.deps import AppState, AppStateDep, SessionDep, TemporalDep
-from api.errors import ApiError, refusal, require_future, workflow_error
-from api.intake import IdempotencyConflict, register_complaint
-from api.lists import (
+from api.deps import AppStateDep, SessionDep, TemporalDep
+from api.errors import ApiError
+from api.services import cases
+from api.services.cases import CALLING, DECIDING, REPORTING, REQUESTING_REVIEW
+from api.services.lists import (
     CaseFilters,
     CaseOrder,
     Limit,
@@ -27,20 +20,13 @@ from api.lists import (
     RegisteredFrom,
     RegisteredTo,
     SearchText,
-    caller_cases,
-    dialect_of,
-    order_by,
-    page_of,
 )
-from api.ratelimit import LimitOverride, PhoneLimitReached
-from api.repeats import case_to_link, link_contact, linking_action, possible_duplicates
-from api.scope import case_filter, current_officer_filter, find_case, get_case
-from api.updates import ActionKey, execute_within, scoped_key
-from api.views import public, summary
-from core import attachments, audit, whatsapp
-from core.db import read_session
-from core.models import Complaint, Officer, utcnow
-from core.readmodel import agenda_cases
+from api.updates import ActionKey
+from core.permissions import (
+    CASE_READERS,
+    LIVE_READERS,
+    REGISTRARS,
+)
 from schemas.actions import (
     CallbackBody,
     DecisionBody,
@@ -49,53 +35,20 @@ from schemas.actions import (
     ReviewRequestBody,
     WithdrawalBody,
 )
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.closure import InterimReplyBody, RatingBody
 from schemas.complaint import (
-    ComplaintCreate,
     ComplaintList,
     ComplaintPublic,
     ComplaintSubmission,
     Registration,
 )
-from schemas.enums import ComplaintKind, ComplaintStatus, EscalationLevel, on_agenda
+from schemas.enums import ComplaintKind
 from schemas.escalation import all_statuses
 from schemas.reference import CategoryName, DepartmentName, DistrictName
-from schemas.review import DecisionRecord, DecisionRequest, SessionSummary
-from schemas.workflow import ActionResult, ComplaintState, ReportOutcome
-from workflows.complaint import ComplaintWorkflow
-from workflows.review import ReviewSessionWorkflow, session_workflow_id
-from workflows.start import start_complaint_workflow
+from schemas.workflow import ActionResult, ComplaintState
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
-
-RegistrationT = TypeVar("RegistrationT", bound=ComplaintPublic)
-
-# Who may do what (docs/security.md, "Roles and access"); reads and reports are scoped
-# (api/scope.py).
-REGISTRARS = (Role.TELECALLER, Role.INTEGRATION)
-READERS = (
-    Role.NODAL_OFFICER,
-    Role.DEPARTMENT_OFFICER,
-    Role.REVIEWER,
-    Role.TELECALLER,
-    Role.ADMINISTRATOR,
-)
-LIVE_READERS = (Role.ENGINEER, Role.ADMINISTRATOR)
-REPORTERS = (Role.NODAL_OFFICER, Role.DEPARTMENT_OFFICER)
-CALLERS = (Role.TELECALLER,)  # the verification call; citizens' requests made by phone
-REVIEW_REQUESTERS = (Role.TELECALLER, Role.REVIEWER)
-DECIDERS = (Role.REVIEWER,)
-# The case actions' dependencies: authenticated with these roles, scoped by them.
-REPORTING = CaseActors(*REPORTERS)
-CALLING = CaseActors(*CALLERS)
-REQUESTING_REVIEW = CaseActors(*REVIEW_REQUESTERS)
-DECIDING = CaseActors(*DECIDERS)
-
-
-def get_row(session: Session, year: int, sequence: int) -> Complaint:
-    """A case by number, unscoped: only for the case the caller has just registered."""
-    return find_case(session, year, sequence, where=sa.true())
 
 
 @router.post(
@@ -129,173 +82,13 @@ async def create_complaint(
     look like this one (`possible_duplicates`: same subject and district, or very similar
     words, within the policy's window). A repeat call is sent with `link_to` (one of them):
     it is recorded on that case, which answers (200), and nothing new is registered."""
-    if body.link_to is not None:
-        return await _link(body, app, response, principal, idempotency_key)
-    override = None
-    if body.limit_override_reason is not None:
-        if not principal.has(Role.TELECALLER):
-            message = "only a telecaller may override the daily limit of a phone number"
-            raise ApiError(
-                403,
-                f"limit_override_reason: {message}",
-                errors=[{"field": "limit_override_reason", "message": message}],
-            )
-        override = LimitOverride(by=principal.subject, reason=body.limit_override_reason)
-    try:
-        row, created = await run_in_threadpool(
-            register_complaint,
-            app.engine,
-            body.complaint(),
-            # Keys are the caller's own: another client's key never finds this complaint.
-            idempotency_key=scoped_key(principal, idempotency_key),
-            now=utcnow(),
-            workflow_id_prefix=app.settings.workflow_id_prefix,
-            phone_daily_limit=app.settings.complaints_per_phone_per_day,
-            limit_override=override,
-            registered_by=principal.subject,
-        )
-    except IdempotencyConflict:
-        raise ApiError(
-            409,
-            "Idempotency-Key was already used for a different complaint; "
-            "use a new key for a new complaint",
-        ) from None
-    except PhoneLimitReached as limited:
-        raise limited.as_rate_limited(app.settings.helpline_number) from None
-    audit.describe(
-        "register",
-        complaint=(row.year, row.sequence),
-        kind=row.kind,
-        channel=row.channel,
-        district=row.district,
-        limit_overridden=override is not None,
-    )
-    if body.channel_preference is not None:
-        await run_in_threadpool(
-            whatsapp.set_preference,
-            app.engine,
-            row.citizen_phone,
-            body.channel_preference,
-            by=whatsapp.BY_REGISTRATION,
-            at=row.created_at,
-        )
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    if row.workflow_started_at is None:
-        try:
-            await start_complaint_workflow(
-                app.client, app.engine, row, policy=app.policy, settings=app.settings
-            )
-        except (RPCError, RuntimeError):
-            # Recorded and numbered; the worker's reconciliation starts the workflow later.
-            response.status_code = status.HTTP_202_ACCEPTED
-    answer = await run_in_threadpool(
-        _registration, app, row.year, row.sequence, body.complaint(), created=row.created_at
-    )
-    if not created and not principal.roles & set(READERS):
-        # A replay answers what the first answer said, not what the case has become since:
-        # a caller who may only register (an integration) never reads a case through it.
-        return as_registered(answer)
-    return answer
-
-
-async def _link(
-    body: ComplaintSubmission,
-    app: AppState,
-    response: Response,
-    principal: Principal,
-    idempotency_key: str | None,
-) -> Registration:
-    """A repeat call recorded on the earlier case `body.link_to` (of the same phone)."""
-    complaint = body.complaint()
-    assert body.link_to is not None
-    row = await run_in_threadpool(case_to_link, app.engine, complaint, body.link_to)
-    with read_session(app.engine) as session:
-        act = linking_action(
-            row, principal=principal, session=session, app=app, idempotency_key=idempotency_key
-        )
-        await link_contact(act, row, complaint, via=body.channel.value)
-    audit.describe("link_repeat_contact", complaint=(row.year, row.sequence), channel=body.channel)
-    response.status_code = status.HTTP_200_OK
-    answer = await run_in_threadpool(
-        _registration, app, row.year, row.sequence, complaint, created=None
-    )
-    answer.linked = True
-    answer.possible_duplicates = []
-    if not principal.roles & set(READERS):
-        # A client that may only register learns the case's number and where it stands,
-        # not what its officers and the citizen wrote since.
-        return answer.model_copy(
-            update={
-                "assigned_officer": None,
-                "last_reply": None,
-                "citizen_remark": None,
-                "timeline": [],
-                "messages": [],
-            }
-        )
-    return answer
-
-
-def _registration(
-    app: AppState,
-    year: int,
-    sequence: int,
-    complaint: ComplaintCreate,
-    *,
-    created: datetime | None,
-) -> Registration:
-    """The registration's answer: the case, the phone's other cases, and (for a new case
-    registered at `created`) its possible duplicates."""
-    with read_session(app.engine) as session:
-        row = get_row(session, year, sequence)
-        others = caller_cases(session, sa.true(), row.citizen_phone, besides=(year, sequence))
-        duplicates = (
-            possible_duplicates(
-                session,
-                complaint,
-                now=created,
-                window=app.policy.repeat_contact_window,
-                besides=row.id,
-            )
-            if created is not None
-            else []
-        )
-        now = utcnow()
-        return Registration(
-            **public(session, row).model_dump(),
-            earlier_cases=others.data,
-            earlier_cases_count=others.count,
-            possible_duplicates=[summary(d, now) for d in duplicates],
-        )
-
-
-def as_registered(case: RegistrationT) -> RegistrationT:
-    """`case` as it stood when it was registered: what a registration answers."""
-    return case.model_copy(
-        update={
-            "status": ComplaintStatus.REGISTERED,
-            "escalation_level": EscalationLevel.NODAL_OFFICER,
-            "next_deadline": None,
-            "overdue": False,
-            "undecided_times": 0,
-            "assigned_officer": None,
-            "review_date": None,
-            "closure_reason": None,
-            "closed_at": None,
-            "last_reply": None,
-            "citizen_remark": None,
-            "updated_at": case.created_at,
-            "timeline": [],
-            "messages": [],
-        }
-    )
+    return await cases.register(body, app, response, principal, idempotency_key)
 
 
 @router.get("", response_model=ComplaintList)
 def list_complaints(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
     district: DistrictName | None = None,
     department: DepartmentName | None = None,
     category: CategoryName | None = None,
@@ -337,38 +130,16 @@ def list_complaints(
         registered_to=registered_to,
         q=q,
     )
-    now = utcnow()
-    query = filters.apply(
-        select(Complaint).where(case_filter(principal, READERS)),
-        now=now,
-        dialect=dialect_of(session),
-    )
-    if escalation_level is not None:
-        query = query.where(Complaint.escalation_level == int(escalation_level))
-    if kind is not None:
-        query = query.where(Complaint.kind == kind)
-    if undecided_min is not None:
-        # Cases the reviews keep leaving undecided (on an agenda now): the bound's watch list.
-        query = query.where(
-            col(Complaint.undecided_times) >= undecided_min,
-            agenda_cases(),
-        )
-    order: tuple[UnaryExpression[Any], ...]
-    if sort is None and overdue is True:
-        # The longest overdue first: what a review works through, and the open-deadline
-        # index's own order (a page without sorting every overdue case).
-        order = (
-            col(Complaint.next_deadline).asc(),
-            col(Complaint.year).asc(),
-            col(Complaint.sequence).asc(),
-        )
-    else:
-        # A search's default is the work order (urgent, then the nearest deadline): its few
-        # matches are sorted after they are found, never found by walking the whole list.
-        order = order_by(sort or (CaseOrder.DEADLINE if q else CaseOrder.NEWEST))
-    rows, count = page_of(session, query, order, limit=limit, offset=offset)
-    return ComplaintList(
-        data=[summary(r, now) for r in rows], count=count, limit=limit, offset=offset
+    return cases.list_cases(
+        session,
+        principal,
+        filters,
+        escalation_level=escalation_level,
+        kind=kind,
+        undecided_min=undecided_min,
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -377,10 +148,10 @@ def get_complaint(
     year: int,
     sequence: int,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
 ) -> ComplaintPublic:
     """The case: fields, status, timeline and every SMS with its delivery status."""
-    return public(session, get_case(session, year, sequence, principal, READERS))
+    return cases.read_case(session, principal, year, sequence)
 
 
 @router.get("/{year}/{sequence}/live", response_model=ComplaintState)
@@ -393,32 +164,7 @@ async def get_live_state(
     principal: Annotated[Principal, Depends(require(*LIVE_READERS))],
 ) -> ComplaintState:
     """The workflow's own live state (a query), for engineers; reads use the read model."""
-    row = get_case(session, year, sequence, principal, LIVE_READERS)
-    session.close()  # not held through the wait (api.actions)
-    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, row.workflow_id)
-    try:
-        return await handle.query(
-            ComplaintWorkflow.get_state,
-            rpc_timeout=timedelta(seconds=app.settings.temporal_rpc_timeout_seconds),
-        )
-    except RPCError as err:
-        raise workflow_error(err) from err
-
-
-def require_proof(act: CaseAction) -> None:
-    """422 naming `attachments` when the policy wants an action-taken report for a resolved
-    case of this category and none was attached since the last report."""
-    case = act.case(also=current_officer_filter(act.principal))
-    if not act.app.policy.proof_required(case.category) or case.id is None:
-        return
-    if attachments.proof_count(act.session, case.id) == 0:
-        message = (
-            "a resolved report needs at least one action-taken report (a photo or document of "
-            "the work done): attach it first (POST .../attachments, kind action_taken_report)"
-        )
-        raise ApiError(
-            422, f"attachments: {message}", errors=[{"field": "attachments", "message": message}]
-        )
+    return await cases.live_state(session, client, app, principal, year, sequence)
 
 
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -441,13 +187,7 @@ async def submit_report(
     Only the officer the case is with now reports on it. Where the policy asks for proof
     (`proof_required_for_resolved`), a `resolved` report needs an action-taken report file
     attached first (`POST .../attachments`, kind `action_taken_report`)."""
-    if report.outcome is ReportOutcome.RESOLVED:
-        require_proof(act)
-    return await act.execute(
-        ComplaintWorkflow.submit_report,
-        report.as_update(act.actor),
-        also=current_officer_filter(act.principal),
-    )
+    return await cases.submit_report(report, act)
 
 
 @router.post("/{year}/{sequence}/interim-reply", responses=_ACTION_RESPONSES)
@@ -457,12 +197,7 @@ async def send_interim_reply(
     """The officer the case is with, running late: a reason from the state's list, a text and
     an expected date, sent to the citizen by SMS. The case's deadline does not move; a date
     past it is an extension request for the next review (`extension_requested_until`)."""
-    interim_reason_listed(reply.reason, act.app.policy.interim_reasons)
-    return await act.execute(
-        ComplaintWorkflow.send_interim_reply,
-        reply.as_update(act.actor),
-        also=current_officer_filter(act.principal),
-    )
+    return await cases.send_interim_reply(reply, act)
 
 
 @router.post("/{year}/{sequence}/callback", responses=_ACTION_RESPONSES)
@@ -471,8 +206,7 @@ async def record_callback(
 ) -> ActionResult:
     """The telecaller's verification call outcome, recorded as the caller's; a `rating` the
     citizen gave on a call that closed the case is recorded on the closure too."""
-    answer = await act.execute(ComplaintWorkflow.record_callback, result.as_update(act.actor))
-    return await rate_on_call(act, answer, result.rating)
+    return await cases.record_callback(result, act)
 
 
 @router.post("/{year}/{sequence}/rating", responses=_ACTION_RESPONSES)
@@ -482,7 +216,7 @@ async def rate_closure(
     """The citizen's rating (1-5) of the closure, taken by the caller: within the appeal
     window, changeable; 1 or 2, or `appeal`, takes the case one rung up its ladder (once per
     closure). After the window: 409 saying how to file anew."""
-    return await act.execute(ComplaintWorkflow.rate_closure, rating.as_update(act.actor))
+    return await cases.rate_closure(rating, act)
 
 
 @router.post("/{year}/{sequence}/review-request", responses=_ACTION_RESPONSES)
@@ -491,7 +225,7 @@ async def request_review(
 ) -> ActionResult:
     """The citizen asks for a review (granted when overdue or after dissatisfaction); the
     caller is recorded as acting for the citizen."""
-    return await act.execute(ComplaintWorkflow.request_review, request.as_update(act.actor))
+    return await cases.request_review(request, act)
 
 
 @router.post("/{year}/{sequence}/withdraw", responses=_ACTION_RESPONSES)
@@ -499,7 +233,7 @@ async def withdraw(
     withdrawal: WithdrawalBody, act: Annotated[CaseAction, Depends(CALLING.dependency)]
 ) -> ActionResult:
     """The citizen withdraws the case, recorded by the caller for the citizen."""
-    return await act.execute(ComplaintWorkflow.withdraw, withdrawal.as_update(act.actor))
+    return await cases.withdraw(withdrawal, act)
 
 
 @router.post("/{year}/{sequence}/reopen", responses=_ACTION_RESPONSES)
@@ -508,28 +242,7 @@ async def reopen(
 ) -> ActionResult:
     """Reopen a closed case within the reopen window, at the citizen's request (recorded by
     the caller for the citizen)."""
-    return await act.execute(ComplaintWorkflow.reopen, reopening.as_update(act.actor))
-
-
-async def _open_session(
-    app: AppState, row: Complaint
-) -> WorkflowHandle[ReviewSessionWorkflow, SessionSummary] | None:
-    """The session workflow whose agenda holds the case, if that session has been opened."""
-    if not on_agenda(row.status) or not row.review_session_id:
-        return None
-    handle = app.client.get_workflow_handle_for(
-        ReviewSessionWorkflow.run,
-        session_workflow_id(app.settings.workflow_id_prefix, row.review_session_id),
-    )
-    try:
-        await handle.describe(
-            rpc_timeout=timedelta(seconds=app.settings.temporal_rpc_timeout_seconds)
-        )
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None  # never opened (its schedule was not running): the case decides
-        raise workflow_error(err) from err
-    return handle
+    return await cases.reopen(reopening, act)
 
 
 @router.post("/{year}/{sequence}/decision", responses=_ACTION_RESPONSES)
@@ -540,40 +253,4 @@ async def record_decision(
     as the caller's. A case on the agenda of an opened session is decided through that
     session (recorded in its minutes; refused before its agenda cutoff, as on the session's
     own route); only a case whose session was never opened is decided by the case alone."""
-    if (
-        body.responsible_officer_id
-        and act.session.get(Officer, body.responsible_officer_id) is None
-    ):
-        raise ApiError(
-            422, f"responsible_officer_id: unknown officer {body.responsible_officer_id!r}"
-        )
-    require_future("new_deadline", body.new_deadline)
-    decision = body.as_update(act.actor)
-    row = act.case()
-    meeting = await _open_session(act.app, row)
-    if meeting is None:
-        # No session holds the case (its session was never opened): the case records it.
-        return await act.execute(ComplaintWorkflow.record_decision, decision, row=row)
-    # One path for a review decision: a case on a session's agenda is decided in that
-    # session, so its minutes are the truth (the session refuses before its cutoff).
-    if decision.session_id and decision.session_id != row.review_session_id:
-        raise refusal("other_session", current=row.review_session_id, requested=decision.session_id)
-    audit.describe("record_decision", facts=audit.summarize(decision))
-    act.session.close()
-    record: DecisionRecord = await execute_within(
-        meeting,
-        ReviewSessionWorkflow.record_decision,
-        DecisionRequest(
-            registration_number=row.registration_number,
-            **decision.model_dump(exclude={"session_id"}),
-        ),
-        budget=act.app.settings.action_timeout_seconds,
-        update_id=act.update_id("record_decision"),
-    )
-    return ActionResult(
-        registration_number=record.registration_number,
-        status=record.case_status,
-        escalation_level=row.escalation_level,
-        next_deadline=record.case_next_deadline,
-        message=f"{record.decision.value} recorded in the minutes of {row.review_session_id}",
-    )
+    return await cases.record_decision(body, act)

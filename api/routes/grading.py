@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import require
 from api.deps import SessionDep
 from api.errors import ApiError
-from api.lists import Offset
-from api.scope import case_filter
+from api.services.lists import Offset
+from api.services.scope import case_filter
 from core.grading import (
-    GRADING_READERS,
     WEIGHTS,
     Grade,
     GradedBy,
@@ -23,6 +22,7 @@ from core.grading import (
     grading,
 )
 from core.models import utcnow
+from core.permissions import GRADING_READERS
 from schemas.auth import Principal
 from schemas.grading import GradeEntry, GradeShares, GradingList
 from schemas.reference import DepartmentName, DistrictName

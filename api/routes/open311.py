@@ -2,10 +2,10 @@
 apps (FixMyStreet, city 311 apps) file and follow complaints without custom code.
 
 A thin layer over the JSON API's own service functions: a POST registers through
-`api.intake.register_complaint` and starts the workflow with
+`api.services.intake.register_complaint` and starts the workflow with
 `workflows.start.start_complaint_workflow`, exactly as `POST /v1/complaints` does (the
 acknowledgement SMS, the forwarding, the deadlines follow); a GET shows a case through
-`api.routes.track.tracked`, the citizen's own public view. Services are the categories of
+`api.services.track.tracked`, the citizen's own public view. Services are the categories of
 `schemas.reference`.
 
 - Every path ends in `.xml` or `.json`: the answer's encoding (`text/xml`, `application/json`),
@@ -48,16 +48,17 @@ from api.auth import principal_from_token
 from api.deps import AppStateDep
 from api.errors import ApiError
 from api.guard import STATUS_OF_KIND
-from api.intake import IdempotencyConflict, RecentDuplicates, register_complaint
 from api.open311_media import media_url_problem, public_media, start_media_fetch
 from api.ratelimit import PhoneLimitReached, RateLimited
-from api.routes.track import tracked
+from api.services.intake import IdempotencyConflict, RecentDuplicates, register_complaint
+from api.services.track import tracked
 from api.updates import ActionKey, scoped_key
 from core import audit
 from core.db import read_session
 from core.models import Complaint, utcnow
+from core.permissions import INTEGRATIONS
 from core.settings import Settings
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import IST, assume_ist
 from schemas.complaint import ComplaintCreate
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus, is_open
@@ -751,7 +752,7 @@ async def _integration(request: Request, api_key: str | None) -> Principal:
     principal = await principal_from_token(request, api_key)
     if principal is None:
         raise Open311Error(403, [("api_key", "is invalid, expired or revoked")])
-    if not principal.has(Role.INTEGRATION):
+    if not principal.has(*INTEGRATIONS):
         raise Open311Error(403, [("api_key", f"{principal.subject} is not an integration client")])
     return principal
 

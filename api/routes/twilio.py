@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 from temporalio.service import RPCError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -27,26 +27,25 @@ from api.auth import require
 from api.closure import rate_by_sms, rating_digit
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
-from api.lists import Offset, count_of
 from api.ratelimit import Window, counts, hit
-from api.routes.track import ANSWERED_STATUSES, tracked
-from api.scope import case_filter
+from api.services import worklists
+from api.services.lists import Offset
+from api.services.track import ANSWERED_STATUSES, tracked
 from api.updates import execute_within
-from api.views import ist, summary
 from api.whatsapp import after_receipt
 from core import audit
 from core.db import read_session
-from core.models import Complaint, Message, utcnow
-from core.readmodel import apply_receipt, open_cases
+from core.models import Complaint, utcnow
+from core.permissions import UNREACHABLE_READERS
+from core.readmodel import apply_receipt
 from core.settings import Settings
 from core.sms_choice import record_choice
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import fmt_ist_date
 from schemas.complaint import ascii_digits, normalise_phone
 from schemas.delivery import FINAL_STATUSES, message_status
-from schemas.enums import MessageStatus, RecipientKind
 from schemas.i18n import SOURCE_LANGUAGE, offered_languages
-from schemas.staff import UnreachableItem, UnreachableList
+from schemas.staff import UnreachableList
 from schemas.tracking import status_label
 from schemas.workflow import DeliveryReceipt, ReviewRequest
 from workflows.complaint import ComplaintWorkflow
@@ -354,11 +353,6 @@ _INBOUND_MEMORY_SPAN = timedelta(seconds=_INBOUND_MEMORY.seconds)
 # ---- work list ---------------------------------------------------------------------------
 
 
-# The work list is the telecallers' (and the administrator's, who looks after the gateway);
-# the webhooks above stay tokenless: Twilio's signature authenticates them.
-UNREACHABLE_READERS = (Role.TELECALLER, Role.ADMINISTRATOR)
-
-
 @router.get("/v1/sms/unreachable", response_model=UnreachableList, tags=["work lists"])
 def citizens_unreachable_by_sms(
     session: SessionDep,
@@ -369,44 +363,4 @@ def citizens_unreachable_by_sms(
     """Open cases whose citizen is not reachable by SMS (the latest SMS to them failed or was
     undelivered): telecallers call them instead. Urgent first, then the latest failure
     first; `count` is every such case, `data` the page."""
-    latest = (
-        select(func.max(Message.id).label("id"))
-        .where(Message.recipient_kind == RecipientKind.CITIZEN)
-        .group_by(col(Message.complaint_id))
-        .subquery()
-    )
-    query = (
-        select(Complaint, Message)
-        .join(Message, col(Message.complaint_id) == col(Complaint.id))
-        .join(latest, col(Message.id) == latest.c.id)
-        .where(
-            col(Message.status).in_([MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
-            open_cases(),
-            case_filter(principal, UNREACHABLE_READERS),
-        )
-    )
-    count = count_of(session, query)
-    rows = session.exec(
-        query.order_by(
-            col(Complaint.urgent).desc(),
-            col(Message.updated_at).desc(),
-            col(Complaint.year).asc(),
-            col(Complaint.sequence).asc(),
-        )
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    now = utcnow()
-    items = [
-        UnreachableItem(
-            complaint=summary(complaint, now),
-            citizen_name=complaint.citizen_name,
-            citizen_phone=complaint.citizen_phone,
-            template=message.template,
-            status=message.status,
-            error=message.error,
-            at=(ist(message.updated_at) or message.updated_at).isoformat(),
-        )
-        for complaint, message in rows
-    ]
-    return UnreachableList(data=items, count=count, limit=limit, offset=offset)
+    return worklists.citizens_unreachable_by_sms(session, principal, limit=limit, offset=offset)

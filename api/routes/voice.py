@@ -34,9 +34,9 @@ from activities.voice import signing_token, voice_url
 from api.auth import require
 from api.deps import AppStateDep, SessionDep
 from api.errors import ApiError
-from api.lists import ist_day_start
 from api.routes.twilio import verified_params
-from api.scope import case_filter, get_case
+from api.services.lists import ist_day_start
+from api.services.scope import case_filter, get_case
 from api.updates import execute_within
 from core import audit
 from core.db import read_session
@@ -50,9 +50,10 @@ from core.ivr_calls import (
     record_check,
     set_audit,
 )
+from core.permissions import IVR_CHECKERS, IVR_READERS
 from core.settings import Settings
 from core.verifications import by_channel
-from schemas.auth import Principal, Role
+from schemas.auth import Principal
 from schemas.calendar import within_calendar
 from schemas.i18n import SOURCE_LANGUAGE, local_name, translations
 from schemas.reference import CATEGORY_BY_CODE
@@ -337,14 +338,11 @@ async def voice_status(request: Request, app: AppStateDep, key: KeyQuery = None)
 
 # ---- staff: the sampled checks of the machine, and verification by channel ---------------
 
-CHECKERS = (Role.TELECALLER, Role.REVIEWER)
-READERS = (Role.REVIEWER, Role.ADMINISTRATOR, Role.TELECALLER)
-
 
 @router.get("/checks", response_model=IvrCheckList)
 def ivr_checks(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*CHECKERS))],
+    principal: Annotated[Principal, Depends(require(*IVR_CHECKERS))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> IvrCheckList:
@@ -364,12 +362,12 @@ async def record_ivr_check(
     sequence: int,
     check: IvrCheck,
     app: AppStateDep,
-    principal: Annotated[Principal, Depends(require(*CHECKERS))],
+    principal: Annotated[Principal, Depends(require(*IVR_CHECKERS))],
 ) -> Response:
     """What the citizen told the person checking the machine's closure (a citizen who says
     it is not solved may reopen it: `POST /v1/complaints/{year}/{sequence}/reopen`)."""
     with read_session(app.engine) as session:
-        row = get_case(session, year, sequence, principal, CHECKERS)
+        row = get_case(session, year, sequence, principal, IVR_CHECKERS)
     done = await run_in_threadpool(
         record_check,
         app.engine,
@@ -386,7 +384,7 @@ async def record_ivr_check(
 @router.get("/verification", response_model=VerificationByChannel)
 def verification(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*IVR_READERS))],
     since: Annotated[
         CalendarDay | None, Query(alias="from", description="First IST day of the period.")
     ] = None,
@@ -405,5 +403,5 @@ def verification(
         session,
         since=ist_day_start(since) if since else None,
         until=ist_day_start(until + timedelta(days=1)) if until else None,
-        where=[case_filter(principal, READERS)],
+        where=[case_filter(principal, IVR_READERS)],
     )

@@ -38,7 +38,6 @@ from activities.voice import signing_token
 from api.auth import require
 from api.deps import AppState, AppStateDep
 from api.errors import ApiError
-from api.intake import register_complaint
 from api.open311_media import media_url_problem, start_media_fetch
 from api.ratelimit import PhoneLimitReached, Window, hit
 from api.routes.twilio import (
@@ -47,11 +46,13 @@ from api.routes.twilio import (
     command_answer,
     verified_params,
 )
+from api.services.intake import register_complaint
 from api.updates import execute_within
 from core import audit, whatsapp
 from core.db import read_session
 from core.models import Complaint, WhatsAppConversation, utcnow
-from schemas.auth import Principal, Role
+from core.permissions import PREFERENCE_WRITERS
+from schemas.auth import Principal
 from schemas.complaint import Citizen, ComplaintCreate, Phone, ascii_digits, normalise_phone
 from schemas.enums import Channel, ChannelPreference, ComplaintKind, ComplaintStatus
 from schemas.reference import canonical_district
@@ -326,9 +327,6 @@ class ChannelChoice(BaseModel):
     @classmethod
     def _phone(cls, value: str) -> str:
         return normalise_phone(value)
-
-
-PREFERENCE_WRITERS = (Role.TELECALLER, Role.ADMINISTRATOR)
 
 
 @router.put("/v1/whatsapp/preference", response_model=ChannelChoice, tags=["whatsapp"])

@@ -10,7 +10,7 @@ Hand-written. Plain tables and indexes only, so it runs on SQLite (batch mode) a
   row per key and window, bumped by an atomic upsert; old windows are deleted as new ones open
   (hence the index on `window_start`).
 - `ix_complaint_phone_created`: the count of a phone number's complaints of one IST day,
-  taken inside the registration transaction (api/intake.py).
+  taken inside the registration transaction (api/services/intake.py).
 """
 
 from collections.abc import Sequence

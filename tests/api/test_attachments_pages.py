@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from api.pages.files import counts_by_number
+from api.services.files import counts_by_number
 from core.models import Complaint
 from core.settings import Settings
 from harness.attachments import pdf, photo

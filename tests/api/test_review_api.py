@@ -241,7 +241,7 @@ async def test_review_schedules_are_created_once_across_two_worker_starts(
 
 
 def test_a_district_sessions_links_are_urls_a_client_can_follow() -> None:
-    from api.routes.reviews import _links
+    from api.services.reviews import _links
 
     links = _links(SessionKind.DC_REVIEW, date(2026, 12, 4), "East Singhbhum")
     assert links["self"] == "/v1/reviews/dc_review/2026-12-04?district=East%20Singhbhum"

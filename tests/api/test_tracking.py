@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.intake import register_complaint
 from api.main import create_app
 from api.ratelimit import OVERRIDE_EVENT, PhoneLimitReached, Window, hit
+from api.services.intake import register_complaint
 from core.logging import configure_logging
 from core.models import Complaint, RateCounter, utcnow
 from core.settings import Settings

@@ -16,7 +16,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from activities.sms import OutboxGateway, SmsActivities, make_gateway
 from activities.twilio_gateway import TwilioGateway
-from api.intake import register_complaint
+from api.services.intake import register_complaint
 from core.models import Message, utcnow
 from core.settings import Settings
 from harness.factories import complaint_body

@@ -33,7 +33,7 @@ from georeport import GeoReport
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from api.intake import RecentDuplicates, register_complaint
+from api.services.intake import RecentDuplicates, register_complaint
 from core.auth import create_user
 from core.db import make_engine
 from core.models import Complaint, Message, utcnow

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.errors import ApiError
-from api.views import summary
+from api.services.views import summary
 from core.models import Complaint, utcnow
 from core.readmodel import open_cases
 from core.search import search_clause

@@ -28,10 +28,12 @@ from sqlmodel import Session, col, select
 
 from api.errors import ApiError
 from core.models import Complaint, Officer
+from core.permissions import (
+    DISTRICT_OR_DEPARTMENT_ROLES,
+    STATE_WIDE_ROLES,
+    URGENT_OF_DEPARTMENT_ROLES,
+)
 from schemas.auth import Principal, Role
-
-# Roles that read every case wherever they are admitted.
-STATE_WIDE_ROLES = frozenset({Role.REVIEWER, Role.TELECALLER, Role.ADMINISTRATOR, Role.ENGINEER})
 
 
 def case_filter(principal: Principal, admitted: Iterable[Role]) -> ColumnElement[bool]:
@@ -41,9 +43,9 @@ def case_filter(principal: Principal, admitted: Iterable[Role]) -> ColumnElement
     if roles & STATE_WIDE_ROLES:
         return sa.true()
     clauses: list[ColumnElement[bool]] = []
-    if Role.NODAL_OFFICER in roles:
+    if roles & DISTRICT_OR_DEPARTMENT_ROLES:
         clauses.append(_nodal_officer(principal))
-    if Role.DEPARTMENT_OFFICER in roles:
+    if roles & URGENT_OF_DEPARTMENT_ROLES:
         clauses.append(_department_officer(principal))
     # No admitted role (require() already refused such a caller): nothing, never everything.
     return sa.or_(*clauses) if clauses else sa.false()
@@ -82,7 +84,7 @@ def current_officer_filter(principal: Principal) -> ColumnElement[bool]:
     ):
         return sa.true()
     officers = select(Officer.id)
-    if Role.NODAL_OFFICER in principal.roles:
+    if principal.roles & DISTRICT_OR_DEPARTMENT_ROLES:
         mine: list[ColumnElement[bool]] = []
         if principal.district is not None:
             mine.append(col(Officer.district) == principal.district)
