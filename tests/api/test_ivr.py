@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
 import struct
 import uuid
@@ -50,7 +49,15 @@ from schemas.voice import CallResult, IvrOutcome, RecordingFetch
 from schemas.workflow import DepartmentReport, ReportOutcome
 from tests.fake_twilio import CreatedCall, FakeTwilio, answer_call, send_call_status, signed_post
 from tests.helpers import api_client, running_worker
-from tests.lifecycle_helpers import HISTORIES, CaseHandle, open_case, reach, row_of, state_of
+from tests.lifecycle_helpers import (
+    HISTORIES,
+    CaseHandle,
+    keep_history,
+    open_case,
+    reach,
+    row_of,
+    state_of,
+)
 from tests.paths import GOLDEN
 from workflows.complaint import ComplaintWorkflow
 from workflows.ivr import after_call, audited, calling_slot, ivr_applies
@@ -150,15 +157,6 @@ def _events(engine: Engine, handle: CaseHandle) -> list[TimelineEvent]:
         )
 
 
-async def _keep(handle: CaseHandle, name: str) -> None:
-    if os.environ.get("JANSAMVAD_RECORD_HISTORIES") != "1":
-        return
-    history = await handle.fetch_history()
-    (HISTORIES / f"{name}.json").write_text(
-        json.dumps(json.loads(history.to_json()), indent=1) + "\n", encoding="utf-8"
-    )
-
-
 async def test_ivr_1_closes_the_case(
     ts_env: WorkflowEnvironment,
     engine: Engine,
@@ -177,7 +175,7 @@ async def test_ivr_1_closes_the_case(
     assert len(closed) == 1 and closed[0].actor == "ivr" and call.sid in (closed[0].note or "")
     placed = [e for e in _events(engine, handle) if e.event == "ivr_call_placed"]
     assert placed and placed[0].actor == "ivr" and call.sid in (placed[0].note or "")
-    await _keep(handle, "ivr_verified")
+    await keep_history(handle, "ivr_verified")
 
 
 async def test_ivr_2_escalates_with_the_spoken_remark(
@@ -607,6 +605,7 @@ async def test_the_spoken_remark_is_kept_as_a_file_of_the_case(
             recording_workflow_id(remark_settings.workflow_id_prefix, sid)
         )
         await handle_of_fetch.result()
+        await keep_history(handle_of_fetch, "recording_fetch_spoken_remark")
         assert fake.recording_fetches(sid) == 1
         assert (await _json(http, files))["count"] == 1
 

@@ -40,7 +40,9 @@ from tests.fake_twilio import (
     whatsapp_message,
 )
 from tests.helpers import api_client, running_worker
+from tests.lifecycle_helpers import keep_history
 from workflows.media import media_workflow_id
+from workflows.whatsapp import fallback_workflow_id
 
 PUBLIC_URL = "https://jansamvad.example.in"
 INBOUND = PUBLIC_URL + "/v1/twilio/whatsapp"
@@ -259,7 +261,7 @@ async def test_outside_the_window_a_notice_goes_as_its_template_with_its_variabl
 
 
 async def test_a_failed_whatsapp_message_falls_back_to_sms_once(
-    stack: httpx.AsyncClient, fake: FakeTwilio
+    stack: httpx.AsyncClient, fake: FakeTwilio, dev_env: WorkflowEnvironment, wa_settings: Settings
 ) -> None:
     engine = _engine(stack)
     national, phone = _phone()
@@ -296,6 +298,9 @@ async def test_a_failed_whatsapp_message_falls_back_to_sms_once(
     assert whatsapp_row.key + ":sms" in keys and keys[whatsapp_row.key + ":sms"].channel == "sms"
     assert "sent by SMS instead" in (whatsapp_row.error or "")
     assert sms[0].form["From"] == "+15005550006"
+    if engine.dialect.name == "sqlite":
+        fallback = fallback_workflow_id(wa_settings.workflow_id_prefix, whatsapp_row.key)
+        await keep_history(dev_env.client.get_workflow_handle(fallback), "whatsapp_fallback_sms")
     # The failure is on the case's timeline.
     case = await _case(stack, reg)
     assert any(e["event"] == "sms_failed" for e in case["timeline"])
