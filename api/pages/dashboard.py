@@ -156,6 +156,15 @@ class Dashboard:
     # The registration days (IST) of each age bucket, oldest first: (from, to), both included.
     bucket_days: list[tuple[date | None, date]] = field(default_factory=list)
     ranking_from: date | None = None
+    # district -> (repeat calls on its open cases, open cases with at least one)
+    repeats_by_district: dict[str, tuple[int, int]] = field(default_factory=dict)
+    repeat_calls: int = 0  # repeat calls linked to open cases (the citizen called again)
+    repeat_cases: int = 0  # open cases with at least one repeat call
+
+    @property
+    def repeat_share(self) -> float | None:
+        """The share of open cases with any repeat call (0–1); None with no open case."""
+        return self.repeat_cases / self.open_total if self.open_total else None
 
 
 def _day_start(day: date) -> datetime:
@@ -296,21 +305,32 @@ def compute(
         ),
         else_=len(bucket_days) - 1,
     ).label("bucket")
-    # One pass over the open cases: per district, level and age bucket.
+    # One pass over the open cases: per district, level and age bucket, with the repeat calls
+    # linked to them (the read model's count per case) and the cases that have any.
     by_district: dict[str, list[int]] = {d: [0] * len(ladder.rungs) for d in DISTRICTS}
+    repeats: dict[str, tuple[int, int]] = {}
     ageing = [0] * len(AGE_BUCKETS)
     open_total = 0
     grouped = session.execute(
-        sa.select(col(Complaint.district), col(Complaint.escalation_level), bucket, sa.func.count())
+        sa.select(
+            col(Complaint.district),
+            col(Complaint.escalation_level),
+            bucket,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(col(Complaint.repeat_contacts)), 0),
+            _count(col(Complaint.repeat_contacts) > 0),
+        )
         .where(is_open, *scope)
         .group_by(col(Complaint.district), col(Complaint.escalation_level), bucket)
     ).all()
-    for district, level, age, number in grouped:
+    for district, level, age, number, calls, called in grouped:
         count = cast(int, number)
         counts = by_district.setdefault(str(district), [0] * len(ladder.rungs))
         counts[position.get(cast(int, level), top)] += count
         ageing[cast(int, age)] += count
         open_total += count
+        before = repeats.get(str(district), (0, 0))
+        repeats[str(district)] = (before[0] + cast(int, calls), before[1] + cast(int, called))
 
     weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
     trend = _trend(session, policy, weeks, scope)
@@ -359,6 +379,7 @@ def compute(
     if filters.district:
         ranks = {d: r for d, r in ranks.items() if d == filters.district}
         by_district = {d: v for d, v in by_district.items() if d == filters.district}
+        repeats = {d: v for d, v in repeats.items() if d == filters.district}
     ranking = sorted(
         ranks.values(),
         key=lambda r: (r.score is None, -(r.score or 0.0), r.district),
@@ -372,6 +393,9 @@ def compute(
         open_total=open_total,
         bucket_days=bucket_days,
         ranking_from=ranking_from or (now - RANKING_WINDOW).astimezone(IST).date(),
+        repeats_by_district=repeats,
+        repeat_calls=sum(calls for calls, _cases in repeats.values()),
+        repeat_cases=sum(cases for _calls, cases in repeats.values()),
     )
 
 

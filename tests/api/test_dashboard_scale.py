@@ -46,6 +46,7 @@ def case(
     department: str | None = None,
     kind: ComplaintKind = ComplaintKind.COMPLAINT,
     closed: ClosureReason | None = None,
+    repeat_contacts: int = 0,
 ) -> Complaint:
     row = insert_case(engine, district=district, department=department)
     with Session(engine, expire_on_commit=False) as session:
@@ -53,6 +54,7 @@ def case(
         assert stored is not None
         stored.created_at = now - age
         stored.kind = kind
+        stored.repeat_contacts = repeat_contacts
         if closed is not None:
             stored.status = ComplaintStatus.CLOSED
             stored.closed_at = stored.created_at + 5 * DAY
@@ -142,6 +144,35 @@ def test_filters_narrow_every_number(any_engine: Engine) -> None:
     assert sum(police.trend) <= sum(everything.trend)
 
 
+def repeat_calls_rows(engine: Engine, now: datetime) -> None:
+    """Ranchi: three open cases called again 2, 0 and 1 times, and a closed one called again
+    5 times; Dumka: one open case never called again."""
+    for calls in (2, 0, 1):
+        case(engine, "Ranchi", now=now, age=3 * DAY, repeat_contacts=calls)
+    case(
+        engine,
+        "Ranchi",
+        now=now,
+        age=30 * DAY,
+        closed=ClosureReason.RESOLVED_VERIFIED,
+        repeat_contacts=5,
+    )
+    case(engine, "Dumka", now=now, age=3 * DAY)
+
+
+def test_repeat_calls_on_open_cases_per_district_and_in_all(any_engine: Engine) -> None:
+    now = utcnow()
+    repeat_calls_rows(any_engine, now)
+    with read_session(any_engine) as session:
+        data = compute(session, REVIEWER, Policy(), now)
+        dumka = compute(session, REVIEWER, Policy(), now, filters=Filters(district="Dumka"))
+    # The closed case's 5 calls do not count: only open cases.
+    assert data.repeats_by_district == {"Ranchi": (3, 2), "Dumka": (0, 0)}
+    assert (data.repeat_calls, data.repeat_cases, data.open_total) == (3, 2, 4)
+    assert data.repeat_share == 0.5
+    assert (dumka.repeat_calls, dumka.repeat_cases, dumka.repeat_share) == (0, 0, 0.0)
+
+
 # ---- the page ---------------------------------------------------------------------------
 
 
@@ -202,6 +233,36 @@ async def test_each_number_links_to_the_list_behind_it(
     ranking = ranking_table(whole.text)
     assert ranking.count("0%") == 1
     assert ranking.count('class="num empty"') == 23 * 3 + 2
+
+
+def district_row(html: str, district: str) -> list[str]:
+    """The cells of a district's row in the open cases' table, as text."""
+    start = html.index('id="table-by-district"')
+    table = html[start : html.index("</table>", start)]
+    for row in re.findall(r"<tr>(.*?)</tr>", table):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        if cells and cells[0] == district:
+            return cells
+    raise AssertionError(f"no row for {district}")
+
+
+@pytest.mark.parametrize(
+    ("language", "figure", "ranchi"),
+    [
+        ("en", "Repeat calls on open cases: 3 · open cases with any: 2 (50%)", "Ranchi"),
+        ("hi", "लंबित मामलों पर दोबारा आए फ़ोन: 3 · ऐसे लंबित मामले: 2 (50%)", "रांची"),
+    ],
+)
+async def test_the_page_shows_repeat_calls_per_district_and_in_all(
+    web: httpx.AsyncClient, any_engine: Engine, language: str, figure: str, ranchi: str
+) -> None:
+    repeat_calls_rows(any_engine, utcnow())
+    page = await web.get("/dashboard", headers={"accept-language": language})
+    assert page.status_code == 200, page.text
+    found = re.search(r'<p id="repeat-calls">(.*?)</p>', page.text)
+    assert found is not None
+    assert re.sub(r"<[^>]+>", "", found.group(1)).strip() == figure
+    assert district_row(page.text, ranchi)[-2:] == ["3", "2 (67%)"]
 
 
 async def test_a_filter_that_names_nothing_is_said_beside_its_field(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -470,3 +471,47 @@ async def test_the_desk_lists_the_citizens_the_sms_did_not_reach(
     listed = desk.text.split('id="unreachable"', 1)[1].split("</ul>", 1)[0]
     assert failed.registration_number in listed and "urgent" in listed
     assert reached.registration_number not in listed
+
+
+@pytest.mark.parametrize(
+    ("language", "channels", "heading"),
+    [("en", ["SMS", "WhatsApp"], "Messages"), ("hi", ["एसएमएस", "व्हाट्सऐप"], "भेजे गए संदेश")],
+)
+async def test_the_case_page_shows_each_message_s_channel(
+    pages: httpx.AsyncClient, engine: Engine, language: str, channels: list[str], heading: str
+) -> None:
+    case = insert_case(engine, district="Ranchi")
+    now = utcnow()
+    with Session(engine) as session:
+        for n, channel in enumerate(("sms", "whatsapp")):
+            session.add(
+                Message(
+                    key=f"test:{case.id}:{channel}",
+                    complaint_id=case.id,
+                    template="acknowledgement",
+                    recipient_kind=RecipientKind.CITIZEN,
+                    recipient=case.citizen_phone,
+                    language="hi",
+                    text=f"text by {channel}",
+                    status=MessageStatus.DELIVERED,
+                    provider="twilio",
+                    channel=channel,
+                    created_at=now + timedelta(seconds=n),
+                    updated_at=now,
+                )
+            )
+        session.commit()
+    await sign_in(pages, token_of(auth_headers(engine, Role.TELECALLER)))
+    page = await pages.get(
+        f"/cases/{case.year}/{case.sequence}", headers={"accept-language": language}
+    )
+    assert page.status_code == 200, page.text
+    table = page.text.split('id="messages"', 1)[1].split("</table>", 1)[0]
+    shown = {
+        re.sub(r"<[^>]+>", "", text).strip(): re.sub(r"<[^>]+>", "", cell).strip()
+        for cell, text in re.findall(
+            r'<td[^>]*class="channel">(.*?)</td>\s*<td[^>]*>(.*?)</td>', table, re.S
+        )
+    }
+    assert shown == {"text by sms": channels[0], "text by whatsapp": channels[1]}
+    assert f"<h2>{heading}</h2>" in page.text
