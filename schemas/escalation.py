@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.calendar import (
     IST,
@@ -64,6 +65,7 @@ from schemas.enums import (
 from schemas.i18n import local_name
 from schemas.policy import Policy
 from schemas.reference import DISTRICTS, DLT_VARIABLE_MAX, canonical_district
+from schemas.visible import refuse_hidden, require_letter
 
 # The read model's session id column (review_session.session_id, VARCHAR(40)): a longer id
 # is shortened deterministically (`session_id`).
@@ -91,7 +93,7 @@ class Forum(BaseModel):
     exactly one). `per_district` is `held_by == "district"` (a file may say either).
     `prepared_at`: the code of a lower rung whose sessions prepare a case bound here ("awaiting
     Sidhi Baat" on the weekly review's agenda). `invites_citizens`: citizens who asked to meet
-    the Chief Minister are invited by SMS."""
+    the Chief Minister are invited by SMS. `chair`: who chairs its sessions (the minutes')."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -110,6 +112,10 @@ class Forum(BaseModel):
     max_rollovers: int | None = Field(default=None, ge=1)
     prepared_at: str | None = None
     invites_citizens: bool = False
+    # Who chairs its sessions, as the minutes name them (English, 1 to 80 characters with a
+    # letter and no hidden or control character; other languages from the `names` catalogue,
+    # context `forum|chair`). None: the shipped forums' chairs by kind, else none named.
+    chair: str | None = Field(default=None, min_length=1, max_length=80)
 
     @model_validator(mode="before")
     @classmethod
@@ -122,6 +128,15 @@ class Forum(BaseModel):
             raise ValueError("per_district: true contradicts held_by (say held_by alone)")
         held_by = "district" if data.get("per_district") else data.get("held_by", "state")
         return {**data, "held_by": held_by, "per_district": held_by == "district"}
+
+    @field_validator("chair")
+    @classmethod
+    def _chair_readable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value != value.strip() or any(unicodedata.category(c) == "Cc" for c in value):
+            raise ValueError("a chair is one line without surrounding spaces")
+        return require_letter(refuse_hidden(value))
 
     @model_validator(mode="after")
     def _districts_known(self) -> Forum:

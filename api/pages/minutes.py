@@ -1,7 +1,8 @@
 """The minutes as people file them: officers by name and designation, names in the reader's
 language, a CSV that Excel opens (UTF-8 with a byte-order mark, the reader's column names,
 every cell neutralised: `core.spreadsheet`), and what the printable page needs around the
-table (heading, date, chair, districts present, signature block).
+table (heading, date, chair, the division of a division's session, districts present,
+signature block).
 
 Rendering only: the minutes' data are the API's (`api.services.reviews.get_minutes`)."""
 
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 from api.pages.reference import category_label, district_label
 from core.models import Officer
 from schemas.calendar import IST, SessionKind
+from schemas.escalation import Forum
 from schemas.i18n import local_name
 from schemas.review import Minutes, MinutesEntry
 
@@ -53,10 +55,13 @@ def person(officer_id: str | None, officers: dict[str, Officer], language: str) 
     return Person(found.name, local_name("designation", found.designation, language))
 
 
-def chair(kind: str, _: Gettext) -> str:
-    """Who chairs a forum (the domain's: the CM's secretary on Tuesdays, the Chief Minister
-    at Sidhi Baat, the Deputy Commissioner at a district's review; a ladder file's forum
-    names its chair in its own name)."""
+def chair(kind: str, _: Gettext, forum: Forum | None = None, language: str = "en") -> str:
+    """Who chairs a forum: the ladder file's forum's `chair` (in `language`, from the `names`
+    catalogue, context `forum|chair`), else the domain's for the shipped forums (the CM's
+    secretary on Tuesdays, the Chief Minister at Sidhi Baat, the Deputy Commissioner at a
+    district's review), else "" (none named)."""
+    if forum is not None and forum.chair:
+        return local_name("forum|chair", forum.chair, language)
     chairs: dict[str, str] = {
         SessionKind.WEEKLY_REVIEW: _("Secretary to the Chief Minister"),
         SessionKind.SIDHI_BAAT: _("Chief Minister"),
@@ -65,11 +70,20 @@ def chair(kind: str, _: Gettext) -> str:
     return chairs.get(kind, "")
 
 
-def districts_present(minutes: Minutes) -> list[str]:
+def division_of(minutes: Minutes, forum: Forum | None) -> str | None:
+    """The division whose session the minutes record (a forum held by divisions), else
+    None."""
+    if forum is not None and forum.held_by == "division":
+        return minutes.session.district
+    return None
+
+
+def districts_present(minutes: Minutes, forum: Forum | None = None) -> list[str]:
     """The districts whose cases the session took up (the session's own for a district's
-    forum), in the order of the reference data's names."""
+    forum; a division's session names its division apart, `division_of`), in the order of
+    the reference data's names."""
     found = {e.district for e in minutes.entries}
-    if minutes.session.district:
+    if minutes.session.district and division_of(minutes, forum) is None:
         found.add(minutes.session.district)
     return sorted(found)
 

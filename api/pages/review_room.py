@@ -27,6 +27,7 @@ from api.pages.minutes import (
     csv_header,
     csv_rows,
     districts_present,
+    division_of,
     officers_named,
     person,
 )
@@ -535,6 +536,7 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
     the heading, date, chair, districts present and a signature block)."""
     when = _day(request, day)
     found, officers = await _minutes_and_officers(request, kind, when)
+    forum = reviews.forum_of(_app(request), kind)
     _ = gettext_for(request)
     code = language(request)
     return render(
@@ -548,8 +550,9 @@ async def minutes(request: Request, kind: str, day: str, principal: ReviewReader
             "q": _query(request),
             "printable": request.query_params.get("print") == "1",
             "person": lambda officer_id: person(officer_id, officers, code),
-            "chair": chair(found.session.kind, _),
-            "districts_present": districts_present(found),
+            "chair": chair(found.session.kind, _, forum, code),
+            "division": division_of(found, forum),
+            "districts_present": districts_present(found, forum),
             "file_counts": await run_in_threadpool(
                 file_service.counts_by_number,
                 _app(request).engine,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -97,19 +97,37 @@ def held_session(engine: Engine) -> tuple[str, str]:
     (its day, its session id)."""
     day = _last_tuesday_before(utcnow().astimezone(IST).date())
     starts = session_start(day, Policy().weekly_review_time)
-    sid = session_id(SessionKind.WEEKLY_REVIEW, starts)
+    cases = [
+        ("11/2026", "Ranchi", HYPERLINK, "nodal-district-ranchi"),
+        ("12/2026", "Dhanbad", "@SUM(1+1)", "nodal-district-dhanbad"),
+    ]
+    sid = closed_session(engine, SessionKind.WEEKLY_REVIEW.value, starts, None, cases)
+    return day.isoformat(), sid
+
+
+def closed_session(
+    engine: Engine,
+    kind: str,
+    starts: datetime,
+    place: str | None,
+    cases: list[tuple[str, str, str, str]],
+) -> str:
+    """A closed session of `kind` held at `place` (a district, a division; None: the state)
+    from `starts`, with a decision on each of `cases` (number, district, decision text,
+    responsible officer); its session id."""
+    sid = session_id(kind, starts, place)
     now = utcnow()
     with Session(engine) as session:
         session.add(
             ReviewSession(
                 session_id=sid,
-                kind=SessionKind.WEEKLY_REVIEW.value,
+                kind=kind,
                 starts_at=starts,
                 cutoff_at=starts - timedelta(hours=17),
                 workflow_id=f"review-{sid}",
                 phase="closed",
-                agenda_count=2,
-                decided_count=2,
+                agenda_count=len(cases),
+                decided_count=len(cases),
                 created_at=now,
                 updated_at=now,
                 closed_at=now,
@@ -117,12 +135,7 @@ def held_session(engine: Engine) -> tuple[str, str]:
             )
         )
         session.flush()  # the session's row before its items (their foreign key)
-        for position, (number, district, text, officer) in enumerate(
-            [
-                ("11/2026", "Ranchi", HYPERLINK, "nodal-district-ranchi"),
-                ("12/2026", "Dhanbad", "@SUM(1+1)", "nodal-district-dhanbad"),
-            ]
-        ):
+        for position, (number, district, text, officer) in enumerate(cases):
             item = AgendaItem(
                 registration_number=number,
                 workflow_id=f"w-{number}",
@@ -152,7 +165,7 @@ def held_session(engine: Engine) -> tuple[str, str]:
                 )
             )
         session.commit()
-    return day.isoformat(), sid
+    return sid
 
 
 async def test_the_minutes_csv_is_safe_localised_and_never_cached(web: httpx.AsyncClient) -> None:

@@ -8,9 +8,10 @@ every page names each rung in Hindi and English; a bad file stops the start nami
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from api.pages.reference import district_label
 from core.holidays import configured_policy
 from core.ladder import LadderFileError, configured_ladder
 from core.models import utcnow
@@ -29,12 +31,13 @@ from core.settings import Settings, get_settings
 from harness.factories import auth_headers, eventually
 from schemas import i18n
 from schemas.auth import Role
-from schemas.calendar import IST
+from schemas.calendar import IST, session_start
 from schemas.escalation import _CONFIGURED, Ladder, parse_session_id
 from schemas.reference import forget_names
 from schemas.review import PlannerInput
 from schemas.workflow import ComplaintState
 from tests.api.test_metrics import labels, parse
+from tests.api.test_minutes_files import closed_session
 from tests.api.test_pages import sign_in, token_of
 from tests.helpers import api_client, running_worker
 from tests.lifecycle_helpers import (
@@ -82,6 +85,15 @@ HINDI = {
     "cm_review": ("एल5: मुख्यमंत्री की समीक्षा", "मुख्यमंत्री समीक्षा (एल5)", "मुख्यमंत्री की समीक्षा में (एल5)"),
 }
 CLIMB = ("collector_review", "divcom_review", "secretary_review", "cm_review")
+# The forums' chairs (the file's `chair`) and a division's name in Hindi: `names` entries of
+# contexts forum|chair and division.
+HINDI_CHAIRS = {
+    "Collector": "कलेक्टर",
+    "Divisional Commissioner": "संभागीय आयुक्त",
+    "Principal Secretary": "प्रमुख सचिव",
+    "Chief Minister": "मुख्यमंत्री",
+}
+HINDI_DIVISIONS = {"Kolhan": "कोल्हान"}
 
 
 def _forget() -> None:
@@ -108,6 +120,10 @@ def five_levels(
         catalogue.add(rung["labels"]["en"], label, context="forum")
         catalogue.add(rung["sms_names"]["en"], sms, context="forum|sms")
         catalogue.add(rung["status_labels"]["en"], status, context="status")
+    for english, hindi in HINDI_CHAIRS.items():
+        catalogue.add(english, hindi, context="forum|chair")
+    for english, hindi in HINDI_DIVISIONS.items():
+        catalogue.add(english, hindi, context="division")
     with names.open("wb") as po:
         write_po(po, catalogue, width=100)
     monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
@@ -172,6 +188,92 @@ def test_a_bad_rung_stops_the_start_naming_the_field(tmp_path: Path, settings: S
         data["rungs"][1]["status"] = "closed"
 
     assert "rungs.1.status: 'closed'" in _bad(tmp_path, settings, lifecycle_status)
+
+
+@pytest.mark.parametrize(
+    ("chair", "reason"),
+    [
+        ("", "at least 1 character"),
+        ("C" * 81, "at most 80 characters"),
+        (" Collector", "one line without surrounding spaces"),
+        ("Divisional\nCommissioner", "one line without surrounding spaces"),
+        ("Collector\u202e", "bidirectional control"),
+        ("12345", "at least one letter"),
+        (7, "string"),
+    ],
+)
+def test_a_bad_chair_stops_the_start_naming_the_field(
+    tmp_path: Path, settings: Settings, chair: Any, reason: str
+) -> None:
+    def bad_chair(data: dict[str, Any]) -> None:
+        data["rungs"][2]["forum"]["chair"] = chair
+
+    message = _bad(tmp_path, settings, bad_chair)
+    assert "rungs.2.forum.chair" in message and reason in message, message
+
+
+def _last(weekday: int, before: date) -> date:
+    day = before - timedelta(days=1)
+    while day.weekday() != weekday:
+        day -= timedelta(days=1)
+    return day
+
+
+async def test_the_minutes_of_a_division_s_session_name_the_division_and_the_forum_s_chair(
+    dev_env: WorkflowEnvironment, any_engine: Engine, five_levels: tuple[Settings, Ladder]
+) -> None:
+    settings, ladder = five_levels
+    divcom = ladder.rung("divcom_review").forum
+    assert divcom is not None and divcom.chair == "Divisional Commissioner"
+    day = _last(divcom.weekday, utcnow().astimezone(IST).date())
+    starts = session_start(day, divcom.session_time)
+    cases = [
+        ("21/2026", "Seraikela Kharsawan", "Repair the handpump", "nodal-district-ranchi"),
+        ("22/2026", "East Singhbhum", "Clear the drain", "nodal-district-ranchi"),
+    ]
+    closed_session(any_engine, "divcom_review", starts, "Kolhan", cases)
+    app = create_app(settings, engine=any_engine, client=dev_env.client)
+    async with api_client(app, authorized=False) as http:
+        await sign_in(http, token_of(auth_headers(any_engine, Role.REVIEWER)))
+        for language, division, chair in (
+            ("en", "Kolhan", "Divisional Commissioner"),
+            ("hi", "कोल्हान", "संभागीय आयुक्त"),
+        ):
+            for printable in ({}, {"print": "1"}):
+                page = await http.get(
+                    f"/review-room/divcom_review/{day.isoformat()}/minutes",
+                    params={"district": "Kolhan", **printable},
+                    headers={"accept-language": language},
+                )
+                assert page.status_code == 200, page.text[:500]
+                assert f'id="minutes-division">{division}<' in page.text, language
+                assert f'id="minutes-chair">{chair}<' in page.text, language
+                present = re.search(r'id="minutes-districts">(.*?)</dd>', page.text)
+                assert present is not None
+                # The districts whose cases it took up; the division is not one of them.
+                assert present.group(1) == ", ".join(
+                    district_label(d, language) for d in ("East Singhbhum", "Seraikela Kharsawan")
+                )
+        # A district's session of the same ladder names no division, and its forum's chair.
+        collector = ladder.rung("collector_review").forum
+        assert collector is not None
+        monday = _last(collector.weekday, utcnow().astimezone(IST).date())
+        closed_session(
+            any_engine,
+            "collector_review",
+            session_start(monday, collector.session_time),
+            "Ranchi",
+            [("23/2026", "Ranchi", "Repair", "nodal-district-ranchi")],
+        )
+        page = await http.get(
+            f"/review-room/collector_review/{monday.isoformat()}/minutes",
+            params={"district": "Ranchi"},
+            headers={"accept-language": "en"},
+        )
+        assert page.status_code == 200, page.text[:500]
+        assert 'id="minutes-division"' not in page.text
+        assert 'id="minutes-chair">Collector<' in page.text
+        assert 'id="minutes-districts">Ranchi<' in page.text
 
 
 async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
