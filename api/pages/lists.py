@@ -69,7 +69,7 @@ def read_filters(request: Request) -> ListRequest:
         if name == "q":
             api["q"] = value[:200]
         elif name == "status" and value in all_statuses():
-            api["status_"] = value
+            api["status"] = value
         elif name in ("overdue", "urgent") and value in ("true", "false"):
             api[name] = value == "true"
         elif name == "category" and value in {c.code for c in CATEGORIES}:
