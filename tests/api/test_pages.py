@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.audit import entries
-from core.models import Message, utcnow
+from core.models import Complaint, Message, utcnow
 from core.settings import Settings
 from harness.factories import auth_headers, eventually, insert_case
 from schemas.auth import Role
@@ -442,30 +442,43 @@ async def test_the_engineer_opens_the_temporal_ui_decoded_on_the_apis_host(
     assert refused.status_code == 401
 
 
-async def test_the_desk_lists_the_citizens_the_sms_did_not_reach(
-    pages: httpx.AsyncClient, engine: Engine
-) -> None:
-    reached = insert_case(engine, district="Ranchi")
-    failed = insert_case(engine, district="Dhanbad", urgent=True)
+def add_messages(engine: Engine, sent: list[tuple[Complaint, str, str, MessageStatus]]) -> None:
+    """The citizen's acknowledgement of each case: (case, channel, text, status), a second
+    apart in this order."""
     now = utcnow()
     with Session(engine) as session:
-        for case, status in ((reached, MessageStatus.DELIVERED), (failed, MessageStatus.FAILED)):
+        for n, (case, channel, text, status) in enumerate(sent):
             session.add(
                 Message(
-                    key=f"test:{case.id}",
+                    key=f"test:{case.id}:{n}",
                     complaint_id=case.id,
                     template="acknowledgement",
                     recipient_kind=RecipientKind.CITIZEN,
                     recipient=case.citizen_phone,
                     language="hi",
-                    text="...",
+                    text=text,
                     status=status,
                     provider="twilio",
-                    created_at=now,
+                    channel=channel,
+                    created_at=now + timedelta(seconds=n),
                     updated_at=now,
                 )
             )
         session.commit()
+
+
+async def test_the_desk_lists_the_citizens_the_sms_did_not_reach(
+    pages: httpx.AsyncClient, engine: Engine
+) -> None:
+    reached = insert_case(engine, district="Ranchi")
+    failed = insert_case(engine, district="Dhanbad", urgent=True)
+    add_messages(
+        engine,
+        [
+            (reached, "sms", "...", MessageStatus.DELIVERED),
+            (failed, "sms", "...", MessageStatus.FAILED),
+        ],
+    )
     await sign_in(pages, token_of(auth_headers(engine, Role.TELECALLER)))
     desk = await pages.get("/desk")
     listed = desk.text.split('id="unreachable"', 1)[1].split("</ul>", 1)[0]
@@ -481,26 +494,13 @@ async def test_the_case_page_shows_each_message_s_channel(
     pages: httpx.AsyncClient, engine: Engine, language: str, channels: list[str], heading: str
 ) -> None:
     case = insert_case(engine, district="Ranchi")
-    now = utcnow()
-    with Session(engine) as session:
-        for n, channel in enumerate(("sms", "whatsapp")):
-            session.add(
-                Message(
-                    key=f"test:{case.id}:{channel}",
-                    complaint_id=case.id,
-                    template="acknowledgement",
-                    recipient_kind=RecipientKind.CITIZEN,
-                    recipient=case.citizen_phone,
-                    language="hi",
-                    text=f"text by {channel}",
-                    status=MessageStatus.DELIVERED,
-                    provider="twilio",
-                    channel=channel,
-                    created_at=now + timedelta(seconds=n),
-                    updated_at=now,
-                )
-            )
-        session.commit()
+    add_messages(
+        engine,
+        [
+            (case, channel, f"text by {channel}", MessageStatus.DELIVERED)
+            for channel in ("sms", "whatsapp")
+        ],
+    )
     await sign_in(pages, token_of(auth_headers(engine, Role.TELECALLER)))
     page = await pages.get(
         f"/cases/{case.year}/{case.sequence}", headers={"accept-language": language}
