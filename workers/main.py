@@ -67,6 +67,18 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
 )
 
+# Every workflow the worker runs; the replay command and the replay tests know the same ones.
+WORKFLOWS = (
+    ComplaintWorkflow,
+    ReconcileWorkflow,
+    ReviewSessionWorkflow,
+    ReviewPlannerWorkflow,
+    MediaFetchWorkflow,
+    AttachmentRetentionWorkflow,
+    RecordingFetchWorkflow,
+    WhatsAppFallbackWorkflow,
+)
+
 
 def build_worker(
     client: Client,
@@ -92,16 +104,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[
-            ComplaintWorkflow,
-            ReconcileWorkflow,
-            ReviewSessionWorkflow,
-            ReviewPlannerWorkflow,
-            MediaFetchWorkflow,
-            AttachmentRetentionWorkflow,
-            RecordingFetchWorkflow,
-            WhatsAppFallbackWorkflow,
-        ],
+        workflows=list(WORKFLOWS),
         activities=[
             case.route_complaint,
             case.find_officer,

@@ -23,14 +23,14 @@ from core.admin import connect_within, exit_now
 from core.codec import data_converter
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
-from workflows.complaint import ComplaintWorkflow
-from workflows.reconcile import ReconcileWorkflow
+from workers.main import WORKFLOWS
 
 log = logging.getLogger(__name__)
 
 
 async def replay(history: WorkflowHistory, settings: Settings | None = None) -> Exception | None:
-    """Replay `history` against the workflow code of this checkout; the failure, if any.
+    """Replay `history` (of any workflow the worker runs: a case, a review session, a fetch,
+    a WhatsApp fallback ...) against the workflow code of this checkout; the failure, if any.
 
     A non-determinism error means the code changed in a way that breaks running cases (guard
     the change with `workflow.patched`); any other failure reproduces the workflow's bug
@@ -39,7 +39,7 @@ async def replay(history: WorkflowHistory, settings: Settings | None = None) -> 
     # The deployment's converter: an encrypted history decrypts with its key ring (payloads
     # written before encryption pass through it unchanged). No settings: no decryption.
     replayer = Replayer(
-        workflows=[ComplaintWorkflow, ReconcileWorkflow],
+        workflows=list(WORKFLOWS),
         data_converter=data_converter(settings) if settings else pydantic_data_converter,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

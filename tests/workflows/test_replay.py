@@ -19,12 +19,8 @@ from temporalio.worker import Replayer, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tests.paths import HISTORIES as HISTORIES_DIR
-from workers.main import WORKFLOW_RUNNER
-from workflows.complaint import ComplaintWorkflow
-from workflows.media import MediaFetchWorkflow
-from workflows.recording import RecordingFetchWorkflow
-from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
-from workflows.whatsapp import WhatsAppFallbackWorkflow
+from workers.main import WORKFLOW_RUNNER, WORKFLOWS
+from workers.replay import replay
 
 HISTORIES = sorted(HISTORIES_DIR.glob("*.json"))
 # Every lifecycle path with its history (file stem), by the test that records it.
@@ -133,16 +129,16 @@ RUNNERS = {"worker_runner": WORKFLOW_RUNNER, "default_sandbox": SandboxedWorkflo
 async def test_history_replays(path: Path, runner: WorkflowRunner) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     replayer = Replayer(
-        workflows=[
-            ComplaintWorkflow,
-            ReviewSessionWorkflow,
-            ReviewPlannerWorkflow,
-            MediaFetchWorkflow,
-            RecordingFetchWorkflow,
-            WhatsAppFallbackWorkflow,
-        ],
+        workflows=list(WORKFLOWS),
         data_converter=pydantic_data_converter,
         workflow_runner=runner,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("path", [p for p in HISTORIES if p not in CASES], ids=lambda p: p.stem)
+async def test_the_replay_command_replays_every_kind_of_workflow(path: Path) -> None:
+    """`python -m workers.replay` knows the worker's workflows, not only the cases'."""
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    assert await replay(history) is None
