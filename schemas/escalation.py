@@ -114,8 +114,11 @@ class Forum(BaseModel):
     invites_citizens: bool = False
     # Who chairs its sessions, as the minutes name them (English, 1 to 80 characters with a
     # letter and no hidden or control character; other languages from the `names` catalogue,
-    # context `forum|chair`). None: the shipped forums' chairs by kind, else none named.
-    chair: str | None = Field(default=None, min_length=1, max_length=80)
+    # context `forum|chair`). None: the shipped forums' chairs by kind, else none named. Read
+    # by the pages from the configured ladder only: left out of every dump, so that the forum
+    # in a workflow's payload (a case's ladder, a planner's input) stays as a 1.0 worker reads
+    # it (its forums forbid unknown fields).
+    chair: str | None = Field(default=None, min_length=1, max_length=80, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
