@@ -202,6 +202,38 @@ class Outbox:
         if sms is not None:
             self._state.outbox.append(sms)
 
+    def owe_assignment(
+        self,
+        citizen_sms: SmsTemplate,
+        due: str,
+        *,
+        acknowledge: bool = False,
+        notify_officer: bool = True,
+    ) -> None:
+        """The messages of a case put with an officer, report `due`: the officer's (a
+        directive's, an urgent case's or the usual), the citizen's acknowledgement with
+        `acknowledge`, then the citizen's `citizen_sms`."""
+        officer_sms = (
+            SmsTemplate.OFFICER_DIRECTIVE
+            if citizen_sms is SmsTemplate.DIRECTIVE
+            else SmsTemplate.OFFICER_URGENT
+            if self._urgent
+            else SmsTemplate.OFFICER_ASSIGNED
+        )
+        if notify_officer:
+            self.owe(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
+        if acknowledge:
+            self.owe(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
+        # "Forwarded to X" means nothing once the case has moved on; a directive or a
+        # reopening is news the citizen gets even late.
+        self.owe(
+            citizen_sms,
+            RecipientKind.CITIZEN,
+            {"due": due},
+            assignment_bound=citizen_sms
+            in (SmsTemplate.FORWARDED, SmsTemplate.SUGGESTION_UNDER_CONSIDERATION),
+        )
+
     async def pause(self) -> None:
         """Before continue-as-new: let a send in flight finish (its message leaves the outbox)
         rather than abandon it, but never hold the case up for long (an unfinished one is sent

@@ -28,6 +28,7 @@ from schemas.escalation import (
 from schemas.policy import Policy
 from schemas.reasons import DOES_NOT_PERTAIN
 from schemas.reference import canonical_department, canonical_district
+from schemas.refusals import CaseRejected
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
@@ -318,6 +319,12 @@ def rating_refusal(
 
 # A refusal: its key in `schemas.refusals` and the values its words name.
 Refusal = tuple[str, dict[str, Any]]
+
+
+def refuse(refusal: Refusal | None) -> None:
+    """Raise `refusal` (its key and values) as the case's `CaseRejected`, if there is one."""
+    if refusal is not None:
+        raise CaseRejected(refusal[0], **refusal[1])
 
 
 def status_refusal(status: str, *wanted: str) -> Refusal | None:

@@ -1,0 +1,139 @@
+"""The case's climb up its ladder: the next rung's forum and its sitting, the lower forum
+that prepares it, a session's rollover (and the climb when a rung's sittings are used up).
+Workflow code, for `ComplaintWorkflow` only, run under the case's lock; where a case goes
+and when is asked of the pure rules (`workflows.rules`), the ladder is data
+(`schemas.escalation`, docs/ladders.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Protocol
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.calendar import SessionKind, WorkingCalendar, fmt_ist
+    from schemas.enums import RecipientKind
+    from schemas.escalation import Ladder, Rung
+    from schemas.workflow import ComplaintState, SmsTemplate
+    from workflows import rules
+    from workflows.outbox import Outbox
+
+
+class Record(Protocol):
+    """The case's transition into the read model (`Journal.record`)."""
+
+    def __call__(self, event: str, *, actor: str, note: str | None) -> Awaitable[None]: ...
+
+
+class Escalation:
+    """Moves the case up `ladder` (`climb`) and on to its forum's next sitting (`roll_over`);
+    `state` is the case's live state, `district` the district it was filed in (a transfer to
+    another district's officer moves it)."""
+
+    def __init__(
+        self,
+        state: ComplaintState,
+        ladder: Ladder,
+        calendar: WorkingCalendar,
+        *,
+        district: str,
+        outbox: Outbox,
+        record: Record,
+    ) -> None:
+        self._state = state
+        self._ladder = ladder
+        self._calendar = calendar
+        self._filed_in = district
+        self._outbox = outbox
+        self._record = record
+
+    def forum_above(self) -> str:
+        """Where the case goes if the report is late: the next rung's forum on the case's
+        ladder (the weekly review on the seed's, the District Collector's review on the DC
+        ladder)."""
+        upper = self._ladder.next_rung(rules.rung_of(self._state, self._ladder).code).forum
+        return str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
+
+    async def climb(self, *, reason: str, actor: str) -> None:
+        """To the next rung's forum: its next sitting (the district's own where each district
+        holds one), the citizen told the forum and the real date; a case bound for a forum
+        prepared at a lower one (Sidhi Baat, at the weekly review) is told both dates."""
+        state, ladder = self._state, self._ladder
+        rung = ladder.next_rung(rules.rung_of(state, ladder).code)
+        state.rung = rung.code
+        state.escalation_level = rung.level
+        state.rollovers = 0
+        self._sit(rung)
+        assert state.review and rung.forum
+        prepared_at = self._prepared_before(rung, state.review.starts_at)
+        note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
+        if prepared_at is not None:
+            note += f", prepared at the {prepared_at[0].code} of {fmt_ist(prepared_at[1])}"
+        await self._record(f"escalated_to_{rung.forum.session_kind}", actor=actor, note=note)
+        # The two-date text names Sidhi Baat and the weekly review: another ladder's prepared
+        # forum is told by the one-forum text (its forum and date).
+        if prepared_at is not None and rung.forum.session_kind == SessionKind.SIDHI_BAAT:
+            self._outbox.owe(
+                SmsTemplate.ESCALATED_SIDHI_BAAT,
+                RecipientKind.CITIZEN,
+                {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at[1])},
+            )
+            return
+        self.tell_agenda(str(rung.forum.session_kind))
+
+    def tell_agenda(self, forum: str) -> None:
+        """The citizen told the case's forum and its sitting's date."""
+        assert self._state.review
+        self._outbox.owe(
+            SmsTemplate.ESCALATED,
+            RecipientKind.CITIZEN,
+            {"forum": forum, "date": fmt_ist(self._state.review.starts_at)},
+        )
+
+    async def roll_over(self, actor: str = "timer") -> None:
+        """Undecided at its session: on to the next one, never dropped. `actor`: the reviewer
+        who closed the session, or the timer."""
+        state = self._state
+        assert state.review
+        previous = state.review
+        state.rollovers += 1
+        rung = rules.rung_of(state, self._ladder)
+        if rules.rung_exhausted(rung, state.rollovers):
+            await self.climb(
+                reason=f"undecided at {state.rollovers} sessions of the {rung.code}", actor=actor
+            )
+            return
+        self._sit(rung)
+        assert state.review
+        await self._record(
+            "review_rolled_over",
+            actor=actor,
+            note=f"undecided at {previous.session_id}; now {state.review.session_id}",
+        )
+        self.tell_agenda(str(previous.kind))
+
+    def _district(self) -> str:
+        """The case's district now (a transfer to another district's officer moves it)."""
+        officer = self._state.officer
+        return officer.district if officer and officer.district else self._filed_in
+
+    def _sit(self, rung: Rung) -> None:
+        """On the agenda of the next sitting of `rung`'s forum."""
+        state = self._state
+        assert rung.forum
+        state.review = rules.rung_slot(rung, workflow.now(), self._district(), self._calendar)
+        state.status = rung.status
+        state.next_deadline = rules.review_deadline(state.review, rung.forum.rollover_after)
+
+    def _prepared_before(self, rung: Rung, starts_at: datetime) -> tuple[Rung, datetime] | None:
+        """The lower forum's sitting that prepares a case bound for `rung`'s at `starts_at`,
+        if the forum is prepared at one and a sitting falls before it."""
+        assert rung.forum
+        if rung.forum.prepared_at is None:
+            return None
+        lower = self._ladder.rung(rung.forum.prepared_at)
+        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._calendar)
+        return (lower, slot.starts_at) if slot.starts_at < starts_at else None
