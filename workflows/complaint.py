@@ -20,7 +20,6 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.case import CaseActivities
     from schemas.attachments import AttachmentEvent
     from schemas.calendar import fmt_ist
     from schemas.enums import (
@@ -32,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.refusals import CaseRejected
     from schemas.review import RollOverRequest
-    from schemas.voice import IvrOutcome, IvrState
+    from schemas.voice import IvrOutcome
     from schemas.workflow import (
         ActionResult,
         CallbackOutcome,
@@ -54,7 +53,6 @@ with workflow.unsafe.imports_passed_through():
         SmsTemplate,
         Withdrawal,
     )
-    from workflows import ivr as ivr_rules
     from workflows import rules
     from workflows.caller import IvrCaller
     from workflows.correspondence import Correspondence
@@ -145,7 +143,7 @@ class ComplaintWorkflow:
             if wake_at is None:
                 break
             version = self._journal.version
-            if await self._changed_before(wake_at):
+            if await self._journal.changed_before(wake_at):
                 continue
             async with self._lock:
                 if self._journal.version != version:
@@ -172,20 +170,6 @@ class ComplaintWorkflow:
             or info.get_current_history_length() > self._input.max_history_events
         )
 
-    async def _changed_before(self, moment: datetime) -> bool:
-        """Wait until `moment` or until the case changes, whichever comes first."""
-        version = self._journal.version
-        remaining = (moment - workflow.now()).total_seconds()
-        if remaining <= 0:
-            return False
-        try:
-            await workflow.wait_condition(
-                lambda: self._journal.version != version, timeout=remaining
-            )
-        except TimeoutError:
-            return False
-        return True
-
     def _next_wake(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
         """The next moment this case must move by itself, and what it does then (the rule:
         `rules.next_wake`; here, the handler for it)."""
@@ -199,7 +183,7 @@ class ComplaintWorkflow:
             return None, None
         moment, kind = wake
         handlers: dict[Wake, Callable[[], Awaitable[None]] | None] = {
-            Wake.REMIND_OFFICER: self._remind_officer,
+            Wake.REMIND_OFFICER: self._escalation.remind_officer,
             Wake.REPORT_DEADLINE_MISSED: self._report_deadline_missed,
             Wake.CALLBACK_OVERDUE: self._callback_overdue,
             Wake.ROLL_OVER: self._escalation.roll_over,
@@ -256,22 +240,6 @@ class ComplaintWorkflow:
             notify_officer=notify_officer,
         )
 
-    async def _remind_officer(self) -> None:
-        state = self._state
-        state.reminders_sent += 1
-        await self._record(
-            "officer_reminded",
-            actor="timer",
-            note=f"reminder {state.reminders_sent}: report due {fmt_ist(state.next_deadline)}",
-        )
-        self._outbox.owe(
-            SmsTemplate.OFFICER_REMINDER,
-            RecipientKind.OFFICER,
-            {"due": fmt_ist(state.next_deadline), "forum": self._escalation.forum_above()},
-            assignment_bound=True,
-            valid_until=state.next_deadline,
-        )
-
     async def _report_deadline_missed(self) -> None:
         await self._escalate(reason="report deadline missed", actor="timer")
 
@@ -292,16 +260,7 @@ class ComplaintWorkflow:
         await self._record(
             "closed", actor=actor, note=f"{reason.value}{': ' + note if note else ''}"
         )
-        template = (
-            SmsTemplate.SUGGESTION_ANSWERED
-            if reason is ClosureReason.SUGGESTION_ANSWERED
-            else SmsTemplate.CLOSED
-        )
-        self._outbox.owe(
-            template,
-            RecipientKind.CITIZEN,
-            {"reopen_days": str(self._policy.reopen_window.days)},
-        )
+        self._outbox.owe_closure(suggestion_answered=reason is ClosureReason.SUGGESTION_ANSWERED)
 
     # ---- department report (update) -------------------------------------------------------
 
@@ -350,11 +309,7 @@ class ComplaintWorkflow:
             )
             self._outbox.owe(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
             inp = self._input
-            if ivr_rules.ivr_applies(self._policy, kind=inp.kind.value, category=inp.category):
-                # Queued, not placed: the caller coroutine places it after this transition.
-                state.ivr = IvrState(
-                    round=state.event_seq, next_at=ivr_rules.calling_slot(now, self._policy)
-                )
+            if self._caller.owe(kind=inp.kind.value, category=inp.category, now=now):
                 return self._result("report recorded; the citizen will be called to verify")
             return self._result("report recorded; a telecaller will verify with the citizen")
 
@@ -475,14 +430,7 @@ class ComplaintWorkflow:
                     ClosureReason.CLOSED_AT_REVIEW, actor=decision.decided_by, note=decision.text
                 )
                 return self._result("closed at the review")
-            officer = state.officer
-            if decision.responsible_officer_id and (
-                officer is None or officer.officer_id != decision.responsible_officer_id
-            ):
-                officer = await self._journal.read_model(
-                    CaseActivities.find_officer, decision.responsible_officer_id
-                )
-            assert officer
+            officer = await self._journal.officer(decision.responsible_officer_id)
             deadline = decision.new_deadline or rules.directive_due(workflow.now(), self._policy)
             # A new round: the citizen's verdict on the earlier report is answered, and the
             # directive's deadline is the new promise.

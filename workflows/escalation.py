@@ -50,12 +50,27 @@ class Escalation:
         self._outbox = outbox
         self._record = record
 
-    def forum_above(self) -> str:
-        """Where the case goes if the report is late: the next rung's forum on the case's
-        ladder (the weekly review on the seed's, the District Collector's review on the DC
-        ladder)."""
-        upper = self._ladder.next_rung(rules.rung_of(self._state, self._ladder).code).forum
-        return str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
+    async def remind_officer(self) -> None:
+        """The officer reminded of the report's deadline, and told where the case goes if it
+        is late: the next rung's forum on the case's ladder (the weekly review on the seed's,
+        the District Collector's review on the DC ladder)."""
+        state = self._state
+        state.reminders_sent += 1
+        due = fmt_ist(state.next_deadline)
+        await self._record(
+            "officer_reminded",
+            actor="timer",
+            note=f"reminder {state.reminders_sent}: report due {due}",
+        )
+        upper = self._ladder.next_rung(rules.rung_of(state, self._ladder).code).forum
+        forum = str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
+        self._outbox.owe(
+            SmsTemplate.OFFICER_REMINDER,
+            RecipientKind.OFFICER,
+            {"due": due, "forum": forum},
+            assignment_bound=True,
+            valid_until=state.next_deadline,
+        )
 
     async def climb(self, *, reason: str, actor: str) -> None:
         """To the next rung's forum: its next sitting (the district's own where each district

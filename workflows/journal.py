@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from temporalio import workflow
@@ -75,6 +76,19 @@ class Journal:
             ),
         )
 
+    async def changed_before(self, moment: datetime) -> bool:
+        """Wait until `moment` or until the case changes (a transition is recorded),
+        whichever comes first; True when it changed."""
+        version = self.version
+        remaining = (moment - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return False
+        try:
+            await workflow.wait_condition(lambda: self.version != version, timeout=remaining)
+        except TimeoutError:
+            return False
+        return True
+
     async def record_registration(self) -> None:
         """ "registered", credited to whoever took it in (a telecaller, a portal) for the
         citizen, through the case's channel (the channel itself when no one is named)."""
@@ -116,6 +130,15 @@ class Journal:
                 urgent=self._input.urgent,
             ),
         )
+
+    async def officer(self, officer_id: str | None) -> OfficerAssignment:
+        """The officer a review names (`officer_id`), or the case's own when it names none
+        or the same one."""
+        officer = self._state.officer
+        if officer_id and (officer is None or officer.officer_id != officer_id):
+            officer = await self.read_model(CaseActivities.find_officer, officer_id)
+        assert officer
+        return officer
 
     async def mark_unsent(self, key: str, reason: str) -> None:
         """The read model's mark on a message the gateway did not accept in a round."""

@@ -234,6 +234,13 @@ class Outbox:
             in (SmsTemplate.FORWARDED, SmsTemplate.SUGGESTION_UNDER_CONSIDERATION),
         )
 
+    def owe_closure(self, *, suggestion_answered: bool) -> None:
+        """The citizen told the case is closed (a suggestion: answered), and for how many days
+        it can be reopened."""
+        template = SmsTemplate.SUGGESTION_ANSWERED if suggestion_answered else SmsTemplate.CLOSED
+        days = str(self._policy.reopen_window.days)
+        self.owe(template, RecipientKind.CITIZEN, {"reopen_days": days})
+
     async def pause(self) -> None:
         """Before continue-as-new: let a send in flight finish (its message leaves the outbox)
         rather than abandon it, but never hold the case up for long (an unfinished one is sent
