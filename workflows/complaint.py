@@ -354,50 +354,39 @@ class ComplaintWorkflow:
         """The telecaller's verification call: satisfied, not satisfied, or unreachable."""
         async with self._lock:
             self._require(ComplaintStatus.AWAITING_CALLBACK)
-            state, policy = self._state, self._policy
-            match result.outcome:
-                case CallbackOutcome.SATISFIED:
-                    await self._close(
-                        ClosureReason.RESOLVED_VERIFIED, actor=result.telecaller, note=result.remark
-                    )
-                    return self._result("closed: resolved and verified with the citizen")
-                case CallbackOutcome.NOT_SATISFIED:
-                    state.citizen_unsatisfied = True
-                    state.citizen_remark = result.remark
-                    await self._record(
-                        "citizen_not_satisfied", actor=result.telecaller, note=result.remark
-                    )
-                    await self._escalate(reason="citizen not satisfied", actor=result.telecaller)
-                    return self._result("citizen not satisfied: escalated")
-                case CallbackOutcome.UNREACHABLE:
-                    state.callback_attempts += 1
-                    attempts = state.callback_attempts
-                    await self._record(
-                        "citizen_unreachable",
-                        actor=result.telecaller,
-                        note=f"attempt {attempts} of {policy.callback_attempts}",
-                    )
-                    step = rules.after_unreachable(attempts, workflow.now(), policy)
-                    if step.next is rules.CallbackNext.RETRY:
-                        state.callback_due_at, state.next_deadline = step.due_at, step.overdue_at
-                        await self._record("callback_rescheduled", actor="system", note=None)
-                        return self._result("citizen unreachable: the call is rescheduled")
-                    if step.next is rules.CallbackNext.CLOSE:
-                        await self._close(
-                            ClosureReason.CITIZEN_UNREACHABLE,
-                            actor="system",
-                            note=f"unreachable on {attempts} attempts",
-                        )
-                        return self._result("closed after the last attempt; citizen informed")
-                    await self._escalate(
-                        reason=f"citizen unreachable on {attempts} attempts", actor="system"
-                    )
-                    return self._result("citizen unreachable on every attempt: escalated")
-            raise CaseRejected(  # pragma: no cover (every outcome is handled above)
-                "wrong_status",
-                status=str(self._state.status),
-                wanted=ComplaintStatus.AWAITING_CALLBACK.value,
-            )
+            actor = result.telecaller
+            if result.outcome is CallbackOutcome.UNREACHABLE:
+                return await self._unreachable(actor)
+            if result.outcome is CallbackOutcome.SATISFIED:
+                await self._close(ClosureReason.RESOLVED_VERIFIED, actor=actor, note=result.remark)
+                return self._result("closed: resolved and verified with the citizen")
+            state = self._state
+            state.citizen_unsatisfied = True
+            state.citizen_remark = result.remark
+            await self._record("citizen_not_satisfied", actor=actor, note=result.remark)
+            await self._escalate(reason="citizen not satisfied", actor=actor)
+            return self._result("citizen not satisfied: escalated")
+
+    async def _unreachable(self, telecaller: str) -> ActionResult:
+        """The citizen not reached on this attempt: called again, or, after the last, the case
+        closed or escalated (`rules.after_unreachable`)."""
+        state, policy = self._state, self._policy
+        state.callback_attempts += 1
+        attempts = state.callback_attempts
+        note = f"attempt {attempts} of {policy.callback_attempts}"
+        await self._record("citizen_unreachable", actor=telecaller, note=note)
+        step = rules.after_unreachable(attempts, workflow.now(), policy)
+        if step.next is rules.CallbackNext.RETRY:
+            state.callback_due_at, state.next_deadline = step.due_at, step.overdue_at
+            await self._record("callback_rescheduled", actor="system", note=None)
+            return self._result("citizen unreachable: the call is rescheduled")
+        if step.next is rules.CallbackNext.CLOSE:
+            note = f"unreachable on {attempts} attempts"
+            await self._close(ClosureReason.CITIZEN_UNREACHABLE, actor="system", note=note)
+            return self._result("closed after the last attempt; citizen informed")
+        reason = f"citizen unreachable on {attempts} attempts"
+        await self._escalate(reason=reason, actor="system")
+        return self._result("citizen unreachable on every attempt: escalated")
 
     @record_callback.validator
     def _validate_callback(self, result: CallbackResult) -> None:
@@ -501,34 +490,23 @@ class ComplaintWorkflow:
             )
             if on_agenda(state.status):
                 assert state.review
-                message = f"already on the agenda of {fmt_ist(state.review.starts_at)}"
                 # The one SMS the request owes says where the case is, not an officer's
-                # deadline (only its text differs from before: replay is unaffected).
-                self._outbox.owe(
-                    SmsTemplate.ESCALATED,
-                    RecipientKind.CITIZEN,
-                    {"forum": str(state.review.kind), "date": fmt_ist(state.review.starts_at)},
-                )
-                return self._result(message)
-            else:
-                granted = rules.review_request_granted(
-                    now=now,
-                    next_deadline=state.next_deadline,
-                    promise=self._promise(),
-                    citizen_unsatisfied=state.citizen_unsatisfied,
-                )
-                if granted:
-                    await self._escalate(reason="citizen asked for a review", actor="citizen")
-                    assert state.review
-                    return self._result(f"review granted: {fmt_ist(state.review.starts_at)}")
-                deadline = fmt_ist(state.next_deadline)
-                message = f"not yet due for review; the current deadline is {deadline}"
-            self._outbox.owe(
-                SmsTemplate.REVIEW_REQUEST_ANSWER,
-                RecipientKind.CITIZEN,
-                {"due": fmt_ist(state.next_deadline)},
+                # deadline.
+                self._escalation.tell_agenda(str(state.review.kind))
+                return self._result(f"already on the agenda of {fmt_ist(state.review.starts_at)}")
+            granted = rules.review_request_granted(
+                now=now,
+                next_deadline=state.next_deadline,
+                promise=self._promise(),
+                citizen_unsatisfied=state.citizen_unsatisfied,
             )
-            return self._result(message)
+            if granted:
+                await self._escalate(reason="citizen asked for a review", actor="citizen")
+                assert state.review
+                return self._result(f"review granted: {fmt_ist(state.review.starts_at)}")
+            due = fmt_ist(state.next_deadline)
+            self._outbox.owe(SmsTemplate.REVIEW_REQUEST_ANSWER, RecipientKind.CITIZEN, {"due": due})
+            return self._result(f"not yet due for review; the current deadline is {due}")
 
     @request_review.validator
     def _validate_review_request(self, request: ReviewRequest) -> None:
