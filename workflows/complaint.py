@@ -271,53 +271,51 @@ class ComplaintWorkflow:
             self._require(ComplaintStatus.AWAITING_REPORT)
             state = self._state
             if report.outcome is ReportOutcome.TRANSFERRED:
-                district = report.transfer_to_district or self._input.district
-                department = report.transfer_to_department
-                officer = await self._journal.route(district, department)
-                state.transfers += 1
-                return await self._transfer(officer, report)
-
+                return await self._transfer(report)
             state.last_report = report
             if self._input.kind is ComplaintKind.SUGGESTION:
-                if report.outcome is ReportOutcome.UNDER_CONSIDERATION:
-                    assert state.officer
-                    await self._assign(
-                        state.officer,
-                        event="suggestion_under_consideration",
-                        actor=report.submitted_by,
-                        note=report.reply,
-                        citizen_sms=SmsTemplate.SUGGESTION_UNDER_CONSIDERATION,
-                        notify_officer=False,
-                    )
-                    return self._result("under consideration: a final answer is due next")
-                await self._close(
-                    ClosureReason.SUGGESTION_ANSWERED,
-                    actor=report.submitted_by,
-                    note=f"{report.outcome.value}: {report.reply}",
-                )
-                return self._result("suggestion answered; the citizen is informed")
-
+                return await self._answer_suggestion(report)
             now = workflow.now()
             state.status = ComplaintStatus.AWAITING_CALLBACK
             state.callback_attempts = 0
             state.callback_due_at, state.next_deadline = rules.callback_schedule(now, self._policy)
             state.extension_requested_until = None  # the report answers it
-            await self._record(
-                "report_received",
-                actor=report.submitted_by,
-                note=f"{report.outcome.value}: {report.reply}",
-            )
+            note = f"{report.outcome.value}: {report.reply}"
+            await self._record("report_received", actor=report.submitted_by, note=note)
             self._outbox.owe(SmsTemplate.REPORT_RECEIVED, RecipientKind.CITIZEN, {})
             inp = self._input
             if self._caller.owe(kind=inp.kind.value, category=inp.category, now=now):
                 return self._result("report recorded; the citizen will be called to verify")
             return self._result("report recorded; a telecaller will verify with the citizen")
 
-    async def _transfer(self, officer: OfficerAssignment, report: DepartmentReport) -> ActionResult:
-        """A transfer never resets the citizen's clock: the new officer's deadline is at most
-        the promise plus the grace, and a case bounced too often, or past its promise, goes
-        to the next review (the escalation level is never lowered)."""
+    async def _answer_suggestion(self, report: DepartmentReport) -> ActionResult:
+        """A suggestion's report: under consideration (a final answer due next), or its answer
+        (the case closes)."""
+        officer = self._state.officer
+        if report.outcome is ReportOutcome.UNDER_CONSIDERATION:
+            assert officer
+            await self._assign(
+                officer,
+                event="suggestion_under_consideration",
+                actor=report.submitted_by,
+                note=report.reply,
+                citizen_sms=SmsTemplate.SUGGESTION_UNDER_CONSIDERATION,
+                notify_officer=False,
+            )
+            return self._result("under consideration: a final answer is due next")
+        note = f"{report.outcome.value}: {report.reply}"
+        await self._close(ClosureReason.SUGGESTION_ANSWERED, actor=report.submitted_by, note=note)
+        return self._result("suggestion answered; the citizen is informed")
+
+    async def _transfer(self, report: DepartmentReport) -> ActionResult:
+        """To the officer the report names. A transfer never resets the citizen's clock: the
+        new officer's deadline is at most the promise plus the grace, and a case bounced too
+        often, or past its promise, goes to the next review (the escalation level is never
+        lowered)."""
+        district = report.transfer_to_district or self._input.district
+        officer = await self._journal.route(district, report.transfer_to_department)
         state, now = self._state, workflow.now()
+        state.transfers += 1
         terms = rules.transfer_terms(
             now=now,
             usual_due=self._report_due(now),
