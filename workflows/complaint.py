@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 
 from temporalio import workflow
 
@@ -61,8 +62,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.outbox import Outbox
     from workflows.rules import Wake
 
-__all__ = ["CaseRejected", "ComplaintWorkflow"]
-
 
 @workflow.defn
 class ComplaintWorkflow:
@@ -92,22 +91,15 @@ class ComplaintWorkflow:
             note=journal.note_sms,
             mark_unsent=journal.mark_unsent,
         )
+        # The climb up the ladder, and what passes between the case and people besides its
+        # stages (both under the lock, like every transition).
+        calendar = policy.working_calendar()
         self._escalation = Escalation(
-            state,
-            ladder,
-            policy.working_calendar(),
-            district=input.district,
-            outbox=self._outbox,
-            record=self._record,
+            state, ladder, calendar, input.district, self._outbox, journal
         )
         self._escalate = self._escalation.climb
         self._talk = Correspondence(
-            state,
-            policy,
-            kind=input.kind,
-            journal=journal,
-            outbox=self._outbox,
-            climb=self._escalate,
+            state, policy, input.kind, journal, self._outbox, self._escalate
         )
         # The verification calls made by machine: placed by its coroutine, outside the lock.
         self._caller = IvrCaller(
@@ -173,19 +165,18 @@ class ComplaintWorkflow:
     def _next_wake(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
         """The next moment this case must move by itself, and what it does then (the rule:
         `rules.next_wake`; here, the handler for it)."""
-        wake = rules.next_wake(
-            self._state,
-            self._policy,
-            workflow.now(),
-            ladder=self._ladder,
-        )
+        wake = rules.next_wake(self._state, self._policy, workflow.now(), ladder=self._ladder)
         if wake is None:
             return None, None
         moment, kind = wake
         handlers: dict[Wake, Callable[[], Awaitable[None]] | None] = {
             Wake.REMIND_OFFICER: self._escalation.remind_officer,
-            Wake.REPORT_DEADLINE_MISSED: self._report_deadline_missed,
-            Wake.CALLBACK_OVERDUE: self._callback_overdue,
+            Wake.REPORT_DEADLINE_MISSED: partial(
+                self._escalate, reason="report deadline missed", actor="timer"
+            ),
+            Wake.CALLBACK_OVERDUE: partial(
+                self._escalate, reason="verification call not made in time", actor="timer"
+            ),
             Wake.ROLL_OVER: self._escalation.roll_over,
             Wake.REOPEN_WINDOW_ENDS: None,
         }
@@ -239,12 +230,6 @@ class ComplaintWorkflow:
             acknowledge=acknowledge,
             notify_officer=notify_officer,
         )
-
-    async def _report_deadline_missed(self) -> None:
-        await self._escalate(reason="report deadline missed", actor="timer")
-
-    async def _callback_overdue(self) -> None:
-        await self._escalate(reason="verification call not made in time", actor="timer")
 
     async def _close(self, reason: ClosureReason, *, actor: str, note: str | None) -> None:
         state = self._state

@@ -39,7 +39,6 @@ class Correspondence:
         self,
         state: ComplaintState,
         policy: Policy,
-        *,
         kind: ComplaintKind,
         journal: Journal,
         outbox: Outbox,

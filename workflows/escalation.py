@@ -7,9 +7,7 @@ and when is asked of the pure rules (`workflows.rules`), the ladder is data
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Protocol
 
 from temporalio import workflow
 
@@ -19,13 +17,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.escalation import Ladder, Rung
     from schemas.workflow import ComplaintState, SmsTemplate
     from workflows import rules
+    from workflows.journal import Journal
     from workflows.outbox import Outbox
-
-
-class Record(Protocol):
-    """The case's transition into the read model (`Journal.record`)."""
-
-    def __call__(self, event: str, *, actor: str, note: str | None) -> Awaitable[None]: ...
 
 
 class Escalation:
@@ -38,17 +31,16 @@ class Escalation:
         state: ComplaintState,
         ladder: Ladder,
         calendar: WorkingCalendar,
-        *,
         district: str,
         outbox: Outbox,
-        record: Record,
+        journal: Journal,
     ) -> None:
         self._state = state
         self._ladder = ladder
         self._calendar = calendar
         self._filed_in = district
         self._outbox = outbox
-        self._record = record
+        self._record = journal.record
 
     async def remind_officer(self) -> None:
         """The officer reminded of the report's deadline, and told where the case goes if it
