@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 class Record(Protocol):
-    """The case's transition into the read model (`ComplaintWorkflow._record`)."""
+    """The case's transition into the read model (`Journal.record`)."""
 
     def __call__(self, event: str, *, actor: str, note: str | None) -> Awaitable[None]: ...
 
