@@ -8,6 +8,7 @@ contact, a file added or removed, an SMS's delivery receipt. Workflow code, for
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from temporalio import workflow
 
@@ -30,37 +31,29 @@ with workflow.unsafe.imports_passed_through():
     from workflows.outbox import Outbox
 
 
+@dataclass(frozen=True)
 class Correspondence:
     """Each method records its event, queues the SMS it owes and answers in words (the
     update's message); `check_*` are the updates' validators. `climb` sends the case one rung
     up its ladder (`Escalation.climb`)."""
 
-    def __init__(
-        self,
-        state: ComplaintState,
-        policy: Policy,
-        kind: ComplaintKind,
-        journal: Journal,
-        outbox: Outbox,
-        climb: Callable[..., Awaitable[None]],
-    ) -> None:
-        self._state = state
-        self._policy = policy
-        self._kind = kind
-        self._journal = journal
-        self._outbox = outbox
-        self._climb = climb
+    state: ComplaintState
+    policy: Policy
+    kind: ComplaintKind
+    journal: Journal
+    outbox: Outbox
+    climb: Callable[..., Awaitable[None]]
 
     # ---- the officer's interim reply ------------------------------------------------------
 
     def check_interim(self, reply: InterimReply) -> None:
-        rules.refuse(rules.status_refusal(self._state.status, ComplaintStatus.AWAITING_REPORT))
+        rules.refuse(rules.status_refusal(self.state.status, ComplaintStatus.AWAITING_REPORT))
         refused = rules.interim_refusal(
             reason=reply.reason,
             text=reply.text,
             expected_by=reply.expected_by,
             now=workflow.now(),
-            allowed=self._policy.interim_reasons,
+            allowed=self.policy.interim_reasons,
         )
         rules.refuse(refused)
 
@@ -68,7 +61,7 @@ class Correspondence:
         """The officer, running late, tells the citizen why and by when. The case's deadline
         stays where it is (the citizen's clock still escalates it); an expected date past it
         is an extension request, on the next review's agenda, never the officer's own grant."""
-        state = self._state
+        state = self.state
         state.interim_replies += 1
         state.interim_reason = reply.reason
         state.interim_expected_by = reply.expected_by
@@ -78,8 +71,8 @@ class Correspondence:
         note = f"{reply.reason}: {reply.text}; expected by {expected}"
         if extension is not None:
             note += f"; extension past {fmt_ist(state.next_deadline)} asked of the review"
-        await self._journal.record("interim_reply", actor=reply.submitted_by, note=note)
-        self._outbox.owe(
+        await self.journal.record("interim_reply", actor=reply.submitted_by, note=note)
+        self.outbox.owe(
             SmsTemplate.INTERIM_REPLY,
             RecipientKind.CITIZEN,
             {"reason": reply.reason, "date": fmt_ist(reply.expected_by)},
@@ -94,15 +87,15 @@ class Correspondence:
     # ---- the citizen's rating of a closure, and the appeal ---------------------------------
 
     def check_rating(self, rating: ClosureRating) -> None:
-        state = self._state
+        state = self.state
         rules.refuse(rules.status_refusal(state.status, ComplaintStatus.CLOSED))
         appeal = rules.appeal_asked(rating.score, rating.appeal)
-        if appeal and self._kind is ComplaintKind.SUGGESTION:
+        if appeal and self.kind is ComplaintKind.SUGGESTION:
             raise CaseRejected("no_appeal_for_suggestion")
         refused = rules.rating_refusal(
             closed_at=state.closed_at,
             now=workflow.now(),
-            window=self._policy.appeal_window,
+            window=self.policy.appeal_window,
             appeal=appeal,
             closures=state.closures,
             appealed_closure=state.appealed_closure,
@@ -114,7 +107,7 @@ class Correspondence:
         explicit appeal, appeals it: the case goes one rung up its own ladder (a forum, not
         back to the same officer) with that forum's deadline, and the citizen is told; one
         appeal per closure."""
-        state = self._state
+        state = self.state
         changed = state.rating is not None
         state.rating = rating.score
         state.rated_via = rating.via.value
@@ -123,7 +116,7 @@ class Correspondence:
         if rating.remark:
             note += f": {rating.remark}"
         actor = rating.recorded_by if staff else f"citizen ({rating.via.value})"
-        record = self._journal.record
+        record = self.journal.record
         await record(
             "closure_rated", actor=actor, note=note, channel=rating.via.value, for_citizen=staff
         )
@@ -140,7 +133,7 @@ class Correspondence:
         # closure moment, nor open without a forum, when the run loop looks at it.
         state.closure_reason = None
         state.closed_at = None
-        await self._climb(reason=f"appeal: closure rated {rating.score}/5", actor=actor)
+        await self.climb(reason=f"appeal: closure rated {rating.score}/5", actor=actor)
         assert state.review
         return f"appeal recorded: on the agenda of {fmt_ist(state.review.starts_at)}"
 
@@ -150,21 +143,21 @@ class Correspondence:
         """The citizen called again about this open case: the call is linked here (timeline,
         repeat count) and the citizen told this case's number again, instead of a second case
         and a second workflow."""
-        self._state.repeat_contacts += 1
-        await self._journal.record(
+        self.state.repeat_contacts += 1
+        await self.journal.record(
             "repeat_contact",
             actor=contact.recorded_by,
             note=contact.note,
             channel=contact.via,
             for_citizen=contact.recorded_by != "citizen",
         )
-        self._outbox.owe(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
-        return f"repeat contact {self._state.repeat_contacts} recorded"
+        self.outbox.owe(SmsTemplate.REPEAT_CONTACT, RecipientKind.CITIZEN, {})
+        return f"repeat contact {self.state.repeat_contacts} recorded"
 
     async def receipt(self, receipt: DeliveryReceipt) -> None:
         """An SMS's final delivery status, into the timeline (the read model's message row is
         already updated by the webhook; only receipts that changed it are signalled)."""
-        await self._journal.record(
+        await self.journal.record(
             f"sms_{receipt.status.value}",
             actor="sms",
             note=f"{receipt.template} to {receipt.recipient.value}"
@@ -175,4 +168,4 @@ class Correspondence:
         """A file of the case added, made public or private, removed, or an Open311
         media_url fetched or refused: into the timeline by reference (never its name or
         bytes). Signalled by the API (api/attachment_events.py) and MediaFetchWorkflow."""
-        await self._journal.record(event.event.value, actor=event.by, note=event.note)
+        await self.journal.record(event.event.value, actor=event.by, note=event.note)

@@ -7,6 +7,7 @@ and when is asked of the pure rules (`workflows.rules`), the ladder is data
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio import workflow
@@ -21,42 +22,34 @@ with workflow.unsafe.imports_passed_through():
     from workflows.outbox import Outbox
 
 
+@dataclass(frozen=True)
 class Escalation:
     """Moves the case up `ladder` (`climb`) and on to its forum's next sitting (`roll_over`);
-    `state` is the case's live state, `district` the district it was filed in (a transfer to
-    another district's officer moves it)."""
+    `state` is the case's live state, `filed_in` the district it was filed in (a transfer
+    to another district's officer moves it)."""
 
-    def __init__(
-        self,
-        state: ComplaintState,
-        ladder: Ladder,
-        calendar: WorkingCalendar,
-        district: str,
-        outbox: Outbox,
-        journal: Journal,
-    ) -> None:
-        self._state = state
-        self._ladder = ladder
-        self._calendar = calendar
-        self._filed_in = district
-        self._outbox = outbox
-        self._record = journal.record
+    state: ComplaintState
+    ladder: Ladder
+    calendar: WorkingCalendar
+    filed_in: str
+    outbox: Outbox
+    journal: Journal
 
     async def remind_officer(self) -> None:
         """The officer reminded of the report's deadline, and told where the case goes if it
         is late: the next rung's forum on the case's ladder (the weekly review on the seed's,
         the District Collector's review on the DC ladder)."""
-        state = self._state
+        state = self.state
         state.reminders_sent += 1
         due = fmt_ist(state.next_deadline)
-        await self._record(
+        await self.journal.record(
             "officer_reminded",
             actor="timer",
             note=f"reminder {state.reminders_sent}: report due {due}",
         )
-        upper = self._ladder.next_rung(rules.rung_of(state, self._ladder).code).forum
+        upper = self.ladder.next_rung(rules.rung_of(state, self.ladder).code).forum
         forum = str(upper.session_kind) if upper else str(SessionKind.WEEKLY_REVIEW)
-        self._outbox.owe(
+        self.outbox.owe(
             SmsTemplate.OFFICER_REMINDER,
             RecipientKind.OFFICER,
             {"due": due, "forum": forum},
@@ -68,7 +61,7 @@ class Escalation:
         """To the next rung's forum: its next sitting (the district's own where each district
         holds one), the citizen told the forum and the real date; a case bound for a forum
         prepared at a lower one (Sidhi Baat, at the weekly review) is told both dates."""
-        state, ladder = self._state, self._ladder
+        state, ladder = self.state, self.ladder
         rung = ladder.next_rung(rules.rung_of(state, ladder).code)
         state.rung = rung.code
         state.escalation_level = rung.level
@@ -79,11 +72,11 @@ class Escalation:
         note = f"{reason}; on the agenda of {fmt_ist(state.review.starts_at)}"
         if prepared_at is not None:
             note += f", prepared at the {prepared_at[0].code} of {fmt_ist(prepared_at[1])}"
-        await self._record(f"escalated_to_{rung.forum.session_kind}", actor=actor, note=note)
+        await self.journal.record(f"escalated_to_{rung.forum.session_kind}", actor=actor, note=note)
         # The two-date text names Sidhi Baat and the weekly review: another ladder's prepared
         # forum is told by the one-forum text (its forum and date).
         if prepared_at is not None and rung.forum.session_kind == SessionKind.SIDHI_BAAT:
-            self._outbox.owe(
+            self.outbox.owe(
                 SmsTemplate.ESCALATED_SIDHI_BAAT,
                 RecipientKind.CITIZEN,
                 {"date": fmt_ist(state.review.starts_at), "prep": fmt_ist(prepared_at[1])},
@@ -93,21 +86,21 @@ class Escalation:
 
     def tell_agenda(self, forum: str) -> None:
         """The citizen told the case's forum and its sitting's date."""
-        assert self._state.review
-        self._outbox.owe(
+        assert self.state.review
+        self.outbox.owe(
             SmsTemplate.ESCALATED,
             RecipientKind.CITIZEN,
-            {"forum": forum, "date": fmt_ist(self._state.review.starts_at)},
+            {"forum": forum, "date": fmt_ist(self.state.review.starts_at)},
         )
 
     async def roll_over(self, actor: str = "timer") -> None:
         """Undecided at its session: on to the next one, never dropped. `actor`: the reviewer
         who closed the session, or the timer."""
-        state = self._state
+        state = self.state
         assert state.review
         previous = state.review
         state.rollovers += 1
-        rung = rules.rung_of(state, self._ladder)
+        rung = rules.rung_of(state, self.ladder)
         if rules.rung_exhausted(rung, state.rollovers):
             await self.climb(
                 reason=f"undecided at {state.rollovers} sessions of the {rung.code}", actor=actor
@@ -115,7 +108,7 @@ class Escalation:
             return
         self._sit(rung)
         assert state.review
-        await self._record(
+        await self.journal.record(
             "review_rolled_over",
             actor=actor,
             note=f"undecided at {previous.session_id}; now {state.review.session_id}",
@@ -124,14 +117,14 @@ class Escalation:
 
     def _district(self) -> str:
         """The case's district now (a transfer to another district's officer moves it)."""
-        officer = self._state.officer
-        return officer.district if officer and officer.district else self._filed_in
+        officer = self.state.officer
+        return officer.district if officer and officer.district else self.filed_in
 
     def _sit(self, rung: Rung) -> None:
         """On the agenda of the next sitting of `rung`'s forum."""
-        state = self._state
+        state = self.state
         assert rung.forum
-        state.review = rules.rung_slot(rung, workflow.now(), self._district(), self._calendar)
+        state.review = rules.rung_slot(rung, workflow.now(), self._district(), self.calendar)
         state.status = rung.status
         state.next_deadline = rules.review_deadline(state.review, rung.forum.rollover_after)
 
@@ -141,6 +134,6 @@ class Escalation:
         assert rung.forum
         if rung.forum.prepared_at is None:
             return None
-        lower = self._ladder.rung(rung.forum.prepared_at)
-        slot = rules.rung_slot(lower, workflow.now(), self._district(), self._calendar)
+        lower = self.ladder.rung(rung.forum.prepared_at)
+        slot = rules.rung_slot(lower, workflow.now(), self._district(), self.calendar)
         return (lower, slot.starts_at) if slot.starts_at < starts_at else None
