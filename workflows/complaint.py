@@ -224,12 +224,8 @@ class ComplaintWorkflow:
         if officer.gap:
             note = f"{note + '; ' if note else ''}{officer.gap}"
         await self._record(event, actor=actor, note=note, channel=channel, for_citizen=for_citizen)
-        self._outbox.owe_assignment(
-            citizen_sms,
-            fmt_ist(state.next_deadline),
-            acknowledge=acknowledge,
-            notify_officer=notify_officer,
-        )
+        due = fmt_ist(state.next_deadline)
+        self._outbox.owe_assignment(citizen_sms, due, ack=acknowledge, officer=notify_officer)
 
     async def _close(self, reason: ClosureReason, *, actor: str, note: str | None) -> None:
         state = self._state

@@ -203,16 +203,11 @@ class Outbox:
             self._state.outbox.append(sms)
 
     def owe_assignment(
-        self,
-        citizen_sms: SmsTemplate,
-        due: str,
-        *,
-        acknowledge: bool = False,
-        notify_officer: bool = True,
+        self, citizen_sms: SmsTemplate, due: str, *, ack: bool, officer: bool
     ) -> None:
-        """The messages of a case put with an officer, report `due`: the officer's (a
-        directive's, an urgent case's or the usual), the citizen's acknowledgement with
-        `acknowledge`, then the citizen's `citizen_sms`."""
+        """The messages of a case put with an officer, report `due`: with `officer`, the
+        officer's (a directive's, an urgent case's or the usual); with `ack`, the citizen's
+        acknowledgement; then the citizen's `citizen_sms`."""
         officer_sms = (
             SmsTemplate.OFFICER_DIRECTIVE
             if citizen_sms is SmsTemplate.DIRECTIVE
@@ -220,9 +215,9 @@ class Outbox:
             if self._urgent
             else SmsTemplate.OFFICER_ASSIGNED
         )
-        if notify_officer:
+        if officer:
             self.owe(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
-        if acknowledge:
+        if ack:
             self.owe(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
         # "Forwarded to X" means nothing once the case has moved on; a directive or a
         # reopening is news the citizen gets even late.
