@@ -73,6 +73,8 @@ class ComplaintWorkflow:
         self._policy = policy = input.policy
         self._state = state = input.state.model_copy() if input.state else ComplaintState()
         self._lock = asyncio.Lock()
+        # The case's pace: a suggestion's or an urgent case's report windows.
+        self._pace = {"suggestion": input.kind is ComplaintKind.SUGGESTION, "urgent": input.urgent}
         self._journal = journal = Journal(state, input, self._lock)
         self._record, self._result = journal.record, journal.result
         # The case's ladder; a state carried over without a rung gets the one its stored
@@ -619,20 +621,9 @@ class ComplaintWorkflow:
 
     def _report_due(self, start: datetime) -> datetime:
         """When the report on work arriving at `start` is due (`rules.report_due`)."""
-        return rules.report_due(
-            start,
-            self._policy,
-            suggestion=self._input.kind is ComplaintKind.SUGGESTION,
-            urgent=self._input.urgent,
-        )
+        return rules.report_due(start, self._policy, **self._pace)
 
     def _promise(self) -> datetime:
-        """When the case was promised to be dealt with (set at its forwarding, each directive
-        and each reopening; a state carried without one: registration plus the window)."""
-        state = self._state
-        if state.promise_at is not None:
-            return state.promise_at
-        window = self._policy.report_deadline(
-            suggestion=self._input.kind is ComplaintKind.SUGGESTION, urgent=self._input.urgent
-        )
-        return self._input.registered_at + window
+        """When the case was promised to be dealt with (`rules.promise`)."""
+        registered_at = self._input.registered_at
+        return rules.promise(self._state.promise_at, registered_at, self._policy, **self._pace)

@@ -200,6 +200,22 @@ def report_due(start: datetime, policy: Policy, *, suggestion: bool, urgent: boo
     return policy.report_due(start, suggestion=suggestion, urgent=urgent)
 
 
+def promise(
+    promise_at: datetime | None,
+    registered_at: datetime,
+    policy: Policy,
+    *,
+    suggestion: bool,
+    urgent: bool,
+) -> datetime:
+    """When the case was promised to be dealt with: `promise_at`, set at its forwarding, each
+    directive and each reopening; a state carried without one, registration plus the report
+    window."""
+    if promise_at is not None:
+        return promise_at
+    return registered_at + policy.report_deadline(suggestion=suggestion, urgent=urgent)
+
+
 def directive_due(start: datetime, policy: Policy) -> datetime:
     """A directive's deadline when the review gave none (the policy's default, at the end of
     a working day or in working days)."""
