@@ -137,6 +137,14 @@ class Refused(ApplicationError):
         return None
 
 
+class CaseRejected(Refused):
+    """An action the case is not in a state to accept (the API answers 409): a refusal by key
+    (the API words it in Hindi too)."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key, kind="CaseRejected", **params)
+
+
 # Values that are themselves words to translate: a status named in a refusal.
 _STATUS_KEYS = ("status", "wanted")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from temporalio import workflow
@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 class Record(Protocol):
-    """The case's transition into the read model (`ComplaintWorkflow._record`)."""
+    """The case's transition into the read model (`Journal.record`)."""
 
     def __call__(self, event: str, *, actor: str, note: str | None) -> Awaitable[None]: ...
 
@@ -156,6 +156,17 @@ class IvrCaller:
             early = self._early_results.pop(placed.call_sid, None)
             if early is not None:
                 await self.call_ended(early)
+
+    def owe(self, *, kind: str, category: str | None, now: datetime) -> bool:
+        """A report received at `now`: a call owed when the policy calls this kind and
+        category by IVR (queued, not placed: the coroutine places it after the transition)."""
+        if not ivr_rules.ivr_applies(self._policy, kind=kind, category=category):
+            return False
+        state = self._state
+        state.ivr = IvrState(
+            round=state.event_seq, next_at=ivr_rules.calling_slot(now, self._policy)
+        )
+        return True
 
     async def call_ended(self, outcome: IvrOutcome, why: str | None = None) -> None:
         """A call's final result: another call later, or the telecaller's turn. Acted on once

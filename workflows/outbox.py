@@ -202,6 +202,40 @@ class Outbox:
         if sms is not None:
             self._state.outbox.append(sms)
 
+    def owe_assignment(
+        self, citizen_sms: SmsTemplate, due: str, *, ack: bool, officer: bool
+    ) -> None:
+        """The messages of a case put with an officer, report `due`: with `officer`, the
+        officer's (a directive's, an urgent case's or the usual); with `ack`, the citizen's
+        acknowledgement; then the citizen's `citizen_sms`."""
+        officer_sms = (
+            SmsTemplate.OFFICER_DIRECTIVE
+            if citizen_sms is SmsTemplate.DIRECTIVE
+            else SmsTemplate.OFFICER_URGENT
+            if self._urgent
+            else SmsTemplate.OFFICER_ASSIGNED
+        )
+        if officer:
+            self.owe(officer_sms, RecipientKind.OFFICER, {"due": due}, assignment_bound=True)
+        if ack:
+            self.owe(SmsTemplate.ACKNOWLEDGEMENT, RecipientKind.CITIZEN, {})
+        # "Forwarded to X" means nothing once the case has moved on; a directive or a
+        # reopening is news the citizen gets even late.
+        self.owe(
+            citizen_sms,
+            RecipientKind.CITIZEN,
+            {"due": due},
+            assignment_bound=citizen_sms
+            in (SmsTemplate.FORWARDED, SmsTemplate.SUGGESTION_UNDER_CONSIDERATION),
+        )
+
+    def owe_closure(self, *, suggestion_answered: bool) -> None:
+        """The citizen told the case is closed (a suggestion: answered), and for how many days
+        it can be reopened."""
+        template = SmsTemplate.SUGGESTION_ANSWERED if suggestion_answered else SmsTemplate.CLOSED
+        days = str(self._policy.reopen_window.days)
+        self.owe(template, RecipientKind.CITIZEN, {"reopen_days": days})
+
     async def pause(self) -> None:
         """Before continue-as-new: let a send in flight finish (its message leaves the outbox)
         rather than abandon it, but never hold the case up for long (an unfinished one is sent

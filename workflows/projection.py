@@ -2,7 +2,7 @@
 entry and the case's row, `RecordTransitionInput`) and to the search attributes, as pure
 functions of the case's live state.
 
-No Temporal calls, no I/O, no clock (the moment is an argument): `ComplaintWorkflow._record`
+No Temporal calls, no I/O, no clock (the moment is an argument): `Journal.record`
 calls them and does the effects (upsert, local activity); `tests/unit/test_projection.py` checks
 them in milliseconds. Search attributes carry no name, phone, address or message text.
 """

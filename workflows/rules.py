@@ -28,6 +28,7 @@ from schemas.escalation import (
 from schemas.policy import Policy
 from schemas.reasons import DOES_NOT_PERTAIN
 from schemas.reference import canonical_department, canonical_district
+from schemas.refusals import CaseRejected
 from schemas.workflow import (
     COMPLAINT_OUTCOMES,
     SUGGESTION_OUTCOMES,
@@ -199,6 +200,22 @@ def report_due(start: datetime, policy: Policy, *, suggestion: bool, urgent: boo
     return policy.report_due(start, suggestion=suggestion, urgent=urgent)
 
 
+def promise(
+    promise_at: datetime | None,
+    registered_at: datetime,
+    policy: Policy,
+    *,
+    suggestion: bool,
+    urgent: bool,
+) -> datetime:
+    """When the case was promised to be dealt with: `promise_at`, set at its forwarding, each
+    directive and each reopening; a state carried without one, registration plus the report
+    window."""
+    if promise_at is not None:
+        return promise_at
+    return registered_at + policy.report_deadline(suggestion=suggestion, urgent=urgent)
+
+
 def directive_due(start: datetime, policy: Policy) -> datetime:
     """A directive's deadline when the review gave none (the policy's default, at the end of
     a working day or in working days)."""
@@ -318,6 +335,12 @@ def rating_refusal(
 
 # A refusal: its key in `schemas.refusals` and the values its words name.
 Refusal = tuple[str, dict[str, Any]]
+
+
+def refuse(refusal: Refusal | None) -> None:
+    """Raise `refusal` (its key and values) as the case's `CaseRejected`, if there is one."""
+    if refusal is not None:
+        raise CaseRejected(refusal[0], **refusal[1])
 
 
 def status_refusal(status: str, *wanted: str) -> Refusal | None:

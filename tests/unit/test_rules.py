@@ -152,6 +152,19 @@ def test_deadlines_fall_at_the_end_of_a_working_day() -> None:
     assert rules.directive_due(NOW, in_working_days) == ist(2026, 12, 3, 17, 0)
 
 
+def test_the_promise_is_the_one_set_or_registration_plus_the_window() -> None:
+    set_at = NOW + timedelta(days=3)
+    assert rules.promise(set_at, NOW, POLICY, suggestion=False, urgent=True) == set_at
+    # A state carried without one: registration plus the case's own report window.
+    complaint = rules.promise(None, NOW, POLICY, suggestion=False, urgent=False)
+    suggestion = rules.promise(None, NOW, POLICY, suggestion=True, urgent=False)
+    urgent = rules.promise(None, NOW, POLICY, suggestion=False, urgent=True)
+    assert complaint == NOW + POLICY.report_deadline_complaint
+    assert suggestion == NOW + POLICY.report_deadline_suggestion
+    assert urgent == NOW + POLICY.report_deadline_urgent
+    assert len({complaint, suggestion, urgent}) == 3
+
+
 def test_a_transfer_never_resets_the_citizens_clock() -> None:
     promise = NOW + timedelta(days=15)
     # Early: the usual window, capped at the promise plus the grace.
