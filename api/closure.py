@@ -151,16 +151,22 @@ def closure_token(row: Complaint) -> str:
     return hashlib.sha256(f"{row.workflow_id}|{moment}".encode()).hexdigest()[:32]
 
 
-async def rate_by_sms(app: AppState, sender: str, score: int, sid: str | None) -> str:
+async def rate_by_sms(
+    app: AppState,
+    sender: str,
+    score: int,
+    sid: str | None,
+    via: RatingChannel = RatingChannel.SMS,
+) -> str:
     """Record a digit as the rating of the sender's latest closure; the reply says so, or
     why not (the window ended: how to file anew). Twilio's redelivery of the same SMS is one
-    update (its SID)."""
+    update (its SID). `via`: SMS, or WhatsApp for a digit sent there."""
     helpline = app.settings.helpline_number
     row = await run_in_threadpool(_latest_closed, app.engine, sender)
     if row is None or row.workflow_started_at is None:
         return reply("reply|help", "en", helpline=helpline)
     language, reg = row.language, row.registration_number
-    outcome = await rate_as_citizen(app, row, score, RatingChannel.SMS, request_id=sid)
+    outcome = await rate_as_citizen(app, row, score, via, request_id=sid)
     if outcome.answer is RatingAnswer.REFUSED:
         return reply(
             "reply|rating_refused",

@@ -141,6 +141,7 @@ class VerificationChannel(StrEnum):
     TELECALLER = "telecaller"
     SMS = "sms"
     DESK = "desk"
+    WHATSAPP = "whatsapp"  # the citizen's "1 / 2" answered in the WhatsApp conversation
 
 
 class VerificationResult(StrEnum):
@@ -152,6 +153,8 @@ def verification_channel(actor: str, channel: str | None) -> VerificationChannel
     """The channel of a verification recorded by `actor`, come in by the timeline `channel`."""
     if actor == "ivr":
         return VerificationChannel.IVR
+    if actor == "whatsapp" or channel == VerificationChannel.WHATSAPP.value:
+        return VerificationChannel.WHATSAPP
     if channel in (VerificationChannel.SMS.value, VerificationChannel.DESK.value):
         return VerificationChannel(channel)
     return VerificationChannel.TELECALLER

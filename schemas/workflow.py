@@ -137,6 +137,7 @@ class RatingChannel(StrEnum):
     CALL = "call"  # on the verification call
     PAGE = "page"  # the citizen's own page (phone checked)
     DESK = "desk"  # through a telecaller at the desk
+    WHATSAPP = "whatsapp"  # a digit in reply on WhatsApp
 
 
 class ClosureRating(BaseModel):

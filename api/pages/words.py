@@ -156,6 +156,7 @@ _CHANNELS: dict[str, Callable[[Gettext], str]] = {
     VerificationChannel.TELECALLER.value: lambda _: _("Telecaller"),
     VerificationChannel.SMS.value: lambda _: _("SMS reply"),
     VerificationChannel.DESK.value: lambda _: _("At the desk"),
+    VerificationChannel.WHATSAPP.value: lambda _: _("WhatsApp reply"),
 }
 
 

@@ -47,7 +47,7 @@ from schemas.delivery import FINAL_STATUSES, message_status
 from schemas.i18n import SOURCE_LANGUAGE, offered_languages
 from schemas.staff import UnreachableList
 from schemas.tracking import status_label
-from schemas.workflow import DeliveryReceipt, ReviewRequest
+from schemas.workflow import DeliveryReceipt, RatingChannel, ReviewRequest
 from workflows.complaint import ComplaintWorkflow
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,9 @@ MAX_COMMAND_CHARACTERS = 64
 
 # One reading of each text: the word, an optional `:` or `-`, the number (no two adjacent
 # optional spaces, so nothing backtracks).
+# How a request names the channel it came by, in the case's timeline note.
+_CHANNEL_WORD = {"sms": "SMS", "whatsapp": "WhatsApp"}
+
 _COMMAND = re.compile(
     r"(?P<word>[^\s\d:\-]+)\s*(?:[:\-]\s*)?"
     r"(?P<sequence>[0-9]{1,9})\s*/\s*(?P<year>[0-9]{4})\s*[.।]?"
@@ -229,7 +232,9 @@ def _find_case(engine: Engine, reg: str, sender: str) -> Complaint | None:
         return _citizen_case(session, reg, sender)
 
 
-async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | None) -> str:
+async def _review(
+    app: AppStateDep, row: Complaint, language: str, sid: str | None, via: str = "sms"
+) -> str:
     reg, helpline = row.registration_number, app.settings.helpline_number
     if row.workflow_started_at is None:
         return _status_text(row, language, helpline)
@@ -239,9 +244,9 @@ async def _review(app: AppStateDep, row: Complaint, language: str, sid: str | No
         result = await execute_within(
             handle,
             ComplaintWorkflow.request_review,
-            ReviewRequest(note="requested by SMS", via="sms"),
+            ReviewRequest(note=f"requested by {_CHANNEL_WORD[via]}", via=via),
             budget=app.settings.action_timeout_seconds,
-            update_id=f"request_review:sms:{sid}" if sid else None,
+            update_id=f"request_review:{via}:{sid}" if sid else None,
         )
     except ApiError as problem:
         if problem.status_code == 409:
@@ -286,9 +291,12 @@ async def twilio_inbound(request: Request, app: AppStateDep) -> Response:
     return Response(content=str(twiml), media_type="application/xml")
 
 
-async def command_answer(app: AppStateDep, text: str, sender: str, sid: str | None) -> str | None:
+async def command_answer(
+    app: AppStateDep, text: str, sender: str, sid: str | None, via: str = "sms"
+) -> str | None:
     """The answer to a citizen's command (`text`, digits in ASCII) from phone `sender`, by
-    SMS or WhatsApp: STATUS, REVIEW, STOP, START, or a closure's rating digit; None when
+    SMS or WhatsApp (`via`: `sms` | `whatsapp`, recorded as the channel of a rating or a
+    review request): STATUS, REVIEW, STOP, START, or a closure's rating digit; None when
     `text` is none of them."""
     helpline = app.settings.helpline_number
     match = _COMMAND.fullmatch(text) if len(text) <= MAX_COMMAND_CHARACTERS else None
@@ -298,7 +306,7 @@ async def command_answer(app: AppStateDep, text: str, sender: str, sid: str | No
     if choice is not None:
         return await _record_choice(app, sender, choice, sid)
     if score is not None:  # a digit in reply to the closure SMS: the citizen's rating
-        return await rate_by_sms(app, sender, score, sid)
+        return await rate_by_sms(app, sender, score, sid, RatingChannel(via))
     if match is None or command is None:
         return None
     verb, language = command
@@ -311,7 +319,7 @@ async def command_answer(app: AppStateDep, text: str, sender: str, sid: str | No
     if verb == "status":
         return _status_text(row, language, helpline)
     try:
-        return await _review(app, row, language, sid)
+        return await _review(app, row, language, sid, via)
     except ApiError as err:
         log.warning("review request by SMS for %s failed: %s", reg, err)
         return reply("reply|try_later", language, helpline=helpline)

@@ -155,7 +155,7 @@ async def _answer(
         return await _next_step(app, row, text, sid, now)
     answer = await _verification(app, phone, text, sid)
     if answer is None:
-        answer = await command_answer(app, text, phone, sid)
+        answer = await command_answer(app, text, phone, sid, via="whatsapp")
     if answer is not None:
         return discarded + answer
     started = WhatsAppConversation(

@@ -28,7 +28,7 @@ from activities.templates import reply
 from activities.twilio_gateway import TwilioGateway
 from api.main import create_app
 from api.routes import whatsapp as whatsapp_route
-from core.models import Complaint, Message, WhatsAppContact, WhatsAppConversation
+from core.models import Complaint, Message, Verification, WhatsAppContact, WhatsAppConversation
 from core.settings import Settings
 from harness.factories import complaint_body, eventually
 from tests.fake_twilio import (
@@ -348,10 +348,25 @@ async def test_the_verification_question_is_answered_on_whatsapp(
     case = await _case(stack, reg)
     assert case["status"] == "closed"
     assert any(e["actor"] == "whatsapp" for e in case["timeline"])
+    # Counted on the dashboard as verified on WhatsApp, not as a telecaller's call.
+    with Session(engine) as session:
+        channels = session.exec(
+            select(Verification.channel).where(
+                Verification.complaint_id == _cases_of(engine, phone)[0].id
+            )
+        ).all()
+    assert channels == ["whatsapp"], channels
     # The closure's rating digit, then, as by SMS.
     rated = await _say(stack, fake, phone, "5")
     assert rated == reply("reply|rated", "en", reg=reg, score="5")
     assert _cases_of(engine, phone)[0].rating == 5
+    # Recorded as rated on WhatsApp, not by SMS.
+    rated_event = await eventually(
+        lambda: _case(stack, reg),
+        lambda c: any(e["event"] == "closure_rated" for e in c["timeline"]),
+    )
+    closure_rated = [e for e in rated_event["timeline"] if e["event"] == "closure_rated"]
+    assert closure_rated[-1]["channel"] == "whatsapp", closure_rated
 
 
 async def test_the_daily_limit_signatures_expiry_and_floods(
