@@ -94,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     call = pending_call(settings, args.case)
     if call is None:
-        print(f"no IVR call of {args.case} is waiting (is the case awaiting verification?)")
+        print(
+            f"no IVR call of {args.case} has been placed yet. A call is placed only for a case "
+            "awaiting verification whose kind the policy calls by IVR, and only in calling "
+            "hours (ivr_calling_from to ivr_calling_until, 09:00 to 20:00 IST by default): at "
+            "night it waits for the morning (docs/ivr.md, 'Try it', for a policy that calls at "
+            "any hour)."
+        )
         return 1
     for twiml in answer(settings, call, args.digit, args.status):
         print(twiml)

@@ -1,8 +1,9 @@
 """`make whatsapp FROM=+919876543210 TEXT="..."`: play a citizen writing to the centre's
 WhatsApp number against the running stack (`make run`): the message is posted to the API's
 WhatsApp webhook signed as Twilio signs it; the reply, and every message the system wrote to
-this phone since its previous message (by WhatsApp or SMS; kept in the outbox without Twilio),
-are printed.
+this phone since the previous run printed its own (by WhatsApp or SMS; kept in the outbox
+without Twilio), are printed: what came in between (an officer's report, the question that
+follows it) included, nothing printed twice.
 
     python -m harness.whatsapp +919876543210 "Hello"
     python -m harness.whatsapp +919876543210 "STATUS 12/2026"
@@ -14,7 +15,7 @@ import argparse
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 import httpx
@@ -49,11 +50,15 @@ def send(settings: Settings, phone: str, text: str) -> str:
 
 
 def last_word(settings: Settings, phone: str) -> datetime:
-    """When `phone` last wrote by WhatsApp (now if never)."""
+    """Where the previous run's printing ended: `phone`'s last WhatsApp message plus the
+    settling wait that run printed after it (now if the phone never wrote)."""
     engine = make_engine(settings.effective_database_url)
     with read_session(engine) as session:
         contact = session.get(WhatsAppContact, phone)
-        return (contact.last_inbound_at if contact else None) or utcnow()
+        last = contact.last_inbound_at if contact else None
+    if last is None:
+        return utcnow()
+    return min(last + timedelta(seconds=SETTLE_SECONDS), utcnow())
 
 
 def sent_since(settings: Settings, phone: str, since: datetime) -> list[Message]:

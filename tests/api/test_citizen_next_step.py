@@ -110,4 +110,6 @@ async def test_a_closed_case_says_until_when_it_can_be_reopened(
     until = format_date((closed_at + timedelta(days=9)).astimezone(IST), "d MMM y", locale="en")
     assert "reopen" in step and until in step and "9 days" in step, step
     assert "ask for a review" not in step
+    # No deadline now, and no word that the case is finished beside the offer to reopen it.
+    assert "None: the case is closed" in page and "the case is finished" not in page
     assert _text(page, "latest-answer") == REPLY
