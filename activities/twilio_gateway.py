@@ -106,11 +106,17 @@ class TwilioGateway(SmsGateway):
     def find_sent(self, sms: OutgoingSms, since: datetime) -> SentSms | None:
         """Twilio's most recent message to this number with this very body, created since
         `since`: the trace of a send whose response was lost."""
-        for message in self._client.messages.list(to=sms.to, limit=50):
-            created = message.date_created
-            if message.body == sms.body and (created is None or created >= since):
-                return SentSms(
-                    status=message_status(message.status) or MessageStatus.QUEUED,
-                    provider_sid=message.sid,
-                )
-        return None
+        return sent_trace(self._client, sms.to, sms.body, since)
+
+
+def sent_trace(client: Client, to: str, body: str, since: datetime) -> SentSms | None:
+    """Twilio's most recent message to `to` (a number, or a `whatsapp:` address) with this
+    very `body`, created since `since`; None if there is none among the latest 50."""
+    for message in client.messages.list(to=to, limit=50):
+        created = message.date_created
+        if message.body == body and (created is None or created >= since):
+            return SentSms(
+                status=message_status(message.status) or MessageStatus.QUEUED,
+                provider_sid=message.sid,
+            )
+    return None

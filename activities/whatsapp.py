@@ -33,6 +33,7 @@ from twilio.rest import Client
 from activities.delivery import Delivery, deliver_once, new_message
 from activities.gateway import OutgoingSms, PermanentSmsError, SentSms, SmsGateway
 from activities.templates import reply, segments, template_for
+from activities.twilio_gateway import PERMANENT_ERROR_CODES, sent_trace, status_callback_url
 from core import whatsapp
 from core.db import write_session
 from core.models import Complaint, Message, utcnow
@@ -85,8 +86,6 @@ class WhatsAppSender(SmsGateway):
         if self._client is None:
             log.info("WhatsApp %s NOT SENT (outbox, no gateway configured)", sms.key)
             return SentSms(status=MessageStatus.OUTBOX)
-        from activities.twilio_gateway import PERMANENT_ERROR_CODES, status_callback_url
-
         what: dict[str, str] = (
             {
                 "content_sid": self._content.sid,
@@ -121,14 +120,7 @@ class WhatsAppSender(SmsGateway):
         """A WhatsApp message with this text to this number since `since` (a lost response)."""
         if self._client is None:
             return None
-        for message in self._client.messages.list(to=whatsapp.address(sms.to), limit=50):
-            created = message.date_created
-            if message.body == sms.body and (created is None or created >= since):
-                return SentSms(
-                    status=message_status(message.status) or MessageStatus.QUEUED,
-                    provider_sid=message.sid,
-                )
-        return None
+        return sent_trace(self._client, whatsapp.address(sms.to), sms.body, since)
 
 
 def twilio_client(gateway: SmsGateway) -> Client | None:

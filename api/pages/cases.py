@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlmodel import select
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api.actions import CaseAction, CaseActors
 from api.auth import signed_in
@@ -823,21 +823,38 @@ async def _report_files(
     uploads = files.uploads_of(form)
     if not uploads:
         return None
+    return await _attach(
+        request,
+        principal,
+        (year, sequence),
+        uploads,
+        kind=AttachmentKind.ACTION_TAKEN_REPORT,
+        source=AttachmentSource.REPORT,
+        values=values,
+    )
+
+
+async def _attach(
+    request: Request,
+    principal: Principal,
+    number: tuple[int, int],
+    uploads: list[UploadFile],
+    *,
+    kind: AttachmentKind,
+    source: AttachmentSource,
+    values: dict[str, Any] | None = None,
+) -> Response | None:
+    """Attach `uploads` to the case (`number`: year, sequence); None when stored, else the
+    case's page again with why beside the files (404 for no such case)."""
+    year, sequence = number
     try:
-        await files.attach(
-            request,
-            principal,
-            year,
-            sequence,
-            uploads,
-            kind=AttachmentKind.ACTION_TAKEN_REPORT,
-            source=AttachmentSource.REPORT,
-        )
+        await files.attach(request, principal, year, sequence, uploads, kind=kind, source=source)
     except ApiError as err:
         if err.status_code == 404:
             _ = gettext_for(request)
-            number = f"{sequence}/{year}"
-            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
+            raise PageError(
+                404, _("No complaint %(number)s.") % {"number": f"{sequence}/{year}"}
+            ) from None
         return await case_page(
             request,
             principal,
@@ -980,27 +997,12 @@ async def attach_files(
             errors={"files": _("Choose a photo or a document to attach.")},
             status=422,
         )
-    try:
-        await files.attach(
-            request,
-            principal,
-            year,
-            sequence,
-            uploads,
-            kind=AttachmentKind(wanted),
-            source=AttachmentSource.DESK,
-        )
-    except ApiError as err:
-        if err.status_code == 404:
-            number = f"{sequence}/{year}"
-            raise PageError(404, _("No complaint %(number)s.") % {"number": number}) from None
-        return await case_page(
-            request,
-            principal,
-            year,
-            sequence,
-            problem=err.detail,
-            errors={"files": err.detail},
-            status=err.status_code,
-        )
-    return redirect(f"/cases/{year}/{sequence}?done=attachments#files")
+    refused = await _attach(
+        request,
+        principal,
+        (year, sequence),
+        uploads,
+        kind=AttachmentKind(wanted),
+        source=AttachmentSource.DESK,
+    )
+    return refused or redirect(f"/cases/{year}/{sequence}?done=attachments#files")

@@ -106,14 +106,7 @@ async def record_decision(
     deadline) or a closure (with a reason, only once the citizen was informed), as the
     caller's. The decision reaches the case at once."""
     return await reviews.record_decision(
-        kind=kind,
-        day=day,
-        body=body,
-        session=session,
-        app=app,
-        principal=principal,
-        idempotency_key=idempotency_key,
-        district=district,
+        kind, day, body, session, app, principal, idempotency_key, district
     )
 
 
@@ -136,14 +129,7 @@ async def record_bulk_decision(
     as its own decision (timeline, SMS, a line of the minutes), N of M shown at
     `links.progress`. Sent again with its Idempotency-Key, it is recorded and applied once."""
     return await reviews.record_bulk_decision(
-        kind=kind,
-        day=day,
-        body=body,
-        session=session,
-        app=app,
-        principal=principal,
-        idempotency_key=idempotency_key,
-        district=district,
+        kind, day, body, session, app, principal, idempotency_key, district
     )
 
 
@@ -183,14 +169,7 @@ async def close_session(
     rollovers go in batches: thousands of cases take minutes); the session reads `closed`,
     with its counts, once they are done."""
     return await reviews.close_session(
-        kind=kind,
-        day=day,
-        body=body,
-        session=session,
-        app=app,
-        principal=principal,
-        idempotency_key=idempotency_key,
-        district=district,
+        kind, day, body, session, app, principal, idempotency_key, district
     )
 
 

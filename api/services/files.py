@@ -276,15 +276,21 @@ class FileView:
     thumbnail: str | None
 
 
-def case_files(engine: Engine, year: int, sequence: int) -> list[FileView]:
-    """The case's live files for its page (the reader may read the case: the page checked)."""
+def _live_files(engine: Engine, year: int, sequence: int, *, limit: int) -> list[Attachment]:
+    """The case's live files (the oldest first, at most `limit`); none for no such case."""
     with read_session(engine) as session:
         case = session.exec(
             select(Complaint).where(Complaint.year == year, Complaint.sequence == sequence)
         ).first()
         if case is None or case.id is None:
             return []
-        rows, _count = attachments.of_case(session, case.id, limit=100)
+        rows, _count = attachments.of_case(session, case.id, limit=limit)
+        return list(rows)
+
+
+def case_files(engine: Engine, year: int, sequence: int) -> list[FileView]:
+    """The case's live files for its page (the reader may read the case: the page checked)."""
+    rows = _live_files(engine, year, sequence, limit=100)
     base = f"/cases/{year}/{sequence}/attachments"
     return [
         FileView(
@@ -336,13 +342,7 @@ class CitizenFile:
 
 
 def citizen_files(engine: Engine, year: int, sequence: int) -> list[CitizenFile]:
-    with read_session(engine) as session:
-        case = session.exec(
-            select(Complaint).where(Complaint.year == year, Complaint.sequence == sequence)
-        ).first()
-        if case is None or case.id is None:
-            return []
-        rows, _count = attachments.of_case(session, case.id, limit=50)
+    rows = _live_files(engine, year, sequence, limit=50)
     return [
         CitizenFile(
             kind=r.kind,
