@@ -36,7 +36,6 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 from temporalio import workflow
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -51,6 +50,7 @@ from core.readmodel import agenda_rows, agenda_summary
 from core.settings import Environment, Settings
 from core.stack import PRIORITY_DYNAMIC_CONFIG
 from harness.factories import complaint_body
+from harness.histories import largest_payload, runs_of
 from schemas import search_attributes
 from schemas.calendar import SessionKind
 from schemas.complaint import ComplaintCreate
@@ -159,35 +159,6 @@ def _status_counts(engine: Any) -> dict[str, int]:
     with Session(engine) as db:
         rows = db.exec(select(Complaint.status, func.count()).group_by(col(Complaint.status)))
         return {str(getattr(s, "value", s)): n for s, n in rows}
-
-
-async def _runs(client: Client, workflow_id: str) -> list[list[Any]]:
-    first = (await client.get_workflow_handle(workflow_id).describe()).raw_description
-    run_id: str | None = (
-        first.workflow_execution_info.first_run_id or first.workflow_execution_info.execution.run_id
-    )
-    runs = []
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        runs.append(list(history.events))
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-            else None
-        )
-    return runs
-
-
-def _largest_payload(events: list[Any]) -> int:
-    largest = 0
-    for event in events:
-        for _, value in event.ListFields():
-            for name in ("input", "result", "details"):
-                payloads = getattr(value, name, None)
-                for p in getattr(payloads, "payloads", ()):
-                    largest = max(largest, p.ByteSize())
-    return largest
 
 
 async def review_at_scale(cases: int, bulk: int, singles: int) -> dict[str, Any]:
@@ -435,10 +406,10 @@ async def _storm_and_session(
     session["close_s"] = time.perf_counter() - began
     session["rolled_over"] = final.rolled_over_count
     session["decided"] = final.decided_count
-    runs = await _runs(client, handle.id)
+    runs = await runs_of(client, handle.id)
     session["runs"] = len(runs)
     session["events_per_run_max"] = max(len(r) for r in runs)
-    session["largest_payload_bytes"] = max(_largest_payload(r) for r in runs)
+    session["largest_payload_bytes"] = max(largest_payload(r) for r in runs)
     with Session(engine) as db:
         row = db.get(ReviewSession, sid)
         session["read_model_counts"] = (

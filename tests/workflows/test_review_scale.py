@@ -8,18 +8,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from core.models import ReviewBulk, ReviewItem, ReviewSession
 from core.settings import Settings
 from harness.factories import eventually
+from harness.histories import largest_payload, runs_of
 from schemas.calendar import SessionKind
 from schemas.enums import ComplaintStatus
 from schemas.review import (
@@ -113,38 +112,6 @@ def _rows(engine: Engine, sid: str) -> dict[str, ReviewItem]:
             r.registration_number: r
             for r in db.exec(select(ReviewItem).where(ReviewItem.session_id == sid))
         }
-
-
-async def _runs(client: Client, workflow_id: str) -> list[list[Any]]:
-    """Every run's history events, first run first (following continue-as-new)."""
-    runs = []
-    run_id: str | None = None
-    handle = client.get_workflow_handle(workflow_id)
-    first = (await handle.describe()).raw_description.workflow_execution_info
-    first_run = first.first_run_id or first.execution.run_id
-    run_id = first_run
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        runs.append(list(history.events))
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-            else None
-        )
-    return runs
-
-
-def _largest_payload(events: list[object]) -> int:
-    largest = 0
-    for event in events:
-        for _, value in event.ListFields():  # type: ignore[attr-defined]
-            for field in ("input", "result", "last_completion_result"):
-                payloads = getattr(value, field, None)
-                if payloads is not None and hasattr(payloads, "payloads"):
-                    for p in payloads.payloads:
-                        largest = max(largest, p.ByteSize())
-    return largest
 
 
 def _scheduled(events: list[object]) -> list[str]:
@@ -263,14 +230,14 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
         assert info.notices_sent == 3
 
     # Bounded by design: every stage went in batches, across runs, nothing large.
-    runs = await _runs(env.client, session.id)
+    runs = await runs_of(env.client, session.id)
     assert len(runs) >= 2
     scheduled = [name for events in runs for name in _scheduled(events)]
     assert scheduled.count("freeze_agenda_page") >= 4  # 3 pages of cases, 1 of awaiting
     assert scheduled.count("notice_recipients") >= 2
     assert scheduled.count("apply_bulk_batch") >= 2
     assert "freeze_agenda" not in scheduled and "roll_over_case" not in scheduled
-    assert max(_largest_payload(events) for events in runs) < WARN_BYTES // 16
+    assert max(largest_payload(events) for events in runs) < WARN_BYTES // 16
     assert max(len(events) for events in runs) < 200
     await keep_history(
         env.client.get_workflow_handle(session.id, run_id=session.first_execution_run_id),
