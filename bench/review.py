@@ -16,7 +16,7 @@ baselines measured in the same run on the same server.
    afterwards (none lost: each decided, rolled over, or elsewhere with a deadline).
 
 In-process: the real worker (`workers.main.build_worker`, the SMS worker beside it, SMS to the
-outbox), an SQLite read model in a temporary directory.
+outbox), an SQLite read model in a temporary directory (or PostgreSQL: `--review-postgres`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 from temporalio import workflow
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -154,7 +155,9 @@ async def _baselines(client: Client, updates: int, timers: int) -> dict[str, flo
             "AND ExecutionStatus = 'Running'"
         )
         await asyncio.sleep(max(0.0, wake - (time.perf_counter() - started_at)))
-        while (await client.count_workflows(running)).count:
+        while True:
+            if not (await client.count_workflows(running)).count:
+                break
             await asyncio.sleep(0.2)
         finished = time.perf_counter() - started_at
         assert len(sleepers) == timers
@@ -170,19 +173,29 @@ def _status_counts(engine: Any) -> dict[str, int]:
         return {str(getattr(s, "value", s)): n for s, n in rows}
 
 
-async def review_at_scale(cases: int, bulk: int, singles: int) -> dict[str, Any]:
-    """The storm and the session over `cases` cases (see the module's docstring)."""
+async def review_at_scale(
+    cases: int, bulk: int, singles: int, postgres_url: str | None = None
+) -> dict[str, Any]:
+    """The storm and the session over `cases` cases (see the module's docstring), the read
+    model in SQLite, or in a scratch schema of `postgres_url` (dropped afterwards)."""
     with tempfile.TemporaryDirectory(prefix="jansamvad-bench-review-") as directory:
+        schema = f"bench_review_{uuid.uuid4().hex[:8]}"
+        url = postgres_url or f"sqlite:///{Path(directory) / 'read-model.db'}"
         settings = Settings(
             environment=Environment.TEST,
             data_dir=Path(directory),
-            database_url=f"sqlite:///{Path(directory) / 'read-model.db'}",
+            database_url=url,
             temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}",
             sms_task_queue=f"bench-sms-{uuid.uuid4().hex[:6]}",
             sms_rate_limit_per_second=1000.0,
             workflow_id_prefix=f"b{uuid.uuid4().hex[:6]}-",
         )
-        engine = make_engine(settings.effective_database_url)
+        if postgres_url:
+            with sa.create_engine(postgres_url).begin() as connection:
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        else:
+            engine = make_engine(url)
         migrate(engine)
         load_directory(engine, settings.directory_file)
         env = await WorkflowEnvironment.start_local(
@@ -194,10 +207,15 @@ async def review_at_scale(cases: int, bulk: int, singles: int) -> dict[str, Any]
             dev_server_extra_args=PRIORITY_DYNAMIC_CONFIG,
         )
         try:
-            return await _measure(env.client, engine, settings, cases, bulk, singles)
+            result = await _measure(env.client, engine, settings, cases, bulk, singles)
+            result["read_model"] = engine.dialect.name
+            return result
         finally:
             await env.shutdown()
             engine.dispose()
+            if postgres_url:
+                with sa.create_engine(postgres_url).begin() as connection:
+                    connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 async def _measure(
@@ -243,7 +261,9 @@ async def _storm_and_session(
 ) -> None:
     # All registered "at one moment" (their created_at), so one deadline falls for all.
     moment = utcnow()
-    lead = 60 + cases / 25  # long enough to register and start every case first
+    # Long enough to register and start every case first (about 10 a second on two loaded
+    # cores), so that the deadline falls for all of them at once.
+    lead = 60 + cases / 6
     storm_policy = Policy(working_day_ends=None, report_deadline_complaint=timedelta(seconds=lead))
     control_policy = Policy(working_day_ends=None)
 

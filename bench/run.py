@@ -447,6 +447,7 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
     if review:
         storm, session, base = review["storm"], review["session"], review["baseline"]
         rows += [
+            ("review: read model", str(review.get("read_model", "sqlite")), ""),
             ("review: cases on the agenda", f"{session['agenda']}", f"{review['cases']}"),
             ("baseline: bare updates/s", f"{base['updates_per_s']:.0f}", ""),
             ("baseline: bare timer completions/s", f"{base['timer_completions_per_s']:.0f}", ""),
@@ -552,6 +553,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--review-bulk", type=int, default=2000, help="cases of the bulk directive")
     parser.add_argument("--review-singles", type=int, default=200, help="single decisions")
+    parser.add_argument(
+        "--review-postgres",
+        action="store_true",
+        help="the review section's read model in PostgreSQL (--postgres-url), not SQLite",
+    )
     parser.add_argument("--attachment-photos", type=int, default=100, help="photos uploaded")
     parser.add_argument("--attachment-clients", type=int, default=10, help="uploading at once")
     parser.add_argument(
@@ -595,7 +601,12 @@ def main(argv: list[str] | None = None) -> None:
         result["priority"] = _priority_section(args)
     if "review" in args.only:
         result["review"] = asyncio.run(
-            review_at_scale(args.review_cases, args.review_bulk, args.review_singles)
+            review_at_scale(
+                args.review_cases,
+                args.review_bulk,
+                args.review_singles,
+                args.postgres_url if args.review_postgres else None,
+            )
         )
     if "attachments" in args.only:
         result["attachments"] = attachments_bench(
