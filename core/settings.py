@@ -78,6 +78,11 @@ class Settings(LanguageSettings):
     # database workers scale apart from workflow workers (empty: on temporal_task_queue).
     db_task_queue: str = ""
     worker_queues: WorkerQueues = WorkerQueues.ALL
+    # Workflow tasks one worker process runs at once. A Python worker runs them on one core,
+    # so more at once only makes each slower: past about 20, a deadline storm (thousands of
+    # cases due at one moment) made every task outlast the server's 10 s workflow task
+    # timeout, and the cases were retried instead of moved. Scale with worker processes.
+    worker_workflow_task_slots: int = Field(default=20, ge=2, le=500)
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0
     # The whole of an officer's, telecaller's or reviewer's action (an update, its outcome

@@ -134,6 +134,7 @@ def build_worker(
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
+        max_concurrent_workflow_tasks=settings.worker_workflow_task_slots,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
