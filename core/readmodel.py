@@ -533,24 +533,24 @@ def provisional_rows(
 def provisional_summary(session: Session, session_id: str) -> AgendaSummary:
     """A provisional agenda by district x department, as a frozen one's (`agenda_summary`;
     every case is undecided yet): one grouped query over its sections' cases."""
-    branches = []
+    branches: list[Any] = []
     for section in _SECTIONS:
         where = _agenda_where(session, session_id, section)
         if where is not None:
             branches.append(
-                select(
-                    Complaint.district,
-                    Complaint.department,
-                    Complaint.created_at,
-                    Complaint.undecided_times,
-                    Complaint.urgent,
-                    Complaint.wishes_to_meet_cm,
+                sa.select(
+                    col(Complaint.district),
+                    col(Complaint.department),
+                    col(Complaint.created_at),
+                    col(Complaint.undecided_times),
+                    col(Complaint.urgent),
+                    col(Complaint.wishes_to_meet_cm),
                 ).where(*where)
             )
-    cases = (sa.union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
+    cases = (branches[0].union_all(*branches[1:]) if len(branches) > 1 else branches[0]).subquery()
     c = cases.c
-    rows = session.exec(
-        select(  # type: ignore[call-overload]
+    grouped: Any = (
+        sa.select(
             c.district,
             c.department,
             func.count(),
@@ -562,7 +562,8 @@ def provisional_summary(session: Session, session_id: str) -> AgendaSummary:
         )
         .group_by(c.district, c.department)
         .order_by(c.district, c.department)
-    ).all()
+    )
+    rows = session.execute(grouped).all()
     return _summary(rows)
 
 

@@ -14,11 +14,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from activities.review import ReviewActivities
 from api.main import create_app
 from core.models import Complaint, ReviewSession, TimelineEvent, utcnow
+from core.readmodel import _WORST_FIRST, agenda_cases  # a page's own order and rule
 from core.settings import Settings
 from schemas.calendar import IST, SessionKind, next_session
 from schemas.enums import Channel, ComplaintKind, ComplaintStatus
@@ -180,9 +181,7 @@ def _not_on_it(db: Session, *, sid: str, starts: datetime, now: datetime) -> Non
     db.flush()
     rows = {
         r.sequence: r
-        for r in db.exec(
-            sa.select(Complaint).where(Complaint.sequence.in_([50, 51, 52]))  # type: ignore[attr-defined]
-        ).scalars()
+        for r in db.exec(select(Complaint).where(col(Complaint.sequence).in_([50, 51, 52])))
     }
     rows[50].status = ComplaintStatus.AWAITING_REPORT
     rows[51].review_session_id = "weekly-review-2099-01-06"
@@ -264,9 +263,11 @@ FILTERS: tuple[tuple[dict[str, Any], Callable[[Case], bool]], ...] = (
     ({"number": ["9/2026", "700/2025", "18/2026"]}, lambda c: c.sequence in (9, 700, 18)),
     (
         {"in_district": "Ranchi", "department": "drinking_water_sanitation", "min_age_days": 30},
-        lambda c: c.district == "Ranchi"
-        and c.department == "drinking_water_sanitation"
-        and c.age_days >= 30,
+        lambda c: (
+            c.district == "Ranchi"
+            and c.department == "drinking_water_sanitation"
+            and c.age_days >= 30
+        ),
     ),
 )
 
@@ -373,11 +374,9 @@ def test_a_page_reads_the_sessions_index_in_its_order(any_engine: Engine) -> Non
     Sort node with sequential scans off, as with a session of thousands of cases)."""
     indexes = {i["name"]: i for i in sa.inspect(any_engine).get_indexes("complaint")}
     assert indexes["ix_complaint_agenda_worst"]["column_names"][0] == "review_session_id"
-    from core.readmodel import _WORST_FIRST, agenda_cases  # the page's own order and rule
-
     query = (
-        sa.select(Complaint)
-        .where(Complaint.review_session_id == "weekly-review-2030-01-01", agenda_cases())
+        select(Complaint)
+        .where(col(Complaint.review_session_id) == "weekly-review-2030-01-01", agenda_cases())
         .order_by(*_WORST_FIRST)
         .limit(50)
         .offset(100)
@@ -386,8 +385,7 @@ def test_a_page_reads_the_sessions_index_in_its_order(any_engine: Engine) -> Non
         if any_engine.dialect.name == "sqlite":
             compiled = query.compile(any_engine, compile_kwargs={"literal_binds": True})
             plan = " | ".join(
-                str(row[-1])
-                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+                str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
             )
             assert "ix_complaint_agenda_worst" in plan, plan
             assert "TEMP B-TREE" not in plan, plan
