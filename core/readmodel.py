@@ -282,7 +282,7 @@ def _desk(
     return cache[key]
 
 
-# ---- a frozen agenda in the database: selections, summary, pages, bulk decisions ------------
+# ---- an agenda in the database: selections; a frozen agenda's summary, pages, bulk decisions --
 
 
 @dataclass(frozen=True)
