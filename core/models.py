@@ -115,6 +115,18 @@ class Complaint(SQLModel, table=True):
         sa.Index("ix_complaint_phone_created", "citizen_phone", "created_at"),
         # The grading of an officer's cases of a month (core/grading.py).
         sa.Index("ix_complaint_officer_created", "assigned_officer_id", "created_at"),
+        # A review session's cases worst first, in the order a provisional agenda's page reads
+        # them (no sort); the status too, so counting them reads the index alone
+        # (core/readmodel.py, `provisional_rows`).
+        sa.Index(
+            "ix_complaint_agenda_worst",
+            "review_session_id",
+            sa.text("undecided_times DESC"),
+            "created_at",
+            "year",
+            "sequence",
+            "status",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

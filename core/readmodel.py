@@ -1,5 +1,6 @@
 """Read-model queries that the API and the activities share: the directory's officers, a review
-session's agenda as it stands, and a gateway's delivery receipt recorded on its message.
+session's agenda (as it stands, or frozen: filtered, summarised and paged in the database),
+and a gateway's delivery receipt recorded on its message.
 
 Plain functions of a database session or engine (no Temporal here): the activities call them
 inside their own transactions, the API to answer reads and webhooks.
@@ -134,8 +135,9 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
     longest-undecided first within each district; for a weekly review, then every case bound
     for a later Sidhi Baat ("awaiting Sidhi Baat", prepared here).
 
-    The API's provisional agenda before the cutoff (and the freeze of sessions opened before
-    batched sessions); a batched session freezes its agenda page by page (`agenda_page`).
+    The freeze of sessions opened before batched sessions, in one activity; a batched
+    session freezes its agenda page by page (`agenda_page`), and the API reads a provisional
+    agenda a page at a time (`provisional_rows`, `provisional_summary`).
     """
     rows: list[tuple[Complaint, AgendaSection]] = [
         (row, AgendaSection.FOR_DECISION)
@@ -157,22 +159,22 @@ def agenda_items(session: Session, session_id: str, now: datetime) -> list[Agend
     return items
 
 
-def _agenda_query(session: Session, session_id: str, section: AgendaSection) -> Any:
-    """The complaints of one section of a session's agenda (None: the session's kind has no
-    such section, or the session is unknown)."""
+def _agenda_where(session: Session, session_id: str, section: AgendaSection) -> list[Any] | None:
+    """The WHERE clauses of one section of a session's agenda over the complaints (None: the
+    session's kind has no such section, or the session is unknown)."""
     if section is AgendaSection.FOR_DECISION:
-        return select(Complaint).where(
-            Complaint.review_session_id == session_id,
-            agenda_cases(),
-        )
+        return [Complaint.review_session_id == session_id, agenda_cases()]
     meeting = session.get(ReviewSession, session_id)
     prepared = prepared_at(meeting.kind) if meeting is not None else ()
     if meeting is None or not prepared:
         return None
-    return select(Complaint).where(
-        col(Complaint.status).in_(prepared),
-        col(Complaint.review_date) > meeting.starts_at,
-    )
+    return [col(Complaint.status).in_(prepared), col(Complaint.review_date) > meeting.starts_at]
+
+
+def _agenda_query(session: Session, session_id: str, section: AgendaSection) -> Any:
+    """The complaints of one section of a session's agenda (None: no such section)."""
+    where = _agenda_where(session, session_id, section)
+    return None if where is None else select(Complaint).where(*where)
 
 
 def agenda_page(
@@ -280,30 +282,75 @@ def _desk(
     return cache[key]
 
 
-# ---- a frozen agenda in the database: selections, summary, pages, bulk decisions ------------
+# ---- an agenda in the database: selections; a frozen agenda's summary, pages, bulk decisions --
 
 
-def selection_where(selection: BulkSelection, now: datetime) -> list[Any]:
-    """The WHERE clauses of a bulk decision's selection over a session's agenda rows."""
+@dataclass(frozen=True)
+class AgendaColumns:
+    """The columns an agenda is selected by: a frozen agenda's rows (`ITEM_COLUMNS`), or the
+    cases of a provisional one (`CASE_COLUMNS`: a case's `created_at` is its item's
+    `registered_at`)."""
+
+    district: Any
+    department: Any
+    category: Any
+    escalation_level: Any
+    registered_at: Any
+    undecided_times: Any
+    urgent: Any
+    wishes_to_meet_cm: Any
+    registration_number: Any
+
+
+ITEM_COLUMNS = AgendaColumns(
+    district=col(ReviewItem.district),
+    department=col(ReviewItem.department),
+    category=col(ReviewItem.category),
+    escalation_level=col(ReviewItem.escalation_level),
+    registered_at=col(ReviewItem.registered_at),
+    undecided_times=col(ReviewItem.undecided_times),
+    urgent=col(ReviewItem.urgent),
+    wishes_to_meet_cm=col(ReviewItem.wishes_to_meet_cm),
+    registration_number=col(ReviewItem.registration_number),
+)
+CASE_COLUMNS = AgendaColumns(
+    district=col(Complaint.district),
+    department=col(Complaint.department),
+    category=col(Complaint.category),
+    escalation_level=col(Complaint.escalation_level),
+    registered_at=col(Complaint.created_at),
+    undecided_times=col(Complaint.undecided_times),
+    urgent=col(Complaint.urgent),
+    wishes_to_meet_cm=col(Complaint.wishes_to_meet_cm),
+    registration_number=col(Complaint.registration_number),
+)
+
+
+def selection_where(
+    selection: BulkSelection, now: datetime, columns: AgendaColumns = ITEM_COLUMNS
+) -> list[Any]:
+    """The WHERE clauses of a bulk decision's selection (the agenda's filters) over a
+    session's agenda rows, or over the cases of a provisional agenda (`CASE_COLUMNS`)."""
+    c = columns
     where: list[Any] = []
     if selection.districts:
-        where.append(col(ReviewItem.district).in_(selection.districts))
+        where.append(c.district.in_(selection.districts))
     if selection.departments:
-        where.append(col(ReviewItem.department).in_(selection.departments))
+        where.append(c.department.in_(selection.departments))
     if selection.categories:
-        where.append(col(ReviewItem.category).in_(selection.categories))
+        where.append(c.category.in_(selection.categories))
     if selection.escalation_levels:
-        where.append(col(ReviewItem.escalation_level).in_(selection.escalation_levels))
+        where.append(c.escalation_level.in_(selection.escalation_levels))
     if selection.min_age_days is not None:
-        where.append(col(ReviewItem.registered_at) <= now - timedelta(days=selection.min_age_days))
+        where.append(c.registered_at <= now - timedelta(days=selection.min_age_days))
     if selection.min_undecided_times is not None:
-        where.append(col(ReviewItem.undecided_times) >= selection.min_undecided_times)
+        where.append(c.undecided_times >= selection.min_undecided_times)
     if selection.urgent is not None:
-        where.append(col(ReviewItem.urgent).is_(selection.urgent))
+        where.append(c.urgent.is_(selection.urgent))
     if selection.wishes_to_meet_cm is not None:
-        where.append(col(ReviewItem.wishes_to_meet_cm).is_(selection.wishes_to_meet_cm))
+        where.append(c.wishes_to_meet_cm.is_(selection.wishes_to_meet_cm))
     if selection.registration_numbers:
-        where.append(col(ReviewItem.registration_number).in_(selection.registration_numbers))
+        where.append(c.registration_number.in_(selection.registration_numbers))
     return where
 
 
@@ -376,6 +423,12 @@ def agenda_summary(session: Session, session_id: str) -> AgendaSummary:
         .group_by(col(ReviewItem.district), col(ReviewItem.department))
         .order_by(col(ReviewItem.district), col(ReviewItem.department))
     ).all()
+    return _summary(rows)
+
+
+def _summary(rows: Any) -> AgendaSummary:
+    """An agenda's summary from its grouped rows (district, department, cases, undecided,
+    oldest, most times undecided, urgent, wishes to meet the CM), and its totals."""
     summary = [
         AgendaSummaryRow(
             district=district,
@@ -426,6 +479,92 @@ def agenda_rows(
         .offset(offset)
     ).all()
     return list(rows), total
+
+
+# ---- a provisional agenda (before the cutoff) in the database: the cases as they stand ----
+
+# A section's cases worst first, as a frozen agenda's page reads them (`agenda_rows`): the
+# most times undecided, the oldest, then by number (year and sequence as numbers). A session's
+# cases for decision are read in this order from `ix_complaint_agenda_worst` (no sort).
+_WORST_FIRST = (
+    col(Complaint.undecided_times).desc(),
+    col(Complaint.created_at),
+    col(Complaint.year),
+    col(Complaint.sequence),
+)
+_SECTIONS = (AgendaSection.FOR_DECISION, AgendaSection.AWAITING_SIDHI_BAAT)
+
+
+def provisional_rows(
+    session: Session,
+    session_id: str,
+    selection: BulkSelection,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[AgendaItem], int]:
+    """One page of a provisional agenda's cases the selection names, worst first as a frozen
+    agenda's (`agenda_rows`): for decision before awaiting Sidhi Baat; within each, the most
+    times undecided, the oldest, then by number; and how many the selection names in all.
+    Counted and paged in the database, one section after the other; only the page's cases
+    become items (with their histories)."""
+    filters = selection_where(selection, now, CASE_COLUMNS)
+    page: list[tuple[Complaint, AgendaSection]] = []
+    total = 0
+    skip = offset  # of the cases before the page, those still to skip in this section
+    for section in _SECTIONS:
+        where = _agenda_where(session, session_id, section)
+        if where is None:
+            continue
+        where += filters
+        count = session.exec(select(func.count()).select_from(Complaint).where(*where)).one()
+        total += count
+        room = limit - len(page)
+        if room > 0 and skip < count:
+            rows = session.exec(
+                select(Complaint).where(*where).order_by(*_WORST_FIRST).offset(skip).limit(room)
+            ).all()
+            page += [(row, section) for row in rows]
+        skip = max(0, skip - count)
+    return _items_of(session, page, now), total
+
+
+def provisional_summary(session: Session, session_id: str) -> AgendaSummary:
+    """A provisional agenda by district x department, as a frozen one's (`agenda_summary`;
+    every case is undecided yet): one grouped query over its sections' cases."""
+    branches: list[Any] = []
+    for section in _SECTIONS:
+        where = _agenda_where(session, session_id, section)
+        if where is not None:
+            branches.append(
+                sa.select(
+                    col(Complaint.district),
+                    col(Complaint.department),
+                    col(Complaint.created_at),
+                    col(Complaint.undecided_times),
+                    col(Complaint.urgent),
+                    col(Complaint.wishes_to_meet_cm),
+                ).where(*where)
+            )
+    cases = (branches[0].union_all(*branches[1:]) if len(branches) > 1 else branches[0]).subquery()
+    c = cases.c
+    grouped: Any = (
+        sa.select(
+            c.district,
+            c.department,
+            func.count(),
+            func.count(),
+            func.min(c.created_at),
+            func.max(c.undecided_times),
+            func.sum(sa.case((c.urgent.is_(True), 1), else_=0)),
+            func.sum(sa.case((c.wishes_to_meet_cm.is_(True), 1), else_=0)),
+        )
+        .group_by(c.district, c.department)
+        .order_by(c.district, c.department)
+    )
+    rows = session.execute(grouped).all()
+    return _summary(rows)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ pages: reads come from the read model; actions are updates of the session's work
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -22,10 +22,11 @@ from core import audit
 from core.models import Complaint, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
 from core.readmodel import (
     agenda_cases,
-    agenda_items,
     agenda_rows,
     agenda_summary,
     bulk_progress,
+    provisional_rows,
+    provisional_summary,
 )
 from schemas.actions import BulkDecisionBody, CloseSessionBody, SessionDecisionBody
 from schemas.auth import Principal
@@ -42,9 +43,6 @@ from schemas.reference import CATEGORY_BY_CODE, canonical_department, canonical_
 from schemas.review import (
     AgendaCase,
     AgendaItem,
-    AgendaSection,
-    AgendaSummary,
-    AgendaSummaryRow,
     BulkLine,
     BulkProgress,
     BulkSelection,
@@ -335,22 +333,13 @@ def get_agenda(
     info = _find(session, app, kind, day, district)
     cases: list[AgendaCase]
     if info.phase is SessionPhase.SCHEDULED:
-        # Provisional: computed from the cases escalated so far (the frozen agenda is rows).
-        now = utcnow()
-        items = [
-            i for i in agenda_items(session, info.session_id, now) if _selects(filters, i, now)
-        ]
-        items.sort(
-            key=lambda i: (
-                i.section is not AgendaSection.FOR_DECISION,
-                -i.undecided_times,
-                i.registered_at,
-                i.registration_number,
-            )
+        # Provisional: the cases escalated so far, as they stand (the frozen agenda is rows);
+        # summarised, counted and paged in the database all the same.
+        summary = provisional_summary(session, info.session_id)
+        items, total = provisional_rows(
+            session, info.session_id, filters, utcnow(), limit=limit, offset=offset
         )
-        summary = _summary_of(items)
-        total = len(items)
-        cases = [AgendaCase(**item.model_dump()) for item in items[offset : offset + limit]]
+        cases = [AgendaCase(**item.model_dump()) for item in items]
     else:
         summary = agenda_summary(session, info.session_id)
         rows, total = agenda_rows(
@@ -387,64 +376,6 @@ def get_agenda(
         offset=offset,
         # Districts in the order of their worst case on the page.
         districts=list(districts.values()),
-    )
-
-
-def _selects(selection: BulkSelection, item: AgendaItem, now: datetime) -> bool:
-    """`selection_where` for a provisional item (not yet a row)."""
-    return (
-        (not selection.districts or item.district in selection.districts)
-        and (not selection.departments or item.department in selection.departments)
-        and (not selection.categories or item.category in selection.categories)
-        and (
-            not selection.escalation_levels or item.escalation_level in selection.escalation_levels
-        )
-        and (
-            selection.min_age_days is None
-            or item.registered_at <= now - timedelta(days=selection.min_age_days)
-        )
-        and (
-            selection.min_undecided_times is None
-            or item.undecided_times >= selection.min_undecided_times
-        )
-        and (selection.urgent is None or item.urgent is selection.urgent)
-        and (
-            selection.wishes_to_meet_cm is None
-            or item.wishes_to_meet_cm is selection.wishes_to_meet_cm
-        )
-        and (
-            not selection.registration_numbers
-            or item.registration_number in selection.registration_numbers
-        )
-    )
-
-
-def _summary_of(items: list[AgendaItem]) -> AgendaSummary:
-    """A provisional agenda's summary (the frozen one's is the database's)."""
-    groups: dict[tuple[str, str | None], list[AgendaItem]] = {}
-    for item in items:
-        groups.setdefault((item.district, item.department), []).append(item)
-    rows = [
-        AgendaSummaryRow(
-            district=district,
-            department=department,
-            cases=len(group),
-            undecided=len(group),
-            oldest_registered_at=min(i.registered_at for i in group),
-            most_undecided_times=max(i.undecided_times for i in group),
-            urgent=sum(i.urgent for i in group),
-            wishes_to_meet_cm=sum(i.wishes_to_meet_cm for i in group),
-        )
-        for (district, department), group in sorted(
-            groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-        )
-    ]
-    return AgendaSummary(
-        cases=len(items),
-        undecided=len(items),
-        urgent=sum(r.urgent for r in rows),
-        wishes_to_meet_cm=sum(r.wishes_to_meet_cm for r in rows),
-        rows=rows,
     )
 
 
