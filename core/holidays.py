@@ -11,7 +11,7 @@ started with and workflows stay deterministic.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import holidays as holidays_package
@@ -87,4 +87,7 @@ def configured_policy(settings: Settings, now: datetime) -> Policy:
     if settings.ivr_kinds:
         kinds = tuple(k.strip() for k in settings.ivr_kinds.split(",") if k.strip())
         policy = policy.model_copy(update={"ivr_kinds": kinds})
+    if settings.timer_spread_minutes:
+        spread = timedelta(minutes=settings.timer_spread_minutes)
+        policy = policy.model_copy(update={"timer_spread": spread})
     return policy

@@ -83,6 +83,10 @@ class Settings(LanguageSettings):
     # cases due at one moment) made every task outlast the server's 10 s workflow task
     # timeout, and the cases were retried instead of moved. Scale with worker processes.
     worker_workflow_task_slots: int = Field(default=20, ge=2, le=500)
+    # New cases move by themselves (escalate, roll over, remind) up to this many minutes after
+    # their moment, each at its own offset (Policy.timer_spread), so a day's cases due at one
+    # 17:00 reach the workers as a stream. 0: at the moment itself (the embedded default).
+    timer_spread_minutes: int = Field(default=0, ge=0, le=240)
     temporal_ui_port: int = 8233
     temporal_rpc_timeout_seconds: float = 5.0
     # The whole of an officer's, telecaller's or reviewer's action (an update, its outcome

@@ -70,6 +70,14 @@ class Policy(BaseModel):
     second_saturday_off: bool = False
     session_on_holiday: SessionOnHoliday = SessionOnHoliday.NEXT_WORKING_DAY
     holidays: tuple[Holiday, ...] = ()
+    # Whole-day deadlines make every case registered on one day due at one moment (17:00
+    # IST). A case moves by itself (escalates at a missed deadline or an overdue verification
+    # call, rolls over, reminds, finishes) up to `timer_spread` after its moment, each case at
+    # its own fixed offset within it (`workflows.rules.spread_offset`, from its workflow ID),
+    # so ten thousand cases due together reach the workers as a stream, not one burst, and
+    # officers' actions keep answering meanwhile. The deadline itself is unchanged (a case is
+    # overdue from it; a report that arrives in between is taken). 0: at the moment itself.
+    timer_spread: timedelta = Field(default=timedelta(0), ge=timedelta(0), le=timedelta(hours=4))
 
     reopen_window: timedelta = timedelta(days=15)
     # A new call from the same phone about an open case registered within this window, on the

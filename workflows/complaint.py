@@ -165,12 +165,13 @@ class ComplaintWorkflow:
         )
 
     def _next_wake(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
-        """The next moment this case must move by itself, and what it does then (the rule:
-        `rules.next_wake`; here, the handler for it)."""
+        """The next moment this case must move by itself (the rule: `rules.next_wake`, then
+        the case's own offset within `Policy.timer_spread`), and what it does then."""
         wake = rules.next_wake(self._state, self._policy, workflow.now(), ladder=self._ladder)
         if wake is None:
             return None, None
         moment, kind = wake
+        moment += rules.spread_offset(workflow.info().workflow_id, self._policy.timer_spread)
         handlers: dict[Wake, Callable[[], Awaitable[None]] | None] = {
             Wake.REMIND_OFFICER: self._escalation.remind_officer,
             Wake.REPORT_DEADLINE_MISSED: partial(

@@ -10,6 +10,7 @@ unit tests (`tests/unit/test_rules.py`) run them in milliseconds without a serve
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -90,6 +91,16 @@ def next_wake(
             return state.closed_at + window, Wake.REOPEN_WINDOW_ENDS
         case _:
             return None
+
+
+def spread_offset(workflow_id: str, spread: timedelta) -> timedelta:
+    """How long after its moment a case moves by itself (`Policy.timer_spread`): a fixed
+    whole number of seconds in [0, spread), from a CRC-32 of `workflow_id` (the same for
+    every run of the case and on every worker); zero for a spread under a second."""
+    seconds = int(spread.total_seconds())
+    if seconds <= 0:
+        return timedelta(0)
+    return timedelta(seconds=zlib.crc32(workflow_id.encode()) % seconds)
 
 
 def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder) -> timedelta:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from core.holidays import configured_policy
+from core.settings import Settings
 from schemas.policy import Policy, load_policy
 
 
@@ -31,3 +33,12 @@ def test_bad_policy_is_refused(tmp_path: Path) -> None:
     path.write_text('{"callback_exhausted_action": "forget"}')
     with pytest.raises(ValidationError, match="callback_exhausted_action"):
         load_policy(path)
+
+
+def test_timer_spread_minutes_reach_the_policy_new_cases_get(tmp_path: Path) -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    spread = configured_policy(Settings(timer_spread_minutes=30, data_dir=tmp_path), now)
+    assert spread.timer_spread == timedelta(minutes=30)
+    assert configured_policy(Settings(data_dir=tmp_path), now).timer_spread == timedelta(0)
+    with pytest.raises(ValidationError, match="timer_spread"):
+        Policy(timer_spread=timedelta(hours=5))

@@ -263,3 +263,21 @@ def test_a_reopening_after_its_window_is_refused_with_the_date_it_ended() -> Non
     assert rules.reopen_refusal(NOW, NOW + window, window) is None
     late = rules.reopen_refusal(NOW, NOW + window + timedelta(minutes=1), window)
     assert late == ("reopen_window_ended", {"days": 15, "date": "15-12-2026"})
+
+
+def test_a_spread_offsets_each_case_by_its_own_fixed_seconds_within_the_spread() -> None:
+    spread = timedelta(minutes=30)
+    offsets = [rules.spread_offset(f"complaint-{n}-2026", spread) for n in range(1, 2001)]
+    assert all(timedelta(0) <= o < spread for o in offsets)
+    assert all(o == timedelta(seconds=int(o.total_seconds())) for o in offsets)
+    # The same case, the same offset (every run, every worker); cases spread over the window.
+    assert offsets[:50] == [
+        rules.spread_offset(f"complaint-{n}-2026", spread) for n in range(1, 51)
+    ]
+    assert len(set(offsets)) > 1100  # 2,000 cases over 1,800 seconds: about 1,200 distinct
+    per_quarter = [
+        sum(q * spread / 4 <= o < (q + 1) * spread / 4 for o in offsets) for q in range(4)
+    ]
+    assert min(per_quarter) > 400
+    assert rules.spread_offset("complaint-1-2026", timedelta(0)) == timedelta(0)
+    assert rules.spread_offset("complaint-1-2026", timedelta(milliseconds=900)) == timedelta(0)

@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from core.models import Officer
+from core.models import Officer, TimelineEvent
 from core.settings import Settings
 from schemas.calendar import IST, is_last_tuesday
 from schemas.enums import ClosureReason, ComplaintStatus, EscalationLevel, OfficerRole, is_open
+from schemas.policy import Policy
 from schemas.workflow import (
     DEFAULT_MAX_HISTORY_EVENTS,
     CallbackOutcome,
@@ -44,6 +45,7 @@ from tests.lifecycle_helpers import (
     state_of,
     timeline,
 )
+from workflows import rules
 from workflows.complaint import ComplaintWorkflow
 
 RESOLVED = DepartmentReport(
@@ -147,6 +149,44 @@ async def test_overdue_goes_to_weekly_review_then_directive_then_resolved(
     assert any(m.template == "escalated" for m in messages(engine, handle))
     assert any(m.template == "officer_reminder" for m in messages(engine, handle))
     await keep_history(handle, "overdue_review_directive")
+
+
+async def test_cases_due_together_move_each_at_its_own_offset_within_the_spread(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """A day's cases share one deadline; with `timer_spread` each escalates at the deadline
+    plus its own offset, and until then a late report is still taken."""
+    spread = timedelta(hours=1)
+    policy = Policy(working_day_ends=None, timer_spread=spread, reminder_fractions=())
+    handles = [await opened(env, engine, settings, policy=policy) for _ in range(4)]
+    deadlines = [(await state_of(h)).next_deadline for h in handles]
+    offsets = [rules.spread_offset(h.id, spread) for h in handles]
+    assert len(set(offsets)) == 4 and max(offsets) > timedelta(minutes=1)
+
+    # Just past the shared deadline: overdue, but a case whose offset is still ahead waits.
+    await env.sleep(policy.report_deadline_complaint + timedelta(seconds=2))
+    last = max(range(4), key=lambda i: offsets[i])
+    assert (await state_of(handles[last])).status is ComplaintStatus.AWAITING_REPORT
+    assert row_of(engine, handles[last]).next_deadline == deadlines[last]
+    taken = await handles[last].execute_update(ComplaintWorkflow.submit_report, RESOLVED)
+    assert taken.status is ComplaintStatus.AWAITING_CALLBACK
+
+    await env.sleep(spread)
+    for i, handle in enumerate(handles):
+        if i == last:
+            assert "escalated_to_weekly_review" not in timeline(engine, handle)
+            continue
+        await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
+        with Session(engine) as session:
+            moved = session.exec(
+                select(TimelineEvent.at).where(
+                    TimelineEvent.complaint_id == row_of(engine, handle).id,
+                    TimelineEvent.event == "escalated_to_weekly_review",
+                )
+            ).one()
+        deadline = deadlines[i]
+        assert deadline is not None
+        assert abs(moved - (deadline + offsets[i])) < timedelta(seconds=2)
 
 
 async def test_unsatisfied_twice_goes_to_sidhi_baat_on_a_last_tuesday(
