@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from fastapi import Query
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.elements import ColumnElement, True_, UnaryExpression
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -27,7 +27,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api.errors import ApiError
 from api.services.views import summary
 from core.models import Complaint, utcnow
-from core.readmodel import open_cases
+from core.readmodel import complaint_total, open_cases
 from core.search import search_clause
 from schemas.calendar import IST
 from schemas.complaint import ComplaintList
@@ -212,7 +212,7 @@ def page_of(
     and sorted with their text to show 50."""
     dialect = dialect_of(session)
     spelled = portable_order(order, dialect)
-    queries = [query.where(part) for part in parts] or [query]
+    queries = [query.where(p) for p in parts if not isinstance(p, True_)] or [query]
     if matches_first and len(queries) == 1:
         found = session.execute(
             queries[0]
@@ -224,7 +224,10 @@ def page_of(
         if found:
             return _whole(session, [row[0] for row in found]), int(found[0][1])
         return [], count_of(session, queries[0])  # no match, or a page beyond the last
-    count = sum(count_of(session, q) for q in queries)
+    if queries[0].whereclause is None:  # every case: the total the database keeps
+        count = complaint_total(session)
+    else:
+        count = sum(count_of(session, q) for q in queries)
     if offset >= count:
         return [], count
     page: Any

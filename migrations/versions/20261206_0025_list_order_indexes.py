@@ -1,5 +1,5 @@
-"""indexes in the lists' own order: the officer's inbox, the transferred-in cases, the
-verification list
+"""indexes in the lists' own order (the officer's inbox, the transferred-in cases, the
+verification list) and the number of cases kept by the database
 
 Revision ID: 0025
 Revises: 0023
@@ -15,6 +15,11 @@ before it: the API spells `ASC NULLS LAST` as `x IS NULL, x` there
 same kind. The cases transferred to a district's officer from another district (the second
 part of a nodal officer's scope, `api.services.scope.scope_parts`) get a partial index over
 open cases by officer and district, so that part is counted without reading the cases.
+
+The unfiltered list's total (every case of the state) was a count of every row, the one read
+no index shortens. `complaint_total` holds it, one row kept exact by triggers on `complaint`
+in the inserting or deleting transaction itself (PostgreSQL: once a statement, from its
+transition table; SQLite: once a row), initialised here from a count.
 """
 
 from collections.abc import Sequence
@@ -68,8 +73,44 @@ def upgrade() -> None:
     ]
     op.create_index("ix_complaint_callback_order", "complaint", [sa.text(c) for c in callbacks])
 
+    op.create_table(
+        "complaint_total",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("cases", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("id = 1", name="ck_complaint_total_one_row"),
+    )
+    op.execute("INSERT INTO complaint_total (id, cases) SELECT 1, count(*) FROM complaint")
+    if sqlite:
+        for event, change in (("INSERT", "+ 1"), ("DELETE", "- 1")):
+            op.execute(
+                f"CREATE TRIGGER complaint_total_{event.lower()} AFTER {event} ON complaint"
+                f" BEGIN UPDATE complaint_total SET cases = cases {change}; END"
+            )
+        return
+    for event, table, sign in (("INSERT", "NEW", "+"), ("DELETE", "OLD", "-")):
+        name = f"complaint_total_{event.lower()}"
+        # The schema of the table that fired: each schema (a test's, a bench's) its own total.
+        op.execute(
+            f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                EXECUTE format('UPDATE %I.complaint_total SET cases = cases {sign} $1',
+                    TG_TABLE_SCHEMA) USING (SELECT count(*) FROM changed);
+                RETURN NULL;
+            END $$"""
+        )
+        op.execute(
+            f"CREATE TRIGGER {name} AFTER {event} ON complaint REFERENCING {table} TABLE AS"
+            f" changed FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        )
+
 
 def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for event in ("insert", "delete"):
+        op.execute(f"DROP TRIGGER complaint_total_{event}" + ("" if sqlite else " ON complaint"))
+        if not sqlite:
+            op.execute(f"DROP FUNCTION complaint_total_{event}()")
+    op.drop_table("complaint_total")
     op.drop_index("ix_complaint_callback_order", table_name="complaint")
     op.drop_index("ix_complaint_open_officer", table_name="complaint")
     op.drop_index("ix_complaint_open_scope", table_name="complaint")

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -247,3 +247,40 @@ async def test_sqlite_reads_the_inbox_and_verification_pages_in_index_order(
         at = [i for i, line in enumerate(plan) if index in line]
         assert at, plan
         assert all("TEMP B-TREE" not in plan[i + 1] for i in at if i + 1 < len(plan)), plan
+
+
+async def test_the_list_of_every_case_counts_every_case_as_the_database_keeps_it(
+    api: httpx.AsyncClient,
+) -> None:
+    """The unfiltered list's total comes from `complaint_total`, which the database's
+    triggers keep equal to the rows through single inserts, a many-row insert and deletes."""
+    engine: Engine = api.engine  # type: ignore[attr-defined]
+    reviewer = auth_headers(engine, Role.REVIEWER)
+    now = utcnow()
+    add_cases(engine, _cases(now))
+    with engine.begin() as connection:  # one statement inserting many rows, as the bench does
+        connection.execute(
+            text(
+                "INSERT INTO complaint (year, sequence, registration_number, workflow_id, kind,"
+                " channel, citizen_name, citizen_phone, citizen_address, district, language,"
+                " description, urgent, wishes_to_meet_cm, status, escalation_level,"
+                " callback_attempts, state_version, request_fingerprint, created_at,"
+                " updated_at, undecided_times, repeat_contacts, interim_replies, appeals,"
+                " reopens) SELECT year + 1, sequence, sequence || '/' || (year + 1),"
+                " 'copy-' || workflow_id, kind, channel, citizen_name, citizen_phone,"
+                " citizen_address, district, language, description, urgent,"
+                " wishes_to_meet_cm, status, escalation_level, callback_attempts,"
+                " state_version, request_fingerprint, created_at, updated_at,"
+                " undecided_times, repeat_contacts, interim_replies, appeals, reopens"
+                " FROM complaint WHERE sequence < 500"
+            )
+        )
+        connection.execute(text("DELETE FROM complaint WHERE sequence < 50"))
+    with Session(engine) as session:
+        rows = session.execute(text("SELECT count(*) FROM complaint")).scalar_one()
+    assert rows > 90
+    answer = await api.get("/v1/complaints?limit=5", headers=reviewer)
+    assert answer.json()["count"] == rows
+    # A filtered list still counts its own rows.
+    ranchi = await api.get("/v1/complaints?limit=5&district=Ranchi", headers=reviewer)
+    assert 0 < ranchi.json()["count"] < rows
