@@ -277,7 +277,7 @@ async def test_the_list_of_every_case_counts_every_case_as_the_database_keeps_it
         )
         connection.execute(text("DELETE FROM complaint WHERE sequence < 50"))
     with Session(engine) as session:
-        rows = session.execute(text("SELECT count(*) FROM complaint")).scalar_one()
+        rows: int = session.execute(text("SELECT count(*) FROM complaint")).scalar_one()
     assert rows > 90
     answer = await api.get("/v1/complaints?limit=5", headers=reviewer)
     assert answer.json()["count"] == rows
