@@ -19,7 +19,10 @@ open cases by officer and district, so that part is counted without reading the 
 The unfiltered list's total (every case of the state) was a count of every row, the one read
 no index shortens. `complaint_total` holds it, one row kept exact by triggers on `complaint`
 in the inserting or deleting transaction itself (PostgreSQL: once a statement, from its
-transition table; SQLite: once a row), initialised here from a count.
+transition table; SQLite: once a row), initialised here from a count. A later SQLite migration that rebuilds `complaint` (a batch
+`recreate`) drops its triggers and must create them again (tests/api/test_lists_order.py
+checks the total at head). On PostgreSQL each inserting transaction holds the total's row
+until it commits: registrations queue there for the rest of their transaction, short here.
 """
 
 from collections.abc import Sequence
