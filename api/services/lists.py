@@ -206,6 +206,12 @@ def page_of(
     counted and paged on its own, from the index that orders it, and the pages merged: an
     `OR` across two indexes would leave the database reading every case of both and
     sorting them. The rows, their order and the count are those of `query WHERE (A OR B)`.
+    A list of every case (no filter, a state-wide scope) takes its count from the total the
+    database keeps (`core.readmodel.complaint_total`).
+
+    `matches_first`: `query` is answered from an index of its own (a search) and every match
+    is read to be sorted anyway, so the page and the count come from one reading of the
+    matches (`count(*) OVER ()`), not two.
 
     The page's ids are chosen first (ordering narrow rows, from an index where one serves),
     then only those cases are read whole: an officer's 20,000 open cases are not each read
