@@ -14,15 +14,17 @@ before it: the API spells `ASC NULLS LAST` as `x IS NULL, x` there
 (`api.services.lists.portable_order`). The verification list's order gets an index of the
 same kind. The cases transferred to a district's officer from another district (the second
 part of a nodal officer's scope, `api.services.scope.scope_parts`) get a partial index over
-open cases by officer and district, so that part is counted without reading the cases.
+open cases by officer and district (with the page's keys), so that part is counted and
+paged without reading the cases.
 
 The unfiltered list's total (every case of the state) was a count of every row, the one read
 no index shortens. `complaint_total` holds it, one row kept exact by triggers on `complaint`
 in the inserting or deleting transaction itself (PostgreSQL: once a statement, from its
-transition table; SQLite: once a row), initialised here from a count. A later SQLite migration that rebuilds `complaint` (a batch
-`recreate`) drops its triggers and must create them again (tests/api/test_lists_order.py
-checks the total at head). On PostgreSQL each inserting transaction holds the total's row
-until it commits: registrations queue there for the rest of their transaction, short here.
+transition table; SQLite: once a row), initialised here from a count. A later SQLite
+migration that rebuilds `complaint` (a batch `recreate`) drops its triggers and must create
+them again (tests/api/test_lists_order.py checks the total at head). On PostgreSQL each
+inserting transaction holds the total's row until it commits: registrations queue there for
+the rest of their transaction, short here.
 """
 
 from collections.abc import Sequence
@@ -64,7 +66,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_complaint_open_officer",
         "complaint",
-        ["assigned_officer_id", "district"],
+        # The page's keys too: the part is read from the index alone (no row of the
+        # district's own cases, which share the officer, is fetched to be left out).
+        ["assigned_officer_id", "district", "urgent", "next_deadline", "year", "sequence", "id"],
         postgresql_where=where,
         sqlite_where=where,
     )
