@@ -59,6 +59,12 @@ def active_officer(
     return session.exec(query.order_by(Officer.id)).first()
 
 
+def complaint_total(session: Session) -> int:
+    """How many cases the read model holds: `complaint_total`, kept exact by the database's
+    triggers on every insert and delete (migration 0025), not a count of every row."""
+    return int(session.execute(sa.text("SELECT cases FROM complaint_total")).scalar_one())
+
+
 def open_cases() -> sa.ColumnElement[bool]:
     """Cases still being dealt with, on any ladder: `status NOT IN ('closed', 'withdrawn')`,
     the statuses written into the statement, so SQLite sees that the partial indexes over

@@ -32,7 +32,13 @@ from api.services.lists import (
     order_by,
     page_of,
 )
-from api.services.scope import case_filter, current_officer_filter, find_case, get_case
+from api.services.scope import (
+    case_filter,
+    current_officer_filter,
+    find_case,
+    get_case,
+    scope_parts,
+)
 from api.services.views import public, summary
 from api.updates import execute_within, scoped_key
 from core import attachments, audit, whatsapp
@@ -48,6 +54,7 @@ from core.permissions import (
     REVIEW_REQUESTERS,
 )
 from core.readmodel import agenda_cases
+from core.search import search_clause
 from schemas.actions import (
     CallbackBody,
     DecisionBody,
@@ -278,11 +285,7 @@ def list_cases(
     case that matched."""
     q, overdue = filters.q, filters.overdue
     now = utcnow()
-    query = filters.apply(
-        select(Complaint).where(case_filter(principal, CASE_READERS)),
-        now=now,
-        dialect=dialect_of(session),
-    )
+    query = filters.apply(select(Complaint), now=now, dialect=dialect_of(session))
     if escalation_level is not None:
         query = query.where(Complaint.escalation_level == int(escalation_level))
     if kind is not None:
@@ -306,7 +309,20 @@ def list_cases(
         # A search's default is the work order (urgent, then the nearest deadline): its few
         # matches are sorted after they are found, never found by walking the whole list.
         order = order_by(sort or (CaseOrder.DEADLINE if q else CaseOrder.NEWEST))
-    rows, count = page_of(session, query, order, limit=limit, offset=offset)
+    # A search's few matches are found from its own index, then scoped (split, the search
+    # would run once for each part), and counted as they are sorted.
+    searching = bool(q) and search_clause(q or "", dialect_of(session)) is not None
+    rows, count = page_of(
+        session,
+        query,
+        order,
+        limit=limit,
+        offset=offset,
+        parts=[case_filter(principal, CASE_READERS)]
+        if searching
+        else scope_parts(principal, CASE_READERS),
+        matches_first=searching,
+    )
     return ComplaintList(
         data=[summary(r, now) for r in rows], count=count, limit=limit, offset=offset
     )

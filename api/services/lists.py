@@ -9,6 +9,7 @@ length. Registration dates are IST days, inclusive.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -17,14 +18,16 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import Query
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnElement, True_, UnaryExpression
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.errors import ApiError
 from api.services.views import summary
 from core.models import Complaint, utcnow
-from core.readmodel import open_cases
+from core.readmodel import complaint_total, open_cases
 from core.search import search_clause
 from schemas.calendar import IST
 from schemas.complaint import ComplaintList
@@ -163,6 +166,29 @@ def count_of(session: Session, query: Any) -> int:
     return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
+def portable_order(
+    order: tuple[UnaryExpression[Any], ...], dialect: str
+) -> tuple[UnaryExpression[Any], ...]:
+    """`order` as `dialect` can read it from an index. SQLite puts NULL first in an ascending
+    index, so `x ASC NULLS LAST` is spelled `x IS NULL, x` there (the same order), which its
+    expression indexes (migration 0025) hold; PostgreSQL's ascending indexes already keep
+    NULL last."""
+    if dialect != "sqlite":
+        return order
+    spelled: list[UnaryExpression[Any]] = []
+    for term in order:
+        inner = term.element
+        if (
+            term.modifier is operators.nulls_last_op
+            and isinstance(inner, UnaryExpression)
+            and inner.modifier is operators.asc_op
+        ):
+            spelled += [inner.element.is_(None).asc(), inner.element.asc()]
+        else:
+            spelled.append(term)
+    return tuple(spelled)
+
+
 def page_of(
     session: Session,
     query: SelectOfScalar[Complaint],
@@ -170,21 +196,95 @@ def page_of(
     *,
     limit: int,
     offset: int,
+    parts: Sequence[ColumnElement[bool]] = (),
+    matches_first: bool = False,
 ) -> tuple[list[Complaint], int]:
     """One page of `query` in `order`, and the count of every case it matches.
+
+    `parts`, when given, are disjoint clauses (no case satisfies two) whose union the list
+    is limited to: a scope of the form `A OR B` (`api.services.scope.scope_parts`). Each is
+    counted and paged on its own, from the index that orders it, and the pages merged: an
+    `OR` across two indexes would leave the database reading every case of both and
+    sorting them. The rows, their order and the count are those of `query WHERE (A OR B)`.
+    A list of every case (no filter, a state-wide scope) takes its count from the total the
+    database keeps (`core.readmodel.complaint_total`).
+
+    `matches_first`: `query` is answered from an index of its own (a search) and every match
+    is read to be sorted anyway, so the page and the count come from one reading of the
+    matches (`count(*) OVER ()`), not two.
 
     The page's ids are chosen first (ordering narrow rows, from an index where one serves),
     then only those cases are read whole: an officer's 20,000 open cases are not each read
     and sorted with their text to show 50."""
-    count = count_of(session, query)
-    page = query.with_only_columns(col(Complaint.id)).order_by(*order).offset(offset).limit(limit)
-    ids: list[int] = list(session.execute(page).scalars().all())
-    if not ids:
+    dialect = dialect_of(session)
+    spelled = portable_order(order, dialect)
+    queries = [query.where(p) for p in parts if not isinstance(p, True_)] or [query]
+    if matches_first and len(queries) == 1:
+        found = session.execute(
+            queries[0]
+            .with_only_columns(col(Complaint.id), func.count().over())
+            .order_by(*spelled)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        if found:
+            return _whole(session, [row[0] for row in found]), int(found[0][1])
+        return [], count_of(session, queries[0])  # no match, or a page beyond the last
+    if queries[0].whereclause is None:  # every case: the total the database keeps
+        count = complaint_total(session)
+    else:
+        count = sum(count_of(session, q) for q in queries)
+    if offset >= count:
         return [], count
+    page: Any
+    if len(queries) == 1:
+        page = (
+            (queries[0].with_only_columns(col(Complaint.id)).order_by(*spelled))
+            .offset(offset)
+            .limit(limit)
+        )
+    else:
+        # Each part's first offset + limit in order (its index's order, no sort), merged.
+        keys = _order_columns(order)
+        arms = [
+            q.with_only_columns(col(Complaint.id), *keys)
+            .order_by(*spelled)
+            .limit(offset + limit)
+            .subquery()
+            .select()
+            for q in queries
+        ]
+        merged = sa.union_all(*arms).subquery()
+        adapt = ClauseAdapter(merged).traverse
+        page = (
+            sa.select(merged.c.id)
+            .order_by(*(adapt(term) for term in order))
+            .offset(offset)
+            .limit(limit)
+        )
+    return _whole(session, list(session.execute(page).scalars().all())), count
+
+
+def _whole(session: Session, ids: list[int]) -> list[Complaint]:
+    """The cases `ids`, read whole, in that order."""
+    if not ids:
+        return []
     found = {
         row.id: row for row in session.exec(select(Complaint).where(col(Complaint.id).in_(ids)))
     }
-    return [found[i] for i in ids if i in found], count
+    return [found[i] for i in ids if i in found]
+
+
+def _order_columns(order: tuple[UnaryExpression[Any], ...]) -> list[Any]:
+    """The columns `order` sorts by (besides the id), for the arms of a merged page."""
+    columns: list[Any] = []
+    for term in order:
+        element: Any = term
+        while isinstance(element, UnaryExpression):
+            element = element.element
+        if not any(element is c for c in columns):
+            columns.append(element)
+    return columns
 
 
 def pager(

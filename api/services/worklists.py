@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, func, select
 
 from api.services.lists import CaseFilters, count_of, dialect_of, page_of
-from api.services.scope import case_filter
+from api.services.scope import case_filter, scope_parts
 from api.services.views import ist, summary
 from core.ivr_calls import ivr_summaries
 from core.models import Complaint, Message, Officer, utcnow
@@ -39,10 +39,7 @@ def callback_worklist(
     `filters` select (urgent first, then the oldest due); `count` is all of them."""
     now = utcnow()
     query = filters.apply(
-        select(Complaint).where(
-            Complaint.status == ComplaintStatus.AWAITING_CALLBACK,
-            case_filter(principal, CALLBACK_WORKERS),
-        ),
+        select(Complaint).where(Complaint.status == ComplaintStatus.AWAITING_CALLBACK),
         now=now,
         dialect=dialect_of(session),
     )
@@ -54,7 +51,14 @@ def callback_worklist(
         col(Complaint.year).asc(),
         col(Complaint.sequence).asc(),
     )
-    rows, count = page_of(session, query, order, limit=limit, offset=offset)
+    rows, count = page_of(
+        session,
+        query,
+        order,
+        limit=limit,
+        offset=offset,
+        parts=scope_parts(principal, CALLBACK_WORKERS),
+    )
     calls = ivr_summaries(session, [r.registration_number for r in rows])
     items = [
         CallbackItem(
