@@ -174,7 +174,11 @@ def _status_counts(engine: Any) -> dict[str, int]:
 
 
 async def review_at_scale(
-    cases: int, bulk: int, singles: int, postgres_url: str | None = None
+    cases: int,
+    bulk: int,
+    singles: int,
+    postgres_url: str | None = None,
+    spread: timedelta = timedelta(0),
 ) -> dict[str, Any]:
     """The storm and the session over `cases` cases (see the module's docstring), the read
     model in SQLite, or in a scratch schema of `postgres_url` (dropped afterwards)."""
@@ -207,7 +211,7 @@ async def review_at_scale(
             dev_server_extra_args=PRIORITY_DYNAMIC_CONFIG,
         )
         try:
-            result = await _measure(env.client, engine, settings, cases, bulk, singles)
+            result = await _measure(env.client, engine, settings, cases, bulk, singles, spread)
             result["read_model"] = engine.dialect.name
             return result
         finally:
@@ -219,9 +223,15 @@ async def review_at_scale(
 
 
 async def _measure(
-    client: Client, engine: Any, settings: Settings, cases: int, bulk: int, singles: int
+    client: Client,
+    engine: Any,
+    settings: Settings,
+    cases: int,
+    bulk: int,
+    singles: int,
+    spread: timedelta,
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"cases": cases}
+    result: dict[str, Any] = {"cases": cases, "timer_spread_s": spread.total_seconds()}
     result["baseline"] = await _baselines(
         client, updates=max(bulk, 500), timers=max(cases // 4, 500)
     )
@@ -239,7 +249,7 @@ async def _measure(
             client, settings=settings, engine=engine, gateway=gateway, executor=executor
         )
         async with worker, sms:
-            await _storm_and_session(client, engine, settings, cases, bulk, singles, result)
+            await _storm_and_session(client, engine, settings, cases, bulk, singles, spread, result)
     base = result["baseline"]
     result["storm"]["ratio_to_baseline_completions"] = (
         result["storm"]["escalations_per_s"] / base["timer_completions_per_s"]
@@ -257,6 +267,7 @@ async def _storm_and_session(
     cases: int,
     bulk: int,
     singles: int,
+    spread: timedelta,
     result: dict[str, Any],
 ) -> None:
     # All registered "at one moment" (their created_at), so one deadline falls for all.
@@ -264,7 +275,11 @@ async def _storm_and_session(
     # Long enough to register and start every case first (about 10 a second on two loaded
     # cores), so that the deadline falls for all of them at once.
     lead = 60 + cases / 6
-    storm_policy = Policy(working_day_ends=None, report_deadline_complaint=timedelta(seconds=lead))
+    storm_policy = Policy(
+        working_day_ends=None,
+        report_deadline_complaint=timedelta(seconds=lead),
+        timer_spread=spread,
+    )
     control_policy = Policy(working_day_ends=None)
 
     async def open_one(i: int, policy: Policy) -> Any:

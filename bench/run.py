@@ -50,7 +50,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -448,6 +448,7 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
         storm, session, base = review["storm"], review["session"], review["baseline"]
         rows += [
             ("review: read model", str(review.get("read_model", "sqlite")), ""),
+            ("storm: timer spread (s)", f"{review.get('timer_spread_s', 0):.0f}", ""),
             ("review: cases on the agenda", f"{session['agenda']}", f"{review['cases']}"),
             ("baseline: bare updates/s", f"{base['updates_per_s']:.0f}", ""),
             ("baseline: bare timer completions/s", f"{base['timer_completions_per_s']:.0f}", ""),
@@ -554,6 +555,12 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--review-bulk", type=int, default=2000, help="cases of the bulk directive")
     parser.add_argument("--review-singles", type=int, default=200, help="single decisions")
     parser.add_argument(
+        "--review-spread-s",
+        type=float,
+        default=0.0,
+        help="the storm's cases move within this many seconds of their deadline (timer_spread)",
+    )
+    parser.add_argument(
         "--review-postgres",
         action="store_true",
         help="the review section's read model in PostgreSQL (--postgres-url), not SQLite",
@@ -606,6 +613,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.review_bulk,
                 args.review_singles,
                 args.postgres_url if args.review_postgres else None,
+                timedelta(seconds=args.review_spread_s),
             )
         )
     if "attachments" in args.only:
