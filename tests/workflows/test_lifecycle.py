@@ -187,6 +187,7 @@ async def test_cases_due_together_move_each_at_its_own_offset_within_the_spread(
         deadline = deadlines[i]
         assert deadline is not None
         assert abs(moved - (deadline + offsets[i])) < timedelta(seconds=2)
+    await keep_history(handles[0 if last else 1], "spread_escalation")
 
 
 async def test_unsatisfied_twice_goes_to_sidhi_baat_on_a_last_tuesday(

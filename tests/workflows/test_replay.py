@@ -28,6 +28,7 @@ PATHS = {
     # tests/workflows/test_lifecycle.py
     "happy_path",
     "overdue_review_directive",
+    "spread_escalation",
     "unsatisfied_twice_sidhi_baat",
     "urgent_overdue",
     "suggestion_answered",
