@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -188,6 +188,53 @@ async def test_cases_due_together_move_each_at_its_own_offset_within_the_spread(
         assert deadline is not None
         assert abs(moved - (deadline + offsets[i])) < timedelta(seconds=2)
     await keep_history(handles[0 if last else 1], "spread_escalation")
+
+
+def moment_of(engine: Engine, handle: Any, event: str) -> Any:
+    """When the case's timeline first recorded `event`."""
+    with Session(engine) as session:
+        return session.exec(
+            select(TimelineEvent.at)
+            .where(
+                TimelineEvent.complaint_id == row_of(engine, handle).id,
+                TimelineEvent.event == event,
+            )
+            .order_by(col(TimelineEvent.seq))
+        ).first()
+
+
+async def test_a_reminder_is_never_spread_past_its_own_deadline(
+    env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """A spread longer than the time from a reminder to its deadline: a case whose offset
+    would carry its reminder past the deadline is reminded at the reminder's own moment; a
+    case with a smaller offset at that moment plus its offset; both escalate at their
+    deadline plus their offset."""
+    spread, gap = timedelta(hours=4), timedelta(hours=1)
+    window = Policy().report_deadline_complaint
+    policy = Policy(
+        working_day_ends=None, timer_spread=spread, reminder_fractions=(1 - gap / window,)
+    )
+    cases: dict[bool, tuple[Any, timedelta, Any]] = {}
+    for _ in range(12):
+        handle = await opened(env, engine, settings, policy=policy)
+        offset = rules.spread_offset(handle.id, spread)
+        due = (await state_of(handle)).next_deadline
+        cases.setdefault(offset >= gap, (handle, offset, due))
+        if len(cases) == 2:
+            break
+    assert set(cases) == {True, False}, "the ids gave no offset on each side of the gap"
+
+    await env.sleep(window + spread + timedelta(minutes=1))
+    for past, (handle, offset, due) in cases.items():
+        await reach(handle, ComplaintStatus.WEEKLY_REVIEW)
+        reminded = moment_of(engine, handle, "officer_reminded")
+        escalated = moment_of(engine, handle, "escalated_to_weekly_review")
+        assert reminded is not None and escalated is not None
+        expected = due - gap + (timedelta(0) if past else offset)
+        assert abs(reminded - expected) < timedelta(seconds=2), (past, reminded, expected)
+        assert reminded < due
+        assert abs(escalated - (due + offset)) < timedelta(seconds=2)
 
 
 async def test_unsatisfied_twice_goes_to_sidhi_baat_on_a_last_tuesday(
