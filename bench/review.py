@@ -167,6 +167,11 @@ async def _baselines(client: Client, updates: int, timers: int) -> dict[str, flo
     }
 
 
+def _progress(what: str) -> None:
+    """A line on stderr as the section goes (its runs take up to an hour at full size)."""
+    print(f"{time.strftime('%H:%M:%S')} review: {what}", file=sys.stderr, flush=True)
+
+
 def _status_counts(engine: Any) -> dict[str, int]:
     with Session(engine) as db:
         rows = db.exec(select(Complaint.status, func.count()).group_by(col(Complaint.status)))
@@ -301,6 +306,7 @@ async def _storm_and_session(
         return await start_complaint_workflow(client, engine, row, policy=policy, settings=settings)
 
     began = time.perf_counter()
+    _progress(f"registering {cases} cases")
     await _gathered([partial(open_one, i, storm_policy) for i in range(cases)], 32)
     controls = await _gathered(
         [partial(open_one, cases + i, control_policy) for i in range(50)], 16
@@ -310,8 +316,10 @@ async def _storm_and_session(
     wait = (due - utcnow()).total_seconds()
     if wait < 0:
         result["warning"] = f"registration outran the deadline by {-wait:.0f} s"
+    _progress(f"registered in {result['registered_in_s']:.0f} s; the storm in {wait:.0f} s")
     await asyncio.sleep(max(0.0, wait))
     storm_began = time.perf_counter()
+    _progress("storm")
 
     # Officers keep reporting on their other cases during the storm.
     report_ms: list[float] = []
@@ -372,6 +380,7 @@ async def _storm_and_session(
             )
         )
     assert sid is not None
+    _progress(f"storm moved in {took:.0f} s; freezing the session")
     starts = utcnow() + timedelta(days=1)
     handle = await client.start_workflow(
         ReviewSessionWorkflow.run,
@@ -406,6 +415,7 @@ async def _storm_and_session(
     session["agenda_page_p99_ms"] = percentile(page_ms, 0.99)
 
     chosen = regs[:bulk]
+    _progress(f"bulk directive over {len(chosen)} cases")
     began = time.perf_counter()
     progress = await handle.execute_update(
         ReviewSessionWorkflow.record_bulk_decision,
@@ -427,6 +437,7 @@ async def _storm_and_session(
     session["bulk_s"] = took
     session["bulk_cases_per_s"] = progress.total / took
 
+    _progress(f"bulk applied in {took:.0f} s; {singles} single decisions")
     single_ms = []
     for reg in regs[bulk : bulk + singles]:
         sent = time.perf_counter()
@@ -442,6 +453,7 @@ async def _storm_and_session(
         single_ms.append(1000 * (time.perf_counter() - sent))
     session["single_p99_ms"] = percentile(single_ms, 0.99)
 
+    _progress("closing the session")
     began = time.perf_counter()
     await handle.execute_update(
         ReviewSessionWorkflow.close, CloseSessionRequest(closed_by="bench-reviewer")
