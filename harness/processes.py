@@ -77,9 +77,12 @@ class EmbeddedStack:
         self.temporal_port = free_port()
         self.api_port = free_port()
         self.database_path = directory / "read-model.db"
+        # The UI's port (no UI is started) on a free port too: the pages link to it, and a
+        # test answering for it must not meet a real UI of the machine's own on 8233.
         self.settings = Settings(
             data_dir=directory / "data",
             temporal_address=f"127.0.0.1:{self.temporal_port}",
+            temporal_ui_port=free_port(),
         )
         inherited = {
             key: value
@@ -94,6 +97,7 @@ class EmbeddedStack:
             "DATA_DIR": str(self.settings.data_dir),
             "DATABASE_URL": database_url or f"sqlite:///{self.database_path}",
             "TEMPORAL_ADDRESS": self.settings.temporal_address,
+            "TEMPORAL_UI_PORT": str(self.settings.temporal_ui_port),
             "TEMPORAL_TASK_QUEUE": f"tq-{uuid.uuid4().hex[:10]}",
             "SMS_TASK_QUEUE": f"sms-{uuid.uuid4().hex[:10]}",
             "SMS_RATE_LIMIT_PER_SECOND": str(sms_rate_limit),
