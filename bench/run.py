@@ -221,6 +221,11 @@ async def intake(
     }
 
 
+def _sizes(listed: str) -> list[int]:
+    """Complaint counts from a comma-separated list; 0 (or nothing) is no run at all."""
+    return [int(size) for size in listed.split(",") if size.strip() and int(size) > 0]
+
+
 def _postgres_reachable(url: str) -> str | None:
     try:
         probe = sa.create_engine(url, connect_args={"connect_timeout": 3})
@@ -539,7 +544,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--readmodel-sqlite-sizes",
         default=None,
-        help="complaint counts for SQLite (default: --readmodel-sizes)",
+        help="complaint counts for SQLite (default: --readmodel-sizes; 0 or empty: none)",
     )
     parser.add_argument("--readmodel-repeats", type=int, default=20, help="reads per query")
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="for the readmodel section")
@@ -622,9 +627,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     if "readmodel" in args.only:
         problem = _postgres_reachable(args.postgres_url)
-        sizes = [int(size) for size in args.readmodel_sizes.split(",") if size]
+        sizes = _sizes(args.readmodel_sizes)
         sqlite_sizes = (
-            [int(size) for size in args.readmodel_sqlite_sizes.split(",") if size]
+            _sizes(args.readmodel_sqlite_sizes)
             if args.readmodel_sqlite_sizes is not None
             else sizes
         )

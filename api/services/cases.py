@@ -28,7 +28,6 @@ from api.services.lists import (
     CaseFilters,
     CaseOrder,
     caller_cases,
-    dialect_of,
     order_by,
     page_of,
 )
@@ -54,7 +53,7 @@ from core.permissions import (
     REVIEW_REQUESTERS,
 )
 from core.readmodel import agenda_cases
-from core.search import search_clause
+from core.search import parse
 from schemas.actions import (
     CallbackBody,
     DecisionBody,
@@ -285,7 +284,7 @@ def list_cases(
     case that matched."""
     q, overdue = filters.q, filters.overdue
     now = utcnow()
-    query = filters.apply(select(Complaint), now=now, dialect=dialect_of(session))
+    query = filters.apply(select(Complaint), now=now, session=session)
     if escalation_level is not None:
         query = query.where(Complaint.escalation_level == int(escalation_level))
     if kind is not None:
@@ -311,7 +310,7 @@ def list_cases(
         order = order_by(sort or (CaseOrder.DEADLINE if q else CaseOrder.NEWEST))
     # A search's few matches are found from its own index, then scoped (split, the search
     # would run once for each part), and counted as they are sorted.
-    searching = bool(q) and search_clause(q or "", dialect_of(session)) is not None
+    searching = not parse(q or "").empty
     rows, count = page_of(
         session,
         query,

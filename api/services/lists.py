@@ -119,7 +119,7 @@ class CaseFilters:
             )
 
     def apply(
-        self, query: SelectOfScalar[Complaint], *, now: datetime, dialect: str
+        self, query: SelectOfScalar[Complaint], *, now: datetime, session: Session
     ) -> SelectOfScalar[Complaint]:
         self.check()
         if self.status is not None:
@@ -146,7 +146,7 @@ class CaseFilters:
             end = ist_day_start(self.registered_to + timedelta(days=1))
             query = query.where(col(Complaint.created_at) < end)
         if self.q:
-            found = search_clause(self.q, dialect)
+            found = search_clause(self.q, session)
             if found is not None:
                 query = query.where(found)
         return query

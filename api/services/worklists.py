@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, func, select
 
-from api.services.lists import CaseFilters, count_of, dialect_of, page_of
+from api.services.lists import CaseFilters, count_of, page_of
 from api.services.scope import case_filter, scope_parts
 from api.services.views import ist, summary
 from core.ivr_calls import ivr_summaries
@@ -41,7 +41,7 @@ def callback_worklist(
     query = filters.apply(
         select(Complaint).where(Complaint.status == ComplaintStatus.AWAITING_CALLBACK),
         now=now,
-        dialect=dialect_of(session),
+        session=session,
     )
     if due_only:
         query = query.where(col(Complaint.callback_due_at) <= now)

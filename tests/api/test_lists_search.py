@@ -12,12 +12,14 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.main import create_app
+from core.db import alembic_config
 from core.models import Complaint, utcnow
-from core.search import parse
+from core.search import MAX_EXPANSIONS, parse
 from core.settings import Settings
 from core.temporal import connect
 from harness.factories import auth_headers
@@ -250,7 +252,15 @@ def test_search_reads_an_index_not_every_case(any_engine: Engine) -> None:
     from core.search import search_clause
 
     add_cases(
-        any_engine, [{"sequence": i, "citizen_phone": f"+9198765{i:05d}"} for i in range(1, 300)]
+        any_engine,
+        [
+            {
+                "sequence": i,
+                "citizen_phone": f"+9198765{i:05d}",
+                "description": "शौचालय नहीं मिला" if i % 10 == 0 else "test case",
+            }
+            for i in range(1, 300)
+        ],
     )
     dialect = any_engine.dialect.name
     with any_engine.begin() as connection:
@@ -258,7 +268,7 @@ def test_search_reads_an_index_not_every_case(any_engine: Engine) -> None:
             connection.execute(sa.text("ANALYZE complaint"))
             connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
         for q in ("शौचालय नहीं", "9876500042", "20983", "20983/2018"):
-            clause = search_clause(q, dialect)
+            clause = search_clause(q, connection)
             assert clause is not None
             statement = select(Complaint.id).where(clause)
             compiled = statement.compile(
@@ -274,3 +284,132 @@ def test_search_reads_an_index_not_every_case(any_engine: Engine) -> None:
                 assert "Seq Scan" not in plan, (q, plan)
                 if q == "शौचालय नहीं":
                     assert "ix_complaint_search" in plan, plan
+
+
+async def found_with_count(
+    api: httpx.AsyncClient, q: str, headers: dict[str, str]
+) -> tuple[list[int], int]:
+    """The sequences a search finds (sorted) and its count."""
+    answer = await api.get("/v1/complaints", params={"q": q}, headers=headers)
+    return sorted(int(n.split("/")[0]) for n in numbers(answer)), answer.json()["count"]
+
+
+async def test_a_word_start_finds_longer_words_in_both_scripts(
+    api: httpx.AsyncClient, any_engine: Engine
+) -> None:
+    """Each word typed is the start of a case's word (Devanagari, Latin, Hinglish), every one
+    must match; a single letter too, also one beginning more words than are expanded to
+    whole words; a start that begins no word finds nothing, counted 0."""
+    add_cases(
+        any_engine,
+        [
+            {
+                "sequence": 1,
+                "citizen_name": "Ramesh Mahto",
+                "description": "शौचालय नहीं मिला, paisa abhi tak nahi milega",
+            },
+            {
+                "sequence": 2,
+                "citizen_name": "Rajesh Kumar",
+                "description": "Hospital door hai; गाँव में अस्पताल नहीं",
+            },
+            {"sequence": 3, "citizen_name": "सीता देवी", "description": "शौचालय का पैसा बकाया"},
+            {
+                "sequence": 4,
+                "citizen_name": "Munni Oraon",
+                # More words beginning with "k" than a start is expanded to.
+                "description": " ".join(f"k{n:02d}x" for n in range(MAX_EXPANSIONS + 5)),
+            },
+        ],
+    )
+    reader = auth_headers(any_engine, Role.TELECALLER)
+    expected = {
+        "शौचा": ([1, 3], 2),  # Devanagari: शौचालय
+        "शौचा नह": ([1], 1),  # two starts, both must match: नहीं
+        "सी दे": ([3], 1),  # a name's starts
+        "Ra": ([1, 2], 2),  # Ramesh or Rajesh
+        "mil": ([1], 1),  # Hinglish: milega
+        "hosp अस्प": ([2], 1),  # English and Hindi in one box
+        "r": ([1, 2], 2),  # one letter
+        "k": ([2, 4], 2),  # one letter beginning more than MAX_EXPANSIONS words (and Kumar)
+        "k0 munni": ([4], 1),  # a start of ten of them, and a name
+        "k1": ([4], 1),  # a start of a few of them
+        f"k{MAX_EXPANSIONS + 4:02d}x": ([4], 1),
+        "kz": ([], 0),  # begins no word
+        "शौचालय ujjwala": ([], 0),  # one word begins no word: nothing
+    }
+    for q, answer in expected.items():
+        assert await found_with_count(api, q, reader) == answer, q
+
+
+async def test_a_new_case_and_an_edited_description_are_found_by_their_words(
+    api: httpx.AsyncClient, any_engine: Engine
+) -> None:
+    """The words a case brings are found as soon as it is written, by the start of a word
+    no case held before; a description corrected in the database is found by its new
+    words and no longer by the old ones."""
+    add_cases(any_engine, [{"sequence": 1, "description": "पानी नहीं आता"}])
+    reader = auth_headers(any_engine, Role.TELECALLER)
+    assert await found_with_count(api, "बिजल", reader) == ([], 0)
+    assert await found_with_count(api, "transf", reader) == ([], 0)
+    add_cases(any_engine, [{"sequence": 2, "description": "बिजली का खंभा टूटा"}])
+    assert await found_with_count(api, "बिजल", reader) == ([2], 1)
+    with any_engine.begin() as connection:
+        connection.execute(
+            sa.update(Complaint)
+            .where(Complaint.sequence == 1)  # type: ignore[arg-type]
+            .values(description="Transformer jal gaya", citizen_name="Birsa Munda")
+        )
+    assert await found_with_count(api, "transf jal", reader) == ([1], 1)
+    assert await found_with_count(api, "birs", reader) == ([1], 1)
+    assert await found_with_count(api, "पान", reader) == ([], 0)
+
+
+async def test_the_words_of_the_cases_before_the_migration_are_found(
+    api: httpx.AsyncClient, any_engine: Engine
+) -> None:
+    """Migration 0026 takes the words of the cases already written."""
+    add_cases(any_engine, [{"sequence": 1, "description": "Handpump kharab hai"}])
+    config = alembic_config()
+    with any_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0025")
+        command.upgrade(config, "0026")
+    reader = auth_headers(any_engine, Role.TELECALLER)
+    assert await found_with_count(api, "hand khar", reader) == ([1], 1)
+
+
+def test_postgresql_asks_its_index_for_whole_words(any_engine: Engine) -> None:
+    """What each database's index is asked: SQLite's FTS5 a prefix of each word; PostgreSQL
+    the whole words the cases hold that begin so (its prefix match reads every case of every
+    such word), a prefix only for a start of more than MAX_EXPANSIONS words, and nothing at
+    all for a start of none."""
+    from core.search import search_clause
+
+    add_cases(
+        any_engine,
+        [
+            {"sequence": 1, "description": "शौचालय नहीं मिला, abhi milega, milta nahi"},
+            {"sequence": 2, "description": " ".join(f"k{n:02d}x" for n in range(20))},
+        ],
+    )
+
+    def asked(q: str, connection: sa.Connection) -> str:
+        clause = search_clause(q, connection)
+        assert clause is not None
+        compiled = clause.compile(
+            dialect=any_engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        return str(compiled)
+
+    with any_engine.connect() as connection:
+        if any_engine.dialect.name == "sqlite":
+            assert '"शौचा"* AND "mil"*' in asked("शौचा mil", connection)
+            return
+        two = asked("शौचा mil", connection)
+        assert "'(''शौचालय'') & (''milega'' | ''milta'')'" in two and ":*" not in two, two
+        assert "'(''k05x'')'" in asked("k05", connection)
+        assert "'''k0'':*'" in asked("k0", connection)  # 10 words begin with k0: a prefix
+        # A word PostgreSQL's parser splits (ram, then kumar) is asked as it always was.
+        assert "'''ram_kum'':*'" in asked("ram_kum", connection)
+        assert asked("kz", connection) == "false"
