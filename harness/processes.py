@@ -77,12 +77,15 @@ class EmbeddedStack:
         self.temporal_port = free_port()
         self.api_port = free_port()
         self.database_path = directory / "read-model.db"
-        # The UI's port (no UI is started) on a free port too: the pages link to it, and a
-        # test answering for it must not meet a real UI of the machine's own on 8233.
+        # The UI's port (no UI is started) on a free port too, and the codec's origins with
+        # it (as the README says to move them together): the pages link to it, and a test
+        # answering for it must not meet a real UI of the machine's own on 8233.
+        ui_port = free_port()
         self.settings = Settings(
             data_dir=directory / "data",
             temporal_address=f"127.0.0.1:{self.temporal_port}",
-            temporal_ui_port=free_port(),
+            temporal_ui_port=ui_port,
+            codec_cors_origins=f"http://localhost:{ui_port},http://127.0.0.1:{ui_port}",
         )
         inherited = {
             key: value
@@ -98,6 +101,7 @@ class EmbeddedStack:
             "DATABASE_URL": database_url or f"sqlite:///{self.database_path}",
             "TEMPORAL_ADDRESS": self.settings.temporal_address,
             "TEMPORAL_UI_PORT": str(self.settings.temporal_ui_port),
+            "CODEC_CORS_ORIGINS": self.settings.codec_cors_origins,
             "TEMPORAL_TASK_QUEUE": f"tq-{uuid.uuid4().hex[:10]}",
             "SMS_TASK_QUEUE": f"sms-{uuid.uuid4().hex[:10]}",
             "SMS_RATE_LIMIT_PER_SECOND": str(sms_rate_limit),

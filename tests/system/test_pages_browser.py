@@ -418,3 +418,10 @@ async def test_the_engineer_opens_the_temporal_ui_decoded(
     assert reached == [f"{ui}/namespaces/default/workflows/complaint-2026-1"]
     codec = [c for c in await made.cookies() if c["name"] == "jan_samvad_codec"]
     assert codec and codec[0]["path"] == "/v1/codec" and codec[0]["httpOnly"]
+    # The UI the page links to is the origin the codec answers (its port moved together).
+    async with httpx.AsyncClient() as client:
+        preflight = await client.options(
+            f"{live.base_url}/v1/codec/decode",
+            headers={"Origin": ui, "Access-Control-Request-Method": "POST"},
+        )
+    assert preflight.headers.get("access-control-allow-origin") == ui
