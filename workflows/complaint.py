@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from temporalio import workflow
@@ -166,18 +166,19 @@ class ComplaintWorkflow:
 
     def _next_wake(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
         """The next moment this case must move by itself (the rule: `rules.next_wake`, then
-        the case's own offset within `Policy.timer_spread`), and what it does then."""
+        `rules.spread_moment`: the case's own offset within `Policy.timer_spread`), and what
+        it does then."""
         wake = rules.next_wake(self._state, self._policy, workflow.now(), ladder=self._ladder)
         if wake is None:
             return None, None
         moment, kind = wake
-        offset = rules.spread_offset(workflow.info().workflow_id, self._policy.timer_spread)
-        deadline = self._state.next_deadline
-        if kind is Wake.REMIND_OFFICER and deadline is not None and moment + offset >= deadline:
-            # A reminder the spread would carry past its own deadline goes at its moment (a
-            # timer's length is not part of the replayed commands: running cases replay).
-            offset = timedelta(0)
-        moment += offset
+        moment = rules.spread_moment(
+            moment,
+            kind,
+            workflow_id=workflow.info().workflow_id,
+            spread=self._policy.timer_spread,
+            deadline=self._state.next_deadline,
+        )
         handlers: dict[Wake, Callable[[], Awaitable[None]] | None] = {
             Wake.REMIND_OFFICER: self._escalation.remind_officer,
             Wake.REPORT_DEADLINE_MISSED: partial(

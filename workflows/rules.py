@@ -103,6 +103,24 @@ def spread_offset(workflow_id: str, spread: timedelta) -> timedelta:
     return timedelta(seconds=zlib.crc32(workflow_id.encode()) % seconds)
 
 
+def spread_moment(
+    moment: datetime,
+    kind: Wake,
+    *,
+    workflow_id: str,
+    spread: timedelta,
+    deadline: datetime | None,
+) -> datetime:
+    """When the case moves for `next_wake`'s (`moment`, `kind`): `moment` plus the case's
+    offset within `spread` (`spread_offset`), except a reminder the offset would carry to or
+    past its `deadline` (a spread longer than the time from the reminder to the deadline),
+    which stays at `moment`."""
+    offset = spread_offset(workflow_id, spread)
+    if kind is Wake.REMIND_OFFICER and deadline is not None and moment + offset >= deadline:
+        return moment
+    return moment + offset
+
+
 def rollover_after(state: ComplaintState, policy: Policy, ladder: Ladder) -> timedelta:
     """How long after its session starts an undecided case on an agenda rolls over (its
     forum's time; the policy's for a rung without a forum)."""

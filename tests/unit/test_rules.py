@@ -281,3 +281,22 @@ def test_a_spread_offsets_each_case_by_its_own_fixed_seconds_within_the_spread()
     assert min(per_quarter) > 400
     assert rules.spread_offset("complaint-1-2026", timedelta(0)) == timedelta(0)
     assert rules.spread_offset("complaint-1-2026", timedelta(milliseconds=900)) == timedelta(0)
+
+
+def test_a_reminder_moves_by_its_offset_but_never_to_its_deadline() -> None:
+    spread, due = timedelta(hours=4), datetime(2026, 12, 10, 17, 0, tzinfo=IST)
+    remind_at = due - timedelta(hours=1)
+    ids = [f"complaint-{n}-2026" for n in range(1, 40)]
+    near = next(i for i in ids if rules.spread_offset(i, spread) < timedelta(hours=1))
+    far = next(i for i in ids if rules.spread_offset(i, spread) >= timedelta(hours=1))
+
+    def moved(wake: Wake, workflow_id: str, moment: datetime = remind_at) -> datetime:
+        return rules.spread_moment(
+            moment, wake, workflow_id=workflow_id, spread=spread, deadline=due
+        )
+
+    assert moved(Wake.REMIND_OFFICER, near) == remind_at + rules.spread_offset(near, spread)
+    assert moved(Wake.REMIND_OFFICER, far) == remind_at  # not past its deadline
+    # Every other wake moves by its whole offset, past the deadline included.
+    assert moved(Wake.REPORT_DEADLINE_MISSED, far, due) == due + rules.spread_offset(far, spread)
+    assert moved(Wake.ROLL_OVER, far) == remind_at + rules.spread_offset(far, spread)
