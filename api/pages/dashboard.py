@@ -20,8 +20,10 @@ whatever the volume, on the indexed columns (status, district, level, created_at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
@@ -31,7 +33,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from api.auth import signed_in
 from api.deps import AppState
@@ -43,7 +45,7 @@ from api.pages.reference import district_label, place_filters
 from api.pages.web import gettext_for, language, render
 from api.services.scope import case_filter
 from core.db import read_session
-from core.models import AwareDateTime, Complaint, TimelineEvent, utcnow
+from core.models import AwareDateTime, Complaint, utcnow
 from core.permissions import DASHBOARD_READERS
 from core.readmodel import open_cases
 from schemas.auth import Principal
@@ -120,12 +122,18 @@ class Filters:
     def period(self) -> bool:
         return self.registered_from is not None or self.registered_to is not None
 
-    def where(self) -> list[ColumnElement[bool]]:
+    def where(
+        self,
+        district: Callable[[Any], Any] = lambda column: column,
+        department: Callable[[Any], Any] = lambda column: column,
+    ) -> list[ColumnElement[bool]]:
+        """The conditions on `Complaint`; `district` and `department` wrap those columns
+        (`_plain`: so that a statement reads through another index than theirs)."""
         found: list[ColumnElement[bool]] = []
         if self.district:
-            found.append(col(Complaint.district) == self.district)
+            found.append(district(col(Complaint.district)) == self.district)
         if self.department:
-            found.append(col(Complaint.department) == self.department)
+            found.append(department(col(Complaint.department)) == self.department)
         if self.registered_from is not None:
             found.append(col(Complaint.created_at) >= _day_start(self.registered_from))
         if self.registered_to is not None:
@@ -172,94 +180,106 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=IST)
 
 
-def _ended() -> ColumnElement[Any]:
-    """When a case ended (closed or withdrawn), NULL while it is open."""
-    finished = col(Complaint.status).in_([ComplaintStatus.CLOSED, ComplaintStatus.WITHDRAWN])
+def _withdrawn() -> ColumnElement[bool]:
+    """`status = 'withdrawn'`, the status written into the statement, so that SQLite sees
+    that the partial index over withdrawn cases (ix_complaint_withdrawn) applies."""
+    return col(Complaint.status) == sa.literal_column(f"'{ComplaintStatus.WITHDRAWN.value}'")
+
+
+def _ladder(value: Any, ends: list[datetime], *, strict: bool) -> Any:
+    """The index of the first of `ends` (ascending) that `value` is before (`strict`) or at;
+    `len(ends)` after the last: comparisons of moments alone, no date arithmetic per case."""
     return sa.case(
-        (finished, sa.func.coalesce(col(Complaint.closed_at), col(Complaint.updated_at))),
-        else_=sa.null(),
+        *(
+            (value < bound if strict else value <= bound, index)
+            for index, bound in enumerate(sa.literal(end, AwareDateTime()) for end in ends)
+        ),
+        else_=len(ends),
     )
 
 
-def _days(session: Session, moment: Any) -> ColumnElement[Any]:
-    """A moment as a number of days (fractional), in the database's own arithmetic."""
-    if session.get_bind().dialect.name == "sqlite":
-        return sa.func.julianday(moment)
-    # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, far slower.
-    return sa.func.date_part("epoch", moment) / 86400.0
+def _late_week(policy: Policy, weeks: list[datetime]) -> Any:
+    """The first of `weeks` (their ends, a week apart) at whose end a case was past its
+    report window: registered before that end less the window (one ladder per window length:
+    urgent, suggestion, complaint); `len(weeks)` when none."""
 
+    def late(window: timedelta) -> Any:
+        return _ladder(col(Complaint.created_at), [w - window for w in weeks], strict=True)
 
-def _floor(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The whole part of a non-negative number (PostgreSQL's cast rounds; SQLite's cuts)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return sa.cast(value, sa.Integer)
-    return sa.cast(sa.func.floor(value), sa.Integer)
+    return sa.case(
+        (col(Complaint.urgent).is_(True), late(policy.report_deadline_urgent)),
+        (
+            col(Complaint.kind) == ComplaintKind.SUGGESTION,
+            late(policy.report_deadline_suggestion),
+        ),
+        else_=late(policy.report_deadline_complaint),
+    )
 
 
 def _trend(
     session: Session,
-    policy: Policy,
     weeks: list[datetime],
-    scope: list[ColumnElement[bool]],
+    first: Any,
+    open_first: dict[int, int],
+    by_moment: list[ColumnElement[bool]],
 ) -> list[int]:
     """Cases open past their report window at each week's end (`weeks`, a week apart).
 
-    A case counts at week k when its report window ended before that week's end and it had
-    not ended (closed or withdrawn) by then: a run of weeks [first, stop). The database
-    computes `first` and `stop` once per case and counts the cases per pair (at most 13 x 13
-    groups); only cases open now or ended since the oldest week's end are read."""
-    ended = _ended()
-    day = 86400.0
-    window_days = sa.case(
-        (col(Complaint.urgent).is_(True), policy.report_deadline_urgent.total_seconds() / day),
-        (
-            col(Complaint.kind) == ComplaintKind.SUGGESTION,
-            policy.report_deadline_suggestion.total_seconds() / day,
-        ),
-        else_=policy.report_deadline_complaint.total_seconds() / day,
-    )
-    origin = _days(session, sa.literal(weeks[0], AwareDateTime()))
-    # Weeks (fractional) from the oldest week's end to the end of the window, and to the end.
-    late = (_days(session, col(Complaint.created_at)) + window_days - origin) / 7.0
-    gone = (_days(session, ended) - origin) / 7.0
+    A case counts at week k when its report window ended before that week's end (`first`,
+    `_late_week`) and it had not ended (closed or withdrawn) by then: a run of weeks
+    [first, stop). `open_first`: the open cases (never ended: to the last week) per first
+    week, read with the open pass. Here the cases ended since the oldest week's end are
+    counted per (first, stop) pair (at most 13 x 13 groups), in two reads each from an index
+    that holds every column it needs (an OR of them would read every case on SQLite): those
+    closed (a closed case's end is its `closed_at`) and those withdrawn (the withdrawal's
+    moment, its last update). `by_moment`: the cases to count, their conditions written so
+    that neither read goes through the district's or the department's index (`_plain`)."""
     count = len(weeks)
-    # Late at week k <=> k > late: from floor(late) + 1 (from 0 when late < 0).
-    first = sa.case(
-        (late < 0, 0),
-        (late >= count, count),
-        else_=_floor(session, late) + 1,
-    )
-    # Not ended at week k <=> k < gone: up to ceil(gone) (every week while open).
-    whole = _floor(session, gone)
-    stop = sa.case(
-        (ended.is_(None), count),
-        (gone <= 0, 0),
-        (gone > count - 1, count),
-        else_=whole + sa.case((gone > whole, 1), else_=0),
-    )
-    recent = sa.or_(
-        open_cases(),
-        sa.and_(
-            col(Complaint.status) == ComplaintStatus.CLOSED,
-            col(Complaint.closed_at) > weeks[0],
+    grouped = [(begins, count, cases) for begins, cases in open_first.items()]
+    first_col = first.label("first_week")
+    withdrawn_at = sa.func.coalesce(col(Complaint.closed_at), col(Complaint.updated_at))
+    for moment, where in (
+        (
+            col(Complaint.closed_at),
+            [
+                *by_moment,
+                _plain(session, col(Complaint.status)) == ComplaintStatus.CLOSED,
+                col(Complaint.closed_at) > weeks[0],
+            ],
         ),
-        sa.and_(col(Complaint.status) == ComplaintStatus.WITHDRAWN, ended > weeks[0]),
-    )
-    first_col, stop_col = first.label("first_week"), stop.label("stop_week")
-    grouped = session.execute(
-        sa.select(first_col, stop_col, sa.func.count())
-        .where(*scope, recent)
-        .group_by(first_col, stop_col)
-    ).all()
+        (withdrawn_at, [*by_moment, _withdrawn(), withdrawn_at > weeks[0]]),
+    ):
+        stop_col = _ladder(moment, weeks, strict=False).label("stop_week")
+        grouped += [
+            (cast(int, begins), cast(int, ends), cast(int, cases))
+            for begins, ends, cases in session.execute(
+                sa.select(first_col, stop_col, sa.func.count())
+                .where(*where)
+                .group_by(first_col, stop_col)
+            ).all()
+        ]
     trend = [0] * count
     for begins, ends, cases in grouped:
-        for week in range(cast(int, begins), min(cast(int, ends), count)):
-            trend[week] += cast(int, cases)
+        for week in range(begins, min(ends, count)):
+            trend[week] += cases
     return trend
 
 
+def _plain(session: Session, column: Any) -> Any:
+    """`column` as SQLite's planner should not read it through its own index (`+column`).
+
+    Without the column statistics of SQLITE_ENABLE_STAT4 SQLite guesses an equality on any
+    indexed column more selective than a range: it would read every closed case through the
+    status index rather than the few closed since a date through `closed_at`'s, or every case
+    of a district (in its index's order, to group by it) rather than the period's through
+    `created_at`'s. PostgreSQL has the statistics and gets the column itself."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
+    return column
+
+
 def _within(
-    session: Session, later: ColumnElement[Any], earlier: Any, span: timedelta
+    session: Session, later: Any, earlier: Any, span: timedelta
 ) -> ColumnElement[bool]:
     """`later - earlier <= span`, in the database's own date arithmetic."""
     if session.get_bind().dialect.name == "sqlite":
@@ -284,9 +304,23 @@ def compute(
     admit, each a grouped query in the database (open cases per rung of `ladder`, in its order;
     a level not on it counts on its top rung): nothing is loaded case by case."""
     filters = filters or Filters()
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL compiles a statement estimated dearer than `jit_above_cost` to machine
+        # code first: some 180 ms of each dashboard read at 1,000,000 cases, to save less on
+        # the 100,000 rows a grouped statement reads. Off for this transaction only.
+        session.execute(sa.text("SET LOCAL jit = off"))
     position = {int(rung.level): i for i, rung in enumerate(ladder.rungs)}
     top = len(ladder.rungs) - 1
-    scope = [case_filter(principal, DASHBOARD_READERS), *filters.where()]
+    # The filters as each statement's index needs them (`_plain`): the open cases are read
+    # from their own index, which leads with the district (not from the department's, which
+    # holds every case the department ever had); the others from an index of a span of
+    # moments (not from the district's or the department's).
+    plain = partial(_plain, session)
+    scope = [case_filter(principal, DASHBOARD_READERS), *filters.where(department=plain)]
+    by_moment = [
+        case_filter(principal, DASHBOARD_READERS),
+        *filters.where(district=plain, department=plain),
+    ]
     is_open = open_cases()
 
     # Age in whole IST days since the registration day: a bucket is a range of days, so its
@@ -305,50 +339,62 @@ def compute(
         ),
         else_=len(bucket_days) - 1,
     ).label("bucket")
-    # One pass over the open cases: per district, level and age bucket, with the repeat calls
-    # linked to them (the read model's count per case) and the cases that have any.
+    # The ends of the trend's twelve weeks, oldest first.
+    weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
+    first = _late_week(policy, weeks)
+    # One pass over the open cases (ix_complaint_open_dashboard holds every column it reads):
+    # per district, level, age bucket and the trend's first week past the report window,
+    # with the repeat calls linked to them (the read model's count per case) and the cases
+    # that have any.
     by_district: dict[str, list[int]] = {d: [0] * len(ladder.rungs) for d in DISTRICTS}
     repeats: dict[str, tuple[int, int]] = {}
     ageing = [0] * len(AGE_BUCKETS)
+    open_first: dict[int, int] = {}
     open_total = 0
+    late_col = first.label("first_week")
     grouped = session.execute(
         sa.select(
             col(Complaint.district),
             col(Complaint.escalation_level),
             bucket,
+            late_col,
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(col(Complaint.repeat_contacts)), 0),
             _count(col(Complaint.repeat_contacts) > 0),
         )
         .where(is_open, *scope)
-        .group_by(col(Complaint.district), col(Complaint.escalation_level), bucket)
+        .group_by(col(Complaint.district), col(Complaint.escalation_level), bucket, late_col)
     ).all()
-    for district, level, age, number, calls, called in grouped:
+    for district, level, age, late, number, calls, called in grouped:
         count = cast(int, number)
         counts = by_district.setdefault(str(district), [0] * len(ladder.rungs))
         counts[position.get(cast(int, level), top)] += count
         ageing[cast(int, age)] += count
+        open_first[cast(int, late)] = open_first.get(cast(int, late), 0) + count
         open_total += count
         before = repeats.get(str(district), (0, 0))
         repeats[str(district)] = (before[0] + cast(int, calls), before[1] + cast(int, called))
 
-    weeks = [now - timedelta(weeks=k) for k in range(11, -1, -1)]
-    trend = _trend(session, policy, weeks, scope)
-    ended = _ended()
+    trend = _trend(session, weeks, first, open_first, by_moment)
     suggestion = col(Complaint.kind) == ComplaintKind.SUGGESTION
 
     ranking_from = filters.registered_from if filters.period else None
     window = [] if filters.period else [col(Complaint.created_at) >= now - RANKING_WINDOW]
     closed = col(Complaint.status) == ComplaintStatus.CLOSED
-    reopened = col(Complaint.id).in_(
-        select(TimelineEvent.complaint_id).where(col(TimelineEvent.event) == "reopened")
-    )
+    # The read model's count of the case's reopenings (not its timeline: every event of
+    # every case, ten or more to a case, read for a few).
+    reopened = col(Complaint.reopens) > 0
     ranked = session.execute(
         sa.select(
             col(Complaint.district),
             _count(sa.or_(closed, col(Complaint.created_at) <= now - IN_TIME)),
             _count(closed),
-            _count(sa.and_(closed, _within(session, ended, col(Complaint.created_at), IN_TIME))),
+            _count(
+                sa.and_(
+                    closed,
+                    _within(session, col(Complaint.closed_at), col(Complaint.created_at), IN_TIME),
+                )
+            ),
             _count(sa.and_(closed, sa.not_(suggestion))),
             _count(
                 sa.and_(
@@ -359,8 +405,8 @@ def compute(
             ),
             _count(sa.and_(closed, reopened)),
         )
-        .where(*scope, *window, col(Complaint.status) != ComplaintStatus.WITHDRAWN)
-        .group_by(col(Complaint.district))
+        .where(*by_moment, *window, col(Complaint.status) != ComplaintStatus.WITHDRAWN)
+        .group_by(_plain(session, col(Complaint.district)))
     ).all()
     ranks = {d: DistrictRank(d) for d in DISTRICTS}
     for name, *numbers in ranked:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -327,3 +328,42 @@ def test_the_weekly_trend_counts_exactly_what_the_rule_says(any_engine: Engine) 
         expected.append(late)
     assert data.trend == expected
     assert sum(expected) > 0
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(district="Ranchi"),
+        Filters(department="police"),
+        Filters(registered_from=utcnow().astimezone(IST).date() - timedelta(days=29)),
+    ],
+    ids=["state", "district", "department", "period"],
+)
+def test_no_statement_reads_a_case_row(engine: Engine, filters: Filters) -> None:
+    """Every statement of the dashboard reads the cases from an index that holds every
+    column it needs (migration 0027), whatever the filters: SQLite's plan says so ("USING
+    COVERING INDEX"). Fetching each case's row was most of a view's time at 1,000,000
+    cases (docs/performance.md)."""
+    now = utcnow()
+    case(engine, "Ranchi", now=now, age=3 * DAY, department="police")
+    case(engine, "Dumka", now=now, age=40 * DAY, closed=ClosureReason.RESOLVED_VERIFIED)
+    issued: list[tuple[str, Any]] = []
+
+    def record(_c: object, _cur: object, statement: str, parameters: Any, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            issued.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with read_session(engine) as session:
+            compute(session, REVIEWER, Policy(), now, filters=filters)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert len(issued) == 4
+    with engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        for statement, parameters in issued:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            reads = [str(r[-1]) for r in cursor.fetchall() if " complaint " in f"{r[-1]} "]
+            assert reads and all("COVERING INDEX" in r for r in reads), (statement, reads)

@@ -42,6 +42,8 @@ def aged(
                 ClosureReason.RESOLVED_VERIFIED if verified else ClosureReason.CLOSED_AT_REVIEW
             )
         if reopened:
+            # As the projection records a reopening: the count on the case and the event.
+            stored.reopens = 1
             session.add(
                 TimelineEvent(
                     complaint_id=stored.id, seq=1, at=now - age, event="reopened", actor="t"
