@@ -465,6 +465,11 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
                 ">= 0.3",
             ),
             ("storm: officer's report p99 (ms)", _ms(storm["report_p99_ms"]), ""),
+            (
+                "storm: reports asked again past the RPC deadline",
+                str(storm.get("report_rpc_timeouts", 0)),
+                "",
+            ),
             ("review: freeze (s)", f"{session['freeze_s']:.1f}", ""),
             ("review: agenda page p99 (ms)", _ms(session["agenda_page_p99_ms"]), "<= 100"),
             ("review: bulk directive cases/s", f"{session['bulk_cases_per_s']:.1f}", ""),
