@@ -14,8 +14,9 @@ each district registered in the last 90 days:
                                                     None, shown "—", and adds nothing)
 
 Every number is a grouped query in the database over the cases the reader may see and the
-filters admit (period of registration, district, department): a fixed number of statements
-whatever the volume, on the indexed columns (status, district, level, created_at).
+filters admit (period of registration, district, department): four statements whatever the
+volume, each reading an index that holds every column it needs (migration 0027), no case's
+row (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -278,9 +279,7 @@ def _plain(session: Session, column: Any) -> Any:
     return column
 
 
-def _within(
-    session: Session, later: Any, earlier: Any, span: timedelta
-) -> ColumnElement[bool]:
+def _within(session: Session, later: Any, earlier: Any, span: timedelta) -> ColumnElement[bool]:
     """`later - earlier <= span`, in the database's own date arithmetic."""
     if session.get_bind().dialect.name == "sqlite":
         days = sa.func.julianday(later) - sa.func.julianday(earlier)
