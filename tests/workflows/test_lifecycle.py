@@ -235,6 +235,8 @@ async def test_a_reminder_is_never_spread_past_its_own_deadline(
         assert abs(reminded - expected) < timedelta(seconds=2), (past, reminded, expected)
         assert reminded < due
         assert abs(escalated - (due + offset)) < timedelta(seconds=2)
+    # The held reminder's path (its timer shorter than the offset would have made it).
+    await keep_history(cases[True][0], "reminder_held_before_deadline")
 
 
 async def test_unsatisfied_twice_goes_to_sidhi_baat_on_a_last_tuesday(

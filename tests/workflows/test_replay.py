@@ -29,6 +29,7 @@ PATHS = {
     "happy_path",
     "overdue_review_directive",
     "spread_escalation",
+    "reminder_held_before_deadline",
     "unsatisfied_twice_sidhi_baat",
     "urgent_overdue",
     "suggestion_answered",
