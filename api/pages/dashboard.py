@@ -182,9 +182,13 @@ def _day_start(day: date) -> datetime:
 
 
 def _withdrawn() -> ColumnElement[bool]:
-    """`status = 'withdrawn'`, the status written into the statement, so that SQLite sees
-    that the partial index over withdrawn cases (ix_complaint_withdrawn) applies."""
-    return col(Complaint.status) == sa.literal_column(f"'{ComplaintStatus.WITHDRAWN.value}'")
+    """`status = 'withdrawn'`, the status written into the statement (as `open_cases`), so
+    that SQLite sees that the partial index over withdrawn cases (ix_complaint_withdrawn)
+    applies."""
+    withdrawn: sa.BindParameter[str] = sa.bindparam(
+        "withdrawn_status", ComplaintStatus.WITHDRAWN.value, literal_execute=True
+    )
+    return col(Complaint.status) == withdrawn
 
 
 def _ladder(value: Any, ends: list[datetime], *, strict: bool) -> Any:
