@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -53,9 +54,16 @@ def create_app(
     engine: Engine | None = None,
     client: Client | None = None,
     authenticator: Authenticator | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The app; tests pass their own engine and Temporal client (and may pass the bearer-token
-    authenticator; default: the one AUTH_PROVIDER names)."""
+    authenticator; default: the one AUTH_PROVIDER names).
+
+    `freeze_heap`: once started, the process's objects so far (the app, its routes, templates,
+    catalogues, the ORM's metadata: some 240,000) are moved out of the garbage collector's
+    reach (`gc.freeze`), so that a full collection walks only what requests made since. Without
+    it such a collection costs the request it lands in about 70 ms (2 vCPUs). For a server
+    process (`main`); not for a test process, whose frozen objects would never be freed."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -72,6 +80,9 @@ def create_app(
             # A bad LADDER_FILE stops the start here, naming the field.
             ladder=configured_ladder(settings, policy),
         )
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         yield
         if engine is None:
             db.dispose()
@@ -142,7 +153,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: None)
     configure_tracing(settings, service="api")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),

@@ -414,6 +414,15 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
                             "p99 <= 500",
                         )
                     )
+                collections = measured.get("full_collections")
+                if collections:
+                    rows.append(
+                        (
+                            f"{short} {int(size):,} full GCs in the section"[:40],
+                            f"{collections['count']}, longest {collections['longest_ms']:.0f} ms",
+                            "",
+                        )
+                    )
     elif model:
         rows.append(("readmodel", "skipped", str(model)[:60]))
     prio = result.get("priority")

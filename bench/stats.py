@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -31,3 +35,39 @@ def cpu_model() -> str:
     except OSError:
         pass
     return os.uname().machine
+
+
+class FullCollections:
+    """The garbage collector's full collections (generation 2) while the block runs: `count`
+    and the longest, `longest_ms`. A full collection stops the whole process for as long as
+    it takes to walk every tracked object, so a single slow read that coincides with one is the
+    collector's pause, not the database's."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.longest_ms = 0.0
+        self._began = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        self.count += 1
+        self.longest_ms = max(self.longest_ms, 1000 * (time.perf_counter() - self._began))
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def figures(self) -> dict[str, float]:
+        return {"count": self.count, "longest_ms": self.longest_ms}
