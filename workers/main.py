@@ -28,7 +28,7 @@ from temporalio.client import (
 )
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.case import CaseActivities
 from activities.media import MediaActivities
@@ -45,6 +45,7 @@ from core.temporal import connect, metrics_runtime
 from core.tracing import configure_tracing, shutdown_tracing
 from schemas.policy import Policy
 from workers.review_schedules import ensure_review_schedules
+from workers.sandbox import CompiledOnceSandboxRunner
 from workflows.client_activities import GRACE, CaseDeliveries, ReconcileActivities, reconcile
 from workflows.complaint import ComplaintWorkflow
 from workflows.media import AttachmentRetentionWorkflow, MediaFetchWorkflow
@@ -62,8 +63,9 @@ RETENTION_SCHEDULE_ID = "jan-samvad-attachment-retention"
 # The sandbox still forbids non-deterministic calls, but it no longer re-imports every module
 # for each workflow run: our workflow modules keep no mutable module state, and a fresh import
 # per run cost the worker about 18% of its CPU at intake (bench.profile). The replay tests
-# (tests/workflows/test_replay.py) run the committed histories through this same runner.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+# (tests/workflows/test_replay.py) run the committed histories through this same runner, which
+# compiles each of the sandbox's entry snippets once (workers/sandbox.py).
+WORKFLOW_RUNNER = CompiledOnceSandboxRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
 )
 
