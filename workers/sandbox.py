@@ -20,6 +20,7 @@ from functools import lru_cache
 from types import CodeType
 from typing import Any, cast
 
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
@@ -42,5 +43,5 @@ class _CompiledOnceInstance(_Instance):
 class CompiledOnceSandboxRunner(SandboxedWorkflowRunner):
     """`SandboxedWorkflowRunner` (same fields) whose instances compile each snippet once."""
 
-    def create_instance(self, det: Any) -> Any:
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
         return _CompiledOnceInstance(det, self.runner_class, self.restrictions)
