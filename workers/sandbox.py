@@ -20,8 +20,12 @@ from functools import lru_cache
 from types import CodeType
 from typing import Any, cast
 
+from temporalio.converter import SerializationContext
+from temporalio.converter._extstore import StorageDriverStoreContext as StoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox._in_sandbox import InSandbox
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
 # The SDK's snippets: one per kind of entry, plus one import per workflow class.
@@ -38,6 +42,22 @@ class _CompiledOnceInstance(_Instance):
     def _run_code(self, code: str, **extra_globals: Any) -> None:
         # The SDK types it a string; it only hands it to `exec`, which takes a code object.
         super()._run_code(cast(str, compiled(code)), **extra_globals)
+
+    def get_serialization_context(
+        self, command_info: CommandInfo | None
+    ) -> SerializationContext | None:
+        # Asked once per payload sequence the codec encodes or decodes. The in-sandbox
+        # instance answers from its own maps (workflow info, pending activities, children,
+        # signals: no import, no I/O), so it is asked directly rather than through an entry
+        # into the sandbox (its importer applied, `exec`, the importer taken off).
+        return self._in_sandbox().get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: CommandInfo | None) -> StoreContext:
+        # The same kind of answer (whose storage a payload belongs to), asked as often.
+        return self._in_sandbox().get_external_store_context(command_info)
+
+    def _in_sandbox(self) -> InSandbox:
+        return cast(InSandbox, self.globals_and_locals["__temporal_in_sandbox"])
 
 
 class CompiledOnceSandboxRunner(SandboxedWorkflowRunner):
