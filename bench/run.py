@@ -322,6 +322,10 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     base, bare = result.get("baseline"), result.get("baseline_bare_engine")
@@ -463,6 +467,11 @@ def _rows(result: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, s
         rows += [
             ("review: read model", str(review.get("read_model", "sqlite")), ""),
             ("storm: timer spread (s)", f"{review.get('timer_spread_s', 0):.0f}", ""),
+            (
+                "storm: deadlines fell within (s)",
+                _seconds(review.get("deadlines_within_s")),
+                "",
+            ),
             ("review: cases on the agenda", f"{session['agenda']}", f"{review['cases']}"),
             ("baseline: bare updates/s", f"{base['updates_per_s']:.0f}", ""),
             ("baseline: bare timer completions/s", f"{base['timer_completions_per_s']:.0f}", ""),
