@@ -1,4 +1,5 @@
-"""The workflow sandbox the workers run: the SDK's, with each of its code snippets compiled once.
+"""The workflow sandbox the workers run: the SDK's, with each of its code snippets compiled once
+and a payload's serialization context asked without entering it.
 
 The SDK's sandbox enters a workflow by `exec` of a short source string: for every activation,
 and again for every payload sequence the codec encodes or decodes (to ask the workflow for
@@ -9,9 +10,14 @@ compiled once and the code object handed to the SDK's own `_run_code`, which run
 unchanged (`exec` takes a code object as it takes a string): the same restrictions, the same
 determinism checks, the same code.
 
-It reaches one private method of temporalio 1.35 (`workflow_sandbox._runner._Instance`);
-`tests/workflows/test_sandbox_runner.py` fails if the SDK stops calling it, and every replay
-test runs through this runner.
+The codec's questions (which workflow or activity a payload belongs to: its serialization
+context, and its external store's) are answered by the in-sandbox instance from its own maps;
+the SDK asks them through a sandbox entry for every payload sequence. Here they are asked of
+that instance directly: the same answers (tested against the SDK's way), without an entry.
+
+It reaches private parts of temporalio 1.35 (`workflow_sandbox._runner._Instance`: its
+`_run_code` and its `__temporal_in_sandbox`); `tests/workflows/test_sandbox_runner.py` fails if
+the SDK stops calling them, and every replay test runs through this runner.
 """
 
 from __future__ import annotations
