@@ -8,11 +8,13 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import datetime, time, timedelta
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sms import OutboxGateway, SmsGateway
@@ -20,6 +22,7 @@ from activities.voice import VoiceGateway
 from core.auth import create_user
 from core.settings import Settings
 from schemas.auth import Role
+from schemas.calendar import IST
 from schemas.policy import Policy
 from workers.main import build_sms_worker, build_worker
 
@@ -80,3 +83,19 @@ async def api_client(app: FastAPI, *, authorized: bool = True) -> AsyncIterator[
             transport=transport, base_url="http://testserver", headers=headers
         ) as http:
             yield http
+
+
+async def to_monday_noon(env: WorkflowEnvironment) -> None:
+    """Skip a time-skipping server to the next Monday 12:00 IST (at most a week on).
+
+    Review tests compare the session a case is put on with the one the planner opens (the
+    next sitting). From the Tuesday review's agenda cutoff (Monday 17:00 IST) until the
+    sitting, those differ: a case escalated then goes to the week after. Started from the
+    wall clock, such a test passed or failed by the hour the suite ran; from here it runs
+    the same every time."""
+    now = (await env.get_current_time()).astimezone(IST)
+    day = now.date() + timedelta(days=(0 - now.weekday()) % 7)
+    moment = datetime.combine(day, time(12, 0), tzinfo=IST)
+    if moment <= now:
+        moment += timedelta(days=7)
+    await env.sleep(moment - now)

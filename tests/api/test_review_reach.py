@@ -27,7 +27,7 @@ from schemas.escalation import session_id
 from schemas.policy import Policy
 from schemas.review import AgendaSection, CloseSessionRequest, ItemOutcome, SessionPhase
 from schemas.workflow import DecisionKind, ReviewDecision
-from tests.helpers import api_client
+from tests.helpers import api_client, to_monday_noon
 from tests.lifecycle_helpers import CaseHandle, row_of, state_of
 from tests.workflows.test_review_sessions import (
     RESOLVED,
@@ -171,6 +171,7 @@ def test_cases_left_undecided_lead_the_next_agenda_with_their_count(engine: Engi
 async def test_a_decision_by_the_case_route_is_recorded_in_the_session_and_its_minutes(
     env: WorkflowEnvironment, engine: Engine, settings: Settings
 ) -> None:
+    await to_monday_noon(env)
     case = await escalated(env, engine, settings)
     state = await state_of(case)
     assert state.review is not None

@@ -32,7 +32,7 @@ from schemas.enums import ComplaintStatus, MessageStatus
 from schemas.policy import Policy
 from schemas.review import SessionPhase
 from schemas.workflow import DepartmentReport, ReportOutcome
-from tests.helpers import api_client, running_worker
+from tests.helpers import api_client, running_worker, to_monday_noon
 from tests.lifecycle_helpers import (
     DAY,
     CaseHandle,
@@ -413,6 +413,7 @@ async def test_a_review_decision_during_an_sms_outage_is_taken_by_case_and_minut
     """The session delivers its decision to the case (an update): with Twilio down it still
     completes at once, and the minutes and the case agree — never "failed here, applied
     there"."""
+    await to_monday_noon(ts)
     from schemas.review import ItemOutcome
     from tests.api.test_review_reach import _next_weekly
     from tests.workflows.test_review_sessions import (

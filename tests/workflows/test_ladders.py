@@ -24,6 +24,7 @@ from schemas.enums import ComplaintStatus, EscalationLevel
 from schemas.escalation import DISTRICT_COLLECTOR, parse_session_id
 from schemas.policy import Policy
 from schemas.review import PlannerInput
+from tests.helpers import to_monday_noon
 from tests.lifecycle_helpers import (
     EXACT_DEADLINES,
     CaseHandle,
@@ -129,6 +130,7 @@ async def test_the_district_collectors_sessions_are_one_per_district_on_its_week
     """The planner opens the DC's sittings, one per district on its weekday; Ranchi's session
     calls Ranchi's nodal officer at the cutoff and, left undecided, rolls the case over to
     Ranchi's next sitting at its close."""
+    await to_monday_noon(env)
     dc_settings = settings.model_copy(
         update={"ladder": "district_collector", "district_review_days": "Ranchi:wednesday"}
     )

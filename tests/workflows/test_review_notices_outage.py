@@ -21,7 +21,7 @@ from schemas.enums import MessageStatus
 from schemas.review import PlannerInput, SessionBatches, SessionPhase
 from tests.api.test_review_reach import _next_weekly
 from tests.api.test_sms_queue import SwitchableGateway
-from tests.helpers import running_worker
+from tests.helpers import running_worker, to_monday_noon
 from tests.lifecycle_helpers import row_of
 from tests.workflows.test_review_sessions import escalated, session_handle, skip_while_updates_run
 from workflows.review import ReviewPlannerWorkflow, ReviewSessionWorkflow
@@ -75,6 +75,7 @@ async def _through_outage(
 ) -> tuple[str, Message | None]:
     """A case on the next weekly review; the gateway down from just before the cutoff for
     two days; then up. The session's notice to Ranchi's nodal officer, as it ends."""
+    await to_monday_noon(env)
     case = await escalated(env, engine, settings)
     assert row_of(engine, case).district == "Ranchi"
     weekly = await _next_weekly(env)

@@ -53,7 +53,7 @@ from schemas.workflow import (
     ReportOutcome,
     ReviewDecision,
 )
-from tests.helpers import running_worker
+from tests.helpers import running_worker, to_monday_noon
 from tests.lifecycle_helpers import (
     CaseHandle,
     keep_history,
@@ -237,6 +237,7 @@ async def test_escalation_after_the_cutoff_lands_on_the_tuesday_after_next(
 async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over(
     env: WorkflowEnvironment, engine: Engine, settings: Settings, gateway: CountingGateway
 ) -> None:
+    await to_monday_noon(env)
     ranchi_1 = await escalated(env, engine, settings)
     ranchi_2 = await escalated(env, engine, settings, citizen__phone="9876500001")
     dhanbad = await escalated(env, engine, settings, citizen__district="Dhanbad")
@@ -389,6 +390,7 @@ async def test_session_freezes_agenda_notifies_delivers_decisions_and_rolls_over
 async def test_undecided_cases_roll_over_when_nobody_closes_the_session(
     env: WorkflowEnvironment, engine: Engine, settings: Settings
 ) -> None:
+    await to_monday_noon(env)
     case = await escalated(env, engine, settings)
     slot = (await review_of(case)).review
     assert slot is not None
