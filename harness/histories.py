@@ -1,12 +1,17 @@
 """A workflow's history as Temporal keeps it, run by run: what the tests and the bench read to
-check Temporal's limits (events per run, the largest payload) on a dev server."""
+check Temporal's limits (events per run, the largest payload) on a dev server; and a committed
+history replayed through the worker's workflows with a given sandbox runner."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, WorkflowRunner
+
+from workers.main import WORKFLOWS
 
 # The event attributes that carry payloads a workflow or activity was given or returned.
 _PAYLOAD_FIELDS = ("input", "result", "details", "last_completion_result")
@@ -40,3 +45,14 @@ def largest_payload(events: list[Any]) -> int:
                 for p in getattr(payloads, "payloads", ()):
                     largest = max(largest, p.ByteSize())
     return largest
+
+
+async def replay_with(history: WorkflowHistory, runner: WorkflowRunner) -> None:
+    """Replay `history` (unencrypted, as the tests record them) through every workflow the
+    worker runs (`workers.main.WORKFLOWS`) with `runner`; raises on any replay failure
+    (non-determinism included)."""
+    replayer = Replayer(
+        workflows=list(WORKFLOWS), data_converter=pydantic_data_converter, workflow_runner=runner
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, WorkflowRunner
+from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from harness.histories import replay_with
 from tests.paths import HISTORIES as HISTORIES_DIR
-from workers.main import WORKFLOW_RUNNER, WORKFLOWS
+from workers.main import WORKFLOW_RUNNER
 from workers.replay import replay
 
 HISTORIES = sorted(HISTORIES_DIR.glob("*.json"))
@@ -130,13 +131,7 @@ RUNNERS = {"worker_runner": WORKFLOW_RUNNER, "default_sandbox": SandboxedWorkflo
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path, runner: WorkflowRunner) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(
-        workflows=list(WORKFLOWS),
-        data_converter=pydantic_data_converter,
-        workflow_runner=runner,
-    )
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
-    assert result.replay_failure is None
+    await replay_with(history, runner)
 
 
 @pytest.mark.parametrize("path", [p for p in HISTORIES if p not in CASES], ids=lambda p: p.stem)

@@ -7,22 +7,21 @@ be dead code)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import SerializationContext
 from temporalio.converter._extstore import StorageDriverStoreContext as StoreContext
 from temporalio.worker import (
-    Replayer,
     WorkflowInstance,
     WorkflowInstanceDetails,
-    WorkflowRunner,
 )
 from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
+from harness.histories import replay_with
 from tests.paths import HISTORIES
 from workers.main import WORKFLOW_RUNNER, WORKFLOWS
 from workers.sandbox import CompiledOnceSandboxRunner, _CompiledOnceInstance, compiled
@@ -31,14 +30,8 @@ from workers.sandbox import CompiledOnceSandboxRunner, _CompiledOnceInstance, co
 async def test_a_case_replays_with_each_snippet_compiled_once() -> None:
     path = HISTORIES / "overdue_review_directive.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(
-        workflows=list(WORKFLOWS),
-        data_converter=pydantic_data_converter,
-        workflow_runner=WORKFLOW_RUNNER,
-    )
     compiled.cache_clear()
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
-    assert result.replay_failure is None
+    await replay_with(history, WORKFLOW_RUNNER)
     info = compiled.cache_info()
     # An import per workflow class (the replayer checks each), the sandbox's instance, an
     # activation…
@@ -47,7 +40,7 @@ async def test_a_case_replays_with_each_snippet_compiled_once() -> None:
     assert info.hits > 2 * info.misses, info
     # A second case compiles nothing new.
     before = info.misses
-    await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    await replay_with(history, WORKFLOW_RUNNER)
     assert compiled.cache_info().misses == before
 
 
@@ -101,14 +94,7 @@ async def test_serialization_contexts_are_the_sandboxs_answers_without_entering_
     path = HISTORIES / "overdue_review_directive.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
 
-    async def replay(runner: WorkflowRunner) -> None:
-        replayer = Replayer(
-            workflows=list(WORKFLOWS),
-            data_converter=pydantic_data_converter,
-            workflow_runner=runner,
-        )
-        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
-        assert result.replay_failure is None
+    replay = partial(replay_with, history)
 
     _Checked.answers, _Checked.entries = [], 0
     await replay(_CheckedRunner(restrictions=WORKFLOW_RUNNER.restrictions))
