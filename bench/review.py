@@ -42,13 +42,13 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sms import OutboxGateway
 from api.services.intake import register_complaint
 from bench.stats import percentile
+from core.codec import pydantic_converter
 from core.db import load_directory, make_engine, migrate
 from core.models import Complaint, ReviewSession, utcnow
 from core.readmodel import agenda_rows, agenda_summary
@@ -228,7 +228,7 @@ async def review_at_scale(
         migrate(engine)
         load_directory(engine, settings.directory_file)
         env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
+            data_converter=pydantic_converter,
             dev_server_existing_path=str(BIN / "temporal"),
             search_attributes=search_attributes.ALL,
             ui=False,

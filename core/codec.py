@@ -26,15 +26,18 @@ import secrets
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    EncodingPayloadConverter,
     PayloadCodec,
 )
 
@@ -212,15 +215,41 @@ def codec(settings: Settings) -> EncryptionCodec | None:
     return EncryptionCodec(ring) if ring is not None else None
 
 
+@cache
+def _pydantic_encodings() -> tuple[EncodingPayloadConverter, ...]:
+    """The SDK's pydantic encodings (null, binary, JSON by pydantic, protobuf), built once."""
+    return tuple(PydanticPayloadConverter().converters.values())
+
+
+class SharedPydanticPayloadConverter(CompositePayloadConverter):
+    """The SDK's `PydanticPayloadConverter` (the same encodings, the same bytes), whose
+    encodings are built once per process and shared by every instance.
+
+    The worker builds a data converter, and with it a payload converter, for each activation,
+    each completion and each payload sequence under an activity's serialization context
+    (temporalio 1.35, `_CommandAwareDataConverter`). A `PydanticPayloadConverter` builds a
+    pydantic-core serializer and an empty TypeAdapter cache each time, so every type was
+    adapted afresh on each use: about 5% of a worker's CPU while cases replay from their
+    histories. The shared encodings keep no per-use state (the serializer is immutable, the
+    TypeAdapter cache a thread-safe `functools.lru_cache`)."""
+
+    def __init__(self) -> None:
+        super().__init__(*_pydantic_encodings())
+
+
+# The SDK's pydantic data converter, with the shared encodings (what `data_converter` builds on).
+pydantic_converter = DataConverter(payload_converter_class=SharedPydanticPayloadConverter)
+
+
 def data_converter(settings: Settings) -> DataConverter:
     """The pydantic data converter, encrypting when keys are configured: what every client,
     worker and replayer of a deployment must use. Failure messages and stack traces are
     encrypted too (they may quote a remark or a provider's error naming a phone number)."""
     payload_codec = codec(settings)
     if payload_codec is None:
-        return pydantic_data_converter
+        return pydantic_converter
     return dataclasses.replace(
-        pydantic_data_converter,
+        pydantic_converter,
         payload_codec=payload_codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -8,9 +8,9 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, WorkflowRunner
 
+from core.codec import pydantic_converter
 from workers.main import WORKFLOWS
 
 # The event attributes that carry payloads a workflow or activity was given or returned.
@@ -52,7 +52,7 @@ async def replay_with(history: WorkflowHistory, runner: WorkflowRunner) -> None:
     worker runs (`workers.main.WORKFLOWS`) with `runner`; raises on any replay failure
     (non-determinism included)."""
     replayer = Replayer(
-        workflows=list(WORKFLOWS), data_converter=pydantic_data_converter, workflow_runner=runner
+        workflows=list(WORKFLOWS), data_converter=pydantic_converter, workflow_runner=runner
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

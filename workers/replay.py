@@ -16,11 +16,10 @@ import logging
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from core.admin import connect_within, exit_now
-from core.codec import data_converter
+from core.codec import data_converter, pydantic_converter
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from workers.main import WORKFLOWS
@@ -40,7 +39,7 @@ async def replay(history: WorkflowHistory, settings: Settings | None = None) -> 
     # written before encryption pass through it unchanged). No settings: no decryption.
     replayer = Replayer(
         workflows=list(WORKFLOWS),
-        data_converter=data_converter(settings) if settings else pydantic_data_converter,
+        data_converter=data_converter(settings) if settings else pydantic_converter,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     return result.replay_failure
