@@ -8,10 +8,9 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.worker import Replayer, WorkflowRunner
+from temporalio.worker import WorkflowRunner
 
-from core.codec import pydantic_converter
-from workers.main import WORKFLOWS
+from workers.replay import replay
 
 # The event attributes that carry payloads a workflow or activity was given or returned.
 _PAYLOAD_FIELDS = ("input", "result", "details", "last_completion_result")
@@ -49,10 +48,8 @@ def largest_payload(events: list[Any]) -> int:
 
 async def replay_with(history: WorkflowHistory, runner: WorkflowRunner) -> None:
     """Replay `history` (unencrypted, as the tests record them) through every workflow the
-    worker runs (`workers.main.WORKFLOWS`) with `runner`; raises on any replay failure
+    worker runs (`workers.replay.replay`) with `runner`; raises on any replay failure
     (non-determinism included)."""
-    replayer = Replayer(
-        workflows=list(WORKFLOWS), data_converter=pydantic_converter, workflow_runner=runner
-    )
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
-    assert result.replay_failure is None
+    failure = await replay(history, runner=runner)
+    if failure is not None:
+        raise failure

@@ -16,7 +16,8 @@ import logging
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from core.admin import connect_within, exit_now
 from core.codec import data_converter, pydantic_converter
@@ -27,9 +28,15 @@ from workers.main import WORKFLOWS
 log = logging.getLogger(__name__)
 
 
-async def replay(history: WorkflowHistory, settings: Settings | None = None) -> Exception | None:
+async def replay(
+    history: WorkflowHistory,
+    settings: Settings | None = None,
+    *,
+    runner: WorkflowRunner | None = None,
+) -> Exception | None:
     """Replay `history` (of any workflow the worker runs: a case, a review session, a fetch,
     a WhatsApp fallback ...) against the workflow code of this checkout; the failure, if any.
+    `runner`: the sandbox runner (default: the SDK's sandbox, which re-imports every module).
 
     A non-determinism error means the code changed in a way that breaks running cases (guard
     the change with `workflow.patched`); any other failure reproduces the workflow's bug
@@ -40,6 +47,7 @@ async def replay(history: WorkflowHistory, settings: Settings | None = None) -> 
     replayer = Replayer(
         workflows=list(WORKFLOWS),
         data_converter=data_converter(settings) if settings else pydantic_converter,
+        workflow_runner=runner or SandboxedWorkflowRunner(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     return result.replay_failure
