@@ -10,7 +10,10 @@ the complaint as updates with a fixed update ID, which Temporal deduplicates.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
@@ -22,7 +25,7 @@ from activities.case import find_complaint
 from activities.delivery import deliver_once, new_message
 from activities.gateway import OutgoingSms, PermanentSmsError, SmsGateway
 from activities.sms import OFFICER_LANGUAGE
-from activities.templates import template_for
+from activities.templates import Template, template_for
 from core.models import Message, Officer, ReviewBulk, ReviewItem, ReviewSession, utcnow
 from core.readmodel import agenda_items, agenda_page, bulk_progress, selection_where
 from core.settings import Settings
@@ -36,6 +39,8 @@ from schemas.review import (
     Agenda,
     AgendaItem,
     AgendaSection,
+    BulkNoticeInput,
+    BulkNoticePageInput,
     BulkProgress,
     CitizenInvitationInput,
     DeferInput,
@@ -53,6 +58,7 @@ from schemas.review import (
     SessionCounts,
     SessionPhase,
     SessionRecordInput,
+    bulk_notice_key,
 )
 from schemas.workflow import DecisionKind
 
@@ -62,6 +68,7 @@ UNLISTED = "not_on_agenda"
 
 # Officers are written to in English; citizens in their own language.
 OFFICER_NOTICE = template_for("review_notice")
+BULK_DIRECTIVE_NOTICE = template_for("review_bulk_directive")
 SIDHI_BAAT_INVITATION = template_for("sidhi_baat_invitation")
 
 
@@ -184,31 +191,68 @@ class ReviewActivities:
     @activity.defn
     def send_officer_notice(self, input: OfficerNoticeInput) -> NoticeResult:
         """The meeting notice to one district nodal officer, at most once per session."""
+        return self._officer_sms(
+            OFFICER_NOTICE,
+            officer_id=input.officer_id,
+            key=lambda officer: f"{input.session_id}:{officer}",
+            districts=input.districts,
+            params={
+                "count": str(input.case_count),
+                "forum": forum_rung(input.kind).sms_name(OFFICER_LANGUAGE),
+                "date": fmt_ist(input.starts_at),
+                "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
+            },
+        )
+
+    @activity.defn
+    def send_bulk_directive_notice(self, input: BulkNoticeInput) -> NoticeResult:
+        """A bulk directive told to one officer, at most once per officer and bulk: how many
+        of their cases it directs, of which districts, and the earliest deadline."""
+        return self._officer_sms(
+            BULK_DIRECTIVE_NOTICE,
+            officer_id=input.officer_id,
+            key=lambda officer: bulk_notice_key(input.session_id, input.bulk_id, officer),
+            districts=input.districts,
+            params={
+                "count": str(input.case_count),
+                "forum": forum_rung(input.kind).sms_name(OFFICER_LANGUAGE),
+                "date": fmt_ist(input.starts_at),
+                "due": fmt_ist(input.due),
+            },
+        )
+
+    def _officer_sms(
+        self,
+        template: Template,
+        *,
+        officer_id: str,
+        key: Callable[[str], str],
+        districts: list[str],
+        params: dict[str, str],
+    ) -> NoticeResult:
+        """`template` to one officer (in English), with their `districts` as one variable,
+        once under the message `key(officer id)`. Raises a non-retryable ApplicationError
+        for an officer the directory does not hold."""
         with Session(self._engine) as session:
-            officer = session.get(Officer, input.officer_id)
+            officer = session.get(Officer, officer_id)
             if officer is None:
-                raise ApplicationError(f"no officer {input.officer_id!r}", non_retryable=True)
-            body = OFFICER_NOTICE.render(
+                raise ApplicationError(f"no officer {officer_id!r}", non_retryable=True)
+            body = template.render(
                 OFFICER_LANGUAGE,
                 {
-                    "count": str(input.case_count),
-                    "district": _short(
-                        ", ".join(input.districts), f"{len(input.districts)} districts"
-                    ),
-                    "forum": forum_rung(input.kind).sms_name(OFFICER_LANGUAGE),
-                    "date": fmt_ist(input.starts_at),
-                    "teleconference": _short(input.teleconference, DEFAULT_TELECONFERENCE),
+                    **params,
+                    "district": _short(", ".join(districts), f"{len(districts)} districts"),
                 },
             )
             return self._send_once(
                 session,
-                key=f"{input.session_id}:{officer.id}",
-                template="review_notice",
+                key=key(officer.id),
+                template=template.context,
                 recipient_kind=RecipientKind.OFFICER,
                 to=officer.phone,
                 language=OFFICER_LANGUAGE,
                 body=body,
-                dlt_id=OFFICER_NOTICE.dlt_id(OFFICER_LANGUAGE),
+                dlt_id=template.dlt_id(OFFICER_LANGUAGE),
                 complaint_id=None,
             )
 
@@ -284,34 +328,35 @@ class ReviewActivities:
                     .limit(input.limit)
                 ).all()
                 return NoticePage(recipients=[NoticeRecipient(key=n) for n in numbers])
-            officers = session.exec(
-                select(ReviewItem.nodal_officer_id, func.count())
-                .where(
-                    mine,
-                    col(ReviewItem.nodal_officer_id).is_not(None),
-                    col(ReviewItem.nodal_officer_id) > input.after,
-                )
-                .group_by(col(ReviewItem.nodal_officer_id))
-                .order_by(col(ReviewItem.nodal_officer_id))
-                .limit(input.limit)
-            ).all()
-            districts: dict[str, set[str]] = {}
-            ids = [officer for officer, _ in officers if officer]
-            if ids:
-                for officer, district in session.exec(
-                    select(ReviewItem.nodal_officer_id, ReviewItem.district)
-                    .where(mine, col(ReviewItem.nodal_officer_id).in_(ids))
-                    .distinct()
-                ).all():
-                    districts.setdefault(officer or "", set()).add(district)
-            return NoticePage(
-                recipients=[
-                    NoticeRecipient(
-                        key=officer, districts=sorted(districts.get(officer, ())), case_count=n
-                    )
-                    for officer, n in officers
-                    if officer
-                ]
+            return _officers_page(
+                session,
+                col(ReviewItem.nodal_officer_id),
+                (mine,),
+                after=input.after,
+                limit=input.limit,
+            )
+
+    @activity.defn
+    def bulk_notice_recipients(self, input: BulkNoticePageInput) -> NoticePage:
+        """A page of the officers (after `input.after`, by id) a bulk directive put cases
+        with, each with the count, districts and earliest deadline of those cases; none for
+        a closure, or for a bulk whose cases told their officers themselves."""
+        with Session(self._engine) as session:
+            bulk = session.get(ReviewBulk, input.bulk_id)
+            if bulk is None or not bulk.tells_officers:
+                return NoticePage(recipients=[])
+            mine = (
+                ReviewItem.session_id == input.session_id,
+                ReviewItem.bulk_id == input.bulk_id,
+                ReviewItem.outcome == ItemOutcome.DIRECTIVE.value,
+            )
+            return _officers_page(
+                session,
+                col(ReviewItem.responsible_officer_id),
+                mine,
+                after=input.after,
+                limit=input.limit,
+                due=col(ReviewItem.new_deadline),
             )
 
     @activity.defn
@@ -373,6 +418,45 @@ class ReviewActivities:
         except PermanentSmsError as err:
             return NoticeResult(key=key, sent=False, error=str(err))
         return NoticeResult(key=key, sent=not delivery.duplicate)
+
+
+def _officers_page(
+    session: Session,
+    officer: Any,
+    where: tuple[Any, ...],
+    *,
+    after: str,
+    limit: int,
+    due: Any = None,
+) -> NoticePage:
+    """A page of the officers in the agenda column `officer` (by id, after `after`) among
+    the rows `where` selects, each with their count of those rows, their districts and, with
+    `due` (a column), the earliest of it."""
+    rows = session.execute(
+        select(officer, func.count(), func.min(due) if due is not None else sa.null())
+        .where(*where, officer.is_not(None), officer > after)
+        .group_by(officer)
+        .order_by(officer)
+        .limit(limit)
+    ).all()
+    ids = [row[0] for row in rows]
+    districts: dict[str, set[str]] = {}
+    if ids:
+        for one, district in session.execute(
+            select(officer, ReviewItem.district).where(*where, officer.in_(ids)).distinct()
+        ).all():
+            districts.setdefault(str(one), set()).add(str(district))
+    return NoticePage(
+        recipients=[
+            NoticeRecipient(
+                key=str(one),
+                districts=sorted(districts.get(str(one), set())),
+                case_count=n,
+                due=earliest,
+            )
+            for one, n, earliest in rows
+        ]
+    )
 
 
 def item_row(
@@ -498,5 +582,6 @@ def _open_bulk(session: Session, input: OpenBulkInput) -> None:
             refused=len(unlisted),
             unlisted=json.dumps(unlisted),
             done_at=None if selected.rowcount else input.decided_at,  # type: ignore[attr-defined]
+            tells_officers=input.tells_officers and request.decision is DecisionKind.DIRECTIVE,
         )
     )

@@ -215,6 +215,9 @@ TEXTS: tuple[Template, ...] = (
     _t("review_notice",
         "CM Jan Samvad: {count} case(s) of {district} are on the agenda of the {forum} on "
         "{date}. Join: {teleconference}. Please bring the departments' reports."),
+    _t("review_bulk_directive",
+        "CM Jan Samvad: the {forum} of {date} directs you to act on {count} case(s) of "
+        "{district} by {due} IST. They are in your Jan Samvad inbox."),
 )  # fmt: skip
 
 TEMPLATE_BY_CONTEXT = {t.context: t for t in TEXTS}

@@ -355,6 +355,9 @@ class ReviewBulk(SQLModel, table=True):
     # Numbers named that are not on the agenda (JSON list of [number, refusal key]).
     unlisted: str = Field(default="[]", sa_column=Column(sa.Text, nullable=False))
     done_at: datetime | None = Field(default=None, sa_column=_ts())
+    # A directive's officers told by the session, one SMS each for all their cases (the cases
+    # send them none); False: each case told its own officer (bulks recorded before).
+    tells_officers: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class RateCounter(SQLModel, table=True):

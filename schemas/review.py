@@ -7,6 +7,7 @@ remark (the meeting needs them) but no citizen name, phone or address.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -146,6 +147,8 @@ class SessionCarry(BaseModel):
     close_requested_by: str | None = None
     # Bulk decisions accepted and not yet applied to all their cases, oldest first.
     bulks: list[str] = Field(default_factory=list)
+    # Bulk directives applied whose officers are still to be told (one SMS each), oldest first.
+    bulk_notices: list[str] = Field(default_factory=list)
 
 
 class ReviewSessionInput(BaseModel):
@@ -505,6 +508,43 @@ class NoticeRecipient(BaseModel):
     key: str
     districts: list[str] = Field(default_factory=list)
     case_count: int = 0
+    # A bulk directive's officer: the earliest deadline among their cases.
+    due: datetime | None = None
+
+
+class BulkNoticePageInput(BaseModel):
+    """The next page (after officer id `after`) of the officers a bulk directive put cases
+    with, each to be told once for all of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    bulk_id: str
+    after: str = ""
+    limit: int
+
+
+class BulkNoticeInput(BaseModel):
+    """One officer told of a bulk directive: how many of their cases, of which districts,
+    by when (once per officer per bulk)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    bulk_id: str
+    kind: Kind
+    starts_at: datetime
+    officer_id: str
+    districts: list[str]
+    case_count: int
+    due: datetime
+
+
+def bulk_notice_key(session_id: str, bulk_id: str, officer_id: str) -> str:
+    """The SMS key of a bulk directive's notice to one officer (at most 70 characters:
+    `<session>:bulk:<digest of bulk and officer>`), under the session's own prefix."""
+    digest = hashlib.sha256(f"{bulk_id}\n{officer_id}".encode()).hexdigest()[:24]
+    return f"{session_id}:bulk:{digest}"
 
 
 class NoticePage(BaseModel):
@@ -540,6 +580,9 @@ class OpenBulkInput(BaseModel):
     bulk_id: str
     request: BulkDecisionRequest
     decided_at: datetime
+    # A directive's officers told once each by the session, not once per case by the case
+    # (False: the bulks of sessions that began before).
+    tells_officers: bool = False
 
 
 class BatchInput(BaseModel):

@@ -229,6 +229,9 @@ class ReviewDecision(IstModel):
     new_deadline: IstDateTime | None = None
     citizen_informed: bool = False
     session_id: str | None = None
+    # A bulk directive's case: the session tells each officer once for all their cases (one
+    # SMS, not one per case), so the case sends its officer none of its own.
+    officer_told_by_session: bool = False
 
 
 class ActionResult(IstModel):

@@ -171,7 +171,13 @@ class CaseDeliveries:
             )
             item.decision_text = record.text
             item.decided_by = record.decided_by
+            # Who must act on a directive: the officer named, or the case's own (the minutes
+            # say so; a bulk directive's officers are told from these rows).
             item.responsible_officer_id = record.responsible_officer_id
+            if record.decision is DecisionKind.DIRECTIVE and not item.responsible_officer_id:
+                item.responsible_officer_id = AgendaItem.model_validate_json(
+                    item.item
+                ).assigned_officer_id
             # The deadline the case actually got (the policy default when none was given).
             item.new_deadline = record.new_deadline or (
                 record.case_next_deadline if record.decision is DecisionKind.DIRECTIVE else None
@@ -268,10 +274,17 @@ class CaseDeliveries:
             ).first()
 
     async def _deliver(
-        self, workflow_id: str, session_id: str, request: DecisionRequest, decided_at: datetime
+        self,
+        workflow_id: str,
+        session_id: str,
+        request: DecisionRequest,
+        decided_at: datetime,
+        *,
+        officer_told_by_session: bool = False,
     ) -> DecisionRecord:
         """The decision delivered to its case (update ID `<session>:decision:<number>`: a
-        case takes one decision per session, whichever way it was sent, retries included)."""
+        case takes one decision per session, whichever way it was sent, retries included);
+        with `officer_told_by_session` (a bulk directive) the case sends its officer no SMS."""
         handle = self._client.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id)
         reg = request.registration_number
         try:
@@ -281,6 +294,7 @@ class CaseDeliveries:
                     ReviewDecision(
                         **request.model_dump(exclude={"registration_number"}),
                         session_id=session_id,
+                        officer_told_by_session=officer_told_by_session,
                     ),
                     id=f"{session_id}:decision:{reg}",
                 )
@@ -324,7 +338,7 @@ class CaseDeliveries:
             return BatchResult(done=0, refused=0, remaining=0)
         gate = asyncio.Semaphore(input.concurrency)
 
-        async def one(number: str, workflow_id: str) -> bool:
+        async def one(number: str, item: AgendaItem) -> bool:
             request = DecisionRequest(
                 registration_number=number,
                 decision=DecisionKind(bulk.decision),
@@ -337,7 +351,13 @@ class CaseDeliveries:
             async with gate:
                 try:
                     record = await self._deliver(
-                        workflow_id, input.session_id, request, bulk.decided_at
+                        item.workflow_id,
+                        input.session_id,
+                        request,
+                        bulk.decided_at,
+                        # An officer the session cannot name is told by the case itself.
+                        officer_told_by_session=bulk.tells_officers
+                        and bool(bulk.responsible_officer_id or item.assigned_officer_id),
                     )
                 except (ApplicationError, RPCError, TimeoutError) as err:
                     # Recorded with its reason and listed; the reviewer may decide it singly.
@@ -361,7 +381,9 @@ class CaseDeliveries:
         remaining = await asyncio.to_thread(self._bulk_tally, input, done, refused)
         return BatchResult(done=done, refused=refused, remaining=remaining)
 
-    def _bulk_batch(self, input: BatchInput) -> tuple[ReviewBulk | None, list[tuple[str, str]]]:
+    def _bulk_batch(
+        self, input: BatchInput
+    ) -> tuple[ReviewBulk | None, list[tuple[str, AgendaItem]]]:
         with read_session(self._engine) as session:
             bulk = session.get(ReviewBulk, input.bulk_id)
             rows = session.exec(
@@ -370,7 +392,7 @@ class CaseDeliveries:
                 .order_by(col(ReviewItem.id))
                 .limit(input.limit)
             ).all()
-            return bulk, [(n, AgendaItem.model_validate_json(i).workflow_id) for n, i in rows]
+            return bulk, [(n, AgendaItem.model_validate_json(i)) for n, i in rows]
 
     @staticmethod
     def _bulk_pending(input: BatchInput) -> tuple[Any, ...]:

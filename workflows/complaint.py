@@ -424,6 +424,7 @@ class ComplaintWorkflow:
                 note=f"{forum}: {decision.text}",
                 deadline=deadline,
                 citizen_sms=SmsTemplate.DIRECTIVE,
+                notify_officer=not decision.officer_told_by_session,
             )
             return self._result("directive recorded; the officer has a new deadline")
 

@@ -15,7 +15,9 @@ them from the read model at the cutoff, so a later escalation simply belongs to 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -32,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         AgendaSection,
         BatchInput,
         BulkDecisionRequest,
+        BulkNoticeInput,
+        BulkNoticePageInput,
         BulkProgress,
         CitizenInvitationInput,
         CloseSessionRequest,
@@ -41,8 +45,10 @@ with workflow.unsafe.imports_passed_through():
         DeferInput,
         FreezePageInput,
         NoticeFailedInput,
+        NoticePage,
         NoticePageInput,
         NoticeRecipient,
+        NoticeResult,
         OfficerNoticeInput,
         OpenBulkInput,
         PlannerInput,
@@ -53,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         SessionPhase,
         SessionRecordInput,
         SessionSummary,
+        bulk_notice_key,
     )
     from schemas.workflow import DecisionKind
     from workflows.client_activities import CaseDeliveries
@@ -65,6 +72,9 @@ _DELIVERY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_at
 _NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
 # One delivery batch: its cases' updates, each within its own budget.
 _BATCH_TIMEOUT = timedelta(minutes=15)
+# A bulk directive tells each of its officers once (one SMS for all their cases), where the
+# sessions that began before had every case tell its officer.
+BULK_OFFICER_NOTICES = "bulk-officer-notices"
 
 
 class SessionRejected(Refused):
@@ -110,8 +120,11 @@ class ReviewSessionWorkflow:
         self._notices_done = False
         self._notices_failed = 0
         self._bulks: list[str] = []
+        # Bulk directives applied whose officers are still to be told, oldest first.
+        self._bulk_notices: list[str] = []
         self._updates = 0
         self._notices_task: asyncio.Task[None] | None = None
+        self._bulk_notices_task: asyncio.Task[None] | None = None
         carried = input.carried
         if carried is not None:
             self._phase = carried.phase
@@ -121,6 +134,7 @@ class ReviewSessionWorkflow:
             self._close_requested_by = carried.close_requested_by
             self._close_requested = carried.close_requested_by is not None
             self._bulks = list(carried.bulks)
+            self._bulk_notices = list(carried.bulk_notices)
 
     @workflow.run
     async def run(self, input: ReviewSessionInput) -> SessionSummary:
@@ -135,6 +149,8 @@ class ReviewSessionWorkflow:
         if not self._notices_done and self._phase is not SessionPhase.CLOSED:
             # Beside the meeting: a gateway outage delays notices, never decisions.
             self._notices_task = asyncio.create_task(self._notify_in_batches())
+        if self._bulk_notices:
+            self._tell_bulk_officers()
         while self._phase is SessionPhase.AGENDA_FROZEN:
             if self._bulks:
                 await self._apply_bulk_batch()
@@ -158,6 +174,8 @@ class ReviewSessionWorkflow:
             await self._close_in_batches(self._close_requested_by or "timer")
         if self._notices_task is not None:
             await self._notices_task
+        if self._bulk_notices_task is not None:
+            await self._bulk_notices_task
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._summary()
 
@@ -257,6 +275,7 @@ class ReviewSessionWorkflow:
                     bulk_id=bulk_id,
                     request=request,
                     decided_at=workflow.now(),
+                    tells_officers=workflow.patched(BULK_OFFICER_NOTICES),
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=DB_RETRY,
@@ -296,8 +315,9 @@ class ReviewSessionWorkflow:
         Notices still being sent are resumed there: their messages are keyed, never sent
         twice."""
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._notices_task is not None and not self._notices_task.done():
-            self._notices_task.cancel()
+        for task in (self._notices_task, self._bulk_notices_task):
+            if task is not None and not task.done():
+                task.cancel()
         workflow.continue_as_new(
             self._input.model_copy(
                 update={
@@ -308,6 +328,7 @@ class ReviewSessionWorkflow:
                         notices_failed=self._notices_failed,
                         close_requested_by=self._close_requested_by,
                         bulks=self._bulks,
+                        bulk_notices=self._bulk_notices,
                     )
                 }
             )
@@ -357,34 +378,90 @@ class ReviewSessionWorkflow:
         if invites or (invites is None and inp.kind == SessionKind.SIDHI_BAAT):
             kinds.append(True)
         for citizens in kinds:
-            after = ""
-            while True:
-                page = await workflow.execute_activity_method(
-                    ReviewActivities.notice_recipients,
-                    NoticePageInput(
-                        session_id=inp.session_id,
-                        citizens=citizens,
-                        after=after,
-                        limit=self._batches.notices,
-                    ),
-                    start_to_close_timeout=DB_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
-                if not page.recipients:
-                    break
-                await asyncio.gather(*(self._notify(r, citizens) for r in page.recipients))
-                after = page.recipients[-1].key
-                if len(page.recipients) < self._batches.notices:
-                    break
+            await self._page_by_page(
+                partial(self._notice_page, citizens), partial(self._notify_page, citizens)
+            )
         self._notices_done = True
         await self._record_phase()
+
+    async def _page_by_page(
+        self,
+        page_after: Callable[[str], Awaitable[NoticePage]],
+        send: Callable[[list[NoticeRecipient]], Awaitable[object]],
+    ) -> None:
+        """`send` each page of recipients in turn (`page_after(key)`: the page after that
+        key; a short page is the last)."""
+        after = ""
+        while True:
+            page = await page_after(after)
+            if not page.recipients:
+                return
+            await send(page.recipients)
+            if len(page.recipients) < self._batches.notices:
+                return
+            after = page.recipients[-1].key
+
+    def _notice_page(self, citizens: bool, after: str) -> Awaitable[NoticePage]:
+        return workflow.execute_activity_method(
+            ReviewActivities.notice_recipients,
+            NoticePageInput(
+                session_id=self._input.session_id,
+                citizens=citizens,
+                after=after,
+                limit=self._batches.notices,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    async def _notify_page(self, citizens: bool, recipients: list[NoticeRecipient]) -> None:
+        await asyncio.gather(*(self._notify(r, citizens) for r in recipients))
+
+    def _bulk_notice_page(self, bulk_id: str, after: str) -> Awaitable[NoticePage]:
+        return workflow.execute_activity_method(
+            ReviewActivities.bulk_notice_recipients,
+            BulkNoticePageInput(
+                session_id=self._input.session_id,
+                bulk_id=bulk_id,
+                after=after,
+                limit=self._batches.notices,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    async def _tell_officers(self, bulk_id: str, officers: list[NoticeRecipient]) -> None:
+        inp = self._input
+        await asyncio.gather(
+            *(
+                self._send_notice(
+                    bulk_notice_key(inp.session_id, bulk_id, officer.key),
+                    workflow.execute_activity_method(
+                        ReviewActivities.send_bulk_directive_notice,
+                        BulkNoticeInput(
+                            session_id=inp.session_id,
+                            bulk_id=bulk_id,
+                            kind=inp.kind,
+                            starts_at=inp.starts_at,
+                            officer_id=officer.key,
+                            districts=officer.districts,
+                            case_count=officer.case_count,
+                            due=officer.due or workflow.now(),
+                        ),
+                        **self._notice_options(),
+                    ),
+                )
+                for officer in officers
+            )
+        )
 
     async def _notify(self, recipient: NoticeRecipient, citizen: bool) -> None:
         inp = self._input
         key = f"{inp.session_id}:{recipient.key}"
-        try:
-            if citizen:
-                result = await workflow.execute_activity_method(
+        if citizen:
+            await self._send_notice(
+                key,
+                workflow.execute_activity_method(
                     ReviewActivities.send_citizen_invitation,
                     CitizenInvitationInput(
                         session_id=inp.session_id,
@@ -392,13 +469,13 @@ class ReviewSessionWorkflow:
                         registration_number=recipient.key,
                         venue=inp.venue,
                     ),
-                    task_queue=inp.sms_task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=self._batches.notice_retry_for,
-                    retry_policy=_NOTICE_RETRY,
-                )
-            else:
-                result = await workflow.execute_activity_method(
+                    **self._notice_options(),
+                ),
+            )
+        else:
+            await self._send_notice(
+                key,
+                workflow.execute_activity_method(
                     ReviewActivities.send_officer_notice,
                     OfficerNoticeInput(
                         session_id=inp.session_id,
@@ -409,11 +486,25 @@ class ReviewSessionWorkflow:
                         case_count=recipient.case_count,
                         teleconference=inp.teleconference,
                     ),
-                    task_queue=inp.sms_task_queue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=self._batches.notice_retry_for,
-                    retry_policy=_NOTICE_RETRY,
-                )
+                    **self._notice_options(),
+                ),
+            )
+
+    def _notice_options(self) -> dict[str, Any]:
+        """A notice's activity options: the rate-limited SMS queue, retried through an outage
+        for `notice_retry_for`."""
+        return {
+            "task_queue": self._input.sms_task_queue,
+            "start_to_close_timeout": timedelta(seconds=30),
+            "schedule_to_close_timeout": self._batches.notice_retry_for,
+            "retry_policy": _NOTICE_RETRY,
+        }
+
+    async def _send_notice(self, key: str, sending: Awaitable[NoticeResult]) -> None:
+        """A notice (message `key`) sent and counted; one no attempt could send within its
+        window is marked failed and counted."""
+        try:
+            result = await sending
         except ActivityError as err:
             workflow.logger.warning("session notice not sent: %s", err)
             self._notices_failed += 1
@@ -428,6 +519,24 @@ class ReviewSessionWorkflow:
             self._notices_sent += 1
         elif result.error:
             self._notices_failed += 1
+
+    def _tell_bulk_officers(self) -> None:
+        """Tell the officers of every applied bulk directive still owed (beside the meeting:
+        decisions never wait for these messages)."""
+        if self._bulk_notices_task is None or self._bulk_notices_task.done():
+            self._bulk_notices_task = asyncio.create_task(self._bulk_officer_notices())
+
+    async def _bulk_officer_notices(self) -> None:
+        """One SMS to each officer a bulk directive put cases with, for all of them: a page
+        of officers at a time on the rate-limited SMS queue, each bulk in turn. Keyed per
+        bulk and officer: resumed after continue-as-new, never sent twice."""
+        while self._bulk_notices:
+            bulk_id = self._bulk_notices[0]
+            await self._page_by_page(
+                partial(self._bulk_notice_page, bulk_id), partial(self._tell_officers, bulk_id)
+            )
+            self._bulk_notices.pop(0)
+            await self._record_phase()
 
     async def _apply_bulk_batch(self) -> None:
         """The next batch of the oldest bulk decision's cases, each its own decision.
@@ -450,6 +559,9 @@ class ReviewSessionWorkflow:
         self._decided_count += result.done
         if result.remaining == 0:
             self._bulks.pop(0)
+            if workflow.patched(BULK_OFFICER_NOTICES):
+                self._bulk_notices.append(bulk_id)
+                self._tell_bulk_officers()
 
     async def _close_in_batches(self, closed_by: str) -> None:
         """Roll every undecided case over, a batch at a time, then finalise the minutes."""

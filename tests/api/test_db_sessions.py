@@ -132,7 +132,11 @@ def test_one_head_and_no_redundant_phone_index(any_engine: Engine) -> None:
     """Migration 0007 joined the parallel revisions (one head since, the newest); the phone is
     indexed once (with the date)."""
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    assert heads == ["0027"]  # 0027: the dashboard's covering indexes
+    assert heads == ["0028"]  # 0028: a bulk directive tells each officer once
+    # 0028: which bulks tell their officers themselves (those before: their cases did).
+    assert "tells_officers" in {
+        c["name"] for c in sa.inspect(any_engine).get_columns("review_bulk")
+    }
     indexes = {i["name"]: i for i in sa.inspect(any_engine).get_indexes("complaint")}
     assert "ix_complaint_citizen_phone" not in indexes
     assert indexes["ix_complaint_phone_created"]["column_names"] == ["citizen_phone", "created_at"]

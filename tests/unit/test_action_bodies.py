@@ -50,6 +50,9 @@ IDS = [body.__name__ for body, *_ in PAIRS]
 # rating given on the verification call becomes the case's `rate_closure` update once the
 # call has closed the case (the callback itself is not rated).
 BESIDE_THE_MESSAGE: dict[type[Any], set[str]] = {CallbackBody: {"rating"}}
+# Fields of a message the product sets, never a client: a bulk directive's session tells the
+# officer itself (one SMS for all their cases).
+NOT_FOR_CLIENTS: dict[type[Any], set[str]] = {ReviewDecision: {"officer_told_by_session"}}
 
 
 @pytest.mark.parametrize(("body", "message", "valid", "set_by_api"), PAIRS, ids=IDS)
@@ -58,7 +61,11 @@ def test_a_body_is_its_message_without_the_fields_the_api_sets(
 ) -> None:
     assert set_by_api <= SET_BY_API
     beside = BESIDE_THE_MESSAGE.get(body, set())
-    assert set(body.model_fields) - beside == set(message.model_fields) - set_by_api
+    internal = NOT_FOR_CLIENTS.get(message, set())
+    assert set(body.model_fields) - beside == set(message.model_fields) - set_by_api - internal
+    for name in internal:
+        with pytest.raises(ValidationError, match=name):
+            body.model_validate({**valid, name: True})
     # The same rules for every field they share (lengths, enums, IST times, place names).
     body_schema = body.model_json_schema()["properties"] if body.model_fields else {}
     message_schema = message.model_json_schema()["properties"]

@@ -70,7 +70,7 @@ def test_segments(text: str, expected: int) -> None:
 
 LANGUAGES = ["en", "hi"]
 OFFICER_TEXTS = {"officer_assigned", "officer_urgent", "officer_reminder", "officer_directive",
-                 "review_notice"}  # fmt: skip
+                 "review_notice", "review_bulk_directive"}  # fmt: skip
 
 
 @cache

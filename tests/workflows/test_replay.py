@@ -10,6 +10,7 @@ files that record: docs/versioning.md).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from core.settings import PROJECT_ROOT
 from harness.histories import replay_with
 from tests.paths import HISTORIES as HISTORIES_DIR
 from workers.main import WORKFLOW_RUNNER
@@ -56,6 +58,10 @@ PATHS = {
     "complaint_rolled_over_by_session",
     "review_session_bulk_continued_as_new",
     "review_session_bulk_closed",
+    # ... since bulk directives tell each officer once (the patch bulk-officer-notices)
+    "review_session_bulk_officers_told_continued_as_new",
+    "review_session_bulk_officers_told_closed",
+    "bulk_directive_officer_told_by_session",
     # tests/api/test_repeat_calls.py, tests/api/test_ivr.py, tests/workflows/test_interim_reply.py,
     # tests/api/test_closure_rating.py
     "repeat_contact_linked",
@@ -102,6 +108,38 @@ def test_a_case_writes_its_read_model_by_local_activities_and_has_no_patch(path:
         if e.HasField("marker_recorded_event_attributes")
     ]
     assert "core_patch" not in markers and "record_transition" not in scheduled
+
+
+def _patch_ids(history: WorkflowHistory) -> set[str]:
+    ids = set()
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_patch":
+                ids.add(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
+    return ids
+
+
+def test_every_gate_is_listed_with_the_histories_of_its_old_branch() -> None:
+    """Each patch a committed history passed is in docs/versioning.md's table of gates,
+    with the histories of its old branch, which are committed and carry no such marker."""
+    page = (PROJECT_ROOT / "docs" / "versioning.md").read_text(encoding="utf-8")
+    rows = {
+        cells[0].strip("` "): cells[3]
+        for line in page.splitlines()
+        if line.startswith("| `") and len(cells := line.strip("|").split("|")) == 4
+    }
+    passed = {
+        path.stem: _patch_ids(WorkflowHistory.from_json(path.stem, path.read_text("utf-8")))
+        for path in HISTORIES
+    }
+    gates = set().union(*passed.values())
+    assert gates == set(rows), "a gate without its row, or a row without a history passing it"
+    for gate in gates:
+        old = re.findall(r"`([a-z0-9_]+)`", rows[gate])
+        assert old, gate
+        for stem in old:
+            assert stem in passed and gate not in passed[stem], (gate, stem)
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)

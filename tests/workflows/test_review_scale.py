@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from core.models import ReviewBulk, ReviewItem, ReviewSession
+from core.models import Message, ReviewBulk, ReviewItem, ReviewSession
 from core.settings import Settings
 from harness.factories import eventually
 from harness.histories import largest_payload, runs_of
@@ -30,6 +31,7 @@ from schemas.review import (
     SessionBatches,
     SessionPhase,
     SessionSummary,
+    bulk_notice_key,
 )
 from schemas.workflow import DecisionKind, ReviewDecision
 from tests.helpers import running_worker
@@ -114,6 +116,11 @@ def _rows(engine: Engine, sid: str) -> dict[str, ReviewItem]:
         }
 
 
+async def _messages(engine: Engine, template: str) -> list[Message]:
+    with Session(engine) as db:
+        return list(db.exec(select(Message).where(Message.template == template)))
+
+
 def _scheduled(events: list[object]) -> list[str]:
     return [
         e.activity_task_scheduled_event_attributes.activity_type.name  # type: ignore[attr-defined]
@@ -172,6 +179,25 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
         return row.applied if row and row.done_at else -1
 
     await eventually(applied, lambda n: n == 4, within=60)
+    # Each officer is told once for all their cases of the bulk (the two district nodal
+    # officers: one SMS each, not one per case); each citizen is told of the directive.
+    bulk_cases = {row_of(engine, c).id for c in cases[:4]}
+    told = await eventually(
+        partial(_messages, engine, "review_bulk_directive"), lambda m: len(m) == 2, within=60
+    )
+    officers = {"nodal-district-ranchi", "nodal-district-dhanbad"}
+    assert {m.key for m in told} == {bulk_notice_key(sid, first.bulk_id, o) for o in officers}
+    assert all("2 case(s) of" in m.text and "act on" in m.text for m in told)
+    officer_sms = await _messages(engine, "officer_directive")
+    assert not [m for m in officer_sms if m.complaint_id in bulk_cases]
+    citizens = await eventually(
+        partial(_messages, engine, "directive"),
+        lambda m: bulk_cases <= {x.complaint_id for x in m},
+        within=60,
+    )
+    assert len([m for m in citizens if m.complaint_id in bulk_cases]) == 4
+    rows = _rows(engine, sid)
+    assert {rows[r].responsible_officer_id for r in regs[:4]} == officers  # the minutes say who
     # A numbered bulk names a case already decided and one not on the agenda: both refused,
     # with reasons.
     named = await session.execute_update(
@@ -192,6 +218,13 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
     # A single decision on a Dumka case: the run's third update, so it continues as new.
     record = await session.execute_update(ReviewSessionWorkflow.record_decision, directive(regs[4]))
     assert record.case_status is ComplaintStatus.AWAITING_REPORT
+    # A single decision: the case tells its officer itself.
+    single = row_of(engine, cases[4]).id
+    await eventually(
+        partial(_messages, engine, "officer_directive"),
+        lambda m: [x.complaint_id for x in m] == [single],
+        within=60,
+    )
 
     async def run_id() -> str:
         return (await env.client.get_workflow_handle(session.id).describe()).run_id or ""
@@ -227,7 +260,9 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
         info = db.get(ReviewSession, sid)
         assert info is not None and info.phase == "closed"
         assert (info.agenda_count, info.decided_count, info.rolled_over_count) == (6, 5, 1)
-        assert info.notices_sent == 3
+        assert info.notices_sent == 5  # three meeting notices, two of the bulk directive
+    # The bulk sent again told no one again.
+    assert len(await _messages(engine, "review_bulk_directive")) == 2
 
     # Bounded by design: every stage went in batches, across runs, nothing large.
     runs = await runs_of(env.client, session.id)
@@ -239,11 +274,15 @@ async def test_a_session_larger_than_every_batch_freezes_decides_in_bulk_and_sin
     assert "freeze_agenda" not in scheduled and "roll_over_case" not in scheduled
     assert max(largest_payload(events) for events in runs) < WARN_BYTES // 16
     assert max(len(events) for events in runs) < 200
+    assert "send_bulk_directive_notice" in scheduled
     await keep_history(
         env.client.get_workflow_handle(session.id, run_id=session.first_execution_run_id),
-        "review_session_bulk_continued_as_new",
+        "review_session_bulk_officers_told_continued_as_new",
     )
-    await keep_history(env.client.get_workflow_handle(session.id), "review_session_bulk_closed")
+    await keep_history(
+        env.client.get_workflow_handle(session.id), "review_session_bulk_officers_told_closed"
+    )
+    await keep_history(cases[0], "bulk_directive_officer_told_by_session")
 
 
 def test_session_histories_are_kept_for_the_replay_suite() -> None:
@@ -262,6 +301,8 @@ def test_session_histories_are_kept_for_the_replay_suite() -> None:
         "review_session_closed_by_timer",
         "review_session_bulk_continued_as_new",
         "review_session_bulk_closed",
+        "review_session_bulk_officers_told_continued_as_new",
+        "review_session_bulk_officers_told_closed",
     } <= {p.stem for p in histories.glob("*.json")}
 
 
