@@ -447,7 +447,7 @@ async def record_decision(body: DecisionBody, act: CaseAction) -> ActionResult:
         ReviewSessionWorkflow.record_decision,
         DecisionRequest(
             registration_number=row.registration_number,
-            **decision.model_dump(exclude={"session_id"}),
+            **decision.model_dump(exclude={"session_id", "officer_told_by_session"}),
         ),
         budget=act.app.settings.action_timeout_seconds,
         update_id=act.update_id("record_decision"),
